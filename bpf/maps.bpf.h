@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* BPF-only: every map of the XDP program, one comment each. User space
+ * reaches them by the same names through the skeleton or their pins.
+ * Inner maps give sizes, not BTF types: their structs are in tapis_abi.h and
+ * user space creates the inner maps itself. */
+#ifndef TAPIS_MAPS_BPF_H
+#define TAPIS_MAPS_BPF_H
+#ifndef __BPF__
+#error "maps.bpf.h is for the BPF object only; user space includes tapis_abi.h"
+#endif
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "tapis_abi.h"
+
+/* [0] -> the active generation. One write flips the whole policy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tapis_ctl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_ctl SEC(".maps");
+
+/* generation -> ports, sinkhole addresses, which tables are populated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct tapis_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_settings SEC(".maps");
+
+/* gen * TAPIS_MAX_RULES + rule id -> action, expiry, redirect target. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * TAPIS_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct tapis_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_rules SEC(".maps");
+
+/* generation -> IPv4 /24 table (2^24 slots, mmapable for fast loads). */
+struct tapis_v4_tbl24_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_V4_TBL24_SIZE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tapis_v4_ent));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v4_tbl24_inner);
+} tapis_v4_tbl24 SEC(".maps");
+
+/* generation -> IPv4 tbl8 groups (256 slots per /24 holding longer
+ * prefixes); sized per policy, hence BPF_F_INNER_MAP. */
+struct tapis_v4_tbl8_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, TAPIS_V4_TBL8_GROUP);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tapis_v4_ent));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v4_tbl8_inner);
+} tapis_v4_tbl8 SEC(".maps");
+
+/* generation -> IPv6 filter bitmap over hash(top 32 bits). */
+struct tapis_v6_filter_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_V6_FILTER_WORDS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u64));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v6_filter_inner);
+} tapis_v6_filter SEC(".maps");
+
+/* generation -> (top 32 bits, dir) -> which prefix lengths exist there. */
+struct tapis_v6_l32_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct tapis_v6_l32_key));
+	__uint(value_size, sizeof(struct tapis_v6_l32_val));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v6_l32_inner);
+} tapis_v6_l32 SEC(".maps");
+
+/* generation -> exact IPv6 prefix (/32../128) -> table entry. */
+struct tapis_v6_pfx_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct tapis_v6_key));
+	__uint(value_size, sizeof(__u32));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v6_pfx_inner);
+} tapis_v6_pfx SEC(".maps");
+
+/* generation -> IPv6 prefixes shorter than /32 (rare: a stock LPM trie). */
+struct tapis_v6_short_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct tapis_lpm_v6_key));
+	__uint(value_size, sizeof(__u32));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v6_short_inner);
+} tapis_v6_short SEC(".maps");
+
+/* generation -> hostname suffix hash -> rules for the name and below. */
+struct tapis_hosts_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u64));
+	__uint(value_size, sizeof(struct tapis_host_val));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_hosts_inner);
+} tapis_hosts SEC(".maps");
+
+/* rule id -> packets, bytes, last hit (per CPU; ids stable across reloads). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TAPIS_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct tapis_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_counters SEC(".maps");
+
+/* enum tapis_action -> packets and bytes that got that verdict. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TAPIS_ACT_MAX);
+	__type(key, __u32);
+	__type(value, struct tapis_action_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_actions SEC(".maps");
+
+/* enum tapis_reason -> packets passed unparsed (fail-open). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TAPIS_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_reasons SEC(".maps");
+
+/* enum tapis_stat -> counted facts (fragments, expired matches, ...). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TAPIS_S_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_stats SEC(".maps");
+
+/* rule id -> name, reference, since: read only by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TAPIS_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct tapis_rule_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_rule_meta SEC(".maps");
+
+/* [0] -> policy path, interfaces, load times: read only by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tapis_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_state SEC(".maps");
+
+#endif /* TAPIS_MAPS_BPF_H */

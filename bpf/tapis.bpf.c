@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tapis XDP entry: l2 -> l3 -> l4 -> l7 -> match -> verdict -> record.
+ * Anything that cannot be parsed passes and is counted by reason; no path
+ * returns XDP_ABORTED. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "tapis_abi.h"
+#include "maps.bpf.h"
+#include "cursor.bpf.h"
+#include "l2_eth.bpf.h"
+#include "l3_ip.bpf.h"
+#include "l4.bpf.h"
+#include "match.bpf.h"
+#include "action.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("xdp")
+int tapis_xdp(struct xdp_md *ctx)
+{
+	struct pkt p = {};
+	struct tapis_settings *set;
+	struct tapis_ctl *ctl;
+	struct verdict v;
+	__u32 reason = TAPIS_R_OK, zero = 0, host_rule = 0, dst_ent = 0, src_ent = 0;
+	int family;
+
+	p.data = (void *)(long)ctx->data;
+	p.c.pos = p.data;
+	p.c.end = (void *)(long)ctx->data_end;
+	p.len = p.c.end - p.data;
+	count_stat(TAPIS_S_PACKETS);
+
+	family = parse_l2(&p.c, &reason);
+	if (!family)
+		goto unparsed;
+	p.l3_off = p.c.pos - p.data;
+	if ((family == 4 ? parse_ipv4(&p, &reason) : parse_ipv6(&p, &reason)) < 0)
+		goto unparsed;
+
+	ctl = bpf_map_lookup_elem(&tapis_ctl, &zero);
+	if (!ctl)
+		return XDP_PASS;
+	p.gen = ctl->gen & 1;
+	set = bpf_map_lookup_elem(&tapis_settings, &p.gen);
+	if (!set)
+		return XDP_PASS;
+
+	if (p.nonfirst_frag) {
+		count_stat(TAPIS_S_FRAGMENT);
+	} else {
+		p.l4_off = p.c.pos - p.data;
+		if (parse_l4(&p, &reason) < 0) {
+			/* Addresses are known: net rules still apply. */
+			count_reason(reason);
+		}
+	}
+
+	net_match(&p, set->flags, &dst_ent, &src_ent);
+	v = decide(p.gen, host_rule, dst_ent, src_ent);
+	return apply_action(&p, &v);
+
+unparsed:
+	count_reason(reason);
+	return XDP_PASS;
+}

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tapis_abi.h - everything the XDP program and the tapis command both read.
+ *
+ * This is the only file user/ includes from bpf/. Fixed-width types only, no
+ * bitfields, no kernel-only includes: the same bytes are written by one side
+ * and read by the other. Change a struct here and both sides change with it.
+ *
+ * Map layout in one paragraph: the policy lives in a *generation*. Small
+ * per-generation tables (rules, settings) are arrays with two slots indexed by
+ * generation; the large ones (IPv4 DIR-24-8 tables, IPv6 tables, host table)
+ * are inner maps of two-slot array-of-maps, so only the active generation
+ * holds memory. A reload fills the idle generation, flips tapis_ctl.gen with a
+ * single write, and then empties the old slot (the kernel waits for an RCU
+ * grace period on map-in-map updates, so no packet still reads it). Rule ids
+ * are stable per rule name across reloads, so counters stay monotonic.
+ */
+#ifndef TAPIS_ABI_H
+#define TAPIS_ABI_H
+
+#include <linux/types.h>
+
+/* ---- limits: every loop and table size, shared with docs and the CLI ---- */
+#define TAPIS_MAX_RULES 4096       /* rule ids 1..4095; 0 means "no rule" */
+#define TAPIS_MAX_VLAN 2           /* 802.1Q / 802.1ad tags walked */
+#define TAPIS_MAX_MPLS 8           /* MPLS labels walked to bottom-of-stack */
+#define TAPIS_MAX_IPV6_EXT 8       /* IPv6 extension headers walked */
+#define TAPIS_MAX_IFACES 64        /* interfaces one pin path can attach */
+#define TAPIS_NAME_MAX 64          /* rule name incl. NUL */
+#define TAPIS_REF_MAX 128          /* rule reference incl. NUL */
+#define TAPIS_IFNAME_MAX 16        /* = IFNAMSIZ */
+#define TAPIS_PATH_MAX 1024        /* stored policy path incl. NUL */
+#define TAPIS_HOST_MAX 253         /* longest hostname, without trailing dot */
+#define TAPIS_LABEL_MAX 63         /* longest label */
+#define TAPIS_MAX_LABELS 32        /* labels hashed per name */
+
+/* IPv4: DIR-24-8. tbl24 has one entry per /24; an entry either holds the
+ * result for the whole /24 or points to a tbl8 group of 256 entries. */
+#define TAPIS_V4_TBL24_SIZE (1u << 24)
+#define TAPIS_V4_TBL8_GROUP 256
+
+/* IPv6: a bitmap filter over a hash of the top 32 bits answers "nothing
+ * here" for most traffic with one array read; only then are the exact
+ * per-length hashes probed, longest present length first. */
+#define TAPIS_V6_FILTER_BITS (1u << 24)
+#define TAPIS_V6_FILTER_WORDS (TAPIS_V6_FILTER_BITS / 64)
+#define TAPIS_V6_MIN_HASHED_PLEN 32 /* shorter prefixes live in a small trie */
+
+/* ---- table entry encoding (u32, per direction) ----
+ * 0                      no prefix covers the address
+ * TAPIS_ENT_EXT | group   tbl24 only: consult tbl8 group
+ * otherwise               rule id (bits 0-15), prefix length (bits 16-23)
+ */
+#define TAPIS_ENT_EXT 0x80000000u
+#define TAPIS_ENT_RULE_MASK 0x0000ffffu
+#define TAPIS_ENT_PLEN_SHIFT 16
+#define TAPIS_ENT_PLEN_MASK 0x00ff0000u
+#define TAPIS_ENT_GROUP_MASK 0x00ffffffu
+
+static inline __u32 tapis_ent_make(__u32 rule, __u32 plen)
+{
+	return (rule & TAPIS_ENT_RULE_MASK) | (plen << TAPIS_ENT_PLEN_SHIFT);
+}
+static inline __u32 tapis_ent_rule(__u32 e) { return e & TAPIS_ENT_RULE_MASK; }
+static inline __u32 tapis_ent_plen(__u32 e)
+{
+	return (e & TAPIS_ENT_PLEN_MASK) >> TAPIS_ENT_PLEN_SHIFT;
+}
+
+enum tapis_dir {
+	TAPIS_DIR_DST = 0,
+	TAPIS_DIR_SRC = 1,
+	TAPIS_DIR_MAX = 2,
+};
+
+/* One IPv4 slot carries both directions: dst and src rules may differ. */
+struct tapis_v4_ent {
+	__u32 ent[TAPIS_DIR_MAX];
+};
+
+/* IPv6 exact prefix key (the address masked to plen). */
+struct tapis_v6_key {
+	__u8 dir;
+	__u8 plen;
+	__u8 pad[2];
+	__u32 top;   /* first 32 bits, host order: also the l32 key */
+	__u8 addr[16];
+};
+
+/* Per (dir, top 32 bits): which prefix lengths 32..128 exist there. */
+struct tapis_v6_l32_key {
+	__u32 top;
+	__u32 dir;
+};
+struct tapis_v6_l32_val {
+	__u64 lenmask[2]; /* bit i = plen 32 + i, i in 0..96 (word i / 64) */
+	__u32 count;      /* prefixes under this key, for deletes */
+	__u32 pad;
+};
+
+/* Filter bit for the top 32 bits of an IPv6 address: a multiplicative
+ * hash spreads the few /32s in use over the whole bitmap. */
+static inline __u32 tapis_v6_filter_bit(__u32 top)
+{
+	return (top * 0x9E3779B1u) >> (32 - 24);
+}
+
+/* Stock LPM trie key for short IPv6 prefixes and the IPv4 source of truth.
+ * data[0] is the direction, so one trie serves both (prefixlen counts it). */
+struct tapis_lpm_v4_key {
+	__u32 prefixlen;
+	__u8 data[1 + 4];
+};
+struct tapis_lpm_v6_key {
+	__u32 prefixlen;
+	__u8 data[1 + 16];
+};
+
+/* ---- actions and reasons ---- */
+enum tapis_action {
+	TAPIS_ACT_NONE = 0, /* no rule matched */
+	TAPIS_ACT_ALLOW,
+	TAPIS_ACT_MONITOR,
+	TAPIS_ACT_DROP,
+	TAPIS_ACT_REJECT,
+	TAPIS_ACT_SINKHOLE,
+	TAPIS_ACT_REDIRECT,
+	TAPIS_ACT_MAX,
+};
+
+/* Why a packet was passed without being fully parsed (fail-open). The name
+ * table is in user/names.c; append only, the numbers are in the counters. */
+enum tapis_reason {
+	TAPIS_R_OK = 0,
+	TAPIS_R_L2_TRUNC,       /* shorter than its Ethernet/VLAN/PPPoE header */
+	TAPIS_R_VLAN_DEPTH,     /* more tags than TAPIS_MAX_VLAN */
+	TAPIS_R_NOT_IP,         /* ARP, LLDP, PPP control, ... */
+	TAPIS_R_MPLS_TRUNC,     /* label stack cut short */
+	TAPIS_R_MPLS_DEPTH,     /* more labels than TAPIS_MAX_MPLS */
+	TAPIS_R_MPLS_PAYLOAD,   /* bottom-of-stack payload neither IPv4 nor IPv6 */
+	TAPIS_R_IPV4_TRUNC,     /* shorter than the IPv4 header (options incl.) */
+	TAPIS_R_IPV4_HDR,       /* bad version or IHL */
+	TAPIS_R_IPV6_TRUNC,     /* shorter than the IPv6 header */
+	TAPIS_R_IPV6_EXT_TRUNC, /* extension header cut short */
+	TAPIS_R_IPV6_EXT_DEPTH, /* more extension headers than the cap */
+	TAPIS_R_L4_TRUNC,       /* TCP/UDP header cut short */
+	TAPIS_R_NO_GEN,         /* no policy loaded in the active generation */
+	TAPIS_R_MAX,
+};
+
+/* Counted facts that are not failures: one per-CPU array, index by these. */
+enum tapis_stat {
+	TAPIS_S_PACKETS = 0, /* every packet seen */
+	TAPIS_S_FRAGMENT,    /* non-first fragment: matched on addresses only */
+	TAPIS_S_EXPIRED,     /* a match ignored because its rule expired */
+	TAPIS_S_REDIRECT_ERR,/* redirect target missing: packet dropped */
+	TAPIS_S_MAX,
+};
+
+/* ---- per-generation tables ---- */
+enum tapis_rule_flags {
+	TAPIS_RF_EXPIRES = 1 << 0, /* expires_tai is set */
+	TAPIS_RF_ACTIVE = 1 << 1,  /* slot holds a rule in this generation */
+};
+
+/* Indexed gen * TAPIS_MAX_RULES + rule id in tapis_rules. */
+struct tapis_rule {
+	__u8 action;   /* enum tapis_action */
+	__u8 flags;    /* enum tapis_rule_flags */
+	__u8 redirect_dmac[6]; /* next hop */
+	__u8 redirect_smac[6]; /* the egress interface's own address */
+	__u8 pad[2];
+	__u32 redirect_ifindex;
+	__u64 expires_tai; /* CLOCK_TAI ns; compared with bpf_ktime_get_tai_ns */
+};
+
+enum tapis_settings_flags {
+	TAPIS_SF_V4_DST = 1 << 0, /* any IPv4 dst prefix in this generation */
+	TAPIS_SF_V4_SRC = 1 << 1,
+	TAPIS_SF_V6_DST = 1 << 2,
+	TAPIS_SF_V6_SRC = 1 << 3,
+	TAPIS_SF_V6_SHORT = 1 << 4, /* IPv6 prefixes shorter than /32 exist */
+	TAPIS_SF_QUIC_DROP = 1 << 5,
+	TAPIS_SF_HOSTS = 1 << 6, /* host table non-empty */
+};
+
+#define TAPIS_PORT_WORDS (65536 / 64)
+enum tapis_port_class {
+	TAPIS_PORT_DNS = 0,
+	TAPIS_PORT_TLS,
+	TAPIS_PORT_HTTP,
+	TAPIS_PORT_CLASSES,
+};
+
+/* Indexed by generation in tapis_settings. */
+struct tapis_settings {
+	__u32 flags;       /* enum tapis_settings_flags */
+	__u32 tbl8_groups; /* capacity of this generation's tbl8 */
+	__u32 tbl8_used;   /* groups handed out (grows with live adds) */
+	__u32 sinkhole_ttl;
+	__u8 sinkhole_v4[4];
+	__u8 sinkhole_v6[16];
+	__u8 has_sinkhole_v4;
+	__u8 has_sinkhole_v6;
+	__u8 pad[2];
+	__u64 ports[TAPIS_PORT_CLASSES][TAPIS_PORT_WORDS]; /* bitmaps, host order */
+};
+
+/* tapis_ctl[0]: which generation packets read. */
+struct tapis_ctl {
+	__u32 gen; /* 0 or 1 */
+	__u32 pad;
+};
+
+/* ---- global tables (outside generations) ---- */
+/* Per-CPU, indexed by rule id. Summed by user space. */
+struct tapis_counter {
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_ns; /* bpf_ktime_get_coarse_ns of the last hit (monotonic) */
+	__u64 expired; /* matches ignored because the rule had expired */
+};
+
+/* Per-CPU, indexed by enum tapis_action: what happened to packets. */
+struct tapis_action_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Read only by user space: who a rule id is, for stats without the policy. */
+struct tapis_rule_meta {
+	char name[TAPIS_NAME_MAX];
+	char reference[TAPIS_REF_MAX];
+	__u8 action;
+	__u8 in_use;
+	__u8 direction; /* 1 dst, 2 src, 3 both: for live `net add` */
+	__u8 pad[5];
+	__u64 expires_unix; /* seconds; 0 = never */
+	__u64 since_unix;   /* when this name was first loaded */
+};
+
+struct tapis_iface {
+	__u32 ifindex;
+	__u8 mode;       /* libxdp enum xdp_attach_mode */
+	__u8 multiprog;  /* 1: attached through the libxdp dispatcher */
+	__u8 in_use;
+	__u8 pad;
+	char name[TAPIS_IFNAME_MAX];
+};
+
+/* tapis_state[0]: what `status` and `reload` need to know. */
+struct tapis_state {
+	char policy_path[TAPIS_PATH_MAX];
+	__u64 loaded_unix;
+	__u64 reloaded_unix;
+	__u32 reloads;
+	__u32 pad;
+	struct tapis_iface ifaces[TAPIS_MAX_IFACES];
+};
+
+/* ---- the hostname hash: one definition, compiled into both worlds ----
+ * 64-bit FNV-1a fed the lowercased name from its LAST byte to its first, so
+ * the running hash at each label boundary is the hash of that suffix: one
+ * pass yields every "example.com", "www.example.com", ... key. */
+#define TAPIS_HASH_INIT 0xcbf29ce484222325ULL
+#define TAPIS_HASH_PRIME 0x100000001b3ULL
+
+static inline __u8 tapis_lower(__u8 c)
+{
+	return (c >= 'A' && c <= 'Z') ? (__u8)(c + ('a' - 'A')) : c;
+}
+
+static inline __u64 tapis_hash_step(__u64 h, __u8 c)
+{
+	return (h ^ tapis_lower(c)) * TAPIS_HASH_PRIME;
+}
+
+/* Host table value: which rule applies to the name itself and which to
+ * names below it. "example.com" sets both, "=example.com" only self,
+ * "*.example.com" only sub. */
+struct tapis_host_val {
+	__u16 self_rule;
+	__u16 sub_rule;
+	__u32 pad;
+};
+
+/* ---- per-flow state (hostname rules on TCP) ---- */
+struct tapis_flow_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport_be;
+	__u16 dport_be;
+	__u8 family; /* 4 or 6 */
+	__u8 pad[3];
+};
+struct tapis_flow_val {
+	__u16 rule;
+	__u8 action;
+	__u8 gen;
+	__u32 pad;
+	__u64 last_ns;
+};
+
+#endif /* TAPIS_ABI_H */

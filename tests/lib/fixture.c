@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "fixture.h"
+#include "log.h"
+
+int fx_policy(struct fixture *f, const char *yaml)
+{
+	struct policy p;
+	int err;
+
+	err = policy_parse_buffer("test-policy.yaml", ".", yaml, strlen(yaml), &p);
+	if (err)
+		return err;
+	err = tapis_install(&f->t, &p);
+	policy_free(&p);
+	return err;
+}
+
+int fx_setup(struct fixture *f, const char *yaml)
+{
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	log_setup(0, false);
+	err = tapis_create(&f->t, NULL);
+	if (err)
+		return err;
+	f->up = true;
+	err = fx_policy(f, yaml);
+	if (err)
+		fx_teardown(f);
+	return err;
+}
+
+void fx_teardown(struct fixture *f)
+{
+	if (f->up)
+		tapis_close(&f->t);
+	f->up = false;
+}
+
+int fx_run(struct fixture *f, const void *frame, size_t len, void *out, size_t *out_len)
+{
+	static unsigned char scratch[8192];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len,
+		    .data_out = out ? out : scratch,
+		    .data_size_out = out_len && *out_len ? *out_len : sizeof(scratch), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(f->t.prog_fd, &o))
+		return -errno;
+	if (out_len)
+		*out_len = o.data_size_out;
+	return o.retval;
+}
+
+/* Rule counters by name: the meta map gives the id (stable across
+ * reloads), the per-CPU counter map the figures. */
+static bool rule_counter(struct fixture *f, const char *rule, struct tapis_counter *sum)
+{
+	struct tapis_counter pc[512];
+	struct tapis_rule_meta m;
+
+	memset(sum, 0, sizeof(*sum));
+	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
+		if (bpf_map_lookup_elem(f->t.map_fd[M_RULE_META], &id, &m))
+			return false;
+		if (!m.in_use || strcmp(m.name, rule))
+			continue;
+		if (f->t.ncpus > 512 || bpf_map_lookup_elem(f->t.map_fd[M_COUNTERS], &id, pc))
+			return false;
+		for (int c = 0; c < f->t.ncpus; c++) {
+			sum->packets += pc[c].packets;
+			sum->bytes += pc[c].bytes;
+		}
+		return true;
+	}
+	return false;
+}
+
+uint64_t fx_rule_packets(struct fixture *f, const char *rule)
+{
+	struct tapis_counter c;
+
+	return rule_counter(f, rule, &c) ? c.packets : (uint64_t)-1;
+}
+
+uint64_t fx_rule_bytes(struct fixture *f, const char *rule)
+{
+	struct tapis_counter c;
+
+	return rule_counter(f, rule, &c) ? c.bytes : (uint64_t)-1;
+}
+
+static uint64_t sum(struct fixture *f, int map, unsigned key)
+{
+	uint64_t v[512] = {}, s = 0;
+
+	if (f->t.ncpus > 512 || bpf_map_lookup_elem(f->t.map_fd[map], &key, v))
+		return (uint64_t)-1;
+	for (int c = 0; c < f->t.ncpus; c++)
+		s += v[c];
+	return s;
+}
+
+uint64_t fx_reason(struct fixture *f, unsigned reason)
+{
+	return sum(f, M_REASONS, reason);
+}
+
+uint64_t fx_stat(struct fixture *f, unsigned stat)
+{
+	return sum(f, M_STATS, stat);
+}
+
+const char *xdp_action_name(int a)
+{
+	switch (a) {
+	case XDP_ABORTED:
+		return "XDP_ABORTED";
+	case XDP_DROP:
+		return "XDP_DROP";
+	case XDP_PASS:
+		return "XDP_PASS";
+	case XDP_TX:
+		return "XDP_TX";
+	case XDP_REDIRECT:
+		return "XDP_REDIRECT";
+	default:
+		return "?";
+	}
+}

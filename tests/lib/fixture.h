@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Packet-test fixture: the real tapis object loaded unpinned, a policy
+ * installed through the real compiler, frames run with BPF_PROG_TEST_RUN,
+ * counters read back by rule name. */
+#ifndef TAPIS_TEST_FIXTURE_H
+#define TAPIS_TEST_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tapis.h"
+
+struct fixture {
+	struct tapis t;
+	bool up;
+};
+
+/* Load the object and install the policy given as YAML text. */
+int fx_setup(struct fixture *f, const char *yaml);
+/* Replace the policy (a reload through the same code path). */
+int fx_policy(struct fixture *f, const char *yaml);
+void fx_teardown(struct fixture *f);
+
+/* Run one frame; returns the XDP action, or a negative errno. When out is
+ * given it receives the frame as the program left it. */
+int fx_run(struct fixture *f, const void *frame, size_t len, void *out, size_t *out_len);
+
+/* Counters summed over CPUs. */
+uint64_t fx_rule_packets(struct fixture *f, const char *rule);
+uint64_t fx_rule_bytes(struct fixture *f, const char *rule);
+uint64_t fx_reason(struct fixture *f, unsigned reason);
+uint64_t fx_stat(struct fixture *f, unsigned stat);
+
+const char *xdp_action_name(int action);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Internal to the library: generations, inner maps and the address tables. */
+#ifndef TAPIS_GEN_H
+#define TAPIS_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tapis.h"
+
+/* v4 exact-prefix key of the user-space-only source of truth, from which
+ * live deletes find the covering prefix and `explain` names prefixes. */
+struct v4_exact_key {
+	uint8_t dir;
+	uint8_t plen;
+	uint16_t pad;
+	uint32_t addr_h; /* host order, masked */
+};
+
+/* An address table of one generation, opened for editing. */
+struct net_tables {
+	struct tapis *t;
+	uint32_t gen;
+	int fd24, fd8, exact_fd;
+	struct tapis_v4_ent *tbl24; /* mmap */
+	struct tapis_v4_ent *tbl8;  /* mmap */
+	uint32_t tbl8_groups, tbl8_used;
+	int fd_filter, fd_l32, fd_pfx, fd_short;
+	uint64_t *filter; /* mmap */
+	uint32_t flags;   /* settings flags this table set or needs */
+};
+
+void gen_userspace_pin_path(const struct tapis *t, int gen, char *buf, size_t sz);
+int gen_active(struct tapis *t, uint32_t *gen);
+/* fd of the inner map in slot gen of an outer map, or -ENOENT. */
+int gen_inner_fd(struct tapis *t, int map_id, uint32_t gen);
+
+/* Create empty tables for generation gen sized for the given counts; they
+ * are not visible to packets until net_tables_publish. */
+int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size_t n_v4_long,
+		      size_t n_v6);
+/* Open the tables of a live generation for editing (creates missing ones). */
+int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen);
+int net_tables_publish(struct net_tables *nt);
+void net_tables_close(struct net_tables *nt);
+
+/* Insert or delete one prefix of one direction. Insert refuses a prefix that
+ * another rule holds (-EEXIST, *owner set). */
+int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule,
+	       uint32_t *owner);
+int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule);
+/* The entry that matches addr (most specific), 0 if none. */
+uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr);
+
+/* Drop the inner maps of a generation from every outer map (waits for an
+ * RCU grace period in the kernel, so no packet still reads them). */
+int gen_clear(struct tapis *t, uint32_t gen);
+
+#endif

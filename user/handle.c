@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The running filter as a handle: load the object (pinned or not), or open
+ * what an earlier process pinned; the pin-path lock; unpinning. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tapis.skel.h"
+#include "gen.h"
+#include "log.h"
+#include "tapis.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+const char *const tapis_map_names[M__COUNT] = {
+	[M_CTL] = "tapis_ctl",
+	[M_SETTINGS] = "tapis_settings",
+	[M_RULES] = "tapis_rules",
+	[M_V4_TBL24] = "tapis_v4_tbl24",
+	[M_V4_TBL8] = "tapis_v4_tbl8",
+	[M_V6_FILTER] = "tapis_v6_filter",
+	[M_V6_L32] = "tapis_v6_l32",
+	[M_V6_PFX] = "tapis_v6_pfx",
+	[M_V6_SHORT] = "tapis_v6_short",
+	[M_HOSTS] = "tapis_hosts",
+	[M_COUNTERS] = "tapis_counters",
+	[M_ACTIONS] = "tapis_actions",
+	[M_REASONS] = "tapis_reasons",
+	[M_STATS] = "tapis_stats",
+	[M_RULE_META] = "tapis_rule_meta",
+	[M_STATE] = "tapis_state",
+};
+
+#define PROG_PIN "tapis_xdp"
+
+static void tapis_init(struct tapis *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->lock_fd = -1;
+	t->prog_fd = -1;
+	for (int i = 0; i < M__COUNT; i++)
+		t->map_fd[i] = -1;
+	t->v4_exact_fd[0] = t->v4_exact_fd[1] = -1;
+	t->ncpus = libbpf_num_possible_cpus();
+}
+
+/* The default pin path lives on /sys/fs/bpf, which a fresh machine may not
+ * have mounted; any other path must already be on a bpffs. */
+static int ensure_pin_dir(const char *pin)
+{
+	struct statfs sfs;
+	char parent[PATH_MAX];
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return -EINVAL;
+	*slash = '\0';
+	if (statfs(parent, &sfs) == 0 && sfs.f_type != BPF_FS_MAGIC &&
+	    strcmp(parent, "/sys/fs/bpf") == 0) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") && errno != EBUSY)
+			return -errno;
+	}
+	if (mkdir(pin, 0700) && errno != EEXIST)
+		return -errno;
+	if (statfs(pin, &sfs))
+		return -errno;
+	if (sfs.f_type != BPF_FS_MAGIC) {
+		pr_err("pin path %s is not on a bpf filesystem (mount -t bpf bpf %s)", pin, parent);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* flock on the pin directory itself: bpffs holds no regular files, and a
+ * directory lock dies with its process, so a crash never leaves it held. */
+static int take_lock(struct tapis *t, bool shared)
+{
+	t->lock_fd = open(t->pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->lock_fd < 0)
+		return -errno;
+	if (flock(t->lock_fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+		int err = -errno;
+
+		pr_err("another tapis is changing %s; try again", t->pin_path);
+		return err == -EWOULDBLOCK ? -EAGAIN : err;
+	}
+	return 0;
+}
+
+static int fill_fds_from_skel(struct tapis *t)
+{
+	struct bpf_object *obj = t->skel->obj;
+
+	for (int i = 0; i < M__COUNT; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, tapis_map_names[i]);
+
+		if (!m)
+			return -ENOENT;
+		t->map_fd[i] = dup(bpf_map__fd(m));
+		if (t->map_fd[i] < 0)
+			return -errno;
+	}
+	t->prog_fd = dup(bpf_program__fd(t->skel->progs.tapis_xdp));
+	return t->prog_fd < 0 ? -errno : 0;
+}
+
+int tapis_create(struct tapis *t, const char *pin_path)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct bpf_map *m;
+	char path[PATH_MAX];
+	int err;
+
+	tapis_init(t);
+	if (pin_path && strlen(pin_path) >= sizeof(t->pin_path))
+		return -ENAMETOOLONG;
+	if (pin_path) {
+		snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
+		err = ensure_pin_dir(pin_path);
+		if (err)
+			return err;
+		err = take_lock(t, false);
+		if (err)
+			goto fail;
+		snprintf(path, sizeof(path), "%s/tapis_ctl", pin_path);
+		if (access(path, F_OK) == 0) {
+			err = -EEXIST;
+			goto fail;
+		}
+		oo.pin_root_path = t->pin_path;
+	}
+	t->skel = tapis_bpf__open_opts(&oo);
+	if (!t->skel) {
+		err = -errno;
+		pr_err("open BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	if (!pin_path) {
+		bpf_object__for_each_map(m, t->skel->obj)
+			bpf_map__set_pin_path(m, NULL);
+	}
+	err = tapis_bpf__load(t->skel);
+	if (err) {
+		pr_err("load BPF program: %s (run with -vv for the verifier log)", strerror(-err));
+		goto fail;
+	}
+	err = fill_fds_from_skel(t);
+	if (err)
+		goto fail;
+	if (pin_path) {
+		snprintf(path, sizeof(path), "%s/%s", pin_path, PROG_PIN);
+		err = bpf_obj_pin(t->prog_fd, path);
+		if (err) {
+			err = -errno;
+			pr_err("pin program at %s: %s", path, strerror(-err));
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	if (pin_path && err != -EEXIST && err != -EAGAIN)
+		tapis_unpin(t);
+	tapis_close(t);
+	return err;
+}
+
+int tapis_open(struct tapis *t, const char *pin_path, bool shared)
+{
+	char path[PATH_MAX];
+	int err;
+
+	tapis_init(t);
+	if (strlen(pin_path) >= sizeof(t->pin_path))
+		return -ENAMETOOLONG;
+	snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
+	snprintf(path, sizeof(path), "%s/tapis_ctl", pin_path);
+	if (access(path, F_OK))
+		return -ENOENT;
+	err = take_lock(t, shared);
+	if (err)
+		goto fail;
+	for (int i = 0; i < M__COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_path, tapis_map_names[i]);
+		t->map_fd[i] = bpf_obj_get(path);
+		if (t->map_fd[i] < 0) {
+			err = -errno;
+			pr_err("open pinned map %s: %s (state from another tapis version? unload and load again)",
+			       path, strerror(-err));
+			goto fail;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", pin_path, PROG_PIN);
+	t->prog_fd = bpf_obj_get(path);
+	if (t->prog_fd < 0) {
+		err = -errno;
+		pr_err("open pinned program %s: %s", path, strerror(-err));
+		goto fail;
+	}
+	return 0;
+fail:
+	tapis_close(t);
+	return err;
+}
+
+void tapis_close(struct tapis *t)
+{
+	for (int i = 0; i < M__COUNT; i++)
+		if (t->map_fd[i] >= 0)
+			close(t->map_fd[i]);
+	if (t->prog_fd >= 0)
+		close(t->prog_fd);
+	for (int g = 0; g < 2; g++)
+		if (t->v4_exact_fd[g] >= 0)
+			close(t->v4_exact_fd[g]);
+	t->v4_exact_fd[0] = t->v4_exact_fd[1] = -1;
+	if (t->skel)
+		tapis_bpf__destroy(t->skel);
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	t->skel = NULL;
+	t->lock_fd = t->prog_fd = -1;
+	for (int i = 0; i < M__COUNT; i++)
+		t->map_fd[i] = -1;
+}
+
+int tapis_unpin(struct tapis *t)
+{
+	char path[PATH_MAX];
+	int err = 0;
+
+	if (!t->pin_path[0])
+		return 0;
+	for (int i = 0; i < M__COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", t->pin_path, tapis_map_names[i]);
+		if (unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	for (int g = 0; g < 2; g++) {
+		gen_userspace_pin_path(t, g, path, sizeof(path));
+		if (unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
+	if (unlink(path) && errno != ENOENT)
+		err = -errno;
+	if (rmdir(t->pin_path) && errno != ENOENT)
+		err = -errno;
+	return err;
+}

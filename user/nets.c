@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Address tables of a generation: IPv4 DIR-24-8 (mmapped arrays, edited in
+ * place) with an exact-prefix hash as the source of truth, and the IPv6
+ * filter bitmap, per-/32 length masks, exact-prefix hash and short-prefix
+ * trie. Every entry records its prefix length, so inserts and deletes only
+ * touch slots whose current prefix is not more specific. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+
+#include "gen.h"
+#include "log.h"
+
+#define TBL24_BYTES ((size_t)TAPIS_V4_TBL24_SIZE * sizeof(struct tapis_v4_ent))
+#define FILTER_BYTES ((size_t)TAPIS_V6_FILTER_WORDS * sizeof(uint64_t))
+#define MIN_HASH 65536u
+#define MIN_TBL8 1024u
+
+void gen_userspace_pin_path(const struct tapis *t, int gen, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s/tapis_v4_exact_g%d", t->pin_path, gen);
+}
+
+int gen_active(struct tapis *t, uint32_t *gen)
+{
+	struct tapis_ctl ctl;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(t->map_fd[M_CTL], &zero, &ctl))
+		return -errno;
+	*gen = ctl.gen & 1;
+	return 0;
+}
+
+int gen_inner_fd(struct tapis *t, int map_id, uint32_t gen)
+{
+	uint32_t id;
+	int fd;
+
+	if (bpf_map_lookup_elem(t->map_fd[map_id], &gen, &id))
+		return errno == ENOENT ? -ENOENT : -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+static int exact_fd(struct tapis *t, uint32_t gen, bool create, size_t n)
+{
+	char path[PATH_MAX];
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	int fd;
+
+	if (!t->pin_path[0]) {
+		if (t->v4_exact_fd[gen] >= 0 && !create)
+			return dup(t->v4_exact_fd[gen]);
+	} else if (!create) {
+		gen_userspace_pin_path(t, gen, path, sizeof(path));
+		fd = bpf_obj_get(path);
+		return fd < 0 ? -errno : fd;
+	}
+	if (!create)
+		return -ENOENT;
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tapis_v4_exact", sizeof(struct v4_exact_key),
+			    sizeof(uint32_t), n < MIN_HASH ? MIN_HASH : n * 2, &o);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+static void *map_mmap(int fd, size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int create_inner(int type, const char *name, uint32_t ksz, uint32_t vsz, uint32_t n,
+			uint32_t flags)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = flags);
+	int fd = bpf_map_create(type, name, ksz, vsz, n, &o);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static void nt_init(struct net_tables *nt, struct tapis *t, uint32_t gen)
+{
+	memset(nt, 0, sizeof(*nt));
+	nt->t = t;
+	nt->gen = gen;
+	nt->fd24 = nt->fd8 = nt->exact_fd = -1;
+	nt->fd_filter = nt->fd_l32 = nt->fd_pfx = nt->fd_short = -1;
+}
+
+static int create_v4(struct net_tables *nt, uint32_t groups)
+{
+	nt->fd24 = create_inner(BPF_MAP_TYPE_ARRAY, "tapis_v4_tbl24", 4, sizeof(struct tapis_v4_ent),
+				TAPIS_V4_TBL24_SIZE, BPF_F_MMAPABLE);
+	if (nt->fd24 < 0)
+		return nt->fd24;
+	nt->fd8 = create_inner(BPF_MAP_TYPE_ARRAY, "tapis_v4_tbl8", 4, sizeof(struct tapis_v4_ent),
+			       groups * TAPIS_V4_TBL8_GROUP, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	if (nt->fd8 < 0)
+		return nt->fd8;
+	nt->tbl8_groups = groups;
+	nt->tbl24 = map_mmap(nt->fd24, TBL24_BYTES);
+	nt->tbl8 = map_mmap(nt->fd8, (size_t)groups * TAPIS_V4_TBL8_GROUP * sizeof(*nt->tbl8));
+	if (!nt->tbl24 || !nt->tbl8)
+		return -errno;
+	return 0;
+}
+
+static int create_v6(struct net_tables *nt, size_t n_v6)
+{
+	uint32_t n = n_v6 * 2 < MIN_HASH ? MIN_HASH : n_v6 * 2;
+
+	nt->fd_filter = create_inner(BPF_MAP_TYPE_ARRAY, "tapis_v6_filter", 4, 8,
+				     TAPIS_V6_FILTER_WORDS, BPF_F_MMAPABLE);
+	if (nt->fd_filter < 0)
+		return nt->fd_filter;
+	nt->fd_l32 = create_inner(BPF_MAP_TYPE_HASH, "tapis_v6_l32", sizeof(struct tapis_v6_l32_key),
+				  sizeof(struct tapis_v6_l32_val), n, BPF_F_NO_PREALLOC);
+	if (nt->fd_l32 < 0)
+		return nt->fd_l32;
+	nt->fd_pfx = create_inner(BPF_MAP_TYPE_HASH, "tapis_v6_pfx", sizeof(struct tapis_v6_key), 4,
+				  n, BPF_F_NO_PREALLOC);
+	if (nt->fd_pfx < 0)
+		return nt->fd_pfx;
+	nt->fd_short = create_inner(BPF_MAP_TYPE_LPM_TRIE, "tapis_v6_short",
+				    sizeof(struct tapis_lpm_v6_key), 4, 4096, BPF_F_NO_PREALLOC);
+	if (nt->fd_short < 0)
+		return nt->fd_short;
+	nt->filter = map_mmap(nt->fd_filter, FILTER_BYTES);
+	return nt->filter ? 0 : -errno;
+}
+
+int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size_t n_v4_long,
+		      size_t n_v6)
+{
+	/* Headroom for live adds of longer-than-/24 prefixes: a quarter more
+	 * than the policy needs, never fewer than MIN_TBL8 groups. */
+	uint32_t groups = n_v4_long + n_v4_long / 4;
+	int err;
+
+	nt_init(nt, t, gen);
+	if (groups < MIN_TBL8)
+		groups = MIN_TBL8;
+	err = create_v4(nt, groups);
+	if (!err)
+		err = create_v6(nt, n_v6);
+	if (!err) {
+		nt->exact_fd = exact_fd(t, gen, true, 0);
+		err = nt->exact_fd < 0 ? nt->exact_fd : 0;
+	}
+	if (err) {
+		pr_err("create address tables: %s", strerror(-err));
+		net_tables_close(nt);
+	}
+	return err;
+}
+
+static int publish_one(struct tapis *t, int map_id, uint32_t gen, int fd)
+{
+	if (fd < 0)
+		return 0;
+	if (bpf_map_update_elem(t->map_fd[map_id], &gen, &fd, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int net_tables_publish(struct net_tables *nt)
+{
+	struct tapis *t = nt->t;
+	char path[PATH_MAX];
+	int err = 0;
+
+	err = err ?: publish_one(t, M_V4_TBL24, nt->gen, nt->fd24);
+	err = err ?: publish_one(t, M_V4_TBL8, nt->gen, nt->fd8);
+	err = err ?: publish_one(t, M_V6_FILTER, nt->gen, nt->fd_filter);
+	err = err ?: publish_one(t, M_V6_L32, nt->gen, nt->fd_l32);
+	err = err ?: publish_one(t, M_V6_PFX, nt->gen, nt->fd_pfx);
+	err = err ?: publish_one(t, M_V6_SHORT, nt->gen, nt->fd_short);
+	if (err)
+		return err;
+	if (t->pin_path[0]) {
+		gen_userspace_pin_path(t, nt->gen, path, sizeof(path));
+		unlink(path);
+		if (bpf_obj_pin(nt->exact_fd, path))
+			return -errno;
+	} else {
+		if (t->v4_exact_fd[nt->gen] >= 0)
+			close(t->v4_exact_fd[nt->gen]);
+		t->v4_exact_fd[nt->gen] = dup(nt->exact_fd);
+	}
+	return 0;
+}
+
+int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen)
+{
+	struct tapis_settings set;
+	int err;
+
+	nt_init(nt, t, gen);
+	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set))
+		return -errno;
+	nt->fd24 = gen_inner_fd(t, M_V4_TBL24, gen);
+	nt->fd8 = gen_inner_fd(t, M_V4_TBL8, gen);
+	nt->fd_filter = gen_inner_fd(t, M_V6_FILTER, gen);
+	nt->fd_l32 = gen_inner_fd(t, M_V6_L32, gen);
+	nt->fd_pfx = gen_inner_fd(t, M_V6_PFX, gen);
+	nt->fd_short = gen_inner_fd(t, M_V6_SHORT, gen);
+	nt->exact_fd = exact_fd(t, gen, false, 0);
+	if (nt->fd24 < 0 || nt->fd8 < 0 || nt->fd_filter < 0 || nt->fd_l32 < 0 || nt->fd_pfx < 0 ||
+	    nt->fd_short < 0 || nt->exact_fd < 0) {
+		err = -ENOENT;
+		goto fail;
+	}
+	nt->tbl8_groups = set.tbl8_groups;
+	nt->tbl8_used = set.tbl8_used;
+	nt->flags = set.flags;
+	nt->tbl24 = map_mmap(nt->fd24, TBL24_BYTES);
+	nt->tbl8 = map_mmap(nt->fd8, (size_t)nt->tbl8_groups * TAPIS_V4_TBL8_GROUP *
+					     sizeof(*nt->tbl8));
+	nt->filter = map_mmap(nt->fd_filter, FILTER_BYTES);
+	if (!nt->tbl24 || !nt->tbl8 || !nt->filter) {
+		err = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	pr_err("open address tables of generation %u: %s", gen, strerror(-err));
+	net_tables_close(nt);
+	return err;
+}
+
+void net_tables_close(struct net_tables *nt)
+{
+	if (nt->tbl24)
+		munmap(nt->tbl24, TBL24_BYTES);
+	if (nt->tbl8)
+		munmap(nt->tbl8, (size_t)nt->tbl8_groups * TAPIS_V4_TBL8_GROUP * sizeof(*nt->tbl8));
+	if (nt->filter)
+		munmap(nt->filter, FILTER_BYTES);
+	int *fds[] = { &nt->fd24, &nt->fd8, &nt->exact_fd, &nt->fd_filter,
+		       &nt->fd_l32, &nt->fd_pfx, &nt->fd_short };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	nt->tbl24 = nt->tbl8 = NULL;
+	nt->filter = NULL;
+}
+
+/* ---- IPv4 ---- */
+static uint32_t v4_addr_h(const struct net_entry *e)
+{
+	uint32_t a;
+
+	memcpy(&a, e->addr, 4);
+	return ntohl(a);
+}
+
+static uint32_t v4_mask(uint32_t a, unsigned plen)
+{
+	return plen ? a & (0xffffffffu << (32 - plen)) : 0;
+}
+
+/* Write v into every slot of [first, first + n) whose current prefix is not
+ * more specific than plen (or, for deletes, exactly plen). */
+static void v4_fill(struct tapis_v4_ent *slots, uint32_t first, uint32_t n, int dir, uint32_t v,
+		    unsigned plen, bool only_equal)
+{
+	for (uint32_t i = first; i < first + n; i++) {
+		uint32_t cur = slots[i].ent[dir];
+		unsigned cp = tapis_ent_plen(cur);
+
+		if (only_equal ? (cur && cp == plen) : cp <= plen)
+			__atomic_store_n(&slots[i].ent[dir], v, __ATOMIC_RELAXED);
+	}
+}
+
+/* Give a /24 slot its own tbl8 group holding what the slot held, for both
+ * directions, then publish the pointer (release: group before pointer). */
+static int v4_split(struct net_tables *nt, uint32_t idx, uint32_t *group)
+{
+	struct tapis_v4_ent *s = &nt->tbl24[idx];
+	uint32_t g;
+
+	if (s->ent[0] & TAPIS_ENT_EXT) {
+		*group = s->ent[0] & TAPIS_ENT_GROUP_MASK;
+		return 0;
+	}
+	if (nt->tbl8_used >= nt->tbl8_groups) {
+		pr_err("IPv4 table has no room for more prefixes longer than /24 (%u groups); "
+		       "reload the policy to grow it",
+		       nt->tbl8_groups);
+		return -ENOSPC;
+	}
+	g = nt->tbl8_used++;
+	for (uint32_t i = 0; i < TAPIS_V4_TBL8_GROUP; i++)
+		nt->tbl8[g * TAPIS_V4_TBL8_GROUP + i] = *s;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (int d = 0; d < TAPIS_DIR_MAX; d++)
+		__atomic_store_n(&s->ent[d], TAPIS_ENT_EXT | g, __ATOMIC_RELAXED);
+	*group = g;
+	return 0;
+}
+
+static int v4_apply(struct net_tables *nt, int dir, uint32_t a, unsigned plen, uint32_t v,
+		    bool only_equal)
+{
+	if (plen <= 24) {
+		uint32_t first = a >> 8, n = 1u << (24 - plen);
+
+		for (uint32_t i = first; i < first + n; i++) {
+			struct tapis_v4_ent *s = &nt->tbl24[i];
+
+			if (s->ent[dir] & TAPIS_ENT_EXT) {
+				uint32_t g = s->ent[dir] & TAPIS_ENT_GROUP_MASK;
+
+				v4_fill(nt->tbl8, g * TAPIS_V4_TBL8_GROUP, TAPIS_V4_TBL8_GROUP,
+					dir, v, plen, only_equal);
+			} else {
+				v4_fill(nt->tbl24, i, 1, dir, v, plen, only_equal);
+			}
+		}
+		return 0;
+	}
+	uint32_t g;
+	int err = v4_split(nt, a >> 8, &g);
+
+	if (err)
+		return err;
+	v4_fill(nt->tbl8, g * TAPIS_V4_TBL8_GROUP + (a & 0xff), 1u << (32 - plen), dir, v, plen,
+		only_equal);
+	return 0;
+}
+
+/* ---- IPv6 ---- */
+static void v6_key(struct tapis_v6_key *k, int dir, const struct net_entry *e)
+{
+	memset(k, 0, sizeof(*k));
+	k->dir = dir;
+	k->plen = e->plen;
+	k->top = ((uint32_t)e->addr[0] << 24) | ((uint32_t)e->addr[1] << 16) |
+		 ((uint32_t)e->addr[2] << 8) | e->addr[3];
+	memcpy(k->addr, e->addr, 16);
+}
+
+static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t v)
+{
+	struct tapis_v6_key k;
+	int err;
+
+	v6_key(&k, dir, e);
+	if (bpf_map_update_elem(nt->fd_pfx, &k, &v, BPF_ANY))
+		return -errno;
+	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
+		struct tapis_lpm_v6_key lk = { .prefixlen = 8 + e->plen };
+
+		lk.data[0] = dir;
+		memcpy(&lk.data[1], e->addr, 16);
+		if (bpf_map_update_elem(nt->fd_short, &lk, &v, BPF_ANY))
+			return -errno;
+		nt->flags |= TAPIS_SF_V6_SHORT;
+		return 0;
+	}
+	struct tapis_v6_l32_key lk = { .top = k.top, .dir = dir };
+	struct tapis_v6_l32_val lv = {};
+	unsigned bit = e->plen - 32;
+
+	err = bpf_map_lookup_elem(nt->fd_l32, &lk, &lv);
+	if (err && errno != ENOENT)
+		return -errno;
+	lv.lenmask[bit / 64] |= 1ULL << (bit % 64);
+	lv.count++;
+	if (bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY))
+		return -errno;
+	/* Filter last: a packet that sees the bit finds the prefix. */
+	uint32_t fb = tapis_v6_filter_bit(k.top);
+
+	__atomic_fetch_or(&nt->filter[fb >> 6], 1ULL << (fb & 63), __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
+{
+	struct tapis_v6_key k;
+
+	v6_key(&k, dir, e);
+	if (bpf_map_delete_elem(nt->fd_pfx, &k))
+		return -errno;
+	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
+		struct tapis_lpm_v6_key lk = { .prefixlen = 8 + e->plen };
+
+		lk.data[0] = dir;
+		memcpy(&lk.data[1], e->addr, 16);
+		return bpf_map_delete_elem(nt->fd_short, &lk) ? -errno : 0;
+	}
+	/* The length bit and the filter bit stay: other prefixes of the same
+	 * length may share them, and a stale bit only costs one probe. */
+	struct tapis_v6_l32_key lk = { .top = k.top, .dir = dir };
+	struct tapis_v6_l32_val lv;
+
+	if (bpf_map_lookup_elem(nt->fd_l32, &lk, &lv) == 0 && --lv.count == 0)
+		bpf_map_delete_elem(nt->fd_l32, &lk);
+	else if (lv.count)
+		bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY);
+	return 0;
+}
+
+/* ---- common ---- */
+static void exact_key(struct v4_exact_key *k, int dir, uint32_t a, unsigned plen)
+{
+	memset(k, 0, sizeof(*k));
+	k->dir = dir;
+	k->plen = plen;
+	k->addr_h = v4_mask(a, plen);
+}
+
+static int owner_of(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t *owner)
+{
+	if (e->family == 4) {
+		struct v4_exact_key k;
+
+		exact_key(&k, dir, v4_addr_h(e), e->plen);
+		return bpf_map_lookup_elem(nt->exact_fd, &k, owner) ? -errno : 0;
+	}
+	struct tapis_v6_key k;
+	uint32_t v;
+
+	v6_key(&k, dir, e);
+	if (bpf_map_lookup_elem(nt->fd_pfx, &k, &v))
+		return -errno;
+	*owner = tapis_ent_rule(v);
+	return 0;
+}
+
+int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule,
+	       uint32_t *owner)
+{
+	uint32_t v = tapis_ent_make(rule, e->plen), cur;
+	int err;
+
+	if (owner_of(nt, dir, e, &cur) == 0) {
+		*owner = cur;
+		return cur == rule ? -EALREADY : -EEXIST;
+	}
+	if (e->family == 4) {
+		struct v4_exact_key k;
+		uint32_t a = v4_addr_h(e);
+
+		exact_key(&k, dir, a, e->plen);
+		if (bpf_map_update_elem(nt->exact_fd, &k, &rule, BPF_NOEXIST))
+			return errno == E2BIG ? -ENOSPC : -errno;
+		err = v4_apply(nt, dir, v4_mask(a, e->plen), e->plen, v, false);
+		if (err) {
+			bpf_map_delete_elem(nt->exact_fd, &k);
+			return err;
+		}
+		nt->flags |= dir == TAPIS_DIR_DST ? TAPIS_SF_V4_DST : TAPIS_SF_V4_SRC;
+		return 0;
+	}
+	err = v6_insert(nt, dir, e, v);
+	if (err)
+		return err == -E2BIG ? -ENOSPC : err;
+	nt->flags |= dir == TAPIS_DIR_DST ? TAPIS_SF_V6_DST : TAPIS_SF_V6_SRC;
+	return 0;
+}
+
+int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule)
+{
+	uint32_t cur;
+
+	if (owner_of(nt, dir, e, &cur))
+		return -ENOENT;
+	if (cur != rule)
+		return -EPERM;
+	if (e->family == 6)
+		return v6_delete(nt, dir, e);
+
+	/* The slots fall back to the next less specific prefix, if any. */
+	uint32_t a = v4_mask(v4_addr_h(e), e->plen), cover = 0, r;
+	struct v4_exact_key k;
+
+	for (int l = (int)e->plen - 1; l >= 0; l--) {
+		exact_key(&k, dir, a, l);
+		if (bpf_map_lookup_elem(nt->exact_fd, &k, &r) == 0) {
+			cover = tapis_ent_make(r, l);
+			break;
+		}
+	}
+	exact_key(&k, dir, a, e->plen);
+	if (bpf_map_delete_elem(nt->exact_fd, &k))
+		return -errno;
+	return v4_apply(nt, dir, a, e->plen, cover, true);
+}
+
+uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr)
+{
+	if (addr->family == 4) {
+		uint32_t a = v4_addr_h(addr);
+		uint32_t v = nt->tbl24[a >> 8].ent[dir];
+
+		if (v & TAPIS_ENT_EXT)
+			v = nt->tbl8[(v & TAPIS_ENT_GROUP_MASK) * TAPIS_V4_TBL8_GROUP + (a & 0xff)]
+				    .ent[dir];
+		return v;
+	}
+	/* IPv6 from user space: probe every length, longest first. */
+	for (int l = 128; l >= 0; l--) {
+		struct net_entry m = *addr;
+		struct tapis_v6_key k;
+		uint32_t v;
+
+		m.plen = l;
+		for (int b = 0; b < 16; b++) {
+			int keep = l - b * 8;
+
+			m.addr[b] = keep >= 8 ? addr->addr[b] :
+				    keep <= 0 ? 0 : addr->addr[b] & (uint8_t)(0xff << (8 - keep));
+		}
+		v6_key(&k, dir, &m);
+		if (bpf_map_lookup_elem(nt->fd_pfx, &k, &v) == 0)
+			return v;
+	}
+	return 0;
+}
+
+int gen_clear(struct tapis *t, uint32_t gen)
+{
+	static const int outers[] = { M_V4_TBL24, M_V4_TBL8, M_V6_FILTER, M_V6_L32,
+				      M_V6_PFX, M_V6_SHORT, M_HOSTS };
+	char path[PATH_MAX];
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(outers) / sizeof(outers[0]); i++)
+		if (bpf_map_delete_elem(t->map_fd[outers[i]], &gen) && errno != ENOENT)
+			err = -errno;
+	if (t->pin_path[0]) {
+		gen_userspace_pin_path(t, gen, path, sizeof(path));
+		unlink(path);
+	} else if (t->v4_exact_fd[gen] >= 0) {
+		close(t->v4_exact_fd[gen]);
+		t->v4_exact_fd[gen] = -1;
+	}
+	return err;
+}

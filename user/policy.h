@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * policy.h - the parsed policy: what the YAML says, before it becomes maps.
+ *
+ * policy_yaml.c fills it (syntax, types, file:line errors, list files);
+ * policy_compile.c turns it into map entries (rule ids, conflicts, tables).
+ * Every entry keeps the file and line it came from, so every later error or
+ * warning can name them.
+ */
+#ifndef TAPIS_POLICY_H
+#define TAPIS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/tapis_abi.h"
+
+/* Where an entry came from: the policy file or a list file. Strings are
+ * owned by struct policy (interned), so entries copy only the pointer. */
+struct src_loc {
+	const char *file;
+	unsigned line;
+};
+
+struct net_entry {
+	uint8_t family;    /* 4 or 6 */
+	uint8_t plen;      /* 0..32 or 0..128 */
+	uint8_t addr[16];  /* network byte order, host bits cleared */
+	struct src_loc loc;
+};
+
+enum host_kind {
+	HOST_SUBTREE = 0, /* example.com: the name and every name under it */
+	HOST_EXACT,       /* =example.com: that name only */
+	HOST_WILDCARD,    /* *.example.com: names under it, not itself */
+};
+
+struct host_entry {
+	enum host_kind kind;
+	char *name; /* normalised: lowercase A-label, no trailing dot */
+	struct src_loc loc;
+};
+
+enum direction {
+	DIR_DST = 1,
+	DIR_SRC = 2,
+	DIR_BOTH = 3,
+};
+
+struct rule {
+	char name[TAPIS_NAME_MAX];
+	enum tapis_action action;
+	char reference[TAPIS_REF_MAX];
+	int64_t expires_unix; /* seconds since the epoch; 0 = never */
+	enum direction direction;
+	struct net_entry *nets;
+	size_t n_nets, cap_nets;
+	struct host_entry *hosts;
+	size_t n_hosts, cap_hosts;
+	/* redirect target */
+	char redirect_iface[TAPIS_IFNAME_MAX];
+	uint8_t redirect_mac[6];
+	bool has_redirect;
+	struct src_loc loc; /* the "- name:" line */
+};
+
+struct policy_settings {
+	/* bit set per port, per enum tapis_port_class */
+	uint64_t ports[TAPIS_PORT_CLASSES][TAPIS_PORT_WORDS];
+	uint8_t sinkhole_v4[4];
+	uint8_t sinkhole_v6[16];
+	bool has_sinkhole_v4, has_sinkhole_v6;
+	uint32_t sinkhole_ttl;
+	bool quic_drop;
+};
+
+struct policy {
+	char *path; /* as given on the command line */
+	int version;
+	struct policy_settings settings;
+	struct rule *rules;
+	size_t n_rules, cap_rules;
+	char **strings; /* interned file names for src_loc */
+	size_t n_strings;
+	unsigned warnings; /* warnings printed while parsing */
+};
+
+/* Diagnostics go to this stream (stderr by default; tests capture them).
+ * Errors and warnings are printed as "FILE:LINE: error: ..." and
+ * "FILE:LINE: warning: ...". */
+void policy_set_diag(void *file /* FILE * */);
+
+/* Parse a policy file and every list it names. Returns 0, or -EINVAL after
+ * printing every error found ("FILE:LINE: message"), or another -errno if
+ * the file cannot be read (also printed). On error *out is left empty. */
+int policy_parse_file(const char *path, struct policy *out);
+
+/* Same from a buffer; `name` stands in for the file name in messages and
+ * `base_dir` resolves relative list paths. */
+int policy_parse_buffer(const char *name, const char *base_dir,
+			const char *buf, size_t len, struct policy *out);
+
+void policy_free(struct policy *p);
+
+/* Parsers shared with the CLI (`net add`, `explain`); 0 or -EINVAL.
+ * parse_cidr accepts "a.b.c.d", "a.b.c.d/n", IPv6 and IPv6/n; a bare address
+ * is a host route. *host_bits is set when bits beyond plen were non-zero
+ * (they are cleared in e). */
+int parse_cidr(const char *s, struct net_entry *e, bool *host_bits);
+int parse_action(const char *s, enum tapis_action *a);
+const char *action_name(enum tapis_action a);
+
+#endif /* TAPIS_POLICY_H */

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Reading the running filter: one snapshot struct that text, JSON and
+ * Prometheus all render, and `explain` for an address. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+
+#include "gen.h"
+#include "log.h"
+#include "tapis.h"
+
+static const char *const reason_names[TAPIS_R_MAX] = {
+	[TAPIS_R_OK] = "ok",
+	[TAPIS_R_L2_TRUNC] = "l2_truncated",
+	[TAPIS_R_VLAN_DEPTH] = "vlan_too_deep",
+	[TAPIS_R_NOT_IP] = "not_ip",
+	[TAPIS_R_MPLS_TRUNC] = "mpls_truncated",
+	[TAPIS_R_MPLS_DEPTH] = "mpls_too_deep",
+	[TAPIS_R_MPLS_PAYLOAD] = "mpls_not_ip",
+	[TAPIS_R_IPV4_TRUNC] = "ipv4_truncated",
+	[TAPIS_R_IPV4_HDR] = "ipv4_bad_header",
+	[TAPIS_R_IPV6_TRUNC] = "ipv6_truncated",
+	[TAPIS_R_IPV6_EXT_TRUNC] = "ipv6_ext_truncated",
+	[TAPIS_R_IPV6_EXT_DEPTH] = "ipv6_ext_too_deep",
+	[TAPIS_R_L4_TRUNC] = "l4_truncated",
+	[TAPIS_R_NO_GEN] = "no_policy",
+};
+
+static const char *const stat_names[TAPIS_S_MAX] = {
+	[TAPIS_S_PACKETS] = "packets",
+	[TAPIS_S_FRAGMENT] = "fragments",
+	[TAPIS_S_EXPIRED] = "expired_matches",
+	[TAPIS_S_REDIRECT_ERR] = "redirect_errors",
+};
+
+const char *reason_name(unsigned r)
+{
+	return r < TAPIS_R_MAX && reason_names[r] ? reason_names[r] : "unknown";
+}
+
+const char *stat_name(unsigned s)
+{
+	return s < TAPIS_S_MAX && stat_names[s] ? stat_names[s] : "unknown";
+}
+
+static int sum_u64(struct tapis *t, int map, uint32_t key, uint64_t *out)
+{
+	uint64_t *v = calloc(t->ncpus, sizeof(*v));
+
+	*out = 0;
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(t->map_fd[map], &key, v)) {
+		free(v);
+		return -errno;
+	}
+	for (int c = 0; c < t->ncpus; c++)
+		*out += v[c];
+	free(v);
+	return 0;
+}
+
+/* bpf_ktime_get_coarse_ns is CLOCK_MONOTONIC: convert with today's offset. */
+static int64_t mono_to_unix_ns(uint64_t mono)
+{
+	struct timespec m, r;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &r);
+	return (int64_t)mono + ((int64_t)r.tv_sec - m.tv_sec) * 1000000000LL +
+	       (r.tv_nsec - m.tv_nsec);
+}
+
+/* Entries per rule in the active generation: the exact-prefix sources of
+ * truth and the host table, walked once. */
+static void count_entries(struct tapis *t, struct snapshot *s, struct rule_stat **by_id)
+{
+	int fd;
+
+	fd = gen_inner_fd(t, M_HOSTS, s->gen);
+	if (fd >= 0) {
+		uint64_t k, *prev = NULL;
+		struct tapis_host_val v;
+
+		while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+			prev = &k;
+			if (bpf_map_lookup_elem(fd, &k, &v))
+				continue;
+			s->entries_hosts++;
+			uint16_t ids[2] = { v.self_rule, v.sub_rule };
+
+			for (int i = 0; i < 2; i++)
+				if (ids[i] && ids[i] < TAPIS_MAX_RULES && by_id[ids[i]] &&
+				    (i == 0 || ids[1] != ids[0]))
+					by_id[ids[i]]->hosts++;
+		}
+		close(fd);
+	}
+	struct net_tables nt;
+
+	if (net_tables_open(&nt, t, s->gen))
+		return;
+	{
+		struct v4_exact_key k, *prev = NULL;
+		uint32_t r;
+
+		while (bpf_map_get_next_key(nt.exact_fd, prev, &k) == 0) {
+			prev = &k;
+			if (bpf_map_lookup_elem(nt.exact_fd, &k, &r))
+				continue;
+			s->entries_v4++;
+			if (r < TAPIS_MAX_RULES && by_id[r])
+				by_id[r]->nets_v4++;
+		}
+	}
+	{
+		struct tapis_v6_key k, *prev = NULL;
+		uint32_t v;
+
+		while (bpf_map_get_next_key(nt.fd_pfx, prev, &k) == 0) {
+			prev = &k;
+			if (bpf_map_lookup_elem(nt.fd_pfx, &k, &v))
+				continue;
+			s->entries_v6++;
+			if (by_id[tapis_ent_rule(v)])
+				by_id[tapis_ent_rule(v)]->nets_v6++;
+		}
+	}
+	net_tables_close(&nt);
+}
+
+int tapis_snapshot(struct tapis *t, struct snapshot *s)
+{
+	struct rule_stat **by_id = NULL;
+	struct tapis_counter *pc = NULL;
+	struct tapis_action_counter *ac = NULL;
+	struct timespec now;
+	uint32_t zero = 0;
+	int err = 0;
+
+	memset(s, 0, sizeof(*s));
+	clock_gettime(CLOCK_REALTIME, &now);
+	s->taken_unix_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+	if (bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &s->state))
+		return -errno;
+	err = gen_active(t, &s->gen);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &s->gen, &s->settings))
+		return -errno;
+	s->tbl8_groups = s->settings.tbl8_groups;
+	s->tbl8_used = s->settings.tbl8_used;
+
+	s->rules = calloc(TAPIS_MAX_RULES, sizeof(*s->rules));
+	by_id = calloc(TAPIS_MAX_RULES, sizeof(*by_id));
+	pc = calloc(t->ncpus, sizeof(*pc));
+	ac = calloc(t->ncpus, sizeof(*ac));
+	if (!s->rules || !by_id || !pc || !ac) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
+		struct tapis_rule_meta m;
+		struct rule_stat *r;
+
+		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &id, &m)) {
+			err = -errno;
+			goto out;
+		}
+		if (!m.in_use)
+			continue;
+		r = &s->rules[s->n_rules++];
+		by_id[id] = r;
+		r->id = id;
+		snprintf(r->name, sizeof(r->name), "%s", m.name);
+		snprintf(r->reference, sizeof(r->reference), "%s", m.reference);
+		r->action = m.action;
+		r->expires_unix = m.expires_unix;
+		r->since_unix = m.since_unix;
+		r->expired = m.expires_unix && (int64_t)m.expires_unix <= now.tv_sec;
+		if (bpf_map_lookup_elem(t->map_fd[M_COUNTERS], &id, pc)) {
+			err = -errno;
+			goto out;
+		}
+		uint64_t last = 0;
+
+		for (int c = 0; c < t->ncpus; c++) {
+			r->packets += pc[c].packets;
+			r->bytes += pc[c].bytes;
+			r->expired_hits += pc[c].expired;
+			if (pc[c].last_ns > last)
+				last = pc[c].last_ns;
+		}
+		r->last_hit_unix_ns = last ? mono_to_unix_ns(last) : 0;
+	}
+	for (uint32_t a = 0; a < TAPIS_ACT_MAX; a++) {
+		if (bpf_map_lookup_elem(t->map_fd[M_ACTIONS], &a, ac)) {
+			err = -errno;
+			goto out;
+		}
+		for (int c = 0; c < t->ncpus; c++) {
+			s->actions_packets[a] += ac[c].packets;
+			s->actions_bytes[a] += ac[c].bytes;
+		}
+	}
+	for (uint32_t r = 0; r < TAPIS_R_MAX && !err; r++)
+		err = sum_u64(t, M_REASONS, r, &s->reasons[r]);
+	for (uint32_t i = 0; i < TAPIS_S_MAX && !err; i++)
+		err = sum_u64(t, M_STATS, i, &s->stats[i]);
+	if (!err)
+		count_entries(t, s, by_id);
+out:
+	free(by_id);
+	free(pc);
+	free(ac);
+	if (err)
+		snapshot_free(s);
+	return err;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	free(s->rules);
+	s->rules = NULL;
+	s->n_rules = 0;
+}
+
+static void fill_hit(struct tapis *t, uint32_t gen, const struct net_entry *addr, uint32_t ent,
+		     struct explain_hit *h)
+{
+	struct tapis_rule_meta m;
+	struct tapis_rule r;
+	uint32_t id = tapis_ent_rule(ent), k = gen * TAPIS_MAX_RULES + id;
+	unsigned plen = tapis_ent_plen(ent);
+	struct net_entry p = *addr;
+	char a[INET6_ADDRSTRLEN];
+
+	memset(h, 0, sizeof(*h));
+	if (!ent || bpf_map_lookup_elem(t->map_fd[M_RULE_META], &id, &m))
+		return;
+	h->found = true;
+	h->rule = id;
+	snprintf(h->rule_name, sizeof(h->rule_name), "%s", m.name);
+	h->action = m.action;
+	if (bpf_map_lookup_elem(t->map_fd[M_RULES], &k, &r) == 0 && (r.flags & TAPIS_RF_EXPIRES) &&
+	    m.expires_unix <= (uint64_t)time(NULL))
+		h->expired = true;
+	for (int b = 0; b < 16; b++) {
+		int keep = (int)plen - b * 8;
+
+		p.addr[b] = keep >= 8 ? p.addr[b] : keep <= 0 ? 0 : p.addr[b] & (0xff << (8 - keep));
+	}
+	inet_ntop(addr->family == 4 ? AF_INET : AF_INET6, p.addr, a, sizeof(a));
+	snprintf(h->prefix, sizeof(h->prefix), "%s/%u", a, plen);
+}
+
+int tapis_explain_addr(struct tapis *t, const struct net_entry *addr, struct explain_result *r)
+{
+	struct net_tables nt;
+	uint32_t gen;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->winner = -1;
+	err = gen_active(t, &gen) ?: net_tables_open(&nt, t, gen);
+	if (err)
+		return err;
+	for (int d = 0; d < TAPIS_DIR_MAX; d++)
+		fill_hit(t, gen, addr, net_lookup(&nt, d, addr), &r->dir[d]);
+	net_tables_close(&nt);
+
+	/* The same precedence as decide() in bpf/action.bpf.h, for an address
+	 * seen as destination (dst column) or as source (src column). */
+	struct explain_hit *dst = &r->dir[TAPIS_DIR_DST], *src = &r->dir[TAPIS_DIR_SRC];
+
+	if (dst->found && !dst->expired) {
+		r->winner = TAPIS_DIR_DST;
+		r->why = "longest matching destination prefix";
+	} else if (src->found && !src->expired) {
+		r->winner = TAPIS_DIR_SRC;
+		r->why = "longest matching source prefix";
+	} else if (dst->found || src->found) {
+		r->why = "the matching rule has expired";
+	} else {
+		r->why = "no rule covers this address";
+	}
+	return 0;
+}

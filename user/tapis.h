@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tapis.h - the library behind the tapis command: the running filter as a
+ * handle on its pinned maps, policy installation into a generation, live
+ * edits, and stats snapshots. The CLI (main.c, cmd_*.c), the packet tests
+ * and the bench all use this and nothing below it.
+ *
+ * Conventions: functions return 0 or -errno; they print nothing except
+ * through log.h at the boundary where the reason is known best.
+ */
+#ifndef TAPIS_H
+#define TAPIS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/tapis_abi.h"
+#include "policy.h"
+
+#define TAPIS_DEFAULT_PIN "/sys/fs/bpf/tapis"
+
+/* Exit codes of the tapis command (README "Exit codes"). */
+enum tapis_exit {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1, /* anything else that failed */
+	EXIT_POLICY = 2,  /* bad policy, list or command-line argument */
+	EXIT_KERNEL = 3,  /* BPF load, map or attach failure */
+	EXIT_NOSTATE = 4, /* nothing loaded at the pin path */
+	EXIT_BUSY = 5,    /* another tapis holds the pin-path lock */
+};
+
+enum tapis_map_id {
+	M_CTL = 0,
+	M_SETTINGS,
+	M_RULES,
+	M_V4_TBL24,
+	M_V4_TBL8,
+	M_V6_FILTER,
+	M_V6_L32,
+	M_V6_PFX,
+	M_V6_SHORT,
+	M_HOSTS,
+	M_COUNTERS,
+	M_ACTIONS,
+	M_REASONS,
+	M_STATS,
+	M_RULE_META,
+	M_STATE,
+	M__COUNT,
+};
+
+/* Map names, as in bpf/maps.bpf.h and as pinned. */
+extern const char *const tapis_map_names[M__COUNT];
+
+struct tapis_bpf; /* the skeleton */
+
+struct tapis {
+	char pin_path[512]; /* "" when not pinned (tests, bench); longer is refused */
+	int lock_fd;
+	int prog_fd;
+	int map_fd[M__COUNT];
+	int ncpus;
+	int v4_exact_fd[2];     /* unpinned runs: user-space-only v4 prefix maps */
+	struct tapis_bpf *skel; /* set when this process loaded the object */
+	void *xdp_prog;         /* struct xdp_program *, for attach */
+};
+
+/* Load the BPF object. pin_path NULL: nothing pinned (packet tests, bench);
+ * otherwise the maps and the program are pinned under it and it must not
+ * already hold a tapis (-EEXIST). Takes the pin-path lock. */
+int tapis_create(struct tapis *t, const char *pin_path);
+
+/* Open what an earlier tapis pinned. -ENOENT when nothing is there. Takes
+ * the lock unless `shared` (read-only commands: status, stats, explain). */
+int tapis_open(struct tapis *t, const char *pin_path, bool shared);
+
+void tapis_close(struct tapis *t);
+
+/* Remove every pin (after detaching). */
+int tapis_unpin(struct tapis *t);
+
+/* ---- attach (user/attach.c) ---- */
+enum tapis_mode {
+	MODE_AUTO = 0,
+	MODE_NATIVE,
+	MODE_GENERIC,
+};
+int parse_mode(const char *s, enum tapis_mode *m);
+const char *mode_name(uint8_t xdp_attach_mode);
+
+/* Attach to every interface or to none: on failure the interfaces attached
+ * by this call are detached again. Records them in tapis_state. */
+int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode mode);
+/* Detach from one interface (NULL: all recorded). */
+int tapis_detach(struct tapis *t, const char *ifname);
+
+/* ---- policy installation (user/install.c) ---- */
+/* Compile p and install it in the idle generation, then flip. Either the
+ * whole new policy runs afterwards, or (on error) the old one still does. */
+int tapis_install(struct tapis *t, const struct policy *p);
+
+/* Live edits of the active generation. */
+int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e, bool add);
+int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *h, bool add);
+
+/* ---- reading (user/stats.c) ---- */
+struct rule_stat {
+	uint32_t id;
+	char name[TAPIS_NAME_MAX];
+	char reference[TAPIS_REF_MAX];
+	enum tapis_action action;
+	int64_t expires_unix; /* 0 = never */
+	int64_t since_unix;
+	bool expired;
+	uint64_t packets, bytes, expired_hits;
+	int64_t last_hit_unix_ns; /* 0 = never */
+	uint64_t nets_v4, nets_v6, hosts; /* entries in the active generation */
+};
+
+struct snapshot {
+	struct tapis_state state;
+	uint32_t gen;
+	struct tapis_settings settings;
+	struct rule_stat *rules;
+	size_t n_rules;
+	uint64_t actions_packets[TAPIS_ACT_MAX];
+	uint64_t actions_bytes[TAPIS_ACT_MAX];
+	uint64_t reasons[TAPIS_R_MAX];
+	uint64_t stats[TAPIS_S_MAX];
+	uint64_t entries_v4, entries_v6, entries_hosts;
+	uint32_t tbl8_groups, tbl8_used;
+	int64_t taken_unix_ns;
+};
+
+int tapis_snapshot(struct tapis *t, struct snapshot *s);
+void snapshot_free(struct snapshot *s);
+
+const char *reason_name(unsigned r);
+const char *stat_name(unsigned s);
+
+/* What `explain` reports for an address. */
+struct explain_hit {
+	bool found;
+	uint32_t rule;
+	char rule_name[TAPIS_NAME_MAX];
+	enum tapis_action action;
+	char prefix[64]; /* "198.18.3.0/24" */
+	bool expired;
+};
+struct explain_result {
+	struct explain_hit dir[TAPIS_DIR_MAX];
+	struct explain_hit host;
+	int winner; /* -1 none, TAPIS_DIR_DST, TAPIS_DIR_SRC, 2 host */
+	const char *why;
+};
+int tapis_explain_addr(struct tapis *t, const struct net_entry *addr, struct explain_result *r);
+
+#endif /* TAPIS_H */
