@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * policy_util.c - small parsers shared by the policy file and the CLI.
+ *
+ * Strict on purpose: a typo in a blocklist entry ("10.0.0/8", "1.2.3.4/33")
+ * must be an error, never a silently different network.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "policy.h"
+
+/* clang-format off */
+static const char *const action_names[TAPIS_ACT_MAX] = {
+	[TAPIS_ACT_NONE]	= "none",
+	[TAPIS_ACT_ALLOW]	= "allow",
+	[TAPIS_ACT_MONITOR]	= "monitor",
+	[TAPIS_ACT_DROP]	= "drop",
+	[TAPIS_ACT_REJECT]	= "reject",
+	[TAPIS_ACT_SINKHOLE]	= "sinkhole",
+	[TAPIS_ACT_REDIRECT]	= "redirect",
+};
+/* clang-format on */
+
+/* Decimal prefix length without sign, spaces or leading zeros. */
+static int parse_plen(const char *s, unsigned max, unsigned *out)
+{
+	unsigned v = 0;
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 3 || (n > 1 && s[0] == '0'))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_cidr(const char *s, struct net_entry *e, bool *host_bits)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	uint8_t buf[16] = {0};
+	const char *slash;
+	unsigned plen, max, i;
+	size_t alen;
+	bool v6, dirty = false;
+
+	slash = strchr(s, '/');
+	alen = slash ? (size_t)(slash - s) : strlen(s);
+	if (alen == 0 || alen >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+
+	v6 = memchr(addr, ':', alen) != NULL;
+	max = v6 ? 128 : 32;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1)
+		return -EINVAL;
+	if (slash) {
+		if (parse_plen(slash + 1, max, &plen))
+			return -EINVAL;
+	} else {
+		plen = max;
+	}
+
+	for (i = plen; i < max; i++) {
+		uint8_t bit = (uint8_t)(0x80u >> (i % 8));
+
+		if (buf[i / 8] & bit) {
+			dirty = true;
+			buf[i / 8] &= (uint8_t)~bit;
+		}
+	}
+
+	e->family = v6 ? 6 : 4;
+	e->plen = (uint8_t)plen;
+	memset(e->addr, 0, sizeof(e->addr));
+	memcpy(e->addr, buf, v6 ? 16 : 4);
+	if (host_bits)
+		*host_bits = dirty;
+	return 0;
+}
+
+int parse_action(const char *s, enum tapis_action *a)
+{
+	int i;
+
+	/* "none" is what the data path reports, not something to ask for. */
+	for (i = TAPIS_ACT_NONE + 1; i < TAPIS_ACT_MAX; i++) {
+		if (strcmp(s, action_names[i]) == 0) {
+			*a = (enum tapis_action)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *action_name(enum tapis_action a)
+{
+	if ((unsigned)a >= TAPIS_ACT_MAX)
+		return "unknown";
+	return action_names[a];
+}

@@ -1,0 +1,1505 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * policy_yaml.c - read a policy file and its list files into struct policy.
+ *
+ * Parsing only: types, keys, values and where they came from. Turning the
+ * result into map entries (rule ids, conflicts, dedup) is policy_compile.c's
+ * job. An operator fixes a policy from our messages alone, so every problem
+ * is reported as "FILE:LINE: error: ..." and we keep going to report all of
+ * them in one run; any error refuses the whole policy.
+ *
+ * libyaml's document API gives us the tree with a mark on every node, which
+ * is all we need: policy files are small, the big data lives in list files,
+ * and those are read line by line with getline.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "hostname.h"
+#include "policy.h"
+
+#define MAX_ERRORS 50
+/* Per-line warnings (skipped list lines, host bits) printed per parse: a
+ * sloppy feed can have millions of them, and the count says enough. */
+#define MAX_LINE_WARNINGS 100
+#define LIST_IOBUF	  (1u << 20)
+
+static FILE *diag_stream;
+
+void policy_set_diag(void *file)
+{
+	diag_stream = file;
+}
+
+static FILE *diag_out(void)
+{
+	return diag_stream ? diag_stream : stderr;
+}
+
+struct ctx {
+	struct policy *p;
+	const char *file; /* the policy file's name, interned */
+	const char *base_dir;
+	yaml_document_t *doc;
+	unsigned errors;
+	unsigned line_warnings; /* printed */
+	unsigned hidden_warnings;
+	int fatal; /* -errno that is not a policy problem (ENOMEM) */
+	bool stop;
+	/* rule name -> index + 1 into p->rules, open addressing */
+	size_t *names;
+	size_t names_cap;
+};
+
+struct list_ref {
+	const char *display; /* interned path as shown in messages */
+	bool skip;	     /* on_error: skip */
+	unsigned line;	     /* policy line naming it */
+};
+
+/* ---- diagnostics ---- */
+
+static void error_at(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void warn_line(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void warn_always(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void vdiag(const char *file, unsigned line, const char *kind, const char *fmt, va_list ap)
+{
+	FILE *f = diag_out();
+
+	if (line)
+		fprintf(f, "%s:%u: %s: ", file, line, kind);
+	else
+		fprintf(f, "%s: %s: ", file, kind);
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+}
+
+static void error_at(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->stop)
+		return;
+	if (c->errors == MAX_ERRORS) {
+		fprintf(diag_out(), "%s: error: too many errors, giving up\n", c->file);
+		c->errors++;
+		c->stop = true;
+		return;
+	}
+	c->errors++;
+	va_start(ap, fmt);
+	vdiag(file, line, "error", fmt, ap);
+	va_end(ap);
+}
+
+/* A warning about one entry: counted always, printed up to a cap. */
+static void warn_line(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->p->warnings++;
+	if (c->line_warnings >= MAX_LINE_WARNINGS) {
+		c->hidden_warnings++;
+		return;
+	}
+	c->line_warnings++;
+	va_start(ap, fmt);
+	vdiag(file, line, "warning", fmt, ap);
+	va_end(ap);
+}
+
+/* A summary warning: always printed. */
+static void warn_always(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->p->warnings++;
+	va_start(ap, fmt);
+	vdiag(file, line, "warning", fmt, ap);
+	va_end(ap);
+}
+
+static void out_of_memory(struct ctx *c)
+{
+	if (!c->fatal)
+		fprintf(diag_out(), "%s: error: out of memory\n", c->file);
+	c->fatal = -ENOMEM;
+	c->stop = true;
+}
+
+/* ---- small helpers ---- */
+
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	p = reallocarray(*arr, ncap, elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* File names live once in p->strings; src_loc points at them. */
+static const char *intern(struct policy *p, const char *s)
+{
+	char **strings, *dup;
+	size_t i;
+
+	for (i = 0; i < p->n_strings; i++)
+		if (strcmp(p->strings[i], s) == 0)
+			return p->strings[i];
+	dup = strdup(s);
+	if (!dup)
+		return NULL;
+	strings = reallocarray(p->strings, p->n_strings + 1, sizeof(*strings));
+	if (!strings) {
+		free(dup);
+		return NULL;
+	}
+	p->strings = strings;
+	p->strings[p->n_strings++] = dup;
+	return dup;
+}
+
+static char *join_path(const char *base, const char *rel)
+{
+	size_t bl;
+	char *s;
+
+	if (rel[0] == '/' || !base || !base[0] || strcmp(base, ".") == 0)
+		return strdup(rel);
+	bl = strlen(base);
+	if (base[bl - 1] == '/')
+		bl--;
+	if (asprintf(&s, "%.*s/%s", (int)bl, base, rel) < 0)
+		return NULL;
+	return s;
+}
+
+static bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i, n = strlen(s);
+
+	/* No signs, spaces or leading zeros (YAML 1.1 would read 010 as 8). */
+	if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool is_address(const char *s)
+{
+	uint8_t buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* The address column of a hosts file, where IPv6 may carry a zone
+ * ("fe80::1%lo0 localhost" is in many published lists). */
+static bool is_hosts_address(const char *s)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *pct = strchr(s, '%');
+	size_t n = pct ? (size_t)(pct - s) : 0;
+
+	if (!pct)
+		return is_address(s);
+	if (n == 0 || n >= sizeof(buf) || !pct[1])
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return strchr(buf, ':') && is_address(buf);
+}
+
+static void format_net(const struct net_entry *e, char *buf, size_t n)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->addr, a, sizeof(a));
+	snprintf(buf, n, "%s/%u", a, e->plen);
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static bool digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* RFC 3339 date-time: 2026-12-31T00:00:00Z or ...T01:00:00+01:00, optional
+ * fraction (ignored: expiry has second resolution). */
+static bool parse_time(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
+	int64_t t;
+
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &se))
+		return false;
+	s += 19;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		sign = *s == '+' ? 1 : -1;
+		if (!digits(s + 1, 2, &oh) || s[3] != ':' || !digits(s + 4, 2, &om))
+			return false;
+		s += 6;
+	} else {
+		return false;
+	}
+	if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || se > 60 || oh > 23 || om > 59)
+		return false;
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	t -= sign * (oh * 3600 + om * 60);
+	if (t <= 0)
+		return false;
+	*out = t;
+	return true;
+}
+
+static unsigned hexval(char ch)
+{
+	return ch <= '9' ? (unsigned)(ch - '0') : (unsigned)((ch | 0x20) - 'a' + 10);
+}
+
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	int i;
+
+	if (strlen(s) != 17)
+		return false;
+	for (i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+		    (i < 5 && p[2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
+	}
+	return true;
+}
+
+static bool iface_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	/* The kernel's dev_valid_name(), so a typo fails here, not at load. */
+	if (n == 0 || n >= TAPIS_IFNAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == ':' || (unsigned char)s[i] <= ' ' ||
+		    (unsigned char)s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool rule_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= TAPIS_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* ---- rule name index ---- */
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = TAPIS_HASH_INIT;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * TAPIS_HASH_PRIME;
+	return h;
+}
+
+static size_t *name_slot(struct ctx *c, const char *name)
+{
+	size_t mask = c->names_cap - 1, i = (size_t)str_hash(name) & mask;
+
+	while (c->names[i] && strcmp(c->p->rules[c->names[i] - 1].name, name) != 0)
+		i = (i + 1) & mask;
+	return &c->names[i];
+}
+
+static const struct rule *name_find(struct ctx *c, const char *name)
+{
+	size_t *slot;
+
+	if (!c->names_cap)
+		return NULL;
+	slot = name_slot(c, name);
+	return *slot ? &c->p->rules[*slot - 1] : NULL;
+}
+
+static int name_add(struct ctx *c, size_t idx)
+{
+	if ((idx + 1) * 2 > c->names_cap) {
+		size_t i, old_cap = c->names_cap, *old = c->names;
+
+		c->names_cap = old_cap ? old_cap * 2 : 64;
+		c->names = calloc(c->names_cap, sizeof(*c->names));
+		if (!c->names) {
+			c->names = old;
+			c->names_cap = old_cap;
+			return -ENOMEM;
+		}
+		for (i = 0; i < old_cap; i++)
+			if (old[i])
+				*name_slot(c, c->p->rules[old[i] - 1].name) = old[i];
+		free(old);
+	}
+	*name_slot(c, c->p->rules[idx].name) = idx + 1;
+	return 0;
+}
+
+/* ---- YAML nodes ---- */
+
+static yaml_node_t *node_at(struct ctx *c, int idx)
+{
+	return yaml_document_get_node(c->doc, idx);
+}
+
+static unsigned node_line(const yaml_node_t *n)
+{
+	return (unsigned)n->start_mark.line + 1;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	s = scalar(n);
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	       !strcmp(s, "NULL");
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return is_null(n) ? "empty" : "a string";
+	}
+}
+
+/* The scalar's text, or NULL after reporting why it is not one. */
+static const char *want_string(struct ctx *c, const yaml_node_t *n, const char *what)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		error_at(c, c->file, node_line(n), "%s must be a string, not %s", what,
+			 node_kind(n));
+		return NULL;
+	}
+	if (strlen(scalar(n)) != n->data.scalar.length) {
+		error_at(c, c->file, node_line(n), "%s contains a NUL character", what);
+		return NULL;
+	}
+	/* "reference: ~" means no reference, not the text "~". */
+	return is_null(n) ? "" : scalar(n);
+}
+
+/* Items of a list value; an empty value is an empty list. False after
+ * reporting a non-list. */
+static bool want_list(struct ctx *c, const yaml_node_t *n, const char *what,
+		      yaml_node_item_t **start, yaml_node_item_t **top)
+{
+	*start = *top = NULL;
+	if (is_null(n))
+		return true;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		error_at(c, c->file, node_line(n), "'%s' must be a list, not %s", what,
+			 node_kind(n));
+		return false;
+	}
+	*start = n->data.sequence.items.start;
+	*top = n->data.sequence.items.top;
+	return true;
+}
+
+static bool want_map(struct ctx *c, const yaml_node_t *n, const char *what)
+{
+	if (n->type == YAML_MAPPING_NODE)
+		return true;
+	error_at(c, c->file, node_line(n), "%s must be a mapping, not %s", what, node_kind(n));
+	return false;
+}
+
+/* Index of a mapping key in `keys`, or -1 after reporting an unknown or
+ * repeated key. seen[] holds the line each known key was first met on. */
+static int map_key(struct ctx *c, const yaml_node_t *k, const char *const *keys, unsigned *seen,
+		   const char *where)
+{
+	const char *s;
+	int i;
+
+	if (k->type != YAML_SCALAR_NODE) {
+		error_at(c, c->file, node_line(k), "keys in %s must be strings, not %s", where,
+			 node_kind(k));
+		return -1;
+	}
+	s = scalar(k);
+	for (i = 0; keys[i]; i++)
+		if (strcmp(keys[i], s) == 0)
+			break;
+	if (!keys[i]) {
+		error_at(c, c->file, node_line(k), "unknown key '%.64s' in %s", s, where);
+		return -1;
+	}
+	if (seen[i]) {
+		error_at(c, c->file, node_line(k), "duplicate key '%s' in %s (first at line %u)", s,
+			 where, seen[i]);
+		return -1;
+	}
+	seen[i] = node_line(k);
+	return i;
+}
+
+/* The key and value nodes of a mapping pair; false ends the walk. */
+static bool pair_nodes(struct ctx *c, const yaml_node_pair_t *pair, yaml_node_t **k,
+		       yaml_node_t **v)
+{
+	if (c->stop)
+		return false;
+	*k = node_at(c, pair->key);
+	*v = node_at(c, pair->value);
+	return *k && *v;
+}
+
+/* ---- entries ---- */
+
+static int push_host(struct rule *r, enum host_kind kind, const char *name, const char *file,
+		     unsigned line)
+{
+	struct host_entry *h;
+	char *dup;
+
+	if (grow((void **)&r->hosts, &r->cap_hosts, r->n_hosts, sizeof(*r->hosts)))
+		return -ENOMEM;
+	dup = strdup(name);
+	if (!dup)
+		return -ENOMEM;
+	h = &r->hosts[r->n_hosts++];
+	h->kind = kind;
+	h->name = dup;
+	h->loc.file = file;
+	h->loc.line = line;
+	return 0;
+}
+
+/* Names hosts files map to loopback or local nets: not blocklist entries.
+ * Compared after normalisation, so "LocalHost." is caught too. */
+static bool hosts_file_reserved(const char *name)
+{
+	/* clang-format off */
+	static const char *const reserved[] = {
+		"localhost", "localhost.localdomain", "local", "localdomain",
+		"broadcasthost", "ip6-localhost", "ip6-loopback", "ip6-localnet",
+		"ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters", "ip6-allhosts",
+		NULL,
+	};
+	/* clang-format on */
+	int i;
+
+	for (i = 0; reserved[i]; i++)
+		if (strcmp(name, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Add one host pattern. Returns 0, 1 when a hosts-file line names
+ * something that is not a blocklist entry, -ENOMEM, or -EINVAL with the
+ * reason written to why[]. */
+static int add_host(struct rule *r, const char *pat, const char *file, unsigned line,
+		    bool hosts_form, char *why, size_t whysz)
+{
+	enum host_kind kind = HOST_SUBTREE;
+	char name[TAPIS_HOST_MAX + 1];
+	const char *s = pat, *reason;
+
+	if (s[0] == '=') {
+		kind = HOST_EXACT;
+		s++;
+	} else if (s[0] == '*' && s[1] == '.') {
+		kind = HOST_WILDCARD;
+		s += 2;
+	}
+	if (is_address(s)) {
+		/* "0.0.0.0 0.0.0.0" lines appear in popular hosts files. */
+		if (hosts_form)
+			return 1;
+		snprintf(why, whysz, "'%.100s' is an address, not a host name (use nets)", pat);
+		return -EINVAL;
+	}
+	if (hostname_normalize(s, name, sizeof(name), &reason)) {
+		snprintf(why, whysz, "invalid host '%.100s': %s", pat, reason);
+		return -EINVAL;
+	}
+	if (hosts_form && kind == HOST_SUBTREE && hosts_file_reserved(name))
+		return 1;
+	return push_host(r, kind, name, file, line);
+}
+
+/* Add one CIDR. Returns 0, -ENOMEM, or -EINVAL with why[] filled. A CIDR
+ * with host bits set is kept (masked) with a warning: feeds often list
+ * "198.18.1.1/24" meaning the /24. */
+static int add_net(struct ctx *c, struct rule *r, const char *s, const char *file, unsigned line,
+		   char *why, size_t whysz)
+{
+	struct net_entry e;
+	bool host_bits;
+
+	if (parse_cidr(s, &e, &host_bits)) {
+		snprintf(why, whysz,
+			 "invalid CIDR '%.100s' (expected an IPv4 or IPv6 "
+			 "address with an optional /prefix)",
+			 s);
+		return -EINVAL;
+	}
+	if (host_bits) {
+		char fixed[INET6_ADDRSTRLEN + 8];
+
+		format_net(&e, fixed, sizeof(fixed));
+		warn_line(c, file, line, "%s has host bits set; using %s", s, fixed);
+	}
+	if (grow((void **)&r->nets, &r->cap_nets, r->n_nets, sizeof(*r->nets)))
+		return -ENOMEM;
+	e.loc.file = file;
+	e.loc.line = line;
+	r->nets[r->n_nets++] = e;
+	return 0;
+}
+
+/* ---- list files ---- */
+
+static char *next_token(char **p)
+{
+	char *s = *p, *start;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == '\v' || *s == '\f')
+		s++;
+	if (!*s) {
+		*p = s;
+		return NULL;
+	}
+	start = s;
+	while (*s && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n' && *s != '\v' &&
+	       *s != '\f')
+		s++;
+	if (*s)
+		*s++ = '\0';
+	*p = s;
+	return start;
+}
+
+/* One host list line, comment already cut. 0, 1 when blank, -EINVAL with
+ * why[], -ENOMEM. */
+static int host_line(struct rule *r, char *line, const char *file, unsigned lineno, char *why,
+		     size_t whysz)
+{
+	char *p = line, *first, *tok, scratch[256];
+	int ret = 0, err;
+
+	first = next_token(&p);
+	if (!first)
+		return 1;
+	if (!is_hosts_address(first)) {
+		tok = next_token(&p);
+		if (tok) {
+			snprintf(why, whysz,
+				 "unexpected '%.100s' after host name "
+				 "(one name per line)",
+				 tok);
+			return -EINVAL;
+		}
+		return add_host(r, first, file, lineno, false, why, whysz);
+	}
+
+	/* hosts-file form: an address, then names. Keep the good names of a
+	 * line and report its first bad one. */
+	tok = next_token(&p);
+	if (!tok) {
+		snprintf(why, whysz, "address '%.100s' without host names", first);
+		return -EINVAL;
+	}
+	for (; tok; tok = next_token(&p)) {
+		err = add_host(r, tok, file, lineno, true, ret ? scratch : why,
+			       ret ? sizeof(scratch) : whysz);
+		if (err == -ENOMEM)
+			return err;
+		if (err < 0 && !ret)
+			ret = err;
+	}
+	return ret;
+}
+
+static int net_line(struct ctx *c, struct rule *r, char *line, const char *file, unsigned lineno,
+		    char *why, size_t whysz)
+{
+	char *p = line, *first, *tok;
+
+	first = next_token(&p);
+	if (!first)
+		return 1;
+	tok = next_token(&p);
+	if (tok) {
+		snprintf(why, whysz, "unexpected '%.100s' after CIDR (one per line)", tok);
+		return -EINVAL;
+	}
+	return add_net(c, r, first, file, lineno, why, whysz);
+}
+
+/* One raw line of a list file (as getline gave it): 0 or 1 when fine,
+ * -EINVAL with why[], -ENOMEM. */
+static int list_line(struct ctx *c, struct rule *r, char *line, size_t len, const char *file,
+		     unsigned lineno, bool hosts, char *why, size_t whysz)
+{
+	char *hash;
+
+	if (memchr(line, '\0', len)) {
+		snprintf(why, whysz, "line contains a NUL byte");
+		return -EINVAL;
+	}
+	if (lineno == 1 && (unsigned char)line[0] == 0xef && (unsigned char)line[1] == 0xbb &&
+	    (unsigned char)line[2] == 0xbf)
+		line += 3;
+	hash = strchr(line, '#');
+	if (hash)
+		*hash = '\0';
+	if (hosts)
+		return host_line(r, line, file, lineno, why, whysz);
+	return net_line(c, r, line, file, lineno, why, whysz);
+}
+
+static void read_list(struct ctx *c, struct rule *r, const struct list_ref *ref, const char *full,
+		      bool hosts)
+{
+	char *line = NULL, *iobuf, why[512];
+	size_t cap = 0, skipped = 0;
+	unsigned lineno = 0;
+	struct stat st;
+	ssize_t n;
+	FILE *f;
+	int err;
+
+	f = fopen(full, "re");
+	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		f = NULL;
+		errno = EISDIR;
+	}
+	if (!f) {
+		error_at(c, c->file, ref->line, "cannot open %s list '%s': %s",
+			 hosts ? "host" : "net", ref->display, strerror(errno));
+		return;
+	}
+	/* Big reads for big feeds; stdio's default 4 KiB costs syscalls. */
+	iobuf = malloc(LIST_IOBUF);
+	if (iobuf)
+		setvbuf(f, iobuf, _IOFBF, LIST_IOBUF);
+
+	while (!c->stop && (n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		err = list_line(c, r, line, (size_t)n, ref->display, lineno, hosts, why,
+				sizeof(why));
+		if (err >= 0)
+			continue;
+		if (err == -ENOMEM) {
+			out_of_memory(c);
+			break;
+		}
+		if (ref->skip) {
+			skipped++;
+			warn_line(c, ref->display, lineno, "skipped: %s", why);
+		} else {
+			error_at(c, ref->display, lineno, "%s", why);
+		}
+	}
+	if (ferror(f))
+		error_at(c, ref->display, 0, "read error: %s", strerror(errno));
+	if (skipped)
+		warn_always(c, ref->display, 0, "skipped %zu invalid line%s", skipped,
+			    skipped == 1 ? "" : "s");
+	free(line);
+	fclose(f);
+	free(iobuf);
+}
+
+/* A list item: "path" or {path: x, on_error: fail|skip}. */
+static bool list_ref(struct ctx *c, const yaml_node_t *n, const char *key, struct list_ref *ref,
+		     char **full)
+{
+	static const char *const keys[] = {"path", "on_error", NULL};
+	unsigned seen[2] = {0};
+	const char *path = NULL;
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	char where[64];
+
+	ref->skip = false;
+	ref->line = node_line(n);
+	snprintf(where, sizeof(where), "'%s' entry", key);
+	if (n->type == YAML_SCALAR_NODE) {
+		path = want_string(c, n, where);
+	} else if (n->type == YAML_MAPPING_NODE) {
+		for (pair = n->data.mapping.pairs.start;
+		     pair < n->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
+			switch (map_key(c, k, keys, seen, where)) {
+			case 0:
+				path = want_string(c, v, "'path'");
+				ref->line = node_line(v);
+				break;
+			case 1: {
+				const char *s = want_string(c, v, "'on_error'");
+
+				if (s && strcmp(s, "skip") == 0)
+					ref->skip = true;
+				else if (s && strcmp(s, "fail") != 0)
+					error_at(c, c->file, node_line(v),
+						 "'on_error' must be fail or skip, not '%.64s'", s);
+				break;
+			}
+			}
+		}
+		if (!seen[0]) {
+			error_at(c, c->file, node_line(n), "%s has no 'path'", where);
+			return false;
+		}
+	} else {
+		error_at(c, c->file, node_line(n), "%s must be a path or a mapping, not %s", where,
+			 node_kind(n));
+		return false;
+	}
+	if (!path)
+		return false;
+	if (!*path) {
+		error_at(c, c->file, ref->line, "%s: empty path", where);
+		return false;
+	}
+	*full = join_path(c->base_dir, path);
+	ref->display = *full ? intern(c->p, *full) : NULL;
+	if (!ref->display) {
+		free(*full);
+		*full = NULL;
+		out_of_memory(c);
+		return false;
+	}
+	return true;
+}
+
+/* ---- settings ---- */
+
+static void parse_ports(struct ctx *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"dns", "tls", "http", NULL};
+	unsigned seen[TAPIS_PORT_CLASSES] = {0};
+	yaml_node_item_t *it, *top;
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	int cls;
+
+	if (!want_map(c, n, "'ports'"))
+		return;
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
+		uint64_t *bits;
+
+		cls = map_key(c, k, keys, seen, "'ports'");
+		if (cls < 0 || !want_list(c, v, keys[cls], &it, &top))
+			continue;
+		bits = c->p->settings.ports[cls];
+		memset(bits, 0, sizeof(c->p->settings.ports[cls]));
+		for (; it < top; it++) {
+			yaml_node_t *item = node_at(c, *it);
+			const char *s = want_string(c, item, "a port");
+			uint64_t port;
+
+			if (!s)
+				continue;
+			if (!parse_uint(s, 1, 65535, &port)) {
+				error_at(c, c->file, node_line(item),
+					 "invalid port '%.64s' in '%s' (expected 1-65535)", s,
+					 keys[cls]);
+				continue;
+			}
+			bits[port / 64] |= 1ULL << (port % 64);
+		}
+	}
+}
+
+static void parse_sinkhole(struct ctx *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"ipv4", "ipv6", "ttl", NULL};
+	struct policy_settings *st = &c->p->settings;
+	unsigned seen[3] = {0};
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	const char *s;
+	uint64_t ttl;
+
+	if (!want_map(c, n, "'sinkhole'"))
+		return;
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
+		switch (map_key(c, k, keys, seen, "'sinkhole'")) {
+		case 0:
+			s = want_string(c, v, "'ipv4'");
+			if (s && inet_pton(AF_INET, s, st->sinkhole_v4) == 1)
+				st->has_sinkhole_v4 = true;
+			else if (s)
+				error_at(c, c->file, node_line(v),
+					 "invalid IPv4 address '%.64s' in 'sinkhole'", s);
+			break;
+		case 1:
+			s = want_string(c, v, "'ipv6'");
+			if (s && inet_pton(AF_INET6, s, st->sinkhole_v6) == 1)
+				st->has_sinkhole_v6 = true;
+			else if (s)
+				error_at(c, c->file, node_line(v),
+					 "invalid IPv6 address '%.64s' in 'sinkhole'", s);
+			break;
+		case 2:
+			/* RFC 2181: TTLs are 31-bit. */
+			s = want_string(c, v, "'ttl'");
+			if (s && parse_uint(s, 0, 0x7fffffff, &ttl))
+				st->sinkhole_ttl = (uint32_t)ttl;
+			else if (s)
+				error_at(c, c->file, node_line(v),
+					 "invalid ttl '%.64s' (expected 0-2147483647 seconds)", s);
+			break;
+		}
+	}
+}
+
+static void parse_settings(struct ctx *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"ports", "sinkhole", "quic", NULL};
+	unsigned seen[3] = {0};
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	const char *s;
+
+	if (is_null(n) || !want_map(c, n, "'settings'"))
+		return;
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
+		switch (map_key(c, k, keys, seen, "'settings'")) {
+		case 0:
+			parse_ports(c, v);
+			break;
+		case 1:
+			parse_sinkhole(c, v);
+			break;
+		case 2:
+			s = want_string(c, v, "'quic'");
+			if (s && strcmp(s, "drop") == 0)
+				c->p->settings.quic_drop = true;
+			else if (s && strcmp(s, "pass") == 0)
+				c->p->settings.quic_drop = false;
+			else if (s)
+				error_at(c, c->file, node_line(v),
+					 "'quic' must be pass or drop, not '%.64s'", s);
+			break;
+		}
+	}
+}
+
+/* ---- rules ---- */
+
+enum rule_key {
+	RK_NAME,
+	RK_ACTION,
+	RK_REFERENCE,
+	RK_EXPIRES,
+	RK_HOSTS,
+	RK_HOST_LISTS,
+	RK_NETS,
+	RK_NET_LISTS,
+	RK_DIRECTION,
+	RK_REDIRECT,
+	RK_COUNT,
+};
+
+static const char *const rule_keys[RK_COUNT + 1] = {
+	[RK_NAME] = "name",
+	[RK_ACTION] = "action",
+	[RK_REFERENCE] = "reference",
+	[RK_EXPIRES] = "expires",
+	[RK_HOSTS] = "hosts",
+	[RK_HOST_LISTS] = "host_lists",
+	[RK_NETS] = "nets",
+	[RK_NET_LISTS] = "net_lists",
+	[RK_DIRECTION] = "direction",
+	[RK_REDIRECT] = "redirect",
+	[RK_COUNT] = NULL,
+};
+
+static void parse_redirect(struct ctx *c, yaml_node_t *n, struct rule *r)
+{
+	static const char *const keys[] = {"iface", "mac", NULL};
+	unsigned seen[2] = {0};
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	const char *s;
+
+	if (!want_map(c, n, "'redirect'"))
+		return;
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
+		switch (map_key(c, k, keys, seen, "'redirect'")) {
+		case 0:
+			s = want_string(c, v, "'iface'");
+			if (s && iface_ok(s))
+				strcpy(r->redirect_iface, s);
+			else if (s)
+				error_at(c, c->file, node_line(v), "invalid interface name '%.64s'",
+					 s);
+			break;
+		case 1:
+			s = want_string(c, v, "'mac'");
+			if (s && !parse_mac(s, r->redirect_mac))
+				error_at(c, c->file, node_line(v),
+					 "invalid MAC address '%.64s' (expected "
+					 "aa:bb:cc:dd:ee:ff)",
+					 s);
+			break;
+		}
+	}
+	if (!c->stop && !seen[0])
+		error_at(c, c->file, node_line(n), "'redirect' needs 'iface'");
+	if (!c->stop && !seen[1])
+		error_at(c, c->file, node_line(n), "'redirect' needs 'mac'");
+	r->has_redirect = true;
+}
+
+static void free_rule(struct rule *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_hosts; i++)
+		free(r->hosts[i].name);
+	free(r->hosts);
+	free(r->nets);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Read the entries of hosts/nets/host_lists/net_lists into r. Returns how
+ * many sources were named, so an empty list file still counts. */
+static size_t parse_entries(struct ctx *c, enum rule_key key, yaml_node_t *v, struct rule *r)
+{
+	yaml_node_item_t *it, *top;
+	size_t named = 0;
+	char why[512];
+
+	if (!want_list(c, v, rule_keys[key], &it, &top))
+		return 1; /* reported; "matches nothing" would only add noise */
+	for (; it < top && !c->stop; it++) {
+		yaml_node_t *item = node_at(c, *it);
+		struct list_ref ref;
+		char *full = NULL;
+		const char *s;
+		int err;
+
+		named++;
+		if (key == RK_HOST_LISTS || key == RK_NET_LISTS) {
+			if (list_ref(c, item, rule_keys[key], &ref, &full))
+				read_list(c, r, &ref, full, key == RK_HOST_LISTS);
+			free(full);
+			continue;
+		}
+		s = want_string(c, item, key == RK_HOSTS ? "a host" : "a CIDR");
+		if (!s)
+			continue;
+		if (key == RK_HOSTS)
+			err = add_host(r, s, c->file, node_line(item), false, why, sizeof(why));
+		else
+			err = add_net(c, r, s, c->file, node_line(item), why, sizeof(why));
+		if (err == -ENOMEM)
+			out_of_memory(c);
+		else if (err)
+			error_at(c, c->file, node_line(item), "%s", why);
+	}
+	return named;
+}
+
+static void rule_label(const struct rule *r, char *buf, size_t n)
+{
+	if (r->name[0])
+		snprintf(buf, n, "rule '%s'", r->name);
+	else
+		snprintf(buf, n, "rule at line %u", r->loc.line);
+}
+
+static void parse_rule(struct ctx *c, yaml_node_t *n)
+{
+	unsigned seen[RK_COUNT] = {0}, name_line = 0, expires_line = 0;
+	const char *s, *expires_str = NULL;
+	char label[TAPIS_NAME_MAX + 32];
+	const struct rule *first;
+	yaml_node_t *k, *v, *redirect = NULL;
+	yaml_node_pair_t *pair;
+	struct rule r;
+	size_t sources = 0;
+	int key;
+
+	memset(&r, 0, sizeof(r));
+	r.direction = DIR_DST;
+	r.loc.file = c->file;
+	r.loc.line = node_line(n);
+	if (!want_map(c, n, "each rule"))
+		return;
+
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
+		key = map_key(c, k, rule_keys, seen, "a rule");
+		switch (key) {
+		case RK_NAME:
+			s = want_string(c, v, "'name'");
+			if (s && rule_name_ok(s)) {
+				strcpy(r.name, s);
+				name_line = node_line(v);
+			} else if (s) {
+				error_at(c, c->file, node_line(v),
+					 "invalid rule name '%.64s' (1-63 characters of "
+					 "A-Z a-z 0-9 . _ -)",
+					 s);
+			}
+			break;
+		case RK_ACTION:
+			s = want_string(c, v, "'action'");
+			if (s && parse_action(s, &r.action))
+				error_at(c, c->file, node_line(v),
+					 "unknown action '%.64s' (expected drop, reject, "
+					 "sinkhole, redirect, monitor or allow)",
+					 s);
+			break;
+		case RK_REFERENCE:
+			s = want_string(c, v, "'reference'");
+			if (s && strlen(s) >= TAPIS_REF_MAX)
+				error_at(c, c->file, node_line(v),
+					 "reference longer than %d characters", TAPIS_REF_MAX - 1);
+			else if (s)
+				strcpy(r.reference, s);
+			break;
+		case RK_EXPIRES:
+			s = want_string(c, v, "'expires'");
+			if (s && !parse_time(s, &r.expires_unix))
+				error_at(c, c->file, node_line(v),
+					 "invalid expires '%.64s' (expected an RFC 3339 time "
+					 "like 2026-12-31T00:00:00Z)",
+					 s);
+			expires_str = s;
+			expires_line = node_line(v);
+			break;
+		case RK_HOSTS:
+		case RK_HOST_LISTS:
+		case RK_NETS:
+		case RK_NET_LISTS:
+			sources += parse_entries(c, (enum rule_key)key, v, &r);
+			break;
+		case RK_DIRECTION:
+			s = want_string(c, v, "'direction'");
+			if (s && strcmp(s, "dst") == 0)
+				r.direction = DIR_DST;
+			else if (s && strcmp(s, "src") == 0)
+				r.direction = DIR_SRC;
+			else if (s && strcmp(s, "both") == 0)
+				r.direction = DIR_BOTH;
+			else if (s)
+				error_at(c, c->file, node_line(v),
+					 "invalid direction '%.64s' (expected dst, src or both)",
+					 s);
+			break;
+		case RK_REDIRECT:
+			redirect = v;
+			parse_redirect(c, v, &r);
+			break;
+		}
+	}
+	if (c->stop)
+		goto drop;
+
+	rule_label(&r, label, sizeof(label));
+	if (!seen[RK_NAME])
+		error_at(c, c->file, r.loc.line, "%s has no 'name'", label);
+	if (!seen[RK_ACTION])
+		error_at(c, c->file, r.loc.line, "%s has no 'action'", label);
+	if (seen[RK_ACTION] && r.action == TAPIS_ACT_REDIRECT && !seen[RK_REDIRECT])
+		error_at(c, c->file, r.loc.line, "%s has action redirect but no 'redirect' block",
+			 label);
+	if (redirect && r.action != TAPIS_ACT_REDIRECT && r.action != TAPIS_ACT_NONE)
+		error_at(c, c->file, seen[RK_REDIRECT],
+			 "%s: 'redirect' is only allowed with action redirect", label);
+	if (!sources)
+		error_at(c, c->file, r.loc.line,
+			 "%s matches nothing (give hosts, host_lists, nets or net_lists)", label);
+	if (r.expires_unix && r.expires_unix <= (int64_t)time(NULL))
+		warn_always(c, c->file, expires_line, "%s expired at %s; it will not match", label,
+			    expires_str);
+
+	if (name_line) {
+		first = name_find(c, r.name);
+		if (first) {
+			error_at(c, c->file, name_line, "duplicate rule name '%s' (first at %s:%u)",
+				 r.name, first->loc.file, first->loc.line);
+			r.name[0] = '\0'; /* keep the index pointing at the first */
+		}
+	}
+	if (grow((void **)&c->p->rules, &c->p->cap_rules, c->p->n_rules, sizeof(*c->p->rules))) {
+		out_of_memory(c);
+		goto drop;
+	}
+	c->p->rules[c->p->n_rules++] = r;
+	if (r.name[0] && name_add(c, c->p->n_rules - 1))
+		out_of_memory(c);
+	return;
+drop:
+	free_rule(&r);
+}
+
+/* Checks that need the whole file, whatever order its keys came in. */
+static void check_policy(struct ctx *c)
+{
+	const struct policy_settings *st = &c->p->settings;
+	size_t i;
+
+	char label[TAPIS_NAME_MAX + 32];
+
+	for (i = 0; i < c->p->n_rules && !c->stop; i++) {
+		const struct rule *r = &c->p->rules[i];
+
+		if (r->action != TAPIS_ACT_SINKHOLE || st->has_sinkhole_v4 || st->has_sinkhole_v6)
+			continue;
+		rule_label(r, label, sizeof(label));
+		error_at(c, r->loc.file, r->loc.line,
+			 "%s has action sinkhole but "
+			 "settings.sinkhole gives no ipv4 or ipv6 address",
+			 label);
+	}
+}
+
+static void parse_root(struct ctx *c, yaml_node_t *root)
+{
+	static const char *const keys[] = {"version", "settings", "rules", NULL};
+	unsigned seen[3] = {0};
+	yaml_node_item_t *it, *top;
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	uint64_t version;
+	const char *s;
+
+	if (root->type != YAML_MAPPING_NODE) {
+		error_at(c, c->file, node_line(root),
+			 "a policy must be a mapping with 'version' and 'rules', not %s",
+			 node_kind(root));
+		return;
+	}
+	for (pair = root->data.mapping.pairs.start;
+	     pair < root->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
+		switch (map_key(c, k, keys, seen, "the policy")) {
+		case 0:
+			s = want_string(c, v, "'version'");
+			if (s && parse_uint(s, 0, UINT32_MAX, &version) && version == 1)
+				c->p->version = 1;
+			else if (s)
+				error_at(c, c->file, node_line(v),
+					 "unsupported version '%.64s' (expected 1)", s);
+			break;
+		case 1:
+			parse_settings(c, v);
+			break;
+		case 2:
+			if (!want_list(c, v, "rules", &it, &top))
+				break;
+			for (; it < top && !c->stop; it++)
+				parse_rule(c, node_at(c, *it));
+			break;
+		}
+	}
+	if (!seen[0])
+		error_at(c, c->file, node_line(root), "missing 'version' (use version: 1)");
+	if (!seen[2])
+		error_at(c, c->file, node_line(root), "missing 'rules'");
+	check_policy(c);
+}
+
+static unsigned offset_line(const char *buf, size_t len, size_t off)
+{
+	unsigned line = 1;
+	size_t i;
+
+	for (i = 0; i < off && i < len; i++)
+		line += buf[i] == '\n';
+	return line;
+}
+
+static void yaml_error(struct ctx *c, const yaml_parser_t *y, const char *buf, size_t len)
+{
+	unsigned line = (unsigned)y->problem_mark.line + 1;
+	const char *hint = "";
+
+	if (y->error == YAML_MEMORY_ERROR) {
+		out_of_memory(c);
+		return;
+	}
+	if (y->error == YAML_READER_ERROR)
+		line = offset_line(buf, len, y->problem_offset);
+	if ((y->problem && strstr(y->problem, "alias")) ||
+	    (y->context && strstr(y->context, "alias")))
+		hint = " (quote patterns that start with '*')";
+	if (y->context)
+		error_at(c, c->file, line, "invalid YAML: %s %s at line %u%s", y->problem,
+			 y->context, (unsigned)y->context_mark.line + 1, hint);
+	else
+		error_at(c, c->file, line, "invalid YAML: %s%s",
+			 y->problem ? y->problem : "syntax error", hint);
+}
+
+static void set_defaults(struct policy_settings *st)
+{
+	static const struct {
+		int cls;
+		unsigned port;
+	} defaults[] = {
+		{TAPIS_PORT_DNS, 53},
+		{TAPIS_PORT_TLS, 443},
+		{TAPIS_PORT_HTTP, 80},
+		{TAPIS_PORT_HTTP, 8080},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		st->ports[defaults[i].cls][defaults[i].port / 64] |= 1ULL
+								     << (defaults[i].port % 64);
+	st->sinkhole_ttl = 300;
+}
+
+void policy_free(struct policy *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n_rules; i++)
+		free_rule(&p->rules[i]);
+	free(p->rules);
+	for (i = 0; i < p->n_strings; i++)
+		free(p->strings[i]);
+	free(p->strings);
+	free(p->path);
+	memset(p, 0, sizeof(*p));
+}
+
+int policy_parse_buffer(const char *name, const char *base_dir, const char *buf, size_t len,
+			struct policy *out)
+{
+	yaml_document_t doc, extra;
+	struct ctx c = {0};
+	yaml_parser_t y;
+	yaml_node_t *root;
+
+	memset(out, 0, sizeof(*out));
+	set_defaults(&out->settings);
+	c.p = out;
+	c.base_dir = base_dir;
+	c.file = name;
+	out->path = strdup(name);
+	c.file = out->path ? intern(out, name) : NULL;
+	if (!c.file) {
+		c.file = name;
+		out_of_memory(&c);
+		goto done;
+	}
+
+	if (!yaml_parser_initialize(&y)) {
+		out_of_memory(&c);
+		goto done;
+	}
+	yaml_parser_set_input_string(&y, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&y, &doc)) {
+		yaml_error(&c, &y, buf, len);
+		yaml_parser_delete(&y);
+		goto done;
+	}
+	c.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (!root || is_null(root))
+		error_at(&c, c.file, root ? node_line(root) : 1, "policy is empty");
+	else
+		parse_root(&c, root);
+	yaml_document_delete(&doc);
+
+	if (!c.stop) {
+		if (!yaml_parser_load(&y, &extra)) {
+			yaml_error(&c, &y, buf, len);
+		} else {
+			root = yaml_document_get_root_node(&extra);
+			if (root)
+				error_at(&c, c.file, node_line(root),
+					 "a policy file holds one YAML document");
+			yaml_document_delete(&extra);
+		}
+	}
+	yaml_parser_delete(&y);
+
+done:
+	if (c.hidden_warnings)
+		fprintf(diag_out(), "%s: warning: %u more warnings not shown\n", c.file,
+			c.hidden_warnings);
+	free(c.names);
+	if (c.errors || c.fatal) {
+		policy_free(out);
+		return c.fatal ? c.fatal : -EINVAL;
+	}
+	return 0;
+}
+
+static int read_all(const char *path, char **buf, size_t *len)
+{
+	size_t cap = 0, n = 0;
+	char *b = NULL, *nb;
+	ssize_t r;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			nb = realloc(b, cap);
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (err) {
+		free(b);
+		return err;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+int policy_parse_file(const char *path, struct policy *out)
+{
+	char *buf = NULL, *dir_copy, *dir;
+	size_t len = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = read_all(path, &buf, &len);
+	if (err) {
+		fprintf(diag_out(), "%s: error: cannot read policy: %s\n", path, strerror(-err));
+		return err;
+	}
+	dir_copy = strdup(path);
+	if (!dir_copy) {
+		free(buf);
+		fprintf(diag_out(), "%s: error: out of memory\n", path);
+		return -ENOMEM;
+	}
+	dir = dirname(dir_copy);
+	err = policy_parse_buffer(path, dir, buf, len, out);
+	free(dir_copy);
+	free(buf);
+	return err;
+}
