@@ -31,6 +31,7 @@ TLIB_OBJS   := $(patsubst tests/lib/%.c,$(BUILD)/tlib/%.o,$(filter-out tests/lib
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BPFT_BINS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
 BENCH_BIN   := $(BUILD)/tapis-bench
+SELFTEST    := $(BUILD)/tests/selftest_pkt
 SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
 
 DEPS_APT := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
@@ -96,6 +97,10 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libtapis.a $(TLIB_OBJS) | $(BUILD)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS)
 
+$(SELFTEST): tests/lib/selftest_pkt.c $(TLIB_OBJS) | $(BUILD)/tests/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< $(TLIB_OBJS) $(LIBS)
+
 $(BENCH_BIN): $(wildcard tests/bench/*.c) $(BUILD)/libtapis.a $(TLIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $(wildcard tests/bench/*.c) $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS) -lm
@@ -104,7 +109,7 @@ $(BUILD) $(BUILD)/user $(BUILD)/tlib $(BUILD)/tests/unit $(BUILD)/tests/bpf:
 	$(Q)mkdir -p $@
 
 # The suite: every tier through one runner, which ends with "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BPFT_BINS) $(BENCH_BIN)
+test: deps all $(UNIT_BINS) $(BPFT_BINS) $(SELFTEST) $(BENCH_BIN)
 	$(Q)bash tests/run.sh
 
 demo: deps all
