@@ -97,9 +97,9 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $(BUILD)/libtapis.a $(TLIB_OBJS) | $(BUILD)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS)
 
-$(SELFTEST): tests/lib/selftest_pkt.c $(TLIB_OBJS) | $(BUILD)/tests/unit
+$(SELFTEST): tests/lib/selftest_pkt.c $(TLIB_OBJS) $(BUILD)/libtapis.a | $(BUILD)/tests/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< $(TLIB_OBJS) $(LIBS)
+	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS)
 
 $(BENCH_BIN): $(wildcard tests/bench/*.c) $(BUILD)/libtapis.a $(TLIB_OBJS)
 	$(call msg,CC,$@)
