@@ -74,12 +74,16 @@ static int ensure_pin_dir(const char *pin)
 		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") && errno != EBUSY)
 			return -errno;
 	}
-	if (mkdir(pin, 0700) && errno != EEXIST)
-		return -errno;
-	if (statfs(pin, &sfs))
-		return -errno;
-	if (sfs.f_type != BPF_FS_MAGIC) {
-		pr_err("pin path %s is not on a bpf filesystem (mount -t bpf bpf %s)", pin, parent);
+	if (mkdir(pin, 0700) && errno != EEXIST) {
+		int err = -errno;
+
+		pr_err("create pin path %s: %s", pin, strerror(-err));
+		return err;
+	}
+	if (statfs(pin, &sfs) == 0 && sfs.f_type != BPF_FS_MAGIC) {
+		rmdir(pin);
+		pr_err("pin path %s is not on a bpf filesystem (mount one: mount -t bpf bpf DIR)",
+		       pin);
 		return -ENOTSUP;
 	}
 	return 0;
@@ -90,8 +94,12 @@ static int ensure_pin_dir(const char *pin)
 static int take_lock(struct tapis *t, bool shared)
 {
 	t->lock_fd = open(t->pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (t->lock_fd < 0)
-		return -errno;
+	if (t->lock_fd < 0) {
+		int err = -errno;
+
+		pr_err("open pin path %s: %s", t->pin_path, strerror(-err));
+		return err;
+	}
 	if (flock(t->lock_fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
 		int err = -errno;
 
@@ -159,8 +167,10 @@ int tapis_create(struct tapis *t, const char *pin_path)
 		goto fail;
 	}
 	err = fill_fds_from_skel(t);
-	if (err)
+	if (err) {
+		pr_err("BPF object lacks its maps: %s", strerror(-err));
 		goto fail;
+	}
 	if (pin_path) {
 		snprintf(path, sizeof(path), "%s/%s", pin_path, PROG_PIN);
 		err = bpf_obj_pin(t->prog_fd, path);

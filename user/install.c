@@ -440,14 +440,21 @@ int tapis_install(struct tapis *t, const struct policy *p)
 		goto out;
 	}
 	err = gen_active(t, &active);
-	if (err)
+	if (err) {
+		pr_err("read the active generation: %s", strerror(-err));
 		goto out;
+	}
 	idle = active ^ 1;
 	touched = true;
 	/* Leftovers of an interrupted reload must not leak into this one. */
 	gen_clear(t, idle);
 
-	err = read_meta(t, meta) ?: assign_ids(p, meta, ids);
+	err = read_meta(t, meta);
+	if (err) {
+		pr_err("read rule names: %s", strerror(-err));
+		goto out;
+	}
+	err = assign_ids(p, meta, ids);
 	if (err)
 		goto out;
 	for (size_t i = 0; i < p->n_rules; i++)
@@ -511,7 +518,10 @@ int tapis_install(struct tapis *t, const struct policy *p)
 			bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &m, BPF_ANY);
 		}
 	}
-	err = update_state(t, p);
+	/* The new policy runs; a failed bookkeeping write must not say otherwise. */
+	if (update_state(t, p))
+		pr_warn("policy installed, but recording its path and time failed: %s",
+			strerror(errno));
 	pr_info("policy %s: %zu rules, %zu IPv4 and %zu IPv6 prefixes, %zu host keys (generation %u)",
 		p->path ? p->path : "", p->n_rules, n_v4, n_v6, n_hosts, idle);
 out:

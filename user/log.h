@@ -14,7 +14,7 @@ enum log_level {
 	LOG_DEBUG,
 };
 
-/* json: errors are printed as {"error": "...", "code": N} on stdout. */
+/* json: errors are printed as {"error": "..."} on stdout. */
 void log_setup(int verbosity, bool json);
 bool log_json(void);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -30,6 +30,13 @@ static const char *const reason_names[TAPIS_R_MAX] = {
 	[TAPIS_R_IPV6_EXT_DEPTH] = "ipv6_ext_too_deep",
 	[TAPIS_R_L4_TRUNC] = "l4_truncated",
 	[TAPIS_R_NO_GEN] = "no_policy",
+	[TAPIS_R_DNS_TRUNC] = "dns_truncated",
+	[TAPIS_R_DNS_RESPONSE] = "dns_response",
+	[TAPIS_R_DNS_OPCODE] = "dns_not_query",
+	[TAPIS_R_DNS_QDCOUNT] = "dns_qdcount",
+	[TAPIS_R_DNS_POINTER] = "dns_qname_pointer",
+	[TAPIS_R_DNS_NAME_LONG] = "dns_name_too_long",
+	[TAPIS_R_DNS_LABELS] = "dns_too_many_labels",
 };
 
 static const char *const stat_names[TAPIS_S_MAX] = {

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cli.h - the tapis command line: one dispatch table per level (object, then
+ * verb for `host` and `net`), one usage string per command, and the helpers
+ * every cmd_*.c uses to turn a library -errno into one message and one exit
+ * code (enum tapis_exit in tapis.h).
+ *
+ * Contract of a command function: it gets argv with argv[0] = its own name
+ * and the global options (--pin-path, --json, -v, --version) already taken
+ * out, so it parses only its own options with getopt_long. It prints its
+ * result on stdout (JSON under --json), reports an error once through
+ * pr_err (or cli_json_error), and returns an enum tapis_exit value.
+ */
+#ifndef TAPIS_CLI_H
+#define TAPIS_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "policy.h"
+#include "tapis.h"
+
+#ifndef TAPIS_VERSION
+#define TAPIS_VERSION "0.1.0"
+#endif
+
+struct cmd;
+
+/* Global options: they may appear anywhere on the line. */
+struct cli {
+	const char *pin;       /* --pin-path, default TAPIS_DEFAULT_PIN */
+	bool json;	       /* --json / -j */
+	int verbose;	       /* -v, repeatable */
+	const struct cmd *cmd; /* the command being run (for its usage) */
+};
+
+typedef int (*cmd_fn)(struct cli *c, int argc, char **argv);
+
+struct cmd {
+	const char *name;
+	cmd_fn fn;
+	const char *usage; /* the arguments: "--policy FILE" (a USAGE_* string) */
+	const char *help;  /* one line: what it does */
+};
+
+/* ---- commands (cmd_*.c) ---- */
+int cmd_check(struct cli *c, int argc, char **argv);
+int cmd_load(struct cli *c, int argc, char **argv);
+int cmd_reload(struct cli *c, int argc, char **argv);
+int cmd_unload(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_stats(struct cli *c, int argc, char **argv);
+int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_host(struct cli *c, int argc, char **argv);
+int cmd_net(struct cli *c, int argc, char **argv);
+
+/* The top-level table (main.c) and its size: `tapis --help` walks it. */
+extern const struct cmd tapis_cmds[];
+extern const size_t tapis_n_cmds;
+
+/* Usage strings: the arguments after the command name, shared by the
+ * table (tapis --help) and each command's --help. */
+#define USAGE_CHECK   "--policy FILE"
+#define USAGE_LOAD    "--policy FILE --iface IF [--iface IF ...] [--mode auto|native|generic]"
+#define USAGE_RELOAD  "[--policy FILE]"
+#define USAGE_UNLOAD  "[--iface IF]"
+#define USAGE_STATUS  "[--json]"
+#define USAGE_STATS   "[--json | --prometheus]"
+#define USAGE_EXPLAIN "ADDRESS | NAME [--json]"
+#define USAGE_HOST    "add|del PATTERN --rule NAME"
+#define USAGE_NET     "add|del CIDR --rule NAME"
+
+/* ---- helpers (cmd_common.c) ---- */
+
+/* Find `name` in `tab`: an exact name, or a prefix of exactly one name.
+ * NULL (after pr_err naming the candidates) when unknown or ambiguous;
+ * `what` is "command" or "host command" for the message. */
+const struct cmd *cli_find(const struct cmd *tab, size_t n, const char *name, const char *what);
+
+/* Print "Usage: tapis NAME USAGE" and what the command does on stdout
+ * (--help); under --json as {"usage": ..., "help": ...}. */
+void cli_usage(const struct cli *c, const struct cmd *cmd);
+
+/* A bad command line: one error naming c->cmd, and in text mode a usage
+ * line on stderr. Returns EXIT_POLICY. */
+int cli_bad_args(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* getopt_long for c->cmd (set optind = 0 before the first call, so glibc
+ * starts afresh). Handles -h/--help (prints the usage) and turns getopt's
+ * complaints into cli_bad_args. Returns the option like getopt_long, -1 at
+ * the end, or CLI_OPT_EXIT with *rc set (EXIT_OK after --help, EXIT_POLICY
+ * after a bad option). longopts must hold { "help", no_argument, NULL, 'h' }
+ * and optstring must start with ":" and hold "h". */
+#define CLI_OPT_EXIT (-2)
+int cli_getopt(const struct cli *c, int argc, char **argv, const char *optstring,
+	       const struct option *longopts, int *rc);
+
+/* Report a library failure once. The library prints some failures itself,
+ * where it knows the reason best (tapis.h); `printed` lists those -errno
+ * values for the call that failed (0-terminated, may be NULL), and for
+ * them nothing more is printed. Otherwise pr_err("<fmt>: <strerror>"). */
+void cli_report(int err, const int *printed, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Open the running filter at c->pin, reporting failure once:
+ * -ENOENT "nothing loaded at PIN (tapis load first)" -> EXIT_NOSTATE,
+ * -EAGAIN/-EWOULDBLOCK (lock held; tapis_open says so) -> EXIT_BUSY, else
+ * EXIT_KERNEL (tapis_open names the pin it could not open). Returns
+ * EXIT_OK with *t open. */
+int cli_open(const struct cli *c, struct tapis *t, bool shared);
+/* The reporting half of cli_open, for a tapis_open() error in hand. */
+int cli_open_failed(const struct cli *c, int err);
+
+/* The exit code for a library failure, per enum tapis_exit: -EINVAL is
+ * the policy's or the argument's fault (2), a held lock is EXIT_BUSY,
+ * -ENOMEM is EXIT_RUNTIME, everything else is the kernel's (3). */
+int cli_exit_for(int err);
+/* The same for tapis_install: a rule's redirect interface that does not
+ * exist (-ENODEV) and a policy larger than the tables (-ENOSPC) are the
+ * policy's fault too. */
+int cli_exit_install(int err);
+/* The same for failures that are never the operator's fault (reading the
+ * state, detach, unpin): -EINVAL counts as EXIT_KERNEL too. */
+int cli_exit_kernel(int err);
+
+/* Parse a policy file. In text mode the parser prints its diagnostics on
+ * stderr itself. Under --json they are captured: on failure printed as
+ * {"error": ..., "policy": ..., "diagnostics": [lines]} on stdout; on
+ * success handed to *diag_out (caller frees) or, with diag_out NULL,
+ * copied to stderr. Returns EXIT_OK or the exit code (EXIT_POLICY;
+ * EXIT_RUNTIME for ENOMEM). */
+int cli_parse_policy(const struct cli *c, const char *path, struct policy *p, char **diag_out);
+
+/* `host` and `net`: "add|del ARG --rule NAME", in any order. Returns true
+ * with the fields set; false with *rc the exit code after --help (EXIT_OK)
+ * or an error. */
+struct edit_args {
+	bool add;
+	const char *arg;  /* PATTERN or CIDR */
+	const char *rule; /* --rule NAME */
+};
+bool cli_edit_args(const struct cli *c, int argc, char **argv, struct edit_args *a, int *rc);
+
+/* Finish a host or net edit: report err once (cli_report with `printed`,
+ * "net add X to rule R: reason") and return the exit code; on success
+ * print the result (text or JSON; `shown` is the entry as normalised). */
+int cli_edit_done(const struct cli *c, const struct edit_args *a, const char *shown, int err,
+		  const int *printed);
+
+/* Totals over a parsed policy, for "N rules, N nets, N hosts". */
+void policy_counts(const struct policy *p, size_t *rules, size_t *nets, size_t *hosts);
+
+/* Print {"error": msg, ...the members of extra} on stdout, for errors
+ * that carry more than pr_err can (policy diagnostics, status). Takes
+ * ownership of extra (may be NULL). */
+struct json_object;
+void cli_json_error(const char *msg, struct json_object *extra);
+
+/* Captured parser diagnostics (cli_parse_policy's diag_out) as a JSON
+ * array of lines. */
+struct json_object *cli_diag_json(const char *diag);
+
+/* Print a JSON value on stdout as one line, and release it. */
+void cli_json_print(struct json_object *o);
+
+#endif /* TAPIS_CLI_H */

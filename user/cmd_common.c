@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_common.c - what every tapis command shares: prefix lookup in a
+ * dispatch table, usage and option errors, opening the pinned state, the
+ * errno -> exit code rule, and parsing a policy with its diagnostics kept
+ * for JSON output.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "log.h"
+#include "output.h"
+
+const struct cmd *cli_find(const struct cmd *tab, size_t n, const char *name, const char *what)
+{
+	const struct cmd *hit = NULL;
+	size_t i, len = strlen(name), matches = 0;
+	char cands[256] = "", all[256] = "";
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(tab[i].name, name) == 0)
+			return &tab[i];
+		if (strlen(all) + strlen(tab[i].name) + 3 < sizeof(all)) {
+			if (all[0])
+				strcat(all, ", ");
+			strcat(all, tab[i].name);
+		}
+		if (len && strncmp(tab[i].name, name, len) == 0) {
+			hit = &tab[i];
+			matches++;
+			if (strlen(cands) + strlen(tab[i].name) + 3 < sizeof(cands)) {
+				if (cands[0])
+					strcat(cands, ", ");
+				strcat(cands, tab[i].name);
+			}
+		}
+	}
+	if (matches == 1)
+		return hit;
+	if (matches > 1)
+		pr_err("%s '%s' is ambiguous: %s", what, name, cands);
+	else
+		pr_err("unknown %s '%s' (one of: %s)", what, name, all);
+	return NULL;
+}
+
+void cli_usage(const struct cli *c, const struct cmd *cmd)
+{
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+		char buf[512];
+
+		snprintf(buf, sizeof(buf), "tapis %s %s", cmd->name, cmd->usage);
+		json_object_object_add(o, "usage", json_object_new_string(buf));
+		json_object_object_add(o, "help", json_object_new_string(cmd->help));
+		out_json(stdout, o);
+		return;
+	}
+	printf("Usage: tapis %s %s\n\n%s\n\nOptions for every command:\n"
+	       "  --pin-path DIR   where the filter's state is pinned (default %s)\n"
+	       "  -j, --json       JSON output, errors included\n"
+	       "  -v, --verbose    more messages (twice: library messages too)\n",
+	       cmd->name, cmd->usage, cmd->help, TAPIS_DEFAULT_PIN);
+}
+
+int cli_bad_args(const struct cli *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->cmd) {
+		pr_err("%s: %s", c->cmd->name, msg);
+		if (!c->json)
+			fprintf(stderr, "Usage: tapis %s %s\n", c->cmd->name, c->cmd->usage);
+	} else {
+		pr_err("%s", msg);
+	}
+	return EXIT_POLICY;
+}
+
+int cli_getopt(const struct cli *c, int argc, char **argv, const char *optstring,
+	       const struct option *longopts, int *rc)
+{
+	int opt;
+
+	opterr = 0; /* complaints go through pr_err, so --json stays JSON */
+	opt = getopt_long(argc, argv, optstring, longopts, NULL);
+	switch (opt) {
+	case 'h':
+		cli_usage(c, c->cmd);
+		*rc = EXIT_OK;
+		return CLI_OPT_EXIT;
+	case ':':
+		*rc = cli_bad_args(c, "option '%s' needs an argument", argv[optind - 1]);
+		return CLI_OPT_EXIT;
+	case '?':
+		/* glibc leaves optopt 0 for an unknown long option; the one
+		 * just passed is argv[optind - 1]. */
+		if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
+			*rc = cli_bad_args(c, "unknown option '-%c'", optopt);
+		else
+			*rc = cli_bad_args(c, "unknown or ambiguous option '%s'", argv[optind - 1]);
+		return CLI_OPT_EXIT;
+	default:
+		return opt;
+	}
+}
+
+int cli_exit_for(int err)
+{
+	switch (err) {
+	case 0:
+		return EXIT_OK;
+	case -EINVAL:
+		return EXIT_POLICY;
+	case -EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+	case -EWOULDBLOCK:
+#endif
+		return EXIT_BUSY;
+	case -ENOMEM:
+		return EXIT_RUNTIME;
+	default:
+		return EXIT_KERNEL;
+	}
+}
+
+int cli_exit_install(int err)
+{
+	if (err == -ENODEV || err == -ENOSPC)
+		return EXIT_POLICY;
+	return cli_exit_for(err);
+}
+
+int cli_exit_kernel(int err)
+{
+	int rc = cli_exit_for(err);
+
+	return rc == EXIT_POLICY ? EXIT_KERNEL : rc;
+}
+
+void cli_report(int err, const int *printed, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	for (; printed && *printed; printed++)
+		if (*printed == err)
+			return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pr_err("%s: %s", msg, strerror(-err));
+}
+
+int cli_open_failed(const struct cli *c, int err)
+{
+	/* tapis_open reports a held lock and unreadable pins itself. */
+	switch (err) {
+	case 0:
+		return EXIT_OK;
+	case -ENOENT:
+		pr_err("nothing loaded at %s (tapis load first)", c->pin);
+		return EXIT_NOSTATE;
+	case -EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+	case -EWOULDBLOCK:
+#endif
+		return EXIT_BUSY;
+	case -ENAMETOOLONG:
+		pr_err("pin path %s: %s", c->pin, strerror(-err));
+		return EXIT_POLICY;
+	default:
+		return err == -ENOMEM ? EXIT_RUNTIME : EXIT_KERNEL;
+	}
+}
+
+int cli_open(const struct cli *c, struct tapis *t, bool shared)
+{
+	return cli_open_failed(c, tapis_open(t, c->pin, shared));
+}
+
+/* Lines of a captured diagnostics buffer as a JSON array. */
+static struct json_object *lines_json(const char *buf)
+{
+	struct json_object *a = json_object_new_array();
+	const char *p = buf, *nl;
+
+	while (p && *p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		if (nl > p)
+			json_object_array_add(a, json_object_new_string_len(p, (int)(nl - p)));
+		p = *nl ? nl + 1 : nl;
+	}
+	return a;
+}
+
+int cli_parse_policy(const struct cli *c, const char *path, struct policy *p, char **diag_out)
+{
+	char *diag = NULL;
+	size_t len = 0;
+	FILE *ms = NULL;
+	int err;
+
+	if (diag_out)
+		*diag_out = NULL;
+	if (c->json) {
+		ms = open_memstream(&diag, &len);
+		if (ms)
+			policy_set_diag(ms);
+	}
+	memset(p, 0, sizeof(*p));
+	err = policy_parse_file(path, p);
+	if (ms) {
+		policy_set_diag(stderr);
+		fclose(ms);
+	}
+
+	if (err) {
+		/* In text mode the parser has printed every error already. */
+		if (c->json) {
+			struct json_object *x = json_object_new_object();
+			char msg[PATH_MAX + 64];
+
+			snprintf(msg, sizeof(msg), "%s: %s", path,
+				 err == -EINVAL ? "invalid policy" : strerror(-err));
+			json_object_object_add(x, "policy", json_object_new_string(path));
+			json_object_object_add(x, "diagnostics", lines_json(diag));
+			cli_json_error(msg, x);
+		}
+		free(diag);
+		return err == -ENOMEM ? EXIT_RUNTIME : EXIT_POLICY;
+	}
+	if (diag_out && diag && *diag) {
+		*diag_out = diag;
+		return EXIT_OK;
+	}
+	/* Warnings nobody asked for still reach the operator, off stdout. */
+	if (diag)
+		fputs(diag, stderr);
+	free(diag);
+	return EXIT_OK;
+}
+
+void policy_counts(const struct policy *p, size_t *rules, size_t *nets, size_t *hosts)
+{
+	size_t i;
+
+	*rules = p->n_rules;
+	*nets = *hosts = 0;
+	for (i = 0; i < p->n_rules; i++) {
+		*nets += p->rules[i].n_nets;
+		*hosts += p->rules[i].n_hosts;
+	}
+}
+
+void cli_json_error(const char *msg, struct json_object *extra)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	if (extra) {
+		json_object_object_foreach(extra, k, v)
+		{
+			json_object_object_add(o, k, json_object_get(v));
+		}
+		json_object_put(extra);
+	}
+	out_json(stdout, o);
+}
+
+void cli_json_print(struct json_object *o)
+{
+	out_json(stdout, o);
+}
+
+struct json_object *cli_diag_json(const char *diag)
+{
+	return lines_json(diag);
+}
+
+bool cli_edit_args(const struct cli *c, int argc, char **argv, struct edit_args *a, int *rc)
+{
+	static const struct option opts[] = {
+		{"rule", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static const struct cmd verbs[] = {
+		{"add", NULL, NULL, NULL},
+		{"del", NULL, NULL, NULL},
+	};
+	const struct cmd *verb;
+	char what[32];
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	optind = 0;
+	while ((opt = cli_getopt(c, argc, argv, ":hr:", opts, rc)) != -1) {
+		if (opt != 'r')
+			return false; /* --help or a bad option: *rc is set */
+		a->rule = optarg;
+	}
+	*rc = EXIT_POLICY;
+	if (optind >= argc) {
+		cli_bad_args(c, "add or del is required");
+		return false;
+	}
+	snprintf(what, sizeof(what), "%s command", c->cmd->name);
+	verb = cli_find(verbs, sizeof(verbs) / sizeof(verbs[0]), argv[optind], what);
+	if (!verb)
+		return false;
+	a->add = strcmp(verb->name, "add") == 0;
+	if (optind + 1 >= argc) {
+		cli_bad_args(c, "%s: what to %s is missing", verb->name, verb->name);
+		return false;
+	}
+	a->arg = argv[optind + 1];
+	if (optind + 2 < argc) {
+		cli_bad_args(c, "unexpected argument '%s'", argv[optind + 2]);
+		return false;
+	}
+	if (!a->rule) {
+		cli_bad_args(c, "--rule NAME is required");
+		return false;
+	}
+	if (a->rule[0] == '\0' || strlen(a->rule) >= TAPIS_NAME_MAX) {
+		cli_bad_args(c, "'%s' is not a rule name", a->rule);
+		return false;
+	}
+	*rc = EXIT_OK;
+	return true;
+}
+
+int cli_edit_done(const struct cli *c, const struct edit_args *a, const char *shown, int err,
+		  const int *printed)
+{
+	const char *obj = c->cmd->name;
+
+	if (err) {
+		cli_report(err, printed, "%s %s %s %s rule %s", obj, a->add ? "add" : "del", shown,
+			   a->add ? "to" : "from", a->rule);
+		/* The operator named something that is not there, or that
+		 * another rule holds: the command line's fault. */
+		if (err == -ENOENT || err == -EEXIST || err == -EPERM || err == -EALREADY)
+			return EXIT_POLICY;
+		return cli_exit_for(err);
+	}
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "op", json_object_new_string(a->add ? "add" : "del"));
+		json_object_object_add(o, obj, json_object_new_string(shown));
+		json_object_object_add(o, "rule", json_object_new_string(a->rule));
+		cli_json_print(o);
+	} else {
+		printf("%s %s %s rule %s\n", a->add ? "added" : "removed", shown,
+		       a->add ? "to" : "from", a->rule);
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_reload.c - `tapis reload [--policy FILE]`: install a policy into the
+ * idle generation of the running filter and flip to it. Packets see the
+ * old policy or the new one, never a mix; on any error the old one keeps
+ * running. Without --policy the file recorded at load time is read again.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "log.h"
+#include "output.h"
+
+static struct json_object *summary_json(const struct snapshot *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "generation", json_object_new_uint64(s->gen));
+	json_object_object_add(o, "rules", json_object_new_uint64(s->n_rules));
+	json_object_object_add(o, "entries",
+			       json_entries(s->entries_v4, s->entries_v6, s->entries_hosts));
+	return o;
+}
+
+static void print_change(const char *what, uint64_t a, uint64_t b, const char *sep)
+{
+	printf("%s %s %" PRIu64 " -> %" PRIu64, sep, what, a, b);
+}
+
+int cmd_reload(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char path[TAPIS_PATH_MAX + 1];
+	struct snapshot old, cur;
+	const char *arg = NULL;
+	int opt, rc = EXIT_POLICY, err;
+	struct policy p;
+	struct tapis t;
+
+	optind = 0;
+	while ((opt = cli_getopt(c, argc, argv, ":hp:", opts, &rc)) != -1) {
+		switch (opt) {
+		case 'p':
+			arg = optarg;
+			break;
+		default:
+			return rc;
+		}
+	}
+	if (optind < argc)
+		return cli_bad_args(c, "unexpected argument '%s'", argv[optind]);
+
+	memset(&t, 0, sizeof(t));
+	rc = cli_open(c, &t, false);
+	if (rc)
+		return rc;
+	memset(&old, 0, sizeof(old));
+	memset(&cur, 0, sizeof(cur));
+	err = tapis_snapshot(&t, &old);
+	if (err) {
+		pr_err("read the state at %s: %s", c->pin, strerror(-err));
+		rc = cli_exit_kernel(err);
+		goto out;
+	}
+	if (arg) {
+		snprintf(path, sizeof(path), "%s", arg);
+	} else {
+		memcpy(path, old.state.policy_path, sizeof(old.state.policy_path));
+		path[sizeof(old.state.policy_path)] = '\0';
+		if (!path[0]) {
+			rc = cli_bad_args(c, "no policy file is recorded at %s; give --policy FILE",
+					  c->pin);
+			goto out;
+		}
+	}
+
+	rc = cli_parse_policy(c, path, &p, NULL);
+	if (rc) {
+		if (!c->json)
+			pr_warn("the running policy is unchanged");
+		goto out;
+	}
+	/* tapis_install reports its failures itself (file:line for the
+	 * policy's conflicts and limits). */
+	err = tapis_install(&t, &p);
+	policy_free(&p);
+	if (err) {
+		if (err == -ENOMEM)
+			pr_err("reload %s: %s", path, strerror(-err));
+		if (!c->json)
+			pr_warn("the running policy is unchanged");
+		rc = cli_exit_install(err);
+		goto out;
+	}
+
+	err = tapis_snapshot(&t, &cur);
+	if (err) {
+		pr_warn("reloaded, but reading the state back failed: %s", strerror(-err));
+		memset(&cur, 0, sizeof(cur));
+	}
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "policy", json_object_new_string(path));
+		json_object_object_add(o, "old", summary_json(&old));
+		json_object_object_add(o, "new", err ? NULL : summary_json(&cur));
+		cli_json_print(o);
+	} else if (err) {
+		printf("reloaded %s\n", path);
+	} else {
+		printf("reloaded %s:", path);
+		print_change("generation", old.gen, cur.gen, "");
+		print_change("rules", old.n_rules, cur.n_rules, ",");
+		print_change("v4", old.entries_v4, cur.entries_v4, ",");
+		print_change("v6", old.entries_v6, cur.entries_v6, ",");
+		print_change("hosts", old.entries_hosts, cur.entries_hosts, ",");
+		printf("\n");
+	}
+	rc = EXIT_OK;
+out:
+	snapshot_free(&old);
+	snapshot_free(&cur);
+	tapis_close(&t);
+	return rc;
+}

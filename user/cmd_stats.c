@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_stats.c - `tapis stats [--json | --prometheus]`: one snapshot of the
+ * counters, rendered by output.c or prometheus.c.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "output.h"
+
+int cmd_stats(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"prometheus", no_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	enum out_format fmt = c->json ? OUT_JSON : OUT_TEXT;
+	int opt, rc = EXIT_POLICY, err;
+	struct snapshot s;
+	struct tapis t;
+
+	optind = 0;
+	while ((opt = cli_getopt(c, argc, argv, ":hP", opts, &rc)) != -1) {
+		switch (opt) {
+		case 'P':
+			fmt = OUT_PROMETHEUS;
+			break;
+		default:
+			return rc;
+		}
+	}
+	if (optind < argc)
+		return cli_bad_args(c, "unexpected argument '%s'", argv[optind]);
+	if (fmt == OUT_PROMETHEUS && c->json)
+		return cli_bad_args(c, "--json and --prometheus are exclusive");
+
+	memset(&t, 0, sizeof(t));
+	rc = cli_open(c, &t, true);
+	if (rc)
+		return rc;
+	memset(&s, 0, sizeof(s));
+	err = tapis_snapshot(&t, &s);
+	if (err) {
+		pr_err("read the counters at %s: %s", c->pin, strerror(-err));
+		rc = cli_exit_kernel(err);
+	} else {
+		rc = stats_render(&s, fmt, stdout) ? EXIT_RUNTIME : EXIT_OK;
+		snapshot_free(&s);
+	}
+	tapis_close(&t);
+	return rc;
+}

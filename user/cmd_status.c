@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_status.c - `tapis status`: what is loaded at the pin path. Under
+ * --json a missing filter is an answer, not only an error:
+ * {"loaded": false, "pin_path": ..., "error": ...}, exit code 4.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "log.h"
+#include "output.h"
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt, rc = EXIT_POLICY, err;
+	struct snapshot s;
+	struct tapis t;
+
+	optind = 0;
+	/* --help is the only option: anything getopt returns ends the command. */
+	if ((opt = cli_getopt(c, argc, argv, ":h", opts, &rc)) != -1)
+		return rc;
+	if (optind < argc)
+		return cli_bad_args(c, "unexpected argument '%s'", argv[optind]);
+
+	memset(&t, 0, sizeof(t));
+	err = tapis_open(&t, c->pin, true);
+	if (err == -ENOENT && c->json) {
+		struct json_object *x = json_object_new_object();
+		char msg[PATH_MAX + 64];
+
+		snprintf(msg, sizeof(msg), "nothing loaded at %s (tapis load first)", c->pin);
+		json_object_object_add(x, "loaded", json_object_new_boolean(0));
+		json_object_object_add(x, "pin_path", json_object_new_string(c->pin));
+		cli_json_error(msg, x);
+		return EXIT_NOSTATE;
+	}
+	if (err)
+		return cli_open_failed(c, err);
+
+	memset(&s, 0, sizeof(s));
+	err = tapis_snapshot(&t, &s);
+	if (err) {
+		pr_err("read the state at %s: %s", c->pin, strerror(-err));
+		rc = cli_exit_kernel(err);
+	} else {
+		rc = status_render(&s, c->pin, c->json ? OUT_JSON : OUT_TEXT, stdout) ? EXIT_RUNTIME
+										      : EXIT_OK;
+		snapshot_free(&s);
+	}
+	tapis_close(&t);
+	return rc;
+}

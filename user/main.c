@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - the tapis command: global options, then the command table.
+ *
+ * Global options (--pin-path, --json, -v, --version) may appear anywhere on
+ * the line, so scripts can append them to any command; they are taken out
+ * before the command's own getopt_long sees its argv. Commands are found by
+ * exact name or by an unambiguous prefix, as in bpftool.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "log.h"
+#include "output.h"
+
+static int cmd_help(struct cli *c, int argc, char **argv);
+
+const struct cmd tapis_cmds[] = {
+	{"check", cmd_check, USAGE_CHECK, "Parse a policy file and its lists; change nothing."},
+	{"load", cmd_load, USAGE_LOAD,
+	 "Load the filter with a policy and attach it to the interfaces (all or none)."},
+	{"reload", cmd_reload, USAGE_RELOAD,
+	 "Replace the running policy atomically: packets see the old or the new one, never a "
+	 "mix.\nWithout --policy, the file loaded last is read again."},
+	{"unload", cmd_unload, USAGE_UNLOAD,
+	 "Detach from one interface, or from every interface; when none is left attached,\n"
+	 "remove the pinned state."},
+	{"status", cmd_status, USAGE_STATUS,
+	 "What is loaded: policy, times, interfaces, rules, table use."},
+	{"stats", cmd_stats, USAGE_STATS,
+	 "Per-rule, per-action and unparsed-packet counters, as a table, JSON or Prometheus "
+	 "exposition."},
+	{"explain", cmd_explain, USAGE_EXPLAIN,
+	 "Which rule the running policy applies to an address, and why."},
+	{"host", cmd_host, USAGE_HOST,
+	 "Add or remove a host pattern of a rule, live, without a reload.\n"
+	 "PATTERN: example.com (the name and every name under it), =example.com (that name "
+	 "only),\n*.example.com (names under it, not itself)."},
+	{"net", cmd_net, USAGE_NET,
+	 "Add or remove an IPv4/IPv6 prefix of a rule, live, without a reload."},
+	{"help", cmd_help, "[COMMAND]", "Show the usage of tapis or of one command."},
+};
+const size_t tapis_n_cmds = sizeof(tapis_cmds) / sizeof(tapis_cmds[0]);
+
+static void usage_all(const struct cli *c, FILE *f)
+{
+	size_t i;
+
+	if (c->json) {
+		struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+		char buf[512];
+
+		for (i = 0; i < tapis_n_cmds; i++) {
+			snprintf(buf, sizeof(buf), "tapis %s %s", tapis_cmds[i].name,
+				 tapis_cmds[i].usage);
+			json_object_array_add(a, json_object_new_string(buf));
+		}
+		json_object_object_add(o, "usage", a);
+		json_object_object_add(o, "version", json_object_new_string(TAPIS_VERSION));
+		out_json(stdout, o);
+		return;
+	}
+	fputs("Usage: tapis COMMAND [ARGS] [OPTIONS]\n\n", f);
+	for (i = 0; i < tapis_n_cmds; i++)
+		fprintf(f, "  tapis %-7s %s\n", tapis_cmds[i].name, tapis_cmds[i].usage);
+	fprintf(f,
+		"\n"
+		"Options, anywhere on the line:\n"
+		"  --pin-path DIR   where the filter's state is pinned (default %s)\n"
+		"  -j, --json       JSON output, errors included\n"
+		"  -v, --verbose    more messages (twice: library messages too)\n"
+		"  --version        print the version\n"
+		"  -h, --help       this text; 'tapis COMMAND --help' for one command\n"
+		"\n"
+		"Commands may be shortened to an unambiguous prefix (tapis rel, tapis ex).\n"
+		"Exit codes: 0 ok, 1 other failure, 2 bad policy or argument, 3 BPF load, map\n"
+		"or attach failure, 4 nothing loaded at the pin path, 5 another tapis holds\n"
+		"the lock.\n",
+		TAPIS_DEFAULT_PIN);
+}
+
+static int cmd_help(struct cli *c, int argc, char **argv)
+{
+	const struct cmd *cmd;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage_all(c, stdout);
+		return EXIT_OK;
+	}
+	if (argc > 2)
+		return cli_bad_args(c, "one command at a time");
+	cmd = cli_find(tapis_cmds, tapis_n_cmds, argv[1], "command");
+	if (!cmd)
+		return EXIT_POLICY;
+	cli_usage(c, cmd);
+	return EXIT_OK;
+}
+
+/* Options of any command that take a separate value: their value is not
+ * scanned for global options ("--rule -v" names a rule "-v"). */
+static bool takes_value(const char *a)
+{
+	static const char *const opts[] = {"--policy", "-p",	 "--iface", "-i", "--mode",
+					   "-m",       "--rule", "-r",	    NULL};
+	size_t i;
+
+	for (i = 0; opts[i]; i++)
+		if (strcmp(a, opts[i]) == 0)
+			return true;
+	return false;
+}
+
+/* -j, -v, -vv, -jv: a cluster of global short flags only. */
+static bool global_cluster(const char *a, struct cli *c)
+{
+	const char *p;
+
+	if (a[0] != '-' || a[1] == '-' || a[1] == '\0')
+		return false;
+	for (p = a + 1; *p; p++)
+		if (*p != 'j' && *p != 'v')
+			return false;
+	for (p = a + 1; *p; p++) {
+		if (*p == 'j')
+			c->json = true;
+		else
+			c->verbose++;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {.pin = TAPIS_DEFAULT_PIN};
+	const char *bad = NULL;
+	bool version = false;
+	char **nargv;
+	int i, nargc = 0, rc;
+
+	/* argv minus the global options; argv[0] becomes the command. */
+	nargv = calloc((size_t)argc + 1, sizeof(*nargv));
+	if (!nargv) {
+		perror("tapis");
+		return EXIT_RUNTIME;
+	}
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			while (i < argc)
+				nargv[nargc++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "--pin-path") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0' || argv[i + 1][0] == '-')
+				bad = "--pin-path needs a directory";
+			else
+				c.pin = argv[++i];
+		} else if (strncmp(a, "--pin-path=", 11) == 0) {
+			if (a[11] == '\0')
+				bad = "--pin-path needs a directory";
+			else
+				c.pin = a + 11;
+		} else if (strcmp(a, "--json") == 0) {
+			c.json = true;
+		} else if (strcmp(a, "--verbose") == 0) {
+			c.verbose++;
+		} else if (strcmp(a, "--version") == 0) {
+			version = true;
+		} else if (!global_cluster(a, &c)) {
+			nargv[nargc++] = argv[i];
+			if (takes_value(a) && i + 1 < argc)
+				nargv[nargc++] = argv[++i];
+		}
+	}
+	log_setup(c.verbose, c.json);
+
+	if (bad) {
+		rc = cli_bad_args(&c, "%s", bad);
+	} else if (version) {
+		if (c.json) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "version", json_object_new_string(TAPIS_VERSION));
+			out_json(stdout, o);
+		} else {
+			printf("tapis %s\n", TAPIS_VERSION);
+		}
+		rc = EXIT_OK;
+	} else if (nargc == 0) {
+		if (c.json)
+			pr_err("no command given (tapis --help lists them)");
+		else
+			usage_all(&c, stderr);
+		rc = EXIT_POLICY;
+	} else if (strcmp(nargv[0], "--help") == 0 || strcmp(nargv[0], "-h") == 0) {
+		usage_all(&c, stdout);
+		rc = EXIT_OK;
+	} else if (nargv[0][0] == '-') {
+		rc = cli_bad_args(&c, "unknown option '%s' (tapis --help lists them)", nargv[0]);
+	} else {
+		c.cmd = cli_find(tapis_cmds, tapis_n_cmds, nargv[0], "command");
+		rc = c.cmd ? c.cmd->fn(&c, nargc, nargv) : EXIT_POLICY;
+	}
+	free(nargv);
+	if (fflush(stdout) && rc == EXIT_OK)
+		rc = EXIT_RUNTIME;
+	return rc;
+}

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * output.c - text and JSON renderings of a struct snapshot (Prometheus is
+ * in prometheus.c). The JSON field names are an interface: scripts and the
+ * lab tests read them, so they change only with the README.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "output.h"
+#include "policy.h"
+
+const char *fmt_rfc3339(int64_t unix_sec, char *buf, size_t n)
+{
+	time_t t = (time_t)unix_sec;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, n, "%" PRId64, unix_sec);
+	return buf;
+}
+
+struct json_object *json_time_or_null(int64_t unix_sec)
+{
+	char buf[RFC3339_LEN];
+
+	if (unix_sec <= 0)
+		return NULL; /* json-c: a NULL member is JSON null */
+	return json_object_new_string(fmt_rfc3339(unix_sec, buf, sizeof(buf)));
+}
+
+struct json_object *json_entries(uint64_t v4, uint64_t v6, uint64_t hosts)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "v4", json_object_new_uint64(v4));
+	json_object_object_add(o, "v6", json_object_new_uint64(v6));
+	json_object_object_add(o, "hosts", json_object_new_uint64(hosts));
+	return o;
+}
+
+int out_json(FILE *f, struct json_object *o)
+{
+	int flags = JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE;
+	int ret;
+
+	fputs(json_object_to_json_string_ext(o, flags), f);
+	fputc('\n', f);
+	json_object_put(o);
+	ret = fflush(f);
+	return (ret || ferror(f)) ? -EIO : 0;
+}
+
+static int stream_status(FILE *f)
+{
+	return (fflush(f) || ferror(f)) ? -EIO : 0;
+}
+
+unsigned snapshot_ifaces(const struct snapshot *s)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < TAPIS_MAX_IFACES; i++)
+		n += s->state.ifaces[i].in_use ? 1 : 0;
+	return n;
+}
+
+/* A fixed-size char array from the ABI, which may lack its NUL. */
+static const char *abi_str(const char *s, size_t n, char *buf)
+{
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* ---- status ---- */
+
+struct json_object *status_json(const struct snapshot *s, const char *pin_path)
+{
+	struct json_object *o = json_object_new_object(), *ifs, *tbl8;
+	char path[TAPIS_PATH_MAX + 1], name[TAPIS_IFNAME_MAX + 1];
+	const struct tapis_state *st = &s->state;
+	unsigned i;
+
+	json_object_object_add(o, "loaded", json_object_new_boolean(1));
+	json_object_object_add(o, "pin_path", json_object_new_string(pin_path));
+	abi_str(st->policy_path, sizeof(st->policy_path), path);
+	json_object_object_add(o, "policy", path[0] ? json_object_new_string(path) : NULL);
+	json_object_object_add(o, "loaded_at", json_time_or_null((int64_t)st->loaded_unix));
+	json_object_object_add(o, "reloaded_at", json_time_or_null((int64_t)st->reloaded_unix));
+	json_object_object_add(o, "reloads", json_object_new_uint64(st->reloads));
+	json_object_object_add(o, "generation", json_object_new_uint64(s->gen));
+
+	ifs = json_object_new_array();
+	for (i = 0; i < TAPIS_MAX_IFACES; i++) {
+		const struct tapis_iface *ifc = &st->ifaces[i];
+		struct json_object *j;
+
+		if (!ifc->in_use)
+			continue;
+		j = json_object_new_object();
+		json_object_object_add(
+			j, "name",
+			json_object_new_string(abi_str(ifc->name, sizeof(ifc->name), name)));
+		json_object_object_add(j, "ifindex", json_object_new_uint64(ifc->ifindex));
+		json_object_object_add(j, "mode", json_object_new_string(mode_name(ifc->mode)));
+		json_object_object_add(j, "multiprog", json_object_new_boolean(ifc->multiprog));
+		json_object_array_add(ifs, j);
+	}
+	json_object_object_add(o, "ifaces", ifs);
+	json_object_object_add(o, "rules", json_object_new_uint64(s->n_rules));
+	json_object_object_add(o, "entries",
+			       json_entries(s->entries_v4, s->entries_v6, s->entries_hosts));
+	tbl8 = json_object_new_object();
+	json_object_object_add(tbl8, "used", json_object_new_uint64(s->tbl8_used));
+	json_object_object_add(tbl8, "capacity", json_object_new_uint64(s->tbl8_groups));
+	json_object_object_add(o, "tbl8", tbl8);
+	return o;
+}
+
+static void status_text(const struct snapshot *s, const char *pin_path, FILE *f)
+{
+	char path[TAPIS_PATH_MAX + 1], name[TAPIS_IFNAME_MAX + 1], t[RFC3339_LEN];
+	const struct tapis_state *st = &s->state;
+	const char *lead = "interfaces:";
+	unsigned i;
+
+	fprintf(f, "tapis is loaded at %s\n", pin_path);
+	abi_str(st->policy_path, sizeof(st->policy_path), path);
+	fprintf(f, "%-12s%s\n", "policy:", path[0] ? path : "(unknown)");
+	fprintf(f, "%-12s%s\n", "loaded:",
+		st->loaded_unix ? fmt_rfc3339((int64_t)st->loaded_unix, t, sizeof(t)) : "unknown");
+	if (st->reloaded_unix)
+		fprintf(f, "%-12s%s (%" PRIu32 " reload%s)\n",
+			"reloaded:", fmt_rfc3339((int64_t)st->reloaded_unix, t, sizeof(t)),
+			st->reloads, st->reloads == 1 ? "" : "s");
+	else
+		fprintf(f, "%-12s%s\n", "reloaded:", "never");
+	fprintf(f, "%-12s%" PRIu32 "\n", "generation:", s->gen);
+	for (i = 0; i < TAPIS_MAX_IFACES; i++) {
+		const struct tapis_iface *ifc = &st->ifaces[i];
+
+		if (!ifc->in_use)
+			continue;
+		fprintf(f, "%-12s%s (ifindex %" PRIu32 ", %s, multiprog %s)\n", lead,
+			abi_str(ifc->name, sizeof(ifc->name), name), ifc->ifindex,
+			mode_name(ifc->mode), ifc->multiprog ? "yes" : "no");
+		lead = "";
+	}
+	if (*lead)
+		fprintf(f, "%-12s%s\n", lead, "none");
+	fprintf(f, "%-12s%zu\n", "rules:", s->n_rules);
+	fprintf(f, "%-12sv4 %" PRIu64 ", v6 %" PRIu64 ", hosts %" PRIu64 "\n",
+		"entries:", s->entries_v4, s->entries_v6, s->entries_hosts);
+	fprintf(f, "%-12s%" PRIu32 " of %" PRIu32 " groups used\n", "tbl8:", s->tbl8_used,
+		s->tbl8_groups);
+}
+
+int status_render(const struct snapshot *s, const char *pin_path, enum out_format fmt, FILE *f)
+{
+	switch (fmt) {
+	case OUT_JSON:
+		return out_json(f, status_json(s, pin_path));
+	case OUT_PROMETHEUS:
+		return prom_render(s, f);
+	case OUT_TEXT:
+		break;
+	}
+	status_text(s, pin_path, f);
+	return stream_status(f);
+}
+
+/* ---- stats ---- */
+
+struct json_object *stats_json(const struct snapshot *s)
+{
+	struct json_object *o = json_object_new_object(), *rules, *acts, *unp, *ctr;
+	char buf[RFC3339_LEN];
+	size_t i;
+
+	rules = json_object_new_array();
+	for (i = 0; i < s->n_rules; i++) {
+		const struct rule_stat *r = &s->rules[i];
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "name", json_object_new_string(r->name));
+		json_object_object_add(j, "action", json_object_new_string(action_name(r->action)));
+		json_object_object_add(j, "reference", json_object_new_string(r->reference));
+		json_object_object_add(j, "packets", json_object_new_uint64(r->packets));
+		json_object_object_add(j, "bytes", json_object_new_uint64(r->bytes));
+		json_object_object_add(j, "last_hit",
+				       json_time_or_null(r->last_hit_unix_ns / 1000000000));
+		json_object_object_add(j, "expires", json_time_or_null(r->expires_unix));
+		json_object_object_add(
+			j, "since",
+			json_object_new_string(fmt_rfc3339(r->since_unix, buf, sizeof(buf))));
+		json_object_object_add(j, "expired_hits", json_object_new_uint64(r->expired_hits));
+		json_object_object_add(j, "entries",
+				       json_entries(r->nets_v4, r->nets_v6, r->hosts));
+		json_object_array_add(rules, j);
+	}
+	json_object_object_add(o, "rules", rules);
+
+	acts = json_object_new_object();
+	for (i = 0; i < TAPIS_ACT_MAX; i++) {
+		struct json_object *a = json_object_new_object();
+
+		json_object_object_add(a, "packets", json_object_new_uint64(s->actions_packets[i]));
+		json_object_object_add(a, "bytes", json_object_new_uint64(s->actions_bytes[i]));
+		json_object_object_add(acts, action_name((enum tapis_action)i), a);
+	}
+	json_object_object_add(o, "actions", acts);
+
+	/* TAPIS_R_OK is "parsed": not a reason a packet went unparsed. */
+	unp = json_object_new_object();
+	for (i = TAPIS_R_OK + 1; i < TAPIS_R_MAX; i++)
+		json_object_object_add(unp, reason_name((unsigned)i),
+				       json_object_new_uint64(s->reasons[i]));
+	json_object_object_add(o, "unparsed", unp);
+
+	ctr = json_object_new_object();
+	for (i = 0; i < TAPIS_S_MAX; i++)
+		json_object_object_add(ctr, stat_name((unsigned)i),
+				       json_object_new_uint64(s->stats[i]));
+	json_object_object_add(o, "counters", ctr);
+	return o;
+}
+
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* A table cell: free text (a reference) must not break the table. */
+static const char *cell(const char *s, char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < n; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+#define TIME_WIDTH 20 /* "2026-11-29T04:00:00Z" */
+
+static void stats_text(const struct snapshot *s, FILE *f)
+{
+	int w_name = 4, w_act = 6, w_pkt = 7, w_byt = 5, w_hit = 8;
+	char num[32], hit[RFC3339_LEN], ref[TAPIS_REF_MAX];
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < s->n_rules; i++) {
+		const struct rule_stat *r = &s->rules[i];
+
+		w_name = max_int(w_name, (int)strlen(r->name));
+		w_act = max_int(w_act, (int)strlen(action_name(r->action)));
+		w_pkt = max_int(w_pkt, snprintf(num, sizeof(num), "%" PRIu64, r->packets));
+		w_byt = max_int(w_byt, snprintf(num, sizeof(num), "%" PRIu64, r->bytes));
+		if (r->last_hit_unix_ns)
+			w_hit = TIME_WIDTH;
+	}
+
+	fprintf(f, "%-*s  %-*s  %*s  %*s  %-*s  %s\n", w_name, "RULE", w_act, "ACTION", w_pkt,
+		"PACKETS", w_byt, "BYTES", w_hit, "LAST HIT", "REFERENCE");
+	for (i = 0; i < s->n_rules; i++) {
+		const struct rule_stat *r = &s->rules[i];
+
+		if (r->last_hit_unix_ns)
+			fmt_rfc3339(r->last_hit_unix_ns / 1000000000, hit, sizeof(hit));
+		else
+			snprintf(hit, sizeof(hit), "never");
+		fprintf(f, "%-*s  %-*s  %*" PRIu64 "  %*" PRIu64 "  %-*s  %s\n", w_name, r->name,
+			w_act, action_name(r->action), w_pkt, r->packets, w_byt, r->bytes, w_hit,
+			hit, r->reference[0] ? cell(r->reference, ref, sizeof(ref)) : "-");
+	}
+	if (s->n_rules == 0)
+		fputs("(no rules)\n", f);
+
+	for (i = 0; i < s->n_rules; i++) {
+		const struct rule_stat *r = &s->rules[i];
+
+		if (!r->expired)
+			continue;
+		if (!any)
+			fputc('\n', f);
+		fprintf(f, "rule %s expired at %s (%" PRIu64 " match%s ignored)\n", r->name,
+			fmt_rfc3339(r->expires_unix, hit, sizeof(hit)), r->expired_hits,
+			r->expired_hits == 1 ? "" : "es");
+		any = true;
+	}
+
+	fputs("\ncounters:", f);
+	for (i = 0; i < TAPIS_S_MAX; i++)
+		fprintf(f, "%s %s %" PRIu64, i ? "," : "", stat_name((unsigned)i), s->stats[i]);
+	fputs("\nactions:", f);
+	any = false;
+	for (i = 0; i < TAPIS_ACT_MAX; i++) {
+		if (!s->actions_packets[i])
+			continue;
+		fprintf(f, "%s %s %" PRIu64 " packets (%" PRIu64 " bytes)", any ? "," : "",
+			action_name((enum tapis_action)i), s->actions_packets[i],
+			s->actions_bytes[i]);
+		any = true;
+	}
+	fputs(any ? "\n" : " none yet\n", f);
+
+	any = false;
+	for (i = TAPIS_R_OK + 1; i < TAPIS_R_MAX; i++) {
+		if (!s->reasons[i])
+			continue;
+		if (!any)
+			fputs("unparsed, passed:\n", f);
+		fprintf(f, "  %-20s %" PRIu64 "\n", reason_name((unsigned)i), s->reasons[i]);
+		any = true;
+	}
+}
+
+int stats_render(const struct snapshot *s, enum out_format fmt, FILE *f)
+{
+	switch (fmt) {
+	case OUT_JSON:
+		return out_json(f, stats_json(s));
+	case OUT_PROMETHEUS:
+		return prom_render(s, f);
+	case OUT_TEXT:
+		break;
+	}
+	stats_text(s, f);
+	return stream_status(f);
+}

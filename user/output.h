@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * output.h - one output path: text, JSON and Prometheus are three renderings
+ * of the same struct snapshot (tapis.h). Commands never format a counter
+ * themselves; `tapis serve` can reuse prom_render() as is.
+ *
+ * Renderers write to the FILE given and return 0, or -EIO when the stream
+ * failed (a closed pipe, a full disk) so the caller can exit non-zero.
+ */
+#ifndef TAPIS_OUTPUT_H
+#define TAPIS_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tapis.h"
+
+struct json_object;
+
+enum out_format {
+	OUT_TEXT = 0,
+	OUT_JSON,
+	OUT_PROMETHEUS,
+};
+
+/* RFC 3339 in UTC with a Z: "2026-11-29T04:00:00Z". */
+#define RFC3339_LEN 32
+const char *fmt_rfc3339(int64_t unix_sec, char *buf, size_t n);
+
+/* JSON values: an RFC 3339 string, or null for 0 ("never"). */
+struct json_object *json_time_or_null(int64_t unix_sec);
+/* {"v4": N, "v6": N, "hosts": N} */
+struct json_object *json_entries(uint64_t v4, uint64_t v6, uint64_t hosts);
+/* The status object (see status_render). */
+struct json_object *status_json(const struct snapshot *s, const char *pin_path);
+/* The stats object (see stats_render). */
+struct json_object *stats_json(const struct snapshot *s);
+
+/* Print a JSON value as one line on f, and release it. */
+int out_json(FILE *f, struct json_object *o);
+
+/* Interfaces recorded as attached in the snapshot. */
+unsigned snapshot_ifaces(const struct snapshot *s);
+
+/* `tapis status`: text, or {"loaded": true, "pin_path", "policy",
+ * "loaded_at", "reloaded_at" (or null), "reloads", "generation", "ifaces":
+ * [{"name", "ifindex", "mode", "multiprog"}], "rules", "entries": {"v4",
+ * "v6", "hosts"}, "tbl8": {"used", "capacity"}}. */
+int status_render(const struct snapshot *s, const char *pin_path, enum out_format fmt, FILE *f);
+
+/* `tapis stats`: an aligned table, the JSON object
+ * {"rules": [{"name", "action", "reference", "packets", "bytes", "last_hit",
+ * "expires", "since", "expired_hits", "entries": {...}}], "actions": {name:
+ * {"packets", "bytes"}}, "unparsed": {reason: N}, "counters": {stat: N}},
+ * or the Prometheus exposition. */
+int stats_render(const struct snapshot *s, enum out_format fmt, FILE *f);
+
+/* Prometheus text exposition format 0.0.4 of the snapshot (prometheus.c). */
+int prom_render(const struct snapshot *s, FILE *f);
+
+#endif /* TAPIS_OUTPUT_H */
