@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_net_src_allow_expire.sh - net rules beyond a plain destination drop:
+#   direction src     blocks one client source address, not the others
+#   allow /32         an exception inside a blocked /24 passes (and wins)
+#   expires           a rule expired in the past never blocks; a rule that
+#                     expires while loaded stops blocking by itself, with no
+#                     tapis command in between (enforced in the data path)
+#   monitor           counts every packet and passes it
+
+. "$(dirname "$0")/lib.sh"
+lab_test_begin
+
+tmp=$(t_tmp)
+policy=$tmp/policy.yaml
+soon_epoch=$(($(date +%s) + 20))
+soon=$(date -u -d "@$soon_epoch" +%Y-%m-%dT%H:%M:%SZ)
+cat >"$policy" <<EOF
+version: 1
+rules:
+  - name: block-range
+    action: drop
+    reference: "LAB/RANGE"
+    nets: [198.18.3.0/24, "2001:db8:3::/48"]
+  - name: range-exception
+    action: allow
+    reference: "LAB/RANGE annex"
+    nets: [198.18.3.99/32, "2001:db8:3::99/128"]
+  - name: block-client-src
+    action: drop
+    reference: "LAB/SRC"
+    direction: src
+    nets: [198.18.1.66/32, "2001:db8:1::66/128"]
+  - name: expired-long-ago
+    action: drop
+    reference: "LAB/EXPIRED"
+    expires: 2020-01-01T00:00:00Z
+    nets: ["2001:db8:2::2/128"]
+  - name: expires-soon
+    action: drop
+    reference: "LAB/SOON"
+    expires: $soon
+    nets: [198.18.2.2/32]
+  - name: watch-web
+    action: monitor
+    reference: "LAB/WATCH"
+    nets: [198.18.2.10/32, "2001:db8:2::10/128"]
+EOF
+
+assert_ok "load the policy on r0 (native)" lab_tapis load --policy "$policy" --iface r0 --mode native ||
+	lab_test_end # nothing below means anything without it
+loaded_at=$(date +%s)
+
+# --- expires: the rule that expires soon blocks until then ----------------------
+if [ $((soon_epoch - $(date +%s))) -ge 4 ]; then
+	assert_eq "expires-soon blocks 198.18.2.2 before it expires" 0 "$(ping_count c 198.18.2.2 3)"
+else
+	echo "# load took $((loaded_at - soon_epoch + 20)) s: expires-soon had no time to block; not checked"
+fi
+
+# --- direction src --------------------------------------------------------------------
+s0=$(rule_stat block-client-src packets)
+assert_eq "src 198.18.1.66 -> 198.18.2.1: blocked" 0 "$(ping_count c 198.18.2.1 3 -I 198.18.1.66)"
+assert_eq "src 2001:db8:1::66 -> 2001:db8:2::1: blocked" 0 "$(ping_count c 2001:db8:2::1 3 -I 2001:db8:1::66)"
+s1=$(rule_stat block-client-src packets)
+assert_eq "block-client-src counted the 6 echo requests" 6 $((${s1:-0} - ${s0:-0}))
+assert_eq "src 198.18.1.2 -> 198.18.2.1: passes" 3 "$(ping_count c 198.18.2.1 3)"
+assert_eq "src 2001:db8:1::2 -> 2001:db8:2::1: passes" 3 "$(ping_count c 2001:db8:2::1 3)"
+assert_eq "block-client-src did not count other sources" "$s1" "$(rule_stat block-client-src packets)"
+# TCP to the router, where nothing listens: refused (curl exit 7) when the
+# SYN gets through, timed out (exit 28) when it is dropped.
+assert_exit "TCP from 198.18.1.66 is dropped (curl times out)" 28 \
+	lab_exec c curl -sS --max-time 1 --interface 198.18.1.66 http://198.18.2.1:81/
+assert_exit "TCP from 198.18.1.2 gets through (connection refused)" 7 \
+	lab_exec c curl -sS --max-time 1 http://198.18.2.1:81/
+
+# --- allow /32 inside a blocked /24 ------------------------------------------------------
+e0=$(rule_stat range-exception packets)
+assert_eq "198.18.3.99 (allowed inside the blocked /24): 3 replies" 3 "$(ping_count c 198.18.3.99 3)"
+assert_eq "2001:db8:3::99 (allowed inside the blocked /48): 3 replies" 3 "$(ping_count c 2001:db8:3::99 3)"
+e1=$(rule_stat range-exception packets)
+assert_eq "range-exception counted the 6 echo requests" 6 $((${e1:-0} - ${e0:-0}))
+assert_ok "curl http://198.18.3.99/ is served" curl_body c http://198.18.3.99/
+assert_match "the page names 198.18.3.99" "server_addr=198\.18\.3\.99 " "$OUT"
+assert_ok "curl http://[2001:db8:3::99]/ is served" curl_body c "http://[2001:db8:3::99]/"
+assert_eq "198.18.3.10 (same /24, not excepted): blocked" 0 "$(ping_count c 198.18.3.10 3)"
+assert_eq "2001:db8:3::10 (same /48, not excepted): blocked" 0 "$(ping_count c 2001:db8:3::10 3)"
+assert_fail "curl http://198.18.3.10/ fails" curl_body c http://198.18.3.10/
+assert_eq "allow on the destination wins over a src drop (DESIGN: allow wins)" 3 \
+	"$(ping_count c 198.18.3.99 3 -I 198.18.1.66)"
+assert_ok "explain 198.18.3.99" lab_tapis explain 198.18.3.99
+assert_match "explain 198.18.3.99 names range-exception" "range-exception" "$OUT"
+assert_ok "explain 198.18.3.10" lab_tapis explain 198.18.3.10
+assert_match "explain 198.18.3.10 names block-range" "block-range" "$OUT"
+
+# --- expired in the past ---------------------------------------------------------------
+assert_eq "expired-long-ago does not block 2001:db8:2::2" 3 "$(ping_count c 2001:db8:2::2 3)"
+assert_ok "curl http://[2001:db8:2::2]/ is served" curl_body c "http://[2001:db8:2::2]/"
+assert_eq "expired-long-ago counted nothing" 0 "$(rule_stat expired-long-ago packets)"
+
+# --- monitor ----------------------------------------------------------------------------
+m0=$(rule_stat watch-web packets)
+assert_eq "monitor: 198.18.2.10 answers 4 of 4" 4 "$(ping_count c 198.18.2.10 4)"
+assert_eq "monitor: 2001:db8:2::10 answers 2 of 2" 2 "$(ping_count c 2001:db8:2::10 2)"
+m1=$(rule_stat watch-web packets)
+assert_eq "watch-web counted exactly the 6 echo requests" 6 $((${m1:-0} - ${m0:-0}))
+assert_eq "watch-web action is monitor" monitor "$(rule_stat watch-web action)"
+assert_ok "curl http://198.18.2.10/ through the monitor rule is served" curl_body c http://198.18.2.10/
+m2=$(rule_stat watch-web packets)
+assert_true "watch-web counted the HTTP packets too" "$m1 -> $m2" test "${m2:-0}" -gt "${m1:-0}"
+
+# --- expires while loaded -------------------------------------------------------------------
+wait_s=$((soon_epoch - $(date +%s) + 2))
+if [ "$wait_s" -gt 0 ]; then
+	echo "# waiting ${wait_s}s for expires-soon ($soon) to pass"
+	sleep "$wait_s"
+fi
+assert_eq "expires-soon stopped blocking 198.18.2.2 by itself" 3 "$(ping_count c 198.18.2.2 3)"
+assert_ok "curl http://198.18.2.2/ is served after expiry" curl_body c http://198.18.2.2/
+
+assert_ok "unload" lab_tapis unload
+lab_test_end
