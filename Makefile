@@ -101,7 +101,7 @@ $(SELFTEST): tests/lib/selftest_pkt.c $(TLIB_OBJS) $(BUILD)/libtapis.a | $(BUILD
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS)
 
-$(BENCH_BIN): $(wildcard tests/bench/*.c) $(BUILD)/libtapis.a $(TLIB_OBJS)
+$(BENCH_BIN): $(wildcard tests/bench/*.c) $(wildcard tests/bench/*.h) $(BUILD)/libtapis.a $(TLIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $(wildcard tests/bench/*.c) $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS) -lm
 

@@ -37,8 +37,8 @@ int gen_inner_fd(struct tapis *t, int map_id, uint32_t gen);
 
 /* Create empty tables for generation gen sized for the given counts; they
  * are not visible to packets until net_tables_publish. */
-int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size_t n_v4_long,
-		      size_t n_v6);
+int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size_t n_v4,
+		      size_t n_v4_groups, size_t n_v6);
 /* Open the tables of a live generation for editing (creates missing ones). */
 int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen);
 int net_tables_publish(struct net_tables *nt);

@@ -314,6 +314,53 @@ out:
 	return err;
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Table sizes: prefixes per family (both directions counted) and the tbl8
+ * groups needed, one per distinct /24 holding a longer prefix. */
+static int count_nets(const struct policy *p, size_t *n4, size_t *groups, size_t *n6)
+{
+	size_t n_long = 0, k = 0;
+	uint32_t *slots;
+
+	*n4 = *n6 = *groups = 0;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		size_t dirs = p->rules[i].direction == DIR_BOTH ? 2 : 1;
+
+		for (size_t j = 0; j < p->rules[i].n_nets; j++) {
+			const struct net_entry *e = &p->rules[i].nets[j];
+
+			if (e->family == 6) {
+				*n6 += dirs;
+				continue;
+			}
+			*n4 += dirs;
+			n_long += e->plen > 24;
+		}
+	}
+	slots = calloc(n_long ? n_long : 1, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (size_t j = 0; j < p->rules[i].n_nets; j++) {
+			const struct net_entry *e = &p->rules[i].nets[j];
+
+			if (e->family == 4 && e->plen > 24)
+				slots[k++] = ((uint32_t)e->addr[0] << 16) | (e->addr[1] << 8) |
+					     e->addr[2];
+		}
+	qsort(slots, k, sizeof(*slots), u32_cmp);
+	for (size_t i = 0; i < k; i++)
+		*groups += !i || slots[i] != slots[i - 1];
+	free(slots);
+	return 0;
+}
+
 static int write_rules(struct tapis *t, uint32_t gen, const struct policy *p, const uint32_t *ids)
 {
 	int64_t tai = tai_offset_ns();
@@ -429,7 +476,7 @@ int tapis_install(struct tapis *t, const struct policy *p)
 	struct tapis_settings set = {};
 	struct net_tables nt = { .fd24 = -1 };
 	uint32_t *ids = NULL, active = 0, idle = 0, zero = 0;
-	size_t n_v4 = 0, n_v6 = 0, n_hosts = 0, n_long = 0, n_nets6 = 0;
+	size_t n_v4 = 0, n_v6 = 0, n_hosts = 0, n_nets4 = 0, n_groups = 0, n_nets6 = 0;
 	int err, hosts_fd = -1;
 	bool flipped = false, touched = false;
 
@@ -457,14 +504,10 @@ int tapis_install(struct tapis *t, const struct policy *p)
 	err = assign_ids(p, meta, ids);
 	if (err)
 		goto out;
-	for (size_t i = 0; i < p->n_rules; i++)
-		for (size_t j = 0; j < p->rules[i].n_nets; j++) {
-			if (p->rules[i].nets[j].family == 4 && p->rules[i].nets[j].plen > 24)
-				n_long++;
-			if (p->rules[i].nets[j].family == 6)
-				n_nets6++;
-		}
-	err = net_tables_create(&nt, t, idle, n_long * 2, n_nets6 * 2);
+	err = count_nets(p, &n_nets4, &n_groups, &n_nets6);
+	if (err)
+		goto out;
+	err = net_tables_create(&nt, t, idle, n_nets4, n_groups, n_nets6);
 	if (err)
 		goto out;
 	err = build_nets(&nt, p, ids, &n_v4, &n_v6);

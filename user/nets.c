@@ -64,8 +64,9 @@ static int exact_fd(struct tapis *t, uint32_t gen, bool create, size_t n)
 	}
 	if (!create)
 		return -ENOENT;
+	/* Twice the policy's prefixes leaves room for live adds. */
 	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tapis_v4_exact", sizeof(struct v4_exact_key),
-			    sizeof(uint32_t), n < MIN_HASH ? MIN_HASH : n * 2, &o);
+			    sizeof(uint32_t), n * 2 < MIN_HASH ? MIN_HASH : n * 2, &o);
 	if (fd < 0)
 		return -errno;
 	return fd;
@@ -138,12 +139,12 @@ static int create_v6(struct net_tables *nt, size_t n_v6)
 	return nt->filter ? 0 : -errno;
 }
 
-int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size_t n_v4_long,
-		      size_t n_v6)
+int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size_t n_v4,
+		      size_t n_v4_groups, size_t n_v6)
 {
 	/* Headroom for live adds of longer-than-/24 prefixes: a quarter more
-	 * than the policy needs, never fewer than MIN_TBL8 groups. */
-	uint32_t groups = n_v4_long + n_v4_long / 4;
+	 * groups than the policy needs, never fewer than MIN_TBL8. */
+	uint32_t groups = n_v4_groups + n_v4_groups / 4;
 	int err;
 
 	nt_init(nt, t, gen);
@@ -153,7 +154,7 @@ int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size
 	if (!err)
 		err = create_v6(nt, n_v6);
 	if (!err) {
-		nt->exact_fd = exact_fd(t, gen, true, 0);
+		nt->exact_fd = exact_fd(t, gen, true, n_v4);
 		err = nt->exact_fd < 0 ? nt->exact_fd : 0;
 	}
 	if (err) {

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * livegen.c - the live-path helpers of tapis-bench, driven by
+ * tests/bench/live.sh inside the namespace it creates:
+ *
+ *   tapis-bench live-attach --dev IF --prog drop|pass
+ *       attach a one-instruction XDP_DROP (or XDP_PASS) program to IF in
+ *       native mode; the attachment outlives this process.
+ *   tapis-bench live-gen --policy-dir DIR --target NAME:NEAR:FAR ...
+ *                        [--seconds S] [--rounds N] [--cpu C] [--addrs N]
+ *       drive frames out of each NEAR veth end into its peer FAR, round
+ *       robin over the targets for N rounds of S seconds each, and print
+ *       one JSON object with the frames per second FAR handled.
+ *   tapis-bench live-stats --dev IF
+ *       print IF's ethtool counters (to see what a veth exposes).
+ *
+ * The generator is BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on a
+ * small XDP program of our own (raw instructions, so nothing is compiled at
+ * bench time): for every frame it draws an index with bpf_get_prandom_u32,
+ * writes that (source, destination) pair into the IPv4 header and returns
+ * bpf_redirect(NEAR). The kernel transmits the frame out of NEAR; it lands
+ * in FAR's XDP receive queue and FAR's NAPI runs whatever is attached there.
+ * Live-frame mode keeps the frame bytes between runs (only the xdp_buff
+ * pointers are reset), so the rewrite is all the variation needed. The
+ * IPv4 header checksum is left stale: tapis and nftables' netdev hook do
+ * not check it, and every frame is dropped at the far end anyway.
+ *
+ * Addresses: destinations inside prefixes of the policy's first drop rule
+ * (random prefix, random host bits), sources outside every prefix, so the
+ * filters under test all drop every frame and the figure is their per-frame
+ * cost, with destinations random enough that table lookups miss the caches.
+ *
+ * What is counted: FAR's ethtool counters rx_queue_*_xdp_packets, i.e. the
+ * frames FAR's NAPI took off its ring and ran through XDP, per second of
+ * generator time. When FAR is slower than the generator its ring fills and
+ * veth refuses the excess (counted as xdp_xmit errors, reported too); so
+ * with the generator on one core and FAR's NAPI thread on the other
+ * (live.sh pins them), FAR's rate is its capacity.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <linux/bpf.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench.h"
+#include "log.h"
+#include "pkt.h"
+
+/* ---- ethtool counters --------------------------------------------------- */
+int64_t ethtool_stat_sum(const char *ifname, const char *pattern, int list)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t data[1];
+	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_STATS } };
+	struct ethtool_gstrings *str = NULL;
+	struct ethtool_stats *st = NULL;
+	struct ifreq ifr = {};
+	int64_t sum = -1;
+	uint32_t n;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&sset;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) || !sset.hdr.sset_mask)
+		goto out;
+	n = sset.hdr.data[0];
+	str = calloc(1, sizeof(*str) + (size_t)n * ETH_GSTRING_LEN);
+	st = calloc(1, sizeof(*st) + (size_t)n * sizeof(uint64_t));
+	if (!str || !st)
+		goto out;
+	str->cmd = ETHTOOL_GSTRINGS;
+	str->string_set = ETH_SS_STATS;
+	str->len = n;
+	ifr.ifr_data = (void *)str;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		goto out;
+	st->cmd = ETHTOOL_GSTATS;
+	st->n_stats = n;
+	ifr.ifr_data = (void *)st;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		goto out;
+	sum = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		char name[ETH_GSTRING_LEN + 1];
+
+		memcpy(name, str->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+		name[ETH_GSTRING_LEN] = 0;
+		if (list)
+			fprintf(stderr, "%s %s = %llu\n", ifname, name,
+				(unsigned long long)st->data[i]);
+		if (pattern && !fnmatch(pattern, name, 0))
+			sum += (int64_t)st->data[i];
+	}
+out:
+	free(str);
+	free(st);
+	close(fd);
+	return sum;
+}
+
+/* ---- raw BPF ------------------------------------------------------------ */
+#define INSN(c, d, s, o, i)                                                                \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o),      \
+			    .imm = (i) })
+#define MOV64_REG(d, s) INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV64_IMM(d, i) INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define ALU64_IMM(op, d, i) INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
+#define LDX_W(d, s, o) INSN(BPF_LDX | BPF_W | BPF_MEM, d, s, o, 0)
+#define STX_W(d, s, o) INSN(BPF_STX | BPF_W | BPF_MEM, d, s, o, 0)
+#define JEQ_IMM(d, i, o) INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, i)
+#define JGT_REG(d, s, o) INSN(BPF_JMP | BPF_JGT | BPF_X, d, s, o, 0)
+#define CALL(f) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
+#define EXIT() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define LD_MAP_FD(d, fd)                                                                   \
+	INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), INSN(0, 0, 0, 0, 0)
+
+static int load_insns(const struct bpf_insn *insns, size_t n, const char *name)
+{
+	char log[4096] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .log_buf = log, .log_size = sizeof(log),
+		    .log_level = 0);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, &o);
+
+	if (fd < 0) {
+		int err = -errno;
+
+		o.log_level = 1;
+		bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, &o);
+		fprintf(stderr, "tapis-bench: load %s: %s\n%s\n", name, strerror(-err), log);
+		return err;
+	}
+	return fd;
+}
+
+/* return XDP_DROP / XDP_PASS */
+static int const_prog(int action)
+{
+	const struct bpf_insn p[] = { MOV64_IMM(BPF_REG_0, action), EXIT() };
+
+	return load_insns(p, 2, action == XDP_DROP ? "bench_drop" : "bench_pass");
+}
+
+/* The generator: pick pairs[prandom & mask], write it as IPv4 saddr/daddr
+ * of an untagged frame (offsets 26 and 30), redirect out of ifindex. */
+static int gen_prog(int map_fd, uint32_t mask, int ifindex)
+{
+	const struct bpf_insn p[] = {
+		MOV64_REG(BPF_REG_6, BPF_REG_1),
+		CALL(BPF_FUNC_get_prandom_u32),
+		ALU64_IMM(BPF_AND, BPF_REG_0, (int32_t)mask),
+		STX_W(BPF_REG_10, BPF_REG_0, -4),
+		MOV64_REG(BPF_REG_2, BPF_REG_10),
+		ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
+		LD_MAP_FD(BPF_REG_1, map_fd),
+		CALL(BPF_FUNC_map_lookup_elem),
+		JEQ_IMM(BPF_REG_0, 0, 14), /* -> drop */
+		MOV64_REG(BPF_REG_7, BPF_REG_0),
+		LDX_W(BPF_REG_2, BPF_REG_6, 0), /* data */
+		LDX_W(BPF_REG_3, BPF_REG_6, 4), /* data_end */
+		MOV64_REG(BPF_REG_4, BPF_REG_2),
+		ALU64_IMM(BPF_ADD, BPF_REG_4, 34),
+		JGT_REG(BPF_REG_4, BPF_REG_3, 8), /* -> drop */
+		LDX_W(BPF_REG_5, BPF_REG_7, 0),
+		STX_W(BPF_REG_2, BPF_REG_5, 26),
+		LDX_W(BPF_REG_5, BPF_REG_7, 4),
+		STX_W(BPF_REG_2, BPF_REG_5, 30),
+		MOV64_IMM(BPF_REG_1, ifindex),
+		MOV64_IMM(BPF_REG_2, 0),
+		CALL(BPF_FUNC_redirect),
+		EXIT(),
+		/* drop: */
+		MOV64_IMM(BPF_REG_0, XDP_DROP),
+		EXIT(),
+	};
+
+	return load_insns(p, sizeof(p) / sizeof(p[0]), "bench_gen");
+}
+
+/* ---- live-attach -------------------------------------------------------- */
+static int live_attach(int argc, char **argv)
+{
+	const char *dev = NULL, *prog = "drop";
+	int c, fd, ifindex;
+	static const struct option lo[] = { { "dev", required_argument, NULL, 'd' },
+					    { "prog", required_argument, NULL, 'p' },
+					    { NULL, 0, NULL, 0 } };
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'd')
+			dev = optarg;
+		else if (c == 'p')
+			prog = optarg;
+		else
+			return 2;
+	}
+	ifindex = dev ? (int)if_nametoindex(dev) : 0;
+	if (!ifindex || (strcmp(prog, "drop") && strcmp(prog, "pass"))) {
+		fprintf(stderr, "usage: tapis-bench live-attach --dev IF --prog drop|pass\n");
+		return 2;
+	}
+	fd = const_prog(strcmp(prog, "drop") ? XDP_PASS : XDP_DROP);
+	if (fd < 0)
+		return 1;
+	if (bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL)) {
+		fprintf(stderr, "tapis-bench: attach %s to %s (native): %s\n", prog, dev,
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- live-gen ----------------------------------------------------------- */
+struct target {
+	char name[32], near[IFNAMSIZ], far[IFNAMSIZ];
+	int prog_fd;
+	double pps[64], sent_pps[64], refused[64], cap[64], busy[64];
+	unsigned n;
+};
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, unsigned n)
+{
+	double s[64];
+
+	if (!n)
+		return 0;
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), dbl_cmp);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static int far_mac(const char *dev, uint8_t mac[6])
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+/* CPU time (ns, from /proc/PID/schedstat) of the threaded-NAPI kernel
+ * threads of dev ("napi/DEV-ID"); -1 when there are none. */
+static int64_t napi_runtime_ns(const char *dev)
+{
+	char want[64], path[300], comm[64];
+	struct dirent *de;
+	int64_t sum = -1;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return -1;
+	snprintf(want, sizeof(want), "napi/%s-", dev);
+	while ((de = readdir(d))) {
+		unsigned long long run;
+		FILE *f;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (strncmp(comm, want, strlen(want)))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/schedstat", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &run) == 1)
+			sum = (sum < 0 ? 0 : sum) + (int64_t)run;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+static int live_gen(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "policy-dir", required_argument, NULL, 'p' },
+		{ "target", required_argument, NULL, 't' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "addrs", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = "build/bench-policy";
+	struct target tg[8];
+	unsigned ntg = 0, rounds = 3, naddr = 65536;
+	double seconds = 3;
+	int cpu = 0, c, map_fd;
+	char path[4096];
+	struct policy pol;
+	struct space sp;
+	uint64_t rng = 0x1234567;
+	struct pkt frame;
+	uint8_t mac[6];
+
+	memset(tg, 0, sizeof(tg));
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			dir = optarg;
+			break;
+		case 't':
+			if (ntg == 8 || sscanf(optarg, "%31[^:]:%15[^:]:%15s", tg[ntg].name,
+					       tg[ntg].near, tg[ntg].far) != 3) {
+				fprintf(stderr, "--target NAME:NEAR:FAR (at most 8)\n");
+				return 2;
+			}
+			ntg++;
+			break;
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 'r':
+			rounds = (unsigned)atoi(optarg);
+			break;
+		case 'c':
+			cpu = atoi(optarg);
+			break;
+		case 'a':
+			naddr = (unsigned)atoi(optarg);
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!ntg || rounds < 1 || rounds > 64 || naddr < 1 || (naddr & (naddr - 1))) {
+		fprintf(stderr, "live-gen: need --target, rounds 1..64, --addrs a power of 2\n");
+		return 2;
+	}
+	{
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+
+	/* addresses: destinations in the drop rule, sources outside */
+	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
+	log_setup(0, false);
+	if (policy_parse_file(path, &pol) || space_build(&sp, &pol) || !sp.n_v4_drop) {
+		fprintf(stderr, "live-gen: %s: no IPv4 drop prefixes\n", path);
+		return 1;
+	}
+	map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_pairs", 4, 8, naddr, NULL);
+	if (map_fd < 0) {
+		perror("live-gen: map");
+		return 1;
+	}
+	for (uint32_t i = 0; i < naddr; i++) {
+		uint8_t v[8];
+
+		v4_outside(&sp, &rng, v);
+		addr_in(sp.v4_drop[rng_next(&rng) % sp.n_v4_drop], &rng, v + 4);
+		if (bpf_map_update_elem(map_fd, &i, v, BPF_ANY)) {
+			perror("live-gen: fill");
+			return 1;
+		}
+	}
+
+	for (unsigned i = 0; i < ntg; i++) {
+		int ifi = (int)if_nametoindex(tg[i].near);
+
+		if (!ifi) {
+			fprintf(stderr, "live-gen: no interface %s\n", tg[i].near);
+			return 1;
+		}
+		tg[i].prog_fd = gen_prog(map_fd, naddr - 1, ifi);
+		if (tg[i].prog_fd < 0)
+			return 1;
+		if (ethtool_stat_sum(tg[i].far, "rx_queue_*_xdp_packets", 0) < 0) {
+			fprintf(stderr, "live-gen: no ethtool xdp counters on %s\n", tg[i].far);
+			return 1;
+		}
+	}
+
+	for (unsigned r = 0; r < rounds; r++) {
+		for (unsigned k = 0; k < ntg; k++) {
+			/* rotate the order each round so no target always goes first */
+			struct target *t = &tg[(k + r) % ntg];
+			int64_t rx0, rx1, er0, er1, cpu0, cpu1;
+			uint64_t sent = 0, t0, t1;
+
+			if (far_mac(t->far, mac))
+				memset(mac, 2, 6);
+			{
+				char m[32];
+
+				snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+					 mac[1], mac[2], mac[3], mac[4], mac[5]);
+				pkt_init(&frame);
+				pkt_eth(&frame, m, "02:00:00:00:00:01");
+				pkt_ipv4(&frame, "198.18.0.1", "198.19.0.1", IPPROTO_TCP, NULL);
+				pkt_tcp(&frame, 40000, 80, PKT_TCP_SYN, 1, 0);
+				pkt_pad(&frame, 60);
+				if (pkt_finish(&frame)) {
+					fprintf(stderr, "live-gen: frame: %s\n", frame.errmsg);
+					return 1;
+				}
+			}
+			usleep(200000); /* let the previous target's ring drain */
+			rx0 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_packets", 0);
+			er0 = ethtool_stat_sum(t->near, "*xdp_xmit_err*", 0);
+			cpu0 = napi_runtime_ns(t->far);
+			t0 = now_ns();
+			do {
+				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame.buf,
+					    .data_size_in = (uint32_t)frame.len,
+					    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .repeat = 1 << 18,
+					    .batch_size = 64);
+
+				if (bpf_prog_test_run_opts(t->prog_fd, &o)) {
+					fprintf(stderr, "live-gen: test run (live frames): %s\n",
+						strerror(errno));
+					return 1;
+				}
+				sent += o.repeat;
+				t1 = now_ns();
+			} while ((t1 - t0) < (uint64_t)(seconds * 1e9));
+			rx1 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_packets", 0);
+			er1 = ethtool_stat_sum(t->near, "*xdp_xmit_err*", 0);
+			cpu1 = napi_runtime_ns(t->far);
+			/* capacity: frames per second of the far end's NAPI CPU
+			 * time, i.e. the rate it would handle with a core of its
+			 * own even when the generator cannot saturate it */
+			t->cap[t->n] = cpu0 >= 0 && cpu1 > cpu0 ?
+					       (double)(rx1 - rx0) * 1e9 / (double)(cpu1 - cpu0) :
+					       -1;
+			t->busy[t->n] = cpu0 >= 0 ? (double)(cpu1 - cpu0) / (double)(t1 - t0) : -1;
+			t->pps[t->n] = (double)(rx1 - rx0) * 1e9 / (double)(t1 - t0);
+			t->sent_pps[t->n] = (double)sent * 1e9 / (double)(t1 - t0);
+			t->refused[t->n] = er0 >= 0 && er1 >= 0 ? (double)(er1 - er0) / sent : -1;
+			fprintf(stderr, "live-gen: round %u %-8s far %s: %.3f Mpps handled, NAPI busy "
+					"%.0f %% -> capacity %.3f Mpps (%.0f ns/frame); generated %.3f "
+					"Mpps, refused %.1f %%\n",
+				r + 1, t->name, t->far, t->pps[t->n] / 1e6, t->busy[t->n] * 100,
+				t->cap[t->n] / 1e6, t->cap[t->n] > 0 ? 1e9 / t->cap[t->n] : -1,
+				t->sent_pps[t->n] / 1e6, t->refused[t->n] * 100);
+			t->n++;
+		}
+	}
+
+	printf("{\"seconds\": %.2f, \"rounds\": %u, \"addresses\": %u, \"targets\": {", seconds,
+	       rounds, naddr);
+	for (unsigned i = 0; i < ntg; i++) {
+		printf("%s\"%s\": {\"far\": \"%s\", \"median_pps\": %.0f, \"median_generated_pps\": "
+		       "%.0f, \"median_refused_fraction\": %.4f, \"median_capacity_pps\": %.0f, "
+		       "\"median_napi_busy\": %.3f, \"pps\": [",
+		       i ? ", " : "", tg[i].name, tg[i].far, median(tg[i].pps, tg[i].n),
+		       median(tg[i].sent_pps, tg[i].n), median(tg[i].refused, tg[i].n),
+		       median(tg[i].cap, tg[i].n), median(tg[i].busy, tg[i].n));
+		for (unsigned r = 0; r < tg[i].n; r++)
+			printf("%s%.0f", r ? ", " : "", tg[i].pps[r]);
+		printf("], \"capacity_pps\": [");
+		for (unsigned r = 0; r < tg[i].n; r++)
+			printf("%s%.0f", r ? ", " : "", tg[i].cap[r]);
+		printf("]}");
+		close(tg[i].prog_fd);
+	}
+	printf("}}\n");
+	close(map_fd);
+	space_free(&sp);
+	policy_free(&pol);
+	return 0;
+}
+
+static int live_stats(int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "--dev")) {
+		fprintf(stderr, "usage: tapis-bench live-stats --dev IF\n");
+		return 2;
+	}
+	return ethtool_stat_sum(argv[2], NULL, 1) < 0 ? 1 : 0;
+}
+
+int live_main(int argc, char **argv)
+{
+	libbpf_set_print(NULL);
+	if (!strcmp(argv[0], "live-attach"))
+		return live_attach(argc, argv);
+	if (!strcmp(argv[0], "live-gen"))
+		return live_gen(argc, argv);
+	if (!strcmp(argv[0], "live-stats"))
+		return live_stats(argc, argv);
+	fprintf(stderr, "tapis-bench: unknown command %s (live-attach, live-gen, live-stats)\n",
+		argv[0]);
+	return 2;
+}

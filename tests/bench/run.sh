@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/bench/run.sh - `make bench` (and, with --smoke, the bench tier of
+# `make test`). Builds nothing: make has built build/tapis and
+# build/tapis-bench.
+#
+#   bash tests/bench/run.sh [--smoke] [--no-live] [-- tapis-bench options]
+#
+#   1. scripts/gen_bench_policy.py writes the policy (500,000 IPv4 and
+#      100,000 IPv6 prefixes; --smoke: 5,000 and 1,000) unless it is there
+#   2. build/tapis-bench prints the per-scenario table and writes
+#      build/bench.json (--smoke: build/bench-smoke.json, tiny repeat)
+#   3. tests/bench/live.sh (unless --no-live; --smoke runs one short round)
+#      adds the live-path figures, merged into the JSON under "live"
+#
+# The checks are about the harness, never about timings: the policy was
+# written, every scenario ran with finite figures, hot verdicts are the
+# expected ones, the live edit worked, the JSON is valid, the live path ran
+# (or was skipped for a stated reason). Exit status is non-zero only when a
+# check failed. Last line: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.."
+B=${BUILD:-build}
+SMOKE=0
+LIVE=1
+EXTRA=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smoke) SMOKE=1; shift ;;
+	--no-live) LIVE=0; shift ;;
+	--) shift; EXTRA=("$@"); break ;;
+	-h | --help) sed -n '3,22p' "$0"; exit 0 ;;
+	*) EXTRA+=("$1"); shift ;;
+	esac
+done
+
+PASS=0
+FAIL=0
+check() { # DESC CONDITION-EXIT-CODE [DETAIL]
+	if [ "$2" = 0 ]; then
+		PASS=$((PASS + 1))
+		echo "ok - $1"
+	else
+		FAIL=$((FAIL + 1))
+		echo "not ok - $1${3:+ ($3)}"
+	fi
+}
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" = 0 ]
+	exit
+}
+
+if [ "$SMOKE" = 1 ]; then
+	POLICY_DIR=$B/bench-policy-smoke
+	JSON=$B/bench-smoke.json
+	GEN_ARGS=(--smoke)
+	BENCH_ARGS=(--smoke)
+	LIVE_ARGS=(--rounds 1 --seconds 0.5 --json "$B/bench-live-smoke.json")
+else
+	POLICY_DIR=$B/bench-policy
+	JSON=$B/bench.json
+	GEN_ARGS=()
+	BENCH_ARGS=()
+	LIVE_ARGS=(--json "$B/bench-live.json")
+fi
+
+for f in "$B/tapis" "$B/tapis-bench"; do
+	if [ ! -x "$f" ]; then
+		check "$f is built (make && make $B/tapis-bench)" 1
+		finish
+	fi
+done
+
+# 1. policy (regenerated when missing or older than the generator)
+if [ ! -f "$POLICY_DIR/meta.json" ] || [ scripts/gen_bench_policy.py -nt "$POLICY_DIR/meta.json" ]; then
+	rm -rf "$POLICY_DIR"
+	python3 scripts/gen_bench_policy.py "${GEN_ARGS[@]}" "$POLICY_DIR"
+fi
+[ -f "$POLICY_DIR/policy.yaml" ] && [ -f "$POLICY_DIR/meta.json" ]
+check "bench policy in $POLICY_DIR" $?
+[ -f "$POLICY_DIR/policy.yaml" ] || finish
+
+# 2. the harness (no stale results: the checks read what this run wrote)
+rm -f "$JSON"
+"$B/tapis-bench" "${BENCH_ARGS[@]}" --policy-dir "$POLICY_DIR" --json "$JSON" ${EXTRA[@]+"${EXTRA[@]}"}
+rc=$?
+check "tapis-bench ran (exit $rc)" $rc
+
+# 3. the live path
+LIVE_RC=skip
+if [ "$LIVE" = 1 ]; then
+	echo
+	LIVE_JSON=${LIVE_ARGS[${#LIVE_ARGS[@]} - 1]}
+	rm -f "$LIVE_JSON"
+	bash tests/bench/live.sh --policy-dir "$POLICY_DIR" "${LIVE_ARGS[@]}"
+	LIVE_RC=$?
+fi
+
+# checks on the JSON: structure and finiteness, not speed
+CHECKS=$(python3 - "$JSON" "$LIVE_RC" "${LIVE_JSON:-}" <<'EOF'
+import json, math, sys
+path, live_rc, live_json = sys.argv[1], sys.argv[2], sys.argv[3]
+def out(ok, desc, detail=""):
+    print("%s - %s%s" % ("ok" if ok else "not ok", desc, " (%s)" % detail if detail and not ok else ""))
+def finite(x):
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+try:
+    d = json.load(open(path))
+    out(True, "%s is valid JSON" % path)
+except Exception as e:
+    out(False, "%s is valid JSON" % path, str(e))
+    sys.exit(0)
+scen = [s for s in d.get("scenarios", []) if not s.get("pending")]
+out(len(scen) > 0, "scenarios present", "none")
+for s in scen:
+    bad = []
+    if not s.get("ran"):
+        bad.append("did not run")
+    for reg in ("hot", "warm", "cold"):
+        for k in ("tapis_ns", "xdp_pass_ns", "ratio"):
+            v = s.get(reg, {}).get(k, {})
+            if not all(finite(v.get(x)) for x in ("median", "min", "max")):
+                bad.append("%s %s not finite" % (reg, k))
+    if not s.get("verdict_ok"):
+        bad.append("hot verdict %s" % s.get("hot_verdict"))
+    out(not bad, "scenario %s: every regime measured, verdict as expected" % s.get("name"),
+        "; ".join(bad))
+ne = d.get("net_edit", {})
+out(bool(ne.get("ok")) and finite(ne.get("add_24_us", {}).get("median")),
+    "live net add/del on the loaded handle", "failed")
+m = d.get("memory", {})
+out(finite(m.get("maps_bytes_memlock")) and finite(m.get("vm_hwm_kib")),
+    "memory figures", "missing")
+out(all(finite(d.get("load", {}).get(k)) for k in ("parse_s", "create_s", "install_s")),
+    "load times", "missing")
+if live_rc == "skip":
+    pass
+elif live_rc == "77":
+    print("ok - live path skipped (see its skip: line)")
+elif live_rc != "0":
+    out(False, "live path ran", "live.sh exit %s" % live_rc)
+else:
+    try:
+        lv = json.load(open(live_json))
+        tg = lv["gen"]["targets"]
+        ok = all(finite(tg[k]["median_pps"]) for k in ("tapis", "xdp_drop", "nftables"))
+        out(ok, "live path: rates for tapis, XDP_DROP, nftables", "not finite")
+        d["live"] = lv
+        json.dump(d, open(path, "w"), indent=1)
+    except Exception as e:
+        out(False, "live path results", str(e))
+EOF
+)
+[ -n "$CHECKS" ] || check "JSON checks ran" 1
+while IFS= read -r line; do
+	case $line in
+	"ok - "*) PASS=$((PASS + 1)) ;;
+	"not ok - "*) FAIL=$((FAIL + 1)) ;;
+	*) continue ;;
+	esac
+	echo "$line"
+done <<<"$CHECKS"
+finish
