@@ -153,6 +153,40 @@ struct {
 	__array(values, struct tapis_hosts_inner);
 } tapis_hosts SEC(".maps");
 
+/* generation -> host filter: bit tapis_host_filter_bit(key) set for every
+ * key of that generation's tapis_hosts (a clear bit: key absent). */
+struct tapis_host_filter_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_HOST_FILTER_WORDS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u64));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_host_filter_inner);
+} tapis_host_filter SEC(".maps");
+
+/* generation -> host index: the host table as an open-addressed array,
+ * read without a call (see tapis_abi.h). */
+struct tapis_host_index_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_HOST_IDX_SLOTS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tapis_host_slot));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_host_index_inner);
+} tapis_host_index SEC(".maps");
+
 /* rule id -> packets, bytes, last hit (per CPU; ids stable across reloads). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tapis XDP entry: l2 -> l3 -> l4 -> l7 -> match -> verdict -> record.
- * Anything that cannot be parsed passes and is counted by reason; no path
- * returns XDP_ABORTED. */
+/* tapis XDP entry: l2 -> l3 -> l4 -> match addresses -> l7 (DNS name) ->
+ * match the name -> verdict -> record. Anything that cannot be parsed
+ * passes and is counted by reason; no path returns XDP_ABORTED. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -11,6 +11,7 @@
 #include "l2_eth.bpf.h"
 #include "l3_ip.bpf.h"
 #include "l4.bpf.h"
+#include "l7_dns.bpf.h"
 #include "match.bpf.h"
 #include "action.bpf.h"
 
@@ -20,11 +21,12 @@ SEC("xdp")
 int tapis_xdp(struct xdp_md *ctx)
 {
 	struct pkt p = {};
+	struct dns_q dq = {};
 	struct tapis_settings *set;
 	struct tapis_ctl *ctl;
 	struct verdict v;
 	__u32 reason = TAPIS_R_OK, zero = 0, host_rule = 0, dst_ent = 0, src_ent = 0;
-	int family;
+	int family, ret;
 
 	p.data = (void *)(long)ctx->data;
 	p.c.pos = p.data;
@@ -57,9 +59,19 @@ int tapis_xdp(struct xdp_md *ctx)
 		}
 	}
 
+	/* Addresses first, then the name: once net_match has read what
+	 * the parsers found, the DNS stages start from the same state
+	 * whatever the headers were, and the verifier checks them once. */
 	net_match(&p, set->flags, &dst_ent, &src_ent);
+	dns_q_init(&dq, &p);
+	ret = parse_dns(ctx, set, &dq);
+	if (ret < 0) /* a DNS query whose name cannot be read */
+		count_reason(-ret);
+	else if (ret > 0)
+		host_rule = host_match(ctx, &dq);
 	v = decide(p.gen, host_rule, dst_ent, src_ent);
-	return apply_action(&p, &v);
+	v.by_host = host_rule && v.rule == host_rule;
+	return apply_action(ctx, &p, &dq, set, &v);
 
 unparsed:
 	count_reason(reason);

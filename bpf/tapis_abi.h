@@ -92,10 +92,23 @@ struct tapis_v6_l32_key {
 	__u32 top;
 	__u32 dir;
 };
+/* Most /32s hold one or two prefixes of /64 or shorter: those sit inline
+ * in the /32's value and a packet compares them there, one memory access
+ * instead of a hash probe per length. A /32 with more, or with longer ones,
+ * is marked overflow and probed length by length. */
+#define TAPIS_V6_INLINE 4
+struct tapis_v6_inline {
+	__u32 bits; /* address bits 32..63, host order, masked to plen */
+	__u32 plen; /* 32..64 */
+	__u32 ent;  /* table entry */
+};
 struct tapis_v6_l32_val {
 	__u64 lenmask[2]; /* bit i = plen 32 + i, i in 0..96 (word i / 64) */
 	__u32 count;      /* prefixes under this key, for deletes */
-	__u32 pad;
+	__u8 n_inline;
+	__u8 overflow;    /* 1: probe lenmask instead of reading inl[] */
+	__u8 pad[2];
+	struct tapis_v6_inline inl[TAPIS_V6_INLINE];
 };
 
 /* Filter bit for the top 32 bits of an IPv6 address: a multiplicative
@@ -129,7 +142,7 @@ enum tapis_action {
 };
 
 /* Why a packet was passed without being fully parsed (fail-open). The name
- * table is in user/names.c; append only, the numbers are in the counters. */
+ * table is reason_names in user/stats.c; append only, the numbers are in the counters. */
 enum tapis_reason {
 	TAPIS_R_OK = 0,
 	TAPIS_R_L2_TRUNC,       /* shorter than its Ethernet/VLAN/PPPoE header */
@@ -145,6 +158,16 @@ enum tapis_reason {
 	TAPIS_R_IPV6_EXT_DEPTH, /* more extension headers than the cap */
 	TAPIS_R_L4_TRUNC,       /* TCP/UDP header cut short */
 	TAPIS_R_NO_GEN,         /* no policy loaded in the active generation */
+	/* DNS queries on a dns port whose name is not looked up: */
+	TAPIS_R_DNS_TRUNC,      /* header or question cut short (TCP: not in
+				 * this segment) */
+	TAPIS_R_DNS_RESPONSE,   /* QR=1: a response, not a query */
+	TAPIS_R_DNS_OPCODE,     /* OPCODE other than QUERY (NOTIFY, UPDATE, ...) */
+	TAPIS_R_DNS_QDCOUNT,    /* QDCOUNT != 1 */
+	TAPIS_R_DNS_POINTER,    /* compression pointer (or reserved label
+				 * type 0x40/0x80) in the question name */
+	TAPIS_R_DNS_NAME_LONG,  /* name over TAPIS_HOST_MAX bytes */
+	TAPIS_R_DNS_LABELS,     /* more labels than TAPIS_MAX_LABELS */
 	TAPIS_R_MAX,
 };
 
@@ -219,6 +242,7 @@ struct tapis_counter {
 	__u64 bytes;
 	__u64 last_ns; /* bpf_ktime_get_coarse_ns of the last hit (monotonic) */
 	__u64 expired; /* matches ignored because the rule had expired */
+	__u64 last_jiffies; /* last_ns is refreshed once per tick, not per hit */
 };
 
 /* Per-CPU, indexed by enum tapis_action: what happened to packets. */
@@ -270,9 +294,16 @@ static inline __u8 tapis_lower(__u8 c)
 	return (c >= 'A' && c <= 'Z') ? (__u8)(c + ('a' - 'A')) : c;
 }
 
+/* One step with a byte already lowercased (the XDP side lowercases eight
+ * bytes at a time); tapis_hash_step is the definition. */
+static inline __u64 tapis_hash_mix(__u64 h, __u8 lc)
+{
+	return (h ^ lc) * TAPIS_HASH_PRIME;
+}
+
 static inline __u64 tapis_hash_step(__u64 h, __u8 c)
 {
-	return (h ^ tapis_lower(c)) * TAPIS_HASH_PRIME;
+	return tapis_hash_mix(h, tapis_lower(c));
 }
 
 /* Host table value: which rule applies to the name itself and which to
@@ -283,6 +314,49 @@ struct tapis_host_val {
 	__u16 sub_rule;
 	__u32 pad;
 };
+
+/* Host filter: one bit per possible key, per generation, set for every
+ * key in the host table. The XDP side tests the bit before it looks a
+ * suffix up: most suffixes of most queried names are in no list, and an
+ * array read costs a fraction of a hash-map lookup. A set bit proves
+ * nothing (the hash lookup decides); a clear bit proves absence. Bits are
+ * only ever set while a generation lives; a reload starts afresh. 2^27
+ * bits (16 MiB): about 1.5% of absent suffixes reach the hash table with
+ * 2 million patterns, 7% with 10 million. */
+#define TAPIS_HOST_FILTER_LOG2 27
+#define TAPIS_HOST_FILTER_WORDS (1u << (TAPIS_HOST_FILTER_LOG2 - 6))
+
+static inline __u32 tapis_host_filter_bit(__u64 key)
+{
+	/* Fibonacci hashing: the top bits of key * 2^64/phi. */
+	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >> (64 - TAPIS_HOST_FILTER_LOG2));
+}
+
+/* Host index: the host table once more, as an open-addressed array the
+ * XDP program reads inline (a hash-map lookup is a call, and calls are what
+ * cost). A key lives in the first empty slot of the TAPIS_HOST_IDX_PROBES
+ * from its home slot; slots are never emptied while a generation lives (a
+ * deleted pattern leaves its key with zero rules), so an empty slot ends a
+ * search. A key that found no slot is only in the hash map, and its home
+ * slot says so (TAPIS_HIS_OVERFLOW): the XDP side then asks the hash map.
+ * 2^22 slots (64 MiB) hold about 3 million keys before overflow grows. */
+#define TAPIS_HOST_IDX_LOG2 22
+#define TAPIS_HOST_IDX_SLOTS (1u << TAPIS_HOST_IDX_LOG2)
+#define TAPIS_HOST_IDX_PROBES 4
+#define TAPIS_HIS_OVERFLOW 1
+
+struct tapis_host_slot {
+	__u64 key; /* 0: empty (a key that is 0 lives in the hash map) */
+	__u16 self_rule;
+	__u16 sub_rule;
+	__u16 flags; /* TAPIS_HIS_* */
+	__u16 pad;
+};
+
+static inline __u32 tapis_host_idx_home(__u64 key)
+{
+	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> (64 - TAPIS_HOST_IDX_LOG2));
+}
 
 /* ---- per-flow state (hostname rules on TCP) ---- */
 struct tapis_flow_key {

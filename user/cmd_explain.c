@@ -110,6 +110,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 	int opt, rc = EXIT_POLICY, err;
 	struct net_entry e;
 	struct tapis t;
+	bool is_name = false;
 
 	optind = 0;
 	/* --help is the only option: anything getopt returns ends the command. */
@@ -126,8 +127,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		if (strchr(q, '/') && e.plen != (e.family == 4 ? 32 : 128))
 			return cli_bad_args(c, "'%s': give one address, not a prefix", q);
 	} else if (hostname_normalize(q, norm, sizeof(norm), &why) == 0) {
-		pr_err("explain %s: hostname rules are not supported yet", norm);
-		return EXIT_POLICY;
+		is_name = true;
 	} else {
 		return cli_bad_args(c, "'%s' is neither an address nor a hostname (%s)", q,
 				    why ? why : "invalid");
@@ -139,7 +139,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		return rc;
 	memset(&r, 0, sizeof(r));
 	r.winner = -1;
-	err = tapis_explain_addr(&t, &e, &r);
+	err = is_name ? tapis_explain_name(&t, norm, &r) : tapis_explain_addr(&t, &e, &r);
 	if (err) {
 		pr_err("explain %s: %s", q, strerror(-err));
 		rc = cli_exit_kernel(err);

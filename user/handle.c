@@ -41,6 +41,8 @@ const char *const tapis_map_names[M__COUNT] = {
 	[M_STATS] = "tapis_stats",
 	[M_RULE_META] = "tapis_rule_meta",
 	[M_STATE] = "tapis_state",
+	[M_HOST_FILTER] = "tapis_host_filter",
+	[M_HOST_INDEX] = "tapis_host_index",
 };
 
 #define PROG_PIN "tapis_xdp"

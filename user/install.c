@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 
 #include "gen.h"
+#include "host_filter.h"
 #include "hostname.h"
 #include "log.h"
 #include "tapis.h"
@@ -299,6 +300,11 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct policy *p, co
 		off += cnt;
 	}
 	*n_hosts = batch_n;
+	/* The filter and index cost 80 MiB: only for a policy with hosts
+	 * (a live `host add` makes them when the first pattern comes). */
+	err = batch_n ? host_filter_build(t, gen, keys, vals, batch_n) : 0;
+	if (err)
+		goto out;
 	if (bpf_map_update_elem(t->map_fd[M_HOSTS], &gen, &fd, BPF_ANY)) {
 		err = -errno;
 		goto out;
@@ -695,6 +701,9 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			err = errno == E2BIG ? -ENOSPC : -errno;
 			goto out;
 		}
+		err = host_filter_set(t, gen, fd, key, &v);
+		if (err)
+			goto out;
 		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set) == 0 &&
 		    !(set.flags & TAPIS_SF_HOSTS)) {
 			set.flags |= TAPIS_SF_HOSTS;
@@ -714,6 +723,8 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			err = bpf_map_delete_elem(fd, &key) ? -errno : 0;
 		else
 			err = bpf_map_update_elem(fd, &key, &v, BPF_ANY) ? -errno : 0;
+		if (!err)
+			err = host_filter_set(t, gen, fd, key, &v);
 	}
 out:
 	close(fd);

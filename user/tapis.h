@@ -48,6 +48,8 @@ enum tapis_map_id {
 	M_STATS,
 	M_RULE_META,
 	M_STATE,
+	M_HOST_FILTER,
+	M_HOST_INDEX,
 	M__COUNT,
 };
 
@@ -156,5 +158,12 @@ struct explain_result {
 	const char *why;
 };
 int tapis_explain_addr(struct tapis *t, const struct net_entry *addr, struct explain_result *r);
+
+/* What `explain NAME` reports (user/explain_host.c): the host pattern a DNS
+ * query for name meets, as the XDP program finds it. Fills r->host (prefix
+ * holds the pattern as written in a policy: "example.org", "=a.example.org"
+ * or "*.example.org") and sets r->winner to 2 when a live rule matches.
+ * -EINVAL when name is no valid hostname. */
+int tapis_explain_name(struct tapis *t, const char *name, struct explain_result *r);
 
 #endif /* TAPIS_H */

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The filter and the index in front of the host table (tapis_abi.h).
+ *
+ * The filter has a bit per key, so the XDP program rules most suffixes out
+ * with one array read. The index holds every key again with its rules in an
+ * open-addressed array the program reads without a call. Both are built
+ * whole with each generation (mmap of an array map) and only gain while it
+ * lives: a filter bit or index key left behind by `host del` costs a lookup
+ * or holds zero rules, never a wrong answer.
+ *
+ * Writers and the XDP readers share the index without locks: a new slot
+ * gets its rules before its key (release store), so a reader that sees the
+ * key sees the rules; a changed slot changes its rules one 16-bit store at
+ * a time, old or new each. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "gen.h"
+#include "host_filter.h"
+
+#define FILTER_BYTES ((size_t)TAPIS_HOST_FILTER_WORDS * sizeof(uint64_t))
+#define INDEX_BYTES  ((size_t)TAPIS_HOST_IDX_SLOTS * sizeof(struct tapis_host_slot))
+
+struct views {
+	uint64_t *filter;
+	struct tapis_host_slot *index;
+};
+
+static void filter_set(uint64_t *words, uint64_t key)
+{
+	uint32_t bit = tapis_host_filter_bit(key);
+
+	words[bit >> 6] |= 1ULL << (bit & 63);
+}
+
+/* Put key with v in the index: its slot if it has one, else the first
+ * empty one from home, else mark home as overflowed (the XDP side then asks
+ * the hash map). */
+static void index_set(struct tapis_host_slot *idx, uint64_t key, const struct tapis_host_val *v)
+{
+	uint32_t home = tapis_host_idx_home(key);
+
+	if (!key) { /* 0 marks an empty slot: such a key lives in the hash map */
+		idx[home].flags |= TAPIS_HIS_OVERFLOW;
+		return;
+	}
+	for (uint32_t p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
+		struct tapis_host_slot *s = &idx[(home + p) & (TAPIS_HOST_IDX_SLOTS - 1)];
+		uint64_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+
+		if (k == key) {
+			__atomic_store_n(&s->self_rule, v->self_rule, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->sub_rule, v->sub_rule, __ATOMIC_RELAXED);
+			return;
+		}
+		if (!k) {
+			if (!v->self_rule && !v->sub_rule)
+				return; /* nothing to add for a deleted key */
+			s->self_rule = v->self_rule;
+			s->sub_rule = v->sub_rule;
+			__atomic_store_n(&s->key, key, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+	__atomic_fetch_or(&idx[home].flags, TAPIS_HIS_OVERFLOW, __ATOMIC_RELEASE);
+}
+
+static int create(const char *name, uint32_t value_size, uint32_t entries)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
+	int fd =
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(uint32_t), value_size, entries, &o);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static void *map_view(int fd, size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void views_unmap(struct views *v)
+{
+	if (v->filter)
+		munmap(v->filter, FILTER_BYTES);
+	if (v->index)
+		munmap(v->index, INDEX_BYTES);
+	v->filter = NULL;
+	v->index = NULL;
+}
+
+/* Create both maps for a generation, mapped. fds out; -errno. */
+static int create_both(int *ffd, int *ifd, struct views *v)
+{
+	*ffd = create("tapis_host_filt", sizeof(uint64_t), TAPIS_HOST_FILTER_WORDS);
+	*ifd = *ffd < 0 ? -1
+			: create("tapis_host_idx", sizeof(struct tapis_host_slot),
+				 TAPIS_HOST_IDX_SLOTS);
+	if (*ffd < 0 || *ifd < 0)
+		return *ffd < 0 ? *ffd : *ifd;
+	v->filter = map_view(*ffd, FILTER_BYTES);
+	v->index = v->filter ? map_view(*ifd, INDEX_BYTES) : NULL;
+	return v->index ? 0 : -errno;
+}
+
+/* Index first: the filter lets keys through only once they are there. */
+static int publish(struct tapis *t, uint32_t gen, int ffd, int ifd)
+{
+	if (bpf_map_update_elem(t->map_fd[M_HOST_INDEX], &gen, &ifd, BPF_ANY) ||
+	    bpf_map_update_elem(t->map_fd[M_HOST_FILTER], &gen, &ffd, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int host_filter_build(struct tapis *t, uint32_t gen, const uint64_t *keys,
+		      const struct tapis_host_val *vals, size_t n)
+{
+	struct views v = {};
+	int ffd = -1, ifd = -1, err;
+
+	err = create_both(&ffd, &ifd, &v);
+	if (!err) {
+		for (size_t i = 0; i < n; i++) {
+			index_set(v.index, keys[i], &vals[i]);
+			filter_set(v.filter, keys[i]);
+		}
+		views_unmap(&v);
+		err = publish(t, gen, ffd, ifd);
+	}
+	views_unmap(&v);
+	if (ffd >= 0)
+		close(ffd);
+	if (ifd >= 0)
+		close(ifd);
+	return err;
+}
+
+/* Every entry of the host table, for a generation that has no filter yet
+ * (its policy had no host patterns until this `host add`). */
+static int fill_from_table(int hosts_fd, struct views *v)
+{
+	struct tapis_host_val val;
+	uint64_t key, next;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(hosts_fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(hosts_fd, &next, &val) == 0) {
+			index_set(v->index, next, &val);
+			filter_set(v->filter, next);
+		}
+		key = next;
+		prev = &key;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int host_filter_set(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
+		    const struct tapis_host_val *val)
+{
+	struct views v = {};
+	int ffd, ifd, err;
+
+	ffd = gen_inner_fd(t, M_HOST_FILTER, gen);
+	ifd = gen_inner_fd(t, M_HOST_INDEX, gen);
+	if (ffd == -ENOENT || ifd == -ENOENT) {
+		if (ffd >= 0)
+			close(ffd);
+		if (ifd >= 0)
+			close(ifd);
+		err = create_both(&ffd, &ifd, &v);
+		err = err ?: fill_from_table(hosts_fd, &v);
+		views_unmap(&v);
+		err = err ?: publish(t, gen, ffd, ifd);
+		goto out;
+	}
+	if (ffd < 0 || ifd < 0) {
+		err = ffd < 0 ? ffd : ifd;
+		goto out;
+	}
+	v.filter = map_view(ffd, FILTER_BYTES);
+	v.index = v.filter ? map_view(ifd, INDEX_BYTES) : NULL;
+	if (!v.index) {
+		err = -errno;
+		goto out;
+	}
+	index_set(v.index, key, val);
+	filter_set(v.filter, key);
+	err = 0;
+out:
+	views_unmap(&v);
+	if (ffd >= 0)
+		close(ffd);
+	if (ifd >= 0)
+		close(ifd);
+	return err;
+}
