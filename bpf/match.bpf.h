@@ -126,7 +126,28 @@ static __always_inline __u32 v6_lookup(__u32 gen, __u32 flags, const __u8 *addr,
 
 			l32 = bpf_map_lookup_elem(&tapis_v6_l32, &gen);
 			lv = l32 ? bpf_map_lookup_elem(l32, &lk) : NULL;
-			if (lv) {
+			if (lv && !lv->overflow) {
+				__u32 bits = ((__u32)addr[4] << 24) | ((__u32)addr[5] << 16) |
+					     ((__u32)addr[6] << 8) | addr[7];
+				__u32 best = 0, best_len = 0;
+				int i;
+
+#pragma unroll
+				for (i = 0; i < TAPIS_V6_INLINE; i++) {
+					const struct tapis_v6_inline *in = &lv->inl[i];
+					__u32 pl = in->plen, m;
+
+					if (i >= lv->n_inline || pl < 32 || pl > 64)
+						break;
+					m = pl == 32 ? 0 : 0xffffffffu << (64 - pl);
+					if ((bits & m) == in->bits && pl >= best_len) {
+						best = in->ent;
+						best_len = pl;
+					}
+				}
+				if (best)
+					return best;
+			} else if (lv) {
 				struct v6_probe_ctx pc = {};
 
 				pc.k.dir = dir;

@@ -223,14 +223,8 @@ int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen)
 	nt->tbl8_groups = set.tbl8_groups;
 	nt->tbl8_used = set.tbl8_used;
 	nt->flags = set.flags;
-	nt->tbl24 = map_mmap(nt->fd24, TBL24_BYTES);
-	nt->tbl8 = map_mmap(nt->fd8, (size_t)nt->tbl8_groups * TAPIS_V4_TBL8_GROUP *
-					     sizeof(*nt->tbl8));
-	nt->filter = map_mmap(nt->fd_filter, FILTER_BYTES);
-	if (!nt->tbl24 || !nt->tbl8 || !nt->filter) {
-		err = -errno;
-		goto fail;
-	}
+	/* Live edits touch a few slots: map syscalls beat mmapping (and
+	 * faulting in) 128 MiB for each `net add`. */
 	return 0;
 fail:
 	pr_err("open address tables of generation %u: %s", gen, strerror(-err));
@@ -269,29 +263,63 @@ static uint32_t v4_mask(uint32_t a, unsigned plen)
 	return plen ? a & (0xffffffffu << (32 - plen)) : 0;
 }
 
+/* Slot access: through the mmap when the tables were just created (bulk
+ * loads), through map syscalls for live edits of a running generation. */
+static uint32_t slot_get(int fd, struct tapis_v4_ent *m, uint32_t i, int dir)
+{
+	struct tapis_v4_ent e = {};
+
+	if (m)
+		return __atomic_load_n(&m[i].ent[dir], __ATOMIC_RELAXED);
+	bpf_map_lookup_elem(fd, &i, &e);
+	return e.ent[dir];
+}
+
+static int slot_set(int fd, struct tapis_v4_ent *m, uint32_t i, int dir, uint32_t v)
+{
+	struct tapis_v4_ent e = {};
+
+	if (m) {
+		__atomic_store_n(&m[i].ent[dir], v, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (bpf_map_lookup_elem(fd, &i, &e))
+		return -errno;
+	e.ent[dir] = v;
+	return bpf_map_update_elem(fd, &i, &e, BPF_ANY) ? -errno : 0;
+}
+
 /* Write v into every slot of [first, first + n) whose current prefix is not
  * more specific than plen (or, for deletes, exactly plen). */
-static void v4_fill(struct tapis_v4_ent *slots, uint32_t first, uint32_t n, int dir, uint32_t v,
-		    unsigned plen, bool only_equal)
+static int v4_fill(int fd, struct tapis_v4_ent *m, uint32_t first, uint32_t n, int dir, uint32_t v,
+		   unsigned plen, bool only_equal)
 {
 	for (uint32_t i = first; i < first + n; i++) {
-		uint32_t cur = slots[i].ent[dir];
+		uint32_t cur = slot_get(fd, m, i, dir);
 		unsigned cp = tapis_ent_plen(cur);
+		int err;
 
-		if (only_equal ? (cur && cp == plen) : cp <= plen)
-			__atomic_store_n(&slots[i].ent[dir], v, __ATOMIC_RELAXED);
+		if (only_equal ? (cur && cp == plen) : cp <= plen) {
+			err = slot_set(fd, m, i, dir, v);
+			if (err)
+				return err;
+		}
 	}
+	return 0;
 }
 
 /* Give a /24 slot its own tbl8 group holding what the slot held, for both
  * directions, then publish the pointer (release: group before pointer). */
 static int v4_split(struct net_tables *nt, uint32_t idx, uint32_t *group)
 {
-	struct tapis_v4_ent *s = &nt->tbl24[idx];
+	struct tapis_v4_ent s = {};
 	uint32_t g;
+	int err;
 
-	if (s->ent[0] & TAPIS_ENT_EXT) {
-		*group = s->ent[0] & TAPIS_ENT_GROUP_MASK;
+	s.ent[0] = slot_get(nt->fd24, nt->tbl24, idx, 0);
+	s.ent[1] = slot_get(nt->fd24, nt->tbl24, idx, 1);
+	if (s.ent[0] & TAPIS_ENT_EXT) {
+		*group = s.ent[0] & TAPIS_ENT_GROUP_MASK;
 		return 0;
 	}
 	if (nt->tbl8_used >= nt->tbl8_groups) {
@@ -302,10 +330,17 @@ static int v4_split(struct net_tables *nt, uint32_t idx, uint32_t *group)
 	}
 	g = nt->tbl8_used++;
 	for (uint32_t i = 0; i < TAPIS_V4_TBL8_GROUP; i++)
-		nt->tbl8[g * TAPIS_V4_TBL8_GROUP + i] = *s;
+		for (int d = 0; d < TAPIS_DIR_MAX; d++) {
+			err = slot_set(nt->fd8, nt->tbl8, g * TAPIS_V4_TBL8_GROUP + i, d, s.ent[d]);
+			if (err)
+				return err;
+		}
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	for (int d = 0; d < TAPIS_DIR_MAX; d++)
-		__atomic_store_n(&s->ent[d], TAPIS_ENT_EXT | g, __ATOMIC_RELAXED);
+	for (int d = 0; d < TAPIS_DIR_MAX; d++) {
+		err = slot_set(nt->fd24, nt->tbl24, idx, d, TAPIS_ENT_EXT | g);
+		if (err)
+			return err;
+	}
 	*group = g;
 	return 0;
 }
@@ -317,16 +352,17 @@ static int v4_apply(struct net_tables *nt, int dir, uint32_t a, unsigned plen, u
 		uint32_t first = a >> 8, n = 1u << (24 - plen);
 
 		for (uint32_t i = first; i < first + n; i++) {
-			struct tapis_v4_ent *s = &nt->tbl24[i];
+			uint32_t cur = slot_get(nt->fd24, nt->tbl24, i, dir);
+			int err;
 
-			if (s->ent[dir] & TAPIS_ENT_EXT) {
-				uint32_t g = s->ent[dir] & TAPIS_ENT_GROUP_MASK;
-
-				v4_fill(nt->tbl8, g * TAPIS_V4_TBL8_GROUP, TAPIS_V4_TBL8_GROUP,
-					dir, v, plen, only_equal);
-			} else {
-				v4_fill(nt->tbl24, i, 1, dir, v, plen, only_equal);
-			}
+			if (cur & TAPIS_ENT_EXT)
+				err = v4_fill(nt->fd8, nt->tbl8,
+					      (cur & TAPIS_ENT_GROUP_MASK) * TAPIS_V4_TBL8_GROUP,
+					      TAPIS_V4_TBL8_GROUP, dir, v, plen, only_equal);
+			else
+				err = v4_fill(nt->fd24, nt->tbl24, i, 1, dir, v, plen, only_equal);
+			if (err)
+				return err;
 		}
 		return 0;
 	}
@@ -335,9 +371,8 @@ static int v4_apply(struct net_tables *nt, int dir, uint32_t a, unsigned plen, u
 
 	if (err)
 		return err;
-	v4_fill(nt->tbl8, g * TAPIS_V4_TBL8_GROUP + (a & 0xff), 1u << (32 - plen), dir, v, plen,
-		only_equal);
-	return 0;
+	return v4_fill(nt->fd8, nt->tbl8, g * TAPIS_V4_TBL8_GROUP + (a & 0xff), 1u << (32 - plen),
+		       dir, v, plen, only_equal);
 }
 
 /* ---- IPv6 ---- */
@@ -349,6 +384,12 @@ static void v6_key(struct tapis_v6_key *k, int dir, const struct net_entry *e)
 	k->top = ((uint32_t)e->addr[0] << 24) | ((uint32_t)e->addr[1] << 16) |
 		 ((uint32_t)e->addr[2] << 8) | e->addr[3];
 	memcpy(k->addr, e->addr, 16);
+}
+
+static uint32_t v6_bits(const struct net_entry *e)
+{
+	return ((uint32_t)e->addr[4] << 24) | ((uint32_t)e->addr[5] << 16) |
+	       ((uint32_t)e->addr[6] << 8) | e->addr[7];
 }
 
 static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t v)
@@ -378,13 +419,29 @@ static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, 
 		return -errno;
 	lv.lenmask[bit / 64] |= 1ULL << (bit % 64);
 	lv.count++;
+	if (!lv.overflow && e->plen <= 64 && lv.n_inline < TAPIS_V6_INLINE) {
+		struct tapis_v6_inline *in = &lv.inl[lv.n_inline++];
+
+		in->bits = v6_bits(e);
+		in->plen = e->plen;
+		in->ent = v;
+	} else {
+		lv.overflow = 1;
+	}
 	if (bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY))
 		return -errno;
 	/* Filter last: a packet that sees the bit finds the prefix. */
-	uint32_t fb = tapis_v6_filter_bit(k.top);
+	uint32_t fb = tapis_v6_filter_bit(k.top), word = fb >> 6;
+	uint64_t w = 0;
 
-	__atomic_fetch_or(&nt->filter[fb >> 6], 1ULL << (fb & 63), __ATOMIC_RELEASE);
-	return 0;
+	if (nt->filter) {
+		__atomic_fetch_or(&nt->filter[word], 1ULL << (fb & 63), __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (bpf_map_lookup_elem(nt->fd_filter, &word, &w))
+		return -errno;
+	w |= 1ULL << (fb & 63);
+	return bpf_map_update_elem(nt->fd_filter, &word, &w, BPF_ANY) ? -errno : 0;
 }
 
 static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
@@ -406,11 +463,18 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 	struct tapis_v6_l32_key lk = { .top = k.top, .dir = dir };
 	struct tapis_v6_l32_val lv;
 
-	if (bpf_map_lookup_elem(nt->fd_l32, &lk, &lv) == 0 && --lv.count == 0)
-		bpf_map_delete_elem(nt->fd_l32, &lk);
-	else if (lv.count)
-		bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY);
-	return 0;
+	if (bpf_map_lookup_elem(nt->fd_l32, &lk, &lv))
+		return 0;
+	for (int i = 0; i < lv.n_inline; i++) {
+		if (lv.inl[i].plen != e->plen || lv.inl[i].bits != v6_bits(e))
+			continue;
+		memmove(&lv.inl[i], &lv.inl[i + 1], (lv.n_inline - i - 1) * sizeof(lv.inl[0]));
+		lv.n_inline--;
+		break;
+	}
+	if (--lv.count == 0)
+		return bpf_map_delete_elem(nt->fd_l32, &lk) ? -errno : 0;
+	return bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY) ? -errno : 0;
 }
 
 /* ---- common ---- */
@@ -504,11 +568,12 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 {
 	if (addr->family == 4) {
 		uint32_t a = v4_addr_h(addr);
-		uint32_t v = nt->tbl24[a >> 8].ent[dir];
+		uint32_t v = slot_get(nt->fd24, nt->tbl24, a >> 8, dir);
 
 		if (v & TAPIS_ENT_EXT)
-			v = nt->tbl8[(v & TAPIS_ENT_GROUP_MASK) * TAPIS_V4_TBL8_GROUP + (a & 0xff)]
-				    .ent[dir];
+			v = slot_get(nt->fd8, nt->tbl8,
+				     (v & TAPIS_ENT_GROUP_MASK) * TAPIS_V4_TBL8_GROUP + (a & 0xff),
+				     dir);
 		return v;
 	}
 	/* IPv6 from user space: probe every length, longest first. */
@@ -534,7 +599,8 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 int gen_clear(struct tapis *t, uint32_t gen)
 {
 	static const int outers[] = { M_V4_TBL24, M_V4_TBL8, M_V6_FILTER, M_V6_L32,
-				      M_V6_PFX, M_V6_SHORT, M_HOSTS };
+				      M_V6_PFX, M_V6_SHORT, M_HOSTS, M_HOST_FILTER,
+				      M_HOST_INDEX };
 	char path[PATH_MAX];
 	int err = 0;
 
