@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# demo.sh - `make demo`: tapis blocking an IP range on a router, end to end.
+# demo.sh - `make demo`: tapis blocking IP ranges and DNS names on a router.
 #
 # Builds the namespace lab (scripts/lab.sh), loads examples/demo-policy.yaml
 # on the router's client-facing interface in native XDP mode, sends real
-# traffic (ping, curl; IPv4 and IPv6) from the client, shows status, per-rule
+# traffic (ping, curl, dig, kdig; IPv4 and IPv6) from the client, shows status, per-rule
 # statistics and `explain`, unloads, and tears the lab down, also on failure.
 # Exits non-zero if any expected result is not seen; ends with "demo OK".
 #
@@ -125,6 +125,31 @@ curl_expect() {
 	fi
 }
 
+# dns_expect NAME TYPE WANT WHO: the answer (an address or a status) and
+# whether the server saw the query (WHO=dnsmasq) or tapis answered (tapis).
+dns_expect() {
+	local name=$1 type=$2 want=$3 who=$4 out status ans seen=no
+	show "kdig @198.18.2.2 $name $type        # in $LAB_NS_C"
+	out=$(lab_exec c kdig +time=2 +retry=0 @198.18.2.2 "$name" "$type" 2>&1)
+	status=$(grep -oE 'status: [A-Z]+' <<<"$out" | head -1)
+	ans=$(lab_exec c dig +short +time=2 +tries=1 @198.18.2.2 "$name" "$type" 2>/dev/null | head -1)
+	lab_dns_seen "$name" 1 && seen=yes
+	printf '   %s: %s %s (server saw the query: %s)\n' "$name" "${status#status: }" "$ans" "$seen"
+	if [ "$want" = NXDOMAIN ]; then
+		[ "$status" = "status: NXDOMAIN" ] || { bad "$name: expected NXDOMAIN"; return; }
+	elif [ "$ans" != "$want" ]; then
+		bad "$name $type: expected $want"
+		return
+	fi
+	if [ "$who" = tapis ] && [ "$seen" = yes ]; then
+		bad "$name reached the server, expected tapis to answer"
+	elif [ "$who" = dnsmasq ] && [ "$seen" = no ]; then
+		bad "$name: expected the server to answer"
+	else
+		good "$name $type: $want, answered by $who"
+	fi
+}
+
 traffic() {
 	local want=$1 addr=$2
 	ping_expect "$want" "$addr"
@@ -201,6 +226,23 @@ main() {
 	traffic served 2001:db8:2::10
 	traffic blocked 2001:db8:3::10
 	traffic served 2001:db8:3::99
+
+	heading "6b. DNS from the client (dig, kdig) to dnsmasq on 198.18.2.2"
+	dns_expect allowed.example A "198.18.2.10" dnsmasq
+	dns_expect www.blocked.example A NXDOMAIN tapis
+	dns_expect exception.blocked.example A "198.18.3.99" dnsmasq
+	dns_expect login.sinkhole.example A "198.18.2.10" tapis
+	dns_expect login.sinkhole.example AAAA "2001:db8:2::10" tapis
+	show "dig +tcp @198.18.2.2 www.blocked.example        # in $LAB_NS_C"
+	out=$(lab_exec c dig +tcp +time=2 +tries=1 @198.18.2.2 www.blocked.example A 2>&1)
+	grep -iE 'reset|error' <<<"$out" | indent
+	if grep -q 'status:' <<<"$out"; then
+		bad "TCP query for a blocked name was answered"
+	elif grep -qi 'reset' <<<"$out"; then
+		good "TCP query for a blocked name: connection reset by tapis"
+	else
+		bad "TCP query for a blocked name: no reset seen"
+	fi
 
 	heading "7. Status"
 	run_tapis status
