@@ -109,6 +109,10 @@ void cli_report(int err, const int *printed, const char *fmt, ...)
  * EXIT_KERNEL (tapis_open names the pin it could not open). Returns
  * EXIT_OK with *t open. */
 int cli_open(const struct cli *c, struct tapis *t, bool shared);
+/* tapis_snapshot with the error reported once; *s is zeroed on failure. */
+int cli_snapshot(const struct cli *c, struct tapis *t, struct snapshot *s);
+/* cli_open then cli_snapshot; on failure nothing is left open. */
+int cli_open_snapshot(const struct cli *c, struct tapis *t, bool shared, struct snapshot *s);
 /* The reporting half of cli_open, for a tapis_open() error in hand. */
 int cli_open_failed(const struct cli *c, int err);
 

@@ -188,6 +188,32 @@ int cli_open(const struct cli *c, struct tapis *t, bool shared)
 	return cli_open_failed(c, tapis_open(t, c->pin, shared));
 }
 
+int cli_snapshot(const struct cli *c, struct tapis *t, struct snapshot *s)
+{
+	int err = tapis_snapshot(t, s);
+
+	if (!err)
+		return EXIT_OK;
+	memset(s, 0, sizeof(*s));
+	pr_err("read the state at %s: %s", c->pin, strerror(-err));
+	return cli_exit_kernel(err);
+}
+
+int cli_open_snapshot(const struct cli *c, struct tapis *t, bool shared, struct snapshot *s)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	memset(s, 0, sizeof(*s));
+	rc = cli_open(c, t, shared);
+	if (rc)
+		return rc;
+	rc = cli_snapshot(c, t, s);
+	if (rc)
+		tapis_close(t);
+	return rc;
+}
+
 /* Lines of a captured diagnostics buffer as a JSON array. */
 static struct json_object *lines_json(const char *buf)
 {

@@ -58,18 +58,10 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	if (optind < argc)
 		return cli_bad_args(c, "unexpected argument '%s'", argv[optind]);
 
-	memset(&t, 0, sizeof(t));
-	rc = cli_open(c, &t, false);
+	memset(&cur, 0, sizeof(cur));
+	rc = cli_open_snapshot(c, &t, false, &old);
 	if (rc)
 		return rc;
-	memset(&old, 0, sizeof(old));
-	memset(&cur, 0, sizeof(cur));
-	err = tapis_snapshot(&t, &old);
-	if (err) {
-		pr_err("read the state at %s: %s", c->pin, strerror(-err));
-		rc = cli_exit_kernel(err);
-		goto out;
-	}
 	if (arg) {
 		snprintf(path, sizeof(path), "%s", arg);
 	} else {

@@ -18,7 +18,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = c->json ? OUT_JSON : OUT_TEXT;
-	int opt, rc = EXIT_POLICY, err;
+	int opt, rc = EXIT_POLICY;
 	struct snapshot s;
 	struct tapis t;
 
@@ -37,19 +37,11 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	if (fmt == OUT_PROMETHEUS && c->json)
 		return cli_bad_args(c, "--json and --prometheus are exclusive");
 
-	memset(&t, 0, sizeof(t));
-	rc = cli_open(c, &t, true);
+	rc = cli_open_snapshot(c, &t, true, &s);
 	if (rc)
 		return rc;
-	memset(&s, 0, sizeof(s));
-	err = tapis_snapshot(&t, &s);
-	if (err) {
-		pr_err("read the counters at %s: %s", c->pin, strerror(-err));
-		rc = cli_exit_kernel(err);
-	} else {
-		rc = stats_render(&s, fmt, stdout) ? EXIT_RUNTIME : EXIT_OK;
-		snapshot_free(&s);
-	}
+	rc = stats_render(&s, fmt, stdout) ? EXIT_RUNTIME : EXIT_OK;
+	snapshot_free(&s);
 	tapis_close(&t);
 	return rc;
 }

@@ -72,18 +72,10 @@ int cmd_unload(struct cli *c, int argc, char **argv)
 	if (optind < argc)
 		return cli_bad_args(c, "unexpected argument '%s'", argv[optind]);
 
-	memset(&t, 0, sizeof(t));
-	rc = cli_open(c, &t, false);
+	memset(&after, 0, sizeof(after));
+	rc = cli_open_snapshot(c, &t, false, &before);
 	if (rc)
 		return rc;
-	memset(&before, 0, sizeof(before));
-	memset(&after, 0, sizeof(after));
-	err = tapis_snapshot(&t, &before);
-	if (err) {
-		pr_err("read the state at %s: %s", c->pin, strerror(-err));
-		rc = cli_exit_kernel(err);
-		goto out;
-	}
 	detached = iface_names(&before, ifname);
 	if (ifname && json_object_array_length(detached) == 0) {
 		rc = cli_bad_args(c, "%s is not attached at %s", ifname, c->pin);
@@ -98,12 +90,9 @@ int cmd_unload(struct cli *c, int argc, char **argv)
 		rc = cli_exit_kernel(err);
 		goto out;
 	}
-	err = tapis_snapshot(&t, &after);
-	if (err) {
-		pr_err("read the state at %s: %s", c->pin, strerror(-err));
-		rc = cli_exit_kernel(err);
+	rc = cli_snapshot(c, &t, &after);
+	if (rc)
 		goto out;
-	}
 	if (snapshot_ifaces(&after) == 0) {
 		err = tapis_unpin(&t);
 		if (err) {
