@@ -18,26 +18,26 @@ struct cursor {
 
 /* Pull a header of type T: returns a pointer and advances, or NULL when the
  * packet is shorter than the header (the verifier sees the bounds check). */
-#define cursor_pull(c, T)                                                      \
-	({                                                                     \
-		T *__h = (c)->pos;                                             \
-		if ((void *)(__h + 1) > (c)->end)                              \
-			__h = NULL;                                            \
-		else                                                           \
-			(c)->pos = (void *)(__h + 1);                          \
-		__h;                                                           \
+#define cursor_pull(c, T)                                                                          \
+	({                                                                                         \
+		T *__h = (c)->pos;                                                                 \
+		if ((void *)(__h + 1) > (c)->end)                                                  \
+			__h = NULL;                                                                \
+		else                                                                               \
+			(c)->pos = (void *)(__h + 1);                                              \
+		__h;                                                                               \
 	})
 
 /* What the stages learn about a packet; the entry point owns it. */
 struct pkt {
 	struct cursor c;
-	void *data;      /* start of frame, for writes by actions */
-	__u32 len;       /* frame length, for byte counters */
-	__u32 gen;       /* active generation, read once */
-	__u16 l3_off;    /* from data */
+	void *data;   /* start of frame, for writes by actions */
+	__u32 len;    /* frame length, for byte counters */
+	__u32 gen;    /* active generation, read once */
+	__u16 l3_off; /* from data */
 	__u16 l4_off;
-	__u8 family;     /* 4 or 6; 0 until L3 parsed */
-	__u8 l4proto;    /* IPPROTO_*, 0 when no L4 header (later fragment) */
+	__u8 family;  /* 4 or 6; 0 until L3 parsed */
+	__u8 l4proto; /* IPPROTO_*, 0 when no L4 header (later fragment) */
 	__u8 nonfirst_frag;
 	__u8 tcp_flags;
 	__be16 sport_be;

@@ -14,8 +14,8 @@
 #define ETH_P_8021AD 0x88A8
 #endif
 #define ETH_P_QINQ1 0x9100 /* pre-standard QinQ, still seen on old gear */
-#define PPP_IPV4 0x0021
-#define PPP_IPV6 0x0057
+#define PPP_IPV4    0x0021
+#define PPP_IPV6    0x0057
 
 struct vlan_hdr {
 	__be16 tci;

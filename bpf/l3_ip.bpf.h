@@ -11,7 +11,7 @@
 #include <bpf/bpf_endian.h>
 #include "cursor.bpf.h"
 
-#define IP_MF_BIT 0x2000
+#define IP_MF_BIT      0x2000
 #define IP_OFFSET_MASK 0x1fff
 
 static __always_inline int parse_ipv4(struct pkt *p, __u32 *reason)

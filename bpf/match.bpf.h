@@ -111,8 +111,8 @@ static long v6_probe_one(__u32 idx, void *data)
 
 static __always_inline __u32 v6_lookup(__u32 gen, __u32 flags, const __u8 *addr, __u32 dir)
 {
-	__u32 top = ((__u32)addr[0] << 24) | ((__u32)addr[1] << 16) | ((__u32)addr[2] << 8) |
-		    addr[3];
+	__u32 top =
+		((__u32)addr[0] << 24) | ((__u32)addr[1] << 16) | ((__u32)addr[2] << 8) | addr[3];
 	__u32 bit = tapis_v6_filter_bit(top), word = bit >> 6;
 	void *filter, *l32;
 	__u64 *w;
@@ -121,7 +121,7 @@ static __always_inline __u32 v6_lookup(__u32 gen, __u32 flags, const __u8 *addr,
 	if (filter) {
 		w = bpf_map_lookup_elem(filter, &word);
 		if (w && (*w & (1ULL << (bit & 63)))) {
-			struct tapis_v6_l32_key lk = { .top = top, .dir = dir };
+			struct tapis_v6_l32_key lk = {.top = top, .dir = dir};
 			struct tapis_v6_l32_val *lv;
 
 			l32 = bpf_map_lookup_elem(&tapis_v6_l32, &gen);
@@ -163,7 +163,7 @@ static __always_inline __u32 v6_lookup(__u32 gen, __u32 flags, const __u8 *addr,
 		}
 	}
 	if (flags & TAPIS_SF_V6_SHORT) {
-		struct tapis_lpm_v6_key k = { .prefixlen = 8 + 128 };
+		struct tapis_lpm_v6_key k = {.prefixlen = 8 + 128};
 		void *trie = bpf_map_lookup_elem(&tapis_v6_short, &gen);
 		__u32 *v;
 
@@ -180,8 +180,7 @@ static __always_inline __u32 v6_lookup(__u32 gen, __u32 flags, const __u8 *addr,
 
 /* Destination and source entries for this packet, each only when the
  * generation has prefixes for that family and direction. */
-static __always_inline void net_match(struct pkt *p, __u32 flags, __u32 *dst_ent,
-				      __u32 *src_ent)
+static __always_inline void net_match(struct pkt *p, __u32 flags, __u32 *dst_ent, __u32 *src_ent)
 {
 	__u32 gen = p->gen;
 

@@ -21,18 +21,18 @@
 #include <linux/types.h>
 
 /* ---- limits: every loop and table size, shared with docs and the CLI ---- */
-#define TAPIS_MAX_RULES 4096       /* rule ids 1..4095; 0 means "no rule" */
-#define TAPIS_MAX_VLAN 2           /* 802.1Q / 802.1ad tags walked */
-#define TAPIS_MAX_MPLS 8           /* MPLS labels walked to bottom-of-stack */
-#define TAPIS_MAX_IPV6_EXT 8       /* IPv6 extension headers walked */
-#define TAPIS_MAX_IFACES 64        /* interfaces one pin path can attach */
-#define TAPIS_NAME_MAX 64          /* rule name incl. NUL */
-#define TAPIS_REF_MAX 128          /* rule reference incl. NUL */
-#define TAPIS_IFNAME_MAX 16        /* = IFNAMSIZ */
-#define TAPIS_PATH_MAX 1024        /* stored policy path incl. NUL */
-#define TAPIS_HOST_MAX 253         /* longest hostname, without trailing dot */
-#define TAPIS_LABEL_MAX 63         /* longest label */
-#define TAPIS_MAX_LABELS 32        /* labels hashed per name */
+#define TAPIS_MAX_RULES	   4096 /* rule ids 1..4095; 0 means "no rule" */
+#define TAPIS_MAX_VLAN	   2	/* 802.1Q / 802.1ad tags walked */
+#define TAPIS_MAX_MPLS	   8	/* MPLS labels walked to bottom-of-stack */
+#define TAPIS_MAX_IPV6_EXT 8	/* IPv6 extension headers walked */
+#define TAPIS_MAX_IFACES   64	/* interfaces one pin path can attach */
+#define TAPIS_NAME_MAX	   64	/* rule name incl. NUL */
+#define TAPIS_REF_MAX	   128	/* rule reference incl. NUL */
+#define TAPIS_IFNAME_MAX   16	/* = IFNAMSIZ */
+#define TAPIS_PATH_MAX	   1024 /* stored policy path incl. NUL */
+#define TAPIS_HOST_MAX	   253	/* longest hostname, without trailing dot */
+#define TAPIS_LABEL_MAX	   63	/* longest label */
+#define TAPIS_MAX_LABELS   32	/* labels hashed per name */
 
 /* IPv4: DIR-24-8. tbl24 has one entry per /24; an entry either holds the
  * result for the whole /24 or points to a tbl8 group of 256 entries. */
@@ -42,8 +42,8 @@
 /* IPv6: a bitmap filter over a hash of the top 32 bits answers "nothing
  * here" for most traffic with one array read; only then are the exact
  * per-length hashes probed, longest present length first. */
-#define TAPIS_V6_FILTER_BITS (1u << 24)
-#define TAPIS_V6_FILTER_WORDS (TAPIS_V6_FILTER_BITS / 64)
+#define TAPIS_V6_FILTER_BITS	 (1u << 24)
+#define TAPIS_V6_FILTER_WORDS	 (TAPIS_V6_FILTER_BITS / 64)
 #define TAPIS_V6_MIN_HASHED_PLEN 32 /* shorter prefixes live in a small trie */
 
 /* ---- table entry encoding (u32, per direction) ----
@@ -51,17 +51,20 @@
  * TAPIS_ENT_EXT | group   tbl24 only: consult tbl8 group
  * otherwise               rule id (bits 0-15), prefix length (bits 16-23)
  */
-#define TAPIS_ENT_EXT 0x80000000u
-#define TAPIS_ENT_RULE_MASK 0x0000ffffu
+#define TAPIS_ENT_EXT	     0x80000000u
+#define TAPIS_ENT_RULE_MASK  0x0000ffffu
 #define TAPIS_ENT_PLEN_SHIFT 16
-#define TAPIS_ENT_PLEN_MASK 0x00ff0000u
+#define TAPIS_ENT_PLEN_MASK  0x00ff0000u
 #define TAPIS_ENT_GROUP_MASK 0x00ffffffu
 
 static inline __u32 tapis_ent_make(__u32 rule, __u32 plen)
 {
 	return (rule & TAPIS_ENT_RULE_MASK) | (plen << TAPIS_ENT_PLEN_SHIFT);
 }
-static inline __u32 tapis_ent_rule(__u32 e) { return e & TAPIS_ENT_RULE_MASK; }
+static inline __u32 tapis_ent_rule(__u32 e)
+{
+	return e & TAPIS_ENT_RULE_MASK;
+}
 static inline __u32 tapis_ent_plen(__u32 e)
 {
 	return (e & TAPIS_ENT_PLEN_MASK) >> TAPIS_ENT_PLEN_SHIFT;
@@ -83,7 +86,7 @@ struct tapis_v6_key {
 	__u8 dir;
 	__u8 plen;
 	__u8 pad[2];
-	__u32 top;   /* first 32 bits, host order: also the l32 key */
+	__u32 top; /* first 32 bits, host order: also the l32 key */
 	__u8 addr[16];
 };
 
@@ -104,9 +107,9 @@ struct tapis_v6_inline {
 };
 struct tapis_v6_l32_val {
 	__u64 lenmask[2]; /* bit i = plen 32 + i, i in 0..96 (word i / 64) */
-	__u32 count;      /* prefixes under this key, for deletes */
+	__u32 count;	  /* prefixes under this key, for deletes */
 	__u8 n_inline;
-	__u8 overflow;    /* 1: probe lenmask instead of reading inl[] */
+	__u8 overflow; /* 1: probe lenmask instead of reading inl[] */
 	__u8 pad[2];
 	struct tapis_v6_inline inl[TAPIS_V6_INLINE];
 };
@@ -145,38 +148,38 @@ enum tapis_action {
  * table is reason_names in user/stats.c; append only, the numbers are in the counters. */
 enum tapis_reason {
 	TAPIS_R_OK = 0,
-	TAPIS_R_L2_TRUNC,       /* shorter than its Ethernet/VLAN/PPPoE header */
-	TAPIS_R_VLAN_DEPTH,     /* more tags than TAPIS_MAX_VLAN */
-	TAPIS_R_NOT_IP,         /* ARP, LLDP, PPP control, ... */
-	TAPIS_R_MPLS_TRUNC,     /* label stack cut short */
-	TAPIS_R_MPLS_DEPTH,     /* more labels than TAPIS_MAX_MPLS */
-	TAPIS_R_MPLS_PAYLOAD,   /* bottom-of-stack payload neither IPv4 nor IPv6 */
-	TAPIS_R_IPV4_TRUNC,     /* shorter than the IPv4 header (options incl.) */
-	TAPIS_R_IPV4_HDR,       /* bad version or IHL */
-	TAPIS_R_IPV6_TRUNC,     /* shorter than the IPv6 header */
+	TAPIS_R_L2_TRUNC,	/* shorter than its Ethernet/VLAN/PPPoE header */
+	TAPIS_R_VLAN_DEPTH,	/* more tags than TAPIS_MAX_VLAN */
+	TAPIS_R_NOT_IP,		/* ARP, LLDP, PPP control, ... */
+	TAPIS_R_MPLS_TRUNC,	/* label stack cut short */
+	TAPIS_R_MPLS_DEPTH,	/* more labels than TAPIS_MAX_MPLS */
+	TAPIS_R_MPLS_PAYLOAD,	/* bottom-of-stack payload neither IPv4 nor IPv6 */
+	TAPIS_R_IPV4_TRUNC,	/* shorter than the IPv4 header (options incl.) */
+	TAPIS_R_IPV4_HDR,	/* bad version or IHL */
+	TAPIS_R_IPV6_TRUNC,	/* shorter than the IPv6 header */
 	TAPIS_R_IPV6_EXT_TRUNC, /* extension header cut short */
 	TAPIS_R_IPV6_EXT_DEPTH, /* more extension headers than the cap */
-	TAPIS_R_L4_TRUNC,       /* TCP/UDP header cut short */
-	TAPIS_R_NO_GEN,         /* no policy loaded in the active generation */
+	TAPIS_R_L4_TRUNC,	/* TCP/UDP header cut short */
+	TAPIS_R_NO_GEN,		/* no policy loaded in the active generation */
 	/* DNS queries on a dns port whose name is not looked up: */
-	TAPIS_R_DNS_TRUNC,      /* header or question cut short (TCP: not in
-				 * this segment) */
-	TAPIS_R_DNS_RESPONSE,   /* QR=1: a response, not a query */
-	TAPIS_R_DNS_OPCODE,     /* OPCODE other than QUERY (NOTIFY, UPDATE, ...) */
-	TAPIS_R_DNS_QDCOUNT,    /* QDCOUNT != 1 */
-	TAPIS_R_DNS_POINTER,    /* compression pointer (or reserved label
-				 * type 0x40/0x80) in the question name */
-	TAPIS_R_DNS_NAME_LONG,  /* name over TAPIS_HOST_MAX bytes */
-	TAPIS_R_DNS_LABELS,     /* more labels than TAPIS_MAX_LABELS */
+	TAPIS_R_DNS_TRUNC,     /* header or question cut short (TCP: not in
+				* this segment) */
+	TAPIS_R_DNS_RESPONSE,  /* QR=1: a response, not a query */
+	TAPIS_R_DNS_OPCODE,    /* OPCODE other than QUERY (NOTIFY, UPDATE, ...) */
+	TAPIS_R_DNS_QDCOUNT,   /* QDCOUNT != 1 */
+	TAPIS_R_DNS_POINTER,   /* compression pointer (or reserved label
+				* type 0x40/0x80) in the question name */
+	TAPIS_R_DNS_NAME_LONG, /* name over TAPIS_HOST_MAX bytes */
+	TAPIS_R_DNS_LABELS,    /* more labels than TAPIS_MAX_LABELS */
 	TAPIS_R_MAX,
 };
 
 /* Counted facts that are not failures: one per-CPU array, index by these. */
 enum tapis_stat {
-	TAPIS_S_PACKETS = 0, /* every packet seen */
-	TAPIS_S_FRAGMENT,    /* non-first fragment: matched on addresses only */
-	TAPIS_S_EXPIRED,     /* a match ignored because its rule expired */
-	TAPIS_S_REDIRECT_ERR,/* redirect target missing: packet dropped */
+	TAPIS_S_PACKETS = 0,  /* every packet seen */
+	TAPIS_S_FRAGMENT,     /* non-first fragment: matched on addresses only */
+	TAPIS_S_EXPIRED,      /* a match ignored because its rule expired */
+	TAPIS_S_REDIRECT_ERR, /* redirect target missing: packet dropped */
 	TAPIS_S_MAX,
 };
 
@@ -188,8 +191,8 @@ enum tapis_rule_flags {
 
 /* Indexed gen * TAPIS_MAX_RULES + rule id in tapis_rules. */
 struct tapis_rule {
-	__u8 action;   /* enum tapis_action */
-	__u8 flags;    /* enum tapis_rule_flags */
+	__u8 action;	       /* enum tapis_action */
+	__u8 flags;	       /* enum tapis_rule_flags */
 	__u8 redirect_dmac[6]; /* next hop */
 	__u8 redirect_smac[6]; /* the egress interface's own address */
 	__u8 pad[2];
@@ -217,7 +220,7 @@ enum tapis_port_class {
 
 /* Indexed by generation in tapis_settings. */
 struct tapis_settings {
-	__u32 flags;       /* enum tapis_settings_flags */
+	__u32 flags;	   /* enum tapis_settings_flags */
 	__u32 tbl8_groups; /* capacity of this generation's tbl8 */
 	__u32 tbl8_used;   /* groups handed out (grows with live adds) */
 	__u32 sinkhole_ttl;
@@ -240,8 +243,8 @@ struct tapis_ctl {
 struct tapis_counter {
 	__u64 packets;
 	__u64 bytes;
-	__u64 last_ns; /* bpf_ktime_get_coarse_ns of the last hit (monotonic) */
-	__u64 expired; /* matches ignored because the rule had expired */
+	__u64 last_ns;	    /* bpf_ktime_get_coarse_ns of the last hit (monotonic) */
+	__u64 expired;	    /* matches ignored because the rule had expired */
 	__u64 last_jiffies; /* last_ns is refreshed once per tick, not per hit */
 };
 
@@ -265,8 +268,8 @@ struct tapis_rule_meta {
 
 struct tapis_iface {
 	__u32 ifindex;
-	__u8 mode;       /* libxdp enum xdp_attach_mode */
-	__u8 multiprog;  /* 1: attached through the libxdp dispatcher */
+	__u8 mode;	/* libxdp enum xdp_attach_mode */
+	__u8 multiprog; /* 1: attached through the libxdp dispatcher */
 	__u8 in_use;
 	__u8 pad;
 	char name[TAPIS_IFNAME_MAX];
@@ -286,7 +289,7 @@ struct tapis_state {
  * 64-bit FNV-1a fed the lowercased name from its LAST byte to its first, so
  * the running hash at each label boundary is the hash of that suffix: one
  * pass yields every "example.com", "www.example.com", ... key. */
-#define TAPIS_HASH_INIT 0xcbf29ce484222325ULL
+#define TAPIS_HASH_INIT	 0xcbf29ce484222325ULL
 #define TAPIS_HASH_PRIME 0x100000001b3ULL
 
 static inline __u8 tapis_lower(__u8 c)
@@ -323,7 +326,7 @@ struct tapis_host_val {
  * only ever set while a generation lives; a reload starts afresh. 2^27
  * bits (16 MiB): about 1.5% of absent suffixes reach the hash table with
  * 2 million patterns, 7% with 10 million. */
-#define TAPIS_HOST_FILTER_LOG2 27
+#define TAPIS_HOST_FILTER_LOG2	27
 #define TAPIS_HOST_FILTER_WORDS (1u << (TAPIS_HOST_FILTER_LOG2 - 6))
 
 static inline __u32 tapis_host_filter_bit(__u64 key)
@@ -340,10 +343,10 @@ static inline __u32 tapis_host_filter_bit(__u64 key)
  * search. A key that found no slot is only in the hash map, and its home
  * slot says so (TAPIS_HIS_OVERFLOW): the XDP side then asks the hash map.
  * 2^22 slots (64 MiB) hold about 3 million keys before overflow grows. */
-#define TAPIS_HOST_IDX_LOG2 22
-#define TAPIS_HOST_IDX_SLOTS (1u << TAPIS_HOST_IDX_LOG2)
+#define TAPIS_HOST_IDX_LOG2   22
+#define TAPIS_HOST_IDX_SLOTS  (1u << TAPIS_HOST_IDX_LOG2)
 #define TAPIS_HOST_IDX_PROBES 4
-#define TAPIS_HIS_OVERFLOW 1
+#define TAPIS_HIS_OVERFLOW    1
 
 struct tapis_host_slot {
 	__u64 key; /* 0: empty (a key that is 0 lives in the hash map) */

@@ -26,8 +26,20 @@ Shape (defaults: 500,000 IPv4, 100,000 IPv6 prefixes, seed 3):
   198.18.0.0/15 (lab and bench traffic) and 2001:db8::/32 are never used,
   so lab addresses stay outside the policy unless a test adds them.
 
---hosts N is the hook for hostname patterns (2,000,000 in the full bench
-once hostnames exist); it is accepted and currently writes nothing.
+Host patterns (--hosts, default 2,000,000; --smoke 2,000), in the files
+  drop-hosts.txt       rule bench-drop, one pattern a line (~90 % of them)
+  drop-hosts-etc.txt   rule bench-drop, hosts-file form ("0.0.0.0 name",
+                       sometimes two names a line), plain names only
+  monitor-hosts.txt    rule bench-monitor (0.5 %, at most 10,000)
+  Shape: 2-4 labels (about 55 % 2, 30 % 3, 15 % 4), a registered domain
+  (a word, word-word, word+digits, or DGA-like label) under a TLD drawn by
+  weight (com, net, org, ru, de, co.uk, com.br, xyz, ...; a 2-label public
+  suffix makes 3 labels the least), with subdomain labels like www, cdn-77,
+  shop-1234; a quarter of the longer patterns reuse an already drawn
+  domain, as lists do. Kinds: ~84 % subtree ("example.com"), ~10 %
+  wildcard ("*.cdn-77.net"), ~6 % exact ("=api.x.org"). Every name is
+  unique across the files. Hosts come from a random generator of their
+  own (seeded from --seed), so the prefixes are the same with any --hosts.
 """
 import argparse
 import ipaddress
@@ -163,19 +175,146 @@ def write_list(path, header, items, fmt):
             f.write("\n")
 
 
+# ---- host patterns ----------------------------------------------------------
+# TLDs by weight, roughly as they appear in blocklists; two-label public
+# suffixes (co.uk, com.br, ...) make the registered domain three labels.
+TLDS = [("com", 380), ("net", 70), ("org", 50), ("ru", 50), ("info", 30), ("xyz", 30),
+        ("top", 30), ("de", 20), ("co.uk", 15), ("com.br", 15), ("cn", 15), ("io", 15),
+        ("online", 15), ("site", 15), ("club", 10), ("pl", 10), ("fr", 10), ("nl", 10),
+        ("it", 10), ("in", 10), ("biz", 10), ("tk", 10), ("ml", 8), ("ga", 8), ("cf", 8),
+        ("shop", 10), ("live", 8), ("icu", 8), ("vip", 6), ("win", 6), ("com.au", 5),
+        ("co.jp", 5), ("com.tr", 5), ("ua", 8), ("kz", 4), ("ir", 6), ("vn", 6), ("es", 6),
+        ("us", 6), ("cc", 6), ("me", 6), ("tv", 5), ("eu", 5), ("app", 5), ("store", 5)]
+TLD_NAMES = [t for t, _ in TLDS]
+TLD_WEIGHTS = [w for _, w in TLDS]
+SYL = ("ka ve lo ra mi no tu se pa ri do ne ba co la fi ge ho ju ku le ma ni po qu sa ti "
+       "vo wa xe yo zu an en in on un ar er or ex st tr pr gr bl cl fl sh ch th").split()
+WORDS = ("example name shop cloud data media news best free online secure web app market "
+         "store home bet casino game play stream video tube film music book deal promo bonus "
+         "crypto coin pay bank loan trade invest mail login track click ads pixel metric "
+         "stat cdn edge static img api auth update download soft dev host server net link "
+         "proxy vpn tor hub world city global star sun moon blue red green fast easy smart "
+         "top pro max ultra mega super best").split()
+SUBS = ("www m mobile api cdn img static mail login secure app shop track ads ad pixel go "
+        "click t s media files dl download update edge ns1 ns2 auth account pay my portal "
+        "news blog eu us de ru cn assets js css beacon telemetry sync gw").split()
+
+
+def word(rng):
+    """A pronounceable made-up word of 2-4 syllables, or a dictionary word."""
+    if rng.random() < 0.45:
+        return rng.choice(WORDS)
+    return "".join(rng.choice(SYL) for _ in range(rng.randint(2, 4)))
+
+
+def domain_label(rng):
+    """The registered label: word, word-word, word+digits, word-digits, DGA."""
+    r = rng.random()
+    if r < 0.30:
+        return word(rng) + word(rng)
+    if r < 0.50:
+        return "%s-%s" % (word(rng), word(rng))
+    if r < 0.65:
+        return "%s%d" % (word(rng), rng.randint(1, 9999))
+    if r < 0.80:
+        return "%s-%d" % (word(rng), rng.randint(1, 9999))
+    if r < 0.90:  # DGA-like: random letters and digits
+        return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789")
+                       for _ in range(rng.randint(8, 20)))
+    return word(rng)
+
+
+def sub_label(rng):
+    r = rng.random()
+    if r < 0.55:
+        return rng.choice(SUBS)
+    if r < 0.75:
+        return "%s-%d" % (rng.choice(SUBS), rng.randint(1, 999))
+    if r < 0.90:
+        return "%s-%d" % (word(rng), rng.randint(1, 9999))
+    return word(rng)
+
+
+def gen_hosts(rng, n):
+    """n unique (kind, name) pairs; kind is "", "=" or "*." (the prefix)."""
+    seen = set()
+    out = []
+    domains = []  # registered domains drawn so far, reused by longer names
+    while len(out) < n:
+        tld = rng.choices(TLD_NAMES, TLD_WEIGHTS)[0]
+        tl = tld.count(".") + 1
+        r = rng.random()
+        labels = 2 if r < 0.55 else 3 if r < 0.85 else 4
+        labels = max(labels, tl + 1)
+        nsub = labels - tl - 1
+        if nsub and domains and rng.random() < 0.25:
+            dom = rng.choice(domains)
+            nsub = max(0, labels - dom.count(".") - 1)
+        else:
+            dom = domain_label(rng) + "." + tld
+            if len(domains) < 200000:
+                domains.append(dom)
+            else:
+                domains[rng.randrange(len(domains))] = dom
+        name = ".".join([sub_label(rng) for _ in range(nsub)] + [dom])
+        if name in seen:
+            continue
+        seen.add(name)
+        k = rng.random()
+        kind = "" if k < 0.84 else "*." if k < 0.94 else "="
+        out.append((kind, name))
+    return out
+
+
+def write_hosts(d, seed, hosts):
+    """Split into the drop lists (plain and hosts-file form) and monitor."""
+    n_mon = min(10000, max(1, len(hosts) // 200)) if hosts else 0
+    mon, drop = hosts[:n_mon], hosts[n_mon:]
+    # about a tenth of the plain names go to the hosts-file form list
+    etc = [h for i, h in enumerate(drop) if not h[0] and i % 9 == 4]
+    plain = [h for i, h in enumerate(drop) if h[0] or i % 9 != 4]
+    hdr = "# generated by scripts/gen_bench_policy.py seed %d\n" % seed
+    with open(os.path.join(d, "drop-hosts.txt"), "w") as f:
+        f.write(hdr + "# bench-drop: one pattern a line; =exact, *.wildcard\n\n")
+        f.writelines(k + nm + "\n" for k, nm in plain)
+    with open(os.path.join(d, "drop-hosts-etc.txt"), "w") as f:
+        f.write(hdr + "# bench-drop: hosts-file form\n127.0.0.1 localhost\n")
+        i = 0
+        while i < len(etc):
+            if i + 1 < len(etc) and i % 7 == 3:  # now and then two names a line
+                f.write("0.0.0.0 %s %s\n" % (etc[i][1], etc[i + 1][1]))
+                i += 2
+            else:
+                f.write("0.0.0.0 %s\n" % etc[i][1])
+                i += 1
+    with open(os.path.join(d, "monitor-hosts.txt"), "w") as f:
+        f.write(hdr + "# bench-monitor\n")
+        f.writelines(k + nm + "\n" for k, nm in mon)
+    kinds = {"subtree": 0, "wildcard": 0, "exact": 0}
+    labels = {}
+    for k, nm in hosts:
+        kinds["wildcard" if k == "*." else "exact" if k == "=" else "subtree"] += 1
+        c = nm.count(".") + 1
+        labels[str(c)] = labels.get(str(c), 0) + 1
+    return {"drop": len(drop), "monitor": len(mon), "drop_hosts_file_form": len(etc),
+            "kinds": kinds, "labels": labels}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir")
     ap.add_argument("--v4", type=int, default=500000, help="IPv4 prefixes (500000)")
     ap.add_argument("--v6", type=int, default=100000, help="IPv6 prefixes (100000)")
-    ap.add_argument("--hosts", type=int, default=0,
-                    help="host patterns: hook for when hostnames exist; writes nothing yet")
+    ap.add_argument("--hosts", type=int, default=None,
+                    help="host patterns (2000000; --smoke 2000)")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--smoke", action="store_true",
                     help="small policy for the smoke run (5000 IPv4, 1000 IPv6)")
     a = ap.parse_args()
     if a.smoke:
         a.v4, a.v6 = 5000, 1000
+    if a.hosts is None:
+        a.hosts = 2000 if a.smoke else 2000000
     os.makedirs(a.outdir, exist_ok=True)
     rng = random.Random(a.seed)
 
@@ -196,6 +335,8 @@ def main():
     allow6 = holes6(rng, drop6, n_allow6)
 
     d = a.outdir
+    hosts = gen_hosts(random.Random(a.seed * 7919 + 1), a.hosts)
+    hmeta = write_hosts(d, a.seed, hosts)
     lists = {
         "drop-v4.txt": (drop4, fmt4), "drop-v6.txt": (drop6, fmt6),
         "monitor-v4.txt": (mon4, fmt4), "monitor-v6.txt": (mon6, fmt6),
@@ -208,7 +349,8 @@ def main():
     write_list(os.path.join(d, "all-v4.txt"), "every IPv4 prefix of policy.yaml", all4, fmt4)
 
     with open(os.path.join(d, "policy.yaml"), "w") as f:
-        f.write("""# generated by scripts/gen_bench_policy.py (seed %d): %d IPv4, %d IPv6 prefixes
+        f.write("""# generated by scripts/gen_bench_policy.py (seed %d): %d IPv4, %d IPv6 prefixes,
+# %d host patterns
 version: 1
 rules:
   - name: bench-allow
@@ -219,12 +361,14 @@ rules:
     action: drop
     reference: "bench: court-order sized list"
     net_lists: [ drop-v4.txt, drop-v6.txt ]
+    host_lists: [ drop-hosts.txt, drop-hosts-etc.txt ]
   - name: bench-monitor
     action: monitor
     reference: "bench: abuse feed, both directions"
     direction: both
     net_lists: [ monitor-v4.txt, monitor-v6.txt ]
-""" % (a.seed, len(all4), len(drop6) + len(mon6) + len(allow6)))
+    host_lists: [ monitor-hosts.txt ]
+""" % (a.seed, len(all4), len(drop6) + len(mon6) + len(allow6), len(hosts)))
 
     # nftables: one interval set, auto-merge folds the overlaps nft refuses
     with open(os.path.join(d, "nft.conf"), "w") as f:
@@ -242,12 +386,9 @@ rules:
         hist4[l] = hist4.get(l, 0) + 1
     for _, l in drop6 + mon6 + allow6:
         hist6[l] = hist6.get(l, 0) + 1
-    if a.hosts:
-        print("gen_bench_policy: --hosts %d: hostnames are not supported yet, none written"
-              % a.hosts, file=sys.stderr)
     meta = {
         "seed": a.seed, "v4": len(all4), "v6": len(drop6) + len(mon6) + len(allow6),
-        "hosts": 0, "hosts_requested": a.hosts,
+        "hosts": len(hosts), "hosts_detail": hmeta,
         "rules": {"bench-drop": [len(drop4), len(drop6)],
                   "bench-monitor": [len(mon4), len(mon6)],
                   "bench-allow": [len(allow4), len(allow6)]},
@@ -256,8 +397,8 @@ rules:
     }
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
-    print("gen_bench_policy: %s: %d IPv4, %d IPv6 prefixes (seed %d)"
-          % (d, meta["v4"], meta["v6"], a.seed))
+    print("gen_bench_policy: %s: %d IPv4, %d IPv6 prefixes, %d host patterns (seed %d)"
+          % (d, meta["v4"], meta["v6"], meta["hosts"], a.seed))
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@ const char *mode_name(uint8_t m)
 static int state_rw(struct tapis *t, struct tapis_state *st, bool write)
 {
 	uint32_t zero = 0;
-	int err = write ? bpf_map_update_elem(t->map_fd[M_STATE], &zero, st, BPF_ANY) :
-			  bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, st);
+	int err = write ? bpf_map_update_elem(t->map_fd[M_STATE], &zero, st, BPF_ANY)
+			: bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, st);
 
 	return err ? -errno : 0;
 }
@@ -62,8 +62,8 @@ static struct xdp_program *our_prog(struct tapis *t)
 static int attach_one(struct xdp_program *prog, const char *ifname, enum tapis_mode mode,
 		      struct tapis_iface *rec)
 {
-	static const enum xdp_attach_mode modes[] = { XDP_MODE_UNSPEC, XDP_MODE_NATIVE,
-						      XDP_MODE_SKB };
+	static const enum xdp_attach_mode modes[] = {XDP_MODE_UNSPEC, XDP_MODE_NATIVE,
+						     XDP_MODE_SKB};
 	struct xdp_multiprog *mp;
 	int ifindex = if_nametoindex(ifname), err;
 	char buf[256];
@@ -77,7 +77,10 @@ static int attach_one(struct xdp_program *prog, const char *ifname, enum tapis_m
 	if (err) {
 		libxdp_strerror(err, buf, sizeof(buf));
 		pr_err("attach to %s (%s mode): %s", ifname,
-		       mode == MODE_AUTO ? "auto" : mode == MODE_NATIVE ? "native" : "generic", buf);
+		       mode == MODE_AUTO     ? "auto"
+		       : mode == MODE_NATIVE ? "native"
+					     : "generic",
+		       buf);
 		return err;
 	}
 	memset(rec, 0, sizeof(*rec));

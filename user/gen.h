@@ -27,7 +27,7 @@ struct net_tables {
 	uint32_t tbl8_groups, tbl8_used;
 	int fd_filter, fd_l32, fd_pfx, fd_short;
 	uint64_t *filter; /* mmap */
-	uint32_t flags;   /* settings flags this table set or needs */
+	uint32_t flags;	  /* settings flags this table set or needs */
 };
 
 void gen_userspace_pin_path(const struct tapis *t, int gen, char *buf, size_t sz);

@@ -160,8 +160,7 @@ int tapis_create(struct tapis *t, const char *pin_path)
 		goto fail;
 	}
 	if (!pin_path) {
-		bpf_object__for_each_map(m, t->skel->obj)
-			bpf_map__set_pin_path(m, NULL);
+		bpf_object__for_each_map(m, t->skel->obj) bpf_map__set_pin_path(m, NULL);
 	}
 	err = tapis_bpf__load(t->skel);
 	if (err) {
@@ -210,7 +209,8 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 		t->map_fd[i] = bpf_obj_get(path);
 		if (t->map_fd[i] < 0) {
 			err = -errno;
-			pr_err("open pinned map %s: %s (state from another tapis version? unload and load again)",
+			pr_err("open pinned map %s: %s (state from another tapis version? unload "
+			       "and load again)",
 			       path, strerror(-err));
 			goto fail;
 		}

@@ -55,7 +55,7 @@ static int find_rule_id(const struct tapis_rule_meta *meta, const char *name)
  * still uses). */
 static int assign_ids(const struct policy *p, const struct tapis_rule_meta *meta, uint32_t *ids)
 {
-	bool taken[TAPIS_MAX_RULES] = { true };
+	bool taken[TAPIS_MAX_RULES] = {true};
 	int next = 1;
 
 	for (int id = 1; id < TAPIS_MAX_RULES; id++)
@@ -151,9 +151,9 @@ static int build_nets(struct net_tables *nt, const struct policy *p, const uint3
 		for (size_t j = 0; j < r->n_nets; j++)
 			for (int d = 0; d < TAPIS_DIR_MAX; d++)
 				if (r->direction & (d == TAPIS_DIR_DST ? DIR_DST : DIR_SRC))
-					items[n++] = (struct net_item){ &r->nets[j], ids[i], i, d,
-									r->action ==
-										TAPIS_ACT_ALLOW };
+					items[n++] =
+						(struct net_item){&r->nets[j], ids[i], i, d,
+								  r->action == TAPIS_ACT_ALLOW};
 	}
 	qsort(items, n, sizeof(*items), net_item_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -165,15 +165,16 @@ static int build_nets(struct net_tables *nt, const struct policy *p, const uint3
 		    !memcmp(it->e->addr, items[i - 1].e->addr, 16)) {
 			const struct net_item *w = &items[i - 1];
 
-			while (w > items && w[-1].e->plen == it->e->plen &&
-			       w[-1].dir == it->dir && !memcmp(w[-1].e->addr, it->e->addr, 16))
+			while (w > items && w[-1].e->plen == it->e->plen && w[-1].dir == it->dir &&
+			       !memcmp(w[-1].e->addr, it->e->addr, 16))
 				w--;
 			if (w->rule != it->rule && warned++ < MAX_CONFLICT_WARNINGS) {
 				char a[INET6_ADDRSTRLEN];
 
 				inet_ntop(it->e->family == 4 ? AF_INET : AF_INET6, it->e->addr, a,
 					  sizeof(a));
-				pr_warn("%s:%u: %s/%u (%s) is also in rule '%s' (%s:%u), which keeps it",
+				pr_warn("%s:%u: %s/%u (%s) is also in rule '%s' (%s:%u), which "
+					"keeps it",
 					it->e->loc.file, it->e->loc.line, a, it->e->plen,
 					it->dir == TAPIS_DIR_DST ? "dst" : "src",
 					p->rules[w->order].name, w->e->loc.file, w->e->loc.line);
@@ -247,8 +248,8 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct policy *p, co
 		for (size_t j = 0; j < p->rules[i].n_hosts; j++) {
 			const struct host_entry *h = &p->rules[i].hosts[j];
 
-			items[n++] = (struct host_item){ hostname_hash(h->name), ids[i], i, h,
-							 p->rules[i].action == TAPIS_ACT_ALLOW };
+			items[n++] = (struct host_item){hostname_hash(h->name), ids[i], i, h,
+							p->rules[i].action == TAPIS_ACT_ALLOW};
 		}
 	qsort(items, n, sizeof(*items), host_item_cmp);
 	for (size_t i = 0; i < n;) {
@@ -264,8 +265,7 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct policy *p, co
 				if (warned++ < MAX_CONFLICT_WARNINGS)
 					pr_warn("%s:%u: %s is also in rule '%s', which keeps it",
 						items[j].h->loc.file, items[j].h->loc.line,
-						items[j].h->name,
-						p->rules[items[i].order].name);
+						items[j].h->name, p->rules[items[i].order].name);
 			}
 			if (self && !v.self_rule)
 				v.self_rule = items[j].rule;
@@ -282,8 +282,8 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct policy *p, co
 		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 		uint32_t max = batch_n * 2 < 65536 ? 65536 : batch_n * 2;
 
-		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tapis_hosts", 8, sizeof(struct tapis_host_val),
-				    max, &o);
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tapis_hosts", 8,
+				    sizeof(struct tapis_host_val), max, &o);
 		if (fd < 0) {
 			err = -errno;
 			goto out;
@@ -382,7 +382,7 @@ static int write_rules(struct tapis *t, uint32_t gen, const struct policy *p, co
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rule *pr = &p->rules[i];
 		uint32_t k = gen * TAPIS_MAX_RULES + ids[i];
-		struct tapis_rule r = { .action = pr->action, .flags = TAPIS_RF_ACTIVE };
+		struct tapis_rule r = {.action = pr->action, .flags = TAPIS_RF_ACTIVE};
 
 		if (pr->expires_unix) {
 			r.flags |= TAPIS_RF_EXPIRES;
@@ -480,7 +480,7 @@ int tapis_install(struct tapis *t, const struct policy *p)
 {
 	struct tapis_rule_meta *meta;
 	struct tapis_settings set = {};
-	struct net_tables nt = { .fd24 = -1 };
+	struct net_tables nt = {.fd24 = -1};
 	uint32_t *ids = NULL, active = 0, idle = 0, zero = 0;
 	size_t n_v4 = 0, n_v6 = 0, n_hosts = 0, n_nets4 = 0, n_groups = 0, n_nets6 = 0;
 	int err, hosts_fd = -1;
@@ -545,7 +545,7 @@ int tapis_install(struct tapis *t, const struct policy *p)
 	}
 
 	/* The flip: from here on packets read the new generation. */
-	struct tapis_ctl ctl = { .gen = idle };
+	struct tapis_ctl ctl = {.gen = idle};
 
 	if (bpf_map_update_elem(t->map_fd[M_CTL], &zero, &ctl, BPF_ANY)) {
 		err = -errno;
@@ -571,7 +571,8 @@ int tapis_install(struct tapis *t, const struct policy *p)
 	if (update_state(t, p))
 		pr_warn("policy installed, but recording its path and time failed: %s",
 			strerror(errno));
-	pr_info("policy %s: %zu rules, %zu IPv4 and %zu IPv6 prefixes, %zu host keys (generation %u)",
+	pr_info("policy %s: %zu rules, %zu IPv4 and %zu IPv6 prefixes, %zu host keys (generation "
+		"%u)",
 		p->path ? p->path : "", p->n_rules, n_v4, n_v6, n_hosts, idle);
 out:
 	if (err && touched && !flipped)

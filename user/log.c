@@ -57,7 +57,7 @@ static void json_escape(FILE *f, const char *s)
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
-	static const char *const names[] = { "error", "warning", "info", "debug" };
+	static const char *const names[] = {"error", "warning", "info", "debug"};
 	char buf[2048];
 	va_list ap;
 

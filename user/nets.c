@@ -16,10 +16,10 @@
 #include "gen.h"
 #include "log.h"
 
-#define TBL24_BYTES ((size_t)TAPIS_V4_TBL24_SIZE * sizeof(struct tapis_v4_ent))
+#define TBL24_BYTES  ((size_t)TAPIS_V4_TBL24_SIZE * sizeof(struct tapis_v4_ent))
 #define FILTER_BYTES ((size_t)TAPIS_V6_FILTER_WORDS * sizeof(uint64_t))
-#define MIN_HASH 65536u
-#define MIN_TBL8 1024u
+#define MIN_HASH     65536u
+#define MIN_TBL8     1024u
 
 void gen_userspace_pin_path(const struct tapis *t, int gen, char *buf, size_t sz)
 {
@@ -99,8 +99,8 @@ static void nt_init(struct net_tables *nt, struct tapis *t, uint32_t gen)
 
 static int create_v4(struct net_tables *nt, uint32_t groups)
 {
-	nt->fd24 = create_inner(BPF_MAP_TYPE_ARRAY, "tapis_v4_tbl24", 4, sizeof(struct tapis_v4_ent),
-				TAPIS_V4_TBL24_SIZE, BPF_F_MMAPABLE);
+	nt->fd24 = create_inner(BPF_MAP_TYPE_ARRAY, "tapis_v4_tbl24", 4,
+				sizeof(struct tapis_v4_ent), TAPIS_V4_TBL24_SIZE, BPF_F_MMAPABLE);
 	if (nt->fd24 < 0)
 		return nt->fd24;
 	nt->fd8 = create_inner(BPF_MAP_TYPE_ARRAY, "tapis_v4_tbl8", 4, sizeof(struct tapis_v4_ent),
@@ -123,8 +123,9 @@ static int create_v6(struct net_tables *nt, size_t n_v6)
 				     TAPIS_V6_FILTER_WORDS, BPF_F_MMAPABLE);
 	if (nt->fd_filter < 0)
 		return nt->fd_filter;
-	nt->fd_l32 = create_inner(BPF_MAP_TYPE_HASH, "tapis_v6_l32", sizeof(struct tapis_v6_l32_key),
-				  sizeof(struct tapis_v6_l32_val), n, BPF_F_NO_PREALLOC);
+	nt->fd_l32 =
+		create_inner(BPF_MAP_TYPE_HASH, "tapis_v6_l32", sizeof(struct tapis_v6_l32_key),
+			     sizeof(struct tapis_v6_l32_val), n, BPF_F_NO_PREALLOC);
 	if (nt->fd_l32 < 0)
 		return nt->fd_l32;
 	nt->fd_pfx = create_inner(BPF_MAP_TYPE_HASH, "tapis_v6_pfx", sizeof(struct tapis_v6_key), 4,
@@ -240,8 +241,8 @@ void net_tables_close(struct net_tables *nt)
 		munmap(nt->tbl8, (size_t)nt->tbl8_groups * TAPIS_V4_TBL8_GROUP * sizeof(*nt->tbl8));
 	if (nt->filter)
 		munmap(nt->filter, FILTER_BYTES);
-	int *fds[] = { &nt->fd24, &nt->fd8, &nt->exact_fd, &nt->fd_filter,
-		       &nt->fd_l32, &nt->fd_pfx, &nt->fd_short };
+	int *fds[] = {&nt->fd24,   &nt->fd8,	&nt->exact_fd, &nt->fd_filter,
+		      &nt->fd_l32, &nt->fd_pfx, &nt->fd_short};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -401,7 +402,7 @@ static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, 
 	if (bpf_map_update_elem(nt->fd_pfx, &k, &v, BPF_ANY))
 		return -errno;
 	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
-		struct tapis_lpm_v6_key lk = { .prefixlen = 8 + e->plen };
+		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
 
 		lk.data[0] = dir;
 		memcpy(&lk.data[1], e->addr, 16);
@@ -410,7 +411,7 @@ static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, 
 		nt->flags |= TAPIS_SF_V6_SHORT;
 		return 0;
 	}
-	struct tapis_v6_l32_key lk = { .top = k.top, .dir = dir };
+	struct tapis_v6_l32_key lk = {.top = k.top, .dir = dir};
 	struct tapis_v6_l32_val lv = {};
 	unsigned bit = e->plen - 32;
 
@@ -452,7 +453,7 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 	if (bpf_map_delete_elem(nt->fd_pfx, &k))
 		return -errno;
 	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
-		struct tapis_lpm_v6_key lk = { .prefixlen = 8 + e->plen };
+		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
 
 		lk.data[0] = dir;
 		memcpy(&lk.data[1], e->addr, 16);
@@ -460,7 +461,7 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 	}
 	/* The length bit and the filter bit stay: other prefixes of the same
 	 * length may share them, and a stale bit only costs one probe. */
-	struct tapis_v6_l32_key lk = { .top = k.top, .dir = dir };
+	struct tapis_v6_l32_key lk = {.top = k.top, .dir = dir};
 	struct tapis_v6_l32_val lv;
 
 	if (bpf_map_lookup_elem(nt->fd_l32, &lk, &lv))
@@ -586,8 +587,9 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 		for (int b = 0; b < 16; b++) {
 			int keep = l - b * 8;
 
-			m.addr[b] = keep >= 8 ? addr->addr[b] :
-				    keep <= 0 ? 0 : addr->addr[b] & (uint8_t)(0xff << (8 - keep));
+			m.addr[b] = keep >= 8	? addr->addr[b]
+				    : keep <= 0 ? 0
+						: addr->addr[b] & (uint8_t)(0xff << (8 - keep));
 		}
 		v6_key(&k, dir, &m);
 		if (bpf_map_lookup_elem(nt->fd_pfx, &k, &v) == 0)
@@ -598,9 +600,8 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 
 int gen_clear(struct tapis *t, uint32_t gen)
 {
-	static const int outers[] = { M_V4_TBL24, M_V4_TBL8, M_V6_FILTER, M_V6_L32,
-				      M_V6_PFX, M_V6_SHORT, M_HOSTS, M_HOST_FILTER,
-				      M_HOST_INDEX };
+	static const int outers[] = {M_V4_TBL24, M_V4_TBL8, M_V6_FILTER,   M_V6_L32,	M_V6_PFX,
+				     M_V6_SHORT, M_HOSTS,   M_HOST_FILTER, M_HOST_INDEX};
 	char path[PATH_MAX];
 	int err = 0;
 

@@ -24,16 +24,16 @@ struct src_loc {
 };
 
 struct net_entry {
-	uint8_t family;    /* 4 or 6 */
-	uint8_t plen;      /* 0..32 or 0..128 */
-	uint8_t addr[16];  /* network byte order, host bits cleared */
+	uint8_t family;	  /* 4 or 6 */
+	uint8_t plen;	  /* 0..32 or 0..128 */
+	uint8_t addr[16]; /* network byte order, host bits cleared */
 	struct src_loc loc;
 };
 
 enum host_kind {
 	HOST_SUBTREE = 0, /* example.com: the name and every name under it */
-	HOST_EXACT,       /* =example.com: that name only */
-	HOST_WILDCARD,    /* *.example.com: names under it, not itself */
+	HOST_EXACT,	  /* =example.com: that name only */
+	HOST_WILDCARD,	  /* *.example.com: names under it, not itself */
 };
 
 struct host_entry {
@@ -98,8 +98,8 @@ int policy_parse_file(const char *path, struct policy *out);
 
 /* Same from a buffer; `name` stands in for the file name in messages and
  * `base_dir` resolves relative list paths. */
-int policy_parse_buffer(const char *name, const char *base_dir,
-			const char *buf, size_t len, struct policy *out);
+int policy_parse_buffer(const char *name, const char *base_dir, const char *buf, size_t len,
+			struct policy *out);
 
 void policy_free(struct policy *p);
 

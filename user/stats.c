@@ -100,7 +100,7 @@ static void count_entries(struct tapis *t, struct snapshot *s, struct rule_stat 
 			if (bpf_map_lookup_elem(fd, &k, &v))
 				continue;
 			s->entries_hosts++;
-			uint16_t ids[2] = { v.self_rule, v.sub_rule };
+			uint16_t ids[2] = {v.self_rule, v.sub_rule};
 
 			for (int i = 0; i < 2; i++)
 				if (ids[i] && ids[i] < TAPIS_MAX_RULES && by_id[ids[i]] &&
@@ -261,7 +261,9 @@ static void fill_hit(struct tapis *t, uint32_t gen, const struct net_entry *addr
 	for (int b = 0; b < 16; b++) {
 		int keep = (int)plen - b * 8;
 
-		p.addr[b] = keep >= 8 ? p.addr[b] : keep <= 0 ? 0 : p.addr[b] & (0xff << (8 - keep));
+		p.addr[b] = keep >= 8	? p.addr[b]
+			    : keep <= 0 ? 0
+					: p.addr[b] & (0xff << (8 - keep));
 	}
 	inet_ntop(addr->family == 4 ? AF_INET : AF_INET6, p.addr, a, sizeof(a));
 	snprintf(h->prefix, sizeof(h->prefix), "%s/%u", a, plen);

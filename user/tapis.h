@@ -28,7 +28,7 @@ enum tapis_exit {
 	EXIT_POLICY = 2,  /* bad policy, list or command-line argument */
 	EXIT_KERNEL = 3,  /* BPF load, map or attach failure */
 	EXIT_NOSTATE = 4, /* nothing loaded at the pin path */
-	EXIT_BUSY = 5,    /* another tapis holds the pin-path lock */
+	EXIT_BUSY = 5,	  /* another tapis holds the pin-path lock */
 };
 
 enum tapis_map_id {
@@ -64,9 +64,9 @@ struct tapis {
 	int prog_fd;
 	int map_fd[M__COUNT];
 	int ncpus;
-	int v4_exact_fd[2];     /* unpinned runs: user-space-only v4 prefix maps */
+	int v4_exact_fd[2];	/* unpinned runs: user-space-only v4 prefix maps */
 	struct tapis_bpf *skel; /* set when this process loaded the object */
-	void *xdp_prog;         /* struct xdp_program *, for attach */
+	void *xdp_prog;		/* struct xdp_program *, for attach */
 };
 
 /* Load the BPF object. pin_path NULL: nothing pinned (packet tests, bench);
@@ -117,7 +117,7 @@ struct rule_stat {
 	int64_t since_unix;
 	bool expired;
 	uint64_t packets, bytes, expired_hits;
-	int64_t last_hit_unix_ns; /* 0 = never */
+	int64_t last_hit_unix_ns;	  /* 0 = never */
 	uint64_t nets_v4, nets_v6, hosts; /* entries in the active generation */
 };
 

@@ -669,8 +669,8 @@ static bool test_first_fragment_answered(void)
 /* IPv4 options stay in the answer, inside a correct header checksum. */
 static bool test_ipv4_options_answered(void)
 {
-	static const uint8_t rr[] = { 7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0 }; /* record route */
-	struct pkt_ipv4_opts o = { .options = rr, .options_len = sizeof(rr) };
+	static const uint8_t rr[] = {7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0}; /* record route */
+	struct pkt_ipv4_opts o = {.options = rr, .options_len = sizeof(rr)};
 	struct pkt_view vin, vout;
 	uint8_t out[PKT_MAX];
 	struct dns_msg m;

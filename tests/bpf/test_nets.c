@@ -38,12 +38,12 @@ static const char *const POLICY = "version: 1\n"
 static struct fixture fx;
 
 enum encap { E_PLAIN, E_VLAN, E_QINQ, E_PPPOE, E_MPLS, E_VLAN_PPPOE, E_VLAN_MPLS, E__N };
-static const char *const encap_names[] = { "plain", "vlan", "qinq", "pppoe",
-					   "mpls", "vlan+pppoe", "vlan+mpls" };
+static const char *const encap_names[] = {"plain", "vlan",	 "qinq",     "pppoe",
+					  "mpls",  "vlan+pppoe", "vlan+mpls"};
 
 enum shape { S_V4, S_V6_EXT, S_V4_FIRST_FRAG, S_V4_LATER_FRAG, S_V6_LATER_FRAG, S__N };
-static const char *const shape_names[] = { "ipv4", "ipv6+ext", "ipv4-first-frag",
-					   "ipv4-later-frag", "ipv6-later-frag" };
+static const char *const shape_names[] = {"ipv4", "ipv6+ext", "ipv4-first-frag", "ipv4-later-frag",
+					  "ipv6-later-frag"};
 
 static int build(struct pkt *p, enum encap e, enum shape s, const char *src, const char *dst)
 {
@@ -67,7 +67,7 @@ static int build(struct pkt *p, enum encap e, enum shape s, const char *src, con
 		pkt_tcp(p, 40000, 80, PKT_TCP_SYN, 1, 0);
 		break;
 	case S_V4_FIRST_FRAG: {
-		struct pkt_ipv4_opts o = { .mf = true };
+		struct pkt_ipv4_opts o = {.mf = true};
 
 		pkt_ipv4(p, src, dst, IPPROTO_TCP, &o);
 		pkt_tcp(p, 40000, 80, PKT_TCP_ACK, 1, 1);
@@ -75,7 +75,7 @@ static int build(struct pkt *p, enum encap e, enum shape s, const char *src, con
 		break;
 	}
 	case S_V4_LATER_FRAG: {
-		struct pkt_ipv4_opts o = { .frag_offset = 64 };
+		struct pkt_ipv4_opts o = {.frag_offset = 64};
 
 		pkt_ipv4(p, src, dst, IPPROTO_TCP, &o);
 		pkt_payload(p, "0123456789abcdef", 16);
@@ -107,26 +107,26 @@ struct outcome {
 };
 
 static const struct outcome outcomes[] = {
-	{ "blocked dst", "198.18.1.2", "198.18.3.10", "2001:db8:1::2", "2001:db8:3::10",
-	  XDP_DROP, "block-dst" },
-	{ "blocked src (direction src)", "198.18.5.7", "198.18.2.10", "2001:db8:5::7",
-	  "2001:db8:2::10", XDP_DROP, "block-src" },
-	{ "not blocked", "198.18.1.2", "198.18.2.10", "2001:db8:1::2", "2001:db8:2::10",
-	  XDP_PASS, NULL },
-	{ "allow inside blocked range", "198.18.1.2", "198.18.3.99", "2001:db8:1::2",
-	  "2001:db8:3::99", XDP_PASS, "allow-hole" },
-	{ "expired rule", "198.18.1.2", "198.18.7.10", "2001:db8:1::2", "2001:db8:7::10",
-	  XDP_PASS, NULL },
-	{ "monitor", "198.18.1.2", "198.18.9.1", "2001:db8:1::2", "2001:db8:9::1", XDP_PASS,
-	  "watch" },
-	{ "host route beside monitor", "198.18.1.2", "198.18.9.200", "2001:db8:1::2",
-	  "2001:db8:9:1::1", XDP_DROP, "host-32" },
-	{ "src rule ignores dst use", "198.18.1.2", "198.18.5.9", "2001:db8:1::2",
-	  "2001:db8:5::9", XDP_PASS, NULL },
+	{"blocked dst", "198.18.1.2", "198.18.3.10", "2001:db8:1::2", "2001:db8:3::10", XDP_DROP,
+	 "block-dst"},
+	{"blocked src (direction src)", "198.18.5.7", "198.18.2.10", "2001:db8:5::7",
+	 "2001:db8:2::10", XDP_DROP, "block-src"},
+	{"not blocked", "198.18.1.2", "198.18.2.10", "2001:db8:1::2", "2001:db8:2::10", XDP_PASS,
+	 NULL},
+	{"allow inside blocked range", "198.18.1.2", "198.18.3.99", "2001:db8:1::2",
+	 "2001:db8:3::99", XDP_PASS, "allow-hole"},
+	{"expired rule", "198.18.1.2", "198.18.7.10", "2001:db8:1::2", "2001:db8:7::10", XDP_PASS,
+	 NULL},
+	{"monitor", "198.18.1.2", "198.18.9.1", "2001:db8:1::2", "2001:db8:9::1", XDP_PASS,
+	 "watch"},
+	{"host route beside monitor", "198.18.1.2", "198.18.9.200", "2001:db8:1::2",
+	 "2001:db8:9:1::1", XDP_DROP, "host-32"},
+	{"src rule ignores dst use", "198.18.1.2", "198.18.5.9", "2001:db8:1::2", "2001:db8:5::9",
+	 XDP_PASS, NULL},
 };
 
-static const char *const rule_names[] = { "allow-hole", "block-dst", "block-src",
-					  "old-order", "watch", "host-32" };
+static const char *const rule_names[] = {"allow-hole", "block-dst", "block-src",
+					 "old-order",  "watch",	    "host-32"};
 
 static bool one_case(enum encap e, enum shape s, const struct outcome *o)
 {
@@ -137,8 +137,8 @@ static bool one_case(enum encap e, enum shape s, const struct outcome *o)
 
 	for (int i = 0; i < 6; i++)
 		before[i] = fx_rule_packets(&fx, rule_names[i]);
-	ASSERT_OK(build(&p, e, s, v6 ? o->src6 : o->src4, v6 ? o->dst6 : o->dst4),
-		  "build %s %s", encap_names[e], shape_names[s]);
+	ASSERT_OK(build(&p, e, s, v6 ? o->src6 : o->src4, v6 ? o->dst6 : o->dst4), "build %s %s",
+		  encap_names[e], shape_names[s]);
 	ret = fx_run(&fx, p.buf, p.len, NULL, NULL);
 	ASSERT_EQ(ret, o->verdict, "%s / %s / %s: verdict %s", encap_names[e], shape_names[s],
 		  o->what, xdp_action_name(ret));
@@ -224,7 +224,7 @@ static bool test_truncated(void)
 					continue;
 				/* The frame ends at the header's first byte and
 				 * one byte short of its end. */
-				size_t cuts[2] = { start, end - 1 };
+				size_t cuts[2] = {start, end - 1};
 
 				for (int c = 0; c < 2; c++) {
 					unsigned reason = cut_reason(type);
@@ -261,7 +261,7 @@ static bool test_truncated(void)
 
 static bool test_non_ip_passes(void)
 {
-	uint8_t arp[42] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06 };
+	uint8_t arp[42] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
 	uint64_t r0 = fx_reason(&fx, TAPIS_R_NOT_IP);
 
 	ASSERT_EQ(fx_run(&fx, arp, sizeof(arp), NULL, NULL), XDP_PASS);
@@ -326,7 +326,7 @@ static bool test_never_aborted(void)
 
 		for (size_t b = 0; b < len; b++)
 			junk[b] = (seed = seed * 1103515245 + 12345) >> 16;
-		static const uint16_t types[] = { 0x0800, 0x86dd, 0x8100, 0x88a8, 0x8864, 0x8847 };
+		static const uint16_t types[] = {0x0800, 0x86dd, 0x8100, 0x88a8, 0x8864, 0x8847};
 		uint16_t t = types[i % 6];
 
 		junk[12] = t >> 8;
@@ -340,7 +340,7 @@ static bool test_never_aborted(void)
 }
 
 static const struct test_case tests[] = {
-	TEST(test_matrix),	   TEST(test_bytes_counted), TEST(test_truncated),
+	TEST(test_matrix),	  TEST(test_bytes_counted),	    TEST(test_truncated),
 	TEST(test_non_ip_passes), TEST(test_reload_keeps_counters), TEST(test_live_add_del),
 	TEST(test_never_aborted),
 };

@@ -8,14 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAGIC_USEC 0xa1b2c3d4u
-#define MAGIC_NSEC 0xa1b23c4du
-#define MAGIC_PCAPNG 0x0a0d0d0au	/* section header block type */
+#define MAGIC_USEC   0xa1b2c3d4u
+#define MAGIC_NSEC   0xa1b23c4du
+#define MAGIC_PCAPNG 0x0a0d0d0au /* section header block type */
 
 static uint32_t swap32(uint32_t v)
 {
-	return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) |
-	       (v << 24);
+	return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
 }
 
 static uint16_t swap16(uint16_t v)
@@ -61,8 +60,7 @@ int pcap_open(const char *path, struct pcap_reader *r)
 		return -err;
 	}
 	if (fread(h, 1, sizeof(h), r->f) != sizeof(h)) {
-		snprintf(r->err, sizeof(r->err), "%s: shorter than a pcap header",
-			 path);
+		snprintf(r->err, sizeof(r->err), "%s: shorter than a pcap header", path);
 		return open_fail(r, -EBADMSG);
 	}
 	memcpy(&magic, h, 4);
@@ -73,12 +71,10 @@ int pcap_open(const char *path, struct pcap_reader *r)
 		magic = swap32(magic);
 	} else if (magic == MAGIC_PCAPNG) {
 		snprintf(r->err, sizeof(r->err),
-			 "%s: pcapng, not classic pcap (convert with editcap -F pcap)",
-			 path);
+			 "%s: pcapng, not classic pcap (convert with editcap -F pcap)", path);
 		return open_fail(r, -EBADMSG);
 	} else {
-		snprintf(r->err, sizeof(r->err), "%s: not a pcap file (magic %08x)",
-			 path, magic);
+		snprintf(r->err, sizeof(r->err), "%s: not a pcap file (magic %08x)", path, magic);
 		return open_fail(r, -EBADMSG);
 	}
 	r->nsec = magic == MAGIC_NSEC;
@@ -88,16 +84,14 @@ int pcap_open(const char *path, struct pcap_reader *r)
 	/* the top bits may carry FCS information (pcap-savefile(5)) */
 	r->linktype = rd32(r, h + 20) & 0x03ffffff;
 	if (r->linktype != PCAP_LINKTYPE_ETHERNET) {
-		snprintf(r->err, sizeof(r->err),
-			 "%s: linktype %u, only 1 (Ethernet) is supported",
+		snprintf(r->err, sizeof(r->err), "%s: linktype %u, only 1 (Ethernet) is supported",
 			 path, r->linktype);
 		return open_fail(r, -EPROTONOSUPPORT);
 	}
 	return 0;
 }
 
-int pcap_next(struct pcap_reader *r, const uint8_t **data, uint32_t *caplen,
-	      uint32_t *origlen)
+int pcap_next(struct pcap_reader *r, const uint8_t **data, uint32_t *caplen, uint32_t *origlen)
 {
 	uint8_t h[16];
 	size_t got;
@@ -107,17 +101,14 @@ int pcap_next(struct pcap_reader *r, const uint8_t **data, uint32_t *caplen,
 	if (got == 0 && feof(r->f))
 		return 0;
 	if (got != sizeof(h)) {
-		snprintf(r->err, sizeof(r->err),
-			 "record %llu: truncated record header",
+		snprintf(r->err, sizeof(r->err), "record %llu: truncated record header",
 			 (unsigned long long)r->frames + 1);
 		return -EBADMSG;
 	}
 	incl = rd32(r, h + 8);
 	if (incl > PCAP_MAX_FRAME) {
-		snprintf(r->err, sizeof(r->err),
-			 "record %llu: %u bytes, over %u",
-			 (unsigned long long)r->frames + 1, incl,
-			 PCAP_MAX_FRAME);
+		snprintf(r->err, sizeof(r->err), "record %llu: %u bytes, over %u",
+			 (unsigned long long)r->frames + 1, incl, PCAP_MAX_FRAME);
 		return -EBADMSG;
 	}
 	if (incl > r->cap) {
@@ -164,8 +155,7 @@ int pcap_write_open(const char *path, struct pcap_writer *w)
 		uint16_t major, minor;
 		int32_t thiszone;
 		uint32_t sigfigs, snaplen, linktype;
-	} h = { MAGIC_USEC, 2, 4, 0, 0, PCAP_MAX_FRAME,
-		PCAP_LINKTYPE_ETHERNET };
+	} h = {MAGIC_USEC, 2, 4, 0, 0, PCAP_MAX_FRAME, PCAP_LINKTYPE_ETHERNET};
 
 	memset(w, 0, sizeof(*w));
 	w->f = fopen(path, "wb");
@@ -189,8 +179,7 @@ int pcap_write_frame(struct pcap_writer *w, const uint8_t *data, uint32_t len)
 	rec[1] = (uint32_t)(w->frames % 1000000);
 	rec[2] = len;
 	rec[3] = len;
-	if (fwrite(rec, sizeof(rec), 1, w->f) != 1 ||
-	    (len && fwrite(data, len, 1, w->f) != 1))
+	if (fwrite(rec, sizeof(rec), 1, w->f) != 1 || (len && fwrite(data, len, 1, w->f) != 1))
 		return -EIO;
 	w->frames++;
 	return 0;

@@ -20,20 +20,20 @@
 #include <stdio.h>
 
 #define PCAP_LINKTYPE_ETHERNET 1
-#define PCAP_MAX_FRAME 262144	/* libpcap's own ceiling on a record */
+#define PCAP_MAX_FRAME	       262144 /* libpcap's own ceiling on a record */
 
 struct pcap_reader {
 	FILE *f;
-	bool swapped;		/* file byte order differs from ours */
-	bool nsec;		/* timestamps in nanoseconds */
+	bool swapped; /* file byte order differs from ours */
+	bool nsec;    /* timestamps in nanoseconds */
 	uint16_t version_major, version_minor;
 	uint32_t snaplen;
 	uint32_t linktype;
-	uint64_t frames;	/* records returned so far */
-	uint32_t ts_sec, ts_nsec;	/* of the last record returned */
+	uint64_t frames;	  /* records returned so far */
+	uint32_t ts_sec, ts_nsec; /* of the last record returned */
 	uint8_t *buf;
 	uint32_t cap;
-	char err[160];		/* why the last call failed */
+	char err[160]; /* why the last call failed */
 };
 
 /* 0, or -errno: -ENOENT etc. from fopen, -EBADMSG for a short or unknown
@@ -42,8 +42,7 @@ struct pcap_reader {
 int pcap_open(const char *path, struct pcap_reader *r);
 /* 1 with a frame, 0 at end of file, -EBADMSG for a truncated record or a
  * record over PCAP_MAX_FRAME, -ENOMEM. origlen may be NULL. */
-int pcap_next(struct pcap_reader *r, const uint8_t **data, uint32_t *caplen,
-	      uint32_t *origlen);
+int pcap_next(struct pcap_reader *r, const uint8_t **data, uint32_t *caplen, uint32_t *origlen);
 void pcap_close(struct pcap_reader *r);
 
 struct pcap_writer {

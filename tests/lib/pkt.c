@@ -15,14 +15,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ETHERTYPE_NONE 0x88b5	/* IEEE local experimental: "nothing yet" */
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_IPV6 0x86dd
-#define ETHERTYPE_PPPOE 0x8864
-#define ETHERTYPE_MPLS 0x8847
+#define ETHERTYPE_NONE	  0x88b5 /* IEEE local experimental: "nothing yet" */
+#define ETHERTYPE_IPV4	  0x0800
+#define ETHERTYPE_IPV6	  0x86dd
+#define ETHERTYPE_PPPOE	  0x8864
+#define ETHERTYPE_MPLS	  0x8847
 #define ETHERTYPE_MPLS_MC 0x8848
-#define TPID_9100 0x9100	/* pre-standard QinQ, still seen */
-#define IPPROTO_NONE_ 59	/* IPv6 "no next header", valid in both */
+#define TPID_9100	  0x9100 /* pre-standard QinQ, still seen */
+#define IPPROTO_NONE_	  59	 /* IPv6 "no next header", valid in both */
 
 enum slot_kind {
 	SLOT_NONE,
@@ -52,8 +52,7 @@ static uint16_t get16(const uint8_t *b)
 
 static uint32_t get32(const uint8_t *b)
 {
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
 /* ---------------------------------------------------------------- sums */
@@ -86,8 +85,8 @@ uint16_t pkt_inet_csum(const void *data, size_t len)
  * the same function both fills a zeroed field and checks a filled one: a
  * right checksum folds to 0.
  */
-static uint16_t l4_sum(const uint8_t *ip, int family, uint8_t proto,
-		       const uint8_t *l4, size_t l4len)
+static uint16_t l4_sum(const uint8_t *ip, int family, uint8_t proto, const uint8_t *l4,
+		       size_t l4len)
 {
 	uint8_t ph[8];
 	uint32_t sum = 0;
@@ -139,20 +138,17 @@ static bool may_follow(int prev, int type)
 	case PKT_L_PPPOE:
 		return prev == PKT_L_ETH || prev == PKT_L_VLAN;
 	case PKT_L_MPLS:
-		return prev == PKT_L_ETH || prev == PKT_L_VLAN ||
-		       prev == PKT_L_MPLS;
+		return prev == PKT_L_ETH || prev == PKT_L_VLAN || prev == PKT_L_MPLS;
 	case PKT_L_IPV4:
 	case PKT_L_IPV6:
 		return prev == 0 || prev == PKT_L_ETH || prev == PKT_L_VLAN ||
-		       prev == PKT_L_PPPOE || prev == PKT_L_MPLS ||
-		       prev == PKT_L_IPV4 || prev == PKT_L_IPV6 ||
-		       prev == PKT_L_IPV6_EXT;
+		       prev == PKT_L_PPPOE || prev == PKT_L_MPLS || prev == PKT_L_IPV4 ||
+		       prev == PKT_L_IPV6 || prev == PKT_L_IPV6_EXT;
 	case PKT_L_IPV6_EXT:
 		return prev == PKT_L_IPV6 || prev == PKT_L_IPV6_EXT;
 	case PKT_L_TCP:
 	case PKT_L_UDP:
-		return prev == PKT_L_IPV4 || prev == PKT_L_IPV6 ||
-		       prev == PKT_L_IPV6_EXT;
+		return prev == PKT_L_IPV4 || prev == PKT_L_IPV6 || prev == PKT_L_IPV6_EXT;
 	case PKT_L_PAYLOAD:
 		return true;
 	}
@@ -164,8 +160,8 @@ static bool may_follow(int prev, int type)
  * the previous header's next-protocol field with the value that names this
  * one. Returns the header's offset, or (size_t)-1 after recording an error.
  */
-static size_t push(struct pkt *p, int type, size_t n, uint16_t ethertype,
-		   uint16_t ppp, int ipproto, const char *who)
+static size_t push(struct pkt *p, int type, size_t n, uint16_t ethertype, uint16_t ppp, int ipproto,
+		   const char *who)
 {
 	size_t off = p->len;
 
@@ -220,8 +216,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	unsigned v[6];
 	int i;
 
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4],
-		   &v[5]) != 6)
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
 		return -EINVAL;
 	for (i = 0; i < 6; i++) {
 		if (v[i] > 0xff)
@@ -233,18 +228,16 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 int pkt_eth(struct pkt *p, const char *dst_mac, const char *src_mac)
 {
-	static const uint8_t def_dst[6] = { 2, 0, 0, 0, 0, 2 };
-	static const uint8_t def_src[6] = { 2, 0, 0, 0, 0, 1 };
+	static const uint8_t def_dst[6] = {2, 0, 0, 0, 0, 2};
+	static const uint8_t def_src[6] = {2, 0, 0, 0, 0, 1};
 	uint8_t dst[6], src[6];
 	size_t off;
 
 	memcpy(dst, def_dst, 6);
 	memcpy(src, def_src, 6);
-	if ((dst_mac && parse_mac(dst_mac, dst)) ||
-	    (src_mac && parse_mac(src_mac, src)))
+	if ((dst_mac && parse_mac(dst_mac, dst)) || (src_mac && parse_mac(src_mac, src)))
 		return fail(p, -EINVAL, "pkt_eth: bad MAC address");
-	off = push(p, PKT_L_ETH, 14, 0, 0, -1,
-		   "pkt_eth: must come first, once");
+	off = push(p, PKT_L_ETH, 14, 0, 0, -1, "pkt_eth: must come first, once");
 	if (off == (size_t)-1)
 		return p->err;
 	memcpy(p->buf + off, dst, 6);
@@ -261,8 +254,7 @@ int pkt_vlan(struct pkt *p, uint16_t tpid, uint16_t vid)
 
 	if (vid > 4095)
 		return fail(p, -EINVAL, "pkt_vlan: vid over 4095");
-	off = push(p, PKT_L_VLAN, 4, tpid, 0, -1,
-		   "pkt_vlan: must follow Ethernet or VLAN");
+	off = push(p, PKT_L_VLAN, 4, tpid, 0, -1, "pkt_vlan: must follow Ethernet or VLAN");
 	if (off == (size_t)-1)
 		return p->err;
 	put16(p->buf + off, vid);
@@ -280,7 +272,7 @@ static int pppoe(struct pkt *p, uint16_t session_id, int ppp_proto)
 	if (off == (size_t)-1)
 		return p->err;
 	p->buf[off] = 0x11;	/* version 1, type 1 */
-	p->buf[off + 1] = 0x00;	/* code: session data */
+	p->buf[off + 1] = 0x00; /* code: session data */
 	put16(p->buf + off + 2, session_id);
 	/* length filled by pkt_finish */
 	if (ppp_proto >= 0) {
@@ -320,8 +312,7 @@ int pkt_mpls(struct pkt *p, uint32_t label, int bos)
 	return 0;
 }
 
-static void ip_pushed(struct pkt *p, int family, size_t off, size_t proto_off,
-		      int proto)
+static void ip_pushed(struct pkt *p, int family, size_t off, size_t proto_off, int proto)
 {
 	p->family = family;
 	p->l3_off = off;
@@ -346,8 +337,7 @@ int pkt_ipv4(struct pkt *p, const char *src, const char *dst, int proto,
 
 	if (!o)
 		o = &defaults;
-	if (inet_pton(AF_INET, src, &s) != 1 ||
-	    inet_pton(AF_INET, dst, &d) != 1)
+	if (inet_pton(AF_INET, src, &s) != 1 || inet_pton(AF_INET, dst, &d) != 1)
 		return fail(p, -EINVAL, "pkt_ipv4: bad address");
 	if (o->options_len > 40 || (o->options_len && !o->options))
 		return fail(p, -EINVAL, "pkt_ipv4: options over 40 bytes");
@@ -356,8 +346,8 @@ int pkt_ipv4(struct pkt *p, const char *src, const char *dst, int proto,
 	if (proto > 255)
 		return fail(p, -EINVAL, "pkt_ipv4: proto over 255");
 	optlen = (o->options_len + 3) & ~(size_t)3;
-	off = push(p, PKT_L_IPV4, 20 + optlen, ETHERTYPE_IPV4, PKT_PPP_IPV4,
-		   IPPROTO_IPIP, "pkt_ipv4: misplaced");
+	off = push(p, PKT_L_IPV4, 20 + optlen, ETHERTYPE_IPV4, PKT_PPP_IPV4, IPPROTO_IPIP,
+		   "pkt_ipv4: misplaced");
 	if (off == (size_t)-1)
 		return p->err;
 	p->buf[off] = (uint8_t)(0x40 | (20 + optlen) / 4);
@@ -383,13 +373,12 @@ int pkt_ipv6(struct pkt *p, const char *src, const char *dst, int next)
 	struct in6_addr s, d;
 	size_t off;
 
-	if (inet_pton(AF_INET6, src, &s) != 1 ||
-	    inet_pton(AF_INET6, dst, &d) != 1)
+	if (inet_pton(AF_INET6, src, &s) != 1 || inet_pton(AF_INET6, dst, &d) != 1)
 		return fail(p, -EINVAL, "pkt_ipv6: bad address");
 	if (next > 255)
 		return fail(p, -EINVAL, "pkt_ipv6: next over 255");
-	off = push(p, PKT_L_IPV6, 40, ETHERTYPE_IPV6, PKT_PPP_IPV6,
-		   IPPROTO_IPV6, "pkt_ipv6: misplaced");
+	off = push(p, PKT_L_IPV6, 40, ETHERTYPE_IPV6, PKT_PPP_IPV6, IPPROTO_IPV6,
+		   "pkt_ipv6: misplaced");
 	if (off == (size_t)-1)
 		return p->err;
 	p->buf[off] = 0x60;
@@ -407,8 +396,7 @@ int pkt_ip(struct pkt *p, const char *src, const char *dst, int proto)
 	return pkt_ipv4(p, src ? src : "", dst, proto, NULL);
 }
 
-int pkt_ipv6_ext(struct pkt *p, uint8_t type,
-		 const struct pkt_ipv6_ext_opts *o)
+int pkt_ipv6_ext(struct pkt *p, uint8_t type, const struct pkt_ipv6_ext_opts *o)
 {
 	static const struct pkt_ipv6_ext_opts defaults;
 	size_t len, off;
@@ -449,8 +437,7 @@ int pkt_ipv6_ext(struct pkt *p, uint8_t type,
 
 			h[4] = (uint8_t)(n - 1);
 			for (s = 0; s < n; s++)
-				memcpy(h + 8 + 16 * s,
-				       p->buf + p->l3_off + 24, 16);
+				memcpy(h + 8 + 16 * s, p->buf + p->l3_off + 24, 16);
 		}
 		break;
 	default:
@@ -487,13 +474,12 @@ static void l4_pushed(struct pkt *p, size_t off, uint8_t proto, size_t hlen)
 	set_slot(p, SLOT_NONE, 0, false);
 }
 
-int pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags,
-	    uint32_t seq, uint32_t ack)
+int pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+	    uint32_t ack)
 {
 	size_t off;
 
-	off = push(p, PKT_L_TCP, 20, 0, 0, IPPROTO_TCP,
-		   "pkt_tcp: must follow an IP header");
+	off = push(p, PKT_L_TCP, 20, 0, 0, IPPROTO_TCP, "pkt_tcp: must follow an IP header");
 	if (off == (size_t)-1)
 		return p->err;
 	put16(p->buf + off, sport);
@@ -535,8 +521,7 @@ int pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport)
 {
 	size_t off;
 
-	off = push(p, PKT_L_UDP, 8, 0, 0, IPPROTO_UDP,
-		   "pkt_udp: must follow an IP header");
+	off = push(p, PKT_L_UDP, 8, 0, 0, IPPROTO_UDP, "pkt_udp: must follow an IP header");
 	if (off == (size_t)-1)
 		return p->err;
 	put16(p->buf + off, sport);
@@ -560,8 +545,7 @@ int pkt_payload(struct pkt *p, const void *data, size_t len)
 		off = p->len;
 		p->len += len;
 	} else {
-		off = push(p, PKT_L_PAYLOAD, len, 0, 0, -1,
-			   "pkt_payload: no room");
+		off = push(p, PKT_L_PAYLOAD, len, 0, 0, -1, "pkt_payload: no room");
 		if (off == (size_t)-1)
 			return p->err;
 		if (!p->l7_off)
@@ -614,8 +598,7 @@ int pkt_pad(struct pkt *p, size_t min_len)
 static int owner_ip(const struct pkt *p, unsigned i)
 {
 	while (i-- > 0) {
-		if (p->layer[i].type == PKT_L_IPV4 ||
-		    p->layer[i].type == PKT_L_IPV6)
+		if (p->layer[i].type == PKT_L_IPV4 || p->layer[i].type == PKT_L_IPV6)
 			return (int)i;
 	}
 	return -1;
@@ -646,8 +629,7 @@ int pkt_finish(struct pkt *p)
 		switch (p->layer[i].type) {
 		case PKT_L_TCP:
 		case PKT_L_UDP: {
-			uint8_t proto = p->layer[i].type == PKT_L_TCP ?
-					IPPROTO_TCP : IPPROTO_UDP;
+			uint8_t proto = p->layer[i].type == PKT_L_TCP ? IPPROTO_TCP : IPPROTO_UDP;
 			size_t csum_at = proto == IPPROTO_TCP ? 16 : 6;
 			uint16_t sum;
 
@@ -658,9 +640,8 @@ int pkt_finish(struct pkt *p)
 				put16(p->buf + off + 4, (uint16_t)n);
 			put16(p->buf + off + csum_at, 0);
 			sum = l4_sum(p->buf + p->layer[ip].off,
-				     p->layer[ip].type == PKT_L_IPV4 ?
-				     AF_INET : AF_INET6,
-				     proto, p->buf + off, n);
+				     p->layer[ip].type == PKT_L_IPV4 ? AF_INET : AF_INET6, proto,
+				     p->buf + off, n);
 			/* 0 means "no checksum" in UDP; all-ones is the same
 			 * value in ones' complement */
 			if (proto == IPPROTO_UDP && sum == 0)
@@ -675,8 +656,7 @@ int pkt_finish(struct pkt *p)
 				return fail(p, -EMSGSIZE, "pkt_finish: IPv4 over 64k");
 			put16(p->buf + off + 2, (uint16_t)n);
 			put16(p->buf + off + 10, 0);
-			put16(p->buf + off + 10,
-			      pkt_inet_csum(p->buf + off, ihl));
+			put16(p->buf + off + 10, pkt_inet_csum(p->buf + off, ihl));
 			break;
 		}
 		case PKT_L_IPV6:
@@ -692,8 +672,7 @@ int pkt_finish(struct pkt *p)
 	return 0;
 }
 
-int pkt_simple_tcp(struct pkt *p, const char *src, const char *dst,
-		   uint16_t sport, uint16_t dport)
+int pkt_simple_tcp(struct pkt *p, const char *src, const char *dst, uint16_t sport, uint16_t dport)
 {
 	pkt_init(p);
 	pkt_eth(p, NULL, NULL);
@@ -701,8 +680,7 @@ int pkt_simple_tcp(struct pkt *p, const char *src, const char *dst,
 	return pkt_tcp(p, sport, dport, PKT_TCP_PSH | PKT_TCP_ACK, 1, 1);
 }
 
-int pkt_simple_udp(struct pkt *p, const char *src, const char *dst,
-		   uint16_t sport, uint16_t dport)
+int pkt_simple_udp(struct pkt *p, const char *src, const char *dst, uint16_t sport, uint16_t dport)
 {
 	pkt_init(p);
 	pkt_eth(p, NULL, NULL);
@@ -712,8 +690,8 @@ int pkt_simple_udp(struct pkt *p, const char *src, const char *dst,
 
 /* The family-specific helpers exist so that a typo in an address is an
  * error, not a silent switch to the other family. */
-int pkt_simple_v4_tcp(struct pkt *p, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport)
+int pkt_simple_v4_tcp(struct pkt *p, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport)
 {
 	pkt_init(p);
 	pkt_eth(p, NULL, NULL);
@@ -721,8 +699,8 @@ int pkt_simple_v4_tcp(struct pkt *p, const char *src, const char *dst,
 	return pkt_tcp(p, sport, dport, PKT_TCP_PSH | PKT_TCP_ACK, 1, 1);
 }
 
-int pkt_simple_v6_tcp(struct pkt *p, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport)
+int pkt_simple_v6_tcp(struct pkt *p, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport)
 {
 	pkt_init(p);
 	pkt_eth(p, NULL, NULL);
@@ -730,8 +708,8 @@ int pkt_simple_v6_tcp(struct pkt *p, const char *src, const char *dst,
 	return pkt_tcp(p, sport, dport, PKT_TCP_PSH | PKT_TCP_ACK, 1, 1);
 }
 
-int pkt_simple_v4_udp(struct pkt *p, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport)
+int pkt_simple_v4_udp(struct pkt *p, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport)
 {
 	pkt_init(p);
 	pkt_eth(p, NULL, NULL);
@@ -739,8 +717,8 @@ int pkt_simple_v4_udp(struct pkt *p, const char *src, const char *dst,
 	return pkt_udp(p, sport, dport);
 }
 
-int pkt_simple_v6_udp(struct pkt *p, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport)
+int pkt_simple_v6_udp(struct pkt *p, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport)
 {
 	pkt_init(p);
 	pkt_eth(p, NULL, NULL);
@@ -748,8 +726,7 @@ int pkt_simple_v6_udp(struct pkt *p, const char *src, const char *dst,
 	return pkt_udp(p, sport, dport);
 }
 
-int pkt_fragment(const struct pkt *whole, size_t offset, size_t len,
-		 uint32_t id, struct pkt *out)
+int pkt_fragment(const struct pkt *whole, size_t offset, size_t len, uint32_t id, struct pkt *out)
 {
 	struct pkt w;
 	size_t hdr_end, total, slot = 0;
@@ -761,8 +738,7 @@ int pkt_fragment(const struct pkt *whole, size_t offset, size_t len,
 	if (pkt_finish(&w))
 		return w.err;
 	for (i = 0; i < w.nlayers; i++) {
-		if (w.layer[i].type == PKT_L_IPV4 ||
-		    w.layer[i].type == PKT_L_IPV6) {
+		if (w.layer[i].type == PKT_L_IPV4 || w.layer[i].type == PKT_L_IPV6) {
 			ip_i = i;
 			have_ip = true;
 		}
@@ -773,12 +749,10 @@ int pkt_fragment(const struct pkt *whole, size_t offset, size_t len,
 	/* The unfragmentable part: L2 + the IP header + (IPv6) every
 	 * extension header; the rest is the fragmentable payload. */
 	if (w.layer[ip_i].type == PKT_L_IPV4) {
-		hdr_end = w.layer[ip_i].off +
-			  (size_t)(w.buf[w.layer[ip_i].off] & 0x0f) * 4;
+		hdr_end = w.layer[ip_i].off + (size_t)(w.buf[w.layer[ip_i].off] & 0x0f) * 4;
 	} else {
 		slot = w.layer[ip_i].off + 6;
-		for (i = ip_i + 1; i < w.nlayers &&
-		     w.layer[i].type == PKT_L_IPV6_EXT; i++)
+		for (i = ip_i + 1; i < w.nlayers && w.layer[i].type == PKT_L_IPV6_EXT; i++)
 			slot = w.layer[i].off;
 		hdr_end = i < w.nlayers ? w.layer[i].off : w.len;
 	}
@@ -801,10 +775,9 @@ int pkt_fragment(const struct pkt *whole, size_t offset, size_t len,
 	out->family = w.layer[ip_i].type == PKT_L_IPV4 ? AF_INET : AF_INET6;
 	if (out->family == AF_INET) {
 		uint8_t *h = out->buf + out->l3_off;
-		uint16_t frag = get16(h + 6) & 0x8000;	/* keep reserved bit */
+		uint16_t frag = get16(h + 6) & 0x8000; /* keep reserved bit */
 
-		put16(h + 6, (uint16_t)(frag | (more ? 0x2000 : 0) |
-					offset / 8));
+		put16(h + 6, (uint16_t)(frag | (more ? 0x2000 : 0) | offset / 8));
 	} else {
 		uint8_t *f = out->buf + hdr_end;
 
@@ -833,7 +806,7 @@ int pkt_fragment(const struct pkt *whole, size_t offset, size_t len,
 int dns_name_encode(const char *name, uint8_t *out, size_t cap)
 {
 	uint8_t wire[256];
-	size_t n = 0, lab = 0;	/* lab: where the current length byte is */
+	size_t n = 0, lab = 0; /* lab: where the current length byte is */
 	const char *s = name;
 
 	if (!strcmp(name, ".") || !*name)
@@ -844,19 +817,17 @@ int dns_name_encode(const char *name, uint8_t *out, size_t cap)
 
 		if (c == '.') {
 			if (n - lab - 1 == 0)
-				return -EINVAL;	/* empty label */
+				return -EINVAL; /* empty label */
 			if (!*s)
-				break;		/* trailing dot */
+				break; /* trailing dot */
 			lab = n;
 			wire[n++] = 0;
 			continue;
 		}
 		if (c == '\\') {
-			if (isdigit((unsigned char)s[0]) &&
-			    isdigit((unsigned char)s[1]) &&
+			if (isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
 			    isdigit((unsigned char)s[2])) {
-				c = (s[0] - '0') * 100 + (s[1] - '0') * 10 +
-				    (s[2] - '0');
+				c = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
 				if (c > 255)
 					return -EINVAL;
 				s += 3;
@@ -883,9 +854,8 @@ root:
 	return (int)n;
 }
 
-int dns_query_bytes(uint8_t *out, size_t cap, const char *name,
-		    uint16_t qtype, uint16_t id, uint16_t flags,
-		    bool with_edns)
+int dns_query_bytes(uint8_t *out, size_t cap, const char *name, uint16_t qtype, uint16_t id,
+		    uint16_t flags, bool with_edns)
 {
 	size_t need;
 	int nl;
@@ -909,17 +879,17 @@ int dns_query_bytes(uint8_t *out, size_t cap, const char *name,
 	if (with_edns) {
 		uint8_t *o = out + 16 + nl;
 
-		o[0] = 0;			/* root owner */
+		o[0] = 0; /* root owner */
 		put16(o + 1, DNS_TYPE_OPT);
-		put16(o + 3, DNS_EDNS_UDP_SIZE);	/* class: UDP size */
-		put32(o + 5, 0);		/* ext rcode, version, DO */
-		put16(o + 9, 0);		/* no options */
+		put16(o + 3, DNS_EDNS_UDP_SIZE); /* class: UDP size */
+		put32(o + 5, 0);		 /* ext rcode, version, DO */
+		put16(o + 9, 0);		 /* no options */
 	}
 	return (int)need;
 }
 
-int dns_query(struct pkt *p, const char *name, uint16_t qtype, uint16_t id,
-	      uint16_t flags, bool with_edns)
+int dns_query(struct pkt *p, const char *name, uint16_t qtype, uint16_t id, uint16_t flags,
+	      bool with_edns)
 {
 	uint8_t m[512];
 	int n;
@@ -932,16 +902,15 @@ int dns_query(struct pkt *p, const char *name, uint16_t qtype, uint16_t id,
 	return pkt_payload(p, m, (size_t)n);
 }
 
-int dns_query_tcp(struct pkt *p, const char *name, uint16_t qtype,
-		  uint16_t id, uint16_t flags, bool with_edns)
+int dns_query_tcp(struct pkt *p, const char *name, uint16_t qtype, uint16_t id, uint16_t flags,
+		  bool with_edns)
 {
 	uint8_t m[2 + 512];
 	int n;
 
 	if (p->err)
 		return p->err;
-	n = dns_query_bytes(m + 2, sizeof(m) - 2, name, qtype, id, flags,
-			    with_edns);
+	n = dns_query_bytes(m + 2, sizeof(m) - 2, name, qtype, id, flags, with_edns);
 	if (n < 0)
 		return fail(p, n, "dns_query_tcp: bad name");
 	put16(m, (uint16_t)n);
@@ -1019,10 +988,10 @@ static void ext_sni(struct wbuf *w, const char *sni)
 {
 	size_t e, l, n;
 
-	w_u16(w, 0);			/* server_name */
+	w_u16(w, 0); /* server_name */
 	e = w_begin(w, 2);
-	l = w_begin(w, 2);		/* server_name_list */
-	w_u8(w, 0);			/* host_name */
+	l = w_begin(w, 2); /* server_name_list */
+	w_u8(w, 0);	   /* host_name */
 	n = w_begin(w, 2);
 	w_bytes(w, sni, strlen(sni));
 	w_end(w, n, 2);
@@ -1034,7 +1003,7 @@ static void ext_key_share(struct wbuf *w, size_t klen)
 {
 	size_t e, l, k;
 
-	w_u16(w, 51);			/* key_share */
+	w_u16(w, 51); /* key_share */
 	e = w_begin(w, 2);
 	l = w_begin(w, 2);
 	/* X25519 for the usual size, else the X25519Kyber768 draft group */
@@ -1046,13 +1015,11 @@ static void ext_key_share(struct wbuf *w, size_t klen)
 	w_end(w, e, 2);
 }
 
-int tls_client_hello_bytes(uint8_t *out, size_t cap,
-			   const struct tls_ch_opts *o)
+int tls_client_hello_bytes(uint8_t *out, size_t cap, const struct tls_ch_opts *o)
 {
 	static const uint16_t suites[] = {
-		0x1302, 0x1303, 0x1301, 0xc02c, 0xc030, 0x009f, 0xcca9,
-		0xcca8, 0xccaa, 0xc02b, 0xc02f, 0x009e, 0xc024, 0xc028,
-		0x00ff,
+		0x1302, 0x1303, 0x1301, 0xc02c, 0xc030, 0x009f, 0xcca9, 0xcca8,
+		0xccaa, 0xc02b, 0xc02f, 0x009e, 0xc024, 0xc028, 0x00ff,
 	};
 	static const uint16_t groups[] = {
 		0x001d, 0x0017, 0x001e, 0x0019, 0x0018,
@@ -1063,8 +1030,8 @@ int tls_client_hello_bytes(uint8_t *out, size_t cap,
 	};
 	static const struct tls_ch_opts defaults;
 	uint8_t hs[PKT_MAX];
-	struct wbuf w = { hs, 0, sizeof(hs), false };
-	struct wbuf r = { out, 0, cap, false };
+	struct wbuf w = {hs, 0, sizeof(hs), false};
+	struct wbuf r = {out, 0, cap, false};
 	size_t klen, hlen, sl, el, e, l, i, body, at;
 	const char *alpn;
 
@@ -1073,41 +1040,41 @@ int tls_client_hello_bytes(uint8_t *out, size_t cap,
 	klen = o->key_share_len ? o->key_share_len : 32;
 	alpn = o->alpn ? o->alpn : "h2,http/1.1";
 
-	w_u8(&w, 1);			/* client_hello */
+	w_u8(&w, 1); /* client_hello */
 	hlen = w_begin(&w, 3);
-	w_u16(&w, 0x0303);		/* legacy_version TLS 1.2 */
-	w_pattern(&w, 32, 0x11);	/* random */
-	w_u8(&w, 32);			/* legacy_session_id */
+	w_u16(&w, 0x0303);	 /* legacy_version TLS 1.2 */
+	w_pattern(&w, 32, 0x11); /* random */
+	w_u8(&w, 32);		 /* legacy_session_id */
 	w_pattern(&w, 32, 0x22);
 	sl = w_begin(&w, 2);
 	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
 		w_u16(&w, suites[i]);
 	w_end(&w, sl, 2);
-	w_u8(&w, 1);			/* compression: null only */
+	w_u8(&w, 1); /* compression: null only */
 	w_u8(&w, 0);
 
 	el = w_begin(&w, 2);
 	if (o->sni && !o->sni_last)
 		ext_sni(&w, o->sni);
-	w_u16(&w, 11);			/* ec_point_formats */
+	w_u16(&w, 11); /* ec_point_formats */
 	w_u16(&w, 4);
 	w_u8(&w, 3);
 	w_u8(&w, 0);
 	w_u8(&w, 1);
 	w_u8(&w, 2);
-	w_u16(&w, 10);			/* supported_groups */
+	w_u16(&w, 10); /* supported_groups */
 	e = w_begin(&w, 2);
 	l = w_begin(&w, 2);
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		w_u16(&w, groups[i]);
 	w_end(&w, l, 2);
 	w_end(&w, e, 2);
-	w_u16(&w, 35);			/* session_ticket, empty */
+	w_u16(&w, 35); /* session_ticket, empty */
 	w_u16(&w, 0);
 	if (*alpn) {
 		const char *s = alpn;
 
-		w_u16(&w, 16);		/* ALPN */
+		w_u16(&w, 16); /* ALPN */
 		e = w_begin(&w, 2);
 		l = w_begin(&w, 2);
 		while (*s) {
@@ -1122,26 +1089,26 @@ int tls_client_hello_bytes(uint8_t *out, size_t cap,
 		w_end(&w, l, 2);
 		w_end(&w, e, 2);
 	}
-	w_u16(&w, 22);			/* encrypt_then_mac */
+	w_u16(&w, 22); /* encrypt_then_mac */
 	w_u16(&w, 0);
-	w_u16(&w, 23);			/* extended_master_secret */
+	w_u16(&w, 23); /* extended_master_secret */
 	w_u16(&w, 0);
-	w_u16(&w, 13);			/* signature_algorithms */
+	w_u16(&w, 13); /* signature_algorithms */
 	e = w_begin(&w, 2);
 	l = w_begin(&w, 2);
 	for (i = 0; i < sizeof(sigalgs) / sizeof(sigalgs[0]); i++)
 		w_u16(&w, sigalgs[i]);
 	w_end(&w, l, 2);
 	w_end(&w, e, 2);
-	w_u16(&w, 43);			/* supported_versions */
+	w_u16(&w, 43); /* supported_versions */
 	w_u16(&w, 5);
 	w_u8(&w, 4);
 	w_u16(&w, 0x0304);
 	w_u16(&w, 0x0303);
-	w_u16(&w, 45);			/* psk_key_exchange_modes */
+	w_u16(&w, 45); /* psk_key_exchange_modes */
 	w_u16(&w, 2);
 	w_u8(&w, 1);
-	w_u8(&w, 1);			/* psk_dhe_ke */
+	w_u8(&w, 1); /* psk_dhe_ke */
 	ext_key_share(&w, klen);
 	if (o->sni && o->sni_last)
 		ext_sni(&w, o->sni);
@@ -1163,8 +1130,8 @@ int tls_client_hello_bytes(uint8_t *out, size_t cap,
 	for (at = 0; at < w.n; at += body) {
 		size_t n = w.n - at < body ? w.n - at : body;
 
-		w_u8(&r, 22);		/* handshake */
-		w_u16(&r, 0x0301);	/* record version, as clients send */
+		w_u8(&r, 22);	   /* handshake */
+		w_u16(&r, 0x0301); /* record version, as clients send */
 		w_u16(&r, (uint16_t)n);
 		w_bytes(&r, hs + at, n);
 	}
@@ -1186,13 +1153,12 @@ int tls_client_hello_ex(struct pkt *p, const struct tls_ch_opts *o)
 
 int tls_client_hello(struct pkt *p, const char *sni)
 {
-	struct tls_ch_opts o = { .sni = sni };
+	struct tls_ch_opts o = {.sni = sni};
 
 	return tls_client_hello_ex(p, &o);
 }
 
-int http_get_bytes(uint8_t *out, size_t cap, const char *host,
-		   const char *path)
+int http_get_bytes(uint8_t *out, size_t cap, const char *host, const char *path)
 {
 	int n;
 
@@ -1245,9 +1211,8 @@ static void soft(struct pkt_view *v, const char *why)
 
 static bool is_ext_hdr(uint8_t t)
 {
-	return t == IPPROTO_HOPOPTS || t == IPPROTO_ROUTING ||
-	       t == IPPROTO_DSTOPTS || t == IPPROTO_FRAGMENT ||
-	       t == IPPROTO_AH || t == 135 /* mobility */ ||
+	return t == IPPROTO_HOPOPTS || t == IPPROTO_ROUTING || t == IPPROTO_DSTOPTS ||
+	       t == IPPROTO_FRAGMENT || t == IPPROTO_AH || t == 135 /* mobility */ ||
 	       t == 139 /* HIP */ || t == 140 /* shim6 */;
 }
 
@@ -1364,8 +1329,7 @@ static int parse_ip(struct pkt_view *v, size_t off, size_t end)
 		size_t doff;
 
 		if (l3_end - l4 < 20)
-			return v->frag && !v->err ? 0 :
-			       bad(v, "truncated TCP header");
+			return v->frag && !v->err ? 0 : bad(v, "truncated TCP header");
 		doff = (size_t)(d[l4 + 12] >> 4) * 4;
 		if (doff < 20 || doff > l3_end - l4)
 			return bad(v, "TCP data offset does not fit");
@@ -1381,8 +1345,7 @@ static int parse_ip(struct pkt_view *v, size_t off, size_t end)
 		v->l7_off = l4 + doff;
 	} else if (proto == IPPROTO_UDP) {
 		if (l3_end - l4 < 8)
-			return v->frag && !v->err ? 0 :
-			       bad(v, "truncated UDP header");
+			return v->frag && !v->err ? 0 : bad(v, "truncated UDP header");
 		v->has_l4 = true;
 		v->sport = get16(d + l4);
 		v->dport = get16(d + l4 + 2);
@@ -1414,8 +1377,7 @@ int pkt_parse(const uint8_t *d, size_t len, struct pkt_view *v)
 	memcpy(v->eth_dst, d, 6);
 	memcpy(v->eth_src, d + 6, 6);
 	et = get16(d + 12);
-	while (et == PKT_TPID_8021Q || et == PKT_TPID_8021AD ||
-	       et == TPID_9100) {
+	while (et == PKT_TPID_8021Q || et == PKT_TPID_8021AD || et == TPID_9100) {
 		if (v->vlan_n == PKT_VIEW_MAX_VLAN)
 			return bad(v, "too many VLAN tags");
 		if (len - off < 4)
@@ -1438,7 +1400,7 @@ int pkt_parse(const uint8_t *d, size_t len, struct pkt_view *v)
 		if (v->pppoe_len > len - off - 6)
 			soft(v, "PPPoE length exceeds the frame");
 		else
-			len = off + 6 + v->pppoe_len;	/* bounds what follows */
+			len = off + 6 + v->pppoe_len; /* bounds what follows */
 		off += 8;
 		if (v->ppp_proto != PKT_PPP_IPV4 && v->ppp_proto != PKT_PPP_IPV6)
 			return v->err ? -EBADMSG : 0;
@@ -1455,7 +1417,7 @@ int pkt_parse(const uint8_t *d, size_t len, struct pkt_view *v)
 			off += 4;
 		} while (!(e & 0x100));
 		if (len - off < 1 || (d[off] >> 4 != 4 && d[off] >> 4 != 6))
-			return 0;	/* not IP under the labels */
+			return 0; /* not IP under the labels */
 	} else if (et != ETHERTYPE_IPV4 && et != ETHERTYPE_IPV6) {
 		return 0;
 	}
@@ -1467,19 +1429,20 @@ void pkt_describe(const struct pkt_view *v, char *buf, size_t cap)
 	size_t n = 0;
 	unsigned i;
 
-#define ADD(...)							\
-	do {								\
-		int r_ = n < cap ? snprintf(buf + n, cap - n,		\
-					    __VA_ARGS__) : 0;		\
-		if (r_ > 0)						\
-			n += (size_t)r_;				\
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		int r_ = n < cap ? snprintf(buf + n, cap - n, __VA_ARGS__) : 0;                    \
+		if (r_ > 0)                                                                        \
+			n += (size_t)r_;                                                           \
 	} while (0)
 
 	if (cap)
 		buf[0] = 0;
 	for (i = 0; i < v->vlan_n; i++)
-		ADD("vlan(%s%u) ", v->vlan_tpid[i] == PKT_TPID_8021Q ? "" :
-		    v->vlan_tpid[i] == PKT_TPID_8021AD ? "ad:" : "9100:",
+		ADD("vlan(%s%u) ",
+		    v->vlan_tpid[i] == PKT_TPID_8021Q	 ? ""
+		    : v->vlan_tpid[i] == PKT_TPID_8021AD ? "ad:"
+							 : "9100:",
 		    v->vlan_id[i]);
 	if (v->pppoe)
 		ADD("pppoe(%u) ", v->pppoe_session);
@@ -1493,16 +1456,14 @@ void pkt_describe(const struct pkt_view *v, char *buf, size_t cap)
 	}
 	ADD("%s ", v->family == AF_INET ? "ipv4" : "ipv6");
 	if (v->has_l4)
-		ADD(v->family == AF_INET ? "%s:%u > %s:%u" : "[%s]:%u > [%s]:%u",
-		    v->src_str, v->sport, v->dst_str, v->dport);
+		ADD(v->family == AF_INET ? "%s:%u > %s:%u" : "[%s]:%u > [%s]:%u", v->src_str,
+		    v->sport, v->dst_str, v->dport);
 	else
 		ADD("%s > %s", v->src_str, v->dst_str);
 	if (v->proto == IPPROTO_TCP)
 		ADD(" tcp %s%s%s%s%s", v->tcp_flags & PKT_TCP_SYN ? "S" : "",
-		    v->tcp_flags & PKT_TCP_FIN ? "F" : "",
-		    v->tcp_flags & PKT_TCP_RST ? "R" : "",
-		    v->tcp_flags & PKT_TCP_PSH ? "P" : "",
-		    v->tcp_flags & PKT_TCP_ACK ? "." : "");
+		    v->tcp_flags & PKT_TCP_FIN ? "F" : "", v->tcp_flags & PKT_TCP_RST ? "R" : "",
+		    v->tcp_flags & PKT_TCP_PSH ? "P" : "", v->tcp_flags & PKT_TCP_ACK ? "." : "");
 	else if (v->proto == IPPROTO_UDP)
 		ADD(" udp");
 	else
@@ -1565,13 +1526,12 @@ bool l4_csum_ok(const struct pkt_view *v)
 	}
 	if (l4len > v->l3_end - v->l4_off)
 		return false;
-	return l4_sum(v->data + v->l3_off, v->family, v->proto, l4,
-		      l4len) == 0;
+	return l4_sum(v->data + v->l3_off, v->family, v->proto, l4, l4len) == 0;
 }
 
 /* ------------------------------------------------------------------ DNS */
 
-#define DNS_MAX_POINTERS 32	/* more than any sane name; stops loops */
+#define DNS_MAX_POINTERS 32 /* more than any sane name; stops loops */
 
 /* Read a possibly compressed name at *pos into presentation form. */
 static int dns_name(const uint8_t *m, size_t len, size_t *pos, char *out)
@@ -1596,7 +1556,7 @@ static int dns_name(const uint8_t *m, size_t len, size_t *pos, char *out)
 			continue;
 		}
 		if (l & 0xc0)
-			return -EBADMSG;	/* 0x40/0x80: obsolete types */
+			return -EBADMSG; /* 0x40/0x80: obsolete types */
 		wire += 1u + l;
 		if (wire > 255 || p + 1 + l > len)
 			return -EBADMSG;
@@ -1624,8 +1584,7 @@ static int dns_name(const uint8_t *m, size_t len, size_t *pos, char *out)
 	return 0;
 }
 
-static int dns_rr(const uint8_t *m, size_t len, size_t *pos,
-		  struct dns_rr *rr)
+static int dns_rr(const uint8_t *m, size_t len, size_t *pos, struct dns_rr *rr)
 {
 	size_t p;
 
@@ -1653,7 +1612,7 @@ static int dns_rr(const uint8_t *m, size_t len, size_t *pos,
 
 int dns_parse(const uint8_t *m, size_t len, struct dns_msg *d)
 {
-	struct dns_rr scratch;	/* records past DNS_MAX_RR */
+	struct dns_rr scratch; /* records past DNS_MAX_RR */
 	size_t pos = 12;
 	unsigned i, sec;
 
@@ -1678,8 +1637,7 @@ int dns_parse(const uint8_t *m, size_t len, struct dns_msg *d)
 	for (i = 0; i < d->qdcount; i++) {
 		char name[DNS_NAME_STR_MAX];
 
-		if (dns_name(m, len, &pos, i ? name : d->qname) ||
-		    len - pos < 4)
+		if (dns_name(m, len, &pos, i ? name : d->qname) || len - pos < 4)
 			return -EBADMSG;
 		if (!i) {
 			d->qtype = get16(m + pos);
@@ -1688,15 +1646,12 @@ int dns_parse(const uint8_t *m, size_t len, struct dns_msg *d)
 		pos += 4;
 	}
 	for (sec = 0; sec < 3; sec++) {
-		uint16_t count = sec == 0 ? d->ancount :
-				 sec == 1 ? d->nscount : d->arcount;
+		uint16_t count = sec == 0 ? d->ancount : sec == 1 ? d->nscount : d->arcount;
 		struct dns_rr *arr = sec == 0 ? d->an : sec == 1 ? d->ns : d->ar;
-		unsigned *kept = sec == 0 ? &d->an_n : sec == 1 ? &d->ns_n :
-				 &d->ar_n;
+		unsigned *kept = sec == 0 ? &d->an_n : sec == 1 ? &d->ns_n : &d->ar_n;
 
 		for (i = 0; i < count; i++) {
-			struct dns_rr *rr = *kept < DNS_MAX_RR ?
-					    &arr[(*kept)++] : &scratch;
+			struct dns_rr *rr = *kept < DNS_MAX_RR ? &arr[(*kept)++] : &scratch;
 
 			if (dns_rr(m, len, &pos, rr))
 				return -EBADMSG;

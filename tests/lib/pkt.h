@@ -42,9 +42,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PKT_MAX 4096
+#define PKT_MAX	       4096
 #define PKT_MAX_LAYERS 24
-#define PKT_AUTO (-1)		/* "fill this field from what follows" */
+#define PKT_AUTO       (-1) /* "fill this field from what follows" */
 
 #define PKT_TCP_FIN 0x01
 #define PKT_TCP_SYN 0x02
@@ -55,7 +55,7 @@
 #define PKT_TCP_ECE 0x40
 #define PKT_TCP_CWR 0x80
 
-#define PKT_TPID_8021Q 0x8100
+#define PKT_TPID_8021Q	0x8100
 #define PKT_TPID_8021AD 0x88a8
 
 #define PKT_PPP_IPV4 0x0021
@@ -75,24 +75,24 @@ enum pkt_layer_type {
 };
 
 struct pkt_layer {
-	uint8_t type;		/* enum pkt_layer_type */
-	bool auto_bos;		/* MPLS: bottom-of-stack decided by pkt_finish */
+	uint8_t type;  /* enum pkt_layer_type */
+	bool auto_bos; /* MPLS: bottom-of-stack decided by pkt_finish */
 	uint16_t off;
 };
 
 struct pkt {
 	uint8_t buf[PKT_MAX];
-	size_t len;		/* bytes written, trailer included */
-	size_t trailer;		/* bytes after the outermost datagram (pkt_pad) */
+	size_t len;	/* bytes written, trailer included */
+	size_t trailer; /* bytes after the outermost datagram (pkt_pad) */
 	/* Innermost headers, for patching. Valid when family / l4_proto say
 	 * the header exists; l7_off is where the application bytes start. */
 	size_t l2_off, l3_off, l4_off, l7_off;
-	int family;		/* AF_INET, AF_INET6, or 0 before any IP */
-	uint8_t l4_proto;	/* IPPROTO_TCP, IPPROTO_UDP, or 0 */
+	int family;	  /* AF_INET, AF_INET6, or 0 before any IP */
+	uint8_t l4_proto; /* IPPROTO_TCP, IPPROTO_UDP, or 0 */
 	struct pkt_layer layer[PKT_MAX_LAYERS];
 	unsigned nlayers;
-	int err;		/* first error, -errno; 0 while all is well */
-	const char *errmsg;	/* which call failed and why */
+	int err;	    /* first error, -errno; 0 while all is well */
+	const char *errmsg; /* which call failed and why */
 	/* private: the next-protocol field the next header must fill */
 	size_t slot_off;
 	int slot_kind;
@@ -100,23 +100,23 @@ struct pkt {
 };
 
 struct pkt_ipv4_opts {
-	uint8_t ttl;		/* 0 means 64 */
+	uint8_t ttl; /* 0 means 64 */
 	uint8_t tos;
 	uint16_t id;
 	bool df, mf;
 	uint16_t frag_offset;	/* in bytes; a multiple of 8 */
-	const uint8_t *options;	/* raw option bytes, padded with EOL to 4 */
+	const uint8_t *options; /* raw option bytes, padded with EOL to 4 */
 	size_t options_len;	/* at most 40 */
 };
 
 struct pkt_ipv6_ext_opts {
-	size_t len;		/* whole header in bytes, multiple of 8;
-				 * 0: 8, or 24 for a routing header */
-	uint8_t routing_type;	/* 43 only; 0 means 4 (segment routing) */
-	uint8_t segments_left;	/* 43 only */
-	uint16_t frag_offset;	/* 44 only: bytes, a multiple of 8 */
-	bool more;		/* 44 only: M flag */
-	uint32_t frag_id;	/* 44 only */
+	size_t len;	       /* whole header in bytes, multiple of 8;
+				* 0: 8, or 24 for a routing header */
+	uint8_t routing_type;  /* 43 only; 0 means 4 (segment routing) */
+	uint8_t segments_left; /* 43 only */
+	uint16_t frag_offset;  /* 44 only: bytes, a multiple of 8 */
+	bool more;	       /* 44 only: M flag */
+	uint32_t frag_id;      /* 44 only */
 };
 
 /* ---- builder ---- */
@@ -138,13 +138,11 @@ int pkt_ipv6(struct pkt *p, const char *src, const char *dst, int next);
 int pkt_ip(struct pkt *p, const char *src, const char *dst, int proto);
 /* type: 0 hop-by-hop, 43 routing, 60 destination options, 44 fragment, or
  * any other number (written like a hop-by-hop header). opts may be NULL. */
-int pkt_ipv6_ext(struct pkt *p, uint8_t type,
-		 const struct pkt_ipv6_ext_opts *opts);
-int pkt_ipv6_frag(struct pkt *p, uint16_t frag_offset, bool more,
-		  uint32_t id);
+int pkt_ipv6_ext(struct pkt *p, uint8_t type, const struct pkt_ipv6_ext_opts *opts);
+int pkt_ipv6_frag(struct pkt *p, uint16_t frag_offset, bool more, uint32_t id);
 /* Window 64240, no options; pkt_tcp_options() right after adds some. */
-int pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags,
-	    uint32_t seq, uint32_t ack);
+int pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+	    uint32_t ack);
 int pkt_tcp_options(struct pkt *p, const uint8_t *opts, size_t len);
 int pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport);
 int pkt_payload(struct pkt *p, const void *data, size_t len);
@@ -158,18 +156,16 @@ int pkt_finish(struct pkt *p);
 
 /* Ethernet + IP + TCP (PSH|ACK, seq 1, ack 1) or UDP, ready for a payload.
  * IPv4 or IPv6 by the look of src. */
-int pkt_simple_tcp(struct pkt *p, const char *src, const char *dst,
-		   uint16_t sport, uint16_t dport);
-int pkt_simple_udp(struct pkt *p, const char *src, const char *dst,
-		   uint16_t sport, uint16_t dport);
-int pkt_simple_v4_tcp(struct pkt *p, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport);
-int pkt_simple_v6_tcp(struct pkt *p, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport);
-int pkt_simple_v4_udp(struct pkt *p, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport);
-int pkt_simple_v6_udp(struct pkt *p, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport);
+int pkt_simple_tcp(struct pkt *p, const char *src, const char *dst, uint16_t sport, uint16_t dport);
+int pkt_simple_udp(struct pkt *p, const char *src, const char *dst, uint16_t sport, uint16_t dport);
+int pkt_simple_v4_tcp(struct pkt *p, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport);
+int pkt_simple_v6_tcp(struct pkt *p, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport);
+int pkt_simple_v4_udp(struct pkt *p, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport);
+int pkt_simple_v6_udp(struct pkt *p, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport);
 
 /*
  * Cut fragment [offset, offset + len) of the innermost IP datagram of
@@ -179,8 +175,7 @@ int pkt_simple_v6_udp(struct pkt *p, const char *src, const char *dst,
  * whole's extension headers. offset must be a multiple of 8; MF/M is set
  * unless the fragment reaches the end. `out` is finished.
  */
-int pkt_fragment(const struct pkt *whole, size_t offset, size_t len,
-		 uint32_t id, struct pkt *out);
+int pkt_fragment(const struct pkt *whole, size_t offset, size_t len, uint32_t id, struct pkt *out);
 
 /* ---- application messages ---- */
 #define DNS_QR 0x8000
@@ -191,26 +186,26 @@ int pkt_fragment(const struct pkt *whole, size_t offset, size_t len,
 #define DNS_AD 0x0020
 #define DNS_CD 0x0010
 
-#define DNS_TYPE_A 1
-#define DNS_TYPE_NS 2
+#define DNS_TYPE_A     1
+#define DNS_TYPE_NS    2
 #define DNS_TYPE_CNAME 5
-#define DNS_TYPE_SOA 6
-#define DNS_TYPE_PTR 12
-#define DNS_TYPE_MX 15
-#define DNS_TYPE_TXT 16
-#define DNS_TYPE_AAAA 28
-#define DNS_TYPE_SRV 33
-#define DNS_TYPE_OPT 41
+#define DNS_TYPE_SOA   6
+#define DNS_TYPE_PTR   12
+#define DNS_TYPE_MX    15
+#define DNS_TYPE_TXT   16
+#define DNS_TYPE_AAAA  28
+#define DNS_TYPE_SRV   33
+#define DNS_TYPE_OPT   41
 #define DNS_TYPE_HTTPS 65
-#define DNS_TYPE_ANY 255
-#define DNS_CLASS_IN 1
+#define DNS_TYPE_ANY   255
+#define DNS_CLASS_IN   1
 
-#define DNS_RCODE_NOERROR 0
-#define DNS_RCODE_FORMERR 1
+#define DNS_RCODE_NOERROR  0
+#define DNS_RCODE_FORMERR  1
 #define DNS_RCODE_SERVFAIL 2
 #define DNS_RCODE_NXDOMAIN 3
-#define DNS_RCODE_NOTIMP 4
-#define DNS_RCODE_REFUSED 5
+#define DNS_RCODE_NOTIMP   4
+#define DNS_RCODE_REFUSED  5
 
 #define DNS_EDNS_UDP_SIZE 1232
 
@@ -224,24 +219,23 @@ int pkt_fragment(const struct pkt *whole, size_t offset, size_t len,
 int dns_name_encode(const char *name, uint8_t *out, size_t cap);
 /* flags: DNS_RD etc. (OPCODE and RCODE bits too); with_edns adds an OPT RR
  * (UDP size DNS_EDNS_UDP_SIZE). Returns the message length or -errno. */
-int dns_query_bytes(uint8_t *out, size_t cap, const char *name,
-		    uint16_t qtype, uint16_t id, uint16_t flags,
-		    bool with_edns);
-int dns_query(struct pkt *p, const char *name, uint16_t qtype, uint16_t id,
-	      uint16_t flags, bool with_edns);
+int dns_query_bytes(uint8_t *out, size_t cap, const char *name, uint16_t qtype, uint16_t id,
+		    uint16_t flags, bool with_edns);
+int dns_query(struct pkt *p, const char *name, uint16_t qtype, uint16_t id, uint16_t flags,
+	      bool with_edns);
 /* The same message behind the 2-byte length prefix of DNS over TCP. */
-int dns_query_tcp(struct pkt *p, const char *name, uint16_t qtype,
-		  uint16_t id, uint16_t flags, bool with_edns);
+int dns_query_tcp(struct pkt *p, const char *name, uint16_t qtype, uint16_t id, uint16_t flags,
+		  bool with_edns);
 
 struct tls_ch_opts {
-	const char *sni;	/* NULL: no server_name extension */
-	const char *alpn;	/* comma-separated; NULL "h2,http/1.1", "" none */
-	bool sni_last;		/* server_name after key_share, as Chrome does */
-	size_t key_share_len;	/* 0: 32 (X25519); 1216 looks like PQ hybrid */
-	size_t pad_to;		/* padding extension until the handshake
-				 * message is at least this long */
-	size_t max_record;	/* >0: cut the handshake into TLS records
-				 * of at most this many bytes of body */
+	const char *sni;      /* NULL: no server_name extension */
+	const char *alpn;     /* comma-separated; NULL "h2,http/1.1", "" none */
+	bool sni_last;	      /* server_name after key_share, as Chrome does */
+	size_t key_share_len; /* 0: 32 (X25519); 1216 looks like PQ hybrid */
+	size_t pad_to;	      /* padding extension until the handshake
+			       * message is at least this long */
+	size_t max_record;    /* >0: cut the handshake into TLS records
+			       * of at most this many bytes of body */
 };
 
 /*
@@ -253,27 +247,25 @@ struct tls_ch_opts {
  * key_share extensions. Random bytes are a fixed pattern (reproducible).
  * Returns the length or -errno.
  */
-int tls_client_hello_bytes(uint8_t *out, size_t cap,
-			   const struct tls_ch_opts *o);
+int tls_client_hello_bytes(uint8_t *out, size_t cap, const struct tls_ch_opts *o);
 int tls_client_hello(struct pkt *p, const char *sni);
 int tls_client_hello_ex(struct pkt *p, const struct tls_ch_opts *o);
 
 /* "GET path HTTP/1.1" with Host (omitted when host is NULL), User-Agent
  * and Accept headers. path NULL means "/". */
-int http_get_bytes(uint8_t *out, size_t cap, const char *host,
-		   const char *path);
+int http_get_bytes(uint8_t *out, size_t cap, const char *host, const char *path);
 int http_get(struct pkt *p, const char *host, const char *path);
 
 /* ---- parse back ---- */
 #define PKT_VIEW_MAX_VLAN 4
 #define PKT_VIEW_MAX_MPLS 8
-#define PKT_VIEW_MAX_IP 4
-#define PKT_VIEW_MAX_EXT 8
+#define PKT_VIEW_MAX_IP	  4
+#define PKT_VIEW_MAX_EXT  8
 
 struct pkt_view {
 	const uint8_t *data;
 	size_t len;
-	const char *err;	/* why pkt_parse stopped, when it failed */
+	const char *err; /* why pkt_parse stopped, when it failed */
 
 	uint8_t eth_dst[6], eth_src[6];
 	unsigned vlan_n;
@@ -283,39 +275,39 @@ struct pkt_view {
 	uint16_t pppoe_session, pppoe_len, ppp_proto;
 	unsigned mpls_n;
 	uint32_t mpls_label[PKT_VIEW_MAX_MPLS];
-	uint16_t ethertype;	/* the last one, naming what follows L2 */
+	uint16_t ethertype; /* the last one, naming what follows L2 */
 
 	/* Every IP header, outermost first; the fields below describe the
 	 * innermost one, which carries the transport. */
 	unsigned ip_n;
 	size_t ip_off[PKT_VIEW_MAX_IP];
-	int family;		/* AF_INET, AF_INET6, or 0: no IP found */
+	int family; /* AF_INET, AF_INET6, or 0: no IP found */
 	size_t l3_off;
-	size_t l3_end;		/* end of the datagram by its length field */
-	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
+	size_t l3_end;		  /* end of the datagram by its length field */
+	uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes */
 	char src_str[46], dst_str[46];
-	uint8_t ttl;		/* or hop limit */
+	uint8_t ttl; /* or hop limit */
 	uint16_t ip_id;
 	unsigned ext_n;
 	uint8_t ext_type[PKT_VIEW_MAX_EXT];
-	bool frag;		/* a fragment (not a whole datagram) */
+	bool frag; /* a fragment (not a whole datagram) */
 	bool frag_more;
-	uint32_t frag_offset;	/* bytes */
+	uint32_t frag_offset; /* bytes */
 	uint32_t frag_id;
 
-	uint8_t proto;		/* innermost upper-layer protocol */
-	bool has_l4;		/* TCP or UDP header present and parsed */
+	uint8_t proto; /* innermost upper-layer protocol */
+	bool has_l4;   /* TCP or UDP header present and parsed */
 	size_t l4_off;
 	uint16_t sport, dport;
-	uint16_t l4_csum;	/* as found in the packet */
+	uint16_t l4_csum; /* as found in the packet */
 	uint8_t tcp_flags;
 	uint32_t seq, ack;
 	uint16_t window;
-	uint8_t tcp_doff;	/* header length in bytes */
+	uint8_t tcp_doff; /* header length in bytes */
 	uint16_t udp_len;
 
 	size_t l7_off;
-	const uint8_t *payload;	/* transport payload (or IP payload when
+	const uint8_t *payload; /* transport payload (or IP payload when
 				 * there is no TCP/UDP), bounded by l3_end */
 	size_t payload_len;
 };
@@ -330,7 +322,7 @@ struct pkt_view {
 int pkt_parse(const uint8_t *data, size_t len, struct pkt_view *v);
 /* One line such as "vlan(100) ipv4 10.0.0.1:40000 > 10.0.0.2:53 udp 29B". */
 void pkt_describe(const struct pkt_view *v, char *buf, size_t cap);
-void pkt_hexdump(const void *data, size_t len);	/* to stderr */
+void pkt_hexdump(const void *data, size_t len); /* to stderr */
 
 /* RFC 1071 sum over len bytes, folded and inverted. */
 uint16_t pkt_inet_csum(const void *data, size_t len);
@@ -342,8 +334,8 @@ bool ipv4_hdr_csum_ok(const struct pkt_view *v);
 bool l4_csum_ok(const struct pkt_view *v);
 
 /* ---- DNS messages ---- */
-#define DNS_MAX_RR 16
-#define DNS_NAME_STR_MAX 1024	/* 255 wire bytes, each up to "\DDD" */
+#define DNS_MAX_RR	 16
+#define DNS_NAME_STR_MAX 1024 /* 255 wire bytes, each up to "\DDD" */
 
 struct dns_rr {
 	char name[DNS_NAME_STR_MAX];
@@ -351,7 +343,7 @@ struct dns_rr {
 	uint32_t ttl;
 	uint16_t rdlen;
 	const uint8_t *rdata;
-	char addr[46];		/* A and AAAA rdata in text, else "" */
+	char addr[46]; /* A and AAAA rdata in text, else "" */
 };
 
 struct dns_msg {
@@ -366,11 +358,11 @@ struct dns_msg {
 	/* records kept per section, at most DNS_MAX_RR each */
 	unsigned an_n, ns_n, ar_n;
 	struct dns_rr an[DNS_MAX_RR], ns[DNS_MAX_RR], ar[DNS_MAX_RR];
-	bool has_opt;		/* an OPT RR in the additional section */
+	bool has_opt; /* an OPT RR in the additional section */
 	uint16_t opt_udp_size;
 	uint8_t opt_ext_rcode, opt_version;
 	bool opt_do;
-	size_t len;		/* bytes the message used */
+	size_t len; /* bytes the message used */
 };
 
 /* 0, or -EBADMSG for a truncated or malformed message (bad pointers,

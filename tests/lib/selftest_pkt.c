@@ -31,8 +31,10 @@
 static const char *corpus_dir(void)
 {
 	static const char *const cand[] = {
-		"../shared/corpus", "../../shared/corpus",
-		"../../../shared/corpus", "/work/shared/corpus",
+		"../shared/corpus",
+		"../../shared/corpus",
+		"../../../shared/corpus",
+		"/work/shared/corpus",
 	};
 	static char found[1024];
 	const char *env = getenv("TAPIS_CORPUS");
@@ -86,17 +88,31 @@ static int tsv_col(char **f, int n, const char *name)
 enum app { APP_DNS_UDP, APP_DNS_TCP, APP_TLS, APP_HTTP, APP_N };
 
 static const char *const app_name[APP_N] = {
-	"dns", "dns-tcp", "tls", "http",
+	"dns",
+	"dns-tcp",
+	"tls",
+	"http",
 };
 
 enum encap {
-	E_PLAIN, E_VLAN, E_QINQ, E_VLAN2, E_PPPOE, E_QINQ_PPPOE, E_MPLS,
-	E_MPLS2, E_VLAN_MPLS, E_IN_IPV4, E_IN_IPV6, E_EXTRAS, E_N
+	E_PLAIN,
+	E_VLAN,
+	E_QINQ,
+	E_VLAN2,
+	E_PPPOE,
+	E_QINQ_PPPOE,
+	E_MPLS,
+	E_MPLS2,
+	E_VLAN_MPLS,
+	E_IN_IPV4,
+	E_IN_IPV6,
+	E_EXTRAS,
+	E_N
 };
 
 static const char *const encap_name[E_N] = {
-	"plain", "vlan", "qinq", "vlan-vlan", "pppoe", "qinq-pppoe", "mpls",
-	"mpls-mpls", "vlan-mpls", "in-ipv4", "in-ipv6", "ipopts-or-v6ext",
+	"plain", "vlan",      "qinq",	   "vlan-vlan", "pppoe",   "qinq-pppoe",
+	"mpls",	 "mpls-mpls", "vlan-mpls", "in-ipv4",	"in-ipv6", "ipopts-or-v6ext",
 };
 
 struct built {
@@ -113,18 +129,17 @@ struct built {
  */
 static int build_one(struct built *b, int e, int fam, int a, uint16_t sport)
 {
-	static const uint8_t ipopt_ra[4] = { 0x94, 0x04, 0x00, 0x00 };
-	struct pkt_ipv4_opts o4 = { .ttl = 33, .id = 0x4242, .df = true,
-				    .options = ipopt_ra, .options_len = 4 };
-	struct pkt_ipv6_ext_opts rh = { .len = 40 };
+	static const uint8_t ipopt_ra[4] = {0x94, 0x04, 0x00, 0x00};
+	struct pkt_ipv4_opts o4 = {
+		.ttl = 33, .id = 0x4242, .df = true, .options = ipopt_ra, .options_len = 4};
+	struct pkt_ipv6_ext_opts rh = {.len = 40};
 	struct pkt *p = &b->p;
 
 	b->src = fam == 4 ? "192.0.2.10" : "2001:db8::10";
 	b->dst = fam == 4 ? "198.51.100.53" : "2001:db8:53::1";
 	b->sport = sport;
 	b->dport = a == APP_TLS ? 443 : a == APP_HTTP ? 80 : 53;
-	snprintf(b->host, sizeof(b->host), "%s%d.%s.example.org",
-		 app_name[a], fam, encap_name[e]);
+	snprintf(b->host, sizeof(b->host), "%s%d.%s.example.org", app_name[a], fam, encap_name[e]);
 
 	pkt_init(p);
 	pkt_eth(p, "02:aa:bb:cc:dd:01", NULL);
@@ -164,8 +179,7 @@ static int build_one(struct built *b, int e, int fam, int a, uint16_t sport)
 		pkt_pppoe(p, 0x1234);
 
 	if (fam == 4) {
-		pkt_ipv4(p, b->src, b->dst, PKT_AUTO,
-			 e == E_EXTRAS ? &o4 : NULL);
+		pkt_ipv4(p, b->src, b->dst, PKT_AUTO, e == E_EXTRAS ? &o4 : NULL);
 	} else {
 		pkt_ipv6(p, b->src, b->dst, PKT_AUTO);
 		if (e == E_EXTRAS) {
@@ -178,8 +192,7 @@ static int build_one(struct built *b, int e, int fam, int a, uint16_t sport)
 	if (a == APP_DNS_UDP)
 		pkt_udp(p, sport, b->dport);
 	else
-		pkt_tcp(p, sport, b->dport, PKT_TCP_PSH | PKT_TCP_ACK,
-			1000u + sport, 7777);
+		pkt_tcp(p, sport, b->dport, PKT_TCP_PSH | PKT_TCP_ACK, 1000u + sport, 7777);
 	switch (a) {
 	case APP_DNS_UDP:
 		dns_query(p, b->host, DNS_TYPE_A, sport, DNS_RD, sport & 1);
@@ -205,8 +218,8 @@ static bool check_one(const struct built *b, int e, int fam, int a)
 	struct dns_msg m;
 	char desc[256];
 
-	ASSERT_OK(pkt_parse(p->buf, p->len, &v), "%s/%d/%s: parse: %s",
-		  encap_name[e], fam, app_name[a], v.err ? v.err : "");
+	ASSERT_OK(pkt_parse(p->buf, p->len, &v), "%s/%d/%s: parse: %s", encap_name[e], fam,
+		  app_name[a], v.err ? v.err : "");
 	pkt_describe(&v, desc, sizeof(desc));
 	ASSERT_EQ(v.family, fam == 4 ? AF_INET : AF_INET6, "%s", desc);
 	ASSERT_STREQ(v.src_str, b->src, "%s", desc);
@@ -216,8 +229,7 @@ static bool check_one(const struct built *b, int e, int fam, int a)
 	ASSERT_EQ(v.l7_off, p->l7_off, "%s", desc);
 	ASSERT_EQ(v.l3_end, p->len, "%s", desc);
 	ASSERT_TRUE(v.has_l4, "%s", desc);
-	ASSERT_EQ(v.proto, a == APP_DNS_UDP ? IPPROTO_UDP : IPPROTO_TCP,
-		  "%s", desc);
+	ASSERT_EQ(v.proto, a == APP_DNS_UDP ? IPPROTO_UDP : IPPROTO_TCP, "%s", desc);
 	ASSERT_EQ(v.sport, b->sport, "%s", desc);
 	ASSERT_EQ(v.dport, b->dport, "%s", desc);
 	ASSERT_TRUE(v.payload == p->buf + p->l7_off, "%s", desc);
@@ -264,8 +276,7 @@ static bool check_one(const struct built *b, int e, int fam, int a)
 	case E_MPLS2:
 	case E_VLAN_MPLS:
 		ASSERT_EQ(v.mpls_n, 2, "%s", desc);
-		ASSERT_EQ(v.mpls_label[1], e == E_MPLS2 ? 18 : 2000, "%s",
-			  desc);
+		ASSERT_EQ(v.mpls_label[1], e == E_MPLS2 ? 18 : 2000, "%s", desc);
 		break;
 	case E_IN_IPV4:
 	case E_IN_IPV6:
@@ -275,8 +286,7 @@ static bool check_one(const struct built *b, int e, int fam, int a)
 	if (e == E_PPPOE || e == E_QINQ_PPPOE) {
 		ASSERT_TRUE(v.pppoe, "%s", desc);
 		ASSERT_EQ(v.pppoe_session, 0x1234, "%s", desc);
-		ASSERT_EQ(v.ppp_proto, fam == 4 ? PKT_PPP_IPV4 : PKT_PPP_IPV6,
-			  "%s", desc);
+		ASSERT_EQ(v.ppp_proto, fam == 4 ? PKT_PPP_IPV4 : PKT_PPP_IPV6, "%s", desc);
 		ASSERT_EQ(v.pppoe_len, p->len - (v.l3_off - 2), "%s", desc);
 	}
 	if (e == E_EXTRAS && fam == 6) {
@@ -291,24 +301,20 @@ static bool check_one(const struct built *b, int e, int fam, int a)
 	case APP_DNS_TCP:
 		ASSERT_OK(dns_parse_view(&v, &m), "%s: DNS", desc);
 		ASSERT_STREQ(m.qname, b->host, "%s", desc);
-		ASSERT_EQ(m.qtype, a == APP_DNS_UDP ? DNS_TYPE_A :
-			  DNS_TYPE_AAAA, "%s", desc);
+		ASSERT_EQ(m.qtype, a == APP_DNS_UDP ? DNS_TYPE_A : DNS_TYPE_AAAA, "%s", desc);
 		ASSERT_EQ(m.qclass, DNS_CLASS_IN, "%s", desc);
 		ASSERT_EQ(m.id, b->sport, "%s", desc);
 		ASSERT_TRUE(m.rd && !m.qr && !m.tc, "%s", desc);
-		ASSERT_EQ(m.has_opt, a == APP_DNS_TCP || (b->sport & 1),
-			  "%s", desc);
-		ASSERT_EQ(m.len, a == APP_DNS_UDP ? v.payload_len :
-			  v.payload_len - 2, "%s", desc);
+		ASSERT_EQ(m.has_opt, a == APP_DNS_TCP || (b->sport & 1), "%s", desc);
+		ASSERT_EQ(m.len, a == APP_DNS_UDP ? v.payload_len : v.payload_len - 2, "%s", desc);
 		break;
 	case APP_TLS:
 		ASSERT_EQ(v.payload[0], 22, "%s: record type", desc);
-		ASSERT_TRUE(memmem(v.payload, v.payload_len, b->host,
-				   strlen(b->host)) != NULL, "%s", desc);
+		ASSERT_TRUE(memmem(v.payload, v.payload_len, b->host, strlen(b->host)) != NULL,
+			    "%s", desc);
 		break;
 	case APP_HTTP:
-		ASSERT_TRUE(!memcmp(v.payload, "GET /index.html HTTP/1.1\r\n",
-				    26), "%s", desc);
+		ASSERT_TRUE(!memcmp(v.payload, "GET /index.html HTTP/1.1\r\n", 26), "%s", desc);
 		break;
 	}
 	return true;
@@ -326,8 +332,8 @@ static bool dump_path(char *out, size_t n, const char *file)
 
 static bool test_encap_matrix(void)
 {
-	static struct built b;	/* 4 kB; static keeps the frame small */
-	struct pcap_writer w = { 0 };
+	static struct built b; /* 4 kB; static keeps the frame small */
+	struct pcap_writer w = {0};
 	char path[1024];
 	FILE *tsv = NULL;
 	int e, fam, a, n = 0;
@@ -342,20 +348,17 @@ static bool test_encap_matrix(void)
 	for (e = 0; e < E_N; e++) {
 		for (fam = 4; fam <= 6; fam += 2) {
 			for (a = 0; a < APP_N; a++) {
-				ASSERT_OK(build_one(&b, e, fam, a,
-						    (uint16_t)(20000 + n)),
-					  "%s/%d/%s: %s", encap_name[e], fam,
-					  app_name[a], b.p.errmsg);
+				ASSERT_OK(build_one(&b, e, fam, a, (uint16_t)(20000 + n)),
+					  "%s/%d/%s: %s", encap_name[e], fam, app_name[a],
+					  b.p.errmsg);
 				if (!check_one(&b, e, fam, a))
 					return false;
 				n++;
 				if (!w.f)
 					continue;
-				ASSERT_OK(pcap_write_frame(&w, b.p.buf,
-							   (uint32_t)b.p.len));
-				fprintf(tsv, "%d\t%s\t%d\t%s\t%s\n", n,
-					encap_name[e], fam, app_name[a],
-					b.host);
+				ASSERT_OK(pcap_write_frame(&w, b.p.buf, (uint32_t)b.p.len));
+				fprintf(tsv, "%d\t%s\t%d\t%s\t%s\n", n, encap_name[e], fam,
+					app_name[a], b.host);
 			}
 		}
 	}
@@ -375,14 +378,13 @@ static bool test_builder_errors(void)
 
 	pkt_init(&p);
 	pkt_eth(&p, NULL, NULL);
-	pkt_tcp(&p, 1, 2, 0, 0, 0);	/* no IP header */
+	pkt_tcp(&p, 1, 2, 0, 0, 0); /* no IP header */
 	ASSERT_EQ(pkt_finish(&p), -EINVAL);
 	ASSERT_TRUE(strstr(p.errmsg, "pkt_tcp") != NULL, "%s", p.errmsg);
 
 	pkt_init(&p);
 	pkt_eth(&p, NULL, NULL);
-	ASSERT_EQ(pkt_ipv4(&p, "10.0.0.300", "10.0.0.1", PKT_AUTO, NULL),
-		  -EINVAL);
+	ASSERT_EQ(pkt_ipv4(&p, "10.0.0.300", "10.0.0.1", PKT_AUTO, NULL), -EINVAL);
 	/* sticky: later calls do nothing and report the first error */
 	pkt_udp(&p, 1, 2);
 	ASSERT_EQ(pkt_finish(&p), -EINVAL);
@@ -391,13 +393,13 @@ static bool test_builder_errors(void)
 	pkt_init(&p);
 	pkt_eth(&p, NULL, NULL);
 	pkt_ipv4(&p, "10.0.0.1", "10.0.0.2", PKT_AUTO, NULL);
-	pkt_ipv6_ext(&p, IPPROTO_HOPOPTS, NULL);	/* v6 only */
+	pkt_ipv6_ext(&p, IPPROTO_HOPOPTS, NULL); /* v6 only */
 	ASSERT_EQ(pkt_finish(&p), -EINVAL);
 
 	pkt_init(&p);
 	pkt_eth(&p, NULL, NULL);
 	pkt_pppoe(&p, 1);
-	pkt_vlan(&p, PKT_TPID_8021Q, 1);		/* VLAN inside PPPoE */
+	pkt_vlan(&p, PKT_TPID_8021Q, 1); /* VLAN inside PPPoE */
 	ASSERT_EQ(pkt_finish(&p), -EINVAL);
 
 	ASSERT_OK(pkt_simple_udp(&p, "10.0.0.1", "10.0.0.2", 1, 2));
@@ -408,8 +410,8 @@ static bool test_builder_errors(void)
 	}
 	ASSERT_EQ(pkt_finish(&p), -ENOSPC);
 
-	ASSERT_EQ(pkt_simple_v4_tcp(&p, "2001:db8::1", "10.0.0.2", 1, 2),
-		  -EINVAL, "v4 helper must refuse a v6 address");
+	ASSERT_EQ(pkt_simple_v4_tcp(&p, "2001:db8::1", "10.0.0.2", 1, 2), -EINVAL,
+		  "v4 helper must refuse a v6 address");
 	ASSERT_EQ(dns_query(&p, "a..b", DNS_TYPE_A, 1, 0, false), -EINVAL);
 	return true;
 }
@@ -417,8 +419,7 @@ static bool test_builder_errors(void)
 static bool test_csum_vectors(void)
 {
 	/* RFC 1071 section 3 example: the sum is ddf2, its complement 220d */
-	static const uint8_t rfc[] = { 0x00, 0x01, 0xf2, 0x03,
-				       0xf4, 0xf5, 0xf6, 0xf7 };
+	static const uint8_t rfc[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
 	/* a real IPv4 header (Wikipedia's "IPv4 header checksum" example) */
 	static const uint8_t ip[] = {
 		0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
@@ -446,10 +447,10 @@ static bool test_csum_detects_damage(void)
 	ASSERT_OK(pkt_finish(&p));
 	ASSERT_OK(pkt_parse(p.buf, p.len, &v));
 	ASSERT_TRUE(ipv4_hdr_csum_ok(&v) && l4_csum_ok(&v));
-	p.buf[p.len - 1] ^= 0x20;		/* payload: L4 sum breaks */
+	p.buf[p.len - 1] ^= 0x20; /* payload: L4 sum breaks */
 	ASSERT_TRUE(ipv4_hdr_csum_ok(&v));
 	ASSERT_FALSE(l4_csum_ok(&v));
-	p.buf[p.l3_off + 8]--;			/* TTL: header sum breaks */
+	p.buf[p.l3_off + 8]--; /* TTL: header sum breaks */
 	ASSERT_FALSE(ipv4_hdr_csum_ok(&v));
 	/* finish repairs both */
 	ASSERT_OK(pkt_finish(&p));
@@ -504,7 +505,7 @@ static bool test_explicit_protocols_kept(void)
 
 static bool test_tcp_options_and_padding(void)
 {
-	static const uint8_t mss[] = { 2, 4, 0x05, 0xb4, 4, 2, 1 };
+	static const uint8_t mss[] = {2, 4, 0x05, 0xb4, 4, 2, 1};
 	struct pkt p;
 	struct pkt_view v;
 
@@ -512,11 +513,11 @@ static bool test_tcp_options_and_padding(void)
 	ASSERT_OK(pkt_tcp_options(&p, mss, sizeof(mss)));
 	ASSERT_OK(pkt_finish(&p));
 	ASSERT_EQ(p.len, 14 + 20 + 28, "7 option bytes padded to 8");
-	ASSERT_OK(pkt_pad(&p, 60));		/* already over the minimum */
+	ASSERT_OK(pkt_pad(&p, 60)); /* already over the minimum */
 	ASSERT_EQ(p.len, 62);
-	ASSERT_OK(pkt_pad(&p, 70));		/* trailer the IP length excludes */
+	ASSERT_OK(pkt_pad(&p, 70)); /* trailer the IP length excludes */
 	ASSERT_EQ(p.len, 70);
-	ASSERT_OK(pkt_finish(&p));		/* padding stays outside */
+	ASSERT_OK(pkt_finish(&p)); /* padding stays outside */
 	ASSERT_OK(pkt_parse(p.buf, p.len, &v));
 	ASSERT_EQ(v.tcp_doff, 28);
 	ASSERT_EQ(v.l3_end, 14 + 20 + 28);
@@ -529,9 +530,9 @@ static bool test_tcp_options_and_padding(void)
 
 static bool test_ipv4_fragment_fields(void)
 {
-	static const uint8_t opts[] = { 0x01, 0x01, 0x01 };	/* NOPs */
-	struct pkt_ipv4_opts o = { .mf = true, .id = 77, .options = opts,
-				   .options_len = sizeof(opts) };
+	static const uint8_t opts[] = {0x01, 0x01, 0x01}; /* NOPs */
+	struct pkt_ipv4_opts o = {
+		.mf = true, .id = 77, .options = opts, .options_len = sizeof(opts)};
 	struct pkt p;
 	struct pkt_view v;
 
@@ -627,16 +628,17 @@ static bool fragment_roundtrip(int fam, struct pcap_writer *w)
 		pkt_ipv6_ext(&whole, IPPROTO_DSTOPTS, NULL);
 		pkt_udp(&whole, 4444, 53);
 	}
-	dns_query(&whole, "a-name-long-enough-to-need-three-fragments."
-		  "fragments.example.net", DNS_TYPE_TXT, 99, DNS_RD, true);
+	dns_query(&whole,
+		  "a-name-long-enough-to-need-three-fragments."
+		  "fragments.example.net",
+		  DNS_TYPE_TXT, 99, DNS_RD, true);
 	ASSERT_OK(pkt_finish(&whole));
 	hdr = whole.l4_off;
 	total = whole.len - hdr;
 	for (off = 0; off < total; off += cut) {
 		size_t n = total - off < cut ? total - off : cut;
 
-		ASSERT_OK(pkt_fragment(&whole, off, n, id, &frag),
-			  "%s", frag.errmsg);
+		ASSERT_OK(pkt_fragment(&whole, off, n, id, &frag), "%s", frag.errmsg);
 		ASSERT_OK(pkt_parse(frag.buf, frag.len, &v), "%s", v.err);
 		ASSERT_TRUE(v.frag);
 		ASSERT_EQ(v.frag_offset, off);
@@ -651,25 +653,22 @@ static bool fragment_roundtrip(int fam, struct pcap_writer *w)
 		memcpy(again + off, frag.buf + frag.l7_off, n);
 		ASSERT_EQ(frag.len - frag.l7_off, n);
 		if (w)
-			ASSERT_OK(pcap_write_frame(w, frag.buf,
-						   (uint32_t)frag.len));
+			ASSERT_OK(pcap_write_frame(w, frag.buf, (uint32_t)frag.len));
 	}
 	ASSERT_MEMEQ(again, whole.buf + hdr, total);
-	ASSERT_EQ(pkt_fragment(&whole, 3, 8, id, &frag), -EINVAL,
-		  "offset must be a multiple of 8");
+	ASSERT_EQ(pkt_fragment(&whole, 3, 8, id, &frag), -EINVAL, "offset must be a multiple of 8");
 	return true;
 }
 
 static bool test_pkt_fragment(void)
 {
-	struct pcap_writer w = { 0 };
+	struct pcap_writer w = {0};
 	char path[1024];
 	bool dump = dump_path(path, sizeof(path), "frags.pcap");
 
 	if (dump)
 		ASSERT_OK(pcap_write_open(path, &w));
-	if (!fragment_roundtrip(4, dump ? &w : NULL) ||
-	    !fragment_roundtrip(6, dump ? &w : NULL))
+	if (!fragment_roundtrip(4, dump ? &w : NULL) || !fragment_roundtrip(6, dump ? &w : NULL))
 		return false;
 	if (dump)
 		ASSERT_OK(pcap_write_close(&w));
@@ -706,48 +705,44 @@ static bool test_parse_rejects_truncation(void)
  * with PKT_SELFTEST_DUMP, written to extras.pcap/.tsv for tshark.
  */
 struct extra {
-	const char *what, *app, *host;	/* host NULL: none must be seen */
-	bool host_cut;			/* a record header splits the name */
-	const char *tshark_host;	/* how tshark prints it, if not so */
+	const char *what, *app, *host; /* host NULL: none must be seen */
+	bool host_cut;		       /* a record header splits the name */
+	const char *tshark_host;       /* how tshark prints it, if not so */
 };
 
 static int build_extra(struct pkt *p, int i, uint16_t sport)
 {
 	static const uint8_t syn_opts[] = {
-		2, 4, 0x05, 0xb4,		/* MSS 1460 */
-		4, 2,				/* SACK permitted */
-		8, 10, 0, 0, 0, 1, 0, 0, 0, 0,	/* timestamps */
-		1, 3, 3, 7,			/* NOP, window scale 7 */
+		2, 4,  0x05, 0xb4,		     /* MSS 1460 */
+		4, 2,				     /* SACK permitted */
+		8, 10, 0,    0,	   0, 1, 0, 0, 0, 0, /* timestamps */
+		1, 3,  3,    7,			     /* NOP, window scale 7 */
 	};
-	struct tls_ch_opts o = { 0 };
+	struct tls_ch_opts o = {0};
 
 	switch (i) {
 	case 0:
-		o = (struct tls_ch_opts){ .sni = "late.pq.example",
-					  .sni_last = true,
-					  .key_share_len = 1216 };
+		o = (struct tls_ch_opts){
+			.sni = "late.pq.example", .sni_last = true, .key_share_len = 1216};
 		break;
 	case 1:
-		o = (struct tls_ch_opts){ .sni = "three.records.example",
-					  .max_record = 120 };
+		o = (struct tls_ch_opts){.sni = "three.records.example", .max_record = 120};
 		break;
 	case 2:
-		o = (struct tls_ch_opts){ .sni = "padded.example",
-					  .pad_to = 512, .alpn = "" };
+		o = (struct tls_ch_opts){.sni = "padded.example", .pad_to = 512, .alpn = ""};
 		break;
 	case 3:
-		o = (struct tls_ch_opts){ .sni = NULL };
+		o = (struct tls_ch_opts){.sni = NULL};
 		break;
 	}
 	if (i <= 3) {
 		pkt_simple_tcp(p, i & 1 ? "2001:db8::7" : "192.0.2.7",
-			       i & 1 ? "2001:db8::443" : "192.0.2.43", sport,
-			       443);
+			       i & 1 ? "2001:db8::443" : "192.0.2.43", sport, 443);
 		tls_client_hello_ex(p, &o);
 		return pkt_finish(p);
 	}
 	switch (i) {
-	case 4:		/* SYN with options, padded to the Ethernet minimum */
+	case 4: /* SYN with options, padded to the Ethernet minimum */
 		pkt_init(p);
 		pkt_eth(p, NULL, NULL);
 		pkt_vlan(p, PKT_TPID_8021Q, 5);
@@ -756,17 +751,16 @@ static int build_extra(struct pkt *p, int i, uint16_t sport)
 		pkt_tcp_options(p, syn_opts, sizeof(syn_opts));
 		pkt_finish(p);
 		return pkt_pad(p, 96);
-	case 5:		/* short HTTP request padded with a trailer */
+	case 5: /* short HTTP request padded with a trailer */
 		pkt_simple_v4_tcp(p, "192.0.2.7", "192.0.2.80", sport, 80);
 		http_get(p, "pad.example", "/");
 		pkt_finish(p);
 		return pkt_pad(p, p->len + 6);
-	case 6:		/* escaped dot and a control byte in a DNS label */
+	case 6: /* escaped dot and a control byte in a DNS label */
 		pkt_simple_v6_udp(p, "2001:db8::7", "2001:db8::53", sport, 53);
-		dns_query(p, "a\\.b.\\007c.example", DNS_TYPE_TXT, 6, DNS_RD,
-			  true);
+		dns_query(p, "a\\.b.\\007c.example", DNS_TYPE_TXT, 6, DNS_RD, true);
 		return pkt_finish(p);
-	default:	/* HTTP without a Host header */
+	default: /* HTTP without a Host header */
 		pkt_simple_v6_tcp(p, "2001:db8::7", "2001:db8::80", sport, 80);
 		http_get(p, NULL, "/nohost");
 		return pkt_finish(p);
@@ -776,25 +770,26 @@ static int build_extra(struct pkt *p, int i, uint16_t sport)
 static bool test_extras(void)
 {
 	static const struct extra ex[] = {
-		{ .what = "tls sni after 1216-byte key share", .app = "tls",
-		  .host = "late.pq.example" },
-		{ .what = "tls in 120-byte records, one cuts the sni",
-		  .app = "tls", .host = "three.records.example",
-		  .host_cut = true },
-		{ .what = "tls padded to 512, no alpn", .app = "tls",
-		  .host = "padded.example" },
-		{ .what = "tls without sni", .app = "tls" },
-		{ .what = "syn with options, vlan, eth padding", .app = "syn" },
-		{ .what = "http with trailer", .app = "http",
-		  .host = "pad.example" },
+		{.what = "tls sni after 1216-byte key share",
+		 .app = "tls",
+		 .host = "late.pq.example"},
+		{.what = "tls in 120-byte records, one cuts the sni",
+		 .app = "tls",
+		 .host = "three.records.example",
+		 .host_cut = true},
+		{.what = "tls padded to 512, no alpn", .app = "tls", .host = "padded.example"},
+		{.what = "tls without sni", .app = "tls"},
+		{.what = "syn with options, vlan, eth padding", .app = "syn"},
+		{.what = "http with trailer", .app = "http", .host = "pad.example"},
 		/* tshark shows a dot inside a label as a dot, byte 7 as \a */
-		{ .what = "dns odd name", .app = "dns",
-		  .host = "a\\.b.\\007c.example",
-		  .tshark_host = "a.b.\\ac.example" },
-		{ .what = "http without host", .app = "http" },
+		{.what = "dns odd name",
+		 .app = "dns",
+		 .host = "a\\.b.\\007c.example",
+		 .tshark_host = "a.b.\\ac.example"},
+		{.what = "http without host", .app = "http"},
 	};
 	static struct pkt p;
-	struct pcap_writer w = { 0 };
+	struct pcap_writer w = {0};
 	char path[1024];
 	FILE *tsv = NULL;
 	size_t i;
@@ -810,10 +805,9 @@ static bool test_extras(void)
 		struct pkt_view v;
 		char desc[256];
 
-		ASSERT_OK(build_extra(&p, (int)i, (uint16_t)(30000 + i)),
-			  "%s: %s", ex[i].what, p.errmsg);
-		ASSERT_OK(pkt_parse(p.buf, p.len, &v), "%s: %s", ex[i].what,
-			  v.err);
+		ASSERT_OK(build_extra(&p, (int)i, (uint16_t)(30000 + i)), "%s: %s", ex[i].what,
+			  p.errmsg);
+		ASSERT_OK(pkt_parse(p.buf, p.len, &v), "%s: %s", ex[i].what, v.err);
 		pkt_describe(&v, desc, sizeof(desc));
 		ASSERT_TRUE(l4_csum_ok(&v), "%s: %s", ex[i].what, desc);
 		ASSERT_EQ(v.l3_end, p.len - p.trailer, "%s", ex[i].what);
@@ -823,15 +817,16 @@ static bool test_extras(void)
 			ASSERT_OK(dns_parse_view(&v, &m));
 			ASSERT_STREQ(m.qname, ex[i].host);
 		} else if (ex[i].host && !ex[i].host_cut)
-			ASSERT_TRUE(memmem(v.payload, v.payload_len,
-					   ex[i].host, strlen(ex[i].host)),
-				    "%s", ex[i].what);
+			ASSERT_TRUE(
+				memmem(v.payload, v.payload_len, ex[i].host, strlen(ex[i].host)),
+				"%s", ex[i].what);
 		if (!w.f)
 			continue;
 		ASSERT_OK(pcap_write_frame(&w, p.buf, (uint32_t)p.len));
-		fprintf(tsv, "%zu\t%s\t%s\t%s\n", i + 1, ex[i].what,
-			ex[i].app, ex[i].tshark_host ? ex[i].tshark_host :
-			ex[i].host ? ex[i].host : "-");
+		fprintf(tsv, "%zu\t%s\t%s\t%s\n", i + 1, ex[i].what, ex[i].app,
+			ex[i].tshark_host ? ex[i].tshark_host
+			: ex[i].host	  ? ex[i].host
+					  : "-");
 	}
 	if (w.f) {
 		ASSERT_OK(pcap_write_close(&w));
@@ -851,9 +846,16 @@ static bool test_dns_name_encode(void)
 	ASSERT_EQ(dns_name_encode("", w, sizeof(w)), 1);
 	ASSERT_EQ(dns_name_encode(".", w, sizeof(w)), 1);
 	ASSERT_EQ(dns_name_encode("a.bc.", w, sizeof(w)), 6);
-	ASSERT_MEMEQ(w, "\x01" "a\x02" "bc\x00", 6);
+	ASSERT_MEMEQ(w,
+		     "\x01"
+		     "a\x02"
+		     "bc\x00",
+		     6);
 	ASSERT_EQ(dns_name_encode("a\\.b.\\000\\255", w, sizeof(w)), 8);
-	ASSERT_MEMEQ(w, "\x03" "a.b\x02\x00\xff\x00", 8);
+	ASSERT_MEMEQ(w,
+		     "\x03"
+		     "a.b\x02\x00\xff\x00",
+		     8);
 	ASSERT_EQ(dns_name_encode("a.b", w, 4), -ENOSPC);
 	ASSERT_EQ(dns_name_encode(".a", w, sizeof(w)), -EINVAL);
 	memset(name, 'x', 64);
@@ -868,7 +870,7 @@ static bool test_dns_name_encode(void)
 	}
 	name[4 * 64 - 1] = 0;
 	ASSERT_EQ(dns_name_encode(name, w, sizeof(w)), -EINVAL);
-	name[3 * 64 + 61] = 0;		/* 255 exactly */
+	name[3 * 64 + 61] = 0; /* 255 exactly */
 	ASSERT_EQ(dns_name_encode(name, w, sizeof(w)), 255);
 	return true;
 }
@@ -879,24 +881,100 @@ static bool test_dns_parse_response(void)
 	 * question, A + AAAA answers by compression pointer, an SOA-less
 	 * authority, and OPT with DO set. */
 	static const uint8_t msg[] = {
-		0xbe, 0xef, 0x85, 0x80, 0x00, 0x01, 0x00, 0x02,
-		0x00, 0x00, 0x00, 0x01,
-		3, 'W', 'w', 'W', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
-		3, 'c', 'o', 'm', 0, 0x00, 0x01, 0x00, 0x01,
+		0xbe,
+		0xef,
+		0x85,
+		0x80,
+		0x00,
+		0x01,
+		0x00,
+		0x02,
+		0x00,
+		0x00,
+		0x00,
+		0x01,
+		3,
+		'W',
+		'w',
+		'W',
+		7,
+		'e',
+		'x',
+		'a',
+		'm',
+		'p',
+		'l',
+		'e',
+		3,
+		'c',
+		'o',
+		'm',
+		0,
+		0x00,
+		0x01,
+		0x00,
+		0x01,
 		/* A 93.184.216.34, ttl 300 */
-		0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x01, 0x2c,
-		0x00, 0x04, 93, 184, 216, 34,
+		0xc0,
+		0x0c,
+		0x00,
+		0x01,
+		0x00,
+		0x01,
+		0x00,
+		0x00,
+		0x01,
+		0x2c,
+		0x00,
+		0x04,
+		93,
+		184,
+		216,
+		34,
 		/* AAAA 2606:2800:220:1::1, name = "example.com" by pointer */
-		0xc0, 0x10, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x01, 0x51, 0x80,
-		0x00, 0x10, 0x26, 0x06, 0x28, 0x00, 0x02, 0x20, 0x00, 0x01,
-		0, 0, 0, 0, 0, 0, 0, 1,
+		0xc0,
+		0x10,
+		0x00,
+		0x1c,
+		0x00,
+		0x01,
+		0x00,
+		0x01,
+		0x51,
+		0x80,
+		0x00,
+		0x10,
+		0x26,
+		0x06,
+		0x28,
+		0x00,
+		0x02,
+		0x20,
+		0x00,
+		0x01,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		1,
 		/* OPT: udp 4096, ext rcode 0, version 0, DO */
-		0x00, 0x00, 0x29, 0x10, 0x00, 0x00, 0x00, 0x80, 0x00,
-		0x00, 0x00,
+		0x00,
+		0x00,
+		0x29,
+		0x10,
+		0x00,
+		0x00,
+		0x00,
+		0x80,
+		0x00,
+		0x00,
+		0x00,
 	};
 	uint8_t loop[] = {
-		0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
-		0xc0, 12, 0, 1, 0, 1,		/* points at itself */
+		0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1, /* points at itself */
 	};
 	struct dns_msg m;
 
@@ -943,8 +1021,8 @@ static bool test_dns_query_roundtrip(void)
 	struct dns_msg m;
 	int n;
 
-	n = dns_query_bytes(b, sizeof(b), "Odd\\.Label.\\007bin.example.",
-			    DNS_TYPE_HTTPS, 0x0102, DNS_RD | DNS_CD, true);
+	n = dns_query_bytes(b, sizeof(b), "Odd\\.Label.\\007bin.example.", DNS_TYPE_HTTPS, 0x0102,
+			    DNS_RD | DNS_CD, true);
 	ASSERT_GT(n, 0);
 	ASSERT_OK(dns_parse(b, (size_t)n, &m));
 	ASSERT_STREQ(m.qname, "Odd\\.Label.\\007bin.example");
@@ -965,15 +1043,14 @@ static bool test_dns_query_roundtrip(void)
 /* ------------------------------------------------------------ TLS, HTTP */
 
 /* Walk a ClientHello the way a server would; return the SNI found. */
-static bool walk_client_hello(const uint8_t *b, size_t n, char *sni,
-			      size_t *records)
+static bool walk_client_hello(const uint8_t *b, size_t n, char *sni, size_t *records)
 {
 	static uint8_t hs[PKT_MAX];
 	size_t hn = 0, at = 0, p, end, ext_end;
 
 	*records = 0;
 	sni[0] = 0;
-	while (at < n) {		/* reassemble the records */
+	while (at < n) { /* reassemble the records */
 		size_t rl;
 
 		ASSERT_GE(n - at, 5);
@@ -989,9 +1066,9 @@ static bool walk_client_hello(const uint8_t *b, size_t n, char *sni,
 	ASSERT_EQ(hs[0], 1, "client_hello");
 	ASSERT_EQ((size_t)(hs[1] << 16 | hs[2] << 8 | hs[3]), hn - 4);
 	p = 4 + 2 + 32;
-	p += 1 + hs[p];				/* session id */
-	p += 2 + (size_t)(hs[p] << 8 | hs[p + 1]);	/* suites */
-	p += 1 + hs[p];				/* compression */
+	p += 1 + hs[p];				   /* session id */
+	p += 2 + (size_t)(hs[p] << 8 | hs[p + 1]); /* suites */
+	p += 1 + hs[p];				   /* compression */
 	ext_end = p + 2 + (size_t)(hs[p] << 8 | hs[p + 1]);
 	ASSERT_EQ(ext_end, hn, "extensions fill the message");
 	for (p += 2; p < ext_end; p = end) {
@@ -1013,7 +1090,7 @@ static bool walk_client_hello(const uint8_t *b, size_t n, char *sni,
 static bool test_tls_client_hello(void)
 {
 	static uint8_t b[PKT_MAX];
-	struct tls_ch_opts o = { .sni = "www.Example.com" };
+	struct tls_ch_opts o = {.sni = "www.Example.com"};
 	char sni[300];
 	size_t recs;
 	int n;
@@ -1038,10 +1115,9 @@ static bool test_tls_client_hello(void)
 	ASSERT_TRUE(walk_client_hello(b, (size_t)n, sni, &recs));
 	ASSERT_STREQ(sni, "late.example");
 	ASSERT_EQ(recs, 3);
-	ASSERT_GT((char *)memmem(b, (size_t)n, "late.example", 12) - (char *)b,
-		  1216);
+	ASSERT_GT((char *)memmem(b, (size_t)n, "late.example", 12) - (char *)b, 1216);
 
-	o = (struct tls_ch_opts){ .sni = "pad.example", .pad_to = 512 };
+	o = (struct tls_ch_opts){.sni = "pad.example", .pad_to = 512};
 	n = tls_client_hello_bytes(b, sizeof(b), &o);
 	ASSERT_EQ(n, 5 + 512);
 	ASSERT_TRUE(walk_client_hello(b, (size_t)n, sni, &recs));
@@ -1058,7 +1134,7 @@ static bool test_http_get(void)
 	ASSERT_GT(n, 0);
 	b[n] = 0;
 	ASSERT_STREQ(b, "GET / HTTP/1.1\r\nHost: h.example:8080\r\n"
-		     "User-Agent: tapis-test/1\r\nAccept: */*\r\n\r\n");
+			"User-Agent: tapis-test/1\r\nAccept: */*\r\n\r\n");
 	n = http_get_bytes((uint8_t *)b, sizeof(b), NULL, "/x");
 	b[n] = 0;
 	ASSERT_TRUE(strstr(b, "Host:") == NULL);
@@ -1093,8 +1169,7 @@ static bool test_pcap_roundtrip(void)
 	close(fd);
 	ASSERT_OK(pcap_write_open(path, &w));
 	for (i = 0; i < 5; i++) {
-		ASSERT_OK(pkt_simple_v6_tcp(&p, "fd00::1", "fd00::2",
-					    (uint16_t)(1000 + i), 443));
+		ASSERT_OK(pkt_simple_v6_tcp(&p, "fd00::1", "fd00::2", (uint16_t)(1000 + i), 443));
 		tls_client_hello(&p, "rt.example");
 		ASSERT_OK(pkt_finish(&p));
 		ASSERT_OK(pcap_write_frame(&w, p.buf, (uint32_t)p.len));
@@ -1125,18 +1200,17 @@ static bool test_pcap_variants(void)
 {
 	/* big-endian, nanosecond magic, one 14-byte frame cut to 14 of 60 */
 	static const uint8_t be_ns[] = {
-		0xa1, 0xb2, 0x3c, 0x4d, 0x00, 0x02, 0x00, 0x04,
-		0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0xff, 0xff, 0, 0, 0, 1,
-		0x65, 0x53, 0xf1, 0x00, 0x3b, 0x9a, 0xc9, 0xff,
-		0, 0, 0, 14, 0, 0, 0, 60,
-		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0x08, 0x00,
+		0xa1, 0xb2, 0x3c, 0x4d, 0x00, 0x02, 0x00, 0x04, 0,  0,	0,    0,    0,	  0,
+		0,    0,    0x00, 0x00, 0xff, 0xff, 0,	  0,	0,  1,	0x65, 0x53, 0xf1, 0x00,
+		0x3b, 0x9a, 0xc9, 0xff, 0,    0,    0,	  14,	0,  0,	0,    60,   1,	  2,
+		3,    4,    5,	  6,	7,    8,    9,	  10,	11, 12, 0x08, 0x00,
 	};
 	/* little-endian microsecond header with linktype 101 (raw IP) */
 	static const uint8_t raw[] = {
-		0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		0xff, 0xff, 0, 0, 101, 0, 0, 0,
+		0xd4, 0xc3, 0xb2, 0xa1, 2,    0,    4, 0, 0,   0, 0, 0,
+		0,    0,    0,	  0,	0xff, 0xff, 0, 0, 101, 0, 0, 0,
 	};
-	static const uint8_t ng[] = { 0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0 };
+	static const uint8_t ng[] = {0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0};
 	char path[] = "/tmp/tapis-selftest-XXXXXX";
 	struct pcap_reader r;
 	const uint8_t *d;
@@ -1222,9 +1296,8 @@ static bool count_pcap(const char *path, struct count *c)
 
 /* Every capture listed in a manifest has the frame count and size listed;
  * every capture in the folder is listed. */
-static bool check_manifest(const char *dir, const char *manifest,
-			   const char *sub, unsigned *files, uint64_t *frames,
-			   uint64_t *ip, uint64_t *errs)
+static bool check_manifest(const char *dir, const char *manifest, const char *sub, unsigned *files,
+			   uint64_t *frames, uint64_t *ip, uint64_t *errs)
 {
 	char path[2048], line[4096], *f[32];
 	int nf, c_pcap, c_frames, c_bytes, c_max;
@@ -1253,15 +1326,14 @@ static bool check_manifest(const char *dir, const char *manifest,
 		snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, f[c_pcap]);
 		if (!count_pcap(path, &c))
 			return false;
-		ASSERT_EQ(c.frames, strtoull(f[c_frames], NULL, 10), "%s",
-			  f[c_pcap]);
+		ASSERT_EQ(c.frames, strtoull(f[c_frames], NULL, 10), "%s", f[c_pcap]);
 		ASSERT_OK(stat(path, &st), "%s", path);
 		if (c_bytes >= 0 && c_bytes < nf)
-			ASSERT_EQ(st.st_size, strtoll(f[c_bytes], NULL, 10),
-				  "%s: file size", f[c_pcap]);
+			ASSERT_EQ(st.st_size, strtoll(f[c_bytes], NULL, 10), "%s: file size",
+				  f[c_pcap]);
 		if (c_max >= 0 && c_max < nf)
-			ASSERT_EQ(c.max_len, strtoull(f[c_max], NULL, 10),
-				  "%s: longest frame", f[c_pcap]);
+			ASSERT_EQ(c.max_len, strtoull(f[c_max], NULL, 10), "%s: longest frame",
+				  f[c_pcap]);
 		*frames += c.frames;
 		*ip += c.parsed_ip;
 		*errs += c.parse_err;
@@ -1288,17 +1360,15 @@ static bool test_corpus_frame_counts(void)
 
 	if (!dir)
 		SKIP("corpus not found; set TAPIS_CORPUS");
-	if (!check_manifest(dir, "pcaps.tsv", "pcap", &files, &frames, &ip,
-			    &errs))
+	if (!check_manifest(dir, "pcaps.tsv", "pcap", &files, &frames, &ip, &errs))
 		return false;
 	ASSERT_EQ(files, 78);
-	if (!check_manifest(dir, "derived/recipes.tsv", "derived/pcap",
-			    &files, &frames, &ip, &errs))
+	if (!check_manifest(dir, "derived/recipes.tsv", "derived/pcap", &files, &frames, &ip,
+			    &errs))
 		return false;
 	printf("# corpus: %u captures, %llu frames, %llu parsed to IP, "
-	       "%llu refused by pkt_parse\n", files,
-	       (unsigned long long)frames, (unsigned long long)ip,
-	       (unsigned long long)errs);
+	       "%llu refused by pkt_parse\n",
+	       files, (unsigned long long)frames, (unsigned long long)ip, (unsigned long long)errs);
 	return true;
 }
 
@@ -1310,16 +1380,16 @@ static bool test_corpus_frame_counts(void)
 static bool test_corpus_tuples(void)
 {
 	static const char *const walked[] = {
-		"-", "vlan", "vlan:vlan", "vlan:vlan:vlan",
-		"vlan:vlan:pppoes:ppp", "vlan:mpls", "ip", "ipv6",
+		"-",	     "vlan", "vlan:vlan", "vlan:vlan:vlan", "vlan:vlan:pppoes:ppp",
+		"vlan:mpls", "ip",   "ipv6",
 	};
 	const char *dir = corpus_dir();
 	char path[2048], line[8192], *f[32], cur[256] = "";
 	int nf, c_pcap, c_frame, c_l4, c_src, c_sport, c_dst, c_dport, c_outer;
 	unsigned checked = 0, skipped_frag = 0, refused = 0;
-	unsigned sum_tried[2] = { 0 }, sum_ok[2] = { 0 };
+	unsigned sum_tried[2] = {0}, sum_ok[2] = {0};
 	FILE *verdicts = NULL;
-	struct pcap_reader r = { 0 };
+	struct pcap_reader r = {0};
 	uint64_t at = 0;
 	const uint8_t *d = NULL;
 	uint32_t cap = 0;
@@ -1340,8 +1410,8 @@ static bool test_corpus_tuples(void)
 	c_dst = tsv_col(f, nf, "dst");
 	c_dport = tsv_col(f, nf, "dport");
 	c_outer = tsv_col(f, nf, "outer_layers");
-	ASSERT_TRUE(c_pcap >= 0 && c_frame >= 0 && c_l4 >= 0 && c_src >= 0 &&
-		    c_sport >= 0 && c_dst >= 0 && c_dport >= 0 && c_outer >= 0);
+	ASSERT_TRUE(c_pcap >= 0 && c_frame >= 0 && c_l4 >= 0 && c_src >= 0 && c_sport >= 0 &&
+		    c_dst >= 0 && c_dport >= 0 && c_outer >= 0);
 
 	if (dump_path(path, sizeof(path), "corpus-csum.tsv")) {
 		verdicts = fopen(path, "w");
@@ -1371,8 +1441,7 @@ static bool test_corpus_tuples(void)
 		want = strtoull(f[c_frame], NULL, 10);
 		ASSERT_GE(want, at, "%s: frames out of order", cur);
 		while (at < want) {
-			ASSERT_EQ(pcap_next(&r, &d, &cap, NULL), 1,
-				  "%s frame %llu", cur,
+			ASSERT_EQ(pcap_next(&r, &d, &cap, NULL), 1, "%s frame %llu", cur,
 				  (unsigned long long)at + 1);
 			at++;
 		}
@@ -1380,24 +1449,19 @@ static bool test_corpus_tuples(void)
 		 * was parsed up to there must still agree */
 		if (pkt_parse(d, cap, &v))
 			refused++;
-		ASSERT_TRUE(v.family, "%s frame %llu: %s", cur,
-			    (unsigned long long)want, v.err);
+		ASSERT_TRUE(v.family, "%s frame %llu: %s", cur, (unsigned long long)want, v.err);
 		if (v.frag && !v.has_l4) {
 			/* the completing fragment of a reassembled datagram
 			 * carries no ports; tshark shows the datagram's */
 			skipped_frag++;
 			continue;
 		}
-		ASSERT_STREQ(v.src_str, f[c_src], "%s frame %s", cur,
-			     f[c_frame]);
-		ASSERT_STREQ(v.dst_str, f[c_dst], "%s frame %s", cur,
-			     f[c_frame]);
-		ASSERT_EQ(v.sport, strtol(f[c_sport], NULL, 10), "%s frame %s",
-			  cur, f[c_frame]);
-		ASSERT_EQ(v.dport, strtol(f[c_dport], NULL, 10), "%s frame %s",
-			  cur, f[c_frame]);
-		ASSERT_EQ(v.proto, !strcmp(f[c_l4], "TCP") ? IPPROTO_TCP :
-			  IPPROTO_UDP, "%s frame %s", cur, f[c_frame]);
+		ASSERT_STREQ(v.src_str, f[c_src], "%s frame %s", cur, f[c_frame]);
+		ASSERT_STREQ(v.dst_str, f[c_dst], "%s frame %s", cur, f[c_frame]);
+		ASSERT_EQ(v.sport, strtol(f[c_sport], NULL, 10), "%s frame %s", cur, f[c_frame]);
+		ASSERT_EQ(v.dport, strtol(f[c_dport], NULL, 10), "%s frame %s", cur, f[c_frame]);
+		ASSERT_EQ(v.proto, !strcmp(f[c_l4], "TCP") ? IPPROTO_TCP : IPPROTO_UDP,
+			  "%s frame %s", cur, f[c_frame]);
 		checked++;
 		/* Real senders' checksums: an oracle for the checksum code
 		 * that does not share it with the builder. Offloaded
@@ -1405,14 +1469,13 @@ static bool test_corpus_tuples(void)
 		if (!v.err && !v.frag) {
 			int i6 = v.family == AF_INET6;
 
-			bool ok = l4_csum_ok(&v) &&
-				  (i6 || ipv4_hdr_csum_ok(&v));
+			bool ok = l4_csum_ok(&v) && (i6 || ipv4_hdr_csum_ok(&v));
 
 			sum_tried[i6]++;
 			sum_ok[i6] += ok;
 			if (verdicts)
-				fprintf(verdicts, "%s/pcap/%s\t%s\t%s\n", dir,
-					cur, f[c_frame], ok ? "right" : "wrong");
+				fprintf(verdicts, "%s/pcap/%s\t%s\t%s\n", dir, cur, f[c_frame],
+					ok ? "right" : "wrong");
 		}
 	}
 	pcap_close(&r);
@@ -1421,9 +1484,10 @@ static bool test_corpus_tuples(void)
 		ASSERT_OK(fclose(verdicts));
 	printf("# corpus tuples: %u frames agree with tshark (%u of them "
 	       "with a length pkt_parse refuses), %u later fragments "
-	       "skipped\n", checked, refused, skipped_frag);
-	printf("# corpus checksums: IPv4 %u of %u right, IPv6 %u of %u\n",
-	       sum_ok[0], sum_tried[0], sum_ok[1], sum_tried[1]);
+	       "skipped\n",
+	       checked, refused, skipped_frag);
+	printf("# corpus checksums: IPv4 %u of %u right, IPv6 %u of %u\n", sum_ok[0], sum_tried[0],
+	       sum_ok[1], sum_tried[1]);
 	ASSERT_GT(checked, 600);
 	/* tshark 4.0.17 gives the same verdict on every one of these frames
 	 * (verify_with_tshark.sh compares them one by one); the rest carry

@@ -31,11 +31,14 @@ struct test_case {
 	bool (*fn)(void);
 };
 
-#define TEST(fn) { #fn, fn }
+#define TEST(fn)                                                                                   \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
 
 struct test_state_ {
-	unsigned failures;	/* assertion failures in the running test */
-	bool quiet;		/* count failures without printing them */
+	unsigned failures; /* assertion failures in the running test */
+	bool quiet;	   /* count failures without printing them */
 	bool skipped;
 	char skip_reason[200];
 };
@@ -49,18 +52,17 @@ static inline struct test_state_ *test_state_(void)
 	return &s;
 }
 
-__attribute__((format(printf, 5, 6)))
-static inline void test_fail_(const char *file, int line, const char *expr,
-			      const char *gotwant, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static inline void
+test_fail_(const char *file, int line, const char *expr, const char *gotwant, const char *fmt, ...)
 {
 	va_list ap;
 
 	test_state_()->failures++;
 	if (test_state_()->quiet)
 		return;
-	fflush(stdout);		/* keep "file:line" after the ok lines before */
+	fflush(stdout); /* keep "file:line" after the ok lines before */
 	fprintf(stderr, "%s:%d: ", file, line);
-	fmt++;			/* the \x01 the macros put first */
+	fmt++; /* the \x01 the macros put first */
 	if (fmt[0]) {
 		va_start(ap, fmt);
 		vfprintf(stderr, fmt, ap);
@@ -74,13 +76,11 @@ static inline void test_fail_(const char *file, int line, const char *expr,
 	fflush(stderr);
 }
 
-static inline const char *test_gotwant_ll_(char *b, size_t n, long long got,
-					    long long want)
+static inline const char *test_gotwant_ll_(char *b, size_t n, long long got, long long want)
 {
 	if ((got < 0 || got > 9) || (want < 0 || want > 9))
 		snprintf(b, n, "got %lld [0x%llx], want %lld [0x%llx]", got,
-			 (unsigned long long)got, want,
-			 (unsigned long long)want);
+			 (unsigned long long)got, want, (unsigned long long)want);
 	else
 		snprintf(b, n, "got %lld, want %lld", got, want);
 	return b;
@@ -88,31 +88,28 @@ static inline const char *test_gotwant_ll_(char *b, size_t n, long long got,
 
 /* `"\x01" __VA_ARGS__` makes the message optional and forces it to be a
  * string literal, which keeps printf format checking. */
-#define ASSERT_TRUE(cond, ...)						\
-	do {								\
-		if (!(cond)) {						\
-			test_fail_(__FILE__, __LINE__, #cond, NULL,	\
-				   "\x01" __VA_ARGS__);			\
-			return false;					\
-		}							\
+#define ASSERT_TRUE(cond, ...)                                                                     \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			test_fail_(__FILE__, __LINE__, #cond, NULL, "\x01" __VA_ARGS__);           \
+			return false;                                                              \
+		}                                                                                  \
 	} while (0)
 
 #define ASSERT_FALSE(cond, ...) ASSERT_TRUE(!(cond), __VA_ARGS__)
 
 /* Integers of any type, compared and printed as long long. */
-#define ASSERT_CMP_(a, op, b, ...)					\
-	do {								\
-		long long test_a_ = (long long)(a);			\
-		long long test_b_ = (long long)(b);			\
-		char test_gw_[96];					\
-		if (!(test_a_ op test_b_)) {				\
-			test_fail_(__FILE__, __LINE__, #a " " #op " " #b,\
-				   test_gotwant_ll_(test_gw_,		\
-						    sizeof(test_gw_),	\
-						    test_a_, test_b_),	\
-				   "\x01" __VA_ARGS__);			\
-			return false;					\
-		}							\
+#define ASSERT_CMP_(a, op, b, ...)                                                                 \
+	do {                                                                                       \
+		long long test_a_ = (long long)(a);                                                \
+		long long test_b_ = (long long)(b);                                                \
+		char test_gw_[96];                                                                 \
+		if (!(test_a_ op test_b_)) {                                                       \
+			test_fail_(__FILE__, __LINE__, #a " " #op " " #b,                          \
+				   test_gotwant_ll_(test_gw_, sizeof(test_gw_), test_a_, test_b_), \
+				   "\x01" __VA_ARGS__);                                            \
+			return false;                                                              \
+		}                                                                                  \
 	} while (0)
 
 #define ASSERT_EQ(a, b, ...) ASSERT_CMP_(a, ==, b, __VA_ARGS__)
@@ -122,65 +119,57 @@ static inline const char *test_gotwant_ll_(char *b, size_t n, long long got,
 #define ASSERT_GT(a, b, ...) ASSERT_CMP_(a, >, b, __VA_ARGS__)
 #define ASSERT_GE(a, b, ...) ASSERT_CMP_(a, >=, b, __VA_ARGS__)
 /* 0 expected; a negative return is shown with its errno name text. */
-#define ASSERT_OK(expr, ...)						\
-	do {								\
-		long long test_r_ = (long long)(expr);			\
-		char test_gw_[160];					\
-		if (test_r_ != 0) {					\
-			snprintf(test_gw_, sizeof(test_gw_),		\
-				 "got %lld%s%s, want 0", test_r_,	\
-				 test_r_ < 0 ? " " : "",		\
-				 test_r_ < 0 && test_r_ > -4096 ?	\
-				 strerror((int)-test_r_) : "");		\
-			test_fail_(__FILE__, __LINE__, #expr, test_gw_,	\
-				   "\x01" __VA_ARGS__);			\
-			return false;					\
-		}							\
+#define ASSERT_OK(expr, ...)                                                                       \
+	do {                                                                                       \
+		long long test_r_ = (long long)(expr);                                             \
+		char test_gw_[160];                                                                \
+		if (test_r_ != 0) {                                                                \
+			snprintf(test_gw_, sizeof(test_gw_), "got %lld%s%s, want 0", test_r_,      \
+				 test_r_ < 0 ? " " : "",                                           \
+				 test_r_ < 0 && test_r_ > -4096 ? strerror((int)-test_r_) : "");   \
+			test_fail_(__FILE__, __LINE__, #expr, test_gw_, "\x01" __VA_ARGS__);       \
+			return false;                                                              \
+		}                                                                                  \
 	} while (0)
 
-#define ASSERT_STREQ(a, b, ...)						\
-	do {								\
-		const char *test_a_ = (a), *test_b_ = (b);		\
-		char test_gw_[600];					\
-		if (!test_a_ || !test_b_ || strcmp(test_a_, test_b_)) {	\
-			snprintf(test_gw_, sizeof(test_gw_),		\
-				 "got \"%.250s\", want \"%.250s\"",	\
-				 test_a_ ? test_a_ : "(null)",		\
-				 test_b_ ? test_b_ : "(null)");		\
-			test_fail_(__FILE__, __LINE__, #a " == " #b,	\
-				   test_gw_, "\x01" __VA_ARGS__);		\
-			return false;					\
-		}							\
+#define ASSERT_STREQ(a, b, ...)                                                                    \
+	do {                                                                                       \
+		const char *test_a_ = (a), *test_b_ = (b);                                         \
+		char test_gw_[600];                                                                \
+		if (!test_a_ || !test_b_ || strcmp(test_a_, test_b_)) {                            \
+			snprintf(test_gw_, sizeof(test_gw_), "got \"%.250s\", want \"%.250s\"",    \
+				 test_a_ ? test_a_ : "(null)", test_b_ ? test_b_ : "(null)");      \
+			test_fail_(__FILE__, __LINE__, #a " == " #b, test_gw_,                     \
+				   "\x01" __VA_ARGS__);                                            \
+			return false;                                                              \
+		}                                                                                  \
 	} while (0)
 
 /* Byte strings; the first differing offset is reported. */
-#define ASSERT_MEMEQ(a, b, len, ...)					\
-	do {								\
-		const unsigned char *test_a_ = (const void *)(a);	\
-		const unsigned char *test_b_ = (const void *)(b);	\
-		size_t test_n_ = (len), test_i_;			\
-		char test_gw_[96];					\
-		for (test_i_ = 0; test_i_ < test_n_; test_i_++)		\
-			if (test_a_[test_i_] != test_b_[test_i_])	\
-				break;					\
-		if (test_i_ < test_n_) {				\
-			snprintf(test_gw_, sizeof(test_gw_),		\
-				 "byte %zu: got 0x%02x, want 0x%02x",	\
-				 test_i_, test_a_[test_i_],		\
-				 test_b_[test_i_]);			\
-			test_fail_(__FILE__, __LINE__, #a " == " #b,	\
-				   test_gw_, "\x01" __VA_ARGS__);		\
-			return false;					\
-		}							\
+#define ASSERT_MEMEQ(a, b, len, ...)                                                               \
+	do {                                                                                       \
+		const unsigned char *test_a_ = (const void *)(a);                                  \
+		const unsigned char *test_b_ = (const void *)(b);                                  \
+		size_t test_n_ = (len), test_i_;                                                   \
+		char test_gw_[96];                                                                 \
+		for (test_i_ = 0; test_i_ < test_n_; test_i_++)                                    \
+			if (test_a_[test_i_] != test_b_[test_i_])                                  \
+				break;                                                             \
+		if (test_i_ < test_n_) {                                                           \
+			snprintf(test_gw_, sizeof(test_gw_), "byte %zu: got 0x%02x, want 0x%02x",  \
+				 test_i_, test_a_[test_i_], test_b_[test_i_]);                     \
+			test_fail_(__FILE__, __LINE__, #a " == " #b, test_gw_,                     \
+				   "\x01" __VA_ARGS__);                                            \
+			return false;                                                              \
+		}                                                                                  \
 	} while (0)
 
-#define SKIP(...)							\
-	do {								\
-		snprintf(test_state_()->skip_reason,			\
-			 sizeof(test_state_()->skip_reason),		\
-			 "\x01" __VA_ARGS__);				\
-		test_state_()->skipped = true;				\
-		return true;						\
+#define SKIP(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(test_state_()->skip_reason, sizeof(test_state_()->skip_reason),           \
+			 "\x01" __VA_ARGS__);                                                      \
+		test_state_()->skipped = true;                                                     \
+		return true;                                                                       \
 	} while (0)
 
 static inline bool test_selected_(const char *name, int argc, char **argv)
@@ -195,8 +184,7 @@ static inline bool test_selected_(const char *name, int argc, char **argv)
 	return false;
 }
 
-static inline int test_run(const struct test_case *t, size_t n, int argc,
-			   char **argv)
+static inline int test_run(const struct test_case *t, size_t n, int argc, char **argv)
 {
 	unsigned pass = 0, fail = 0, skip = 0, num = 0;
 	size_t i;
@@ -219,8 +207,7 @@ static inline int test_run(const struct test_case *t, size_t n, int argc,
 		if (ok && s->skipped) {
 			skip++;
 			printf("ok %u - %s # SKIP%s%s\n", num, t[i].name,
-			       s->skip_reason[1] ? " " : "",
-			       s->skip_reason + 1);
+			       s->skip_reason[1] ? " " : "", s->skip_reason + 1);
 		} else if (ok) {
 			pass++;
 			printf("ok %u - %s\n", num, t[i].name);
@@ -237,11 +224,10 @@ static inline int test_run(const struct test_case *t, size_t n, int argc,
 	return fail ? 1 : 0;
 }
 
-#define TEST_MAIN(table)						\
-	int main(int argc, char **argv)					\
-	{								\
-		return test_run(table, sizeof(table) / sizeof(table[0]),\
-				argc, argv);				\
+#define TEST_MAIN(table)                                                                           \
+	int main(int argc, char **argv)                                                            \
+	{                                                                                          \
+		return test_run(table, sizeof(table) / sizeof(table[0]), argc, argv);              \
 	}
 
 #endif /* TAPIS_TEST_H */
