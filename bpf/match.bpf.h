@@ -109,15 +109,15 @@ static long v6_probe_one(__u32 idx, void *data)
 	return 0;
 }
 
-static __always_inline __u32 v6_lookup(__u32 gen, __u32 flags, const __u8 *addr, __u32 dir)
+static __always_inline __u32 v6_lookup(void *filter, __u32 gen, __u32 flags, const __u8 *addr,
+				       __u32 dir)
 {
 	__u32 top =
 		((__u32)addr[0] << 24) | ((__u32)addr[1] << 16) | ((__u32)addr[2] << 8) | addr[3];
 	__u32 bit = tapis_v6_filter_bit(top), word = bit >> 6;
-	void *filter, *l32;
+	void *l32;
 	__u64 *w;
 
-	filter = bpf_map_lookup_elem(&tapis_v6_filter, &gen);
 	if (filter) {
 		w = bpf_map_lookup_elem(filter, &word);
 		if (w && (*w & (1ULL << (bit & 63)))) {
@@ -198,10 +198,12 @@ static __always_inline void net_match(struct pkt *p, __u32 flags, __u32 *dst_ent
 		if (flags & TAPIS_SF_V4_SRC)
 			*src_ent = v4_lookup(tbl24, tbl8, bpf_ntohl(p->saddr4_be), TAPIS_DIR_SRC);
 	} else if (p->family == 6) {
+		void *filter = bpf_map_lookup_elem(&tapis_v6_filter, &gen);
+
 		if (flags & TAPIS_SF_V6_DST)
-			*dst_ent = v6_lookup(gen, flags, p->daddr6, TAPIS_DIR_DST);
+			*dst_ent = v6_lookup(filter, gen, flags, p->daddr6, TAPIS_DIR_DST);
 		if (flags & TAPIS_SF_V6_SRC)
-			*src_ent = v6_lookup(gen, flags, p->saddr6, TAPIS_DIR_SRC);
+			*src_ent = v6_lookup(filter, gen, flags, p->saddr6, TAPIS_DIR_SRC);
 	}
 }
 

@@ -21,7 +21,7 @@ SEC("xdp")
 int tapis_xdp(struct xdp_md *ctx)
 {
 	struct pkt p = {};
-	struct dns_q dq = {};
+	struct dns_q dq;
 	struct tapis_settings *set;
 	struct tapis_ctl *ctl;
 	struct verdict v;
@@ -32,7 +32,6 @@ int tapis_xdp(struct xdp_md *ctx)
 	p.c.pos = p.data;
 	p.c.end = (void *)(long)ctx->data_end;
 	p.len = p.c.end - p.data;
-	count_stat(TAPIS_S_PACKETS);
 
 	family = parse_l2(&p.c, &reason);
 	if (!family)
@@ -63,17 +62,26 @@ int tapis_xdp(struct xdp_md *ctx)
 	 * the parsers found, the DNS stages start from the same state
 	 * whatever the headers were, and the verifier checks them once. */
 	net_match(&p, set->flags, &dst_ent, &src_ent);
-	dns_q_init(&dq, &p);
-	ret = parse_dns(ctx, set, &dq);
-	if (ret < 0) /* a DNS query whose name cannot be read */
-		count_reason(-ret);
-	else if (ret > 0)
-		host_rule = host_match(ctx, &dq);
+	/* Only a policy with names and a packet to a DNS port pay for the
+	 * DNS stages; everything else goes straight to the verdict. */
+	dq.msg_off = 0;
+	if ((set->flags & TAPIS_SF_HOSTS) && p.l4proto && dns_port(set, p.dport_be)) {
+		__builtin_memset(&dq, 0, sizeof(dq));
+		dns_q_init(&dq, &p);
+		ret = parse_dns(ctx, set, &dq);
+		if (ret < 0) /* a DNS query whose name cannot be read */
+			count_reason(-ret);
+		else if (ret > 0)
+			host_rule = host_match(ctx, &dq);
+	}
 	v = decide(p.gen, host_rule, dst_ent, src_ent);
 	v.by_host = host_rule && v.rule == host_rule;
 	return apply_action(ctx, &p, &dq, set, &v);
 
 unparsed:
+	/* Every packet lands in exactly one action counter (NONE: passed
+	 * without a rule), so their sum is the packet total. */
 	count_reason(reason);
+	count_action(TAPIS_ACT_NONE, p.len);
 	return XDP_PASS;
 }

@@ -176,7 +176,7 @@ enum tapis_reason {
 
 /* Counted facts that are not failures: one per-CPU array, index by these. */
 enum tapis_stat {
-	TAPIS_S_PACKETS = 0,  /* every packet seen */
+	TAPIS_S_PACKETS = 0,  /* every packet: the sum of the action counters, by user space */
 	TAPIS_S_FRAGMENT,     /* non-first fragment: matched on addresses only */
 	TAPIS_S_EXPIRED,      /* a match ignored because its rule expired */
 	TAPIS_S_REDIRECT_ERR, /* redirect target missing: packet dropped */

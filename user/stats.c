@@ -216,9 +216,12 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 			s->actions_bytes[a] += ac[c].bytes;
 		}
 	}
+	/* Each packet is counted under exactly one action. */
+	for (uint32_t a = 0; a < TAPIS_ACT_MAX; a++)
+		s->stats[TAPIS_S_PACKETS] += s->actions_packets[a];
 	for (uint32_t r = 0; r < TAPIS_R_MAX && !err; r++)
 		err = sum_u64(t, M_REASONS, r, &s->reasons[r]);
-	for (uint32_t i = 0; i < TAPIS_S_MAX && !err; i++)
+	for (uint32_t i = TAPIS_S_PACKETS + 1; i < TAPIS_S_MAX && !err; i++)
 		err = sum_u64(t, M_STATS, i, &s->stats[i]);
 	if (!err)
 		count_entries(t, s, by_id);
