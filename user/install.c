@@ -133,8 +133,13 @@ static int net_item_cmp(const void *a, const void *b)
 	return (int)x->order - (int)y->order;
 }
 
+/* Entries each rule ended up holding, by policy order. */
+struct rule_counts {
+	uint64_t v4, v6, hosts;
+};
+
 static int build_nets(struct net_tables *nt, const struct policy *p, const uint32_t *ids,
-		      size_t *n_v4, size_t *n_v6)
+		      size_t *n_v4, size_t *n_v6, struct rule_counts *cnt)
 {
 	struct net_item *items;
 	size_t n = 0, cap = 0, warned = 0;
@@ -191,6 +196,10 @@ static int build_nets(struct net_tables *nt, const struct policy *p, const uint3
 			(*n_v4)++;
 		else
 			(*n_v6)++;
+		/* A prefix of a `both` rule counts once, by its dst entry. */
+		if (it->dir ==
+		    (p->rules[it->order].direction & DIR_DST ? TAPIS_DIR_DST : TAPIS_DIR_SRC))
+			*(it->e->family == 4 ? &cnt[it->order].v4 : &cnt[it->order].v6) += 1;
 	}
 	if (warned > MAX_CONFLICT_WARNINGS)
 		pr_warn("%zu more prefixes held by two rules", warned - MAX_CONFLICT_WARNINGS);
@@ -226,7 +235,7 @@ static void host_slots(enum host_kind k, bool *self, bool *sub)
 }
 
 static int build_hosts(struct tapis *t, uint32_t gen, const struct policy *p, const uint32_t *ids,
-		       size_t *n_hosts, int *fd_out)
+		       size_t *n_hosts, int *fd_out, struct rule_counts *cnt)
 {
 	struct host_item *items;
 	size_t n = 0, cap = 0, warned = 0, batch_n = 0;
@@ -267,6 +276,8 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct policy *p, co
 						items[j].h->loc.file, items[j].h->loc.line,
 						items[j].h->name, p->rules[items[i].order].name);
 			}
+			if ((self && !v.self_rule) || (sub && !v.sub_rule))
+				cnt[items[j].order].hosts++;
 			if (self && !v.self_rule)
 				v.self_rule = items[j].rule;
 			if (sub && !v.sub_rule)
@@ -413,7 +424,7 @@ static int zero_counters(struct tapis *t, uint32_t id)
 }
 
 static int write_meta(struct tapis *t, const struct policy *p, const uint32_t *ids,
-		      struct tapis_rule_meta *meta)
+		      struct tapis_rule_meta *meta, const struct rule_counts *cnt)
 {
 	time_t now = time(NULL);
 
@@ -435,6 +446,9 @@ static int write_meta(struct tapis *t, const struct policy *p, const uint32_t *i
 		m->action = r->action;
 		m->direction = r->direction;
 		m->expires_unix = r->expires_unix;
+		m->n_v4 = cnt[i].v4;
+		m->n_v6 = cnt[i].v6;
+		m->n_hosts = cnt[i].hosts;
 		m->in_use = 1;
 		if (bpf_map_update_elem(t->map_fd[M_RULE_META], &ids[i], m, BPF_ANY))
 			return -errno;
@@ -485,10 +499,12 @@ int tapis_install(struct tapis *t, const struct policy *p)
 	size_t n_v4 = 0, n_v6 = 0, n_hosts = 0, n_nets4 = 0, n_groups = 0, n_nets6 = 0;
 	int err, hosts_fd = -1;
 	bool flipped = false, touched = false;
+	struct rule_counts *cnt = NULL;
 
 	meta = calloc(TAPIS_MAX_RULES, sizeof(*meta));
 	ids = calloc(p->n_rules ? p->n_rules : 1, sizeof(*ids));
-	if (!meta || !ids) {
+	cnt = calloc(p->n_rules ? p->n_rules : 1, sizeof(*cnt));
+	if (!meta || !ids || !cnt) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -516,10 +532,10 @@ int tapis_install(struct tapis *t, const struct policy *p)
 	err = net_tables_create(&nt, t, idle, n_nets4, n_groups, n_nets6);
 	if (err)
 		goto out;
-	err = build_nets(&nt, p, ids, &n_v4, &n_v6);
+	err = build_nets(&nt, p, ids, &n_v4, &n_v6, cnt);
 	if (err)
 		goto out;
-	err = build_hosts(t, idle, p, ids, &n_hosts, &hosts_fd);
+	err = build_hosts(t, idle, p, ids, &n_hosts, &hosts_fd, cnt);
 	if (err) {
 		pr_err("build host table: %s", strerror(-err));
 		goto out;
@@ -537,7 +553,7 @@ int tapis_install(struct tapis *t, const struct policy *p)
 	if (!err && bpf_map_update_elem(t->map_fd[M_SETTINGS], &idle, &set, BPF_ANY))
 		err = -errno;
 	if (!err)
-		err = write_meta(t, p, ids, meta);
+		err = write_meta(t, p, ids, meta, cnt);
 	if (err) {
 		if (err != -ENODEV)
 			pr_err("write rules: %s", strerror(-err));
@@ -583,6 +599,7 @@ out:
 		net_tables_close(&nt);
 	free(meta);
 	free(ids);
+	free(cnt);
 	return err;
 }
 
@@ -622,10 +639,26 @@ int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e,
 	err = net_tables_open(&nt, t, gen);
 	if (err)
 		return err;
+	int done[TAPIS_DIR_MAX], n_done = 0;
+	char what[INET6_ADDRSTRLEN + 8];
+
+	inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->addr, what, INET6_ADDRSTRLEN);
+	snprintf(what + strlen(what), sizeof(what) - strlen(what), "/%u", e->plen);
 	for (int d = 0; d < TAPIS_DIR_MAX && !err; d++) {
 		if (!(m.direction & (d == TAPIS_DIR_DST ? DIR_DST : DIR_SRC)))
 			continue;
 		err = add ? net_insert(&nt, d, e, id, &owner) : net_delete(&nt, d, e, id);
+		if (!err)
+			done[n_done++] = d;
+	}
+	/* A `both` rule edits two directions: never leave one of them done. */
+	for (int i = 0; err && i < n_done; i++) {
+		uint32_t o;
+
+		if (add)
+			net_delete(&nt, done[i], e, id);
+		else
+			net_insert(&nt, done[i], e, id, &o);
 	}
 	if (err == -EEXIST || err == -EPERM) {
 		struct tapis_rule_meta om;
@@ -633,14 +666,16 @@ int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e,
 		if (err == -EPERM)
 			owner = 0;
 		if (owner && bpf_map_lookup_elem(t->map_fd[M_RULE_META], &owner, &om) == 0)
-			pr_err("prefix belongs to rule '%s'", om.name);
+			pr_err("%s belongs to rule '%s'", what, om.name);
 		else
-			pr_err("prefix is not in rule '%s'", rule);
+			pr_err("%s is not in rule '%s'", what, rule);
 	} else if (err == -ENOENT) {
-		pr_err("prefix is not in rule '%s'", rule);
+		pr_err("%s is not in rule '%s'", what, rule);
 	} else if (err == -EALREADY) {
-		pr_err("prefix is already in rule '%s'", rule);
-	} else if (!err) {
+		pr_err("%s is already in rule '%s'", what, rule);
+	} else if (err) {
+		pr_err("%s %s rule '%s': %s", add ? "add" : "delete", what, rule, strerror(-err));
+	} else {
 		/* Flags and tbl8 use live in the settings slot: written after
 		 * the tables, so packets never see a flag before its data. */
 		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set) == 0) {
@@ -649,6 +684,8 @@ int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e,
 			if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY))
 				err = -errno;
 		}
+		*(e->family == 4 ? &m.n_v4 : &m.n_v6) += add ? 1 : -1;
+		bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &m, BPF_ANY);
 	}
 	net_tables_close(&nt);
 	return err;
@@ -694,6 +731,11 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			err = -EEXIST;
 			goto out;
 		}
+		if (!((self && v.self_rule != id) || (sub && v.sub_rule != id))) {
+			pr_err("'%s' is already in rule '%s'", h->name, rule);
+			err = -EALREADY;
+			goto out;
+		}
 		if (self)
 			v.self_rule = id;
 		if (sub)
@@ -726,6 +768,10 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			err = bpf_map_update_elem(fd, &key, &v, BPF_ANY) ? -errno : 0;
 		if (!err)
 			err = host_filter_set(t, gen, fd, key, &v);
+	}
+	if (!err) {
+		m.n_hosts += add ? 1 : -1;
+		bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &m, BPF_ANY);
 	}
 out:
 	close(fd);

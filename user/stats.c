@@ -84,67 +84,8 @@ static int64_t mono_to_unix_ns(uint64_t mono)
 	       (r.tv_nsec - m.tv_nsec);
 }
 
-/* Entries per rule in the active generation: the exact-prefix sources of
- * truth and the host table, walked once. */
-static void count_entries(struct tapis *t, struct snapshot *s, struct rule_stat **by_id)
-{
-	int fd;
-
-	fd = gen_inner_fd(t, M_HOSTS, s->gen);
-	if (fd >= 0) {
-		uint64_t k, *prev = NULL;
-		struct tapis_host_val v;
-
-		while (bpf_map_get_next_key(fd, prev, &k) == 0) {
-			prev = &k;
-			if (bpf_map_lookup_elem(fd, &k, &v))
-				continue;
-			s->entries_hosts++;
-			uint16_t ids[2] = {v.self_rule, v.sub_rule};
-
-			for (int i = 0; i < 2; i++)
-				if (ids[i] && ids[i] < TAPIS_MAX_RULES && by_id[ids[i]] &&
-				    (i == 0 || ids[1] != ids[0]))
-					by_id[ids[i]]->hosts++;
-		}
-		close(fd);
-	}
-	struct net_tables nt;
-
-	if (net_tables_open(&nt, t, s->gen))
-		return;
-	{
-		struct v4_exact_key k, *prev = NULL;
-		uint32_t r;
-
-		while (bpf_map_get_next_key(nt.exact_fd, prev, &k) == 0) {
-			prev = &k;
-			if (bpf_map_lookup_elem(nt.exact_fd, &k, &r))
-				continue;
-			s->entries_v4++;
-			if (r < TAPIS_MAX_RULES && by_id[r])
-				by_id[r]->nets_v4++;
-		}
-	}
-	{
-		struct tapis_v6_key k, *prev = NULL;
-		uint32_t v;
-
-		while (bpf_map_get_next_key(nt.fd_pfx, prev, &k) == 0) {
-			prev = &k;
-			if (bpf_map_lookup_elem(nt.fd_pfx, &k, &v))
-				continue;
-			s->entries_v6++;
-			if (by_id[tapis_ent_rule(v)])
-				by_id[tapis_ent_rule(v)]->nets_v6++;
-		}
-	}
-	net_tables_close(&nt);
-}
-
 int tapis_snapshot(struct tapis *t, struct snapshot *s)
 {
-	struct rule_stat **by_id = NULL;
 	struct tapis_counter *pc = NULL;
 	struct tapis_action_counter *ac = NULL;
 	struct timespec now;
@@ -165,10 +106,9 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 	s->tbl8_used = s->settings.tbl8_used;
 
 	s->rules = calloc(TAPIS_MAX_RULES, sizeof(*s->rules));
-	by_id = calloc(TAPIS_MAX_RULES, sizeof(*by_id));
 	pc = calloc(t->ncpus, sizeof(*pc));
 	ac = calloc(t->ncpus, sizeof(*ac));
-	if (!s->rules || !by_id || !pc || !ac) {
+	if (!s->rules || !pc || !ac) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -183,13 +123,18 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 		if (!m.in_use)
 			continue;
 		r = &s->rules[s->n_rules++];
-		by_id[id] = r;
 		r->id = id;
 		snprintf(r->name, sizeof(r->name), "%s", m.name);
 		snprintf(r->reference, sizeof(r->reference), "%s", m.reference);
 		r->action = m.action;
 		r->expires_unix = m.expires_unix;
 		r->since_unix = m.since_unix;
+		r->nets_v4 = m.n_v4;
+		r->nets_v6 = m.n_v6;
+		r->hosts = m.n_hosts;
+		s->entries_v4 += m.n_v4;
+		s->entries_v6 += m.n_v6;
+		s->entries_hosts += m.n_hosts;
 		r->expired = m.expires_unix && (int64_t)m.expires_unix <= now.tv_sec;
 		if (bpf_map_lookup_elem(t->map_fd[M_COUNTERS], &id, pc)) {
 			err = -errno;
@@ -223,10 +168,7 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 		err = sum_u64(t, M_REASONS, r, &s->reasons[r]);
 	for (uint32_t i = TAPIS_S_PACKETS + 1; i < TAPIS_S_MAX && !err; i++)
 		err = sum_u64(t, M_STATS, i, &s->stats[i]);
-	if (!err)
-		count_entries(t, s, by_id);
 out:
-	free(by_id);
 	free(pc);
 	free(ac);
 	if (err)

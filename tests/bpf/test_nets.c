@@ -282,17 +282,35 @@ static bool test_reload_keeps_counters(void)
 	return true;
 }
 
+static uint64_t rule_entries(const char *rule, bool v6)
+{
+	struct snapshot s;
+	uint64_t n = (uint64_t)-1;
+
+	if (tapis_snapshot(&fx.t, &s))
+		return n;
+	for (size_t i = 0; i < s.n_rules; i++)
+		if (!strcmp(s.rules[i].name, rule))
+			n = v6 ? s.rules[i].nets_v6 : s.rules[i].nets_v4;
+	snapshot_free(&s);
+	return n;
+}
+
 static bool test_live_add_del(void)
 {
+	uint64_t v4_before = rule_entries("block-dst", false);
 	struct net_entry e;
 	bool hb;
 	struct pkt p;
 
+	ASSERT_EQ(v4_before, 1, "the policy gives block-dst one IPv4 prefix");
+	ASSERT_EQ(rule_entries("block-src", true), 1, "and block-src one IPv6 prefix");
 	ASSERT_OK(build(&p, E_PLAIN, S_V4, "198.18.1.2", "198.18.11.1"));
 	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_PASS);
 	ASSERT_OK(parse_cidr("198.18.11.0/24", &e, &hb));
 	ASSERT_OK(tapis_net_edit(&fx.t, "block-dst", &e, true));
 	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_DROP, "blocked after net add");
+	ASSERT_EQ(rule_entries("block-dst", false), v4_before + 1, "entries count the add");
 	/* A longer prefix inside, then removed: the /24 takes over again. */
 	ASSERT_OK(parse_cidr("198.18.11.0/30", &e, &hb));
 	ASSERT_OK(tapis_net_edit(&fx.t, "allow-hole", &e, true));
@@ -303,6 +321,7 @@ static bool test_live_add_del(void)
 	ASSERT_TRUE(tapis_net_edit(&fx.t, "watch", &e, false) < 0, "del from the wrong rule");
 	ASSERT_OK(tapis_net_edit(&fx.t, "block-dst", &e, false));
 	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_PASS, "passes after net del");
+	ASSERT_EQ(rule_entries("block-dst", false), v4_before, "entries count the del");
 	/* IPv6 the same way. */
 	ASSERT_OK(build(&p, E_PLAIN, S_V6_EXT, "2001:db8:1::2", "2001:db8:11::1"));
 	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_PASS);
