@@ -46,7 +46,6 @@ import ipaddress
 import json
 import os
 import random
-import sys
 
 LAB4 = (0xC6120000, 0xC613FFFF)  # 198.18.0.0/15
 

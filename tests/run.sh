@@ -46,6 +46,9 @@ run() { # name cmd...
 	count "$name" "$f" $?
 }
 
+echo "== lint"
+run "clang-format" bash scripts/check_format.sh
+
 echo "== unit (cmocka)"
 for t in "$B"/tests/unit/test_*; do
 	[ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue

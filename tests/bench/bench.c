@@ -9,9 +9,10 @@
  *   tapis-bench live-...   helpers for tests/bench/live.sh (livegen.c)
  *
  * --cold-inside sets the share of cold destinations inside the policy
- * (default 50); --only runs the scenarios whose name contains SUBSTR. The
- * environment variable TAPIS_BENCH_ONLY=tapis|pass runs one side only, so
- * that a profiler sees one program (ratios are then meaningless).
+ * (default 50), and of listed names in dns-5label-nomatch; --only runs the
+ * scenarios whose name contains SUBSTR. The environment variable
+ * TAPIS_BENCH_ONLY=tapis|pass runs one side only, so that a profiler sees
+ * one program (ratios are then meaningless).
  *
  * The real tapis object is loaded unpinned (tapis_create(&t, NULL)) and the
  * generated policy goes in through the real parser and compiler
@@ -43,6 +44,19 @@
  *        any rule, random host bits) and half outside every prefix; sources
  *        outside the policy. For the "blocked" scenario every destination
  *        is inside a prefix of a drop rule.
+ *        DNS scenarios (issue 4): a query (RD, EDNS OPT, type A) for a
+ *        5-label name, over UDP or, behind its length prefix, over TCP,
+ *        to port 53. Hot names: "img.static.cdn." in front of a 2-label
+ *        drop pattern of the policy ("match"), or in front of the same
+ *        domain altered until no pattern holds it ("nomatch"). Cold: the
+ *        addresses as above, and 65,536 different names in random letter
+ *        case: for "match" every name is under a random drop pattern (as
+ *        every "blocked" destination is inside a drop prefix), for
+ *        "nomatch" half of them are (every other pair of packets, so
+ *        independent of the address draw) and half under no pattern.
+ *        Matches use a drop rule, not reject or sinkhole: those rewrite the
+ *        frame into the answer, and a repeated run would then time the
+ *        answer, a response, which passes.
  * Rounds (>= 7) interleave tapis and XDP_PASS, alternating which goes
  * first; each round's ratio is tapis / XDP_PASS of that round, and the
  * printed ratio is the median of those ratios.
@@ -50,8 +64,10 @@
  * Also measured: load time (parse, create, install), a live `net add` on
  * the loaded handle, kernel memory of this run's maps (memlock from
  * /proc/self/fdinfo, which is what `bpftool map show -j` reports as
- * bytes_memlock), and the RSS high-water mark. Everything goes to the JSON
- * file; nothing here asserts a timing.
+ * bytes_memlock) per IPv4 and IPv6 prefix and per host pattern (the host
+ * hash map, filter and index of the active generation), and the RSS
+ * high-water mark. Everything goes to the JSON file; nothing here asserts
+ * a timing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,6 +88,7 @@
 #include <json-c/json.h>
 
 #include "bench.h"
+#include "hostname.h"
 #include "log.h"
 #include "pkt.h"
 #include "policy.h"
@@ -80,13 +97,14 @@
 
 /* ---- scenarios ---------------------------------------------------------- */
 enum encap { E_PLAIN, E_VLAN, E_QINQ, E_PPPOE, E_MPLS };
+enum l7 { L7_NONE, L7_DNS_UDP, L7_DNS_TCP };
 
 struct scenario {
 	const char *name;
 	const char *what;
-	int family;	     /* 4 or 6 */
+	int family; /* 4 or 6 */
 	enum encap encap;
-	bool blocked;	     /* destination inside a drop prefix */
+	bool blocked; /* destination inside a drop prefix */
 	uint16_t dport;
 	uint8_t tcp_flags;
 	size_t payload;	     /* TCP payload bytes (TLS application data) */
@@ -94,44 +112,54 @@ struct scenario {
 	/* issue 3 budgets, ratio to XDP_PASS (0: none) */
 	double budget_hot, budget_cold;
 	double budget_add; /* encapsulations: hot ratio - plain IPv4's */
+	enum l7 l7;	   /* DNS query over UDP or TCP (payload: the query) */
+	bool listed;	   /* the query's name is under a pattern of a drop rule */
 };
+
+/* A 5-label name: the DNS scenarios' query names (hosts below). */
+#define DNS_LABELS 5
 
 /* The table grows with each capability: DNS, TLS, HTTP, flows and redirect
  * become runnable rows when their issues land (fill in pending = NULL and
  * what build_scenario needs for their payload). */
 static const struct scenario SCEN[] = {
-	{ "ipv4-nomatch", "IPv4 TCP SYN 64 B, no prefix matches", 4, E_PLAIN, false, 80,
-	  PKT_TCP_SYN, 0, NULL, 1.5, 5.0, 0 },
-	{ "ipv6-nomatch", "IPv6 TCP SYN, no prefix matches", 6, E_PLAIN, false, 80, PKT_TCP_SYN,
-	  0, NULL, 1.5, 8.0, 0 },
-	{ "ipv4-blocked", "IPv4 TCP SYN inside a drop prefix", 4, E_PLAIN, true, 80, PKT_TCP_SYN,
-	  0, NULL, 1.7, 0, 0 },
-	{ "ipv4-vlan", "ipv4-nomatch behind 802.1Q", 4, E_VLAN, false, 80, PKT_TCP_SYN, 0, NULL,
-	  0, 0, 0.2 },
-	{ "ipv4-qinq", "ipv4-nomatch behind 802.1ad + 802.1Q", 4, E_QINQ, false, 80, PKT_TCP_SYN,
-	  0, NULL, 0, 0, 0.2 },
-	{ "ipv4-pppoe", "ipv4-nomatch in a PPPoE session", 4, E_PPPOE, false, 80, PKT_TCP_SYN, 0,
-	  NULL, 0, 0, 0.2 },
-	{ "ipv4-mpls", "ipv4-nomatch under 2 MPLS labels", 4, E_MPLS, false, 80, PKT_TCP_SYN, 0,
-	  NULL, 0, 0, 0.2 },
-	{ "tcp443-data", "IPv4 TCP data (200 B TLS record) to port 443, no flow", 4, E_PLAIN,
-	  false, 443, PKT_TCP_ACK | PKT_TCP_PSH, 200, NULL, 0, 0, 0 },
-	{ "dns-5label-match", "DNS query, 5 labels, name in the host table", 4, E_PLAIN, false,
-	  53, 0, 0, "hostnames (DNS)", 0, 0, 0 },
-	{ "dns-5label-nomatch", "DNS query, 5 labels, name not in the host table", 4, E_PLAIN,
-	  false, 53, 0, 0, "hostnames (DNS)", 0, 0, 0 },
-	{ "tls-ch-match", "ClientHello in one segment, SNI blocked", 4, E_PLAIN, false, 443, 0,
-	  0, "TLS SNI", 0, 0, 0 },
-	{ "tls-ch-nomatch", "ClientHello in one segment, SNI not blocked", 4, E_PLAIN, false, 443,
-	  0, 0, "TLS SNI", 0, 0, 0 },
-	{ "tls-ch-split2", "second segment of a split ClientHello", 4, E_PLAIN, false, 443, 0, 0,
-	  "TLS SNI across segments", 0, 0, 0 },
-	{ "http-get", "HTTP/1.1 GET with Host", 4, E_PLAIN, false, 80, 0, 0, "HTTP Host", 0, 0,
-	  0 },
-	{ "blocked-flow", "packet of a flow blocked by a hostname rule", 4, E_PLAIN, false, 443, 0,
-	  0, "flow table", 0, 0, 0 },
-	{ "redirect", "packet redirected to the rule's next hop", 4, E_PLAIN, false, 80, 0, 0,
-	  "redirect", 0, 0, 0 },
+	{"ipv4-nomatch", "IPv4 TCP SYN 64 B, no prefix matches", 4, E_PLAIN, false, 80, PKT_TCP_SYN,
+	 0, NULL, 1.5, 5.0, 0, L7_NONE, false},
+	{"ipv6-nomatch", "IPv6 TCP SYN, no prefix matches", 6, E_PLAIN, false, 80, PKT_TCP_SYN, 0,
+	 NULL, 1.5, 8.0, 0, L7_NONE, false},
+	{"ipv4-blocked", "IPv4 TCP SYN inside a drop prefix", 4, E_PLAIN, true, 80, PKT_TCP_SYN, 0,
+	 NULL, 1.7, 0, 0, L7_NONE, false},
+	{"ipv4-vlan", "ipv4-nomatch behind 802.1Q", 4, E_VLAN, false, 80, PKT_TCP_SYN, 0, NULL, 0,
+	 0, 0.2, L7_NONE, false},
+	{"ipv4-qinq", "ipv4-nomatch behind 802.1ad + 802.1Q", 4, E_QINQ, false, 80, PKT_TCP_SYN, 0,
+	 NULL, 0, 0, 0.2, L7_NONE, false},
+	{"ipv4-pppoe", "ipv4-nomatch in a PPPoE session", 4, E_PPPOE, false, 80, PKT_TCP_SYN, 0,
+	 NULL, 0, 0, 0.2, L7_NONE, false},
+	{"ipv4-mpls", "ipv4-nomatch under 2 MPLS labels", 4, E_MPLS, false, 80, PKT_TCP_SYN, 0,
+	 NULL, 0, 0, 0.2, L7_NONE, false},
+	{"tcp443-data", "IPv4 TCP data (200 B TLS record) to port 443, no flow", 4, E_PLAIN, false,
+	 443, PKT_TCP_ACK | PKT_TCP_PSH, 200, NULL, 0, 0, 0, L7_NONE, false},
+	/* issue 4: <= 4x XDP_PASS hot. drop, not reject/sinkhole: those
+	 * rewrite the frame into the answer (XDP_TX), and with repeat > 1 the
+	 * later runs would see the answer, a response, which passes. */
+	{"dns-5label-match", "DNS query (UDP), 5-label name under a listed drop pattern", 4,
+	 E_PLAIN, false, 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, true},
+	{"dns-5label-nomatch", "DNS query (UDP), 5-label name under no pattern", 4, E_PLAIN, false,
+	 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, false},
+	{"dns-tcp-match", "DNS query over TCP (length prefix), 5-label listed name", 4, E_PLAIN,
+	 false, 53, PKT_TCP_ACK | PKT_TCP_PSH, 0, NULL, 4.0, 0, 0, L7_DNS_TCP, true},
+	{"tls-ch-match", "ClientHello in one segment, SNI blocked", 4, E_PLAIN, false, 443, 0, 0,
+	 "TLS SNI", 0, 0, 0, L7_NONE, false},
+	{"tls-ch-nomatch", "ClientHello in one segment, SNI not blocked", 4, E_PLAIN, false, 443, 0,
+	 0, "TLS SNI", 0, 0, 0, L7_NONE, false},
+	{"tls-ch-split2", "second segment of a split ClientHello", 4, E_PLAIN, false, 443, 0, 0,
+	 "TLS SNI across segments", 0, 0, 0, L7_NONE, false},
+	{"http-get", "HTTP/1.1 GET with Host", 4, E_PLAIN, false, 80, 0, 0, "HTTP Host", 0, 0, 0,
+	 L7_NONE, false},
+	{"blocked-flow", "packet of a flow blocked by a hostname rule", 4, E_PLAIN, false, 443, 0,
+	 0, "flow table", 0, 0, 0, L7_NONE, false},
+	{"redirect", "packet redirected to the rule's next hop", 4, E_PLAIN, false, 80, 0, 0,
+	 "redirect", 0, 0, 0, L7_NONE, false},
 };
 #define NSCEN (sizeof(SCEN) / sizeof(SCEN[0]))
 
@@ -145,7 +173,7 @@ struct opts {
 	unsigned cold_n;
 	int cpu;
 	uint64_t seed;
-	const char *only; /* run only scenarios whose name contains this */
+	const char *only;     /* run only scenarios whose name contains this */
 	unsigned cold_inside; /* percent of cold destinations inside the policy */
 	const char *command;
 };
@@ -173,7 +201,7 @@ struct stat3 {
 static struct stat3 stats_of(const double *v, unsigned n)
 {
 	double s[64];
-	struct stat3 r = { NAN, NAN, NAN };
+	struct stat3 r = {NAN, NAN, NAN};
 
 	if (!n || n > 64)
 		return r;
@@ -328,8 +356,8 @@ int space_build(struct space *s, const struct policy *p)
 
 			if (e->family == 4) {
 				uint32_t a = be32_of(e->addr);
-				uint32_t span = e->plen ? (uint32_t)((1ULL << (32 - e->plen)) - 1) :
-							  0xffffffffu;
+				uint32_t span = e->plen ? (uint32_t)((1ULL << (32 - e->plen)) - 1)
+							: 0xffffffffu;
 
 				s->v4_all[s->n_v4_all++] = e;
 				if (drop)
@@ -338,9 +366,9 @@ int space_build(struct space *s, const struct policy *p)
 					return -ENOMEM;
 			} else {
 				uint32_t top = be32_of(e->addr);
-				uint32_t span = e->plen >= 32 ? 0 :
-						e->plen ? (uint32_t)((1ULL << (32 - e->plen)) - 1) :
-							  0xffffffffu;
+				uint32_t span = e->plen >= 32 ? 0
+						: e->plen ? (uint32_t)((1ULL << (32 - e->plen)) - 1)
+							  : 0xffffffffu;
 
 				s->v6_all[s->n_v6_all++] = e;
 				if (ivals_add(&s->v6top, top, top + span))
@@ -406,9 +434,249 @@ void v6_outside(const struct space *s, uint64_t *rng, uint8_t *out)
 	}
 }
 
+/* ---- the policy's host names -------------------------------------------- */
+/* The DNS scenarios draw their query names from the policy's host patterns:
+ * a listed name is a random pattern of a drop rule (subtree or wildcard,
+ * at most 4 labels) with random labels in front up to 5 labels; an
+ * unlisted name is 5 random labels of the same shape under a common TLD.
+ * Every drawn name is checked against a table of the patterns' keys (the
+ * same hash the compiler stores), most specific first as the XDP program
+ * reads them: a listed name must meet a drop pattern (not, say, a more
+ * specific monitor one), an unlisted name no pattern at all. */
+struct hkey {
+	uint64_t key;
+	int8_t self_act, sub_act; /* enum tapis_action, -1: none */
+};
+
+struct hostspace {
+	struct hkey *tab;
+	size_t mask;
+	const struct host_entry **cand; /* drop-rule patterns a 5-label name fits under */
+	size_t n_cand, n_hosts;
+	char hot_match[256], hot_nomatch[256];
+};
+
+static struct hkey *hkey_slot(const struct hostspace *h, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 20) & h->mask;
+
+	while (h->tab[i].key && h->tab[i].key != key)
+		i = (i + 1) & h->mask;
+	return &h->tab[i];
+}
+
+static int name_labels(const char *name)
+{
+	int n = 1;
+
+	for (; *name; name++)
+		n += *name == '.';
+	return n;
+}
+
+/* The action of the pattern a query for name meets, or -1: the whole name
+ * by its self patterns (example.com, =example.com), each parent by its sub
+ * patterns (example.com, *.example.com), most specific first. */
+static int host_expect(const struct hostspace *h, const char *name)
+{
+	uint64_t keys[TAPIS_MAX_LABELS + 1];
+	int n = hostname_suffix_hashes(name, keys, TAPIS_MAX_LABELS + 1);
+
+	for (int i = 0; i < n; i++) {
+		const struct hkey *k = hkey_slot(h, keys[i]);
+		int act = !k->key ? -1 : i ? k->sub_act : k->self_act;
+
+		if (act >= 0)
+			return act;
+	}
+	return -1;
+}
+
+static const char *const SUB_LABELS[] = {
+	"www",	  "m",	    "api",    "cdn",   "img",	"static", "mail",    "login",
+	"secure", "app",    "shop",   "track", "ads",	"pixel",  "go",	     "click",
+	"t",	  "s",	    "media",  "files", "dl",	"update", "edge",    "ns1",
+	"auth",	  "my",	    "portal", "news",  "blog",	"eu",	  "us",	     "assets",
+	"js",	  "beacon", "sync",   "gw",    "video", "img2",	  "content", "service",
+};
+/* Weighted roughly as in the generated lists (com about 40 %). */
+static const char *const TLD_LIST[] = {
+	"com", "com",	 "com",	 "com",	 "com", "com", "com", "com",   "net",
+	"net", "org",	 "ru",	 "info", "xyz", "top", "de",  "co.uk", "com.br",
+	"io",  "online", "site", "club", "pl",	"fr",  "nl",
+};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void rand_alnum(uint64_t *rng, char *out, unsigned len)
+{
+	static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+	for (unsigned i = 0; i < len; i++)
+		out[i] = al[rng_next(rng) % (sizeof(al) - 1)];
+	out[len] = 0;
+}
+
+/* A subdomain label: www, cdn-77, a few random characters. */
+static void sub_label(uint64_t *rng, char *out, size_t sz)
+{
+	unsigned r = rng_next(rng) % 100;
+	const char *w = SUB_LABELS[rng_next(rng) % NELEM(SUB_LABELS)];
+
+	if (r < 60)
+		snprintf(out, sz, "%s", w);
+	else if (r < 85)
+		snprintf(out, sz, "%s-%u", w, (unsigned)(rng_next(rng) % 1000));
+	else
+		rand_alnum(rng, out, 3 + rng_next(rng) % 8);
+}
+
+/* A registered-domain label: letters and digits, sometimes a hyphen. */
+static void dom_label(uint64_t *rng, char *out, size_t sz)
+{
+	unsigned len = 6 + rng_next(rng) % 11;
+
+	if (len >= sz)
+		len = sz - 1;
+	rand_alnum(rng, out, len);
+	out[0] = 'a' + rng_next(rng) % 26;
+	if (len > 8 && rng_next(rng) % 3 == 0)
+		out[len / 2] = '-';
+}
+
+/* prefix labels in front of tail, up to DNS_LABELS labels in all */
+static void prefix_to5(uint64_t *rng, const char *tail, char *out, size_t sz)
+{
+	char lab[64];
+	size_t n = 0;
+
+	out[0] = 0;
+	for (int i = name_labels(tail); i < DNS_LABELS; i++) {
+		sub_label(rng, lab, sizeof(lab));
+		n += snprintf(out + n, sz - n, "%s.", lab);
+	}
+	snprintf(out + n, sz - n, "%s", tail);
+}
+
+/* A 5-label name that meets a pattern of a drop rule; -ENOENT if none fits. */
+static int listed5(const struct hostspace *h, uint64_t *rng, char *out, size_t sz)
+{
+	for (int tries = 0; tries < 1000 && h->n_cand; tries++) {
+		prefix_to5(rng, h->cand[rng_next(rng) % h->n_cand]->name, out, sz);
+		if (host_expect(h, out) == TAPIS_ACT_DROP)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* A 5-label name that meets no pattern. */
+static int unlisted5(const struct hostspace *h, uint64_t *rng, char *out, size_t sz)
+{
+	char dom[128], lab[64];
+
+	for (int tries = 0; tries < 1000; tries++) {
+		const char *tld = TLD_LIST[rng_next(rng) % NELEM(TLD_LIST)];
+
+		dom_label(rng, lab, sizeof(lab));
+		snprintf(dom, sizeof(dom), "%s.%s", lab, tld);
+		prefix_to5(rng, dom, out, sz);
+		if (host_expect(h, out) < 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* Resolvers randomise letter case (DNS 0x20); the program lowercases. */
+static void rand_case(uint64_t *rng, char *name)
+{
+	uint64_t bits = rng_next(rng);
+
+	for (unsigned i = 0; name[i]; i++)
+		if (name[i] >= 'a' && name[i] <= 'z' && (bits >> (i & 63) & 1))
+			name[i] -= 'a' - 'A';
+}
+
+static int hosts_build(struct hostspace *h, const struct policy *p)
+{
+	size_t cap = 1024;
+
+	memset(h, 0, sizeof(*h));
+	for (size_t i = 0; i < p->n_rules; i++)
+		h->n_hosts += p->rules[i].n_hosts;
+	while (cap < h->n_hosts * 2)
+		cap *= 2;
+	h->mask = cap - 1;
+	h->tab = calloc(cap, sizeof(*h->tab));
+	h->cand = calloc(h->n_hosts + 1, sizeof(*h->cand));
+	if (!h->tab || !h->cand)
+		return -ENOMEM;
+	for (size_t i = 0; i < cap; i++)
+		h->tab[i].self_act = h->tab[i].sub_act = -1;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct rule *r = &p->rules[i];
+
+		for (size_t j = 0; j < r->n_hosts; j++) {
+			const struct host_entry *e = &r->hosts[j];
+			struct hkey *k = hkey_slot(h, hostname_hash(e->name));
+
+			k->key = hostname_hash(e->name);
+			if (e->kind != HOST_WILDCARD && k->self_act < 0)
+				k->self_act = (int8_t)r->action;
+			if (e->kind != HOST_EXACT && k->sub_act < 0)
+				k->sub_act = (int8_t)r->action;
+			if (r->action == TAPIS_ACT_DROP && e->kind != HOST_EXACT &&
+			    name_labels(e->name) < DNS_LABELS)
+				h->cand[h->n_cand++] = e;
+		}
+	}
+	if (!h->n_cand)
+		return 0; /* no drop patterns: the DNS scenarios are skipped */
+
+	/* The hot names: a 2-label domain of common length under a drop
+	 * subtree pattern, with three labels in front; and the same name with
+	 * its domain label altered until no pattern holds it, so the two
+	 * differ only in being listed. */
+	for (size_t i = 0; i < h->n_cand; i++) {
+		const struct host_entry *e = h->cand[i];
+		size_t len = strlen(e->name);
+
+		if (e->kind != HOST_SUBTREE || name_labels(e->name) != 2 || len < 12 || len > 20)
+			continue;
+		snprintf(h->hot_match, sizeof(h->hot_match), "img.static.cdn.%s", e->name);
+		if (host_expect(h, h->hot_match) != TAPIS_ACT_DROP)
+			continue;
+		for (int k = 0; k < 26 * 26 && !h->hot_nomatch[0]; k++) {
+			char *d = h->hot_nomatch + strlen("img.static.cdn.");
+
+			memcpy(h->hot_nomatch, h->hot_match, sizeof(h->hot_match));
+			d[0] = 'a' + k % 26;
+			d[1] = d[1] == '.' ? '.' : 'a' + k / 26;
+			if (host_expect(h, h->hot_nomatch) >= 0)
+				h->hot_nomatch[0] = 0;
+		}
+		if (h->hot_nomatch[0])
+			break;
+	}
+	if (!h->hot_nomatch[0]) { /* no such pattern: random draws */
+		uint64_t rng = 0x5eed;
+
+		if (listed5(h, &rng, h->hot_match, sizeof(h->hot_match)) ||
+		    unlisted5(h, &rng, h->hot_nomatch, sizeof(h->hot_nomatch)))
+			h->n_cand = 0;
+	}
+	return 0;
+}
+
+static void hosts_free(struct hostspace *h)
+{
+	free(h->tab);
+	free(h->cand);
+	memset(h, 0, sizeof(*h));
+}
+
 /* ---- packets ------------------------------------------------------------ */
+/* name, id: the DNS scenarios' query (NULL for the others). */
 static int build_pkt(struct pkt *p, const struct scenario *sc, const uint8_t *src,
-		     const uint8_t *dst)
+		     const uint8_t *dst, const char *name, uint16_t id)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
 	int af = sc->family == 4 ? AF_INET : AF_INET6;
@@ -437,10 +705,22 @@ static int build_pkt(struct pkt *p, const struct scenario *sc, const uint8_t *sr
 		break;
 	}
 	if (sc->family == 4)
-		pkt_ipv4(p, s, d, IPPROTO_TCP, NULL);
+		pkt_ipv4(p, s, d, sc->l7 == L7_DNS_UDP ? IPPROTO_UDP : IPPROTO_TCP, NULL);
 	else
 		pkt_ipv6(p, s, d, PKT_AUTO);
+	if (sc->l7 == L7_DNS_UDP) {
+		/* as a resolver sends it: RD, EDNS OPT (1232) */
+		pkt_udp(p, 40000, sc->dport);
+		dns_query(p, name, DNS_TYPE_A, id, DNS_RD, true);
+		pkt_pad(p, 60);
+		return pkt_finish(p) ?: p->err;
+	}
 	pkt_tcp(p, 40000, sc->dport, sc->tcp_flags, 1, sc->tcp_flags & PKT_TCP_ACK ? 1 : 0);
+	if (sc->l7 == L7_DNS_TCP) {
+		dns_query_tcp(p, name, DNS_TYPE_A, id, DNS_RD, true);
+		pkt_pad(p, 60);
+		return pkt_finish(p) ?: p->err;
+	}
 	if (sc->payload) {
 		/* a TLS 1.3 application-data record: not a ClientHello */
 		size_t n = sc->payload < sizeof(payload) ? sc->payload : sizeof(payload);
@@ -461,15 +741,24 @@ static int build_pkt(struct pkt *p, const struct scenario *sc, const uint8_t *sr
 
 struct scen_pkts {
 	struct pkt hot;
-	uint8_t *cold;	  /* cold_n frames, COLD_STRIDE apart */
+	uint8_t *cold; /* cold_n frames, COLD_STRIDE apart */
 	uint16_t *cold_len;
 	unsigned cold_inside; /* destinations drawn inside a prefix */
+	unsigned cold_listed; /* DNS: names under a drop pattern */
 };
 
-static int make_packets(const struct scenario *sc, const struct space *sp, unsigned n,
-			unsigned inside_pct, uint64_t seed, struct scen_pkts *out)
+/* Cold DNS names: for a "match" scenario every name is listed (as every
+ * destination of ipv4-blocked is inside a drop prefix); otherwise names
+ * are listed in the --cold-inside share (half by default: every other
+ * pair of packets, so that listed names and inside addresses are drawn
+ * independently). */
+static int make_packets(const struct scenario *sc, const struct space *sp,
+			const struct hostspace *hs, unsigned n, unsigned inside_pct, uint64_t seed,
+			struct scen_pkts *out)
 {
 	uint8_t src[16] = {}, dst[16] = {};
+	char name[256] = "";
+	uint16_t id = 0x1234;
 	uint64_t rng = seed ^ 0x9e3779b97f4a7c15ULL;
 	struct pkt *p;
 	int err;
@@ -497,7 +786,12 @@ static int make_packets(const struct scenario *sc, const struct space *sp, unsig
 		if (ivals_has(&sp->v6top, be32_of(dst)))
 			v6_outside(sp, &rng, dst);
 	}
-	err = build_pkt(&out->hot, sc, src, dst);
+	if (sc->l7 != L7_NONE) {
+		if (!hs->n_cand)
+			return -ENOENT;
+		snprintf(name, sizeof(name), "%s", sc->listed ? hs->hot_match : hs->hot_nomatch);
+	}
+	err = build_pkt(&out->hot, sc, src, dst, name, id);
 	if (err)
 		return err;
 
@@ -510,7 +804,8 @@ static int make_packets(const struct scenario *sc, const struct space *sp, unsig
 	}
 	for (unsigned i = 0; i < n; i++) {
 		/* every other packet, or the share --cold-inside asks for */
-		bool inside = sc->blocked || (inside_pct == 50 ? (i & 1) : rng_next(&rng) % 100 < inside_pct);
+		bool inside = sc->blocked ||
+			      (inside_pct == 50 ? (i & 1) : rng_next(&rng) % 100 < inside_pct);
 
 		if (sc->family == 4) {
 			v4_outside(sp, &rng, src);
@@ -528,7 +823,22 @@ static int make_packets(const struct scenario *sc, const struct space *sp, unsig
 				v6_outside(sp, &rng, dst);
 		}
 		out->cold_inside += inside;
-		err = build_pkt(p, sc, src, dst);
+		if (sc->l7 != L7_NONE) {
+			bool listed = sc->listed ||
+				      (inside_pct == 50 ? (i >> 1) & 1
+							: rng_next(&rng) % 100 < inside_pct);
+
+			err = listed ? listed5(hs, &rng, name, sizeof(name))
+				     : unlisted5(hs, &rng, name, sizeof(name));
+			if (err) {
+				free(p);
+				return err;
+			}
+			rand_case(&rng, name);
+			id = (uint16_t)rng_next(&rng);
+			out->cold_listed += listed;
+		}
+		err = build_pkt(p, sc, src, dst, name, id);
 		if (err || p->len > COLD_STRIDE) {
 			free(p);
 			return err ?: -E2BIG;
@@ -581,8 +891,8 @@ static int run_warm(int fd, const struct pkt *p, unsigned n, double *ns)
 	uint64_t sum = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf, .data_size_in = (uint32_t)p->len,
-			    .repeat = 1);
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf,
+			    .data_size_in = (uint32_t)p->len, .repeat = 1);
 
 		if (bpf_prog_test_run_opts(fd, &o))
 			return -errno;
@@ -604,7 +914,8 @@ struct scen_result {
 	uint32_t hot_verdict;
 	uint64_t cold_verdicts[NVERDICT];
 	bool ran, verdict_ok;
-	unsigned cold_inside;
+	unsigned cold_inside, cold_listed;
+	const char *skipped; /* why it did not run, with the policy at hand */
 };
 
 enum regime_kind { R_HOT, R_WARM, R_COLD };
@@ -645,8 +956,8 @@ static int measure(unsigned round, int tapis_fd, int pass_fd, struct job *j, str
 	int err;
 
 	if (only && (!strcmp(only, "tapis") || !strcmp(only, "pass")))
-		err = !strcmp(only, "tapis") ? run_job(tapis_fd, j, &a, true) :
-					       run_job(pass_fd, j, &b, false);
+		err = !strcmp(only, "tapis") ? run_job(tapis_fd, j, &a, true)
+					     : run_job(pass_fd, j, &b, false);
 	else if (round & 1)
 		err = run_job(pass_fd, j, &b, false) ?: run_job(tapis_fd, j, &a, true);
 	else
@@ -662,7 +973,7 @@ static int measure(unsigned round, int tapis_fd, int pass_fd, struct job *j, str
 
 static const char *verdict_name(unsigned v)
 {
-	static const char *const n[] = { "aborted", "drop", "pass", "tx", "redirect" };
+	static const char *const n[] = {"aborted", "drop", "pass", "tx", "redirect"};
 
 	return v < NVERDICT ? n[v] : "?";
 }
@@ -741,9 +1052,9 @@ static void mem_measure(struct tapis *t, struct mem *m)
 	static const struct {
 		int id;
 		const char *group;
-	} inner[] = { { M_V4_TBL24, "v4" }, { M_V4_TBL8, "v4" },   { M_V6_FILTER, "v6" },
-		      { M_V6_L32, "v6" },   { M_V6_PFX, "v6" },    { M_V6_SHORT, "v6" },
-		      { M_HOSTS, "hosts" } };
+	} inner[] = {{M_V4_TBL24, "v4"}, {M_V4_TBL8, "v4"},	   {M_V6_FILTER, "v6"},
+		     {M_V6_L32, "v6"},	 {M_V6_PFX, "v6"},	   {M_V6_SHORT, "v6"},
+		     {M_HOSTS, "hosts"}, {M_HOST_FILTER, "hosts"}, {M_HOST_INDEX, "hosts"}};
 	struct tapis_ctl ctl = {};
 	uint32_t zero = 0, gen;
 
@@ -804,19 +1115,30 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{ "smoke", no_argument, NULL, 's' },	 { "policy-dir", required_argument, NULL, 'p' },
-		{ "rounds", required_argument, NULL, 'r' }, { "repeat", required_argument, NULL, 'R' },
-		{ "cold", required_argument, NULL, 'c' },   { "cpu", required_argument, NULL, 'C' },
-		{ "json", required_argument, NULL, 'j' },   { "seed", required_argument, NULL, 'S' },
-		{ "only", required_argument, NULL, 'o' },   { "cold-inside", required_argument, NULL, 'I' },   { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"smoke", no_argument, NULL, 's'},
+		{"policy-dir", required_argument, NULL, 'p'},
+		{"rounds", required_argument, NULL, 'r'},
+		{"repeat", required_argument, NULL, 'R'},
+		{"cold", required_argument, NULL, 'c'},
+		{"cpu", required_argument, NULL, 'C'},
+		{"json", required_argument, NULL, 'j'},
+		{"seed", required_argument, NULL, 'S'},
+		{"only", required_argument, NULL, 'o'},
+		{"cold-inside", required_argument, NULL, 'I'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	bool set_rounds = false, set_repeat = false, set_cold = false;
 	int c;
 
-	*o = (struct opts){ .policy_dir = "build/bench-policy", .json_path = "build/bench.json",
-			    .rounds = 7, .repeat = 1000000, .cold_n = 65536, .cpu = -1, .cold_inside = 50,
-			    .seed = 3 };
+	*o = (struct opts){.policy_dir = "build/bench-policy",
+			   .json_path = "build/bench.json",
+			   .rounds = 7,
+			   .repeat = 1000000,
+			   .cold_n = 65536,
+			   .cpu = -1,
+			   .cold_inside = 50,
+			   .seed = 3};
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -933,13 +1255,14 @@ static struct json_object *net_edit_bench(struct tapis *t, int prog_fd, const ch
 		err = err ?: tapis_net_edit(t, rule, &e32, true);
 		t2 = now_ns();
 		if (!err) {
-			static const struct scenario probe = { "probe", "", 4, E_PLAIN, false, 80,
-							       PKT_TCP_SYN, 0, NULL, 0, 0, 0 };
+			static const struct scenario probe = {
+				"probe", "",   4, E_PLAIN, false, 80,	   PKT_TCP_SYN,
+				0,	 NULL, 0, 0,	   0,	  L7_NONE, false};
 
 			inet_pton(AF_INET, "198.18.0.1", src);
 			memcpy(dst, e24.addr, 4);
 			dst[3] = 9;
-			if (build_pkt(&p, &probe, src, dst) == 0 &&
+			if (build_pkt(&p, &probe, src, dst, NULL, 0) == 0 &&
 			    run_hot(prog_fd, &p, 1, &ns, &ret) == 0 && ret != XDP_DROP) {
 				fprintf(stderr, "tapis-bench: after net add %s the probe got %s\n",
 					c24, verdict_name(ret));
@@ -979,7 +1302,8 @@ static void print_row(const struct scenario *sc, const char *reg, const struct r
 
 	for (unsigned i = 0; i < r->n; i++)
 		d[i] = r->tapis[i] - r->pass[i];
-	printf("%-14s %-4s %7.1f (%6.1f-%6.1f) %7.1f (%6.1f-%6.1f) %6.2fx (%5.2f-%5.2f) %+7.1f  %s\n",
+	printf("%-18s %-4s %7.1f (%6.1f-%6.1f) %7.1f (%6.1f-%6.1f) %6.2fx (%5.2f-%5.2f) %+7.1f  "
+	       "%s\n",
 	       sc->name, reg, t.med, t.min, t.max, p.med, p.min, p.max, q.med, q.min, q.max,
 	       stats_of(d, r->n).med, verdict);
 }
@@ -1012,6 +1336,7 @@ int main(int argc, char **argv)
 	struct xdp_pass_bpf *base = NULL;
 	struct policy pol;
 	struct space sp;
+	struct hostspace hs;
 	struct tapis t;
 	struct opts o;
 	struct mem mem;
@@ -1047,8 +1372,10 @@ int main(int argc, char **argv)
 	t0 = now_ns();
 	err = policy_parse_file(path, &pol);
 	if (err) {
-		fprintf(stderr, "tapis-bench: policy %s: %s (generate it with "
-				"scripts/gen_bench_policy.py)\n", path, strerror(-err));
+		fprintf(stderr,
+			"tapis-bench: policy %s: %s (generate it with "
+			"scripts/gen_bench_policy.py)\n",
+			path, strerror(-err));
 		return 1;
 	}
 	t1 = now_ns();
@@ -1066,7 +1393,7 @@ int main(int argc, char **argv)
 	}
 	avail1 = proc_field("/proc/meminfo", "MemAvailable");
 	slab1 = proc_field("/proc/meminfo", "Slab");
-	err = space_build(&sp, &pol);
+	err = space_build(&sp, &pol) ?: hosts_build(&hs, &pol);
 	if (err)
 		return 1;
 	base = xdp_pass_bpf__open_and_load();
@@ -1081,12 +1408,12 @@ int main(int argc, char **argv)
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	printf("tapis bench  %s  %ld CPUs  %s  kernel %s\n", date, sysconf(_SC_NPROCESSORS_ONLN),
 	       cpu, un.release);
-	printf("policy %s: %zu IPv4 + %zu IPv6 prefixes in %zu rules; rounds %u, hot repeat %u, "
-	       "cold %u packets%s\n",
-	       path, sp.n_v4_all, sp.n_v6_all, pol.n_rules, o.rounds, o.repeat, o.cold_n,
-	       o.smoke ? " (smoke)" : "");
-	printf("load: parse %.3f s, create %.3f s, install %.3f s, total %.3f s\n",
-	       (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t3 - t0) / 1e9);
+	printf("policy %s: %zu IPv4 + %zu IPv6 prefixes + %zu host patterns in %zu rules; "
+	       "rounds %u, hot repeat %u, cold %u packets%s\n",
+	       path, sp.n_v4_all, sp.n_v6_all, hs.n_hosts, pol.n_rules, o.rounds, o.repeat,
+	       o.cold_n, o.smoke ? " (smoke)" : "");
+	printf("load: parse %.3f s, create %.3f s, install %.3f s, total %.3f s\n", (t1 - t0) / 1e9,
+	       (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t3 - t0) / 1e9);
 	{
 		struct bpf_prog_info a = {}, b = {};
 		uint32_t la = sizeof(a), lb = sizeof(b);
@@ -1102,22 +1429,33 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NSCEN; i++) {
 		if (!wanted(&o, i))
 			continue;
-		err = make_packets(&SCEN[i], &sp, o.cold_n, o.cold_inside, o.seed * 1000 + i, &pk[i]);
+		err = make_packets(&SCEN[i], &sp, &hs, o.cold_n, o.cold_inside, o.seed * 1000 + i,
+				   &pk[i]);
+		if (err == -ENOENT && SCEN[i].l7 != L7_NONE) {
+			res[i].skipped = "the policy has no host pattern in a drop rule";
+			fprintf(stderr, "tapis-bench: %s skipped: %s\n", SCEN[i].name,
+				res[i].skipped);
+			continue;
+		}
 		if (err) {
 			fprintf(stderr, "tapis-bench: build packets for %s: %s\n", SCEN[i].name,
 				strerror(-err));
 			return 1;
 		}
 		res[i].cold_inside = pk[i].cold_inside;
+		res[i].cold_listed = pk[i].cold_listed;
 	}
+	if (hs.n_cand)
+		printf("DNS query names (hot): listed %s, not listed %s\n", hs.hot_match,
+		       hs.hot_nomatch);
 
 	/* ---- rounds ---- */
 	for (unsigned r = 0; r < o.rounds; r++) {
 		for (size_t i = 0; i < NSCEN; i++) {
 			struct scen_result *sr = &res[i];
-			struct job j = { .pk = &pk[i], .o = &o };
+			struct job j = {.pk = &pk[i], .o = &o};
 
-			if (!wanted(&o, i))
+			if (!wanted(&o, i) || sr->skipped)
 				continue;
 			j.k = R_HOT;
 			err = measure(r, t.prog_fd, pass_fd, &j, &sr->hot);
@@ -1142,7 +1480,7 @@ int main(int argc, char **argv)
 			    &edit_ok);
 
 	/* ---- table ---- */
-	printf("\n%-14s %-4s %-24s %-24s %-21s %-8s %s\n", "scenario", "", "tapis ns (min-max)",
+	printf("\n%-18s %-4s %-24s %-24s %-21s %-8s %s\n", "scenario", "", "tapis ns (min-max)",
 	       "XDP_PASS ns (min-max)", "ratio (min-max)", "+ns", "budget");
 	for (size_t i = 0; i < NSCEN; i++) {
 		const struct scenario *sc = &SCEN[i];
@@ -1151,34 +1489,42 @@ int main(int argc, char **argv)
 
 		if (!sr->ran)
 			continue;
-		sr->verdict_ok = sr->hot_verdict == (sc->blocked ? XDP_DROP : XDP_PASS);
+		sr->verdict_ok =
+			sr->hot_verdict == (sc->blocked || sc->listed ? XDP_DROP : XDP_PASS);
 		if (sc->budget_add > 0 && res[0].ran)
 			budget_str(bt, sizeof(bt), added_ratio(sr, &res[0]), sc->budget_add, true);
 		else
 			budget_str(bt, sizeof(bt), stats_of(sr->hot.ratio, sr->hot.n).med,
 				   sc->budget_hot, false);
 		print_row(sc, "hot", &sr->hot, bt);
-		budget_str(bt, sizeof(bt), stats_of(sr->cold.ratio, sr->cold.n).med, sc->budget_cold,
-			   false);
+		budget_str(bt, sizeof(bt), stats_of(sr->cold.ratio, sr->cold.n).med,
+			   sc->budget_cold, false);
 		print_row(sc, "warm", &sr->warm, "");
 		print_row(sc, "cold", &sr->cold, bt);
 		if (!sr->verdict_ok)
-			printf("%*s! hot verdict %s, expected %s\n", 14, "",
-			       verdict_name(sr->hot_verdict), sc->blocked ? "drop" : "pass");
+			printf("%*s! hot verdict %s, expected %s\n", 18, "",
+			       verdict_name(sr->hot_verdict),
+			       sc->blocked || sc->listed ? "drop" : "pass");
 	}
 	for (size_t i = 0; i < NSCEN; i++)
 		if (SCEN[i].pending)
-			printf("%-14s pending: needs %s\n", SCEN[i].name, SCEN[i].pending);
+			printf("%-18s pending: needs %s\n", SCEN[i].name, SCEN[i].pending);
 
 	{
 		size_t nv4 = sp.n_v4_all, nv6 = sp.n_v6_all;
 
-		printf("\nmemory: maps of this run %.1f MiB memlock (%u maps): IPv4 tables %.1f MiB "
+		printf("\nmemory: maps of this run %.1f MiB memlock (%u maps): IPv4 tables %.1f "
+		       "MiB "
 		       "(%.0f B/prefix), IPv6 tables %.1f MiB (%.0f B/prefix), other %.1f MiB\n",
 		       mem.total / 1048576.0, mem.maps, mem.v4 / 1048576.0,
 		       nv4 ? (double)mem.v4 / nv4 : 0, mem.v6 / 1048576.0,
-		       nv6 ? (double)mem.v6 / nv6 : 0, (mem.other + mem.hosts) / 1048576.0);
-		printf("memory: MemAvailable dropped %.1f MiB, Slab grew %.1f MiB across the load\n",
+		       nv6 ? (double)mem.v6 / nv6 : 0, mem.other / 1048576.0);
+		if (hs.n_hosts)
+			printf("memory: host tables %.1f MiB for %zu host patterns: %.0f B/name "
+			       "(hash map, 16 MiB filter, 64 MiB index)\n",
+			       mem.hosts / 1048576.0, hs.n_hosts, (double)mem.hosts / hs.n_hosts);
+		printf("memory: MemAvailable dropped %.1f MiB, Slab grew %.1f MiB across the "
+		       "load\n",
 		       (avail0 - avail1) / 1024.0, (slab1 - slab0) / 1024.0);
 		printf("process: VmHWM %.1f MiB, VmRSS %.1f MiB\n",
 		       proc_field("/proc/self/status", "VmHWM") / 1024.0,
@@ -1209,6 +1555,7 @@ int main(int argc, char **argv)
 	json_object_object_add(jcfg, "policy", json_object_new_string(path));
 	json_object_object_add(jcfg, "v4_prefixes", json_object_new_int64(sp.n_v4_all));
 	json_object_object_add(jcfg, "v6_prefixes", json_object_new_int64(sp.n_v6_all));
+	json_object_object_add(jcfg, "host_patterns", json_object_new_int64(hs.n_hosts));
 	json_object_object_add(jcfg, "rules", json_object_new_int64(pol.n_rules));
 	json_object_object_add(jcfg, "rounds", json_object_new_int(o.rounds));
 	json_object_object_add(jcfg, "hot_repeat", json_object_new_int64(o.repeat));
@@ -1234,12 +1581,14 @@ int main(int argc, char **argv)
 	json_object_object_add(jm, "other_bytes", json_object_new_int64(mem.other));
 	json_object_object_add(jm, "bytes_per_v4_prefix",
 			       jnum(sp.n_v4_all ? (double)mem.v4 / sp.n_v4_all : 0));
+	json_object_object_add(jm, "bytes_per_host_pattern",
+			       jnum(hs.n_hosts ? (double)mem.hosts / hs.n_hosts : 0));
 	json_object_object_add(jm, "bytes_per_v6_prefix",
 			       jnum(sp.n_v6_all ? (double)mem.v6 / sp.n_v6_all : 0));
 	json_object_object_add(jm, "bytes_per_prefix",
-			       jnum(sp.n_v4_all + sp.n_v6_all ?
-					    (double)mem.total / (sp.n_v4_all + sp.n_v6_all) :
-					    0));
+			       jnum(sp.n_v4_all + sp.n_v6_all
+					    ? (double)mem.total / (sp.n_v4_all + sp.n_v6_all)
+					    : 0));
 	json_object_object_add(jm, "memavailable_drop_kib", json_object_new_int64(avail0 - avail1));
 	json_object_object_add(jm, "slab_growth_kib", json_object_new_int64(slab1 - slab0));
 	json_object_object_add(jm, "vm_hwm_kib",
@@ -1281,14 +1630,18 @@ int main(int argc, char **argv)
 				continue;
 			}
 			json_object_object_add(s, "ran", json_object_new_boolean(res[i].ran));
+			if (res[i].skipped)
+				json_object_object_add(s, "skipped",
+						       json_object_new_string(res[i].skipped));
 			if (!res[i].ran) {
 				json_object_array_add(arr, s);
 				continue;
 			}
 			json_object_object_add(s, "frame_bytes",
 					       json_object_new_int64(pk[i].hot.len));
-			json_object_object_add(s, "hot_verdict",
-					       json_object_new_string(verdict_name(res[i].hot_verdict)));
+			json_object_object_add(
+				s, "hot_verdict",
+				json_object_new_string(verdict_name(res[i].hot_verdict)));
 			json_object_object_add(s, "verdict_ok",
 					       json_object_new_boolean(res[i].verdict_ok));
 			json_object_object_add(s, "hot", regime_json(&res[i].hot));
@@ -1301,30 +1654,44 @@ int main(int argc, char **argv)
 						v, verdict_name(k),
 						json_object_new_int64(res[i].cold_verdicts[k]));
 			json_object_object_add(s, "cold_verdicts_round1", v);
+			/* every cold packet is inside a drop prefix or under a drop
+			 * pattern: all but the few in allow holes are dropped */
+			json_object_object_add(s, "cold_expect_drop",
+					       json_object_new_boolean(sc->blocked || sc->listed));
 			json_object_object_add(s, "cold_dst_inside",
 					       json_object_new_int64(res[i].cold_inside));
+			if (sc->l7 != L7_NONE) {
+				json_object_object_add(
+					s, "query_name",
+					json_object_new_string(sc->listed ? hs.hot_match
+									  : hs.hot_nomatch));
+				json_object_object_add(s, "cold_names_listed",
+						       json_object_new_int64(res[i].cold_listed));
+			}
 			b = json_object_new_object();
 			if (sc->budget_hot > 0) {
 				double m = stats_of(res[i].hot.ratio, res[i].hot.n).med;
 
 				json_object_object_add(b, "hot_max_ratio", jnum(sc->budget_hot));
-				json_object_object_add(b, "hot_met",
-						       json_object_new_boolean(m <= sc->budget_hot));
+				json_object_object_add(
+					b, "hot_met", json_object_new_boolean(m <= sc->budget_hot));
 			}
 			if (sc->budget_cold > 0) {
 				double m = stats_of(res[i].cold.ratio, res[i].cold.n).med;
 
 				json_object_object_add(b, "cold_max_ratio", jnum(sc->budget_cold));
-				json_object_object_add(b, "cold_met",
-						       json_object_new_boolean(m <= sc->budget_cold));
+				json_object_object_add(
+					b, "cold_met",
+					json_object_new_boolean(m <= sc->budget_cold));
 			}
 			if (sc->budget_add > 0 && res[0].ran) {
 				double m = added_ratio(&res[i], &res[0]);
 
 				json_object_object_add(b, "hot_added_ratio", jnum(m));
 				json_object_object_add(b, "hot_added_max", jnum(sc->budget_add));
-				json_object_object_add(b, "hot_added_met",
-						       json_object_new_boolean(m <= sc->budget_add));
+				json_object_object_add(
+					b, "hot_added_met",
+					json_object_new_boolean(m <= sc->budget_add));
 			}
 			json_object_object_add(s, "budget", b);
 			json_object_array_add(arr, s);
@@ -1332,7 +1699,8 @@ int main(int argc, char **argv)
 		json_object_object_add(root, "scenarios", arr);
 	}
 	if (json_object_to_file_ext(o.json_path, root, JSON_C_TO_STRING_PRETTY)) {
-		fprintf(stderr, "tapis-bench: write %s: %s\n", o.json_path, json_util_get_last_err());
+		fprintf(stderr, "tapis-bench: write %s: %s\n", o.json_path,
+			json_util_get_last_err());
 		rc = 1;
 	} else {
 		printf("results: %s\n", o.json_path);
@@ -1343,6 +1711,7 @@ int main(int argc, char **argv)
 		free(pk[i].cold_len);
 	}
 	space_free(&sp);
+	hosts_free(&hs);
 	xdp_pass_bpf__destroy(base);
 	tapis_close(&t);
 	policy_free(&pol);

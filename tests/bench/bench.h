@@ -49,8 +49,8 @@ void ivals_free(struct ivals *v);
 struct space {
 	const struct net_entry **v4_all, **v4_drop, **v6_all;
 	size_t n_v4_all, n_v4_drop, n_v6_all;
-	struct ivals v4;    /* every IPv4 prefix */
-	struct ivals v6top; /* top 32 bits covered by an IPv6 prefix */
+	struct ivals v4;       /* every IPv4 prefix */
+	struct ivals v6top;    /* top 32 bits covered by an IPv6 prefix */
 	const char *drop_rule; /* first drop rule matching destinations */
 };
 int space_build(struct space *s, const struct policy *p);

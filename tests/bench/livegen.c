@@ -68,7 +68,7 @@ int64_t ethtool_stat_sum(const char *ifname, const char *pattern, int list)
 	struct {
 		struct ethtool_sset_info hdr;
 		uint32_t data[1];
-	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_STATS } };
+	} sset = {.hdr = {.cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_STATS}};
 	struct ethtool_gstrings *str = NULL;
 	struct ethtool_stats *st = NULL;
 	struct ifreq ifr = {};
@@ -119,26 +119,24 @@ out:
 }
 
 /* ---- raw BPF ------------------------------------------------------------ */
-#define INSN(c, d, s, o, i)                                                                \
-	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o),      \
-			    .imm = (i) })
-#define MOV64_REG(d, s) INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
-#define MOV64_IMM(d, i) INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define INSN(c, d, s, o, i)                                                                        \
+	((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
+#define MOV64_REG(d, s)	    INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV64_IMM(d, i)	    INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
 #define ALU64_IMM(op, d, i) INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
-#define LDX_W(d, s, o) INSN(BPF_LDX | BPF_W | BPF_MEM, d, s, o, 0)
-#define STX_W(d, s, o) INSN(BPF_STX | BPF_W | BPF_MEM, d, s, o, 0)
-#define JEQ_IMM(d, i, o) INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, i)
-#define JGT_REG(d, s, o) INSN(BPF_JMP | BPF_JGT | BPF_X, d, s, o, 0)
-#define CALL(f) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
-#define EXIT() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-#define LD_MAP_FD(d, fd)                                                                   \
+#define LDX_W(d, s, o)	    INSN(BPF_LDX | BPF_W | BPF_MEM, d, s, o, 0)
+#define STX_W(d, s, o)	    INSN(BPF_STX | BPF_W | BPF_MEM, d, s, o, 0)
+#define JEQ_IMM(d, i, o)    INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, i)
+#define JGT_REG(d, s, o)    INSN(BPF_JMP | BPF_JGT | BPF_X, d, s, o, 0)
+#define CALL(f)		    INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
+#define EXIT()		    INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define LD_MAP_FD(d, fd)                                                                           \
 	INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), INSN(0, 0, 0, 0, 0)
 
 static int load_insns(const struct bpf_insn *insns, size_t n, const char *name)
 {
 	char log[4096] = "";
-	LIBBPF_OPTS(bpf_prog_load_opts, o, .log_buf = log, .log_size = sizeof(log),
-		    .log_level = 0);
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .log_buf = log, .log_size = sizeof(log), .log_level = 0);
 	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, &o);
 
 	if (fd < 0) {
@@ -155,7 +153,7 @@ static int load_insns(const struct bpf_insn *insns, size_t n, const char *name)
 /* return XDP_DROP / XDP_PASS */
 static int const_prog(int action)
 {
-	const struct bpf_insn p[] = { MOV64_IMM(BPF_REG_0, action), EXIT() };
+	const struct bpf_insn p[] = {MOV64_IMM(BPF_REG_0, action), EXIT()};
 
 	return load_insns(p, 2, action == XDP_DROP ? "bench_drop" : "bench_pass");
 }
@@ -201,9 +199,9 @@ static int live_attach(int argc, char **argv)
 {
 	const char *dev = NULL, *prog = "drop";
 	int c, fd, ifindex;
-	static const struct option lo[] = { { "dev", required_argument, NULL, 'd' },
-					    { "prog", required_argument, NULL, 'p' },
-					    { NULL, 0, NULL, 0 } };
+	static const struct option lo[] = {{"dev", required_argument, NULL, 'd'},
+					   {"prog", required_argument, NULL, 'p'},
+					   {NULL, 0, NULL, 0}};
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (c == 'd')
@@ -313,13 +311,13 @@ static int64_t napi_runtime_ns(const char *dev)
 static int live_gen(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "policy-dir", required_argument, NULL, 'p' },
-		{ "target", required_argument, NULL, 't' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "cpu", required_argument, NULL, 'c' },
-		{ "addrs", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
+		{"policy-dir", required_argument, NULL, 'p'},
+		{"target", required_argument, NULL, 't'},
+		{"seconds", required_argument, NULL, 's'},
+		{"rounds", required_argument, NULL, 'r'},
+		{"cpu", required_argument, NULL, 'c'},
+		{"addrs", required_argument, NULL, 'a'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *dir = "build/bench-policy";
 	struct target tg[8];
@@ -463,16 +461,17 @@ static int live_gen(int argc, char **argv)
 			/* capacity: frames per second of the far end's NAPI CPU
 			 * time, i.e. the rate it would handle with a core of its
 			 * own even when the generator cannot saturate it */
-			t->cap[t->n] = cpu0 >= 0 && cpu1 > cpu0 ?
-					       (double)(rx1 - rx0) * 1e9 / (double)(cpu1 - cpu0) :
-					       -1;
+			t->cap[t->n] = cpu0 >= 0 && cpu1 > cpu0
+					       ? (double)(rx1 - rx0) * 1e9 / (double)(cpu1 - cpu0)
+					       : -1;
 			t->busy[t->n] = cpu0 >= 0 ? (double)(cpu1 - cpu0) / (double)(t1 - t0) : -1;
 			t->pps[t->n] = (double)(rx1 - rx0) * 1e9 / (double)(t1 - t0);
 			t->sent_pps[t->n] = (double)sent * 1e9 / (double)(t1 - t0);
 			t->refused[t->n] = er0 >= 0 && er1 >= 0 ? (double)(er1 - er0) / sent : -1;
-			fprintf(stderr, "live-gen: round %u %-8s far %s: %.3f Mpps handled, NAPI busy "
-					"%.0f %% -> capacity %.3f Mpps (%.0f ns/frame); generated %.3f "
-					"Mpps, refused %.1f %%\n",
+			fprintf(stderr,
+				"live-gen: round %u %-8s far %s: %.3f Mpps handled, NAPI busy "
+				"%.0f %% -> capacity %.3f Mpps (%.0f ns/frame); generated %.3f "
+				"Mpps, refused %.1f %%\n",
 				r + 1, t->name, t->far, t->pps[t->n] / 1e6, t->busy[t->n] * 100,
 				t->cap[t->n] / 1e6, t->cap[t->n] > 0 ? 1e9 / t->cap[t->n] : -1,
 				t->sent_pps[t->n] / 1e6, t->refused[t->n] * 100);
@@ -483,7 +482,8 @@ static int live_gen(int argc, char **argv)
 	printf("{\"seconds\": %.2f, \"rounds\": %u, \"addresses\": %u, \"targets\": {", seconds,
 	       rounds, naddr);
 	for (unsigned i = 0; i < ntg; i++) {
-		printf("%s\"%s\": {\"far\": \"%s\", \"median_pps\": %.0f, \"median_generated_pps\": "
+		printf("%s\"%s\": {\"far\": \"%s\", \"median_pps\": %.0f, "
+		       "\"median_generated_pps\": "
 		       "%.0f, \"median_refused_fraction\": %.4f, \"median_capacity_pps\": %.0f, "
 		       "\"median_napi_busy\": %.3f, \"pps\": [",
 		       i ? ", " : "", tg[i].name, tg[i].far, median(tg[i].pps, tg[i].n),

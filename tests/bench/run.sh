@@ -8,15 +8,18 @@
 #   bash tests/bench/run.sh [--smoke] [--no-live] [-- tapis-bench options]
 #
 #   1. scripts/gen_bench_policy.py writes the policy (500,000 IPv4 and
-#      100,000 IPv6 prefixes; --smoke: 5,000 and 1,000) unless it is there
+#      100,000 IPv6 prefixes and 2,000,000 host patterns; --smoke: 5,000,
+#      1,000 and 2,000) unless it is there
 #   2. build/tapis-bench prints the per-scenario table and writes
 #      build/bench.json (--smoke: build/bench-smoke.json, tiny repeat)
 #   3. tests/bench/live.sh (unless --no-live; --smoke runs one short round)
 #      adds the live-path figures, merged into the JSON under "live"
 #
 # The checks are about the harness, never about timings: the policy was
-# written, every scenario ran with finite figures, hot verdicts are the
-# expected ones, the live edit worked, the JSON is valid, the live path ran
+# written (host patterns included), every scenario ran with finite figures,
+# hot verdicts are the expected ones, cold packets that must all be dropped
+# were (blocked addresses, listed DNS names), the live edit worked, memory
+# per prefix and per name was measured, the JSON is valid, the live path ran
 # (or was skipped for a stated reason). Exit status is non-zero only when a
 # check failed. Last line: "N passed, N failed".
 set -u
@@ -30,7 +33,7 @@ while [ $# -gt 0 ]; do
 	--smoke) SMOKE=1; shift ;;
 	--no-live) LIVE=0; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h | --help) sed -n '3,22p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,24p' "$0"; exit 0 ;;
 	*) EXTRA+=("$1"); shift ;;
 	esac
 done
@@ -114,6 +117,11 @@ except Exception as e:
     sys.exit(0)
 scen = [s for s in d.get("scenarios", []) if not s.get("pending")]
 out(len(scen) > 0, "scenarios present", "none")
+names = set(s.get("name") for s in scen)
+want = {"ipv4-nomatch", "ipv6-nomatch", "ipv4-blocked", "dns-5label-match", "dns-5label-nomatch"}
+out(want <= names, "scenarios of issues 3 and 4 are runnable rows",
+    "missing: %s" % ", ".join(sorted(want - names)))
+out(d.get("config", {}).get("host_patterns", 0) > 0, "policy has host patterns", "none")
 for s in scen:
     bad = []
     if not s.get("ran"):
@@ -125,14 +133,19 @@ for s in scen:
                 bad.append("%s %s not finite" % (reg, k))
     if not s.get("verdict_ok"):
         bad.append("hot verdict %s" % s.get("hot_verdict"))
+    if s.get("cold_expect_drop"):
+        cv = s.get("cold_verdicts_round1", {})
+        n = sum(cv.values())
+        if not n or cv.get("drop", 0) < 0.99 * n:
+            bad.append("cold verdicts %s, expected (almost) all drop" % cv)
     out(not bad, "scenario %s: every regime measured, verdict as expected" % s.get("name"),
         "; ".join(bad))
 ne = d.get("net_edit", {})
 out(bool(ne.get("ok")) and finite(ne.get("add_24_us", {}).get("median")),
     "live net add/del on the loaded handle", "failed")
 m = d.get("memory", {})
-out(finite(m.get("maps_bytes_memlock")) and finite(m.get("vm_hwm_kib")),
-    "memory figures", "missing")
+out(finite(m.get("maps_bytes_memlock")) and finite(m.get("vm_hwm_kib")) and
+    finite(m.get("bytes_per_host_pattern")), "memory figures (per prefix and per name)", "missing")
 out(all(finite(d.get("load", {}).get(k)) for k in ("parse_s", "create_s", "install_s")),
     "load times", "missing")
 if live_rc == "skip":
