@@ -457,7 +457,8 @@ int main(int argc, char **argv)
 	int err, rc;
 
 	if (!find_corpus()) {
-		printf("1..0 # SKIP corpus not found (set TAPIS_CORPUS)\n0 passed, 0 failed, 1 skipped\n");
+		printf("1..0 # SKIP corpus not found (set TAPIS_CORPUS)\n0 passed, 0 failed, 1 "
+		       "skipped\n");
 		return 0;
 	}
 	err = load_tsv("");
