@@ -11,22 +11,22 @@
  * returns -reason and the packet goes on as if it carried no name
  * (fail-open).
  *
- * host_match() then hashes the name once, from its last byte to its first
- * (tapis_abi.h): just before each label boundary, the running hash is the
- * host-table key of the suffix right of it. Each key is looked up as soon
- * as it is known, shortest suffix first, and the rules found are kept; then
- * the most specific one whose rule still acts wins. The whole name is
- * looked up for its self rule (`example.com`, `=example.com`), every proper
- * suffix for its sub rule (`example.com`, `*.example.com`). A pattern whose
- * rule has expired is skipped, so the next less specific one applies; the
- * skipped one is counted as expired.
+ * host_match() then hashes the name once, label by label from its last
+ * label to its first (tapis_abi.h): after each label, the running hash is
+ * the host-table key of the suffix that label starts. Each key is looked up
+ * as soon as it is known, shortest suffix first, and the rules found are
+ * kept; then the most specific one whose rule still acts wins. The whole
+ * name is looked up for its self rule (`example.com`, `=example.com`),
+ * every proper suffix for its sub rule (`example.com`, `*.example.com`). A
+ * pattern whose rule has expired is skipped, so the next less specific one
+ * applies; the skipped one is counted as expired.
  *
  * Speed: calls are what cost (every return pays for the CPU's return-stack
  * mitigations), so everything here is inlined and a lookup is a filter bit
  * and, for the few keys the filter lets through, the host index, both
  * plain array reads; only keys that overflowed the index cost a hash-map
- * call. Name bytes are read eight at a time and lowercased eight at a time;
- * only the FNV multiply goes byte by byte.
+ * call. Name bytes are read, lowercased and hashed eight at a time; labels
+ * are mixed independently, and only an add per label is a dependent chain.
  *
  * Verifier: both stages read the packet through ctx->data and offsets the
  * earlier stages left as plain numbers, never through their cursor, and
@@ -100,12 +100,11 @@ struct dns_q {
 	__u8 opt;      /* an EDNS OPT record directly follows the question */
 	__u8 opt_do;   /* its DO bit */
 	__u8 name_end; /* offset of the name's final zero byte, from its start */
-	__u8 pad[4];
-	/* Label boundaries: bit 64 + i is set when byte i of the name is the
-	 * length byte of a label other than the first (a '.' when dotted).
-	 * The 64 bits of slack on each side let host_match() read any 8
-	 * positions from -7 to 254 without a bounds test. */
-	__u64 bnd[6];
+	__u8 nlab;     /* labels in the name */
+	__u8 pad[3];
+	/* Where each label starts: the offset of its length byte, from the
+	 * name's start, first label first. */
+	__u8 lab[TAPIS_MAX_LABELS];
 };
 
 /* x, as a number the verifier cannot know (exact at run time for
@@ -130,14 +129,6 @@ static __always_inline __u32 opaque(__u32 x, __u32 salt)
 }
 
 /* What the DNS stage needs of struct pkt, as opaque numbers. */
-/* The bnd[] word holding bit `bit` (at most 254 + 64 + 64 in use). */
-static __always_inline __u32 bnd_word(__u32 bit)
-{
-	__u32 w = bit >> 6;
-
-	return w < 5 ? w : 5;
-}
-
 static __always_inline void dns_q_init(struct dns_q *q, const struct pkt *p)
 {
 	__u32 salt = p->len;
@@ -256,17 +247,14 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 			return -TAPIS_R_DNS_POINTER;
 		if (i == TAPIS_MAX_LABELS)
 			return -TAPIS_R_DNS_LABELS;
-		if (off) {
-			__u32 bit = off + 64;
-
-			q->bnd[bnd_word(bit)] |= 1ULL << (bit & 63);
-		}
+		q->lab[i & (TAPIS_MAX_LABELS - 1)] = off;
 		off += len + 1;
 		/* The zero byte still follows: wire length off + 1 <= 255. */
 		if (off > TAPIS_HOST_MAX + 1)
 			return -TAPIS_R_DNS_NAME_LONG;
 	}
 	q->name_end = off;
+	q->nlab = i;
 
 	/* QTYPE, QCLASS, and an OPT record right after them. */
 	tail = qn + (off & 0xff) + 1;
@@ -353,28 +341,23 @@ static __always_inline __u64 lower8(__u64 w)
 	return w | (((ge_a & ~gt_z & ~w) & HIGH64) >> 2);
 }
 
-/* Non-zero when one of the top `have` bytes of w (all eight for have >= 8)
- * is a dot. Exact per byte, and without a branch per byte, which would give
- * the verifier 2^8 ways through each word. */
-static __always_inline __u64 has_dot(__u64 w, __u32 have)
-{
-	__u64 x = w ^ ('.' * ONES64), low7 = ~HIGH64;
-	__u64 zero = ~(((x & low7) + low7) | x | low7); /* 0x80 where x has 0 */
-
-	if (have < 8)
-		zero &= ~0ULL << (64 - 8 * have);
-	return zero;
-}
+/* Chunks a name can take (tapis_abi.h): a label of n wire bytes is
+ * (n + 7) / 8 of them, and the wire bytes of all labels add up to at most
+ * TAPIS_HOST_MAX + 1. */
+#define DNS_NAME_CHUNKS ((TAPIS_HOST_MAX + 1 + 7 * TAPIS_MAX_LABELS + 7) / 8)
 
 /* The host rule for the query parse_dns() left in q, or 0.
  *
- * The dotted name is bytes 1 .. name_end - 1 of the wire name, with every
- * length byte but the first read as '.'. It is hashed from its last byte to
- * its first, eight bytes per word: word m is the little-endian word ending
- * 8*m bytes before the name's end, so its higher bytes come first. Just
- * before a boundary is fed as '.', h is the key of the suffix right of it;
- * after byte 1, h is the key of the whole name. The lowest word may start
- * up to 7 bytes before the name, in the DNS header: always in the packet.
+ * The name is hashed as tapis_abi.h defines it, label by label from the
+ * last, each label eight wire bytes at a time from its end: chunk words are
+ * read straight off the packet, the length byte in front of the label's
+ * bytes included, and the bytes before it masked off (the first label's
+ * lowest chunk may start up to 7 bytes before the name, in the DNS header:
+ * always in the packet). After each label h is the key of the suffix that
+ * label starts; after the first label, of the whole name. A label holding
+ * a literal dot needs no test: its wire form is no label of any pattern,
+ * so neither its key nor any key left of it is stored (but by the chance
+ * every key has, docs/dns.md).
  *
  * Keys are looked up as they appear and the rules found kept in order,
  * least specific first; then the most specific one whose rule still acts
@@ -382,16 +365,15 @@ static __always_inline __u64 has_dot(__u64 w, __u32 have)
 static __always_inline __u32 host_match(struct xdp_md *ctx, const struct dns_q *q)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u32 gen, qn, last, nc, id, m, t;
+	__u32 gen, qn, nc, id, m, t, n, j, s, e;
 	__u16 cand[HOST_CANDS] = {};
-	__u64 h = TAPIS_HASH_INIT;
+	__u64 h = TAPIS_HASH_INIT, acc = 0;
 	struct host_tables ht;
 
-	if (!q || !q->msg_off || q->name_end < 2)
+	if (!q || !q->msg_off || q->name_end < 2 || !q->nlab)
 		return 0; /* no query, or the root */
 	gen = q->gen & 1;
 	qn = q->msg_off + sizeof(struct dnshdr);
-	last = q->name_end;
 	/* Opaque zeros: where the verifier would know h (only boundaries fed
 	 * so far) or nc (hits so far) exactly, it keeps a state per value. */
 	h ^= opaque(0, qn);
@@ -403,66 +385,53 @@ static __always_inline __u32 host_match(struct xdp_md *ctx, const struct dns_q *
 	ht.index = bpf_map_lookup_elem(&tapis_host_index, &gen);
 	if (!ht.hosts || !ht.filter || !ht.index)
 		return 0;
-	last -= 1; /* the name's last byte; its first is byte 1 */
 
-	for (m = 0; m < (TAPIS_HOST_MAX + 7) / 8; m++) {
-		__u32 lo = last + 1 + 64 - 8 * (m + 1), have, shift, bits, bits32;
+	/* Label j spans wire bytes s .. e - 1 of the name; the chunk at hand
+	 * ends at e. */
+	n = opaque(q->nlab, qn);
+	j = n - 1;
+	e = q->name_end;
+	s = q->lab[j & (TAPIS_MAX_LABELS - 1)];
+	for (m = 0; m < DNS_NAME_CHUNKS; m++) {
+		__u32 rem, have;
 		const __u64 *wp;
-		__u64 w, bmask, x, dots;
+		__u64 w;
 
-		barrier_var(lo);
-		if (8 * m >= last)
-			break;
-		have = last - 8 * m; /* bytes of the name left, from the top */
-		wp = data + ((qn + lo - 64) & DNS_OFF_MASK);
+		/* Known ranges of e that move 8 down per chunk would keep the
+		 * verifier from seeing one chunk's state as another's: it is
+		 * 0..255 at every chunk this way (e is never above 254, and
+		 * never below 8 when lowered). */
+		e &= 0xff;
+		barrier_var(e);
+		rem = e - s;
+		have = rem < 8 ? rem : 8;
+		wp = data + ((qn + e - 8) & DNS_OFF_MASK);
+
 		if ((const void *)(wp + 1) > end)
 			goto resolve;
-		w = lower8(*wp);
-
-		/* The boundary bits of the word's 8 positions, lowest first. */
-		shift = lo & 63;
-		bits = q->bnd[bnd_word(lo)] >> shift;
-		if (shift)
-			bits |= q->bnd[bnd_word(lo + 64)] << (64 - shift);
-		bits &= 0xff;
-
-		/* Literal dots: bytes that read '.' but are no boundary (bmask
-		 * has 0x80 in each byte that is one). */
-		x = (bits * ONES64) & 0x8040201008040201ULL;
-		bmask = (x + 0x7f * ONES64) & HIGH64;
-		dots = has_dot(w, have) & ~bmask;
-		/* A dot inside a label: this label, and every name left of it,
-		 * is no hostname a pattern could name. Hash only the bytes
-		 * above the highest such dot, then stop. Smearing the dot bits
-		 * down and counting them gives the dot's position without a
-		 * branch per byte. */
-		if (dots) {
-			x = dots | (dots >> 8);
-			x |= x >> 16;
-			x |= x >> 32;
-			x = (((x >> 7) & ONES64) * ONES64) >> 56; /* bytes from the dot down */
-			if (have > 8 - x)
-				have = 8 - x;
+		w = lower8(*wp) & (~0ULL << (64 - 8 * have));
+		/* tapis_hash_chunk(acc, w), without mixing the 0 a label
+		 * starts from (mix(0) is 0): most labels are one chunk. */
+		if (acc)
+			acc = tapis_hash_mix(acc);
+		acc ^= w;
+		if (rem > 8) {
+			e -= 8;
+			continue;
 		}
-
-		/* The boundary bit of the byte at hand is bit 31 of bits32. */
-		bits32 = bits << 24;
-		for (t = 0; t < 8; t++) {
-			__u8 c = w >> (56 - 8 * t);
-
-			if (t >= have)
-				break;
-			if ((__s32)(bits32 << t) < 0) {
-				id = host_key_rule(&ht, h, false);
-				if (id)
-					cand[nc++ & (HOST_CANDS - 1)] = id;
-				c = '.';
-			}
-			h = tapis_hash_mix(h, c);
-		}
-		if (dots)
-			goto resolve;
+		h = tapis_hash_label(h, acc, n - j);
+		acc = 0;
+		if (!j)
+			break;
+		id = host_key_rule(&ht, h, false);
+		if (id)
+			cand[nc++ & (HOST_CANDS - 1)] = id;
+		j--;
+		e = s;
+		s = q->lab[j & (TAPIS_MAX_LABELS - 1)];
 	}
+	if (m == DNS_NAME_CHUNKS)
+		goto resolve; /* not reached: no name has that many chunks */
 	id = host_key_rule(&ht, h, true);
 	if (id)
 		cand[nc++ & (HOST_CANDS - 1)] = id;

@@ -291,27 +291,78 @@ struct tapis_state {
 };
 
 /* ---- the hostname hash: one definition, compiled into both worlds ----
- * 64-bit FNV-1a fed the lowercased name from its LAST byte to its first, so
- * the running hash at each label boundary is the hash of that suffix: one
- * pass yields every "example.com", "www.example.com", ... key. */
-#define TAPIS_HASH_INIT	 0xcbf29ce484222325ULL
-#define TAPIS_HASH_PRIME 0x100000001b3ULL
+ * A name is hashed label by label from its LAST label to its first, so the
+ * running value after each label is the key of the suffix that label
+ * starts: one pass yields the "com", "example.com", "www.example.com" keys.
+ *
+ * A label is taken in its wire form: its length byte, then its bytes
+ * lowercased (ASCII only). That string is cut into 8-byte chunks from its
+ * end, each read as a little-endian word; the first (leftmost) chunk is
+ * zero-padded at its start, that is in its low bytes. "com" is one chunk,
+ * 0x6d6f6303_00000000; a 15-byte label is exactly two. The length byte
+ * makes a label's chunks say where it begins, so "ab.c" and "a.bc" differ.
+ * With the label's position p, counted from the right (the last label is
+ * 1):
+ *
+ *	acc = 0;  for each chunk c, last first:  acc = mix(acc) ^ c
+ *	h += mix(acc) * (2p + 1)	(h starts at TAPIS_HASH_INIT)
+ *
+ * mix is the splitmix64 finalizer, a bijection with full avalanche, and
+ * times an odd number is one too: each label adds a pseudo-random 64-bit
+ * term that depends on its bytes, length and position, so two different
+ * names sum to one key only by chance, 2^-64 (docs/dns.md). Only the add is
+ * on the dependent chain: the labels are mixed independently of each other
+ * and of h. Most labels are one chunk, for which acc is the chunk itself. */
+#define TAPIS_HASH_INIT 0xcbf29ce484222325ULL
 
 static inline __u8 tapis_lower(__u8 c)
 {
 	return (c >= 'A' && c <= 'Z') ? (__u8)(c + ('a' - 'A')) : c;
 }
 
-/* One step with a byte already lowercased (the XDP side lowercases eight
- * bytes at a time); tapis_hash_step is the definition. */
-static inline __u64 tapis_hash_mix(__u64 h, __u8 lc)
+static inline __u64 tapis_hash_mix(__u64 x)
 {
-	return (h ^ lc) * TAPIS_HASH_PRIME;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
 }
 
-static inline __u64 tapis_hash_step(__u64 h, __u8 c)
+/* One chunk of a label into its accumulator (0 before the first). */
+static inline __u64 tapis_hash_chunk(__u64 acc, __u64 chunk)
 {
-	return tapis_hash_mix(h, tapis_lower(c));
+	return tapis_hash_mix(acc) ^ chunk;
+}
+
+/* A label's accumulated chunks into the running hash; pos is 1 for the
+ * last label. */
+static inline __u64 tapis_hash_label(__u64 h, __u64 acc, __u32 pos)
+{
+	return h + tapis_hash_mix(acc) * (2 * (__u64)pos + 1);
+}
+
+/* The definition, byte-wise: label (len bytes, any case, 1..63) at
+ * position pos into h. */
+static inline __u64 tapis_hash_label_bytes(__u64 h, const char *label, __u32 len, __u32 pos)
+{
+	__u64 acc = 0, w = 0;
+	__u32 n = len + 1, k; /* wire bytes: the length byte, then the label */
+	int i;
+
+	/* Chunk k covers wire bytes n - 8(k+1) .. n - 8k - 1. */
+	for (k = 0; 8 * k < n; k++) {
+		w = 0;
+		for (i = 7; i >= 0; i--) {
+			int at = (int)n - 8 * ((int)k + 1) + i; /* wire index of byte i */
+			__u8 c;
+
+			if (at < 0)
+				break;
+			c = at == 0 ? (__u8)len : tapis_lower((__u8)label[at - 1]);
+			w |= (__u64)c << (8 * i);
+		}
+		acc = tapis_hash_chunk(acc, w);
+	}
+	return tapis_hash_label(h, acc, pos);
 }
 
 /* Host table value: which rule applies to the name itself and which to

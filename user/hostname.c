@@ -139,38 +139,43 @@ out:
 
 uint64_t hostname_hash(const char *normalized)
 {
-	size_t i = strlen(normalized);
+	size_t end = strlen(normalized), i;
 	uint64_t h = TAPIS_HASH_INIT;
+	uint32_t pos = 0;
 
-	while (i > 0)
-		h = tapis_hash_step(h, (uint8_t)normalized[--i]);
+	/* Label by label from the right (tapis_abi.h); "" stays at INIT. */
+	for (i = end; i > 0; i--)
+		if (normalized[i - 1] == '.') {
+			h = tapis_hash_label_bytes(h, normalized + i, (uint32_t)(end - i), ++pos);
+			end = i - 1;
+		}
+	if (end > 0)
+		h = tapis_hash_label_bytes(h, normalized, (uint32_t)end, ++pos);
 	return h;
 }
 
 int hostname_suffix_hashes(const char *name, uint64_t *out, int max)
 {
-	size_t i = strlen(name);
+	size_t i = strlen(name), end = i;
 	uint64_t h = TAPIS_HASH_INIT;
 	int n = 0, a, b;
 
 	if (i == 0 || max <= 0)
 		return -EINVAL;
 
-	/* One right-to-left pass, as in XDP: the running hash just before a
-	 * dot is fed is the hash of everything right of that dot. */
-	while (i > 0) {
-		uint8_t c = (uint8_t)name[--i];
-
-		if (c == '.') {
+	/* One right-to-left pass, label by label, as in XDP: the running
+	 * hash after a label is the key of the suffix that label starts. */
+	for (;; i--) {
+		if (i == 0 || name[i - 1] == '.') {
 			if (n == max)
 				return -E2BIG;
+			h = tapis_hash_label_bytes(h, name + i, (uint32_t)(end - i), n + 1);
 			out[n++] = h;
+			if (i == 0)
+				break;
+			end = i - 1;
 		}
-		h = tapis_hash_step(h, c);
 	}
-	if (n == max)
-		return -E2BIG;
-	out[n++] = h;
 
 	/* Collected shortest first; callers want the full name first. */
 	for (a = 0, b = n - 1; a < b; a++, b--) {

@@ -3,7 +3,7 @@
  * hostname.h - the user half of the hostname normalisation and hash.
  *
  * The XDP program lowercases names as it reads them off the wire and hashes
- * them with tapis_hash_step() from bpf/tapis_abi.h; the policy side must turn
+ * them with the label hash of bpf/tapis_abi.h; the policy side must turn
  * whatever an operator wrote (any case, a trailing dot, Unicode) into the same
  * bytes before hashing, or a rule silently never matches.
  */
@@ -20,8 +20,8 @@
  * NULL. Labels are [a-z0-9_-], 1..63 bytes; the name is at most 253. */
 int hostname_normalize(const char *in, char *out, size_t outsz, const char **why);
 
-/* The hash the host table is keyed by (see tapis_abi.h): FNV-1a over the
- * normalised name, fed from its last byte to its first. */
+/* The hash the host table is keyed by (see tapis_abi.h): the normalised
+ * name hashed label by label, from its last label to its first. */
 uint64_t hostname_hash(const char *normalized);
 
 /* The hashes of `name` and of each parent suffix, longest first:

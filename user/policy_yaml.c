@@ -380,10 +380,10 @@ static bool rule_name_ok(const char *s)
 
 static uint64_t str_hash(const char *s)
 {
-	uint64_t h = TAPIS_HASH_INIT;
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
 
 	while (*s)
-		h = (h ^ (uint8_t)*s++) * TAPIS_HASH_PRIME;
+		h = (h ^ (uint8_t)*s++) * 0x100000001b3ULL;
 	return h;
 }
 

@@ -2,8 +2,8 @@
 /*
  * test_hostname.c - normalisation and the shared hostname hash.
  *
- * The hash checks use an FNV-1a written out here, not the ABI header, so a
- * change to tapis_hash_step() that breaks the published definition fails.
+ * The hash checks use the label hash written out here, not the ABI header,
+ * so a change to tapis_abi.h that breaks the published definition fails.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,18 +18,49 @@
 #include "../../user/hostname.h"
 #include "../../bpf/tapis_abi.h"
 
-static uint64_t ref_hash_reversed(const char *s)
+static uint64_t ref_mix(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* The published definition, written out independently: each label's wire
+ * form (length byte, lowercased bytes) right-aligned into 8-byte
+ * little-endian chunks, folded last chunk first, then added in mixed and
+ * weighted by its position from the right. */
+static uint64_t ref_hash(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i = strlen(s);
+	size_t end = strlen(s);
+	unsigned pos = 0;
 
-	while (i > 0) {
-		unsigned char c = (unsigned char)s[--i];
+	while (end > 0) {
+		size_t start = end, n, k;
+		uint8_t wire[72] = {0}; /* 8 bytes of padding, then the label */
+		uint64_t acc = 0;
 
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c + 32);
-		h ^= c;
-		h *= 0x100000001b3ULL;
+		while (start > 0 && s[start - 1] != '.')
+			start--;
+		n = end - start + 1;
+		wire[8] = (uint8_t)(end - start);
+		for (size_t i = start; i < end; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			wire[9 + i - start] = (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+		}
+		for (k = 0; 8 * k < n; k++) {
+			uint64_t w = 0;
+
+			for (int b = 0; b < 8; b++) {
+				long at = (long)n - 8 * ((long)k + 1) + b;
+
+				w |= (uint64_t)(at < 0 ? 0 : wire[8 + at]) << (8 * b);
+			}
+			acc = ref_mix(acc) ^ w;
+		}
+		h += ref_mix(acc) * (2 * (uint64_t)++pos + 1);
+		end = start ? start - 1 : 0;
 	}
 	return h;
 }
@@ -158,16 +189,59 @@ static void test_normalize_lengths(void **state)
 
 static void test_hash_definition(void **state)
 {
+	static const char *const names[] = {
+		"a",
+		"com",
+		"example.com",
+		"www.example.com",
+		"abcdefg.h",
+		"abcdefgh.i",
+		"abcdefghijklmno.p",
+		"abcdefghijklmnop.q",
+		"a23456789012345678901234567890123456789012345678901234567890123.x.y",
+		"img.static.cdn.best-2509.com",
+		"_dmarc.x-y.z_"};
+
 	(void)state;
 	assert_true(hostname_hash("") == TAPIS_HASH_INIT);
-	/* Published FNV-1a 64 of "a". */
-	assert_true(hostname_hash("a") == 0xaf63dc4c8601ec8cULL);
-	assert_true(hostname_hash("example.com") == ref_hash_reversed("example.com"));
-	assert_true(hostname_hash("www.example.com") == ref_hash_reversed("www.example.com"));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_true(hostname_hash(names[i]) == ref_hash(names[i]));
+	/* "com" is one chunk: length byte 3, then c, o, m at the top. */
+	assert_true(hostname_hash("com") == TAPIS_HASH_INIT + ref_mix(0x6d6f630300000000ULL) * 3);
 	/* The data path lowercases as it hashes. */
 	assert_true(hostname_hash("WWW.Example.COM") == hostname_hash("www.example.com"));
 	assert_true(hostname_hash("example.com") != hostname_hash("example.org"));
 	assert_true(hostname_hash("ab") != hostname_hash("ba"));
+	/* Label boundaries, lengths and positions all count. */
+	assert_true(hostname_hash("ab.c") != hostname_hash("a.bc"));
+	assert_true(hostname_hash("a.b") != hostname_hash("b.a"));
+	assert_true(hostname_hash("a.a") != hostname_hash("a"));
+	assert_true(hostname_hash("abcdefgh.x") != hostname_hash("abcdefg.hx"));
+	assert_true(hostname_hash("x.abcdefgh") != hostname_hash("xabcdefgh"));
+	assert_true(hostname_hash("com.com") != hostname_hash("com"));
+}
+
+/* Keys of many near-identical names: all distinct, and their bits look
+ * random (each bit set in about half of them). */
+static void test_hash_spread(void **state)
+{
+	enum { N = 20000 };
+	static uint64_t keys[N];
+	unsigned ones[64] = {0};
+	char name[64];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "%c%d.w%d.example.com", 'a' + i % 26, i / 26, i % 7);
+		keys[i] = hostname_hash(name);
+		for (int b = 0; b < 64; b++)
+			ones[b] += (keys[i] >> b) & 1;
+	}
+	for (int b = 0; b < 64; b++)
+		assert_true(ones[b] > N / 2 - N / 20 && ones[b] < N / 2 + N / 20);
+	for (int i = 0; i < N; i++)
+		for (int j = i + 1; j < N; j++)
+			assert_true(keys[i] != keys[j]);
 }
 
 static void test_suffix_hashes(void **state)
@@ -181,7 +255,7 @@ static void test_suffix_hashes(void **state)
 	assert_true(h[0] == hostname_hash("www.example.com"));
 	assert_true(h[1] == hostname_hash("example.com"));
 	assert_true(h[2] == hostname_hash("com"));
-	assert_true(h[1] == ref_hash_reversed("example.com"));
+	assert_true(h[1] == ref_hash("example.com"));
 
 	n = hostname_suffix_hashes("com", h, TAPIS_MAX_LABELS);
 	assert_int_equal(n, 1);
@@ -237,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_normalize_invalid),
 		cmocka_unit_test(test_normalize_lengths),
 		cmocka_unit_test(test_hash_definition),
+		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_suffix_hashes),
 		cmocka_unit_test(test_suffix_hashes_max_labels),
 		cmocka_unit_test(test_normalized_hash_matches_wire),
