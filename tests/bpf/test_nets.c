@@ -333,6 +333,53 @@ static bool test_live_add_del(void)
 	return true;
 }
 
+static int v6_verdict(const char *dst)
+{
+	struct pkt p;
+
+	if (build(&p, E_PLAIN, S_V6_EXT, "2001:db8:1::2", dst))
+		return -1;
+	return fx_run(&fx, p.buf, p.len, NULL, NULL);
+}
+
+static bool v6_edit(const char *cidr, const char *rule, bool add)
+{
+	struct net_entry e;
+	bool hb;
+
+	ASSERT_OK(parse_cidr(cidr, &e, &hb), "%s", cidr);
+	ASSERT_OK(tapis_net_edit(&fx.t, rule, &e, add), "%s %s %s", add ? "add" : "del", cidr,
+		  rule);
+	return true;
+}
+
+/* IPv6 prefixes of /64 or shorter sit inline in their /32's value until
+ * the /32 holds more than TAPIS_V6_INLINE or a longer prefix; both forms
+ * must give the most specific match. 3fff::/20 is documentation space
+ * (RFC 9637), and these frames never leave BPF_PROG_TEST_RUN. */
+static bool test_v6_inline_and_overflow(void)
+{
+	char cidr[64];
+
+	ASSERT_TRUE(v6_edit("3fff:100::/32", "block-dst", true));
+	ASSERT_TRUE(v6_edit("3fff:100:ab00::/40", "allow-hole", true));
+	ASSERT_TRUE(v6_edit("3fff:100:abcd::/48", "block-dst", true));
+	for (int round = 0; round < 2; round++) {
+		ASSERT_EQ(v6_verdict("3fff:100:1::1"), XDP_DROP, "/32 (round %d)", round);
+		ASSERT_EQ(v6_verdict("3fff:100:ab01::1"), XDP_PASS, "/40 allow (round %d)", round);
+		ASSERT_EQ(v6_verdict("3fff:100:abcd::1"), XDP_DROP, "/48 (round %d)", round);
+		ASSERT_EQ(v6_verdict("3fff:101::1"), XDP_PASS, "other /32 (round %d)", round);
+		/* Round two: the same /32 overflowed into per-length probes. */
+		for (int i = 0; round == 0 && i < TAPIS_V6_INLINE + 1; i++) {
+			snprintf(cidr, sizeof(cidr), "3fff:100:%x::/56", 0x1000 + i);
+			ASSERT_TRUE(v6_edit(cidr, "watch", true));
+		}
+	}
+	ASSERT_TRUE(v6_edit("3fff:100:abcd::/48", "block-dst", false));
+	ASSERT_EQ(v6_verdict("3fff:100:abcd::1"), XDP_PASS, "the /40 allow after the /48 left");
+	return true;
+}
+
 static bool test_never_aborted(void)
 {
 	uint8_t junk[256];
@@ -359,8 +406,13 @@ static bool test_never_aborted(void)
 }
 
 static const struct test_case tests[] = {
-	TEST(test_matrix),	  TEST(test_bytes_counted),	    TEST(test_truncated),
-	TEST(test_non_ip_passes), TEST(test_reload_keeps_counters), TEST(test_live_add_del),
+	TEST(test_matrix),
+	TEST(test_bytes_counted),
+	TEST(test_truncated),
+	TEST(test_non_ip_passes),
+	TEST(test_reload_keeps_counters),
+	TEST(test_live_add_del),
+	TEST(test_v6_inline_and_overflow),
 	TEST(test_never_aborted),
 };
 
