@@ -83,6 +83,14 @@ static __always_inline void pppoe_set_len(void *data, void *end, __u32 ip_len)
 		ph->length = bpf_htons(ip_len + sizeof(ph->ppp_proto_be));
 }
 
+static __always_inline void swap_ports(__be16 *a, __be16 *b)
+{
+	__be16 t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
 /* Turn the IP header around for a datagram of ip_len bytes. l4_len is
  * what the pseudo-header counts; *sum receives the pseudo-header sum. */
 static __always_inline int ip_turn_around(void *data, void *end, __u32 family, __u32 l3_off,
@@ -151,6 +159,26 @@ static __always_inline int frame_resize(struct xdp_md *ctx, __u32 new_len)
 	return delta ? bpf_xdp_adjust_tail(ctx, delta) : 0;
 }
 
+/* Resize the frame to new_len bytes and turn its link layer around: MACs
+ * swapped, a PPPoE length set for the IP datagram from l3 on. Returns 0,
+ * or -1 when the frame cannot be resized (the caller drops). */
+static __always_inline int answer_frame(struct xdp_md *ctx, __u32 new_len, __u32 l3)
+{
+	void *data, *end;
+	struct ethhdr *eth;
+
+	if (frame_resize(ctx, new_len))
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end)
+		return -1;
+	swap_mac(eth);
+	pppoe_set_len(data, end, new_len - l3);
+	return 0;
+}
+
 /* Build the response to the query described by q in place. XDP_TX, or
  * XDP_DROP when it cannot be built. */
 static __always_inline int dns_answer_udp(struct xdp_md *ctx, const struct dns_q *q,
@@ -162,7 +190,6 @@ static __always_inline int dns_answer_udp(struct xdp_md *ctx, const struct dns_q
 	__u32 rcode = 0, udp_len, ancount = 0;
 	__u16 rr_type = 0;
 	void *data, *end;
-	struct ethhdr *eth;
 	struct udphdr *uh;
 	struct dnshdr *dh;
 	__u8 *a;
@@ -185,26 +212,15 @@ static __always_inline int dns_answer_udp(struct xdp_md *ctx, const struct dns_q
 	}
 	new_len = q->q_end + rr_len + (q->opt ? DNS_OPT_RR_LEN : 0);
 	udp_len = new_len - l4;
-	if (frame_resize(ctx, new_len))
+	if (answer_frame(ctx, new_len, l3))
 		return XDP_DROP;
-
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	eth = data;
-	if ((void *)(eth + 1) > end)
-		return XDP_DROP;
-	swap_mac(eth);
-	pppoe_set_len(data, end, new_len - l3);
 
 	uh = data + l4;
 	if ((void *)(uh + 1) > end)
 		return XDP_DROP;
-	{
-		__be16 port = uh->source;
-
-		uh->source = uh->dest;
-		uh->dest = port;
-	}
+	swap_ports(&uh->source, &uh->dest);
 	uh->len = bpf_htons(udp_len);
 	uh->check = 0;
 
@@ -265,7 +281,6 @@ static __always_inline int tcp_reset(struct xdp_md *ctx, const struct dns_q *q)
 	__u32 l3 = q->l3_off & DNS_OFF_MASK, l4 = q->l4_off & DNS_OFF_MASK, new_len, seg_len, seq,
 	      ack;
 	void *data, *end;
-	struct ethhdr *eth;
 	struct tcphdr *th;
 	__u64 sum;
 
@@ -286,25 +301,15 @@ static __always_inline int tcp_reset(struct xdp_md *ctx, const struct dns_q *q)
 	seq = th->ack ? th->ack_seq : 0;
 	ack = bpf_htonl(bpf_ntohl(th->seq) + seg_len);
 
-	if (frame_resize(ctx, new_len))
+	if (answer_frame(ctx, new_len, l3))
 		return XDP_DROP;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	eth = data;
-	if ((void *)(eth + 1) > end)
-		return XDP_DROP;
-	swap_mac(eth);
-	pppoe_set_len(data, end, new_len - l3);
 
 	th = data + l4;
 	if ((void *)(th + 1) > end)
 		return XDP_DROP;
-	{
-		__be16 port = th->source;
-
-		th->source = th->dest;
-		th->dest = port;
-	}
+	swap_ports(&th->source, &th->dest);
 	th->seq = seq;
 	th->ack_seq = ack;
 	/* doff 5, RST|ACK, nothing else. */

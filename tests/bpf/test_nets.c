@@ -418,14 +418,5 @@ static const struct test_case tests[] = {
 
 int main(int argc, char **argv)
 {
-	int err = fx_setup(&fx, POLICY), rc;
-
-	if (err) {
-		fprintf(stderr, "setup: %s\n", strerror(-err));
-		printf("0 passed, 1 failed\n");
-		return 1;
-	}
-	rc = test_run(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
-	fx_teardown(&fx);
-	return rc;
+	return fx_main(&fx, POLICY, tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }

@@ -8,6 +8,7 @@
 
 #include "fixture.h"
 #include "log.h"
+#include "test.h"
 
 int fx_policy(struct fixture *f, const char *yaml)
 {
@@ -134,4 +135,19 @@ const char *xdp_action_name(int a)
 	default:
 		return "?";
 	}
+}
+
+int fx_main(struct fixture *f, const char *yaml, const struct test_case *tests, size_t n, int argc,
+	    char **argv)
+{
+	int err = fx_setup(f, yaml), rc;
+
+	if (err) {
+		fprintf(stderr, "setup: %s\n", strerror(-err));
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	rc = test_run(tests, n, argc, argv);
+	fx_teardown(f);
+	return rc;
 }

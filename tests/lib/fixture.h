@@ -34,4 +34,11 @@ uint64_t fx_stat(struct fixture *f, unsigned stat);
 
 const char *xdp_action_name(int action);
 
+struct test_case;
+/* main() of a packet test: set the fixture up with the policy, run the
+ * tests (argv selects by substring), tear down. A failed setup counts as
+ * one failure in the summary line. */
+int fx_main(struct fixture *f, const char *yaml, const struct test_case *tests, size_t n, int argc,
+	    char **argv);
+
 #endif
