@@ -78,6 +78,18 @@ assert_eq "the second process sees the same block-range packets" "$p1" "$(rule_s
 assert_ok "stats (text) names the rule" lab_tapis stats
 assert_match "text stats list block-range" "block-range" "$OUT"
 
+# --- the Prometheus exposition, as monitoring would read it -------------------------------
+assert_ok "stats --prometheus" lab_tapis stats --prometheus
+prom=$OUT
+assert_match "block-range's packet counter carries the JSON figure" \
+	"^tapis_rule_packets_total\\{rule=\"block-range\",action=\"drop\"\\} $p1\$" "$prom"
+if command -v promtool >/dev/null 2>&1; then
+	assert_ok "promtool check metrics accepts the exposition" \
+		bash -c 'promtool check metrics <<<"$1"' _ "$prom"
+else
+	echo "skip: promtool missing (make deps installs prometheus)"
+fi
+
 assert_ok "status --json" lab_tapis status --json
 st=$OUT
 assert_eq "status: loaded" true "$(json_q "$st" "d.get('loaded')")"
