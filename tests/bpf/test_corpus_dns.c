@@ -149,34 +149,28 @@ static char *policy_text(void)
 
 static uint64_t counter(uint32_t id)
 {
-	struct tapis_counter pc[512];
-	uint64_t s = 0;
-
-	if (fx.t.ncpus > 512 || bpf_map_lookup_elem(fx.t.map_fd[M_COUNTERS], &id, pc))
-		return 0;
-	for (int c = 0; c < fx.t.ncpus; c++)
-		s += pc[c].packets;
-	return s;
+	return fx_id_packets(&fx, id);
 }
 
 static uint32_t absent_rule;
 
+static void note_rule(const char *name, uint32_t id, void *ctx)
+{
+	unsigned long i;
+
+	(void)ctx;
+	if (!strcmp(name, "absent"))
+		absent_rule = id;
+	else if (sscanf(name, "n%lu", &i) == 1 && i < n_names)
+		names[i].rule = id;
+}
+
 static int rule_ids(void)
 {
-	struct tapis_rule_meta m;
+	int err = fx_each_rule(&fx, note_rule, NULL);
 
-	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
-		unsigned long i;
-
-		if (bpf_map_lookup_elem(fx.t.map_fd[M_RULE_META], &id, &m))
-			return -errno;
-		if (!m.in_use)
-			continue;
-		if (!strcmp(m.name, "absent"))
-			absent_rule = id;
-		else if (sscanf(m.name, "n%lu", &i) == 1 && i < n_names)
-			names[i].rule = id;
-	}
+	if (err)
+		return err;
 	for (size_t i = 0; i < n_names; i++)
 		if (!names[i].rule)
 			return -ENOENT;

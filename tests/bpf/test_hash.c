@@ -195,14 +195,7 @@ static uint32_t ref_match(const char *norm)
 /* ---- the XDP side ---- */
 static uint64_t counter(uint32_t id)
 {
-	struct tapis_counter pc[512];
-	uint64_t s = 0;
-
-	if (!id || fx.t.ncpus > 512 || bpf_map_lookup_elem(fx.t.map_fd[M_COUNTERS], &id, pc))
-		return 0;
-	for (int c = 0; c < fx.t.ncpus; c++)
-		s += pc[c].packets;
-	return s;
+	return fx_id_packets(&fx, id);
 }
 
 static uint64_t monitored(void)
@@ -423,13 +416,7 @@ static bool crowd_names(char names[CROWD][32])
 
 static uint32_t rule_id_of(const char *name)
 {
-	struct tapis_rule_meta m;
-
-	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++)
-		if (bpf_map_lookup_elem(fx.t.map_fd[M_RULE_META], &id, &m) == 0 && m.in_use &&
-		    !strcmp(m.name, name))
-			return id;
-	return 0;
+	return fx_rule_id(&fx, name);
 }
 
 static bool test_index_overflow(void)
@@ -501,18 +488,21 @@ static char *policy_text(void)
 	return y;
 }
 
+static void note_rule(const char *name, uint32_t id, void *ctx)
+{
+	unsigned long i;
+
+	(void)ctx;
+	if (sscanf(name, "p%lu", &i) == 1 && i < n_pats)
+		pats[i].rule_id = id;
+}
+
 static int rule_ids(void)
 {
-	struct tapis_rule_meta m;
+	int err = fx_each_rule(&fx, note_rule, NULL);
 
-	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
-		unsigned long i;
-
-		if (bpf_map_lookup_elem(fx.t.map_fd[M_RULE_META], &id, &m))
-			return -errno;
-		if (m.in_use && sscanf(m.name, "p%lu", &i) == 1 && i < n_pats)
-			pats[i].rule_id = id;
-	}
+	if (err)
+		return err;
 	for (size_t i = 0; i < n_pats; i++)
 		if (!pats[i].rule_id)
 			return -ENOENT;

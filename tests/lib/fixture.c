@@ -60,28 +60,64 @@ int fx_run(struct fixture *f, const void *frame, size_t len, void *out, size_t *
 	return o.retval;
 }
 
-/* Rule counters by name: the meta map gives the id (stable across
- * reloads), the per-CPU counter map the figures. */
-static bool rule_counter(struct fixture *f, const char *rule, struct tapis_counter *sum)
+int fx_each_rule(struct fixture *f, void (*fn)(const char *name, uint32_t id, void *ctx), void *ctx)
 {
-	struct tapis_counter pc[512];
 	struct tapis_rule_meta m;
 
-	memset(sum, 0, sizeof(*sum));
 	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
 		if (bpf_map_lookup_elem(f->t.map_fd[M_RULE_META], &id, &m))
-			return false;
-		if (!m.in_use || strcmp(m.name, rule))
-			continue;
-		if (f->t.ncpus > 512 || bpf_map_lookup_elem(f->t.map_fd[M_COUNTERS], &id, pc))
-			return false;
-		for (int c = 0; c < f->t.ncpus; c++) {
-			sum->packets += pc[c].packets;
-			sum->bytes += pc[c].bytes;
-		}
-		return true;
+			return -errno;
+		if (m.in_use)
+			fn(m.name, id, ctx);
 	}
-	return false;
+	return 0;
+}
+
+struct find_ctx {
+	const char *name;
+	uint32_t id;
+};
+
+static void find_one(const char *name, uint32_t id, void *ctx)
+{
+	struct find_ctx *c = ctx;
+
+	if (!c->id && !strcmp(name, c->name))
+		c->id = id;
+}
+
+uint32_t fx_rule_id(struct fixture *f, const char *rule)
+{
+	struct find_ctx c = {rule, 0};
+
+	return fx_each_rule(f, find_one, &c) ? 0 : c.id;
+}
+
+/* The per-CPU counter of a rule id, summed. */
+static bool id_counter(struct fixture *f, uint32_t id, struct tapis_counter *sum)
+{
+	struct tapis_counter pc[512];
+
+	memset(sum, 0, sizeof(*sum));
+	if (!id || f->t.ncpus > 512 || bpf_map_lookup_elem(f->t.map_fd[M_COUNTERS], &id, pc))
+		return false;
+	for (int c = 0; c < f->t.ncpus; c++) {
+		sum->packets += pc[c].packets;
+		sum->bytes += pc[c].bytes;
+	}
+	return true;
+}
+
+uint64_t fx_id_packets(struct fixture *f, uint32_t id)
+{
+	struct tapis_counter c;
+
+	return id_counter(f, id, &c) ? c.packets : 0;
+}
+
+static bool rule_counter(struct fixture *f, const char *rule, struct tapis_counter *sum)
+{
+	return id_counter(f, fx_rule_id(f, rule), sum);
 }
 
 uint64_t fx_rule_packets(struct fixture *f, const char *rule)

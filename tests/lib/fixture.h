@@ -26,6 +26,14 @@ void fx_teardown(struct fixture *f);
  * given it receives the frame as the program left it. */
 int fx_run(struct fixture *f, const void *frame, size_t len, void *out, size_t *out_len);
 
+/* Rule ids by name (0: no such rule in use), and a walk over every rule
+ * in use, for tests that name thousands of rules. */
+uint32_t fx_rule_id(struct fixture *f, const char *rule);
+int fx_each_rule(struct fixture *f, void (*fn)(const char *name, uint32_t id, void *ctx),
+		 void *ctx);
+/* Packets counted on a rule id (0 for id 0 or on error). */
+uint64_t fx_id_packets(struct fixture *f, uint32_t id);
+
 /* Counters summed over CPUs. */
 uint64_t fx_rule_packets(struct fixture *f, const char *rule);
 uint64_t fx_rule_bytes(struct fixture *f, const char *rule);
