@@ -15,7 +15,10 @@
 #include "log.h"
 #include "tapis.h"
 
-static const char *const reason_names[TAPIS_R_MAX] = {
+/* Names are snake_case and never change: scripts and dashboards key on
+ * them. Every enum value has one; a missing last name fails the build (the
+ * assertions below), a hole in the middle fails tests/unit/test_names. */
+static const char *const reason_names[] = {
 	[TAPIS_R_OK] = "ok",
 	[TAPIS_R_L2_TRUNC] = "l2_truncated",
 	[TAPIS_R_VLAN_DEPTH] = "vlan_too_deep",
@@ -37,14 +40,27 @@ static const char *const reason_names[TAPIS_R_MAX] = {
 	[TAPIS_R_DNS_POINTER] = "dns_qname_pointer",
 	[TAPIS_R_DNS_NAME_LONG] = "dns_name_too_long",
 	[TAPIS_R_DNS_LABELS] = "dns_too_many_labels",
+	[TAPIS_R_NAME_SYNTAX] = "name_syntax",
+	[TAPIS_R_TLS_MALFORMED] = "tls_malformed",
+	[TAPIS_R_TLS_BOUND] = "tls_bound",
+	[TAPIS_R_HTTP_MALFORMED] = "http_malformed",
+	[TAPIS_R_HTTP_BOUND] = "http_bound",
+	[TAPIS_R_L7_OUT_OF_ORDER] = "l7_out_of_order",
 };
+_Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) == TAPIS_R_MAX,
+	       "reason_names: one name per enum tapis_reason");
 
-static const char *const stat_names[TAPIS_S_MAX] = {
-	[TAPIS_S_PACKETS] = "packets",
-	[TAPIS_S_FRAGMENT] = "fragments",
-	[TAPIS_S_EXPIRED] = "expired_matches",
-	[TAPIS_S_REDIRECT_ERR] = "redirect_errors",
+static const char *const stat_names[] = {
+	[TAPIS_S_PACKETS] = "packets",		 [TAPIS_S_FRAGMENT] = "fragments",
+	[TAPIS_S_EXPIRED] = "expired_matches",	 [TAPIS_S_REDIRECT_ERR] = "redirect_errors",
+	[TAPIS_S_QUIC_DROP] = "quic_drop",	 [TAPIS_S_QUIC_PASS] = "quic_pass",
+	[TAPIS_S_FLOW_NEW] = "flow_new",	 [TAPIS_S_L7_FOLLOWED] = "l7_followed",
+	[TAPIS_S_TLS_NO_SNI] = "tls_no_sni",	 [TAPIS_S_TLS_ECH] = "tls_ech",
+	[TAPIS_S_HTTP_NO_HOST] = "http_no_host", [TAPIS_S_HTTP_IP_HOST] = "http_ip_host",
+	[TAPIS_S_ANSWER_HEAD] = "answer_head",	 [TAPIS_S_ANSWER_ERR] = "answer_err",
 };
+_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == TAPIS_S_MAX,
+	       "stat_names: one name per enum tapis_stat");
 
 const char *reason_name(unsigned r)
 {
