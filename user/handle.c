@@ -43,6 +43,8 @@ const char *const tapis_map_names[M__COUNT] = {
 	[M_STATE] = "tapis_state",
 	[M_HOST_FILTER] = "tapis_host_filter",
 	[M_HOST_INDEX] = "tapis_host_index",
+	[M_FLOWS] = "tapis_flows",
+	[M_L7_NAMES] = "tapis_l7_names",
 };
 
 #define PROG_PIN "tapis_xdp"

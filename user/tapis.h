@@ -50,10 +50,14 @@ enum tapis_map_id {
 	M_STATE,
 	M_HOST_FILTER,
 	M_HOST_INDEX,
+	M_FLOWS,    /* LRU: per-flow verdicts and L7 state; sized by settings.flows */
+	M_L7_NAMES, /* LRU: hostnames cut by a segment boundary */
 	M__COUNT,
 };
 
-/* Map names, as in bpf/maps.bpf.h and as pinned. */
+/* Map names, as in bpf/maps.bpf.h and as pinned. Every pinned map is here:
+ * tapis_open opens them all and tapis_unpin removes them all. (tapis_scratch
+ * is per-CPU scratch, never pinned, and not listed.) */
 extern const char *const tapis_map_names[M__COUNT];
 
 struct tapis_bpf; /* the skeleton */

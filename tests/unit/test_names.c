@@ -3,7 +3,8 @@
  * test_names.c - the names stats, JSON and Prometheus print for the ABI's
  * enums. A name missing at the end of a table fails the build (stats.c
  * asserts the table sizes); one missing in the middle, a duplicate or a
- * name that is no snake_case label value fails here.
+ * name that is no snake_case label value fails here. So does a pinned map
+ * without its name in tapis_map_names.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,11 +71,27 @@ static void test_stat_names(void **state)
 	assert_string_equal(stat_name(TAPIS_S_ANSWER_ERR), "answer_err");
 }
 
+/* Every pinned map has its name, so open and unpin miss none. */
+static void test_map_names(void **state)
+{
+	(void)state;
+	for (int i = 0; i < M__COUNT; i++) {
+		if (!tapis_map_names[i])
+			fail_msg("map %d has no name", i);
+		assert_int_equal(strncmp(tapis_map_names[i], "tapis_", 6), 0);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(tapis_map_names[i], tapis_map_names[j]);
+	}
+	assert_string_equal(tapis_map_names[M_FLOWS], "tapis_flows");
+	assert_string_equal(tapis_map_names[M_L7_NAMES], "tapis_l7_names");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test(test_stat_names),
+		cmocka_unit_test(test_map_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
