@@ -176,6 +176,18 @@ int status_render(const struct snapshot *s, const char *pin_path, enum out_forma
 
 /* ---- stats ---- */
 
+/* {"net": N, "dns": N, "tls": N, "http": N, "flow": N}: packets or bytes. */
+static struct json_object *json_kinds(const struct rule_stat *r, bool bytes)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (unsigned k = 0; k < TAPIS_KIND_MAX; k++)
+		json_object_object_add(
+			o, kind_name(k),
+			json_object_new_uint64(bytes ? r->kinds[k].bytes : r->kinds[k].packets));
+	return o;
+}
+
 struct json_object *stats_json(const struct snapshot *s)
 {
 	struct json_object *o = json_object_new_object(), *rules, *acts, *unp, *ctr;
@@ -201,6 +213,8 @@ struct json_object *stats_json(const struct snapshot *s)
 		json_object_object_add(j, "expired_hits", json_object_new_uint64(r->expired_hits));
 		json_object_object_add(j, "entries",
 				       json_entries(r->nets_v4, r->nets_v6, r->hosts));
+		json_object_object_add(j, "kinds", json_kinds(r, false));
+		json_object_object_add(j, "kind_bytes", json_kinds(r, true));
 		json_object_array_add(rules, j);
 	}
 	json_object_object_add(o, "rules", rules);
@@ -247,11 +261,28 @@ static const char *cell(const char *s, char *buf, size_t n)
 }
 
 #define TIME_WIDTH 20 /* "2026-11-29T04:00:00Z" */
+#define TEXT_WIDTH 80 /* summary lines wrap before this */
+
+/* The KINDS cell: the kinds a rule matched by, with packets, "dns:9 tls:3";
+ * "-" before its first match. */
+static const char *kinds_cell(const struct rule_stat *r, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (unsigned k = 0; k < TAPIS_KIND_MAX && len < n; k++) {
+		if (!r->kinds[k].packets)
+			continue;
+		len += (size_t)snprintf(buf + len, n - len, "%s%s:%" PRIu64, len ? " " : "",
+					kind_name(k), r->kinds[k].packets);
+	}
+	return buf[0] ? buf : "-";
+}
 
 static void stats_text(const struct snapshot *s, FILE *f)
 {
-	int w_name = 4, w_act = 6, w_pkt = 7, w_byt = 5, w_hit = 8;
-	char num[32], hit[RFC3339_LEN], ref[TAPIS_REF_MAX];
+	int w_name = 4, w_act = 6, w_pkt = 7, w_byt = 5, w_hit = 8, w_kind = 5, col;
+	char num[64], hit[RFC3339_LEN], ref[TAPIS_REF_MAX], kinds[TAPIS_KIND_MAX * 28];
 	bool any = false;
 	size_t i;
 
@@ -264,10 +295,11 @@ static void stats_text(const struct snapshot *s, FILE *f)
 		w_byt = max_int(w_byt, snprintf(num, sizeof(num), "%" PRIu64, r->bytes));
 		if (r->last_hit_unix_ns)
 			w_hit = TIME_WIDTH;
+		w_kind = max_int(w_kind, (int)strlen(kinds_cell(r, kinds, sizeof(kinds))));
 	}
 
-	fprintf(f, "%-*s  %-*s  %*s  %*s  %-*s  %s\n", w_name, "RULE", w_act, "ACTION", w_pkt,
-		"PACKETS", w_byt, "BYTES", w_hit, "LAST HIT", "REFERENCE");
+	fprintf(f, "%-*s  %-*s  %*s  %*s  %-*s  %-*s  %s\n", w_name, "RULE", w_act, "ACTION", w_pkt,
+		"PACKETS", w_byt, "BYTES", w_hit, "LAST HIT", w_kind, "KINDS", "REFERENCE");
 	for (i = 0; i < s->n_rules; i++) {
 		const struct rule_stat *r = &s->rules[i];
 
@@ -275,9 +307,10 @@ static void stats_text(const struct snapshot *s, FILE *f)
 			fmt_rfc3339(r->last_hit_unix_ns / 1000000000, hit, sizeof(hit));
 		else
 			snprintf(hit, sizeof(hit), "never");
-		fprintf(f, "%-*s  %-*s  %*" PRIu64 "  %*" PRIu64 "  %-*s  %s\n", w_name, r->name,
-			w_act, action_name(r->action), w_pkt, r->packets, w_byt, r->bytes, w_hit,
-			hit, r->reference[0] ? cell(r->reference, ref, sizeof(ref)) : "-");
+		fprintf(f, "%-*s  %-*s  %*" PRIu64 "  %*" PRIu64 "  %-*s  %-*s  %s\n", w_name,
+			r->name, w_act, action_name(r->action), w_pkt, r->packets, w_byt, r->bytes,
+			w_hit, hit, w_kind, kinds_cell(r, kinds, sizeof(kinds)),
+			r->reference[0] ? cell(r->reference, ref, sizeof(ref)) : "-");
 	}
 	if (s->n_rules == 0)
 		fputs("(no rules)\n", f);
@@ -295,9 +328,22 @@ static void stats_text(const struct snapshot *s, FILE *f)
 		any = true;
 	}
 
+	/* "counters: a N, b N, ...", wrapped before TEXT_WIDTH columns. */
 	fputs("\ncounters:", f);
-	for (i = 0; i < TAPIS_S_MAX; i++)
-		fprintf(f, "%s %s %" PRIu64, i ? "," : "", stat_name((unsigned)i), s->stats[i]);
+	for (i = 0, col = 9; i < TAPIS_S_MAX; i++) {
+		int n = snprintf(num, sizeof(num), "%s %" PRIu64, stat_name((unsigned)i),
+				 s->stats[i]);
+
+		if (i && col + 2 + n > TEXT_WIDTH) {
+			fputs(",\n ", f);
+			col = 1;
+		} else if (i) {
+			fputc(',', f);
+			col++;
+		}
+		fprintf(f, " %s", num);
+		col += 1 + n;
+	}
 	fputs("\nactions:", f);
 	any = false;
 	for (i = 0; i < TAPIS_ACT_MAX; i++) {

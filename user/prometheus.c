@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,23 +42,27 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* name{k1="v1",k2="v2"} with k2 optional. */
+/* name{k1="v1",k2="v2",k3="v3"} with k3, or k2 and k3, or all optional. */
+static void series3(FILE *f, const char *name, const char *k1, const char *v1, const char *k2,
+		    const char *v2, const char *k3, const char *v3)
+{
+	const char *k[3] = {k1, k2, k3}, *v[3] = {v1, v2, v3};
+
+	fputs(name, f);
+	for (int i = 0; i < 3 && k[i]; i++) {
+		fprintf(f, "%c%s=\"", i ? ',' : '{', k[i]);
+		label_value(f, v[i]);
+		fputc('"', f);
+	}
+	if (k1)
+		fputc('}', f);
+	fputc(' ', f);
+}
+
 static void series(FILE *f, const char *name, const char *k1, const char *v1, const char *k2,
 		   const char *v2)
 {
-	fputs(name, f);
-	if (k1) {
-		fprintf(f, "{%s=\"", k1);
-		label_value(f, v1);
-		fputc('"', f);
-		if (k2) {
-			fprintf(f, ",%s=\"", k2);
-			label_value(f, v2);
-			fputc('"', f);
-		}
-		fputc('}', f);
-	}
-	fputc(' ', f);
+	series3(f, name, k1, v1, k2, v2, NULL, NULL);
 }
 
 static void u64_line(FILE *f, uint64_t v)
@@ -71,6 +76,26 @@ static void ns_seconds_line(FILE *f, int64_t ns)
 {
 	fprintf(f, "%" PRId64 ".%03" PRId64 "\n", ns / 1000000000, (ns % 1000000000) / 1000000);
 }
+
+/* HELP of the tapis_<stat>_total counters, by enum tapis_stat. */
+static const char *const stat_help[] = {
+	[TAPIS_S_PACKETS] = "Packets seen by the XDP program.",
+	[TAPIS_S_FRAGMENT] = "Non-first fragments, matched on addresses only.",
+	[TAPIS_S_EXPIRED] = "Matches ignored because their rule had expired.",
+	[TAPIS_S_REDIRECT_ERR] = "Packets dropped because a redirect target was missing.",
+	[TAPIS_S_QUIC_DROP] = "QUIC Initial packets to a tls port dropped (settings.quic: drop).",
+	[TAPIS_S_QUIC_PASS] = "QUIC Initial packets to a tls port passed (settings.quic: pass).",
+	[TAPIS_S_FLOW_NEW] = "Flow verdicts recorded in the flow table.",
+	[TAPIS_S_L7_FOLLOWED] = "TLS ClientHellos and HTTP requests followed into a later segment.",
+	[TAPIS_S_TLS_NO_SNI] = "TLS ClientHellos without a server_name.",
+	[TAPIS_S_TLS_ECH] = "TLS ClientHellos with encrypted_client_hello (the outer SNI matched).",
+	[TAPIS_S_HTTP_NO_HOST] = "HTTP requests whose headers ended without Host.",
+	[TAPIS_S_HTTP_IP_HOST] = "HTTP requests whose Host is an IP literal.",
+	[TAPIS_S_ANSWER_HEAD] = "Answers grown at the packet head for lack of tail room.",
+	[TAPIS_S_ANSWER_ERR] = "Answers or resets that could not be built: packet dropped.",
+};
+_Static_assert(sizeof(stat_help) / sizeof(stat_help[0]) == TAPIS_S_MAX,
+	       "stat_help: one HELP per enum tapis_stat");
 
 typedef uint64_t (*rule_value_fn)(const struct rule_stat *r);
 
@@ -101,6 +126,25 @@ static void rule_family(FILE *f, const struct snapshot *s, const char *name, con
 	}
 }
 
+/* One series per rule and enum tapis_kind, every kind even at 0 so that
+ * rate() sees a series from its start. */
+static void rule_kind_family(FILE *f, const struct snapshot *s, const char *name, const char *help,
+			     bool bytes)
+{
+	size_t i;
+
+	family(f, name, "counter", help);
+	for (i = 0; i < s->n_rules; i++) {
+		const struct rule_stat *r = &s->rules[i];
+
+		for (unsigned k = 0; k < TAPIS_KIND_MAX; k++) {
+			series3(f, name, "rule", r->name, "action", action_name(r->action), "kind",
+				kind_name(k));
+			u64_line(f, bytes ? r->kinds[k].bytes : r->kinds[k].packets);
+		}
+	}
+}
+
 static void gauge(FILE *f, const char *name, const char *help, uint64_t v)
 {
 	family(f, name, "gauge", help);
@@ -125,6 +169,12 @@ int prom_render(const struct snapshot *s, FILE *f)
 		    r_bytes);
 	rule_family(f, s, "tapis_rule_expired_matches_total",
 		    "Matches ignored because the rule had expired.", r_expired);
+	rule_kind_family(f, s, "tapis_rule_kind_packets_total",
+			 "Packets that matched the rule, by where it matched (net: an address; "
+			 "dns, tls, http: a name; flow: a flow a name matched earlier).",
+			 false);
+	rule_kind_family(f, s, "tapis_rule_kind_bytes_total",
+			 "Bytes of the packets that matched the rule, by where it matched.", true);
 
 	n = "tapis_rule_last_hit_timestamp_seconds";
 	family(f, n, "gauge", "Unix time of the rule's last match (rules with a match only).");
@@ -169,15 +219,13 @@ int prom_render(const struct snapshot *s, FILE *f)
 		u64_line(f, s->reasons[i]);
 	}
 
-	counter(f, "tapis_packets_total", "Packets seen by the XDP program.",
-		s->stats[TAPIS_S_PACKETS]);
-	counter(f, "tapis_fragments_total", "Non-first fragments, matched on addresses only.",
-		s->stats[TAPIS_S_FRAGMENT]);
-	counter(f, "tapis_expired_matches_total", "Matches ignored because their rule had expired.",
-		s->stats[TAPIS_S_EXPIRED]);
-	counter(f, "tapis_redirect_errors_total",
-		"Packets dropped because a redirect target was missing.",
-		s->stats[TAPIS_S_REDIRECT_ERR]);
+	/* Each counted fact as tapis_<its stats name>_total. */
+	for (i = 0; i < TAPIS_S_MAX; i++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "tapis_%s_total", stat_name((unsigned)i));
+		counter(f, name, stat_help[i], s->stats[i]);
+	}
 
 	n = "tapis_policy_entries";
 	family(f, n, "gauge", "Entries in the active policy, by kind.");

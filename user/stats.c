@@ -62,6 +62,13 @@ static const char *const stat_names[] = {
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == TAPIS_S_MAX,
 	       "stat_names: one name per enum tapis_stat");
 
+static const char *const kind_names[] = {
+	[TAPIS_KIND_NET] = "net",   [TAPIS_KIND_DNS] = "dns",	[TAPIS_KIND_TLS] = "tls",
+	[TAPIS_KIND_HTTP] = "http", [TAPIS_KIND_FLOW] = "flow",
+};
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == TAPIS_KIND_MAX,
+	       "kind_names: one name per enum tapis_kind");
+
 const char *reason_name(unsigned r)
 {
 	return r < TAPIS_R_MAX && reason_names[r] ? reason_names[r] : "unknown";
@@ -70,6 +77,11 @@ const char *reason_name(unsigned r)
 const char *stat_name(unsigned s)
 {
 	return s < TAPIS_S_MAX && stat_names[s] ? stat_names[s] : "unknown";
+}
+
+const char *kind_name(unsigned k)
+{
+	return k < TAPIS_KIND_MAX && kind_names[k] ? kind_names[k] : "unknown";
 }
 
 static int sum_u64(struct tapis *t, int map, uint32_t key, uint64_t *out)
@@ -164,6 +176,10 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 			r->expired_hits += pc[c].expired;
 			if (pc[c].last_ns > last)
 				last = pc[c].last_ns;
+			for (int k = 0; k < TAPIS_KIND_MAX; k++) {
+				r->kinds[k].packets += pc[c].kind_packets[k];
+				r->kinds[k].bytes += pc[c].kind_bytes[k];
+			}
 		}
 		r->last_hit_unix_ns = last ? mono_to_unix_ns(last) : 0;
 	}

@@ -123,6 +123,11 @@ struct rule_stat {
 	uint64_t packets, bytes, expired_hits;
 	int64_t last_hit_unix_ns;	  /* 0 = never */
 	uint64_t nets_v4, nets_v6, hosts; /* entries in the active generation */
+	/* packets and bytes split by where the rule matched (enum tapis_kind):
+	 * their sums are packets and bytes */
+	struct kind_count {
+		uint64_t packets, bytes;
+	} kinds[TAPIS_KIND_MAX];
 };
 
 struct snapshot {
@@ -145,6 +150,8 @@ void snapshot_free(struct snapshot *s);
 
 const char *reason_name(unsigned r);
 const char *stat_name(unsigned s);
+/* "net", "dns", "tls", "http", "flow" (enum tapis_kind). */
+const char *kind_name(unsigned k);
 
 /* What `explain` reports for an address. */
 struct explain_hit {

@@ -71,6 +71,17 @@ static void test_stat_names(void **state)
 	assert_string_equal(stat_name(TAPIS_S_ANSWER_ERR), "answer_err");
 }
 
+static void test_kind_names(void **state)
+{
+	(void)state;
+	check_table("kind", kind_name, TAPIS_KIND_NET, TAPIS_KIND_MAX);
+	assert_string_equal(kind_name(TAPIS_KIND_NET), "net");
+	assert_string_equal(kind_name(TAPIS_KIND_DNS), "dns");
+	assert_string_equal(kind_name(TAPIS_KIND_TLS), "tls");
+	assert_string_equal(kind_name(TAPIS_KIND_HTTP), "http");
+	assert_string_equal(kind_name(TAPIS_KIND_FLOW), "flow");
+}
+
 /* Every pinned map has its name, so open and unpin miss none. */
 static void test_map_names(void **state)
 {
@@ -91,6 +102,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reason_names),
 		cmocka_unit_test(test_stat_names),
+		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_map_names),
 	};
 
