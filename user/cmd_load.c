@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cmd_load.c - `tapis load --policy FILE --iface IF ...`: parse the policy,
- * load and pin the BPF object, install the policy, attach. All or nothing:
+ * load and pin the BPF object (its flow table sized by settings.flows),
+ * install the policy, attach. All or nothing:
  * when a step after the object was created fails, what was attached is
  * detached and the pins are removed, so a failed load leaves no state that
  * a later `load` would trip over.
@@ -103,6 +104,7 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	enum tapis_mode mode = MODE_AUTO;
 	const char *path = NULL;
 	int opt, rc = EXIT_POLICY, err, n = 0, i;
+	struct tapis_load_opts lo = {0};
 	struct policy p;
 	struct tapis t;
 
@@ -148,7 +150,8 @@ int cmd_load(struct cli *c, int argc, char **argv)
 		return rc;
 
 	memset(&t, 0, sizeof(t));
-	err = tapis_create(&t, c->pin);
+	lo.flows = p.settings.flows;
+	err = tapis_create_opts(&t, c->pin, &lo);
 	if (err) {
 		/* tapis_create reports a held lock, a pin path off bpffs and BPF
 		 * load failures itself. */

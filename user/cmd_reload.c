@@ -4,6 +4,7 @@
  * idle generation of the running filter and flip to it. Packets see the
  * old policy or the new one, never a mix; on any error the old one keeps
  * running. Without --policy the file recorded at load time is read again.
+ * Sizes fixed at load (settings.flows) stay as they are, with a warning.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,6 +43,7 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	struct snapshot old, cur;
 	const char *arg = NULL;
 	int opt, rc = EXIT_POLICY, err;
+	uint32_t flows, flows_now;
 	struct policy p;
 	struct tapis t;
 
@@ -82,6 +84,7 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	}
 	/* tapis_install reports its failures itself (file:line for the
 	 * policy's conflicts and limits). */
+	flows = p.settings.flows;
 	err = tapis_install(&t, &p);
 	policy_free(&p);
 	if (err) {
@@ -92,6 +95,12 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 		rc = cli_exit_install(err);
 		goto out;
 	}
+
+	/* The flow table is sized when the object is loaded. */
+	if (tapis_flows_size(&t, &flows_now) == 0 && flows != flows_now)
+		pr_warn("settings.flows is %" PRIu32 " but the running flow table has %" PRIu32
+			" entries: the new size takes effect at the next load (unload, then load)",
+			flows, flows_now);
 
 	err = tapis_snapshot(&t, &cur);
 	if (err) {

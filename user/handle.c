@@ -132,6 +132,11 @@ static int fill_fds_from_skel(struct tapis *t)
 
 int tapis_create(struct tapis *t, const char *pin_path)
 {
+	return tapis_create_opts(t, pin_path, NULL);
+}
+
+int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_load_opts *o)
+{
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct bpf_map *m;
 	char path[PATH_MAX];
@@ -163,6 +168,15 @@ int tapis_create(struct tapis *t, const char *pin_path)
 	}
 	if (!pin_path) {
 		bpf_object__for_each_map(m, t->skel->obj) bpf_map__set_pin_path(m, NULL);
+	}
+	if (o && o->flows) {
+		m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[M_FLOWS]);
+		err = m ? bpf_map__set_max_entries(m, o->flows) : -ENOENT;
+		if (err) {
+			pr_err("size %s to %u entries: %s", tapis_map_names[M_FLOWS], o->flows,
+			       strerror(-err));
+			goto fail;
+		}
 	}
 	err = tapis_bpf__load(t->skel);
 	if (err) {

@@ -73,7 +73,14 @@ struct policy_settings {
 	bool has_sinkhole_v4, has_sinkhole_v6;
 	uint32_t sinkhole_ttl;
 	bool quic_drop;
+	uint32_t flows; /* entries of tapis_flows, POLICY_FLOWS_MIN..MAX; fixed at load */
 };
+
+/* settings.flows: default TAPIS_FLOWS_DEFAULT. Below the minimum a busy
+ * link would evict verdicts within moments; the maximum keeps the LRU map
+ * (about 150 bytes an entry with the kernel's overhead) under 2.5 GiB. */
+#define POLICY_FLOWS_MIN 1024u
+#define POLICY_FLOWS_MAX 16777216u
 
 struct policy {
 	char *path; /* as given on the command line */

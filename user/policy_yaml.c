@@ -957,11 +957,12 @@ static void parse_sinkhole(struct ctx *c, yaml_node_t *n)
 
 static void parse_settings(struct ctx *c, yaml_node_t *n)
 {
-	static const char *const keys[] = {"ports", "sinkhole", "quic", NULL};
-	unsigned seen[3] = {0};
+	static const char *const keys[] = {"ports", "sinkhole", "quic", "flows", NULL};
+	unsigned seen[4] = {0};
 	yaml_node_pair_t *pair;
 	yaml_node_t *k, *v;
 	const char *s;
+	uint64_t flows;
 
 	if (is_null(n) || !want_map(c, n, "'settings'"))
 		return;
@@ -983,6 +984,15 @@ static void parse_settings(struct ctx *c, yaml_node_t *n)
 			else if (s)
 				error_at(c, c->file, node_line(v),
 					 "'quic' must be pass or drop, not '%.64s'", s);
+			break;
+		case 3:
+			s = want_string(c, v, "'flows'");
+			if (s && parse_uint(s, POLICY_FLOWS_MIN, POLICY_FLOWS_MAX, &flows))
+				c->p->settings.flows = (uint32_t)flows;
+			else if (s)
+				error_at(c, c->file, node_line(v),
+					 "invalid flows '%.64s' (expected %u-%u entries)", s,
+					 POLICY_FLOWS_MIN, POLICY_FLOWS_MAX);
 			break;
 		}
 	}
@@ -1356,6 +1366,7 @@ static void set_defaults(struct policy_settings *st)
 		st->ports[defaults[i].cls][defaults[i].port / 64] |= 1ULL
 								     << (defaults[i].port % 64);
 	st->sinkhole_ttl = 300;
+	st->flows = TAPIS_FLOWS_DEFAULT;
 }
 
 void policy_free(struct policy *p)

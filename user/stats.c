@@ -101,6 +101,18 @@ static int sum_u64(struct tapis *t, int map, uint32_t key, uint64_t *out)
 	return 0;
 }
 
+int tapis_flows_size(struct tapis *t, uint32_t *entries)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(t->map_fd[M_FLOWS], &info, &len))
+		return -errno;
+	*entries = info.max_entries;
+	return 0;
+}
+
 /* bpf_ktime_get_coarse_ns is CLOCK_MONOTONIC: convert with today's offset. */
 static int64_t mono_to_unix_ns(uint64_t mono)
 {

@@ -78,6 +78,13 @@ struct tapis {
  * already hold a tapis (-EEXIST). Takes the pin-path lock. */
 int tapis_create(struct tapis *t, const char *pin_path);
 
+/* Sizes fixed when the object is loaded: a reload cannot change them. */
+struct tapis_load_opts {
+	uint32_t flows; /* entries of tapis_flows (settings.flows); 0: TAPIS_FLOWS_DEFAULT */
+};
+/* tapis_create with o applied before the object is loaded (o may be NULL). */
+int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_load_opts *o);
+
 /* Open what an earlier tapis pinned. -ENOENT when nothing is there. Takes
  * the lock unless `shared` (read-only commands: status, stats, explain). */
 int tapis_open(struct tapis *t, const char *pin_path, bool shared);
@@ -147,6 +154,9 @@ struct snapshot {
 
 int tapis_snapshot(struct tapis *t, struct snapshot *s);
 void snapshot_free(struct snapshot *s);
+
+/* Entries tapis_flows was created with (its max_entries). */
+int tapis_flows_size(struct tapis *t, uint32_t *entries);
 
 const char *reason_name(unsigned r);
 const char *stat_name(unsigned s);

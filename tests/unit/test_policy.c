@@ -230,6 +230,7 @@ static void test_full_example(void **state)
 	assert_int_equal(p.settings.sinkhole_v6[15], 0x10);
 	assert_int_equal(p.settings.sinkhole_ttl, 60);
 	assert_true(p.settings.quic_drop);
+	assert_int_equal(p.settings.flows, TAPIS_FLOWS_DEFAULT);
 	assert_int_equal(p.n_rules, 4);
 
 	r = &p.rules[0];
@@ -321,6 +322,8 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(port_count(&r.p, TAPIS_PORT_HTTP), 2);
 	assert_int_equal(r.p.settings.sinkhole_ttl, 300);
 	assert_false(r.p.settings.quic_drop);
+	assert_int_equal(r.p.settings.flows, TAPIS_FLOWS_DEFAULT);
+	assert_int_equal(r.p.settings.flows, 65536);
 	assert_false(r.p.settings.has_sinkhole_v4);
 	done(&r);
 
@@ -462,6 +465,59 @@ static void test_settings_errors(void **state)
 		     "t.yaml:3: error: ", "unknown key 'port'", "'sinkhole'");
 	expect_error("version: 1\nsettings:\n  quic: block\nrules: []\n",
 		     "t.yaml:3: error: ", "'quic' must be pass or drop");
+}
+
+/* settings.flows: the flow table's entries, 1024..16777216. */
+static void test_settings_flows(void **state)
+{
+	static const struct {
+		const char *v;
+		uint32_t want;
+	} ok[] = {
+		{"1024", 1024},		{"65536", 65536},	{"131072", 131072},
+		{"\"262144\"", 262144}, {"16777216", 16777216},
+	};
+	char yaml[256];
+	struct parsed r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "version: 1\nsettings:\n  flows: %s\nrules: []\n",
+			 ok[i].v);
+		parse(&r, yaml);
+		if (r.rc)
+			fail_msg("flows: %s: rc %d:\n%s", ok[i].v, r.rc, r.diag);
+		assert_string_equal(r.diag, "");
+		assert_int_equal(r.p.settings.flows, ok[i].want);
+		done(&r);
+	}
+
+	/* Too small, too big: the line, the value and the range. */
+	expect_error("version: 1\nsettings:\n  flows: 1023\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid flows '1023'", "1024-16777216");
+	expect_error("version: 1\nsettings:\n  flows: 0\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid flows '0'", "1024-16777216");
+	expect_error("version: 1\nsettings:\n  quic: pass\n  flows: 16777217\nrules: []\n",
+		     "t.yaml:4: error: ", "invalid flows '16777217'", "1024-16777216");
+	expect_error("version: 1\nsettings:\n  flows: 99999999999999999999\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid flows '99999999999999999999'");
+	/* Not a number. */
+	expect_error("version: 1\nsettings:\n  flows: many\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid flows 'many'", "1024-16777216");
+	expect_error("version: 1\nsettings:\n  flows: 64k\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid flows '64k'");
+	expect_error("version: 1\nsettings:\n  flows: -65536\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid flows '-65536'");
+	expect_error("version: 1\nsettings:\n  flows: 65536.0\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid flows '65536.0'");
+	expect_error("version: 1\nsettings:\n  flows: 065536\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid flows '065536'");
+	expect_error("version: 1\nsettings:\n  flows:\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid flows ''");
+	expect_error("version: 1\nsettings:\n  flows: [65536]\nrules: []\n",
+		     "t.yaml:3: error: ", "'flows' must be a string", "list");
+	expect_error("version: 1\nsettings:\n  flows: 2048\n  flows: 4096\nrules: []\n",
+		     "t.yaml:4: error: ", "duplicate key 'flows'");
 }
 
 /* ---- rules ---- */
@@ -1059,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(test_reports_all_errors),
 		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_settings_errors),
+		cmocka_unit_test(test_settings_flows),
 		cmocka_unit_test(test_rule_keys),
 		cmocka_unit_test(test_rule_name_ok),
 		cmocka_unit_test(test_duplicate_rule),
