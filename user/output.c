@@ -190,7 +190,7 @@ static struct json_object *json_kinds(const struct rule_stat *r, bool bytes)
 
 struct json_object *stats_json(const struct snapshot *s)
 {
-	struct json_object *o = json_object_new_object(), *rules, *acts, *unp, *ctr;
+	struct json_object *o = json_object_new_object(), *rules, *acts, *unp, *ctr, *fl;
 	char buf[RFC3339_LEN];
 	size_t i;
 
@@ -241,6 +241,14 @@ struct json_object *stats_json(const struct snapshot *s)
 		json_object_object_add(ctr, stat_name((unsigned)i),
 				       json_object_new_uint64(s->stats[i]));
 	json_object_object_add(o, "counters", ctr);
+
+	fl = json_object_new_object();
+	json_object_object_add(fl, "size", json_object_new_uint64(s->flows.size));
+	json_object_object_add(fl, "present", json_object_new_uint64(s->flows.present));
+	json_object_object_add(fl, "verdicts", json_object_new_uint64(s->flows.verdicts));
+	json_object_object_add(fl, "new", json_object_new_uint64(s->flows.created));
+	json_object_object_add(fl, "evicted", json_object_new_uint64(s->flows.evicted));
+	json_object_object_add(o, "flows", fl);
 	return o;
 }
 
@@ -344,6 +352,11 @@ static void stats_text(const struct snapshot *s, FILE *f)
 		fprintf(f, " %s", num);
 		col += 1 + n;
 	}
+	fprintf(f,
+		"\nflows: %" PRIu64 " of %" PRIu32 " entries (%" PRIu64 " verdicts), %" PRIu64
+		" new, %" PRIu64 " evicted",
+		s->flows.present, s->flows.size, s->flows.verdicts, s->flows.created,
+		s->flows.evicted);
 	fputs("\nactions:", f);
 	any = false;
 	for (i = 0; i < TAPIS_ACT_MAX; i++) {

@@ -53,8 +53,9 @@ int status_render(const struct snapshot *s, const char *pin_path, enum out_forma
  * {"rules": [{"name", "action", "reference", "packets", "bytes", "last_hit",
  * "expires", "since", "expired_hits", "entries": {...}, "kinds": {kind: N},
  * "kind_bytes": {kind: N}}], "actions": {name: {"packets", "bytes"}},
- * "unparsed": {reason: N}, "counters": {stat: N}}, or the Prometheus
- * exposition. kind is net, dns, tls, http or flow (enum tapis_kind). */
+ * "unparsed": {reason: N}, "counters": {stat: N}, "flows": {"size",
+ * "present", "verdicts", "new", "evicted"}}, or the Prometheus exposition.
+ * kind is net, dns, tls, http or flow (enum tapis_kind). */
 int stats_render(const struct snapshot *s, enum out_format fmt, FILE *f);
 
 /* Prometheus text exposition format 0.0.4 of the snapshot (prometheus.c). */

@@ -227,6 +227,17 @@ int prom_render(const struct snapshot *s, FILE *f)
 		counter(f, name, stat_help[i], s->stats[i]);
 	}
 
+	/* tapis_flow_new_total is in the loop above (stat flow_new). */
+	gauge(f, "tapis_flow_entries", "Entries in the flow table now (verdicts and L7 state).",
+	      s->flows.present);
+	gauge(f, "tapis_flow_verdicts", "Flow verdicts in the flow table now.", s->flows.verdicts);
+	gauge(f, "tapis_flow_entries_max", "Size of the flow table (settings.flows at load).",
+	      s->flows.size);
+	counter(f, "tapis_flow_evicted_total",
+		"Flow verdicts recorded but no longer in the flow table (derived: new - "
+		"verdicts present).",
+		s->flows.evicted);
+
 	n = "tapis_policy_entries";
 	family(f, n, "gauge", "Entries in the active policy, by kind.");
 	series(f, n, "kind", "v4", NULL, NULL);

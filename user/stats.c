@@ -2,6 +2,7 @@
 /* Reading the running filter: one snapshot struct that text, JSON and
  * Prometheus all render, and `explain` for an address. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,98 @@ int tapis_flows_size(struct tapis *t, uint32_t *entries)
 	return 0;
 }
 
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's, for a map type without batch ops */
+#endif
+#define FLOW_BATCH     4096  /* entries per lookup_batch call */
+#define FLOW_BATCH_MAX 65536 /* a hash bucket never holds more */
+
+static void flow_seen(struct flow_stat *fs, const struct tapis_flow_val *v)
+{
+	fs->present++;
+	if (v->state == TAPIS_FLOW_VERDICT)
+		fs->verdicts++;
+}
+
+/* Without batch ops: key by key. A key deleted under the walk restarts it,
+ * so it stops at size entries. */
+static int walk_flows(int fd, struct flow_stat *fs)
+{
+	struct tapis_flow_key key, next;
+	struct tapis_flow_val v;
+	void *prev = NULL;
+
+	while (fs->present < fs->size && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &v) == 0)
+			flow_seen(fs, &v);
+		key = next;
+		prev = &key;
+	}
+	return 0;
+}
+
+/* Count the entries of tapis_flows and the verdicts among them, in
+ * batches (a 65,536-entry table is 16 calls). Each call moves on by at
+ * least one hash bucket, and the count stops at max_entries. */
+static int count_flows(struct tapis *t, struct flow_stat *fs)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	int fd = t->map_fd[M_FLOWS], err;
+	struct tapis_flow_key *keys = NULL;
+	struct tapis_flow_val *vals = NULL;
+	uint64_t token = 0; /* where the next batch starts (a bucket index) */
+	uint32_t cap = FLOW_BATCH, n;
+	bool first = true, last = false;
+
+	err = tapis_flows_size(t, &fs->size);
+	if (err)
+		return err;
+	while (!last && fs->present < fs->size) {
+		if (!keys) {
+			keys = calloc(cap, sizeof(*keys));
+			vals = calloc(cap, sizeof(*vals));
+			if (!keys || !vals) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		n = cap;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n, &bo);
+		if (err) {
+			err = -errno;
+			if (err == -ENOENT) {
+				last = true; /* the final n entries are valid */
+				err = 0;
+			} else if (err == -ENOSPC && cap < FLOW_BATCH_MAX) {
+				/* A bucket larger than the buffer: token points at it. */
+				first = false;
+				cap *= 4;
+				free(keys);
+				free(vals);
+				keys = NULL;
+				vals = NULL;
+				continue;
+			} else if (first &&
+				   (err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUPP)) {
+				err = walk_flows(fd, fs);
+				break;
+			} else {
+				break;
+			}
+		}
+		first = false;
+		for (uint32_t i = 0; i < n; i++)
+			flow_seen(fs, &vals[i]);
+	}
+	free(keys);
+	free(vals);
+	if (fs->present > fs->size)
+		fs->present = fs->size;
+	if (fs->verdicts > fs->present)
+		fs->verdicts = fs->present;
+	return err;
+}
+
 /* bpf_ktime_get_coarse_ns is CLOCK_MONOTONIC: convert with today's offset. */
 static int64_t mono_to_unix_ns(uint64_t mono)
 {
@@ -208,10 +301,16 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 	/* Each packet is counted under exactly one action. */
 	for (uint32_t a = 0; a < TAPIS_ACT_MAX; a++)
 		s->stats[TAPIS_S_PACKETS] += s->actions_packets[a];
+	/* The flow table before the counters: a verdict counted present was
+	 * then already counted new, so evicted does not dip below the truth. */
+	err = count_flows(t, &s->flows);
 	for (uint32_t r = 0; r < TAPIS_R_MAX && !err; r++)
 		err = sum_u64(t, M_REASONS, r, &s->reasons[r]);
 	for (uint32_t i = TAPIS_S_PACKETS + 1; i < TAPIS_S_MAX && !err; i++)
 		err = sum_u64(t, M_STATS, i, &s->stats[i]);
+	s->flows.created = s->stats[TAPIS_S_FLOW_NEW];
+	s->flows.evicted =
+		s->flows.created > s->flows.verdicts ? s->flows.created - s->flows.verdicts : 0;
 out:
 	free(pc);
 	free(ac);

@@ -137,6 +137,17 @@ struct rule_stat {
 	} kinds[TAPIS_KIND_MAX];
 };
 
+/* The flow table (tapis_flows). present is walked, so it races the data
+ * path by a few entries; evicted is derived: verdicts recorded that are no
+ * longer there, because the LRU reused their entry (or the flow ended). */
+struct flow_stat {
+	uint32_t size;	   /* max_entries (settings.flows at load) */
+	uint64_t present;  /* entries now: verdicts and hellos/requests being followed */
+	uint64_t verdicts; /* of them, flow verdicts */
+	uint64_t created;  /* verdicts recorded: TAPIS_S_FLOW_NEW */
+	uint64_t evicted;  /* created - verdicts, or 0 */
+};
+
 struct snapshot {
 	struct tapis_state state;
 	uint32_t gen;
@@ -149,6 +160,7 @@ struct snapshot {
 	uint64_t stats[TAPIS_S_MAX];
 	uint64_t entries_v4, entries_v6, entries_hosts;
 	uint32_t tbl8_groups, tbl8_used;
+	struct flow_stat flows;
 	int64_t taken_unix_ns;
 };
 
