@@ -78,7 +78,7 @@ struct policy_settings {
 
 /* settings.flows: default TAPIS_FLOWS_DEFAULT. Below the minimum a busy
  * link would evict verdicts within moments; the maximum keeps the LRU map
- * (about 150 bytes an entry with the kernel's overhead) under 2.5 GiB. */
+ * (about 160 bytes an entry with the kernel's overhead) near 2.5 GiB. */
 #define POLICY_FLOWS_MIN 1024u
 #define POLICY_FLOWS_MAX 16777216u
 
