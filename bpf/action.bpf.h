@@ -10,12 +10,14 @@
 #include "cursor.bpf.h"
 #include "rules.bpf.h"
 #include "l7_dns.bpf.h"
+#include "flow.bpf.h"
 #include "dns_answer.bpf.h"
 
 struct verdict {
 	__u32 rule;
 	struct tapis_rule *r;
 	__u8 by_host; /* the rule won through the hostname (set by the entry) */
+	__u8 kind;    /* enum tapis_kind: how it matched (set by the entry) */
 };
 
 /* Precedence (DESIGN.md "Matching semantics"): an allow anywhere wins;
@@ -59,11 +61,15 @@ static __always_inline struct verdict decide(__u32 gen, __u32 host_rule, __u32 d
 	return v;
 }
 
-static __always_inline void count_rule(__u32 rule, __u32 len)
+static __always_inline void count_rule(__u32 rule, __u32 len, __u32 kind)
 {
 	struct tapis_counter *c = bpf_map_lookup_elem(&tapis_counters, &rule);
 
 	if (c) {
+		if (kind < TAPIS_KIND_MAX) {
+			c->kind_packets[kind] += 1;
+			c->kind_bytes[kind] += len;
+		}
 		/* bpf_jiffies64 is inlined by the verifier; the clock helper
 		 * costs ~18 ns, so call it only when the tick changed. */
 		__u64 j = bpf_jiffies64();
@@ -103,11 +109,14 @@ static __always_inline int do_redirect(struct xdp_md *ctx, struct tapis_rule *r)
 	return bpf_redirect(r->redirect_ifindex, 0);
 }
 
-/* reject and sinkhole answer a DNS query that their rule matched by name
- * (NXDOMAIN / sinkhole answer over UDP, a reset over TCP). Anything else,
- * a query matched only by address included, has nothing to answer with,
- * so it drops (DESIGN.md "Actions", other packets). */
+/* reject and sinkhole answer what their rule matched by name: a DNS query
+ * (NXDOMAIN / sinkhole answer over UDP, a reset over TCP), or the client's
+ * segment that carried a TLS or HTTP name, which becomes a reset to the
+ * client. Anything else, a packet matched only by address or a later
+ * packet of a blocked flow included, has nothing to answer with, so it
+ * drops (DESIGN.md "Actions", other packets). */
 static __always_inline int apply_action(struct xdp_md *ctx, struct pkt *p, const struct dns_q *dq,
+					const struct flow_ctx *f,
 					const struct tapis_settings *set, struct verdict *v)
 {
 	__u32 action = v->r ? v->r->action : TAPIS_ACT_NONE;
@@ -115,13 +124,17 @@ static __always_inline int apply_action(struct xdp_md *ctx, struct pkt *p, const
 	count_action(action, p->len);
 	if (!v->r)
 		return XDP_PASS;
-	count_rule(v->rule, p->len);
+	count_rule(v->rule, p->len, v->kind);
 	switch (action) {
 	case TAPIS_ACT_REJECT:
 	case TAPIS_ACT_SINKHOLE:
-		if (!v->by_host || !dq->msg_off)
+		if (!v->by_host)
 			return XDP_DROP;
-		return dns_answer(ctx, dq, set, action);
+		if (v->kind == TAPIS_KIND_DNS && dq->msg_off)
+			return dns_answer(ctx, dq, set, action);
+		if ((v->kind == TAPIS_KIND_TLS || v->kind == TAPIS_KIND_HTTP) && f->to_server)
+			return tcp_reset_answer(ctx, p->l3_off, p->l4_off, f->pay_end, p->family);
+		return XDP_DROP;
 	case TAPIS_ACT_DROP:
 		return XDP_DROP;
 	case TAPIS_ACT_REDIRECT:

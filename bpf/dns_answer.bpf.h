@@ -37,6 +37,7 @@
 #include "csum.bpf.h"
 #include "l2_eth.bpf.h"
 #include "l7_dns.bpf.h"
+#include "l7_name.bpf.h"
 
 #define ANSWER_TTL	 64   /* IPv4 TTL / IPv6 hop limit of what we send */
 #define ANSWER_EDNS_SIZE 1232 /* UDP payload size in our OPT record */
@@ -159,15 +160,42 @@ static __always_inline int frame_resize(struct xdp_md *ctx, __u32 new_len)
 	return delta ? bpf_xdp_adjust_tail(ctx, delta) : 0;
 }
 
-/* Resize the frame to new_len bytes and turn its link layer around: MACs
- * swapped, a PPPoE length set for the IP datagram from l3 on. Returns 0,
- * or -1 when the frame cannot be resized (the caller drops). */
-static __always_inline int answer_frame(struct xdp_md *ctx, __u32 new_len, __u32 l3)
+/* Grow the frame by delta bytes at its head and move its first keep bytes
+ * back to the front, so it reads as if it had grown at its tail. Drivers
+ * guarantee XDP_PACKET_HEADROOM in front; tail room they need not have (a
+ * veth hands XDP a frame made from the sender's skb, whose tail may be
+ * full). */
+static __always_inline int frame_grow_head(struct xdp_md *ctx, __u32 delta, __u32 keep)
 {
+	struct tapis_name_buf *nb = name_buf();
+
+	if (!nb || !delta || delta > 256 || keep > 511 || !keep)
+		return -1;
+	/* For the verifier, which follows another copy of keep than the one
+	 * tested: within nb->bytes, and not zero. */
+	barrier_var(keep);
+	keep = (keep & 0x1ff) | 1;
+	if (bpf_xdp_adjust_head(ctx, -(int)delta))
+		return -1;
+	if (bpf_xdp_load_bytes(ctx, delta, nb->bytes, keep) ||
+	    bpf_xdp_store_bytes(ctx, 0, nb->bytes, keep))
+		return -1;
+	count_stat(TAPIS_S_ANSWER_HEAD);
+	return 0;
+}
+
+/* Resize the frame to new_len bytes and turn its link layer around: MACs
+ * swapped, a PPPoE length set for the IP datagram from l3 on. The first
+ * keep bytes stay where they are. Returns 0, or -1 when the frame cannot
+ * be resized (the caller drops). */
+static __always_inline int answer_frame(struct xdp_md *ctx, __u32 new_len, __u32 l3, __u32 keep)
+{
+	__u32 old_len = ctx->data_end - ctx->data;
 	void *data, *end;
 	struct ethhdr *eth;
 
-	if (frame_resize(ctx, new_len))
+	if (frame_resize(ctx, new_len) &&
+	    (new_len <= old_len || frame_grow_head(ctx, new_len - old_len, keep)))
 		return -1;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
@@ -212,7 +240,7 @@ static __always_inline int dns_answer_udp(struct xdp_md *ctx, const struct dns_q
 	}
 	new_len = q->q_end + rr_len + (q->opt ? DNS_OPT_RR_LEN : 0);
 	udp_len = new_len - l4;
-	if (answer_frame(ctx, new_len, l3))
+	if (answer_frame(ctx, new_len, l3, q->q_end))
 		return XDP_DROP;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
@@ -275,19 +303,20 @@ static __always_inline int dns_answer_udp(struct xdp_md *ctx, const struct dns_q
 	return XDP_TX;
 }
 
-/* Reset the TCP connection the query came on, toward the client. */
-static __always_inline int tcp_reset(struct xdp_md *ctx, const struct dns_q *q)
+/* Reset the TCP connection this segment came on, toward its sender: the
+ * segment becomes a RST|ACK whose sequence number is the segment's ACK
+ * and whose ACK covers the segment, so the sender's stack accepts it, and
+ * the segment never reaches its receiver. l3_end: end of the datagram. */
+static __always_inline int tcp_reset(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off,
+				     __u32 l3_end, __u32 family)
 {
-	__u32 l3 = q->l3_off & DNS_OFF_MASK, l4 = q->l4_off & DNS_OFF_MASK, new_len, seg_len, seq,
-	      ack;
+	__u32 l3 = l3_off & DNS_OFF_MASK, l4 = l4_off & DNS_OFF_MASK, new_len, seg_len, seq, ack;
 	void *data, *end;
 	struct tcphdr *th;
 	__u64 sum;
 
-	if (q->family == 6 && l4 != l3 + sizeof(struct ipv6hdr))
+	if (family == 6 && l4 != l3 + sizeof(struct ipv6hdr))
 		return XDP_DROP;
-	/* Payload of this segment: from the length prefix to the datagram end. */
-	seg_len = q->l3_end - (q->msg_off - 2);
 	new_len = l4 + sizeof(*th);
 
 	/* Sequence numbers before the header is cut to 20 bytes. */
@@ -296,12 +325,13 @@ static __always_inline int tcp_reset(struct xdp_md *ctx, const struct dns_q *q)
 	th = data + l4;
 	if ((void *)(th + 1) > end)
 		return XDP_DROP;
+	seg_len = l3_end > l4 + th->doff * 4 ? l3_end - (l4 + th->doff * 4) : 0;
 	seg_len += th->syn + th->fin;
 	/* RFC 9293 3.10.7.1: without an ACK in the segment, seq is zero. */
 	seq = th->ack ? th->ack_seq : 0;
 	ack = bpf_htonl(bpf_ntohl(th->seq) + seg_len);
 
-	if (answer_frame(ctx, new_len, l3))
+	if (answer_frame(ctx, new_len, l3, new_len))
 		return XDP_DROP;
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
@@ -319,7 +349,7 @@ static __always_inline int tcp_reset(struct xdp_md *ctx, const struct dns_q *q)
 	th->urg_ptr = 0;
 	th->check = 0;
 
-	if (ip_turn_around(data, end, q->family, l3, new_len - l3, IPPROTO_TCP, sizeof(*th), &sum))
+	if (ip_turn_around(data, end, family, l3, new_len - l3, IPPROTO_TCP, sizeof(*th), &sum))
 		return XDP_DROP;
 	th = data + l4;
 	if ((void *)(th + 1) > end)
@@ -330,16 +360,37 @@ static __always_inline int tcp_reset(struct xdp_md *ctx, const struct dns_q *q)
 	return XDP_TX;
 }
 
+/* A reset for the TCP segment at l4_off: XDP_TX, or XDP_DROP when none can
+ * be built. A global function, verified once. */
+__noinline int tcp_reset_answer(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off, __u32 l3_end,
+				__u32 family)
+{
+	int ret;
+
+	if (!ctx || (family != 4 && family != 6))
+		return XDP_DROP;
+	ret = tcp_reset(ctx, l3_off, l4_off, l3_end, family);
+	if (ret == XDP_DROP)
+		count_stat(TAPIS_S_ANSWER_ERR);
+	return ret;
+}
+
 /* The answer to the blocked query in q: XDP_TX, or XDP_DROP when none can
  * be built. A global function, verified once (see l7_dns.bpf.h). */
 __noinline int dns_answer(struct xdp_md *ctx, const struct dns_q *q,
 			  const struct tapis_settings *set, __u32 action)
 {
+	int ret;
+
 	if (!q || !set || !q->msg_off || (q->family != 4 && q->family != 6))
 		return XDP_DROP;
 	if (q->tcp)
-		return tcp_reset(ctx, q);
-	return dns_answer_udp(ctx, q, set, action);
+		ret = tcp_reset(ctx, q->l3_off, q->l4_off, q->l3_end, q->family);
+	else
+		ret = dns_answer_udp(ctx, q, set, action);
+	if (ret == XDP_DROP)
+		count_stat(TAPIS_S_ANSWER_ERR);
+	return ret;
 }
 
 #endif

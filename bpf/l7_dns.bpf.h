@@ -49,6 +49,7 @@
 #include "cursor.bpf.h"
 #include "maps.bpf.h"
 #include "rules.bpf.h"
+#include "l7_name.bpf.h"
 
 struct dnshdr {
 	__be16 id;
@@ -102,31 +103,7 @@ struct dns_q {
 	__u8 name_end; /* offset of the name's final zero byte, from its start */
 	__u8 nlab;     /* labels in the name */
 	__u8 pad[3];
-	/* Where each label starts: the offset of its length byte, from the
-	 * name's start, first label first. */
-	__u8 lab[TAPIS_MAX_LABELS];
 };
-
-/* x, as a number the verifier cannot know (exact at run time for
- * x < 2^24): shifted left and back by 0..7 bits, an amount taken from salt,
- * which the verifier does not know either, and hidden from clang, which
- * would otherwise fold the pair away.
- *
- * Why: where the verifier knows a value exactly (the label count at the
- * exit of a counted loop, the IP version, TCP or UDP), every branch on it
- * forks its state, and the code after is checked once per value. The DNS
- * stages are checked once this way, instead of once per label count times
- * each L3/L4 combination, which overruns the verifier's budget. */
-static __always_inline __u32 opaque(__u32 x, __u32 salt)
-{
-	__u32 s = salt & 7;
-
-	barrier_var(s);
-	barrier_var(x);
-	x <<= s;
-	barrier_var(x); /* or clang makes it x & (~0u >> s), exact to the verifier */
-	return x >> s;
-}
 
 /* What the DNS stage needs of struct pkt, as opaque numbers. */
 static __always_inline void dns_q_init(struct dns_q *q, const struct pkt *p)
@@ -180,7 +157,7 @@ static __always_inline __u32 ip_datagram_end(void *data, void *end, __u32 family
 /* 1: a query was parsed into q; 0: not a DNS query (another port, a TCP
  * segment without payload); -reason: a query that cannot be matched. */
 static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_settings *set,
-				     struct dns_q *q)
+				     struct dns_q *q, struct tapis_name_buf *nb)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u32 l4, pay, l3_end, msg, msg_end, off = 0, i, flags;
@@ -247,7 +224,7 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 			return -TAPIS_R_DNS_POINTER;
 		if (i == TAPIS_MAX_LABELS)
 			return -TAPIS_R_DNS_LABELS;
-		q->lab[i & (TAPIS_MAX_LABELS - 1)] = off;
+		nb->lab[i & (TAPIS_MAX_LABELS - 1)] = off;
 		off += len + 1;
 		/* The zero byte still follows: wire length off + 1 <= 255. */
 		if (off > TAPIS_HOST_MAX + 1)
@@ -255,6 +232,12 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 	}
 	q->name_end = off;
 	q->nlab = i;
+	/* The name, length bytes and final zero, for the host match. */
+	if (bpf_xdp_load_bytes(ctx, msg, &nb->bytes[TAPIS_NAME_OFF], (off & 0xff) + 1))
+		goto trunc;
+	nb->name_end = off;
+	nb->nlab = i;
+	nb->kind = TAPIS_KIND_DNS;
 
 	/* QTYPE, QCLASS, and an OPT record right after them. */
 	tail = qn + (off & 0xff) + 1;
@@ -277,183 +260,6 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 
 trunc:
 	return -TAPIS_R_DNS_TRUNC;
-}
-
-/* Rules found along one name, kept for the most-specific-first pass: the
- * HOST_CANDS most specific (a name would need more patterns than that along
- * it, the most specific all of expired rules, for the next one to matter). */
-#define HOST_CANDS 16
-
-/* The rule a host-table key gives: the self rule for the whole name, the
- * sub rule for a parent of it; 0 when the key is absent. The filter rules
- * most keys out with one array read; the index answers for the rest
- * without a call; only a key that overflowed the index costs a hash-map
- * lookup (tapis_abi.h). */
-struct host_tables {
-	void *hosts;  /* the hash map: the source of truth */
-	void *filter; /* one bit per key */
-	void *index;  /* every key again, open-addressed */
-};
-
-static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 key, bool self)
-{
-	__u32 bit = tapis_host_filter_bit(key), word = bit >> 6, home, i, p;
-	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
-	struct tapis_host_slot *s, *first = NULL;
-	struct tapis_host_val *v;
-
-	if (w && !(*w & (1ULL << (bit & 63))))
-		return 0;
-	home = tapis_host_idx_home(key);
-#pragma unroll
-	for (p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
-		i = (home + p) & (TAPIS_HOST_IDX_SLOTS - 1);
-		s = bpf_map_lookup_elem(ht->index, &i);
-		if (!s)
-			break;
-		if (!p)
-			first = s;
-		if (s->key == key)
-			return self ? s->self_rule : s->sub_rule;
-		if (!s->key)
-			return 0; /* an empty slot ends the search */
-	}
-	if (first && !(first->flags & TAPIS_HIS_OVERFLOW))
-		return 0;
-	v = bpf_map_lookup_elem(ht->hosts, &key);
-	if (!v)
-		return 0;
-	return self ? v->self_rule : v->sub_rule;
-}
-
-#define ONES64 0x0101010101010101ULL
-#define HIGH64 0x8080808080808080ULL
-
-/* ASCII lowercase of eight bytes at once, exactly tapis_lower() per byte:
- * a byte is upper case when its low seven bits are 'A'..'Z' and its top
- * bit is clear; such a byte gets 0x20 added. */
-static __always_inline __u64 lower8(__u64 w)
-{
-	__u64 low7 = w & ~HIGH64;
-	__u64 ge_a = low7 + (0x80 - 'A') * ONES64;
-	__u64 gt_z = low7 + (0x80 - 'Z' - 1) * ONES64;
-
-	return w | (((ge_a & ~gt_z & ~w) & HIGH64) >> 2);
-}
-
-/* Chunks a name can take (tapis_abi.h): a label of n wire bytes is
- * (n + 7) / 8 of them, and the wire bytes of all labels add up to at most
- * TAPIS_HOST_MAX + 1. */
-#define DNS_NAME_CHUNKS ((TAPIS_HOST_MAX + 1 + 7 * TAPIS_MAX_LABELS + 7) / 8)
-
-/* The host rule for the query parse_dns() left in q, or 0.
- *
- * The name is hashed as tapis_abi.h defines it, label by label from the
- * last, each label eight wire bytes at a time from its end: chunk words are
- * read straight off the packet, the length byte in front of the label's
- * bytes included, and the bytes before it masked off (the first label's
- * lowest chunk may start up to 7 bytes before the name, in the DNS header:
- * always in the packet). After each label h is the key of the suffix that
- * label starts; after the first label, of the whole name. A label holding
- * a literal dot needs no test: its wire form is no label of any pattern,
- * so neither its key nor any key left of it is stored (but by the chance
- * every key has, docs/dns.md).
- *
- * Keys are looked up as they appear and the rules found kept in order,
- * least specific first; then the most specific one whose rule still acts
- * wins, and any more specific one skipped because it expired is counted. */
-static __always_inline __u32 host_match(struct xdp_md *ctx, const struct dns_q *q)
-{
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u32 gen, qn, nc, id, m, t, n, j, s, e;
-	__u16 cand[HOST_CANDS] = {};
-	__u64 h = TAPIS_HASH_INIT, acc = 0;
-	struct host_tables ht;
-
-	if (!q || !q->msg_off || q->name_end < 2 || !q->nlab)
-		return 0; /* no query, or the root */
-	gen = q->gen & 1;
-	qn = q->msg_off + sizeof(struct dnshdr);
-	/* Opaque zeros: where the verifier would know h (only boundaries fed
-	 * so far) or nc (hits so far) exactly, it keeps a state per value. */
-	h ^= opaque(0, qn);
-	nc = opaque(0, qn);
-	/* User space publishes a generation's filter and index with its
-	 * host table. */
-	ht.hosts = bpf_map_lookup_elem(&tapis_hosts, &gen);
-	ht.filter = bpf_map_lookup_elem(&tapis_host_filter, &gen);
-	ht.index = bpf_map_lookup_elem(&tapis_host_index, &gen);
-	if (!ht.hosts || !ht.filter || !ht.index)
-		return 0;
-
-	/* Label j spans wire bytes s .. e - 1 of the name; the chunk at hand
-	 * ends at e. */
-	n = opaque(q->nlab, qn);
-	j = n - 1;
-	e = q->name_end;
-	s = q->lab[j & (TAPIS_MAX_LABELS - 1)];
-	for (m = 0; m < DNS_NAME_CHUNKS; m++) {
-		__u32 rem, have;
-		const __u64 *wp;
-		__u64 w;
-
-		/* Known ranges of e that move 8 down per chunk would keep the
-		 * verifier from seeing one chunk's state as another's: it is
-		 * 0..255 at every chunk this way (e is never above 254, and
-		 * never below 8 when lowered). */
-		e &= 0xff;
-		barrier_var(e);
-		rem = e - s;
-		have = rem < 8 ? rem : 8;
-		wp = data + ((qn + e - 8) & DNS_OFF_MASK);
-
-		if ((const void *)(wp + 1) > end)
-			goto resolve;
-		w = lower8(*wp) & (~0ULL << (64 - 8 * have));
-		/* tapis_hash_chunk(acc, w), without mixing the 0 a label
-		 * starts from (mix(0) is 0): most labels are one chunk. */
-		if (acc)
-			acc = tapis_hash_mix(acc);
-		acc ^= w;
-		if (rem > 8) {
-			e -= 8;
-			continue;
-		}
-		h = tapis_hash_label(h, acc, n - j);
-		acc = 0;
-		if (!j)
-			break;
-		id = host_key_rule(&ht, h, false);
-		if (id)
-			cand[nc++ & (HOST_CANDS - 1)] = id;
-		j--;
-		e = s;
-		s = q->lab[j & (TAPIS_MAX_LABELS - 1)];
-	}
-	if (m == DNS_NAME_CHUNKS)
-		goto resolve; /* not reached: no name has that many chunks */
-	id = host_key_rule(&ht, h, true);
-	if (id)
-		cand[nc++ & (HOST_CANDS - 1)] = id;
-
-resolve:
-	/* Most specific first: the first rule that acts wins; expired ones
-	 * met on the way are counted. */
-	for (t = 0; t < HOST_CANDS; t++) {
-		if (t >= nc)
-			break;
-		id = cand[(nc - 1 - t) & (HOST_CANDS - 1)];
-		switch (rule_state(gen, id)) {
-		case RULE_LIVE:
-			return id;
-		case RULE_EXPIRED:
-			count_expired(id);
-			break;
-		default:
-			break;
-		}
-	}
-	return 0;
 }
 
 #endif

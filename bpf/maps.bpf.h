@@ -241,4 +241,32 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_state SEC(".maps");
 
+/* flow as the client sees it -> a name's verdict for the flow, or the state
+ * of a ClientHello / HTTP request followed across segments (tapis_abi.h).
+ * Size: settings.flows, set at load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TAPIS_FLOWS_DEFAULT);
+	__type(key, struct tapis_flow_key);
+	__type(value, struct tapis_flow_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_flows SEC(".maps");
+
+/* flow -> first part of a hostname cut by a segment or record boundary. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TAPIS_L7_NAMES);
+	__type(key, struct tapis_flow_key);
+	__type(value, struct tapis_l7_name);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_l7_names SEC(".maps");
+
+/* [0] -> per-CPU scratch: the name an L7 stage found, for the host match. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tapis_name_buf);
+} tapis_scratch SEC(".maps");
+
 #endif /* TAPIS_MAPS_BPF_H */

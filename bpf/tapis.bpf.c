@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tapis XDP entry: l2 -> l3 -> l4 -> match addresses -> l7 (DNS name) ->
- * match the name -> verdict -> record. Anything that cannot be parsed
- * passes and is counted by reason; no path returns XDP_ABORTED. */
+/* tapis XDP entry: l2 -> l3 -> l4 -> match addresses -> flow -> l7 (a name
+ * from DNS, TLS or HTTP) -> match the name -> verdict -> record. Anything
+ * that cannot be parsed passes and is counted by reason; no path returns
+ * XDP_ABORTED. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -11,7 +12,10 @@
 #include "l2_eth.bpf.h"
 #include "l3_ip.bpf.h"
 #include "l4.bpf.h"
+#include "l7_name.bpf.h"
 #include "l7_dns.bpf.h"
+#include "l7_quic.bpf.h"
+#include "flow.bpf.h"
 #include "match.bpf.h"
 #include "action.bpf.h"
 
@@ -22,10 +26,13 @@ int tapis_xdp(struct xdp_md *ctx)
 {
 	struct pkt p = {};
 	struct dns_q dq;
+	struct flow_ctx f = {};
+	struct tapis_name_buf *nb = NULL;
 	struct tapis_settings *set;
 	struct tapis_ctl *ctl;
 	struct verdict v;
-	__u32 reason = TAPIS_R_OK, zero = 0, host_rule = 0, dst_ent = 0, src_ent = 0;
+	__u32 reason = TAPIS_R_OK, zero = 0, host_rule = 0, flow_rule = 0, dst_ent = 0,
+	      src_ent = 0, kind = TAPIS_KIND_NET, quic = 0;
 	int family, ret;
 
 	p.data = (void *)(long)ctx->data;
@@ -59,24 +66,63 @@ int tapis_xdp(struct xdp_md *ctx)
 	}
 
 	/* Addresses first, then the name: once net_match has read what
-	 * the parsers found, the DNS stages start from the same state
+	 * the parsers found, the L7 stages start from the same state
 	 * whatever the headers were, and the verifier checks them once. */
 	net_match(&p, set->flags, &dst_ent, &src_ent);
-	/* Only a policy with names and a packet to a DNS port pay for the
-	 * DNS stages; everything else goes straight to the verdict. */
+	/* Only a policy with names pays for the L7 stages, and only on the
+	 * ports of a stage; everything else goes straight to the verdict. */
 	dq.msg_off = 0;
-	if ((set->flags & TAPIS_SF_HOSTS) && p.l4proto && dns_port(set, p.dport_be)) {
+	if ((set->flags & TAPIS_SF_HOSTS) && p.l4proto)
+		nb = name_buf();
+	if (nb && dns_port(set, p.dport_be)) {
 		__builtin_memset(&dq, 0, sizeof(dq));
 		dns_q_init(&dq, &p);
-		ret = parse_dns(ctx, set, &dq);
+		ret = parse_dns(ctx, set, &dq, nb);
 		if (ret < 0) /* a DNS query whose name cannot be read */
 			count_reason(-ret);
 		else if (ret > 0)
-			host_rule = host_match(ctx, &dq);
+			host_rule = host_match(p.gen, nb);
+		kind = TAPIS_KIND_DNS;
+	} else if (nb) {
+		flow_lookup(ctx, &p, set, nb, &f);
+		flow_rule = flow_verdict_rule(p.gen, &f, nb);
+		if (!flow_rule && f.on) {
+			reason = TAPIS_R_OK;
+			ret = l7_stage(ctx, nb, &f, &reason);
+			if (ret == L7_ERR)
+				count_reason(reason);
+			else if (ret == L7_NAME)
+				host_rule = host_match(p.gen, nb);
+			kind = nb->kind;
+		}
 	}
-	v = decide(p.gen, host_rule, dst_ent, src_ent);
-	v.by_host = host_rule && v.rule == host_rule;
-	return apply_action(ctx, &p, &dq, set, &v);
+	if (p.l4proto == IPPROTO_UDP && port_in(set, TAPIS_PORT_TLS, p.dport_be))
+		quic = quic_initial(ctx, p.l4_off + 8, p.len);
+
+	if (flow_rule) {
+		v.rule = flow_rule;
+		v.r = rule_get(p.gen, flow_rule);
+		v.by_host = 1;
+		kind = TAPIS_KIND_FLOW;
+	} else {
+		v = decide(p.gen, host_rule, dst_ent, src_ent);
+		v.by_host = host_rule && v.rule == host_rule;
+		if (!v.by_host)
+			kind = TAPIS_KIND_NET;
+		else if (v.r && v.r->action >= TAPIS_ACT_DROP &&
+			 (kind == TAPIS_KIND_TLS || kind == TAPIS_KIND_HTTP))
+			flow_remember(nb, v.rule, kind);
+	}
+	v.kind = kind;
+	if (quic && !v.r) {
+		if (set->flags & TAPIS_SF_QUIC_DROP) {
+			count_stat(TAPIS_S_QUIC_DROP);
+			count_action(TAPIS_ACT_DROP, p.len);
+			return XDP_DROP;
+		}
+		count_stat(TAPIS_S_QUIC_PASS);
+	}
+	return apply_action(ctx, &p, &dq, &f, set, &v);
 
 unparsed:
 	/* Every packet lands in exactly one action counter (NONE: passed

@@ -173,6 +173,13 @@ enum tapis_reason {
 				* type 0x40/0x80) in the question name */
 	TAPIS_R_DNS_NAME_LONG, /* name over TAPIS_HOST_MAX bytes */
 	TAPIS_R_DNS_LABELS,    /* more labels than TAPIS_MAX_LABELS */
+	/* Hostnames read as text (TLS SNI, HTTP Host) that are not matched: */
+	TAPIS_R_NAME_SYNTAX, /* empty label, label over 63 bytes, over 253 bytes */
+	TAPIS_R_TLS_MALFORMED, /* a ClientHello length field that does not fit */
+	TAPIS_R_TLS_BOUND,     /* server_name not reached within TAPIS_L7_MAX_* */
+	TAPIS_R_HTTP_MALFORMED, /* a request line or header that is not HTTP/1.x */
+	TAPIS_R_HTTP_BOUND,	/* Host not reached within TAPIS_L7_MAX_* */
+	TAPIS_R_L7_OUT_OF_ORDER, /* a followed flow's segment not the next in order */
 	TAPIS_R_MAX,
 };
 
@@ -182,6 +189,16 @@ enum tapis_stat {
 	TAPIS_S_FRAGMENT,     /* non-first fragment: matched on addresses only */
 	TAPIS_S_EXPIRED,      /* a match ignored because its rule expired */
 	TAPIS_S_REDIRECT_ERR, /* redirect target missing: packet dropped */
+	TAPIS_S_QUIC_DROP,    /* QUIC Initial to a tls port dropped (settings.quic: drop) */
+	TAPIS_S_QUIC_PASS,    /* QUIC Initial to a tls port passed (settings.quic: pass) */
+	TAPIS_S_FLOW_NEW,     /* flow verdicts recorded (evicted = new - present) */
+	TAPIS_S_L7_FOLLOWED,  /* hellos / requests followed into a later segment */
+	TAPIS_S_TLS_NO_SNI,   /* ClientHello without server_name */
+	TAPIS_S_TLS_ECH,      /* ClientHello with encrypted_client_hello (outer SNI matched) */
+	TAPIS_S_HTTP_NO_HOST, /* request whose headers ended without Host */
+	TAPIS_S_HTTP_IP_HOST, /* Host is an IP literal: no name to match */
+	TAPIS_S_ANSWER_HEAD,  /* answer grown at the head: no tail room */
+	TAPIS_S_ANSWER_ERR,   /* answer or reset could not be built: dropped */
 	TAPIS_S_MAX,
 };
 
@@ -241,6 +258,18 @@ struct tapis_ctl {
 };
 
 /* ---- global tables (outside generations) ---- */
+/* Where a rule matched a packet: its address, a name found by one of the
+ * L7 stages, or the remembered verdict of a flow a name matched earlier.
+ * The per-rule counters split by it. */
+enum tapis_kind {
+	TAPIS_KIND_NET = 0,
+	TAPIS_KIND_DNS,
+	TAPIS_KIND_TLS,
+	TAPIS_KIND_HTTP,
+	TAPIS_KIND_FLOW,
+	TAPIS_KIND_MAX,
+};
+
 /* Per-CPU, indexed by rule id. Summed by user space. */
 struct tapis_counter {
 	__u64 packets;
@@ -248,6 +277,8 @@ struct tapis_counter {
 	__u64 last_ns;	    /* bpf_ktime_get_coarse_ns of the last hit (monotonic) */
 	__u64 expired;	    /* matches ignored because the rule had expired */
 	__u64 last_jiffies; /* last_ns is refreshed once per tick, not per hit */
+	__u64 kind_packets[TAPIS_KIND_MAX]; /* packets, bytes by enum tapis_kind */
+	__u64 kind_bytes[TAPIS_KIND_MAX];
 };
 
 /* Per-CPU, indexed by enum tapis_action: what happened to packets. */
@@ -419,21 +450,96 @@ static inline __u32 tapis_host_idx_home(__u64 key)
 	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> (64 - TAPIS_HOST_IDX_LOG2));
 }
 
-/* ---- per-flow state (hostname rules on TCP) ---- */
+/* ---- per-flow state (hostname rules on TCP) ----
+ * One LRU hash, tapis_flows, keyed by the flow as the client sees it
+ * (client address and port first, the side whose port is not a tls/http
+ * port), so both directions find one entry. An entry is either a verdict
+ * (a name matched: later packets of the flow get the same rule) or the
+ * state of a ClientHello or HTTP request being followed across in-order
+ * segments. Entries are only made on tls/http ports, and only looked up
+ * there. A name cut by a segment boundary keeps its first part in
+ * tapis_l7_names under the same key. */
+#define TAPIS_FLOWS_DEFAULT	 65536 /* settings.flows: entries of tapis_flows */
+#define TAPIS_L7_NAMES		 4096  /* partial names carried between segments */
+#define TAPIS_L7_MAX_SEGS	 8     /* segments one hello or request is followed */
+#define TAPIS_L7_MAX_BYTES	 16384 /* bytes of one hello or request followed */
+#define TAPIS_L7_MAX_STEPS	 64    /* fields parsed per segment */
+#define TAPIS_HTTP_MAX_LINE	 2048  /* request line, a header line: longer is skipped */
+
 struct tapis_flow_key {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 sport_be;
-	__u16 dport_be;
+	__u8 caddr[16]; /* client; IPv4 in the first 4 bytes */
+	__u8 saddr[16]; /* server */
+	__be16 cport_be;
+	__be16 sport_be;
 	__u8 family; /* 4 or 6 */
 	__u8 pad[3];
 };
+
+enum tapis_flow_state {
+	TAPIS_FLOW_VERDICT = 1, /* rule, kind: every later packet */
+	TAPIS_FLOW_TLS,		/* a ClientHello in progress */
+	TAPIS_FLOW_HTTP,	/* request headers in progress */
+};
+
 struct tapis_flow_val {
-	__u16 rule;
-	__u8 action;
-	__u8 gen;
+	__u16 rule;	/* VERDICT: the rule a name matched */
+	__u8 state;	/* enum tapis_flow_state */
+	__u8 kind;	/* VERDICT: enum tapis_kind of the match */
+	__u32 next_seq; /* L7: sequence number the next client segment starts at */
+	/* L7 parse state. Positions count the stream the stage reads: TLS
+	 * handshake bytes (record headers excluded), or request bytes. */
+	__u32 pos;	/* bytes consumed */
+	__u32 skip;	/* bytes to pass over before the next field */
+	__u32 hs_end;	/* TLS: end of the ClientHello */
+	__u32 ext_end;	/* TLS: end of the extensions block */
+	__u16 rec_left; /* TLS: bytes left in the current record; 0: header next */
+	__u16 name_len; /* name bytes expected */
+	__u16 name_have; /* name bytes gathered (in tapis_l7_names between segments) */
+	__u8 phase;	/* which field comes next */
+	__u8 need;	/* bytes of that field */
+	__u8 have;	/* bytes of it already in acc */
+	__u8 rhave;	/* TLS: bytes of a record header already in racc */
+	__u8 segs;	/* segments followed */
+	__u8 flags;	/* TAPIS_L7F_* */
+	__u64 acc;	/* the field's bytes so far, big-endian */
+	__u64 racc;	/* TLS: the record header's bytes so far */
+};
+#define TAPIS_L7F_ECH 1 /* encrypted_client_hello seen */
+
+/* A name started in one segment and continued in the next: its first
+ * part (the length is in the flow's state). */
+struct tapis_l7_name {
+	__u8 bytes[256];
+};
+
+/* The name an L7 stage found, as the host match reads it (BPF scratch,
+ * in the ABI because it is a map value). bytes[TAPIS_NAME_OFF + i] for
+ * i in 0..name_end: a separator byte before each label (a DNS length byte,
+ * or a dot / any byte before the first label of a dotted name), the label,
+ * and so on; lab[j] is the offset of label j's separator, name_end that of
+ * the byte after the last label. The match puts each label's length in
+ * place of its separator as it hashes, so a dotted name and the same name in
+ * DNS wire form give one key. TAPIS_NAME_OFF bytes of slack in front let
+ * the match read eight bytes ending anywhere in the name. */
+#define TAPIS_NAME_OFF 8
+struct tapis_name_buf {
+	/* Twice the longest name: a name is assembled from parts, and the
+	 * verifier must see every part's copy fit whatever came before. */
+	__u8 bytes[TAPIS_NAME_OFF + 2 * 256 + 8];
+	__u8 lab[TAPIS_MAX_LABELS];
+	__u16 name_end;
+	__u8 nlab;
+	__u8 kind; /* enum tapis_kind: the stage that found it */
 	__u32 pad;
-	__u64 last_ns;
+	struct tapis_flow_key fk; /* the packet's flow, as tapis_flows keys it */
+	/* Where the L7 stage is in this segment, and how it ended. */
+	__u32 off; /* next unread payload byte, from the frame start */
+	__u32 end; /* end of this segment's payload */
+	__u32 res; /* the stage's outcome (bpf/l7_stream.bpf.h) */
+	__u32 reason;
+	/* The L7 stage's working state for this packet (TLS, HTTP), kept
+	 * in tapis_flows between segments. */
+	struct tapis_flow_val st;
 };
 
 #endif /* TAPIS_ABI_H */

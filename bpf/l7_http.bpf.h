@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* BPF-only: the host of an HTTP/1.x request (RFC 9112), over in-order TCP
+ * segments (l7_stream.bpf.h).
+ *
+ * A request starts a segment with a method and a space. Its target in
+ * absolute form ("http://host:port/...", a proxy's request) or authority
+ * form (CONNECT host:port) names the host itself, and the Host header is
+ * then not read (RFC 9112 3.2.2). Otherwise header lines are walked until
+ * one whose name is Host in any case; its value, after optional spaces or
+ * tabs, up to a port, whitespace or the end of the line, is the name, any
+ * trailing dot cut. A literal IPv6 address ("[2001:db8::1]:80") is no name:
+ * counted, passed. Headers that end without Host are counted, passed. */
+#ifndef TAPIS_L7_HTTP_BPF_H
+#define TAPIS_L7_HTTP_BPF_H
+
+#include "l7_stream.bpf.h"
+
+enum http_phase {
+	HTTP_P_SKIPLINE = 0, /* to the end of the current line */
+	HTTP_P_LINE,	     /* the head of a header line: "host:"? */
+	HTTP_P_WS,	     /* spaces before the value */
+	HTTP_P_NAME,	     /* the host's bytes */
+	HTTP_P_ANAME,	     /* the host of an absolute or authority-form target */
+};
+
+/* Bytes of the method and its space when w (the first eight bytes,
+ * big-endian) starts a request, else 0. */
+static __always_inline __u32 http_method_len(__u64 w)
+{
+	__u32 w4 = w >> 32;
+	__u64 w5 = w >> 24, w6 = w >> 16, w7 = w >> 8;
+
+	if (w4 == 0x47455420 /* "GET " */ || w4 == 0x50555420 /* "PUT " */)
+		return 4;
+	if (w5 == 0x504f535420ULL /* "POST " */ || w5 == 0x4845414420ULL /* "HEAD " */)
+		return 5;
+	if (w6 == 0x504154434820ULL /* "PATCH " */ || w6 == 0x545241434520ULL /* "TRACE " */)
+		return 6;
+	if (w7 == 0x44454c45544520ULL /* "DELETE " */)
+		return 7;
+	if (w == 0x4f5054494f4e5320ULL /* "OPTIONS " */)
+		return 8;
+	if (w == 0x434f4e4e45435420ULL /* "CONNECT " */)
+		return 9; /* authority form follows */
+	return 0;
+}
+
+/* The first eight bytes at off, big-endian, or 0 when they are not there. */
+static __always_inline __u64 http_peek8(struct xdp_md *ctx, __u32 off, __u32 end)
+{
+	if (off + 8 > end)
+		return 0;
+	return l7_gather(ctx, 0, off, 8);
+}
+
+/* Does the segment at off start a request? Sets up st and moves *off past
+ * the method (and the scheme of an absolute-form target). */
+static __always_inline bool http_start(struct xdp_md *ctx, struct tapis_flow_val *st, __u32 *off,
+				       __u32 end)
+{
+	__u64 w = http_peek8(ctx, *off, end), t;
+	__u32 m = http_method_len(w);
+
+	if (!m)
+		return false;
+	__builtin_memset(st, 0, sizeof(*st));
+	st->state = TAPIS_FLOW_HTTP;
+	if (m == 9) {
+		*off += 8;
+		st->pos = 8;
+		st->phase = HTTP_P_ANAME;
+		return true;
+	}
+	*off += m;
+	st->pos = m;
+	st->phase = HTTP_P_SKIPLINE;
+	t = lower8(http_peek8(ctx, *off, end));
+	if ((t >> 8) == 0x687474703a2f2fULL /* "http://" */) {
+		*off += 7;
+		st->pos += 7;
+		st->phase = HTTP_P_ANAME;
+	} else if (t == 0x68747470733a2f2fULL /* "https://" */) {
+		*off += 8;
+		st->pos += 8;
+		st->phase = HTTP_P_ANAME;
+	}
+	return true;
+}
+
+/* Index of the first zero byte flagged in a haszero() word (lowest first). */
+static __always_inline __u32 first_flag(__u64 t)
+{
+	__u64 b = t & -t;
+	__u32 i = 0;
+
+	if (b & 0xffffffff00000000ULL)
+		i += 4;
+	if (b & 0xffff0000ffff0000ULL)
+		i += 2;
+	if (b & 0xff00ff00ff00ff00ULL)
+		i += 1;
+	return i;
+}
+
+static __always_inline __u64 has_byte(__u64 w, __u8 c)
+{
+	__u64 x = w ^ (ONES64 * c);
+
+	return (x - ONES64) & ~x & HIGH64;
+}
+
+static __always_inline bool http_name_end(__u8 b, bool authority)
+{
+	return b == ':' || b == ' ' || b == '\t' || b == '\r' || b == '\n' ||
+	       (authority && (b == '/' || b == '?' || b == '#'));
+}
+
+#define HTTP_SCAN 64 /* bytes one step scans */
+
+static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_buf *nb)
+{
+	struct tapis_name_buf *c = nb;
+	struct tapis_flow_val *st;
+	__u32 off = c->off, avail, n, k;
+	void *data, *dend;
+	__u8 *b;
+
+	st = &nb->st;
+	if (off >= c->end)
+		return l7_stop(c, L7_MORE, 0);
+	if (st->pos > TAPIS_L7_MAX_BYTES)
+		return l7_stop(c, L7_ERR, TAPIS_R_HTTP_BOUND);
+	avail = c->end - off;
+	data = (void *)(long)ctx->data;
+	dend = (void *)(long)ctx->data_end;
+
+	switch (st->phase) {
+	case HTTP_P_SKIPLINE:
+		/* Eight bytes at a time while they are in the segment. */
+		for (k = 0; k < HTTP_SCAN / 8; k++) {
+			__u64 *wp = data + ((off + 8 * k) & L7_OFF_MASK), t;
+
+			if (8 * k + 8 > avail || (void *)(wp + 1) > dend)
+				break;
+			t = has_byte(*wp, '\n');
+			if (t) {
+				n = 8 * k + first_flag(t) + 1;
+				goto line_end;
+			}
+		}
+		n = 8 * k;
+		for (k = 0; k < 8; k++) {
+			b = data + ((off + n) & L7_OFF_MASK);
+			if (n >= avail || (void *)(b + 1) > dend)
+				break;
+			n++;
+			if (*b == '\n')
+				goto line_end;
+		}
+		st->pos += n;
+		c->off = off + n;
+		return 0;
+line_end:
+		st->pos += n;
+		c->off = off + n;
+		st->phase = HTTP_P_LINE;
+		st->have = 0;
+		st->acc = 0;
+		return 0;
+
+	case HTTP_P_LINE:
+		/* Up to five bytes of the line's head, a byte at a time: a
+		 * short line may end among them. */
+		for (k = 0; k < 5; k++) {
+			__u8 ch;
+
+			b = data + ((off + k) & L7_OFF_MASK);
+			if (k >= avail || (void *)(b + 1) > dend)
+				break;
+			ch = *b;
+			if (ch == '\n') {
+				st->pos += k + 1;
+				c->off = off + k + 1;
+				/* "\n" or "\r\n" alone: the headers ended. */
+				if (!st->have || (st->have == 1 && st->acc == '\r')) {
+					count_stat(TAPIS_S_HTTP_NO_HOST);
+					return l7_stop(c, L7_NONE, 0);
+				}
+				st->have = 0;
+				st->acc = 0;
+				return 0;
+			}
+			st->acc = (st->acc << 8) | tapis_lower(ch);
+			st->have++;
+			if (st->have == 5) {
+				k++;
+				break;
+			}
+		}
+		st->pos += k;
+		c->off = off + k;
+		if (st->have < 5)
+			return 0;
+		st->phase = st->acc == 0x686f73743aULL /* "host:" */ ? HTTP_P_WS : HTTP_P_SKIPLINE;
+		st->have = 0;
+		st->acc = 0;
+		return 0;
+
+	case HTTP_P_WS:
+		for (k = 0; k < 16; k++) {
+			b = data + ((off + k) & L7_OFF_MASK);
+			if (k >= avail || (void *)(b + 1) > dend)
+				break;
+			if (*b != ' ' && *b != '\t')
+				break;
+		}
+		st->pos += k;
+		c->off = off + k;
+		if (k < avail && k < 16) {
+			st->phase = HTTP_P_NAME;
+			st->name_have = 0;
+		}
+		return 0;
+
+	case HTTP_P_NAME:
+	case HTTP_P_ANAME:
+		for (k = 0; k < HTTP_SCAN; k++) {
+			b = data + ((off + k) & L7_OFF_MASK);
+			if (k >= avail || (void *)(b + 1) > dend)
+				break;
+			if (!st->name_have && !k && *b == '[') {
+				count_stat(TAPIS_S_HTTP_IP_HOST);
+				return l7_stop(c, L7_NONE, 0);
+			}
+			if (http_name_end(*b, st->phase == HTTP_P_ANAME))
+				break;
+		}
+		if (l7_name_copy(ctx, nb, off, st->name_have, k))
+			return l7_stop(c, L7_ERR, TAPIS_R_NAME_SYNTAX);
+		st->name_have += k;
+		st->pos += k;
+		c->off = off + k;
+		if (k < avail && k < HTTP_SCAN) {
+			st->name_len = st->name_have;
+			return l7_stop(c, L7_NAME, 0);
+		}
+		return 0;
+	}
+	return l7_stop(c, L7_ERR, TAPIS_R_HTTP_MALFORMED);
+}
+
+/* One step; 0 while there is more to do. A global function: verified once. */
+__noinline int http_step(struct xdp_md *ctx)
+{
+	struct tapis_name_buf *nb = name_buf();
+
+	if (!ctx || !nb)
+		return 1;
+	return http_step_in(ctx, nb);
+}
+
+#endif

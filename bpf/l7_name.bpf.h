@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* BPF-only: one name matcher for every source of names.
+ *
+ * An L7 stage (l7_dns, l7_tls, l7_http) that finds a hostname leaves it in
+ * the per-CPU scratch buffer (struct tapis_name_buf, tapis_abi.h): the
+ * name's bytes with a separator in front of each label, where each label
+ * starts, and which stage found it. DNS copies its wire form (length bytes
+ * as separators); TLS and HTTP copy dotted text and name_dotted() finds the
+ * dots. host_match() consumes that result and nothing else, so a new source
+ * of names is a new stage that fills the buffer.
+ *
+ * host_match() hashes the name once, label by label from its last label to
+ * its first (tapis_abi.h): after each label, the running hash is the
+ * host-table key of the suffix that label starts. Each key is looked up as
+ * soon as it is known, shortest suffix first, and the rules found are kept;
+ * then the most specific one whose rule still acts wins. The whole name is
+ * looked up for its self rule (`example.com`, `=example.com`), every proper
+ * suffix for its sub rule (`example.com`, `*.example.com`). A pattern whose
+ * rule has expired is skipped, so the next less specific one applies; the
+ * skipped one is counted as expired.
+ *
+ * Speed: calls are what cost (every return pays for the CPU's return-stack
+ * mitigations), so the match is inlined and a lookup is a filter bit and,
+ * for the few keys the filter lets through, the host index, both plain
+ * array reads; only keys that overflowed the index cost a hash-map call.
+ * Name bytes are read, lowercased and hashed eight at a time; labels are
+ * mixed independently, and only an add per label is a dependent chain. */
+#ifndef TAPIS_L7_NAME_BPF_H
+#define TAPIS_L7_NAME_BPF_H
+
+#include <stdbool.h>
+#include "maps.bpf.h"
+#include "rules.bpf.h"
+
+/* x, as a number the verifier cannot know (exact at run time for
+ * x < 2^24): shifted left and back by 0..7 bits, an amount taken from salt,
+ * which the verifier does not know either, and hidden from clang, which
+ * would otherwise fold the pair away.
+ *
+ * Why: where the verifier knows a value exactly (the label count at the
+ * exit of a counted loop, the IP version, TCP or UDP), every branch on it
+ * forks its state, and the code after is checked once per value. The L7
+ * stages are checked once this way, instead of once per label count times
+ * each L3/L4 combination, which overruns the verifier's budget. */
+static __always_inline __u32 opaque(__u32 x, __u32 salt)
+{
+	__u32 s = salt & 7;
+
+	barrier_var(s);
+	barrier_var(x);
+	x <<= s;
+	barrier_var(x); /* or clang makes it x & (~0u >> s), exact to the verifier */
+	return x >> s;
+}
+
+static __always_inline struct tapis_name_buf *name_buf(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tapis_scratch, &zero);
+}
+
+/* Labels of the dotted name of len bytes at bytes[TAPIS_NAME_OFF + 1]
+ * (the stage has cut any trailing dot): 0, or TAPIS_R_NAME_SYNTAX for an
+ * empty label, a label over 63 bytes, more than TAPIS_MAX_LABELS labels or
+ * a name over TAPIS_HOST_MAX bytes. A global function, verified once; the
+ * counts live in the buffer, not in registers, so the verifier does not
+ * fork a state per label count. */
+__noinline int name_dotted(__u32 len, __u32 kind)
+{
+	struct tapis_name_buf *nb = name_buf();
+	__u32 i;
+
+	if (!nb || !len || len > TAPIS_HOST_MAX)
+		return TAPIS_R_NAME_SYNTAX;
+	nb->kind = kind;
+	nb->nlab = 1;
+	nb->lab[0] = 0;
+	nb->bytes[TAPIS_NAME_OFF] = '.';
+	for (i = 1; i <= TAPIS_HOST_MAX + 1; i++) {
+		/* Volatile: read from memory at each byte, unknown to the
+		 * verifier, so a byte's state does not depend on the labels
+		 * before it. */
+		__u32 n = *(volatile __u8 *)&nb->nlab;
+		__u32 last = *(volatile __u8 *)&nb->lab[(n - 1) & (TAPIS_MAX_LABELS - 1)];
+
+		if (i > len) {
+			nb->name_end = i;
+			/* The separator position also bounds the label. */
+			return i - last - 1 >= 1 && i - last - 1 <= TAPIS_LABEL_MAX ?
+				       0 :
+				       TAPIS_R_NAME_SYNTAX;
+		}
+		if (nb->bytes[TAPIS_NAME_OFF + i] != '.')
+			continue;
+		if (i - last - 1 < 1 || i - last - 1 > TAPIS_LABEL_MAX || n >= TAPIS_MAX_LABELS)
+			return TAPIS_R_NAME_SYNTAX;
+		nb->lab[n & (TAPIS_MAX_LABELS - 1)] = i;
+		nb->nlab = n + 1;
+	}
+	nb->name_end = len + 1;
+	return 0;
+}
+
+/* Rules found along one name, kept for the most-specific-first pass: the
+ * HOST_CANDS most specific (a name would need more patterns than that along
+ * it, the most specific all of expired rules, for the next one to matter). */
+#define HOST_CANDS 16
+
+/* The rule a host-table key gives: the self rule for the whole name, the
+ * sub rule for a parent of it; 0 when the key is absent. The filter rules
+ * most keys out with one array read; the index answers for the rest
+ * without a call; only a key that overflowed the index costs a hash-map
+ * lookup (tapis_abi.h). */
+struct host_tables {
+	void *hosts;  /* the hash map: the source of truth */
+	void *filter; /* one bit per key */
+	void *index;  /* every key again, open-addressed */
+};
+
+static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 key, bool self)
+{
+	__u32 bit = tapis_host_filter_bit(key), word = bit >> 6, home, i, p;
+	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
+	struct tapis_host_slot *s, *first = NULL;
+	struct tapis_host_val *v;
+
+	if (w && !(*w & (1ULL << (bit & 63))))
+		return 0;
+	home = tapis_host_idx_home(key);
+#pragma unroll
+	for (p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
+		i = (home + p) & (TAPIS_HOST_IDX_SLOTS - 1);
+		s = bpf_map_lookup_elem(ht->index, &i);
+		if (!s)
+			break;
+		if (!p)
+			first = s;
+		if (s->key == key)
+			return self ? s->self_rule : s->sub_rule;
+		if (!s->key)
+			return 0; /* an empty slot ends the search */
+	}
+	if (first && !(first->flags & TAPIS_HIS_OVERFLOW))
+		return 0;
+	v = bpf_map_lookup_elem(ht->hosts, &key);
+	if (!v)
+		return 0;
+	return self ? v->self_rule : v->sub_rule;
+}
+
+#define ONES64 0x0101010101010101ULL
+#define HIGH64 0x8080808080808080ULL
+
+/* ASCII lowercase of eight bytes at once, exactly tapis_lower() per byte:
+ * a byte is upper case when its low seven bits are 'A'..'Z' and its top
+ * bit is clear; such a byte gets 0x20 added. */
+static __always_inline __u64 lower8(__u64 w)
+{
+	__u64 low7 = w & ~HIGH64;
+	__u64 ge_a = low7 + (0x80 - 'A') * ONES64;
+	__u64 gt_z = low7 + (0x80 - 'Z' - 1) * ONES64;
+
+	return w | (((ge_a & ~gt_z & ~w) & HIGH64) >> 2);
+}
+
+/* Chunks a name can take (tapis_abi.h): a label of n wire bytes is
+ * (n + 7) / 8 of them, and the wire bytes of all labels add up to at most
+ * TAPIS_HOST_MAX + 1. */
+#define NAME_CHUNKS ((TAPIS_HOST_MAX + 1 + 7 * TAPIS_MAX_LABELS + 7) / 8)
+
+/* The host rule for the name in the scratch buffer, or 0.
+ *
+ * The name is hashed as tapis_abi.h defines it, label by label from the
+ * last, each label eight bytes at a time from its end: chunk words are read
+ * straight off the buffer, the separator in front of the label included
+ * and replaced by the label's length, and the bytes before it masked off.
+ * After each label h is the key of the suffix that label starts; after the
+ * first label, of the whole name. A DNS label holding a literal dot needs
+ * no test: its wire form is no label of any pattern, so neither its key nor
+ * any key left of it is stored (but by the chance every key has,
+ * docs/dns.md).
+ *
+ * Keys are looked up as they appear and the rules found kept in order,
+ * least specific first; then the most specific one whose rule still acts
+ * wins, and any more specific one skipped because it expired is counted. */
+static __always_inline __u32 host_match(__u32 gen_in, const struct tapis_name_buf *nb)
+{
+	__u32 gen, nc, id, m, t, n, j, s, e, le, salt;
+	__u16 cand[HOST_CANDS] = {};
+	__u64 h = TAPIS_HASH_INIT, acc = 0;
+	struct host_tables ht;
+
+	if (!nb || nb->name_end < 2 || !nb->nlab)
+		return 0; /* no name, or the root */
+	salt = nb->name_end;
+	gen = gen_in & 1;
+	/* Opaque zeros: where the verifier would know h (only boundaries fed
+	 * so far) or nc (hits so far) exactly, it keeps a state per value. */
+	h ^= opaque(0, salt);
+	nc = opaque(0, salt);
+	/* User space publishes a generation's filter and index with its
+	 * host table. */
+	ht.hosts = bpf_map_lookup_elem(&tapis_hosts, &gen);
+	ht.filter = bpf_map_lookup_elem(&tapis_host_filter, &gen);
+	ht.index = bpf_map_lookup_elem(&tapis_host_index, &gen);
+	if (!ht.hosts || !ht.filter || !ht.index)
+		return 0;
+
+	/* Label j spans bytes s .. le - 1 of the name, its separator at s;
+	 * the chunk at hand ends at e. */
+	n = opaque(nb->nlab, salt);
+	j = n - 1;
+	e = nb->name_end;
+	le = e;
+	s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
+	for (m = 0; m < NAME_CHUNKS; m++) {
+		__u32 rem, have;
+		__u64 w;
+
+		/* Known ranges of e that move 8 down per chunk would keep the
+		 * verifier from seeing one chunk's state as another's: it is
+		 * 0..255 at every chunk this way. */
+		e &= 0xff;
+		barrier_var(e);
+		rem = e - s;
+		have = rem < 8 ? rem : 8;
+		/* bytes[e .. e + 7] is name bytes e - 8 .. e - 1. */
+		w = lower8(*(const __u64 *)&nb->bytes[e]) & (~0ULL << (64 - 8 * have));
+		if (rem <= 8) {
+			/* The label's first chunk: its separator becomes its
+			 * length, so dotted text hashes as wire form does. */
+			__u32 sh = (8 * (8 - have)) & 63;
+
+			w = (w & ~(0xffULL << sh)) | ((__u64)((le - s - 1) & 0xff) << sh);
+		}
+		/* tapis_hash_chunk(acc, w), without mixing the 0 a label
+		 * starts from (mix(0) is 0): most labels are one chunk. */
+		if (acc)
+			acc = tapis_hash_mix(acc);
+		acc ^= w;
+		if (rem > 8) {
+			e -= 8;
+			continue;
+		}
+		h = tapis_hash_label(h, acc, n - j);
+		acc = 0;
+		if (!j)
+			break;
+		id = host_key_rule(&ht, h, false);
+		if (id)
+			cand[nc++ & (HOST_CANDS - 1)] = id;
+		j--;
+		e = s;
+		le = s;
+		s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
+	}
+	if (m == NAME_CHUNKS)
+		goto resolve; /* not reached: no name has that many chunks */
+	id = host_key_rule(&ht, h, true);
+	if (id)
+		cand[nc++ & (HOST_CANDS - 1)] = id;
+
+resolve:
+	/* Most specific first: the first rule that acts wins; expired ones
+	 * met on the way are counted. */
+	for (t = 0; t < HOST_CANDS; t++) {
+		if (t >= nc)
+			break;
+		id = cand[(nc - 1 - t) & (HOST_CANDS - 1)];
+		switch (rule_state(gen, id)) {
+		case RULE_LIVE:
+			return id;
+		case RULE_EXPIRED:
+			count_expired(id);
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+#endif

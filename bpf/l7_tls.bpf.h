@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* BPF-only: the server_name of a TLS ClientHello (RFC 8446 4.1.2, RFC 6066
+ * 3), TLS 1.0 to 1.3 records, over any number of records and in-order TCP
+ * segments (l7_stream.bpf.h).
+ *
+ * The handshake stream is the record bodies one after the other; a record
+ * header may sit anywhere, a field or the name may be cut by a record or a
+ * segment boundary. Fields, in order: handshake type and length, version
+ * and random (skipped), session id, cipher suites, compression methods
+ * (each skipped by its length), the extensions' total length, then each
+ * extension's type and length until server_name (type 0): its list length,
+ * name type (0, host_name), name length, and the name. Every length is
+ * checked against the one that contains it; a mismatch is
+ * TAPIS_R_TLS_MALFORMED. encrypted_client_hello (0xfe0d) before the name
+ * is noted: the name matched is then the outer one (docs/l7.md). */
+#ifndef TAPIS_L7_TLS_BPF_H
+#define TAPIS_L7_TLS_BPF_H
+
+#include "l7_stream.bpf.h"
+
+#define TLS_REC_HANDSHAKE 22
+#define TLS_HS_CLIENT_HELLO 1
+#define TLS_EXT_SERVER_NAME 0
+#define TLS_EXT_ECH	    0xfe0d
+#define TLS_REC_MAX	    (16384 + 2048) /* TLSCiphertext's bound: generous for a hello */
+
+enum tls_phase {
+	TLS_P_HS = 0, /* handshake type (1) and length (3) */
+	TLS_P_SID,    /* session id length (1) */
+	TLS_P_CS,     /* cipher suites length (2) */
+	TLS_P_COMP,   /* compression methods length (1) */
+	TLS_P_EXTS,   /* extensions length (2) */
+	TLS_P_EXT,    /* extension type (2) and length (2) */
+	TLS_P_SNI,    /* server_name list length (2), name type (1), length (2) */
+	TLS_P_NAME,   /* the name's bytes */
+};
+
+/* Does the payload at off start a ClientHello? Record type handshake,
+ * major version 3, and, when the byte is in this segment, handshake type
+ * ClientHello. Anything else on a tls port (the rest of a connection) is
+ * not looked at further. */
+static __always_inline bool tls_hello_start(struct xdp_md *ctx, __u32 off, __u32 end)
+{
+	void *data = (void *)(long)ctx->data, *dend = (void *)(long)ctx->data_end;
+	__u8 *b = data + (off & L7_OFF_MASK);
+
+	if (off + 3 > end || (void *)(b + 6) > dend)
+		return off + 3 <= end && (void *)(b + 3) <= dend && b[0] == TLS_REC_HANDSHAKE &&
+		       b[1] == 3;
+	return b[0] == TLS_REC_HANDSHAKE && b[1] == 3 &&
+	       (off + 5 >= end || b[5] == TLS_HS_CLIENT_HELLO);
+}
+
+static __always_inline void tls_start(struct tapis_flow_val *st)
+{
+	__builtin_memset(st, 0, sizeof(*st));
+	st->state = TAPIS_FLOW_TLS;
+	st->phase = TLS_P_HS;
+	st->need = 4;
+}
+
+/* One field of the hello whose bytes are all in acc: check it, and say
+ * what comes next. */
+static __always_inline long tls_field(struct tapis_name_buf *c, struct tapis_flow_val *st, __u64 v)
+{
+	__u32 len;
+
+	switch (st->phase) {
+	case TLS_P_HS:
+		if ((v >> 24) != TLS_HS_CLIENT_HELLO)
+			return l7_stop(c, L7_NONE, 0);
+		st->hs_end = 4 + (v & 0xffffff);
+		st->skip = 2 + 32; /* legacy_version, random */
+		st->phase = TLS_P_SID;
+		st->need = 1;
+		return 0;
+	case TLS_P_SID:
+		st->skip = v;
+		st->phase = TLS_P_CS;
+		st->need = 2;
+		return 0;
+	case TLS_P_COMP:
+		st->skip = v;
+		st->phase = TLS_P_EXTS;
+		st->need = 2;
+		return 0;
+	case TLS_P_CS:
+		st->skip = v;
+		st->phase = TLS_P_COMP;
+		st->need = 1;
+		return 0;
+	case TLS_P_EXTS:
+		st->ext_end = st->pos + v;
+		if (st->ext_end > st->hs_end)
+			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
+		st->phase = TLS_P_EXT;
+		st->need = 4;
+		return 0;
+	case TLS_P_EXT:
+		len = v & 0xffff;
+		if (st->pos + len > st->ext_end)
+			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
+		if ((v >> 16) == TLS_EXT_SERVER_NAME) {
+			if (len < 5)
+				return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
+			st->phase = TLS_P_SNI;
+			st->need = 5;
+			/* The list must hold the entry read next. */
+			st->hs_end = st->pos + len;
+			return 0;
+		}
+		if ((v >> 16) == TLS_EXT_ECH)
+			st->flags |= TAPIS_L7F_ECH;
+		st->skip = len;
+		return 0;
+	case TLS_P_SNI:
+		/* list length (2) | name type (1) | name length (2) */
+		len = v & 0xffff;
+		if (((v >> 16) & 0xff) != 0 || ((v >> 24) & 0xffff) < len + 3 ||
+		    st->pos + len > st->hs_end)
+			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
+		if (!len || len > TAPIS_HOST_MAX + 1)
+			return l7_stop(c, L7_ERR, TAPIS_R_NAME_SYNTAX);
+		st->name_len = len;
+		st->name_have = 0;
+		st->phase = TLS_P_NAME;
+		return 0;
+	}
+	return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
+}
+
+/* One step: a record header, a stretch skipped, a field, or name bytes. */
+static __always_inline long tls_step_in(struct xdp_md *ctx, struct tapis_name_buf *nb)
+{
+	struct tapis_name_buf *c = nb;
+	struct tapis_flow_val *st;
+	__u32 off = c->off, avail, n;
+	__u64 v;
+
+	st = &nb->st;
+	if (off >= c->end)
+		return l7_stop(c, L7_MORE, 0);
+	avail = c->end - off;
+	if (st->pos > TAPIS_L7_MAX_BYTES)
+		return l7_stop(c, L7_ERR, TAPIS_R_TLS_BOUND);
+
+	if (!st->rec_left) {
+		n = 5 - st->rhave;
+		if (n > avail)
+			n = avail;
+		st->racc = l7_gather(ctx, st->racc, off, n);
+		st->rhave += n;
+		c->off = off + n;
+		if (st->rhave < 5)
+			return l7_stop(c, L7_MORE, 0);
+		v = st->racc;
+		n = v & 0xffff;
+		if (((v >> 32) & 0xff) != TLS_REC_HANDSHAKE || ((v >> 24) & 0xff) != 3 || !n ||
+		    n > TLS_REC_MAX)
+			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
+		st->rec_left = n;
+		st->rhave = 0;
+		st->racc = 0;
+		return 0;
+	}
+	if (avail > st->rec_left)
+		avail = st->rec_left;
+
+	if (st->skip) {
+		n = st->skip < avail ? st->skip : avail;
+		st->skip -= n;
+		st->rec_left -= n;
+		st->pos += n;
+		c->off = off + n;
+		return 0;
+	}
+
+	if (st->phase == TLS_P_NAME) {
+		n = st->name_len - st->name_have;
+		if (n > avail)
+			n = avail;
+		if (l7_name_copy(ctx, nb, off, st->name_have, n))
+			return l7_stop(c, L7_ERR, TAPIS_R_NAME_SYNTAX);
+		st->name_have += n;
+		st->rec_left -= n;
+		st->pos += n;
+		c->off = off + n;
+		if (st->name_have < st->name_len)
+			return 0;
+		return l7_stop(c, L7_NAME, 0);
+	}
+
+	if (!st->have && ((st->phase == TLS_P_EXT && st->pos >= st->ext_end) ||
+			  (st->phase == TLS_P_EXTS && st->pos >= st->hs_end)))
+		return l7_stop(c, L7_NONE, 0); /* no server_name, or no extensions */
+	if (st->phase != TLS_P_HS && st->pos + st->need - st->have > st->hs_end)
+		return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
+	n = st->need - st->have;
+	if (n > avail)
+		n = avail;
+	st->acc = l7_gather(ctx, st->acc, off, n);
+	st->have += n;
+	st->rec_left -= n;
+	st->pos += n;
+	c->off = off + n;
+	if (st->have < st->need)
+		return 0;
+	v = st->acc;
+	st->acc = 0;
+	st->have = 0;
+	return tls_field(c, st, v);
+}
+
+/* One step; 0 while there is more to do. A global function: verified once. */
+__noinline int tls_step(struct xdp_md *ctx)
+{
+	struct tapis_name_buf *nb = name_buf();
+
+	if (!ctx || !nb)
+		return 1;
+	return tls_step_in(ctx, nb);
+}
+
+#endif
