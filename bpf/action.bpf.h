@@ -116,8 +116,8 @@ static __always_inline int do_redirect(struct xdp_md *ctx, struct tapis_rule *r)
  * packet of a blocked flow included, has nothing to answer with, so it
  * drops (DESIGN.md "Actions", other packets). */
 static __always_inline int apply_action(struct xdp_md *ctx, struct pkt *p, const struct dns_q *dq,
-					const struct flow_ctx *f,
-					const struct tapis_settings *set, struct verdict *v)
+					const struct flow_ctx *f, const struct tapis_settings *set,
+					struct verdict *v)
 {
 	__u32 action = v->r ? v->r->action : TAPIS_ACT_NONE;
 

@@ -307,8 +307,8 @@ static __always_inline int dns_answer_udp(struct xdp_md *ctx, const struct dns_q
  * segment becomes a RST|ACK whose sequence number is the segment's ACK
  * and whose ACK covers the segment, so the sender's stack accepts it, and
  * the segment never reaches its receiver. l3_end: end of the datagram. */
-static __always_inline int tcp_reset(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off,
-				     __u32 l3_end, __u32 family)
+static __always_inline int tcp_reset(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off, __u32 l3_end,
+				     __u32 family)
 {
 	__u32 l3 = l3_off & DNS_OFF_MASK, l4 = l4_off & DNS_OFF_MASK, new_len, seg_len, seq, ack;
 	void *data, *end;

@@ -40,8 +40,8 @@ struct flow_ctx {
 /* Fill the key in nb and look the flow up. Only TCP on a tls or http port
  * of a policy with names pays for it. */
 static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
-					const struct tapis_settings *set,
-					struct tapis_name_buf *nb, struct flow_ctx *f)
+					const struct tapis_settings *set, struct tapis_name_buf *nb,
+					struct flow_ctx *f)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct tapis_flow_key *k = &nb->fk;

@@ -160,7 +160,7 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 		st->pos += n;
 		c->off = off + n;
 		return 0;
-line_end:
+	line_end:
 		st->pos += n;
 		c->off = off + n;
 		st->phase = HTTP_P_LINE;

@@ -87,9 +87,9 @@ __noinline int name_dotted(__u32 len, __u32 kind)
 		if (i > len) {
 			nb->name_end = i;
 			/* The separator position also bounds the label. */
-			return i - last - 1 >= 1 && i - last - 1 <= TAPIS_LABEL_MAX ?
-				       0 :
-				       TAPIS_R_NAME_SYNTAX;
+			return i - last - 1 >= 1 && i - last - 1 <= TAPIS_LABEL_MAX
+				       ? 0
+				       : TAPIS_R_NAME_SYNTAX;
 		}
 		if (nb->bytes[TAPIS_NAME_OFF + i] != '.')
 			continue;

@@ -66,9 +66,8 @@ static __always_inline int l7_name_copy(struct xdp_md *ctx, struct tapis_name_bu
 	n &= 0xff;
 	if (!n)
 		return 0;
-	return bpf_xdp_load_bytes(ctx, off, &nb->bytes[TAPIS_NAME_OFF + 1 + (have & 0xff)], n) ?
-		       -1 :
-		       0;
+	return bpf_xdp_load_bytes(ctx, off, &nb->bytes[TAPIS_NAME_OFF + 1 + (have & 0xff)], n) ? -1
+											       : 0;
 }
 
 #endif

@@ -18,7 +18,7 @@
 
 #include "l7_stream.bpf.h"
 
-#define TLS_REC_HANDSHAKE 22
+#define TLS_REC_HANDSHAKE   22
 #define TLS_HS_CLIENT_HELLO 1
 #define TLS_EXT_SERVER_NAME 0
 #define TLS_EXT_ECH	    0xfe0d

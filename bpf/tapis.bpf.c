@@ -31,8 +31,8 @@ int tapis_xdp(struct xdp_md *ctx)
 	struct tapis_settings *set;
 	struct tapis_ctl *ctl;
 	struct verdict v;
-	__u32 reason = TAPIS_R_OK, zero = 0, host_rule = 0, flow_rule = 0, dst_ent = 0,
-	      src_ent = 0, kind = TAPIS_KIND_NET, quic = 0;
+	__u32 reason = TAPIS_R_OK, zero = 0, host_rule = 0, flow_rule = 0, dst_ent = 0, src_ent = 0,
+	      kind = TAPIS_KIND_NET, quic = 0;
 	int family, ret;
 
 	p.data = (void *)(long)ctx->data;

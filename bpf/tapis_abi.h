@@ -174,11 +174,11 @@ enum tapis_reason {
 	TAPIS_R_DNS_NAME_LONG, /* name over TAPIS_HOST_MAX bytes */
 	TAPIS_R_DNS_LABELS,    /* more labels than TAPIS_MAX_LABELS */
 	/* Hostnames read as text (TLS SNI, HTTP Host) that are not matched: */
-	TAPIS_R_NAME_SYNTAX, /* empty label, label over 63 bytes, over 253 bytes */
-	TAPIS_R_TLS_MALFORMED, /* a ClientHello length field that does not fit */
-	TAPIS_R_TLS_BOUND,     /* server_name not reached within TAPIS_L7_MAX_* */
-	TAPIS_R_HTTP_MALFORMED, /* a request line or header that is not HTTP/1.x */
-	TAPIS_R_HTTP_BOUND,	/* Host not reached within TAPIS_L7_MAX_* */
+	TAPIS_R_NAME_SYNTAX,	 /* empty label, label over 63 bytes, over 253 bytes */
+	TAPIS_R_TLS_MALFORMED,	 /* a ClientHello length field that does not fit */
+	TAPIS_R_TLS_BOUND,	 /* server_name not reached within TAPIS_L7_MAX_* */
+	TAPIS_R_HTTP_MALFORMED,	 /* a request line or header that is not HTTP/1.x */
+	TAPIS_R_HTTP_BOUND,	 /* Host not reached within TAPIS_L7_MAX_* */
 	TAPIS_R_L7_OUT_OF_ORDER, /* a followed flow's segment not the next in order */
 	TAPIS_R_MAX,
 };
@@ -459,12 +459,12 @@ static inline __u32 tapis_host_idx_home(__u64 key)
  * segments. Entries are only made on tls/http ports, and only looked up
  * there. A name cut by a segment boundary keeps its first part in
  * tapis_l7_names under the same key. */
-#define TAPIS_FLOWS_DEFAULT	 65536 /* settings.flows: entries of tapis_flows */
-#define TAPIS_L7_NAMES		 4096  /* partial names carried between segments */
-#define TAPIS_L7_MAX_SEGS	 8     /* segments one hello or request is followed */
-#define TAPIS_L7_MAX_BYTES	 16384 /* bytes of one hello or request followed */
-#define TAPIS_L7_MAX_STEPS	 64    /* fields parsed per segment */
-#define TAPIS_HTTP_MAX_LINE	 2048  /* request line, a header line: longer is skipped */
+#define TAPIS_FLOWS_DEFAULT 65536 /* settings.flows: entries of tapis_flows */
+#define TAPIS_L7_NAMES	    4096  /* partial names carried between segments */
+#define TAPIS_L7_MAX_SEGS   8	  /* segments one hello or request is followed */
+#define TAPIS_L7_MAX_BYTES  16384 /* bytes of one hello or request followed */
+#define TAPIS_L7_MAX_STEPS  64	  /* fields parsed per segment */
+#define TAPIS_HTTP_MAX_LINE 2048  /* request line, a header line: longer is skipped */
 
 struct tapis_flow_key {
 	__u8 caddr[16]; /* client; IPv4 in the first 4 bytes */
@@ -488,21 +488,21 @@ struct tapis_flow_val {
 	__u32 next_seq; /* L7: sequence number the next client segment starts at */
 	/* L7 parse state. Positions count the stream the stage reads: TLS
 	 * handshake bytes (record headers excluded), or request bytes. */
-	__u32 pos;	/* bytes consumed */
-	__u32 skip;	/* bytes to pass over before the next field */
-	__u32 hs_end;	/* TLS: end of the ClientHello */
-	__u32 ext_end;	/* TLS: end of the extensions block */
-	__u16 rec_left; /* TLS: bytes left in the current record; 0: header next */
-	__u16 name_len; /* name bytes expected */
+	__u32 pos;	 /* bytes consumed */
+	__u32 skip;	 /* bytes to pass over before the next field */
+	__u32 hs_end;	 /* TLS: end of the ClientHello */
+	__u32 ext_end;	 /* TLS: end of the extensions block */
+	__u16 rec_left;	 /* TLS: bytes left in the current record; 0: header next */
+	__u16 name_len;	 /* name bytes expected */
 	__u16 name_have; /* name bytes gathered (in tapis_l7_names between segments) */
-	__u8 phase;	/* which field comes next */
-	__u8 need;	/* bytes of that field */
-	__u8 have;	/* bytes of it already in acc */
-	__u8 rhave;	/* TLS: bytes of a record header already in racc */
-	__u8 segs;	/* segments followed */
-	__u8 flags;	/* TAPIS_L7F_* */
-	__u64 acc;	/* the field's bytes so far, big-endian */
-	__u64 racc;	/* TLS: the record header's bytes so far */
+	__u8 phase;	 /* which field comes next */
+	__u8 need;	 /* bytes of that field */
+	__u8 have;	 /* bytes of it already in acc */
+	__u8 rhave;	 /* TLS: bytes of a record header already in racc */
+	__u8 segs;	 /* segments followed */
+	__u8 flags;	 /* TAPIS_L7F_* */
+	__u64 acc;	 /* the field's bytes so far, big-endian */
+	__u64 racc;	 /* TLS: the record header's bytes so far */
 };
 #define TAPIS_L7F_ECH 1 /* encrypted_client_hello seen */
 
