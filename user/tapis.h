@@ -139,7 +139,8 @@ struct rule_stat {
 
 /* The flow table (tapis_flows). present is walked, so it races the data
  * path by a few entries; evicted is derived: verdicts recorded that are no
- * longer there, because the LRU reused their entry (or the flow ended). */
+ * longer there, because the LRU reused their entry or the data path forgot
+ * them (their rule lifted, expired or no longer blocking). */
 struct flow_stat {
 	uint32_t size;	   /* max_entries (settings.flows at load) */
 	uint64_t present;  /* entries now: verdicts and hellos/requests being followed */
