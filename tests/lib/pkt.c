@@ -1054,6 +1054,19 @@ int tls_client_hello_bytes(uint8_t *out, size_t cap, const struct tls_ch_opts *o
 	w_u8(&w, 0);
 
 	el = w_begin(&w, 2);
+	if (o->ech) {
+		w_u16(&w, 0xfe0d); /* encrypted_client_hello, outer */
+		e = w_begin(&w, 2);
+		w_u8(&w, 0);	   /* ClientHelloType outer */
+		w_u16(&w, 0x0001); /* HKDF-SHA256 */
+		w_u16(&w, 0x0001); /* AES-128-GCM */
+		w_u8(&w, 0x42);	   /* config_id */
+		w_u16(&w, 32);	   /* enc */
+		w_pattern(&w, 32, 0x66);
+		w_u16(&w, 144); /* payload */
+		w_pattern(&w, 144, 0x77);
+		w_end(&w, e, 2);
+	}
 	if (o->sni && !o->sni_last)
 		ext_sni(&w, o->sni);
 	w_u16(&w, 11); /* ec_point_formats */
@@ -1100,16 +1113,18 @@ int tls_client_hello_bytes(uint8_t *out, size_t cap, const struct tls_ch_opts *o
 		w_u16(&w, sigalgs[i]);
 	w_end(&w, l, 2);
 	w_end(&w, e, 2);
-	w_u16(&w, 43); /* supported_versions */
-	w_u16(&w, 5);
-	w_u8(&w, 4);
-	w_u16(&w, 0x0304);
-	w_u16(&w, 0x0303);
-	w_u16(&w, 45); /* psk_key_exchange_modes */
-	w_u16(&w, 2);
-	w_u8(&w, 1);
-	w_u8(&w, 1); /* psk_dhe_ke */
-	ext_key_share(&w, klen);
+	if (!o->tls12) {
+		w_u16(&w, 43); /* supported_versions */
+		w_u16(&w, 5);
+		w_u8(&w, 4);
+		w_u16(&w, 0x0304);
+		w_u16(&w, 0x0303);
+		w_u16(&w, 45); /* psk_key_exchange_modes */
+		w_u16(&w, 2);
+		w_u8(&w, 1);
+		w_u8(&w, 1); /* psk_dhe_ke */
+		ext_key_share(&w, klen);
+	}
 	if (o->sni && o->sni_last)
 		ext_sni(&w, o->sni);
 	/* padding (RFC 7685) last, sized so the message reaches pad_to */

@@ -236,6 +236,10 @@ struct tls_ch_opts {
 			       * message is at least this long */
 	size_t max_record;    /* >0: cut the handshake into TLS records
 			       * of at most this many bytes of body */
+	bool ech;	      /* an encrypted_client_hello (0xfe0d) extension
+			       * first, before server_name */
+	bool tls12;	      /* a TLS 1.2 client: no supported_versions,
+			       * psk_key_exchange_modes or key_share */
 };
 
 /*
