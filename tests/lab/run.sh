@@ -99,7 +99,7 @@ for t in "${tests[@]}"; do
 	fi
 	rm -f "$log"
 	# Nothing of the test's lab may survive it.
-	for ns in "tl$$n$n-c" "tl$$n$n-r" "tl$$n$n-s"; do
+	for ns in "tl$$n$n-c" "tl$$n$n-r" "tl$$n$n-s" "tl$$n$n-b"; do
 		if [ -e "/run/netns/$ns" ]; then
 			echo "not ok - $name left namespace $ns behind"
 			FAIL=$((FAIL + 1))
