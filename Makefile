@@ -37,7 +37,7 @@ SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
 DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	    libyaml-dev libidn2-dev libjson-c-dev libcmocka-dev pkg-config \
 	    iproute2 iputils-ping curl nginx-light dnsmasq bind9-dnsutils knot-dnsutils \
-	    ldnsutils tcpdump prometheus nftables jq python3 ethtool openssl
+	    ldnsutils tcpdump prometheus nftables jq python3 ethtool openssl gnutls-bin wget chromium
 
 .DELETE_ON_ERROR:
 .SECONDARY:
