@@ -115,6 +115,39 @@ uint64_t fx_id_packets(struct fixture *f, uint32_t id)
 	return id_counter(f, id, &c) ? c.packets : 0;
 }
 
+uint64_t fx_id_kind_packets(struct fixture *f, uint32_t id, unsigned kind)
+{
+	struct tapis_counter pc[512];
+	uint64_t sum = 0;
+
+	if (!id || kind >= TAPIS_KIND_MAX || f->t.ncpus > 512 ||
+	    bpf_map_lookup_elem(f->t.map_fd[M_COUNTERS], &id, pc))
+		return 0;
+	for (int c = 0; c < f->t.ncpus; c++)
+		sum += pc[c].kind_packets[kind];
+	return sum;
+}
+
+int fx_flows_clear(struct fixture *f)
+{
+	static const int maps[] = {M_FLOWS, M_L7_NAMES};
+	uint8_t key[256], next[256];
+
+	for (size_t m = 0; m < sizeof(maps) / sizeof(maps[0]); m++) {
+		int fd = f->t.map_fd[maps[m]];
+
+		if (fd < 0)
+			continue;
+		/* Deleting while walking: always restart from the first key. */
+		while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+			memcpy(key, next, sizeof(key));
+			if (bpf_map_delete_elem(fd, key))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
 static bool rule_counter(struct fixture *f, const char *rule, struct tapis_counter *sum)
 {
 	return id_counter(f, fx_rule_id(f, rule), sum);

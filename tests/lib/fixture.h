@@ -33,6 +33,12 @@ int fx_each_rule(struct fixture *f, void (*fn)(const char *name, uint32_t id, vo
 		 void *ctx);
 /* Packets counted on a rule id (0 for id 0 or on error). */
 uint64_t fx_id_packets(struct fixture *f, uint32_t id);
+/* Packets counted on a rule id for one enum tapis_kind, summed over CPUs
+ * (0 for id 0 or on error). */
+uint64_t fx_id_kind_packets(struct fixture *f, uint32_t id, unsigned kind);
+/* Empty the flow table and the cut-name table (tapis_flows, tapis_l7_names),
+ * e.g. between captures that reuse one 5-tuple. 0 or -errno. */
+int fx_flows_clear(struct fixture *f);
 
 /* Counters summed over CPUs. */
 uint64_t fx_rule_packets(struct fixture *f, const char *rule);
