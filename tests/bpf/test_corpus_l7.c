@@ -304,6 +304,15 @@ static int load_tsv(const char *dir)
 			r->skip = "tunnelled (gre/other): the data path reads no inner "
 				  "header; asserted not counted";
 			r->must_not = true;
+		} else if (!strcmp(r->pcap, "zeek_vlan-qinqinq.pcap")) {
+			r->skip = "three 802.1Q tags, over TAPIS_MAX_VLAN (2): passed and "
+				  "counted as vlan_depth; asserted not counted";
+			r->must_not = true;
+		} else if (!strcmp(r->pcap, "haproxy.pcap")) {
+			r->skip = "a PROXY protocol v1 line precedes the ClientHello: the "
+				  "segment does not start a hello (docs/l7.md); asserted "
+				  "not counted";
+			r->must_not = true;
 		} else if (!strcmp(r->pcap, REVERSED)) {
 			r->skip = "segments out of order: not followed by design "
 				  "(l7_out_of_order or a pass); asserted not counted";
