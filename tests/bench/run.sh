@@ -17,8 +17,9 @@
 #
 # The checks are about the harness, never about timings: the policy was
 # written (host patterns included), every scenario ran with finite figures,
-# hot verdicts are the expected ones, cold packets that must all be dropped
-# were (blocked addresses, listed DNS names), the live edit worked, memory
+# hot verdicts are the expected ones (drop, pass, redirect), cold packets
+# that must all be dropped were (blocked addresses, listed DNS names, TLS and
+# HTTP names under a drop pattern, blocked flows), the live edit worked, memory
 # per prefix and per name was measured, the JSON is valid, the live path ran
 # (or was skipped for a stated reason). Exit status is non-zero only when a
 # check failed. Last line: "N passed, N failed".
@@ -121,12 +122,17 @@ names = set(s.get("name") for s in scen)
 want = {"ipv4-nomatch", "ipv6-nomatch", "ipv4-blocked", "dns-5label-match", "dns-5label-nomatch"}
 out(want <= names, "scenarios of issues 3 and 4 are runnable rows",
     "missing: %s" % ", ".join(sorted(want - names)))
+want = {"tls-ch-match", "tls-ch-nomatch", "tls-ch-split2", "http-get-match", "http-get-nomatch",
+        "blocked-flow", "redirect", "tcp22-nomatch"}
+out(want <= names, "TLS, HTTP, flow, redirect and other-port scenarios are runnable rows",
+    "missing: %s" % ", ".join(sorted(want - names)))
 out(d.get("config", {}).get("host_patterns", 0) > 0, "policy has host patterns", "none")
 for s in scen:
     bad = []
     if not s.get("ran"):
         bad.append("did not run")
-    for reg in ("hot", "warm", "cold"):
+    # per-call hot (a flow state reset before each call) has no warm
+    for reg in ("hot", "cold") if s.get("hot_method") else ("hot", "warm", "cold"):
         for k in ("tapis_ns", "xdp_pass_ns", "ratio"):
             v = s.get(reg, {}).get(k, {})
             if not all(finite(v.get(x)) for x in ("median", "min", "max")):
