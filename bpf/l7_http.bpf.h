@@ -21,6 +21,7 @@ enum http_phase {
 	HTTP_P_WS,	     /* spaces before the value */
 	HTTP_P_NAME,	     /* the host's bytes */
 	HTTP_P_ANAME,	     /* the host of an absolute or authority-form target */
+	HTTP_P_SCHEME,	     /* the target's first eight bytes: "http://"? */
 };
 
 /* Bytes of the method and its space when w (the first eight bytes,
@@ -45,23 +46,23 @@ static __always_inline __u32 http_method_len(__u64 w)
 	return 0;
 }
 
-/* The first eight bytes at off, big-endian, or 0 when they are not there. */
-static __always_inline __u64 http_peek8(struct xdp_md *ctx, __u32 off, __u32 end)
-{
-	if (off + 8 > end)
-		return 0;
-	return l7_gather(ctx, 0, off, 8);
-}
-
 /* Does the segment at off start a request? Sets up st and moves *off past
- * the method (and the scheme of an absolute-form target). */
+ * the method. The target's first bytes are read by the SCHEME step, which
+ * can wait for the next segment. */
 static __always_inline bool http_start(struct xdp_md *ctx, struct tapis_flow_val *st, __u32 *off,
 				       __u32 end)
 {
-	__u64 w = http_peek8(ctx, *off, end), t;
-	__u32 m = http_method_len(w);
+	__u32 n = end - *off, m;
+	__u64 w;
 
-	if (!m)
+	if (*off >= end)
+		return false;
+	if (n > 8)
+		n = 8;
+	/* Left-aligned: a short first segment compares as far as it goes. */
+	w = l7_gather(ctx, 0, *off, n) << ((8 - n) * 8 & 63);
+	m = http_method_len(w);
+	if (!m || (m > n && !(m == 9 && n == 8)))
 		return false;
 	__builtin_memset(st, 0, sizeof(*st));
 	st->state = TAPIS_FLOW_HTTP;
@@ -73,17 +74,8 @@ static __always_inline bool http_start(struct xdp_md *ctx, struct tapis_flow_val
 	}
 	*off += m;
 	st->pos = m;
-	st->phase = HTTP_P_SKIPLINE;
-	t = lower8(http_peek8(ctx, *off, end));
-	if ((t >> 8) == 0x687474703a2f2fULL /* "http://" */) {
-		*off += 7;
-		st->pos += 7;
-		st->phase = HTTP_P_ANAME;
-	} else if (t == 0x68747470733a2f2fULL /* "https://" */) {
-		*off += 8;
-		st->pos += 8;
-		st->phase = HTTP_P_ANAME;
-	}
+	st->phase = HTTP_P_SCHEME;
+	st->need = 8;
 	return true;
 }
 
@@ -123,6 +115,7 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 	struct tapis_flow_val *st;
 	__u32 off = c->off, avail, n, k;
 	void *data, *dend;
+	__u64 w;
 	__u8 *b;
 
 	st = &nb->st;
@@ -135,6 +128,40 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 	dend = (void *)(long)ctx->data_end;
 
 	switch (st->phase) {
+	case HTTP_P_SCHEME:
+		n = st->need - st->have;
+		if (n > avail)
+			n = avail;
+		st->acc = l7_gather(ctx, st->acc, off, n);
+		st->have += n;
+		st->pos += n;
+		c->off = off + n;
+		if (st->have < st->need)
+			return 0;
+		w = lower8(st->acc);
+		st->have = 0;
+		st->acc = 0;
+		st->name_have = 0;
+		if (w == 0x68747470733a2f2fULL /* "https://" */) {
+			st->phase = HTTP_P_ANAME;
+		} else if ((w >> 8) == 0x687474703a2f2fULL /* "http://" */) {
+			/* The eighth byte is the host's first. */
+			st->phase = HTTP_P_ANAME;
+			if ((w & 0xff) == '[') {
+				count_stat(TAPIS_S_HTTP_IP_HOST);
+				return l7_stop(c, L7_NONE, 0);
+			}
+			if (http_name_end(w & 0xff, true)) {
+				st->name_len = 0;
+				return l7_stop(c, L7_NAME, 0);
+			}
+			nb->bytes[TAPIS_NAME_OFF + 1] = w & 0xff;
+			st->name_have = 1;
+		} else {
+			st->phase = HTTP_P_SKIPLINE;
+		}
+		return 0;
+
 	case HTTP_P_SKIPLINE:
 		/* Eight bytes at a time while they are in the segment. */
 		for (k = 0; k < HTTP_SCAN / 8; k++) {

@@ -44,11 +44,16 @@ static __always_inline bool tls_hello_start(struct xdp_md *ctx, __u32 off, __u32
 	void *data = (void *)(long)ctx->data, *dend = (void *)(long)ctx->data_end;
 	__u8 *b = data + (off & L7_OFF_MASK);
 
-	if (off + 3 > end || (void *)(b + 6) > dend)
-		return off + 3 <= end && (void *)(b + 3) <= dend && b[0] == TLS_REC_HANDSHAKE &&
-		       b[1] == 3;
-	return b[0] == TLS_REC_HANDSHAKE && b[1] == 3 &&
-	       (off + 5 >= end || b[5] == TLS_HS_CLIENT_HELLO);
+	/* A first segment may hold as little as a byte of the header. */
+	if (off >= end || (void *)(b + 1) > dend || b[0] != TLS_REC_HANDSHAKE)
+		return false;
+	if (off + 1 >= end || (void *)(b + 2) > dend)
+		return true;
+	if (b[1] != 3)
+		return false;
+	if (off + 5 >= end || (void *)(b + 6) > dend)
+		return true;
+	return b[5] == TLS_HS_CLIENT_HELLO;
 }
 
 static __always_inline void tls_start(struct tapis_flow_val *st)
@@ -75,16 +80,22 @@ static __always_inline long tls_field(struct tapis_name_buf *c, struct tapis_flo
 		st->need = 1;
 		return 0;
 	case TLS_P_SID:
+		if (st->pos + v > st->hs_end)
+			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
 		st->skip = v;
 		st->phase = TLS_P_CS;
 		st->need = 2;
 		return 0;
 	case TLS_P_COMP:
+		if (st->pos + v > st->hs_end)
+			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
 		st->skip = v;
 		st->phase = TLS_P_EXTS;
 		st->need = 2;
 		return 0;
 	case TLS_P_CS:
+		if (st->pos + v > st->hs_end)
+			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
 		st->skip = v;
 		st->phase = TLS_P_COMP;
 		st->need = 1;
@@ -116,8 +127,10 @@ static __always_inline long tls_field(struct tapis_name_buf *c, struct tapis_flo
 	case TLS_P_SNI:
 		/* list length (2) | name type (1) | name length (2) */
 		len = v & 0xffff;
+		/* The list started 3 bytes back and must end within the
+		 * extension, as must the name. */
 		if (((v >> 16) & 0xff) != 0 || ((v >> 24) & 0xffff) < len + 3 ||
-		    st->pos + len > st->hs_end)
+		    st->pos - 3 + ((v >> 24) & 0xffff) > st->hs_end || st->pos + len > st->hs_end)
 			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
 		if (!len || len > TAPIS_HOST_MAX + 1)
 			return l7_stop(c, L7_ERR, TAPIS_R_NAME_SYNTAX);
@@ -138,6 +151,11 @@ static __always_inline long tls_step_in(struct xdp_md *ctx, struct tapis_name_bu
 	__u64 v;
 
 	st = &nb->st;
+	/* The hello may end with its segment: look before asking for more. */
+	if (!st->have && !st->skip &&
+	    ((st->phase == TLS_P_EXT && st->pos >= st->ext_end) ||
+	     (st->phase == TLS_P_EXTS && st->hs_end && st->pos >= st->hs_end)))
+		return l7_stop(c, L7_NONE, 0); /* no server_name, or no extensions */
 	if (off >= c->end)
 		return l7_stop(c, L7_MORE, 0);
 	avail = c->end - off;
@@ -190,9 +208,6 @@ static __always_inline long tls_step_in(struct xdp_md *ctx, struct tapis_name_bu
 		return l7_stop(c, L7_NAME, 0);
 	}
 
-	if (!st->have && ((st->phase == TLS_P_EXT && st->pos >= st->ext_end) ||
-			  (st->phase == TLS_P_EXTS && st->pos >= st->hs_end)))
-		return l7_stop(c, L7_NONE, 0); /* no server_name, or no extensions */
 	if (st->phase != TLS_P_HS && st->pos + st->need - st->have > st->hs_end)
 		return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
 	n = st->need - st->have;
