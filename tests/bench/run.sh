@@ -21,8 +21,8 @@
 # that must all be dropped were (blocked addresses, listed DNS names, TLS and
 # HTTP names under a drop pattern, blocked flows), the live edit worked, memory
 # per prefix and per name was measured, the JSON is valid, the live path ran
-# (or was skipped for a stated reason). Exit status is non-zero only when a
-# check failed. Last line: "N passed, N failed".
+# (or was skipped for a stated reason, counted as skipped). Exit status is
+# non-zero only when a check failed. Last line: "N passed, N failed[, N skipped]".
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
@@ -41,6 +41,7 @@ done
 
 PASS=0
 FAIL=0
+SKIP=0
 check() { # DESC CONDITION-EXIT-CODE [DETAIL]
 	if [ "$2" = 0 ]; then
 		PASS=$((PASS + 1))
@@ -51,7 +52,11 @@ check() { # DESC CONDITION-EXIT-CODE [DETAIL]
 	fi
 }
 finish() {
-	echo "$PASS passed, $FAIL failed"
+	if [ "$SKIP" -gt 0 ]; then
+		echo "$PASS passed, $FAIL failed, $SKIP skipped"
+	else
+		echo "$PASS passed, $FAIL failed"
+	fi
 	[ "$FAIL" = 0 ]
 	exit
 }
@@ -157,7 +162,7 @@ out(all(finite(d.get("load", {}).get(k)) for k in ("parse_s", "create_s", "insta
 if live_rc == "skip":
     pass
 elif live_rc == "77":
-    print("ok - live path skipped (see its skip: line)")
+    print("skip - live path (see its skip: line above)")
 elif live_rc != "0":
     out(False, "live path ran", "live.sh exit %s" % live_rc)
 else:
@@ -177,6 +182,7 @@ while IFS= read -r line; do
 	case $line in
 	"ok - "*) PASS=$((PASS + 1)) ;;
 	"not ok - "*) FAIL=$((FAIL + 1)) ;;
+	"skip - "*) SKIP=$((SKIP + 1)) ;;
 	*) continue ;;
 	esac
 	echo "$line"
