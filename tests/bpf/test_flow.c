@@ -44,19 +44,6 @@ static const char *const POLICY_QUIC_PASS =
 static struct fixture fx;
 static uint16_t port_next = 41000;
 
-static uint64_t kind_packets(const char *rule, unsigned kind)
-{
-	struct tapis_counter pc[512];
-	uint32_t id = fx_rule_id(&fx, rule);
-	uint64_t s = 0;
-
-	if (!id || fx.t.ncpus > 512 || bpf_map_lookup_elem(fx.t.map_fd[M_COUNTERS], &id, pc))
-		return (uint64_t)-1;
-	for (int c = 0; c < fx.t.ncpus; c++)
-		s += pc[c].kind_packets[kind];
-	return s;
-}
-
 /* A TCP segment of flow (v6, cport <-> sport); back: server to client. */
 static int run_tcp(bool v6, bool back, uint16_t cport, uint16_t sport, uint32_t seq,
 		   const void *data, size_t len)
@@ -96,24 +83,24 @@ static bool test_flow_both_directions(void)
 {
 	for (int v6 = 0; v6 < 2; v6++) {
 		uint16_t cport = port_next++;
-		uint64_t f0 = kind_packets("flow-drop", TAPIS_KIND_FLOW);
-		uint64_t t0 = kind_packets("flow-drop", TAPIS_KIND_TLS);
+		uint64_t f0 = fx_rule_kind_packets(&fx, "flow-drop", TAPIS_KIND_FLOW);
+		uint64_t t0 = fx_rule_kind_packets(&fx, "flow-drop", TAPIS_KIND_TLS);
 		uint64_t n0 = fx_stat(&fx, TAPIS_S_FLOW_NEW);
 		size_t n;
 
 		ASSERT_EQ(hello(v6, cport, "flow.example", &n), XDP_DROP, "v6=%d", v6);
-		ASSERT_EQ(kind_packets("flow-drop", TAPIS_KIND_TLS), t0 + 1);
+		ASSERT_EQ(fx_rule_kind_packets(&fx, "flow-drop", TAPIS_KIND_TLS), t0 + 1);
 		ASSERT_EQ(fx_stat(&fx, TAPIS_S_FLOW_NEW), n0 + 1, "FLOW_NEW");
 		for (int i = 0; i < 3; i++) {
 			ASSERT_EQ(run_tcp(v6, false, cport, 443, 1 + n + i, "a", 1), XDP_DROP);
 			ASSERT_EQ(run_tcp(v6, true, cport, 443, 1 + n, "b", 1), XDP_DROP);
 		}
-		ASSERT_EQ(kind_packets("flow-drop", TAPIS_KIND_FLOW), f0 + 6, "kind FLOW v6=%d",
-			  v6);
+		ASSERT_EQ(fx_rule_kind_packets(&fx, "flow-drop", TAPIS_KIND_FLOW), f0 + 6,
+			  "kind FLOW v6=%d", v6);
 		/* the retransmitted hello: the flow's verdict, not a new match */
 		ASSERT_EQ(hello(v6, cport, "flow.example", &n), XDP_DROP);
-		ASSERT_EQ(kind_packets("flow-drop", TAPIS_KIND_FLOW), f0 + 7);
-		ASSERT_EQ(kind_packets("flow-drop", TAPIS_KIND_TLS), t0 + 1);
+		ASSERT_EQ(fx_rule_kind_packets(&fx, "flow-drop", TAPIS_KIND_FLOW), f0 + 7);
+		ASSERT_EQ(fx_rule_kind_packets(&fx, "flow-drop", TAPIS_KIND_TLS), t0 + 1);
 		/* another client port: its own flow, unblocked */
 		ASSERT_EQ(run_tcp(v6, false, port_next++, 443, 1, "a", 1), XDP_PASS);
 	}
@@ -123,13 +110,13 @@ static bool test_flow_both_directions(void)
 static bool test_reject_flow_then_drop(void)
 {
 	uint16_t cport = port_next++;
-	uint64_t f0 = kind_packets("flow-reject", TAPIS_KIND_FLOW);
+	uint64_t f0 = fx_rule_kind_packets(&fx, "flow-reject", TAPIS_KIND_FLOW);
 	size_t n;
 
 	ASSERT_EQ(hello(false, cport, "rj.example", &n), XDP_TX, "reset");
 	ASSERT_EQ(run_tcp(false, false, cport, 443, 1 + n, "a", 1), XDP_DROP);
 	ASSERT_EQ(run_tcp(false, true, cport, 443, 1 + n, "b", 1), XDP_DROP);
-	ASSERT_EQ(kind_packets("flow-reject", TAPIS_KIND_FLOW), f0 + 2);
+	ASSERT_EQ(fx_rule_kind_packets(&fx, "flow-reject", TAPIS_KIND_FLOW), f0 + 2);
 	return true;
 }
 

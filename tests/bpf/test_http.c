@@ -77,19 +77,6 @@ static int req2(bool v6, uint16_t dport, const char *text, size_t cut, int *firs
 	return run_seg(v6, sport, dport, 1000 + (uint32_t)cut, text + cut, n - cut);
 }
 
-static uint64_t kind_packets(const char *rule, unsigned kind)
-{
-	struct tapis_counter pc[512];
-	uint32_t id = fx_rule_id(&fx, rule);
-	uint64_t s = 0;
-
-	if (!id || fx.t.ncpus > 512 || bpf_map_lookup_elem(fx.t.map_fd[M_COUNTERS], &id, pc))
-		return (uint64_t)-1;
-	for (int c = 0; c < fx.t.ncpus; c++)
-		s += pc[c].kind_packets[kind];
-	return s;
-}
-
 static bool test_host_spellings(void)
 {
 	static const char *const blocked[] = {
@@ -123,10 +110,11 @@ static bool test_host_spellings(void)
 	};
 
 	for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++) {
-		uint64_t k0 = kind_packets("http-drop", TAPIS_KIND_HTTP);
+		uint64_t k0 = fx_rule_kind_packets(&fx, "http-drop", TAPIS_KIND_HTTP);
 
 		ASSERT_EQ(req(80, blocked[i]), XDP_DROP, "blocked %zu: %s", i, blocked[i]);
-		ASSERT_EQ(kind_packets("http-drop", TAPIS_KIND_HTTP), k0 + 1, "kind HTTP %zu", i);
+		ASSERT_EQ(fx_rule_kind_packets(&fx, "http-drop", TAPIS_KIND_HTTP), k0 + 1,
+			  "kind HTTP %zu", i);
 	}
 	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
 		ASSERT_EQ(req(80, passed[i]), XDP_PASS, "passed %zu: %s", i, passed[i]);
@@ -295,8 +283,8 @@ static bool test_block_flow_and_reset(void)
 	uint8_t out[PKT_MAX];
 	size_t out_len = sizeof(out);
 	uint16_t sport = new_port();
-	uint64_t fl0 = kind_packets("http-reject", TAPIS_KIND_FLOW);
-	uint64_t h0 = kind_packets("http-reject", TAPIS_KIND_HTTP);
+	uint64_t fl0 = fx_rule_kind_packets(&fx, "http-reject", TAPIS_KIND_FLOW);
+	uint64_t h0 = fx_rule_kind_packets(&fx, "http-reject", TAPIS_KIND_HTTP);
 	struct pkt_view v;
 	struct pkt p;
 
@@ -312,7 +300,7 @@ static bool test_block_flow_and_reset(void)
 	ASSERT_STREQ(v.dst_str, SRC4);
 	ASSERT_TRUE(ipv4_hdr_csum_ok(&v));
 	ASSERT_TRUE(l4_csum_ok(&v));
-	ASSERT_EQ(kind_packets("http-reject", TAPIS_KIND_HTTP), h0 + 1, "kind HTTP");
+	ASSERT_EQ(fx_rule_kind_packets(&fx, "http-reject", TAPIS_KIND_HTTP), h0 + 1, "kind HTTP");
 	/* later: both directions dropped as the flow's */
 	ASSERT_EQ(run_seg(false, sport, 80, 7000 + n, "x", 1), XDP_DROP);
 	pkt_init(&p);
@@ -322,7 +310,7 @@ static bool test_block_flow_and_reset(void)
 	pkt_payload(&p, "HTTP/1.1 200 OK\r\n", 17);
 	ASSERT_OK(pkt_finish(&p) ?: p.err);
 	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_DROP, "server -> client");
-	ASSERT_EQ(kind_packets("http-reject", TAPIS_KIND_FLOW), fl0 + 2, "kind FLOW");
+	ASSERT_EQ(fx_rule_kind_packets(&fx, "http-reject", TAPIS_KIND_FLOW), fl0 + 2, "kind FLOW");
 	/* "=reject.example" is exact: a subdomain passes */
 	ASSERT_EQ(req(80, "GET / HTTP/1.1\r\nHost: www.reject.example\r\n\r\n"), XDP_PASS);
 	return true;

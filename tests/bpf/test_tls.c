@@ -144,19 +144,6 @@ static size_t name_end(const uint8_t *msg, size_t len, const char *name)
 	return 0;
 }
 
-static uint64_t kind_packets(const char *rule, unsigned kind)
-{
-	struct tapis_counter pc[512];
-	uint32_t id = fx_rule_id(&fx, rule);
-	uint64_t s = 0;
-
-	if (!id || fx.t.ncpus > 512 || bpf_map_lookup_elem(fx.t.map_fd[M_COUNTERS], &id, pc))
-		return (uint64_t)-1;
-	for (int c = 0; c < fx.t.ncpus; c++)
-		s += pc[c].kind_packets[kind];
-	return s;
-}
-
 /* ------------------------------------------------------------ segments */
 
 static bool test_one_segment_v4_v6(void)
@@ -168,10 +155,11 @@ static bool test_one_segment_v4_v6(void)
 	ASSERT_GT(n, 0);
 	for (int v6 = 0; v6 < 2; v6++) {
 		struct conn c = {v6, E_NONE, new_port(), 443};
-		uint64_t t0 = kind_packets("tls-drop", TAPIS_KIND_TLS);
+		uint64_t t0 = fx_rule_kind_packets(&fx, "tls-drop", TAPIS_KIND_TLS);
 
 		ASSERT_EQ(run_cuts(&c, m, n, NULL, 0, &early), XDP_DROP, "v6=%d", v6);
-		ASSERT_EQ(kind_packets("tls-drop", TAPIS_KIND_TLS), t0 + 1, "kind TLS v6=%d", v6);
+		ASSERT_EQ(fx_rule_kind_packets(&fx, "tls-drop", TAPIS_KIND_TLS), t0 + 1,
+			  "kind TLS v6=%d", v6);
 	}
 	return true;
 }
@@ -263,7 +251,7 @@ static bool run_mss(const struct tls_ch_opts *o, size_t mss, const char *rule, b
 	size_t ne = name_end(m, n, o->sni);
 	struct conn c = {v6, E_NONE, new_port(), 443};
 	uint32_t seq = 1000;
-	uint64_t t0 = kind_packets(rule, TAPIS_KIND_TLS);
+	uint64_t t0 = fx_rule_kind_packets(&fx, rule, TAPIS_KIND_TLS);
 
 	ASSERT_GT(n, 0);
 	ASSERT_GT(ne, 0);
@@ -275,7 +263,8 @@ static bool run_mss(const struct tls_ch_opts *o, size_t mss, const char *rule, b
 			  at, n);
 		seq += len;
 	}
-	ASSERT_EQ(kind_packets(rule, TAPIS_KIND_TLS), t0 + 1, "one TLS match, mss %zu", mss);
+	ASSERT_EQ(fx_rule_kind_packets(&fx, rule, TAPIS_KIND_TLS), t0 + 1, "one TLS match, mss %zu",
+		  mss);
 	return true;
 }
 
@@ -607,7 +596,7 @@ static bool check_rst(const struct conn *c, const struct pkt *in, const uint8_t 
  * count as FLOW on rule. */
 static bool later_dropped(const struct conn *c, const char *rule, uint32_t next)
 {
-	uint64_t f0 = kind_packets(rule, TAPIS_KIND_FLOW);
+	uint64_t f0 = fx_rule_kind_packets(&fx, rule, TAPIS_KIND_FLOW);
 	uint64_t p0 = fx_rule_packets(&fx, rule);
 	struct pkt p;
 
@@ -617,7 +606,8 @@ static bool later_dropped(const struct conn *c, const char *rule, uint32_t next)
 	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_DROP, "server -> client later");
 	ASSERT_OK(seg(&p, c, false, next + 4, ACK0, NULL, 0));
 	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_DROP, "bare ACK later");
-	ASSERT_EQ(kind_packets(rule, TAPIS_KIND_FLOW), f0 + 3, "kind FLOW on %s", rule);
+	ASSERT_EQ(fx_rule_kind_packets(&fx, rule, TAPIS_KIND_FLOW), f0 + 3, "kind FLOW on %s",
+		  rule);
 	ASSERT_EQ(fx_rule_packets(&fx, rule), p0 + 3, "packets on %s", rule);
 	return true;
 }
@@ -629,7 +619,7 @@ static bool rst_case(bool v6, const char *sni, const char *rule, bool split)
 	size_t out_len = sizeof(out), cut = 0;
 	int n = hello_bytes(m, &o);
 	struct conn c = {v6, v6 ? E_VLAN : E_NONE, new_port(), 443};
-	uint64_t t0 = kind_packets(rule, TAPIS_KIND_TLS);
+	uint64_t t0 = fx_rule_kind_packets(&fx, rule, TAPIS_KIND_TLS);
 	uint64_t new0 = fx_stat(&fx, TAPIS_S_FLOW_NEW);
 	uint32_t seq = 5000;
 	struct pkt p;
@@ -642,7 +632,7 @@ static bool rst_case(bool v6, const char *sni, const char *rule, bool split)
 	ASSERT_OK(seg(&p, &c, false, seq + cut, ACK0, m + cut, n - cut));
 	ASSERT_EQ(fx_run(&fx, p.buf, p.len, out, &out_len), XDP_TX, "%s: reset", sni);
 	ASSERT_TRUE(check_rst(&c, &p, out, out_len, seq + cut, n - cut));
-	ASSERT_EQ(kind_packets(rule, TAPIS_KIND_TLS), t0 + 1, "kind TLS");
+	ASSERT_EQ(fx_rule_kind_packets(&fx, rule, TAPIS_KIND_TLS), t0 + 1, "kind TLS");
 	ASSERT_EQ(fx_stat(&fx, TAPIS_S_FLOW_NEW), new0 + 1, "FLOW_NEW");
 	ASSERT_TRUE(later_dropped(&c, rule, seq + n));
 	return true;

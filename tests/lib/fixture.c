@@ -128,6 +128,13 @@ uint64_t fx_id_kind_packets(struct fixture *f, uint32_t id, unsigned kind)
 	return sum;
 }
 
+uint64_t fx_rule_kind_packets(struct fixture *f, const char *rule, unsigned kind)
+{
+	uint32_t id = fx_rule_id(f, rule);
+
+	return id ? fx_id_kind_packets(f, id, kind) : (uint64_t)-1;
+}
+
 int fx_flows_clear(struct fixture *f)
 {
 	static const int maps[] = {M_FLOWS, M_L7_NAMES};
