@@ -70,12 +70,9 @@ static const char *const RULES[] = {"allow-api",   "block-example", "wild",  "ex
 static struct fixture fx;
 
 /* ---- building queries ---- */
-enum encap { E_PLAIN, E_VLAN, E_QINQ, E_PPPOE, E_MPLS, E_VLAN_PPPOE, E_VLAN_MPLS, E__N };
-static const char *const encap_names[] = {"plain", "vlan",	 "qinq",     "pppoe",
-					  "mpls",  "vlan+pppoe", "vlan+mpls"};
 
 struct q {
-	enum encap encap;
+	enum pkt_encap encap;
 	int v6;
 	int tcp;
 	const char *name;
@@ -95,30 +92,13 @@ struct q {
 #define TCP_SEQ 1000000u
 #define TCP_ACK 2000000u
 
-static void l2(struct pkt *p, enum encap e)
-{
-	pkt_eth(p, "02:00:00:00:00:02", "02:00:00:00:00:01");
-	if (e == E_VLAN || e == E_VLAN_PPPOE || e == E_VLAN_MPLS)
-		pkt_vlan(p, PKT_TPID_8021Q, 100);
-	if (e == E_QINQ) {
-		pkt_vlan(p, PKT_TPID_8021AD, 200);
-		pkt_vlan(p, PKT_TPID_8021Q, 300);
-	}
-	if (e == E_PPPOE || e == E_VLAN_PPPOE)
-		pkt_pppoe(p, 0x1234);
-	if (e == E_MPLS || e == E_VLAN_MPLS) {
-		pkt_mpls(p, 1000, 0);
-		pkt_mpls(p, 2000, 1);
-	}
-}
-
 static int build(struct pkt *p, const struct q *q)
 {
 	const char *dst = q->dst ? q->dst : q->v6 ? DST6 : DST4;
 	uint16_t dport = q->dport ? q->dport : 53;
 
 	pkt_init(p);
-	l2(p, q->encap);
+	pkt_l2_encap(p, q->encap);
 	if (q->v6)
 		pkt_ipv6(p, SRC6, dst, PKT_AUTO);
 	else
@@ -162,7 +142,7 @@ static bool expect(const struct q *q, int verdict, const char *rule)
 	struct pkt p;
 	int ret;
 
-	snprintf(what, sizeof(what), "%s %s %s/%s", q->name, encap_names[q->encap],
+	snprintf(what, sizeof(what), "%s %s %s/%s", q->name, pkt_encap_names[q->encap],
 		 q->v6 ? "ipv6" : "ipv4", q->tcp ? "tcp" : "udp");
 	counters(before);
 	ASSERT_OK(build(&p, q), "build %s", what);
@@ -274,7 +254,7 @@ static bool test_encapsulations(void)
 {
 	unsigned n = 0;
 
-	for (int e = 0; e < E__N; e++)
+	for (int e = 0; e < PKT_ENC_N; e++)
 		for (int v6 = 0; v6 < 2; v6++)
 			for (int tcp = 0; tcp < 2; tcp++) {
 				struct q q = {.encap = e,
@@ -294,7 +274,7 @@ static bool test_encapsulations(void)
 					return false;
 				n += 3;
 			}
-	printf("# %u queries over %d encapsulations\n", n, E__N);
+	printf("# %u queries over %d encapsulations\n", n, PKT_ENC_N);
 	return true;
 }
 
@@ -348,7 +328,7 @@ static bool answer(const struct q *q, struct pkt *in, uint8_t *out, size_t *out_
 	ASSERT_OK(build(in, q), "build %s", q->name);
 	*out_len = PKT_MAX;
 	ret = fx_run(&fx, in->buf, in->len, out, out_len);
-	ASSERT_EQ(ret, XDP_TX, "%s %s %s/%s: verdict %s", q->name, encap_names[q->encap],
+	ASSERT_EQ(ret, XDP_TX, "%s %s %s/%s: verdict %s", q->name, pkt_encap_names[q->encap],
 		  q->v6 ? "ipv6" : "ipv4", q->tcp ? "tcp" : "udp", xdp_action_name(ret));
 	ASSERT_OK(pkt_parse(in->buf, in->len, vin));
 	ASSERT_OK(pkt_parse(out, *out_len, vout), "parse the answer: %s", vout->err);
@@ -395,7 +375,7 @@ static bool test_reject_nxdomain(void)
 {
 	unsigned n = 0;
 
-	for (int e = 0; e < E__N; e++)
+	for (int e = 0; e < PKT_ENC_N; e++)
 		for (int v6 = 0; v6 < 2; v6++)
 			for (int edns = 0; edns < 2; edns++)
 				for (int cd = 0; cd < 2; cd++) {
@@ -468,7 +448,7 @@ static bool test_sinkhole(void)
 {
 	unsigned n = 0;
 
-	for (int e = 0; e < E__N; e++)
+	for (int e = 0; e < PKT_ENC_N; e++)
 		for (int v6 = 0; v6 < 2; v6++)
 			for (int edns = 0; edns < 2; edns++) {
 				struct q q = {.encap = e,
@@ -525,7 +505,7 @@ static bool test_answer_sizes(void)
 			      .edns = true,
 			      .qtype = DNS_TYPE_AAAA,
 			      .v6 = true,
-			      .encap = E_VLAN_PPPOE};
+			      .encap = PKT_ENC_VLAN_PPPOE};
 		int o = 0;
 
 		for (int l = 0; l < 4; l++) {
@@ -750,7 +730,7 @@ static bool test_tcp_reset(void)
 {
 	unsigned n = 0;
 
-	for (int e = 0; e < E__N; e++)
+	for (int e = 0; e < PKT_ENC_N; e++)
 		for (int v6 = 0; v6 < 2; v6++) {
 			struct q q = {.encap = e,
 				      .v6 = v6,

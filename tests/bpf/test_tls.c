@@ -49,30 +49,9 @@ static uint16_t new_port(void)
 	return port_next++;
 }
 
-enum encap { E_NONE, E_VLAN, E_QINQ, E_PPPOE, E_VLAN_PPPOE, E_MPLS, E_VLAN_MPLS, E_N };
-static const char *const ENCAP_NAME[E_N] = {"none",	  "vlan", "qinq",     "pppoe",
-					    "vlan+pppoe", "mpls", "vlan+mpls"};
-
-static void l2(struct pkt *p, enum encap e)
-{
-	pkt_eth(p, "02:00:00:00:00:02", "02:00:00:00:00:01");
-	if (e == E_VLAN || e == E_VLAN_PPPOE || e == E_VLAN_MPLS)
-		pkt_vlan(p, PKT_TPID_8021Q, 100);
-	if (e == E_QINQ) {
-		pkt_vlan(p, PKT_TPID_8021AD, 200);
-		pkt_vlan(p, PKT_TPID_8021Q, 300);
-	}
-	if (e == E_PPPOE || e == E_VLAN_PPPOE)
-		pkt_pppoe(p, 0x1234);
-	if (e == E_MPLS || e == E_VLAN_MPLS) {
-		pkt_mpls(p, 1000, 0);
-		pkt_mpls(p, 2000, 1);
-	}
-}
-
 struct conn {
 	bool v6;
-	enum encap encap;
+	enum pkt_encap encap;
 	uint16_t cport, sport; /* client's port, server's (443) */
 };
 
@@ -83,7 +62,7 @@ static int seg(struct pkt *p, const struct conn *c, bool reverse, uint32_t seq, 
 	const char *s = c->v6 ? SRC6 : SRC4, *d = c->v6 ? DST6 : DST4;
 
 	pkt_init(p);
-	l2(p, c->encap);
+	pkt_l2_encap(p, c->encap);
 	if (reverse)
 		pkt_ip(p, d, s, PKT_AUTO);
 	else
@@ -154,7 +133,7 @@ static bool test_one_segment_v4_v6(void)
 
 	ASSERT_GT(n, 0);
 	for (int v6 = 0; v6 < 2; v6++) {
-		struct conn c = {v6, E_NONE, new_port(), 443};
+		struct conn c = {v6, PKT_ENC_NONE, new_port(), 443};
 		uint64_t t0 = fx_rule_kind_packets(&fx, "tls-drop", TAPIS_KIND_TLS);
 
 		ASSERT_EQ(run_cuts(&c, m, n, NULL, 0, &early), XDP_DROP, "v6=%d", v6);
@@ -176,7 +155,7 @@ static bool test_two_segments_every_cut(void)
 	ASSERT_GT(n, 0);
 	ASSERT_GT(ne, 0);
 	for (size_t cut = 1; cut < (size_t)n; cut++) {
-		struct conn c = {cut & 1, E_NONE, new_port(), 443};
+		struct conn c = {cut & 1, PKT_ENC_NONE, new_port(), 443};
 		/* a cut after the name: the first segment holds it all and is
 		 * dropped; the second then belongs to a blocked flow */
 		int want_last = XDP_DROP;
@@ -205,7 +184,7 @@ static bool test_cut_inside_record_header(void)
 
 	ASSERT_GT(n, 0);
 	for (size_t cut = 1; cut <= 5; cut++) {
-		struct conn c = {false, E_NONE, new_port(), 443};
+		struct conn c = {false, PKT_ENC_NONE, new_port(), 443};
 
 		ASSERT_EQ(run_cuts(&c, m, n, &cut, 1, &early), XDP_DROP, "cut %zu", cut);
 		ASSERT_EQ(early, XDP_PASS, "cut %zu", cut);
@@ -226,7 +205,7 @@ static bool test_three_segments(void)
 	for (size_t a = 3; a < ne; a += (a + 12 >= nb && a < ne) ? 1 : 11) {
 		for (size_t b = a + 1; b < ne; b += (b + 12 >= nb) ? 1 : 17) {
 			size_t cuts[2] = {a, b};
-			struct conn c = {(a + b) & 1, E_NONE, new_port(), 443};
+			struct conn c = {(a + b) & 1, PKT_ENC_NONE, new_port(), 443};
 			int r = run_cuts(&c, m, n, cuts, 2, &early);
 
 			checked++;
@@ -249,7 +228,7 @@ static bool run_mss(const struct tls_ch_opts *o, size_t mss, const char *rule, b
 	uint8_t m[PKT_MAX];
 	int n = hello_bytes(m, o);
 	size_t ne = name_end(m, n, o->sni);
-	struct conn c = {v6, E_NONE, new_port(), 443};
+	struct conn c = {v6, PKT_ENC_NONE, new_port(), 443};
 	uint32_t seq = 1000;
 	uint64_t t0 = fx_rule_kind_packets(&fx, rule, TAPIS_KIND_TLS);
 
@@ -293,7 +272,7 @@ static bool test_records_one_segment(void)
 		struct tls_ch_opts o = {.sni = "rec.blocked.example", .max_record = recs[i]};
 		uint8_t m[PKT_MAX];
 		int n = hello_bytes(m, &o), early;
-		struct conn c = {i & 1, E_NONE, new_port(), 443};
+		struct conn c = {i & 1, PKT_ENC_NONE, new_port(), 443};
 
 		ASSERT_GT(n, 0);
 		ASSERT_EQ(run_cuts(&c, m, n, NULL, 0, &early), XDP_DROP, "records of %zu", recs[i]);
@@ -316,7 +295,7 @@ static bool test_records_several_segments(void)
 		/* cut at every point up to the name's end: record headers
 		 * and the name cut by both kinds of boundary */
 		for (size_t cut = 6; cut < ne; cut++) {
-			struct conn c = {cut & 1, E_NONE, new_port(), 443};
+			struct conn c = {cut & 1, PKT_ENC_NONE, new_port(), 443};
 			int r = run_cuts(&c, m, n, &cut, 1, &early);
 
 			checked++;
@@ -349,7 +328,7 @@ static bool test_sni_position_and_versions(void)
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		uint8_t m[PKT_MAX];
 		int n = hello_bytes(m, &v[i]), early;
-		struct conn c = {i & 1, E_NONE, new_port(), 443};
+		struct conn c = {i & 1, PKT_ENC_NONE, new_port(), 443};
 		size_t cut = name_end(m, n, v[i].sni) - 3;
 
 		ASSERT_GT(n, 0);
@@ -368,7 +347,7 @@ static bool test_no_sni(void)
 	int n = hello_bytes(m, &o), early;
 	uint64_t s0 = fx_stat(&fx, TAPIS_S_TLS_NO_SNI);
 	uint64_t f0 = fx_stat(&fx, TAPIS_S_L7_FOLLOWED);
-	struct conn c = {false, E_NONE, new_port(), 443};
+	struct conn c = {false, PKT_ENC_NONE, new_port(), 443};
 
 	ASSERT_GT(n, 0);
 	ASSERT_EQ(run_cuts(&c, m, n, NULL, 0, &early), XDP_PASS);
@@ -392,7 +371,7 @@ static bool test_ech_outer_sni(void)
 	uint8_t m[PKT_MAX];
 	int n = hello_bytes(m, &o), early;
 	uint64_t e0 = fx_stat(&fx, TAPIS_S_TLS_ECH);
-	struct conn c = {false, E_NONE, new_port(), 443};
+	struct conn c = {false, PKT_ENC_NONE, new_port(), 443};
 
 	ASSERT_GT(n, 0);
 	ASSERT_EQ(run_cuts(&c, m, n, NULL, 0, &early), XDP_DROP, "outer SNI matched");
@@ -413,15 +392,15 @@ static bool test_encapsulations(void)
 	size_t cut = name_end(m, n, o.sni) - 5;
 
 	ASSERT_GT(n, 0);
-	for (int e = 0; e < E_N; e++) {
+	for (int e = 0; e < PKT_ENC_N; e++) {
 		for (int v6 = 0; v6 < 2; v6++) {
 			struct conn c = {v6, e, new_port(), 443};
 
 			ASSERT_EQ(run_cuts(&c, m, n, NULL, 0, &early), XDP_DROP, "%s v6=%d",
-				  ENCAP_NAME[e], v6);
+				  pkt_encap_names[e], v6);
 			c.cport = new_port();
 			ASSERT_EQ(run_cuts(&c, m, n, &cut, 1, &early), XDP_DROP,
-				  "%s v6=%d, 2 segments", ENCAP_NAME[e], v6);
+				  "%s v6=%d, 2 segments", pkt_encap_names[e], v6);
 			ASSERT_EQ(early, XDP_PASS);
 		}
 	}
@@ -434,7 +413,7 @@ static bool test_out_of_order(void)
 	uint8_t m[PKT_MAX];
 	int n = hello_bytes(m, &o);
 	size_t cut = 100;
-	struct conn c = {false, E_NONE, new_port(), 443};
+	struct conn c = {false, PKT_ENC_NONE, new_port(), 443};
 	uint64_t r0 = fx_reason(&fx, TAPIS_R_L7_OUT_OF_ORDER);
 
 	ASSERT_GT(n, 0);
@@ -514,7 +493,7 @@ static bool test_malformed_lengths(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		/* one segment, and two cut after the field */
 		for (int split = 0; split < 2; split++) {
-			struct conn c = {i & 1, E_NONE, new_port(), 443};
+			struct conn c = {i & 1, PKT_ENC_NONE, new_port(), 443};
 			uint64_t mal0 = fx_reason(&fx, TAPIS_R_TLS_MALFORMED);
 			uint64_t syn0 = fx_reason(&fx, TAPIS_R_NAME_SYNTAX);
 			size_t cut = bad[i].off + bad[i].width + 1;
@@ -550,7 +529,7 @@ static bool test_name_too_long(void)
 	struct tls_ch_opts o = {.sni = name};
 	uint8_t m[PKT_MAX];
 	int n, early;
-	struct conn c = {false, E_NONE, new_port(), 443};
+	struct conn c = {false, PKT_ENC_NONE, new_port(), 443};
 	uint64_t s0 = fx_reason(&fx, TAPIS_R_NAME_SYNTAX);
 
 	/* 4 labels of 63 and ".blocked.example": 271 bytes */
@@ -618,7 +597,7 @@ static bool rst_case(bool v6, const char *sni, const char *rule, bool split)
 	uint8_t m[PKT_MAX], out[PKT_MAX];
 	size_t out_len = sizeof(out), cut = 0;
 	int n = hello_bytes(m, &o);
-	struct conn c = {v6, v6 ? E_VLAN : E_NONE, new_port(), 443};
+	struct conn c = {v6, v6 ? PKT_ENC_VLAN : PKT_ENC_NONE, new_port(), 443};
 	uint64_t t0 = fx_rule_kind_packets(&fx, rule, TAPIS_KIND_TLS);
 	uint64_t new0 = fx_stat(&fx, TAPIS_S_FLOW_NEW);
 	uint32_t seq = 5000;
@@ -668,7 +647,7 @@ static bool test_drop_flow(void)
 
 	ASSERT_GT(n, 0);
 	for (int v6 = 0; v6 < 2; v6++) {
-		struct conn c = {v6, E_NONE, new_port(), 443};
+		struct conn c = {v6, PKT_ENC_NONE, new_port(), 443};
 
 		ASSERT_EQ(run_cuts(&c, m, n, &cut, 1, &early), XDP_DROP);
 		ASSERT_TRUE(later_dropped(&c, "tls-drop", 1000 + n));
@@ -682,7 +661,7 @@ static bool test_allowed_flow_passes(void)
 	uint8_t m[PKT_MAX];
 	int n = hello_bytes(m, &o), early;
 	size_t cut = 150;
-	struct conn c = {false, E_NONE, new_port(), 443};
+	struct conn c = {false, PKT_ENC_NONE, new_port(), 443};
 	struct pkt p;
 
 	ASSERT_GT(n, 0);

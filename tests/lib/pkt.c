@@ -672,6 +672,27 @@ int pkt_finish(struct pkt *p)
 	return 0;
 }
 
+const char *const pkt_encap_names[PKT_ENC_N] = {"plain", "vlan",       "qinq",	   "pppoe",
+						"mpls",	 "vlan+pppoe", "vlan+mpls"};
+
+int pkt_l2_encap(struct pkt *p, enum pkt_encap e)
+{
+	pkt_eth(p, "02:00:00:00:00:02", "02:00:00:00:00:01");
+	if (e == PKT_ENC_VLAN || e == PKT_ENC_VLAN_PPPOE || e == PKT_ENC_VLAN_MPLS)
+		pkt_vlan(p, PKT_TPID_8021Q, 100);
+	if (e == PKT_ENC_QINQ) {
+		pkt_vlan(p, PKT_TPID_8021AD, 200);
+		pkt_vlan(p, PKT_TPID_8021Q, 300);
+	}
+	if (e == PKT_ENC_PPPOE || e == PKT_ENC_VLAN_PPPOE)
+		pkt_pppoe(p, 0x1234);
+	if (e == PKT_ENC_MPLS || e == PKT_ENC_VLAN_MPLS) {
+		pkt_mpls(p, 1000, 0);
+		pkt_mpls(p, 2000, 1);
+	}
+	return p->err;
+}
+
 int pkt_simple_tcp(struct pkt *p, const char *src, const char *dst, uint16_t sport, uint16_t dport)
 {
 	pkt_init(p);

@@ -154,6 +154,22 @@ int pkt_set_next(struct pkt *p, uint16_t value);
 int pkt_pad(struct pkt *p, size_t min_len);
 int pkt_finish(struct pkt *p);
 
+/* The encapsulations the data path parses, for tests that run a case in
+ * each: Ethernet (02:..:02 <- 02:..:01), then VLAN 100, QinQ 200/300,
+ * PPPoE session 0x1234, MPLS labels 1000/2000, or two of them. */
+enum pkt_encap {
+	PKT_ENC_NONE,
+	PKT_ENC_VLAN,
+	PKT_ENC_QINQ,
+	PKT_ENC_PPPOE,
+	PKT_ENC_MPLS,
+	PKT_ENC_VLAN_PPPOE,
+	PKT_ENC_VLAN_MPLS,
+	PKT_ENC_N,
+};
+extern const char *const pkt_encap_names[PKT_ENC_N];
+int pkt_l2_encap(struct pkt *p, enum pkt_encap e);
+
 /* Ethernet + IP + TCP (PSH|ACK, seq 1, ack 1) or UDP, ready for a payload.
  * IPv4 or IPv6 by the look of src. */
 int pkt_simple_tcp(struct pkt *p, const char *src, const char *dst, uint16_t sport, uint16_t dport);
