@@ -28,6 +28,7 @@
 
 #include <bpf/bpf.h>
 
+#include "corpus.h"
 #include "fixture.h"
 #include "hostname.h"
 #include "pcap.h"
@@ -62,18 +63,6 @@ static size_t n_names;
 static struct fixture fx;
 static char corpus[512];
 static unsigned n_invalid;
-
-static bool encap_parsed(const char *e)
-{
-	char buf[64], *save = NULL, *tok;
-
-	snprintf(buf, sizeof(buf), "%s", e);
-	for (tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save))
-		if (strcmp(tok, "none") && strcmp(tok, "vlan") && strcmp(tok, "qinq") &&
-		    strcmp(tok, "pppoe") && strcmp(tok, "mpls"))
-			return false;
-	return true;
-}
 
 static int name_index(const char *n)
 {
@@ -118,7 +107,7 @@ static int load_tsv(const char *dir)
 		snprintf(r->name, sizeof(r->name), "%s", col[2]);
 		snprintf(r->reassembly, sizeof(r->reassembly), "%s", col[4]);
 		snprintf(r->encap, sizeof(r->encap), "%s", col[6]);
-		r->parsed = encap_parsed(r->encap);
+		r->parsed = corpus_encap_parsed(r->encap);
 		/* A valid pattern, already in normal form (tshark lowercased
 		 * it): anything else would be a different name. */
 		if (hostname_normalize(r->name, norm, sizeof(norm), NULL) == 0 &&
@@ -427,30 +416,12 @@ static const struct test_case tests[] = {
 	TEST(test_corpus),
 };
 
-static bool find_corpus(void)
-{
-	const char *env = getenv("TAPIS_CORPUS");
-	const char *cands[] = {env, "../shared/corpus", "/work/shared/corpus"};
-	char p[600];
-
-	for (size_t i = 0; i < 3; i++) {
-		if (!cands[i])
-			continue;
-		snprintf(p, sizeof(p), "%s/expected.tsv", cands[i]);
-		if (access(p, R_OK) == 0) {
-			snprintf(corpus, sizeof(corpus), "%s", cands[i]);
-			return true;
-		}
-	}
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	char *yaml;
 	int err, rc;
 
-	if (!find_corpus()) {
+	if (!corpus_find(corpus, sizeof(corpus))) {
 		printf("1..0 # SKIP corpus not found (set TAPIS_CORPUS)\n0 passed, 0 failed, 1 "
 		       "skipped\n");
 		return 0;

@@ -45,6 +45,7 @@
 
 #include <bpf/bpf.h>
 
+#include "corpus.h"
 #include "fixture.h"
 #include "hostname.h"
 #include "pcap.h"
@@ -116,18 +117,6 @@ static char corpus[512];
 static unsigned n_frames, n_frames_skipped, n_run_errors;
 static uint64_t reason_delta[TAPIS_R_MAX]; /* over the last capture run */
 
-static bool encap_parsed(const char *e)
-{
-	char buf[64], *save = NULL, *tok;
-
-	snprintf(buf, sizeof(buf), "%s", e);
-	for (tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save))
-		if (strcmp(tok, "none") && strcmp(tok, "vlan") && strcmp(tok, "qinq") &&
-		    strcmp(tok, "pppoe") && strcmp(tok, "mpls"))
-			return false;
-	return true;
-}
-
 static bool ip_literal(const char *n)
 {
 	uint8_t a[16];
@@ -156,23 +145,6 @@ static int name_index(const char *n)
 	return (int)n_names++;
 }
 
-/* Split a TSV line in place. */
-static int split(char *line, char **col, int max)
-{
-	int n = 0;
-	char *p = line;
-
-	line[strcspn(line, "\r\n")] = '\0';
-	while (n < max) {
-		col[n++] = p;
-		p = strchr(p, '\t');
-		if (!p)
-			break;
-		*p++ = '\0';
-	}
-	return n;
-}
-
 static int load_frames(void)
 {
 	char path[700], line[4096];
@@ -184,7 +156,7 @@ static int load_frames(void)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		char *col[24];
-		int n = split(line, col, 24);
+		int n = corpus_split(line, col, 24);
 
 		if (n < 9 || (strcmp(col[1], "tls") && strcmp(col[1], "http")) ||
 		    strcmp(col[4], "TCP") || n_fports == MAX_FRAMES)
@@ -212,7 +184,7 @@ static int load_recipes(void)
 	while (fgets(line, sizeof(line), f)) {
 		char *col[8];
 
-		if (split(line, col, 8) < 2 || !strcmp(col[0], "pcap") || n_recipes == 64)
+		if (corpus_split(line, col, 8) < 2 || !strcmp(col[0], "pcap") || n_recipes == 64)
 			continue;
 		snprintf(recipes[n_recipes].pcap, sizeof(recipes[0].pcap), "%s", col[0]);
 		snprintf(recipes[n_recipes].base, sizeof(recipes[0].base), "%s", col[1]);
@@ -265,7 +237,7 @@ static int load_tsv(const char *dir)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		char *col[8];
-		int n = split(line, col, 8);
+		int n = corpus_split(line, col, 8);
 
 		if (n < 7 || !strcmp(col[0], "pcap"))
 			continue;
@@ -283,7 +255,7 @@ static int load_tsv(const char *dir)
 		snprintf(r->reassembly, sizeof(r->reassembly), "%s", col[4]);
 		snprintf(r->encap, sizeof(r->encap), "%s", col[6]);
 		r->kind = strcmp(r->proto, "tls") ? TAPIS_KIND_HTTP : TAPIS_KIND_TLS;
-		r->parsed = encap_parsed(r->encap);
+		r->parsed = corpus_encap_parsed(r->encap);
 		r->port = row_port(r);
 		if (!ip_literal(r->name) &&
 		    hostname_normalize(r->name, norm, sizeof(norm), NULL) == 0 &&
@@ -336,7 +308,7 @@ static int load_nohost(void)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		char *col[12];
-		int n = split(line, col, 12);
+		int n = corpus_split(line, col, 12);
 
 		if (n < 3 || !strcmp(col[0], "pcap") || n_nohost == MAX_NOHOST)
 			continue;
@@ -682,30 +654,12 @@ static const struct test_case tests[] = {
 	TEST(test_corpus_l7),
 };
 
-static bool find_corpus(void)
-{
-	const char *env = getenv("TAPIS_CORPUS");
-	const char *cands[] = {env, "../shared/corpus", "/work/shared/corpus"};
-	char p[600];
-
-	for (size_t i = 0; i < 3; i++) {
-		if (!cands[i])
-			continue;
-		snprintf(p, sizeof(p), "%s/expected.tsv", cands[i]);
-		if (access(p, R_OK) == 0) {
-			snprintf(corpus, sizeof(corpus), "%s", cands[i]);
-			return true;
-		}
-	}
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	char *yaml;
 	int err, rc;
 
-	if (!find_corpus()) {
+	if (!corpus_find(corpus, sizeof(corpus))) {
 		printf("1..0 # SKIP corpus not found (set TAPIS_CORPUS)\n0 passed, 0 failed, 1 "
 		       "skipped\n");
 		return 0;
