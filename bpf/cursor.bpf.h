@@ -11,6 +11,11 @@
 #include <bpf/bpf_helpers.h>
 #include "tapis_abi.h"
 
+/* Offsets from the frame start that stages after L4 keep as numbers are
+ * kept below this, so the verifier can bound every packet pointer built
+ * from them (jumbo frames included). */
+#define OFF_MASK 0x3fff
+
 struct cursor {
 	void *pos;
 	void *end;

@@ -97,7 +97,7 @@ static __always_inline void swap_ports(__be16 *a, __be16 *b)
 static __always_inline int ip_turn_around(void *data, void *end, __u32 family, __u32 l3_off,
 					  __u32 ip_len, __u8 proto, __u32 l4_len, __u64 *sum)
 {
-	void *l3 = data + (l3_off & DNS_OFF_MASK);
+	void *l3 = data + (l3_off & OFF_MASK);
 
 	if (family == 4) {
 		struct iphdr *ip = l3;
@@ -212,8 +212,7 @@ static __always_inline int answer_frame(struct xdp_md *ctx, __u32 new_len, __u32
 static __always_inline int dns_answer_udp(struct xdp_md *ctx, const struct dns_q *q,
 					  const struct tapis_settings *set, __u32 action)
 {
-	__u32 l3 = q->l3_off & DNS_OFF_MASK, l4 = q->l4_off & DNS_OFF_MASK, rr_len = 0,
-	      addr_len = 0;
+	__u32 l3 = q->l3_off & OFF_MASK, l4 = q->l4_off & OFF_MASK, rr_len = 0, addr_len = 0;
 	__u32 new_len;
 	__u32 rcode = 0, udp_len, ancount = 0;
 	__u16 rr_type = 0;
@@ -262,7 +261,7 @@ static __always_inline int dns_answer_udp(struct xdp_md *ctx, const struct dns_q
 
 	/* Records after the question, written byte by byte: their offset
 	 * has any alignment. */
-	a = data + (q->q_end & DNS_OFF_MASK);
+	a = data + (q->q_end & OFF_MASK);
 	if (rr_type == DNS_T_A) {
 		if ((void *)(a + ANSWER_RR_FIXED + 4) > end)
 			return XDP_DROP;
@@ -310,7 +309,7 @@ static __always_inline int dns_answer_udp(struct xdp_md *ctx, const struct dns_q
 static __always_inline int tcp_reset(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off, __u32 l3_end,
 				     __u32 family)
 {
-	__u32 l3 = l3_off & DNS_OFF_MASK, l4 = l4_off & DNS_OFF_MASK, new_len, seg_len, seq, ack;
+	__u32 l3 = l3_off & OFF_MASK, l4 = l4_off & OFF_MASK, new_len, seg_len, seq, ack;
 	void *data, *end;
 	struct tcphdr *th;
 	__u64 sum;

@@ -19,13 +19,6 @@
 #include "l7_http.bpf.h"
 #include "l7_dns.bpf.h"
 
-static __always_inline bool port_in(const struct tapis_settings *set, __u32 cls, __be16 port_be)
-{
-	__u16 port = bpf_ntohs(port_be);
-
-	return (set->ports[cls & 3][(port >> 6) & (TAPIS_PORT_WORDS - 1)] >> (port & 63)) & 1;
-}
-
 /* Where the packet's flow stands. */
 struct flow_ctx {
 	struct tapis_flow_val *fv; /* its entry, or NULL */
@@ -76,7 +69,7 @@ static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
 	k->sport_be = cli ? p->dport_be : p->sport_be;
 	f->fv = bpf_map_lookup_elem(&tapis_flows, k);
 
-	th = data + (p->l4_off & L7_OFF_MASK);
+	th = data + (p->l4_off & OFF_MASK);
 	if ((void *)(th + 1) > end)
 		return;
 	f->seq = bpf_ntohl(th->seq);
@@ -95,7 +88,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	struct tapis_l7_name *part;
 	__u32 len, kind, i, off;
 
-	if (!f->to_server || f->pay_off >= f->pay_end || f->pay_end > L7_OFF_MASK)
+	if (!f->to_server || f->pay_off >= f->pay_end || f->pay_end > OFF_MASK)
 		return L7_NONE;
 	off = f->pay_off;
 	c->end = f->pay_end;

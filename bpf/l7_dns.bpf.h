@@ -75,10 +75,6 @@ struct dnshdr {
 #define DNS_LABEL_PTR	   0xc0 /* top bits of a length byte: 11 pointer, 01/10 reserved */
 #define DNS_OPT_RR_LEN	   11	/* root owner, type, class, TTL, RDLENGTH 0 */
 
-/* Offsets from the frame start are kept below this, so the verifier can
- * bound every packet pointer built from them (jumbo frames included). */
-#define DNS_OFF_MASK 0x3fff
-
 /* The DNS stage's record of a packet: where its transport header is (from
  * struct pkt, as numbers) and what the stage learned. Offsets are from the
  * frame start. */
@@ -118,21 +114,13 @@ static __always_inline void dns_q_init(struct dns_q *q, const struct pkt *p)
 	q->gen = opaque(p->gen, salt);
 }
 
-static __always_inline bool dns_port(const struct tapis_settings *set, __be16 port_be)
-{
-	__u16 port = bpf_ntohs(port_be);
-
-	return (set->ports[TAPIS_PORT_DNS][(port >> 6) & (TAPIS_PORT_WORDS - 1)] >> (port & 63)) &
-	       1;
-}
-
 /* Where the IP datagram at l3 ends: by its length field, or with the frame
  * when the field is 0 (offloaded captures) or claims more than the frame
  * holds. 0 when the header is not there. */
 static __always_inline __u32 ip_datagram_end(void *data, void *end, __u32 family, __u32 l3)
 {
 	__u32 frame = end - data, len;
-	void *ip = data + (l3 & DNS_OFF_MASK);
+	void *ip = data + (l3 & OFF_MASK);
 
 	if (family == 4) {
 		struct iphdr *ip4 = ip;
@@ -168,11 +156,11 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 		return 0;
 	if (q->l4proto != IPPROTO_UDP && q->l4proto != IPPROTO_TCP)
 		return 0;
-	if (!dns_port(set, q->dport_be))
+	if (!port_in(set, TAPIS_PORT_DNS, q->dport_be))
 		return 0;
-	l4 = q->l4_off & DNS_OFF_MASK;
+	l4 = q->l4_off & OFF_MASK;
 	l3_end = ip_datagram_end(data, end, q->family, q->l3_off);
-	if (l3_end > DNS_OFF_MASK)
+	if (l3_end > OFF_MASK)
 		return 0;
 	if (q->l4proto == IPPROTO_TCP) {
 		struct tcphdr *th = data + l4;

@@ -165,7 +165,7 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 	case HTTP_P_SKIPLINE:
 		/* Eight bytes at a time while they are in the segment. */
 		for (k = 0; k < HTTP_SCAN / 8; k++) {
-			__u64 *wp = data + ((off + 8 * k) & L7_OFF_MASK), t;
+			__u64 *wp = data + ((off + 8 * k) & OFF_MASK), t;
 
 			if (8 * k + 8 > avail || (void *)(wp + 1) > dend)
 				break;
@@ -177,7 +177,7 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 		}
 		n = 8 * k;
 		for (k = 0; k < 8; k++) {
-			b = data + ((off + n) & L7_OFF_MASK);
+			b = data + ((off + n) & OFF_MASK);
 			if (n >= avail || (void *)(b + 1) > dend)
 				break;
 			n++;
@@ -201,7 +201,7 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 		for (k = 0; k < 5; k++) {
 			__u8 ch;
 
-			b = data + ((off + k) & L7_OFF_MASK);
+			b = data + ((off + k) & OFF_MASK);
 			if (k >= avail || (void *)(b + 1) > dend)
 				break;
 			ch = *b;
@@ -235,7 +235,7 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 
 	case HTTP_P_WS:
 		for (k = 0; k < 16; k++) {
-			b = data + ((off + k) & L7_OFF_MASK);
+			b = data + ((off + k) & OFF_MASK);
 			if (k >= avail || (void *)(b + 1) > dend)
 				break;
 			if (*b != ' ' && *b != '\t')
@@ -252,7 +252,7 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 	case HTTP_P_NAME:
 	case HTTP_P_ANAME:
 		for (k = 0; k < HTTP_SCAN; k++) {
-			b = data + ((off + k) & L7_OFF_MASK);
+			b = data + ((off + k) & OFF_MASK);
 			if (k >= avail || (void *)(b + 1) > dend)
 				break;
 			if (!st->name_have && !k && *b == '[') {

@@ -29,6 +29,7 @@
 #define TAPIS_L7_NAME_BPF_H
 
 #include <stdbool.h>
+#include <bpf/bpf_endian.h>
 #include "maps.bpf.h"
 #include "rules.bpf.h"
 
@@ -51,6 +52,15 @@ static __always_inline __u32 opaque(__u32 x, __u32 salt)
 	x <<= s;
 	barrier_var(x); /* or clang makes it x & (~0u >> s), exact to the verifier */
 	return x >> s;
+}
+
+/* Is port (network order) one of the settings' ports of a stage
+ * (TAPIS_PORT_DNS, _TLS, _HTTP)? */
+static __always_inline bool port_in(const struct tapis_settings *set, __u32 cls, __be16 port_be)
+{
+	__u16 port = bpf_ntohs(port_be);
+
+	return (set->ports[cls & 3][(port >> 6) & (TAPIS_PORT_WORDS - 1)] >> (port & 63)) & 1;
 }
 
 static __always_inline struct tapis_name_buf *name_buf(void)

@@ -25,10 +25,6 @@ enum l7_outcome {
 	L7_ERR, /* reason in l7_loop.reason */
 };
 
-/* Offsets into the frame are kept below this (jumbo frames included), so
- * the verifier can bound every packet pointer built from them. */
-#define L7_OFF_MASK 0x3fff
-
 /* The stage's cursor is the scratch buffer's off, end, res and reason. */
 static __always_inline long l7_stop(struct tapis_name_buf *c, __u32 res, __u32 reason)
 {
@@ -46,7 +42,7 @@ static __always_inline __u64 l7_gather(struct xdp_md *ctx, __u64 acc, __u32 off,
 
 #pragma unroll
 	for (k = 0; k < 8; k++) {
-		__u8 *b = data + ((off + k) & L7_OFF_MASK);
+		__u8 *b = data + ((off + k) & OFF_MASK);
 
 		if (k >= n || (void *)(b + 1) > end)
 			break;

@@ -42,7 +42,7 @@ enum tls_phase {
 static __always_inline bool tls_hello_start(struct xdp_md *ctx, __u32 off, __u32 end)
 {
 	void *data = (void *)(long)ctx->data, *dend = (void *)(long)ctx->data_end;
-	__u8 *b = data + (off & L7_OFF_MASK);
+	__u8 *b = data + (off & OFF_MASK);
 
 	/* A first segment may hold as little as a byte of the header. */
 	if (off >= end || (void *)(b + 1) > dend || b[0] != TLS_REC_HANDSHAKE)

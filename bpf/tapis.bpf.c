@@ -74,7 +74,7 @@ int tapis_xdp(struct xdp_md *ctx)
 	dq.msg_off = 0;
 	if ((set->flags & TAPIS_SF_HOSTS) && p.l4proto)
 		nb = name_buf();
-	if (nb && dns_port(set, p.dport_be)) {
+	if (nb && port_in(set, TAPIS_PORT_DNS, p.dport_be)) {
 		__builtin_memset(&dq, 0, sizeof(dq));
 		dns_q_init(&dq, &p);
 		ret = parse_dns(ctx, set, &dq, nb);
