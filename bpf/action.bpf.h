@@ -116,8 +116,8 @@ static __always_inline int do_redirect(struct xdp_md *ctx, struct tapis_rule *r)
  * packet of a blocked flow included, has nothing to answer with, so it
  * drops (DESIGN.md "Actions", other packets). */
 static __always_inline int apply_action(struct xdp_md *ctx, struct pkt *p, const struct dns_q *dq,
-					const struct flow_ctx *f, const struct tapis_settings *set,
-					struct verdict *v)
+					const struct tapis_name_buf *nb,
+					const struct tapis_settings *set, struct verdict *v)
 {
 	__u32 action = v->r ? v->r->action : TAPIS_ACT_NONE;
 
@@ -132,8 +132,10 @@ static __always_inline int apply_action(struct xdp_md *ctx, struct pkt *p, const
 			return XDP_DROP;
 		if (v->kind == TAPIS_KIND_DNS && dq->msg_off)
 			return dns_answer(ctx, dq, set, action);
-		if ((v->kind == TAPIS_KIND_TLS || v->kind == TAPIS_KIND_HTTP) && f->to_server)
-			return tcp_reset_answer(ctx, p->l3_off, p->l4_off, f->pay_end, p->family);
+		if ((v->kind == TAPIS_KIND_TLS || v->kind == TAPIS_KIND_HTTP) && nb &&
+		    nb->fpos.to_server)
+			return tcp_reset_answer(ctx, p->l3_off, p->l4_off, nb->fpos.pay_end,
+						p->family);
 		return XDP_DROP;
 	case TAPIS_ACT_DROP:
 		return XDP_DROP;

@@ -4,12 +4,14 @@
  * "per-flow state").
  *
  * flow_lookup() keys the packet's flow as its client sees it, so both
- * directions find one entry, and looks it up once. l7_stage() feeds the
- * payload of a client's segment to the TLS or HTTP parser: a segment that
- * starts a hello or a request, or the next in-order segment of one being
- * followed. What it cannot follow passes: a segment out of order drops the
- * flow's state (counted), more than TAPIS_L7_MAX_SEGS segments or
- * TAPIS_L7_MAX_BYTES bytes is counted as the stage's bound. */
+ * directions find one slot, and reads that slot inline: most packets on
+ * these ports belong to flows no name blocked, and pay a hash and one
+ * array read. l7_stage() feeds the payload of a client's segment to the
+ * TLS or HTTP parser: a segment that starts a hello or a request, or the
+ * next in-order segment of one being followed. What it cannot follow
+ * passes: a segment out of order drops the flow's state (counted), more
+ * than TAPIS_L7_MAX_SEGS segments or TAPIS_L7_MAX_BYTES bytes is counted
+ * as the stage's bound. */
 #ifndef TAPIS_FLOW_BPF_H
 #define TAPIS_FLOW_BPF_H
 
@@ -19,30 +21,33 @@
 #include "l7_http.bpf.h"
 #include "l7_dns.bpf.h"
 
-/* Where the packet's flow stands. */
-struct flow_ctx {
-	struct tapis_flow_val *fv; /* its entry, or NULL */
-	__u32 seq;		   /* TCP sequence number, host order */
-	__u32 pay_off;		   /* payload, from the frame start */
-	__u32 pay_end;
-	__u8 to_server; /* sent to the tls/http port */
-	__u8 cls;	/* TAPIS_PORT_TLS or TAPIS_PORT_HTTP of that port */
-	__u8 on;	/* a TCP packet on a tls/http port */
-};
+/* Slots of tapis_flows less one (a power of two), set at load. */
+const volatile __u32 flow_mask = TAPIS_FLOWS_DEFAULT - 1;
 
-/* Fill the key in nb and look the flow up. Only TCP on a tls or http port
- * of a policy with names pays for it. */
+/* Where the packet's flow stands: in the scratch buffer (nb->fpos), off
+ * the entry's stack, which it shares with the global functions it calls. */
+#define flow_ctx tapis_flow_pos
+
+static __always_inline __u64 flow_word(const struct tapis_flow_key *k, int i)
+{
+	return ((const __u64 *)k)[i];
+}
+
+/* Fill the key in nb, hash it to its slot and read the slot. Only TCP on
+ * a tls or http port of a policy with names pays for it. */
 static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
 					const struct tapis_settings *set, struct tapis_name_buf *nb,
 					struct flow_ctx *f)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct tapis_flow_key *k = &nb->fk;
+	struct tapis_flow_slot *s;
 	struct tcphdr *th;
-	__u32 l3_end;
+	__u64 h, *w = (__u64 *)k;
+	__u32 l3_end, l4;
 	bool cli;
 
-	if (p->l4proto != IPPROTO_TCP || !(set->flags & TAPIS_SF_HOSTS))
+	if (p->l4proto != IPPROTO_TCP)
 		return;
 	if (port_in(set, TAPIS_PORT_TLS, p->dport_be)) {
 		f->to_server = 1;
@@ -56,26 +61,71 @@ static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
 	}
 	f->on = 1;
 	cli = f->to_server;
-	__builtin_memset(k, 0, sizeof(*k));
-	k->family = p->family;
 	if (p->family == 4) {
-		__builtin_memcpy(k->caddr, cli ? &p->saddr4_be : &p->daddr4_be, 4);
-		__builtin_memcpy(k->saddr, cli ? &p->daddr4_be : &p->saddr4_be, 4);
+		w[0] = cli ? p->saddr4_be : p->daddr4_be;
+		w[1] = 0;
+		w[2] = cli ? p->daddr4_be : p->saddr4_be;
+		w[3] = 0;
 	} else {
 		__builtin_memcpy(k->caddr, cli ? p->saddr6 : p->daddr6, 16);
 		__builtin_memcpy(k->saddr, cli ? p->daddr6 : p->saddr6, 16);
 	}
-	k->cport_be = cli ? p->sport_be : p->dport_be;
-	k->sport_be = cli ? p->dport_be : p->sport_be;
-	f->fv = bpf_map_lookup_elem(&tapis_flows, k);
+	/* cport_be, sport_be, family, pad: the fifth word, as it lies. */
+	w[4] = (__u64)(cli ? p->sport_be : p->dport_be) |
+	       (__u64)(cli ? p->dport_be : p->sport_be) << 16 | (__u64)p->family << 32;
 
-	th = data + (p->l4_off & OFF_MASK);
+	h = tapis_flow_hash(k);
+	nb->slot = (__u32)h & flow_mask;
+	nb->check = (__u32)(h >> 32);
+	s = bpf_map_lookup_elem(&tapis_flows, &nb->slot);
+	if (s && s->state && s->check == (nb->check ^ s->rule ^ ((__u32)s->state << 16)) &&
+	    flow_word(&s->key, 0) == w[0] && flow_word(&s->key, 1) == w[1] &&
+	    flow_word(&s->key, 2) == w[2] && flow_word(&s->key, 3) == w[3] &&
+	    flow_word(&s->key, 4) == w[4])
+		f->state = s->state;
+
+	/* Opaque offsets: each way the headers in front can be stacked
+	 * reaches the rest in one verifier state, not one per layout. */
+	l4 = opaque(p->l4_off, p->len);
+	th = data + (l4 & OFF_MASK);
 	if ((void *)(th + 1) > end)
 		return;
 	f->seq = bpf_ntohl(th->seq);
-	l3_end = ip_datagram_end(data, end, p->family, p->l3_off);
-	f->pay_off = p->l4_off + th->doff * 4;
+	l3_end = ip_datagram_end(data, end, p->family, opaque(p->l3_off, p->len));
+	f->pay_off = l4 + th->doff * 4;
 	f->pay_end = l3_end > f->pay_off ? l3_end : f->pay_off;
+}
+
+/* Give the flow's slot to this flow with state (and rule, kind); a
+ * different flow there is evicted. */
+static __always_inline void flow_slot_set(struct tapis_name_buf *nb, struct flow_ctx *f,
+					  __u32 state, __u32 rule, __u32 kind)
+{
+	struct tapis_flow_slot *s = bpf_map_lookup_elem(&tapis_flows, &nb->slot);
+
+	if (!s)
+		return;
+	if (s->state && !f->state)
+		count_stat(TAPIS_S_FLOW_EVICT);
+	s->state = 0; /* readers see a half-written slot as empty */
+	__builtin_memcpy(&s->key, &nb->fk, sizeof(s->key));
+	s->rule = rule;
+	s->kind = kind;
+	s->check = nb->check ^ rule ^ (state << 16);
+	s->state = state;
+	f->state = state;
+}
+
+static __always_inline void flow_slot_clear(struct tapis_name_buf *nb, struct flow_ctx *f)
+{
+	struct tapis_flow_slot *s;
+
+	if (f->state) {
+		s = bpf_map_lookup_elem(&tapis_flows, &nb->slot);
+		if (s)
+			s->state = 0;
+	}
+	f->state = 0;
 }
 
 /* Feed this segment to the L7 stage of its port: the outcome, with a
@@ -83,7 +133,7 @@ static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
 static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf *nb,
 				      struct flow_ctx *f, __u32 *reason)
 {
-	struct tapis_flow_val *st = &nb->st;
+	struct tapis_flow_val *st = &nb->st, *prev = NULL;
 	struct tapis_name_buf *c = nb;
 	struct tapis_l7_name *part;
 	__u32 len, kind, i, off;
@@ -94,26 +144,30 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	c->end = f->pay_end;
 	c->res = L7_RUN;
 	c->reason = 0;
-	if (f->fv && f->fv->state != TAPIS_FLOW_VERDICT) {
-		if (f->fv->next_seq != f->seq) {
-			/* A retransmission of what was fed, or a gap: the
-			 * stream cannot be followed. */
-			bpf_map_delete_elem(&tapis_flows, &nb->fk);
+	if (f->state == TAPIS_FLOW_TLS || f->state == TAPIS_FLOW_HTTP) {
+		prev = bpf_map_lookup_elem(&tapis_l7_states, &nb->fk);
+		if (!prev || prev->next_seq != f->seq) {
+			/* A retransmission of what was fed, a gap, or a state
+			 * evicted: the stream cannot be followed. */
+			if (prev)
+				bpf_map_delete_elem(&tapis_l7_states, &nb->fk);
+			flow_slot_clear(nb, f);
 			*reason = TAPIS_R_L7_OUT_OF_ORDER;
 			return L7_ERR;
 		}
-		__builtin_memcpy(st, f->fv, sizeof(*st));
+		__builtin_memcpy(st, prev, sizeof(*st));
 		if (st->name_have) {
 			part = bpf_map_lookup_elem(&tapis_l7_names, &nb->fk);
 			if (!part) {
-				bpf_map_delete_elem(&tapis_flows, &nb->fk);
+				bpf_map_delete_elem(&tapis_l7_states, &nb->fk);
+				flow_slot_clear(nb, f);
 				*reason = TAPIS_R_L7_OUT_OF_ORDER;
 				return L7_ERR;
 			}
 			__builtin_memcpy(&nb->bytes[TAPIS_NAME_OFF + 1], part->bytes,
 					 sizeof(part->bytes));
 		}
-	} else if (f->fv) {
+	} else if (f->state) {
 		return L7_NONE; /* a verdict: the caller has seen it */
 	} else if (f->cls == TAPIS_PORT_TLS) {
 		if (!tls_hello_start(ctx, off, f->pay_end))
@@ -154,12 +208,17 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 			if (st->name_have)
 				bpf_map_update_elem(&tapis_l7_names, &nb->fk,
 						    &nb->bytes[TAPIS_NAME_OFF + 1], BPF_ANY);
-			bpf_map_update_elem(&tapis_flows, &nb->fk, st, BPF_ANY);
+			if (prev)
+				__builtin_memcpy(prev, st, sizeof(*st));
+			else if (!bpf_map_update_elem(&tapis_l7_states, &nb->fk, st, BPF_ANY))
+				flow_slot_set(nb, f, st->state, 0, 0);
 			return L7_MORE;
 		}
 	}
-	if (f->fv)
-		bpf_map_delete_elem(&tapis_flows, &nb->fk);
+	if (prev) {
+		bpf_map_delete_elem(&tapis_l7_states, &nb->fk);
+		flow_slot_clear(nb, f);
+	}
 	if (c->res == L7_NONE && kind == TAPIS_KIND_TLS && st->phase != TLS_P_HS)
 		count_stat(TAPIS_S_TLS_NO_SNI);
 	if (c->res == L7_ERR)
@@ -175,36 +234,56 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	return *reason ? L7_ERR : L7_NAME;
 }
 
-/* A flow a name blocked earlier: the rule, while it still blocks. */
-static __always_inline __u32 flow_verdict_rule(__u32 gen, struct flow_ctx *f,
-					       struct tapis_name_buf *nb)
+/* The host rule a name in this segment gives (0: none, or no name), the
+ * stage in nb->kind; fail-open reasons counted here. A global function:
+ * the parsers and the match are verified once, not once per way the
+ * headers in front can be stacked. */
+__noinline int l7_tcp(struct xdp_md *ctx, __u32 gen)
 {
+	struct tapis_name_buf *nb = name_buf();
+	struct flow_ctx *f;
+	__u32 reason = 0, ret;
+
+	if (!ctx || !nb)
+		return 0;
+	f = &nb->fpos;
+	nb->kind = TAPIS_KIND_NET;
+	ret = l7_stage(ctx, nb, f, &reason);
+	if (ret == L7_ERR)
+		count_reason(reason);
+	else if (ret == L7_NAME)
+		return host_match(gen, nb);
+	return 0;
+}
+
+/* A flow a name blocked earlier: the rule, while it still blocks. */
+static __always_inline __u32 flow_verdict_rule(__u32 gen, struct tapis_name_buf *nb,
+					       struct flow_ctx *f)
+{
+	struct tapis_flow_slot *s;
 	struct tapis_rule *r;
 	__u32 id;
 
-	if (!f->fv || f->fv->state != TAPIS_FLOW_VERDICT)
+	if (f->state != TAPIS_FLOW_VERDICT)
 		return 0;
-	id = f->fv->rule;
+	s = bpf_map_lookup_elem(&tapis_flows, &nb->slot);
+	if (!s)
+		return 0;
+	id = s->rule;
 	r = rule_usable(gen, id);
 	if (r && r->action >= TAPIS_ACT_DROP)
 		return id;
 	/* Lifted, expired or no longer blocking: the flow is free. */
-	bpf_map_delete_elem(&tapis_flows, &nb->fk);
-	f->fv = NULL;
+	flow_slot_clear(nb, f);
 	return 0;
 }
 
 /* Remember that a name blocked this flow. */
-static __always_inline void flow_remember(struct tapis_name_buf *nb, __u32 rule, __u32 kind)
+static __always_inline void flow_remember(struct tapis_name_buf *nb, struct flow_ctx *f, __u32 rule,
+					  __u32 kind)
 {
-	struct tapis_flow_val *v = &nb->st;
-
-	__builtin_memset(v, 0, sizeof(*v));
-	v->rule = rule;
-	v->state = TAPIS_FLOW_VERDICT;
-	v->kind = kind;
-	if (!bpf_map_update_elem(&tapis_flows, &nb->fk, v, BPF_ANY))
-		count_stat(TAPIS_S_FLOW_NEW);
+	flow_slot_set(nb, f, TAPIS_FLOW_VERDICT, rule, kind);
+	count_stat(TAPIS_S_FLOW_NEW);
 }
 
 #endif

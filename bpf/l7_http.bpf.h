@@ -276,7 +276,9 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 	return l7_stop(c, L7_ERR, TAPIS_R_HTTP_MALFORMED);
 }
 
-/* One step; 0 while there is more to do. A global function: verified once. */
+/* One step; 0 while there is more to do. A global function: verified once
+ * (several steps a call overrun the verifier's budget: the scans in the
+ * steps multiply). */
 __noinline int http_step(struct xdp_md *ctx)
 {
 	struct tapis_name_buf *nb = name_buf();

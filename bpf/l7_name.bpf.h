@@ -194,15 +194,18 @@ static __always_inline __u64 lower8(__u64 w)
  * Keys are looked up as they appear and the rules found kept in order,
  * least specific first; then the most specific one whose rule still acts
  * wins, and any more specific one skipped because it expired is counted. */
-static __always_inline __u32 host_match(__u32 gen_in, const struct tapis_name_buf *nb)
+static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 {
 	__u32 gen, nc, id, m, t, n, j, s, e, le, salt;
-	__u16 cand[HOST_CANDS] = {};
+	/* In the scratch buffer, not on the stack: a stage that calls this
+	 * from a global function shares the 512-byte stack with the entry. */
+	__u16 *cand = nb->cand;
 	__u64 h = TAPIS_HASH_INIT, acc = 0;
 	struct host_tables ht;
 
 	if (!nb || nb->name_end < 2 || !nb->nlab)
 		return 0; /* no name, or the root */
+	_Static_assert(sizeof(nb->cand) / sizeof(nb->cand[0]) == HOST_CANDS, "cand");
 	salt = nb->name_end;
 	gen = gen_in & 1;
 	/* Opaque zeros: where the verifier would know h (only boundaries fed

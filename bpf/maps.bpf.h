@@ -241,16 +241,27 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_state SEC(".maps");
 
-/* flow as the client sees it -> a name's verdict for the flow, or the state
- * of a ClientHello / HTTP request followed across segments (tapis_abi.h).
- * Size: settings.flows, set at load. */
+/* hash of the flow as the client sees it -> slot: a name's verdict for
+ * the flow, or "being followed" (tapis_abi.h). Slots: settings.flows,
+ * rounded up to a power of two, set at load with flow_mask. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_FLOWS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct tapis_flow_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_flows SEC(".maps");
+
+/* flow -> the state of a ClientHello / HTTP request followed across
+ * segments. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, TAPIS_FLOWS_DEFAULT);
+	__uint(max_entries, TAPIS_L7_STATES);
 	__type(key, struct tapis_flow_key);
 	__type(value, struct tapis_flow_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tapis_flows SEC(".maps");
+} tapis_l7_states SEC(".maps");
 
 /* flow -> first part of a hostname cut by a segment or record boundary. */
 struct {

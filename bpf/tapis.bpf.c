@@ -26,7 +26,7 @@ int tapis_xdp(struct xdp_md *ctx)
 {
 	struct pkt p = {};
 	struct dns_q dq;
-	struct flow_ctx f = {};
+	struct flow_ctx *f;
 	struct tapis_name_buf *nb = NULL;
 	struct tapis_settings *set;
 	struct tapis_ctl *ctl;
@@ -84,15 +84,13 @@ int tapis_xdp(struct xdp_md *ctx)
 			host_rule = host_match(p.gen, nb);
 		kind = TAPIS_KIND_DNS;
 	} else if (nb) {
-		flow_lookup(ctx, &p, set, nb, &f);
-		flow_rule = flow_verdict_rule(p.gen, &f, nb);
-		if (!flow_rule && f.on) {
-			reason = TAPIS_R_OK;
-			ret = l7_stage(ctx, nb, &f, &reason);
-			if (ret == L7_ERR)
-				count_reason(reason);
-			else if (ret == L7_NAME)
-				host_rule = host_match(p.gen, nb);
+		f = &nb->fpos;
+		__builtin_memset(f, 0, sizeof(*f));
+		flow_lookup(ctx, &p, set, nb, f);
+		flow_rule = flow_verdict_rule(p.gen, nb, f);
+		/* Only a client's segment with payload can carry a name. */
+		if (!flow_rule && f->to_server && f->pay_off < f->pay_end) {
+			host_rule = l7_tcp(ctx, p.gen);
 			kind = nb->kind;
 		}
 	}
@@ -111,7 +109,7 @@ int tapis_xdp(struct xdp_md *ctx)
 			kind = TAPIS_KIND_NET;
 		else if (v.r && v.r->action >= TAPIS_ACT_DROP &&
 			 (kind == TAPIS_KIND_TLS || kind == TAPIS_KIND_HTTP))
-			flow_remember(nb, v.rule, kind);
+			flow_remember(nb, &nb->fpos, v.rule, kind);
 	}
 	v.kind = kind;
 	if (quic && !v.r) {
@@ -122,7 +120,7 @@ int tapis_xdp(struct xdp_md *ctx)
 		}
 		count_stat(TAPIS_S_QUIC_PASS);
 	}
-	return apply_action(ctx, &p, &dq, &f, set, &v);
+	return apply_action(ctx, &p, &dq, nb, set, &v);
 
 unparsed:
 	/* Every packet lands in exactly one action counter (NONE: passed

@@ -199,6 +199,7 @@ enum tapis_stat {
 	TAPIS_S_HTTP_IP_HOST, /* Host is an IP literal: no name to match */
 	TAPIS_S_ANSWER_HEAD,  /* answer grown at the head: no tail room */
 	TAPIS_S_ANSWER_ERR,   /* answer or reset could not be built: dropped */
+	TAPIS_S_FLOW_EVICT,   /* a flow's slot taken by another flow */
 	TAPIS_S_MAX,
 };
 
@@ -451,23 +452,28 @@ static inline __u32 tapis_host_idx_home(__u64 key)
 }
 
 /* ---- per-flow state (hostname rules on TCP) ----
- * One LRU hash, tapis_flows, keyed by the flow as the client sees it
- * (client address and port first, the side whose port is not a tls/http
- * port), so both directions find one entry. An entry is either a verdict
- * (a name matched: later packets of the flow get the same rule) or the
- * state of a ClientHello or HTTP request being followed across in-order
- * segments. Entries are only made on tls/http ports, and only looked up
- * there. A name cut by a segment boundary keeps its first part in
- * tapis_l7_names under the same key. */
-#define TAPIS_FLOWS_DEFAULT 65536 /* settings.flows: entries of tapis_flows */
+ * tapis_flows is the flow table: an array of slots, one per hash of the
+ * flow as the client sees it (client address and port first: the side
+ * whose port is not a tls/http port), so both directions find one slot,
+ * read inline with no call. A slot is empty, holds a verdict (a name
+ * matched: later packets of the flow get the same rule), or says that a
+ * ClientHello or HTTP request of the flow is being followed across in-order
+ * segments; that state is in the LRU map tapis_l7_states under the same
+ * key. Slots are only written on tls/http ports, and only read there. A
+ * flow that hashes to a taken slot takes it: the one there is evicted, and
+ * counted (TAPIS_S_FLOW_EVICT). A name cut by a segment boundary keeps its
+ * first part in tapis_l7_names. */
+#define TAPIS_FLOWS_DEFAULT 65536 /* settings.flows: slots of tapis_flows (a power of 2) */
+#define TAPIS_L7_STATES	    16384 /* hellos and requests followed at once */
 #define TAPIS_L7_NAMES	    4096  /* partial names carried between segments */
 #define TAPIS_L7_MAX_SEGS   8	  /* segments one hello or request is followed */
 #define TAPIS_L7_MAX_BYTES  16384 /* bytes of one hello or request followed */
 #define TAPIS_L7_MAX_STEPS  64	  /* fields parsed per segment */
-#define TAPIS_HTTP_MAX_LINE 2048  /* request line, a header line: longer is skipped */
 
+/* Five words, compared as such: caddr, saddr (IPv4 in their first 4
+ * bytes), then both ports and the family. */
 struct tapis_flow_key {
-	__u8 caddr[16]; /* client; IPv4 in the first 4 bytes */
+	__u8 caddr[16]; /* client */
 	__u8 saddr[16]; /* server */
 	__be16 cport_be;
 	__be16 sport_be;
@@ -475,10 +481,31 @@ struct tapis_flow_key {
 	__u8 pad[3];
 };
 
+/* The flow's hash: its slot is the low bits (slots - 1), its check the
+ * high 32. One definition for the data path and the tools that find a
+ * flow's slot. */
+static inline __u64 tapis_flow_hash(const struct tapis_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = (w[0] + w[2] * 0x9E3779B97F4A7C15ULL) ^ (w[1] + w[3] * 0xC2B2AE3D27D4EB4FULL);
+
+	return tapis_hash_mix(h ^ w[4]);
+}
+
+/* A slot of tapis_flows. check ties the key's hash to the rest, so a slot
+ * torn by two CPUs writing it at once reads as empty. */
+struct tapis_flow_slot {
+	struct tapis_flow_key key;
+	__u16 rule; /* VERDICT: the rule a name matched */
+	__u8 state; /* enum tapis_flow_state; 0: empty */
+	__u8 kind;  /* VERDICT: enum tapis_kind of the match */
+	__u32 check;
+};
+
 enum tapis_flow_state {
 	TAPIS_FLOW_VERDICT = 1, /* rule, kind: every later packet */
-	TAPIS_FLOW_TLS,		/* a ClientHello in progress */
-	TAPIS_FLOW_HTTP,	/* request headers in progress */
+	TAPIS_FLOW_TLS,		/* a ClientHello in progress (tapis_l7_states) */
+	TAPIS_FLOW_HTTP,	/* request headers in progress (tapis_l7_states) */
 };
 
 struct tapis_flow_val {
@@ -512,6 +539,18 @@ struct tapis_l7_name {
 	__u8 bytes[256];
 };
 
+/* Where a TCP packet on a tls/http port stands (BPF scratch, see below). */
+struct tapis_flow_pos {
+	__u32 state;   /* its flow's slot state; 0: none */
+	__u32 seq;     /* TCP sequence number, host order */
+	__u32 pay_off; /* payload, from the frame start */
+	__u32 pay_end;
+	__u8 to_server; /* sent to the tls/http port */
+	__u8 cls;	/* TAPIS_PORT_TLS or TAPIS_PORT_HTTP of that port */
+	__u8 on;	/* a TCP packet on a tls/http port */
+	__u8 pad;
+};
+
 /* The name an L7 stage found, as the host match reads it (BPF scratch,
  * in the ABI because it is a map value). bytes[TAPIS_NAME_OFF + i] for
  * i in 0..name_end: a separator byte before each label (a DNS length byte,
@@ -531,12 +570,16 @@ struct tapis_name_buf {
 	__u8 nlab;
 	__u8 kind; /* enum tapis_kind: the stage that found it */
 	__u32 pad;
-	struct tapis_flow_key fk; /* the packet's flow, as tapis_flows keys it */
+	struct tapis_flow_key fk;   /* the packet's flow, as tapis_flows keys it */
+	struct tapis_flow_pos fpos; /* where it stands */
+	__u32 slot;		    /* its slot's index */
+	__u32 check;		    /* and the slot's check for it */
 	/* Where the L7 stage is in this segment, and how it ended. */
 	__u32 off; /* next unread payload byte, from the frame start */
 	__u32 end; /* end of this segment's payload */
 	__u32 res; /* the stage's outcome (bpf/l7_stream.bpf.h) */
 	__u32 reason;
+	__u16 cand[16]; /* the host match's rules along the name (HOST_CANDS) */
 	/* The L7 stage's working state for this packet (TLS, HTTP), kept
 	 * in tapis_flows between segments. */
 	struct tapis_flow_val st;

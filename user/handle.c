@@ -45,6 +45,7 @@ const char *const tapis_map_names[M__COUNT] = {
 	[M_HOST_INDEX] = "tapis_host_index",
 	[M_FLOWS] = "tapis_flows",
 	[M_L7_NAMES] = "tapis_l7_names",
+	[M_L7_STATES] = "tapis_l7_states",
 };
 
 #define PROG_PIN "tapis_xdp"
@@ -170,13 +171,17 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 		bpf_object__for_each_map(m, t->skel->obj) bpf_map__set_pin_path(m, NULL);
 	}
 	if (o && o->flows) {
+		/* A power of two, so the data path masks a hash into it. */
+		uint32_t slots = tapis_flow_slots(o->flows);
+
 		m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[M_FLOWS]);
-		err = m ? bpf_map__set_max_entries(m, o->flows) : -ENOENT;
+		err = m ? bpf_map__set_max_entries(m, slots) : -ENOENT;
 		if (err) {
-			pr_err("size %s to %u entries: %s", tapis_map_names[M_FLOWS], o->flows,
+			pr_err("size %s to %u entries: %s", tapis_map_names[M_FLOWS], slots,
 			       strerror(-err));
 			goto fail;
 		}
+		t->skel->rodata->flow_mask = slots - 1;
 	}
 	err = tapis_bpf__load(t->skel);
 	if (err) {

@@ -93,6 +93,7 @@ static const char *const stat_help[] = {
 	[TAPIS_S_HTTP_IP_HOST] = "HTTP requests whose Host is an IP literal.",
 	[TAPIS_S_ANSWER_HEAD] = "Answers grown at the packet head for lack of tail room.",
 	[TAPIS_S_ANSWER_ERR] = "Answers or resets that could not be built: packet dropped.",
+	[TAPIS_S_FLOW_EVICT] = "Flows whose slot in the flow table another flow took.",
 };
 _Static_assert(sizeof(stat_help) / sizeof(stat_help[0]) == TAPIS_S_MAX,
 	       "stat_help: one HELP per enum tapis_stat");

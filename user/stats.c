@@ -59,6 +59,7 @@ static const char *const stat_names[] = {
 	[TAPIS_S_TLS_NO_SNI] = "tls_no_sni",	 [TAPIS_S_TLS_ECH] = "tls_ech",
 	[TAPIS_S_HTTP_NO_HOST] = "http_no_host", [TAPIS_S_HTTP_IP_HOST] = "http_ip_host",
 	[TAPIS_S_ANSWER_HEAD] = "answer_head",	 [TAPIS_S_ANSWER_ERR] = "answer_err",
+	[TAPIS_S_FLOW_EVICT] = "flow_evict",
 };
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == TAPIS_S_MAX,
 	       "stat_names: one name per enum tapis_stat");
@@ -114,95 +115,47 @@ int tapis_flows_size(struct tapis *t, uint32_t *entries)
 	return 0;
 }
 
-#ifndef ENOTSUPP
-#define ENOTSUPP 524 /* the kernel's, for a map type without batch ops */
-#endif
-#define FLOW_BATCH     4096  /* entries per lookup_batch call */
-#define FLOW_BATCH_MAX 65536 /* a hash bucket never holds more */
+/* Count the taken slots of tapis_flows and the verdicts among them: the
+ * array read in batches of FLOW_BATCH slots. */
+#define FLOW_BATCH 4096
 
-static void flow_seen(struct flow_stat *fs, const struct tapis_flow_val *v)
-{
-	fs->present++;
-	if (v->state == TAPIS_FLOW_VERDICT)
-		fs->verdicts++;
-}
-
-/* Without batch ops: key by key. A key deleted under the walk restarts it,
- * so it stops at size entries. */
-static int walk_flows(int fd, struct flow_stat *fs)
-{
-	struct tapis_flow_key key, next;
-	struct tapis_flow_val v;
-	void *prev = NULL;
-
-	while (fs->present < fs->size && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (bpf_map_lookup_elem(fd, &next, &v) == 0)
-			flow_seen(fs, &v);
-		key = next;
-		prev = &key;
-	}
-	return 0;
-}
-
-/* Count the entries of tapis_flows and the verdicts among them, in
- * batches (a 65,536-entry table is 16 calls). Each call moves on by at
- * least one hash bucket, and the count stops at max_entries. */
 static int count_flows(struct tapis *t, struct flow_stat *fs)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	int fd = t->map_fd[M_FLOWS], err;
-	struct tapis_flow_key *keys = NULL;
-	struct tapis_flow_val *vals = NULL;
-	uint64_t token = 0; /* where the next batch starts (a bucket index) */
-	uint32_t cap = FLOW_BATCH, n;
-	bool first = true, last = false;
+	struct tapis_flow_slot *vals;
+	uint32_t *keys, n, at = 0, next;
 
 	err = tapis_flows_size(t, &fs->size);
 	if (err)
 		return err;
-	while (!last && fs->present < fs->size) {
-		if (!keys) {
-			keys = calloc(cap, sizeof(*keys));
-			vals = calloc(cap, sizeof(*vals));
-			if (!keys || !vals) {
-				err = -ENOMEM;
-				break;
-			}
-		}
-		n = cap;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n, &bo);
-		if (err) {
-			err = -errno;
-			if (err == -ENOENT) {
-				last = true; /* the final n entries are valid */
-				err = 0;
-			} else if (err == -ENOSPC && cap < FLOW_BATCH_MAX) {
-				/* A bucket larger than the buffer: token points at it. */
-				first = false;
-				cap *= 4;
-				free(keys);
-				free(vals);
-				keys = NULL;
-				vals = NULL;
-				continue;
-			} else if (first &&
-				   (err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUPP)) {
-				err = walk_flows(fd, fs);
-				break;
-			} else {
-				break;
-			}
-		}
-		first = false;
-		for (uint32_t i = 0; i < n; i++)
-			flow_seen(fs, &vals[i]);
+	keys = calloc(FLOW_BATCH, sizeof(*keys));
+	vals = calloc(FLOW_BATCH, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
 	}
+	while (at < fs->size) {
+		n = FLOW_BATCH;
+		err = bpf_map_lookup_batch(fd, at ? &at : NULL, &next, keys, vals, &n, &bo);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			if (vals[i].state)
+				fs->present++;
+			if (vals[i].state == TAPIS_FLOW_VERDICT)
+				fs->verdicts++;
+		}
+		if (err || !n)
+			break;
+		at = next;
+	}
+	err = 0;
+out:
 	free(keys);
 	free(vals);
-	if (fs->present > fs->size)
-		fs->present = fs->size;
-	if (fs->verdicts > fs->present)
-		fs->verdicts = fs->present;
 	return err;
 }
 
@@ -309,8 +262,7 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 	for (uint32_t i = TAPIS_S_PACKETS + 1; i < TAPIS_S_MAX && !err; i++)
 		err = sum_u64(t, M_STATS, i, &s->stats[i]);
 	s->flows.created = s->stats[TAPIS_S_FLOW_NEW];
-	s->flows.evicted =
-		s->flows.created > s->flows.verdicts ? s->flows.created - s->flows.verdicts : 0;
+	s->flows.evicted = s->stats[TAPIS_S_FLOW_EVICT];
 out:
 	free(pc);
 	free(ac);

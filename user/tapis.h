@@ -50,8 +50,9 @@ enum tapis_map_id {
 	M_STATE,
 	M_HOST_FILTER,
 	M_HOST_INDEX,
-	M_FLOWS,    /* LRU: per-flow verdicts and L7 state; sized by settings.flows */
-	M_L7_NAMES, /* LRU: hostnames cut by a segment boundary */
+	M_FLOWS,     /* flow table: verdicts, L7 in progress; sized by settings.flows */
+	M_L7_NAMES,  /* LRU: hostnames cut by a segment boundary */
+	M_L7_STATES, /* LRU: hellos and requests followed across segments */
 	M__COUNT,
 };
 
@@ -170,6 +171,16 @@ void snapshot_free(struct snapshot *s);
 
 /* Entries tapis_flows was created with (its max_entries). */
 int tapis_flows_size(struct tapis *t, uint32_t *entries);
+/* Slots the flow table gets for settings.flows: rounded up to a power of
+ * two. */
+static inline uint32_t tapis_flow_slots(uint32_t flows)
+{
+	uint32_t n = 1;
+
+	while (n < flows && n < (1u << 31))
+		n <<= 1;
+	return n;
+}
 
 const char *reason_name(unsigned r);
 const char *stat_name(unsigned s);

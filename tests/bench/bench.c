@@ -1089,8 +1089,9 @@ static int run_hot(int fd, const struct pkt *p, uint32_t repeat, double *ns, uin
 	return 0;
 }
 
-/* tapis_flows, for S_RESET */
+/* tapis_flows and its slots, for S_RESET */
 static int flows_fd = -1;
+static uint32_t flows_slots = TAPIS_FLOWS_DEFAULT;
 
 /* The key tapis_flows files a plain IPv4 TCP frame under, its sender
  * being the client (bpf/flow.bpf.h flow_lookup). */
@@ -1114,9 +1115,12 @@ static int run_setup(int fd, enum setup s, const uint8_t *frame, const uint8_t *
 	if (s == S_NONE)
 		return 0;
 	if (s == S_RESET) {
+		struct tapis_flow_slot empty = {};
+		uint32_t slot;
+
 		flow_key_of(frame, &k);
-		bpf_map_delete_elem(flows_fd, &k);
-		return 0;
+		slot = (uint32_t)tapis_flow_hash(&k) & (flows_slots - 1);
+		return bpf_map_update_elem(flows_fd, &slot, &empty, BPF_ANY) ? -errno : 0;
 	}
 	{
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = sf, .data_size_in = slen, .repeat = 1);
@@ -1739,6 +1743,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	flows_fd = t.map_fd[M_FLOWS];
+	if (tapis_flows_size(&t, &flows_slots))
+		flows_slots = TAPIS_FLOWS_DEFAULT;
 	avail1 = proc_field("/proc/meminfo", "MemAvailable");
 	slab1 = proc_field("/proc/meminfo", "Slab");
 	err = space_build(&sp, &pol) ?: hosts_build(&hs, &pol);

@@ -137,9 +137,16 @@ uint64_t fx_rule_kind_packets(struct fixture *f, const char *rule, unsigned kind
 
 int fx_flows_clear(struct fixture *f)
 {
-	static const int maps[] = {M_FLOWS, M_L7_NAMES};
+	static const int maps[] = {M_L7_STATES, M_L7_NAMES};
+	struct tapis_flow_slot empty = {};
 	uint8_t key[256], next[256];
+	uint32_t slots, i;
 
+	if (tapis_flows_size(&f->t, &slots))
+		return -errno;
+	for (i = 0; i < slots; i++)
+		if (bpf_map_update_elem(f->t.map_fd[M_FLOWS], &i, &empty, BPF_ANY))
+			return -errno;
 	for (size_t m = 0; m < sizeof(maps) / sizeof(maps[0]); m++) {
 		int fd = f->t.map_fd[maps[m]];
 
