@@ -178,12 +178,14 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 			return L7_NONE;
 	}
 	c->off = off;
+	if (st->state == TAPIS_FLOW_TLS && !prev && tls_fast(ctx, nb, off, f->pay_end))
+		c->res = L7_NAME;
 
 	/* The steps are global functions, each verified once; this loop is
 	 * all the verifier walks here. */
 	if (st->state == TAPIS_FLOW_TLS) {
 		kind = TAPIS_KIND_TLS;
-		for (i = 0; i < TAPIS_L7_MAX_STEPS; i++)
+		for (i = 0; i < TAPIS_L7_MAX_STEPS && c->res == L7_RUN; i++)
 			if (tls_step(ctx))
 				break;
 	} else {

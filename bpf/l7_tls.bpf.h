@@ -65,6 +65,93 @@ static __always_inline void tls_start(struct tapis_flow_val *st)
 	st->need = 4;
 }
 
+/* Big-endian reads at a frame offset the caller has checked against the
+ * segment; 0 when (against the verifier) not in the packet. */
+static __always_inline __u32 tls_rd(struct xdp_md *ctx, __u32 off, __u32 n)
+{
+	return (__u32)l7_gather(ctx, 0, off, n);
+}
+
+#define TLS_FAST_EXTS 32 /* extensions the fast path walks */
+
+/* The common case at the speed of the packet: a hello whose first record
+ * holds the fields up to server_name in this segment, read in place with
+ * the extensions walked in a tight loop. Anything else (the segment or the
+ * record ends first, a length that does not fit) hands over to the steps:
+ * from the start, or at the extension where the fast walk stopped, with
+ * st and the cursor as the steps would have left them. Returns 1 when the
+ * name is in nb, else 0. */
+static __always_inline int tls_fast(struct xdp_md *ctx, struct tapis_name_buf *nb, __u32 off,
+				    __u32 end)
+{
+	struct tapis_flow_val *st = &nb->st;
+	__u32 rec_len, lim, hs, hs_len, x, ext_end, i, type, len;
+
+	if (off + 5 + 4 + 2 + 32 + 1 > end)
+		return 0;
+	if (tls_rd(ctx, off, 1) != TLS_REC_HANDSHAKE || tls_rd(ctx, off + 1, 1) != 3)
+		return 0;
+	rec_len = tls_rd(ctx, off + 3, 2);
+	if (!rec_len || rec_len > TLS_REC_MAX)
+		return 0;
+	hs = off + 5; /* handshake byte 0 */
+	lim = hs + rec_len < end ? hs + rec_len : end;
+	if (tls_rd(ctx, hs, 1) != TLS_HS_CLIENT_HELLO)
+		return 0;
+	hs_len = tls_rd(ctx, hs + 1, 3);
+	x = hs + 4 + 2 + 32; /* session id length */
+	if (x + 1 > lim)
+		return 0;
+	x += 1 + tls_rd(ctx, x, 1);
+	if (x + 2 > lim)
+		return 0;
+	x += 2 + tls_rd(ctx, x, 2);
+	if (x + 1 > lim)
+		return 0;
+	x += 1 + tls_rd(ctx, x, 1);
+	if (x + 2 > lim || x + 2 > hs + 4 + hs_len)
+		return 0;
+	ext_end = x + 2 + tls_rd(ctx, x, 2);
+	if (ext_end > hs + 4 + hs_len)
+		return 0;
+	x += 2;
+	for (i = 0; i < TLS_FAST_EXTS; i++) {
+		if (x + 4 > lim || x + 4 > ext_end)
+			break;
+		type = tls_rd(ctx, x, 2);
+		len = tls_rd(ctx, x + 2, 2);
+		/* Past its block, or on into the next record or segment: the
+		 * steps take it from its header. */
+		if (x + 4 + len > ext_end || x + 4 + len > lim)
+			break;
+		if (type == TLS_EXT_SERVER_NAME) {
+			__u32 list = tls_rd(ctx, x + 4, 2), nlen = tls_rd(ctx, x + 7, 2);
+
+			if (len < 5 || x + 9 + nlen > lim || tls_rd(ctx, x + 6, 1) != 0 ||
+			    list < nlen + 3 || list + 2 > len || !nlen || nlen > TAPIS_HOST_MAX + 1)
+				break; /* the steps say what is wrong */
+			if (l7_name_copy(ctx, nb, x + 9, 0, nlen))
+				break;
+			st->name_have = nlen;
+			st->name_len = nlen;
+			nb->off = x + 9 + nlen;
+			return 1;
+		}
+		if (type == TLS_EXT_ECH)
+			st->flags |= TAPIS_L7F_ECH;
+		x += 4 + len;
+	}
+	/* Hand over at extension x: what the steps hold there. */
+	st->phase = TLS_P_EXT;
+	st->need = 4;
+	st->pos = x - hs;
+	st->hs_end = 4 + hs_len;
+	st->ext_end = ext_end - hs;
+	st->rec_left = rec_len - (x - hs);
+	nb->off = x;
+	return 0;
+}
+
 /* One field of the hello whose bytes are all in acc: check it, and say
  * what comes next. */
 static __always_inline long tls_field(struct tapis_name_buf *c, struct tapis_flow_val *st, __u64 v)
