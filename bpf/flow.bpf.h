@@ -148,9 +148,9 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 		prev = bpf_map_lookup_elem(&tapis_l7_states, &nb->fk);
 		if (!prev || prev->next_seq != f->seq) {
 			/* A retransmission of what was fed, a gap, or a state
-			 * evicted: the stream cannot be followed. */
-			if (prev)
-				bpf_map_delete_elem(&tapis_l7_states, &nb->fk);
+			 * evicted: the stream cannot be followed. The state
+			 * stays for the LRU to reuse: only a pending slot
+			 * makes anything read it, and a delete costs. */
 			flow_slot_clear(nb, f);
 			*reason = TAPIS_R_L7_OUT_OF_ORDER;
 			return L7_ERR;
@@ -159,7 +159,6 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 		if (st->name_have) {
 			part = bpf_map_lookup_elem(&tapis_l7_names, &nb->fk);
 			if (!part) {
-				bpf_map_delete_elem(&tapis_l7_states, &nb->fk);
 				flow_slot_clear(nb, f);
 				*reason = TAPIS_R_L7_OUT_OF_ORDER;
 				return L7_ERR;
@@ -178,7 +177,10 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 			return L7_NONE;
 	}
 	c->off = off;
-	if (st->state == TAPIS_FLOW_TLS && !prev && tls_fast(ctx, nb, off, f->pay_end))
+	/* A hello's extensions, in the first segment or a later one, are
+	 * walked in place where they can be (l7_tls.bpf.h). */
+	if (st->state == TAPIS_FLOW_TLS && (prev || tls_fast(ctx, nb, off, f->pay_end)) &&
+	    tls_fast_exts(ctx, nb))
 		c->res = L7_NAME;
 
 	/* The steps are global functions, each verified once; this loop is
@@ -217,10 +219,8 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 			return L7_MORE;
 		}
 	}
-	if (prev) {
-		bpf_map_delete_elem(&tapis_l7_states, &nb->fk);
+	if (prev)
 		flow_slot_clear(nb, f);
-	}
 	if (c->res == L7_NONE && kind == TAPIS_KIND_TLS && st->phase != TLS_P_HS)
 		count_stat(TAPIS_S_TLS_NO_SNI);
 	if (c->res == L7_ERR)

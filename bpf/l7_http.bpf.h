@@ -79,28 +79,6 @@ static __always_inline bool http_start(struct xdp_md *ctx, struct tapis_flow_val
 	return true;
 }
 
-/* Index of the first zero byte flagged in a haszero() word (lowest first). */
-static __always_inline __u32 first_flag(__u64 t)
-{
-	__u64 b = t & -t;
-	__u32 i = 0;
-
-	if (b & 0xffffffff00000000ULL)
-		i += 4;
-	if (b & 0xffff0000ffff0000ULL)
-		i += 2;
-	if (b & 0xff00ff00ff00ff00ULL)
-		i += 1;
-	return i;
-}
-
-static __always_inline __u64 has_byte(__u64 w, __u8 c)
-{
-	__u64 x = w ^ (ONES64 * c);
-
-	return (x - ONES64) & ~x & HIGH64;
-}
-
 static __always_inline bool http_name_end(__u8 b, bool authority)
 {
 	return b == ':' || b == ' ' || b == '\t' || b == '\r' || b == '\n' ||
@@ -169,7 +147,7 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 
 			if (8 * k + 8 > avail || (void *)(wp + 1) > dend)
 				break;
-			t = has_byte(*wp, '\n');
+			t = eq_bytes(*wp, '\n');
 			if (t) {
 				n = 8 * k + first_flag(t) + 1;
 				goto line_end;

@@ -70,6 +70,45 @@ static __always_inline struct tapis_name_buf *name_buf(void)
 	return bpf_map_lookup_elem(&tapis_scratch, &zero);
 }
 
+#define ONES64 0x0101010101010101ULL
+#define HIGH64 0x8080808080808080ULL
+
+/* ASCII lowercase of eight bytes at once, exactly tapis_lower() per byte:
+ * a byte is upper case when its low seven bits are 'A'..'Z' and its top
+ * bit is clear; such a byte gets 0x20 added. */
+static __always_inline __u64 lower8(__u64 w)
+{
+	__u64 low7 = w & ~HIGH64;
+	__u64 ge_a = low7 + (0x80 - 'A') * ONES64;
+	__u64 gt_z = low7 + (0x80 - 'Z' - 1) * ONES64;
+
+	return w | (((ge_a & ~gt_z & ~w) & HIGH64) >> 2);
+}
+
+/* The high bit of each byte of w equal to c, exactly (no borrow between
+ * bytes, unlike the classic has-zero test). */
+static __always_inline __u64 eq_bytes(__u64 w, __u8 c)
+{
+	__u64 x = w ^ (ONES64 * c);
+
+	return ~(((x & ~HIGH64) + ~HIGH64) | x) & HIGH64;
+}
+
+/* Index (0..7) of the lowest byte flagged in t, which is not 0. */
+static __always_inline __u32 first_flag(__u64 t)
+{
+	__u64 b = t & -t;
+	__u32 i = 0;
+
+	if (b & 0xffffffff00000000ULL)
+		i += 4;
+	if (b & 0xffff0000ffff0000ULL)
+		i += 2;
+	if (b & 0xff00ff00ff00ff00ULL)
+		i += 1;
+	return i;
+}
+
 /* Labels of the dotted name of len bytes at bytes[TAPIS_NAME_OFF + 1]
  * (the stage has cut any trailing dot): 0, or TAPIS_R_NAME_SYNTAX for an
  * empty label, a label over 63 bytes, more than TAPIS_MAX_LABELS labels or
@@ -157,21 +196,6 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 	if (!v)
 		return 0;
 	return self ? v->self_rule : v->sub_rule;
-}
-
-#define ONES64 0x0101010101010101ULL
-#define HIGH64 0x8080808080808080ULL
-
-/* ASCII lowercase of eight bytes at once, exactly tapis_lower() per byte:
- * a byte is upper case when its low seven bits are 'A'..'Z' and its top
- * bit is clear; such a byte gets 0x20 added. */
-static __always_inline __u64 lower8(__u64 w)
-{
-	__u64 low7 = w & ~HIGH64;
-	__u64 ge_a = low7 + (0x80 - 'A') * ONES64;
-	__u64 gt_z = low7 + (0x80 - 'Z' - 1) * ONES64;
-
-	return w | (((ge_a & ~gt_z & ~w) & HIGH64) >> 2);
 }
 
 /* Chunks a name can take (tapis_abi.h): a label of n wire bytes is

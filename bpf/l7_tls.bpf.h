@@ -72,20 +72,73 @@ static __always_inline __u32 tls_rd(struct xdp_md *ctx, __u32 off, __u32 n)
 	return (__u32)l7_gather(ctx, 0, off, n);
 }
 
-#define TLS_FAST_EXTS 32 /* extensions the fast path walks */
+#define TLS_FAST_EXTS 32 /* extensions the fast walk reads a segment */
 
-/* The common case at the speed of the packet: a hello whose first record
- * holds the fields up to server_name in this segment, read in place with
- * the extensions walked in a tight loop. Anything else (the segment or the
- * record ends first, a length that does not fit) hands over to the steps:
- * from the start, or at the extension where the fast walk stopped, with
- * st and the cursor as the steps would have left them. Returns 1 when the
- * name is in nb, else 0. */
+/* The extensions at the speed of the packet: from where st stands (before
+ * an extension's header, or in an extension's body to be skipped), read in
+ * place in a tight loop while headers and bodies lie in this segment and
+ * record. At server_name whose name lies there too, the name is copied
+ * and 1 returned. Otherwise st and the cursor are left before the
+ * extension the walk stopped at, as the steps would have left them, and
+ * the steps go on from there (they also say what is wrong, if anything
+ * is). */
+static __always_inline int tls_fast_exts(struct xdp_md *ctx, struct tapis_name_buf *nb)
+{
+	struct tapis_flow_val *st = &nb->st;
+	__u32 x = nb->off, lim, ext_end, base, i, type, len;
+
+	if (st->phase != TLS_P_EXT || st->have || !st->rec_left || x >= nb->end ||
+	    st->skip > st->rec_left || st->pos > st->ext_end)
+		return 0;
+	/* Frame offset of handshake byte 0, were it all in this frame. */
+	base = x - st->pos;
+	lim = x + st->rec_left < nb->end ? x + st->rec_left : nb->end;
+	ext_end = base + st->ext_end;
+	if (x + st->skip > lim)
+		return 0;
+	x += st->skip;
+	for (i = 0; i < TLS_FAST_EXTS; i++) {
+		if (x + 4 > lim || x + 4 > ext_end)
+			break;
+		type = tls_rd(ctx, x, 2);
+		len = tls_rd(ctx, x + 2, 2);
+		/* Past its block, or on into the next record or segment: the
+		 * steps take it from its header. */
+		if (x + 4 + len > ext_end || x + 4 + len > lim)
+			break;
+		if (type == TLS_EXT_SERVER_NAME) {
+			__u32 list = tls_rd(ctx, x + 4, 2), nlen = tls_rd(ctx, x + 7, 2);
+
+			if (len < 5 || x + 9 + nlen > lim || tls_rd(ctx, x + 6, 1) != 0 ||
+			    list < nlen + 3 || list + 2 > len || !nlen || nlen > TAPIS_HOST_MAX + 1)
+				break;
+			if (l7_name_copy(ctx, nb, x + 9, 0, nlen))
+				break;
+			st->name_have = nlen;
+			st->name_len = nlen;
+			nb->off = x + 9 + nlen;
+			return 1;
+		}
+		if (type == TLS_EXT_ECH)
+			st->flags |= TAPIS_L7F_ECH;
+		x += 4 + len;
+	}
+	st->rec_left -= x - nb->off;
+	st->pos += x - nb->off;
+	st->skip = 0;
+	nb->off = x;
+	return 0;
+}
+
+/* The fields before the extensions in place, when the first record holds
+ * them in this segment: 1 with st and the cursor before the first
+ * extension, for tls_fast_exts(). Else 0, and the steps start from the
+ * start. */
 static __always_inline int tls_fast(struct xdp_md *ctx, struct tapis_name_buf *nb, __u32 off,
 				    __u32 end)
 {
 	struct tapis_flow_val *st = &nb->st;
-	__u32 rec_len, lim, hs, hs_len, x, ext_end, i, type, len;
+	__u32 rec_len, lim, hs, hs_len, x, ext_end;
 
 	if (off + 5 + 4 + 2 + 32 + 1 > end)
 		return 0;
@@ -115,33 +168,7 @@ static __always_inline int tls_fast(struct xdp_md *ctx, struct tapis_name_buf *n
 	if (ext_end > hs + 4 + hs_len)
 		return 0;
 	x += 2;
-	for (i = 0; i < TLS_FAST_EXTS; i++) {
-		if (x + 4 > lim || x + 4 > ext_end)
-			break;
-		type = tls_rd(ctx, x, 2);
-		len = tls_rd(ctx, x + 2, 2);
-		/* Past its block, or on into the next record or segment: the
-		 * steps take it from its header. */
-		if (x + 4 + len > ext_end || x + 4 + len > lim)
-			break;
-		if (type == TLS_EXT_SERVER_NAME) {
-			__u32 list = tls_rd(ctx, x + 4, 2), nlen = tls_rd(ctx, x + 7, 2);
-
-			if (len < 5 || x + 9 + nlen > lim || tls_rd(ctx, x + 6, 1) != 0 ||
-			    list < nlen + 3 || list + 2 > len || !nlen || nlen > TAPIS_HOST_MAX + 1)
-				break; /* the steps say what is wrong */
-			if (l7_name_copy(ctx, nb, x + 9, 0, nlen))
-				break;
-			st->name_have = nlen;
-			st->name_len = nlen;
-			nb->off = x + 9 + nlen;
-			return 1;
-		}
-		if (type == TLS_EXT_ECH)
-			st->flags |= TAPIS_L7F_ECH;
-		x += 4 + len;
-	}
-	/* Hand over at extension x: what the steps hold there. */
+	/* The state the steps have before the first extension. */
 	st->phase = TLS_P_EXT;
 	st->need = 4;
 	st->pos = x - hs;
@@ -149,7 +176,7 @@ static __always_inline int tls_fast(struct xdp_md *ctx, struct tapis_name_buf *n
 	st->ext_end = ext_end - hs;
 	st->rec_left = rec_len - (x - hs);
 	nb->off = x;
-	return 0;
+	return 1;
 }
 
 /* One field of the hello whose bytes are all in acc: check it, and say
