@@ -142,13 +142,16 @@ static __always_inline __u32 ip_datagram_end(void *data, void *end, __u32 family
 	return l3 + len;
 }
 
+/* 8-byte words a name with its final zero can take. */
+#define DNS_NAME_WORDS ((TAPIS_HOST_MAX + 2 + 7) / 8)
+
 /* 1: a query was parsed into q; 0: not a DNS query (another port, a TCP
  * segment without payload); -reason: a query that cannot be matched. */
 static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_settings *set,
 				     struct dns_q *q, struct tapis_name_buf *nb)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u32 l4, pay, l3_end, msg, msg_end, off = 0, i, flags;
+	__u32 l4, pay, l3_end, msg, msg_end, off = 0, i, k, flags;
 	struct dnshdr *dh;
 	__u8 *qn, *tail;
 
@@ -220,9 +223,25 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 	}
 	q->name_end = off;
 	q->nlab = i;
-	/* The name, length bytes and final zero, for the host match. */
-	if (bpf_xdp_load_bytes(ctx, msg, &nb->bytes[TAPIS_NAME_OFF], (off & 0xff) + 1))
-		goto trunc;
+	/* The name, length bytes and final zero, for the host match: eight
+	 * bytes at a time straight off the packet (a helper call costs more
+	 * than a short name's copy). A word that would run past the frame,
+	 * the name's last, is left to bpf_xdp_load_bytes. */
+	for (k = 0; k < DNS_NAME_WORDS; k++) {
+		__u64 *src = data + ((msg + 8 * k) & OFF_MASK);
+		__u32 rest = off + 1 - 8 * k;
+
+		if (8 * k > off)
+			break;
+		if ((void *)(src + 1) > end) {
+			if (bpf_xdp_load_bytes(ctx, msg + 8 * k,
+					       &nb->bytes[TAPIS_NAME_OFF + 8 * (k & 31)],
+					       (rest & 7) | 1))
+				goto trunc;
+			break;
+		}
+		*(__u64 *)&nb->bytes[TAPIS_NAME_OFF + 8 * (k & 31)] = *src;
+	}
 	nb->name_end = off;
 	nb->nlab = i;
 	nb->kind = TAPIS_KIND_DNS;
@@ -248,6 +267,28 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 
 trunc:
 	return -TAPIS_R_DNS_TRUNC;
+}
+
+/* The host rule of the DNS query in this packet, or 0; the query in q for
+ * an answer. Malformed queries are counted by reason. A global function:
+ * the parse and the match are verified once, not once per way the headers
+ * in front can be stacked. */
+__noinline int dns_stage(struct xdp_md *ctx, struct dns_q *q, __u32 gen)
+{
+	struct tapis_name_buf *nb = name_buf();
+	struct tapis_settings *set;
+	int ret;
+
+	gen &= 1;
+	set = bpf_map_lookup_elem(&tapis_settings, &gen);
+	if (!ctx || !q || !nb || !set)
+		return 0;
+	ret = parse_dns(ctx, set, q, nb);
+	if (ret < 0) { /* a DNS query whose name cannot be read */
+		count_reason(-ret);
+		return 0;
+	}
+	return ret > 0 ? host_match(gen, nb) : 0;
 }
 
 #endif

@@ -33,7 +33,7 @@ int tapis_xdp(struct xdp_md *ctx)
 	struct verdict v;
 	__u32 reason = TAPIS_R_OK, zero = 0, host_rule = 0, flow_rule = 0, dst_ent = 0, src_ent = 0,
 	      kind = TAPIS_KIND_NET, quic = 0;
-	int family, ret;
+	int family;
 
 	p.data = (void *)(long)ctx->data;
 	p.c.pos = p.data;
@@ -77,11 +77,7 @@ int tapis_xdp(struct xdp_md *ctx)
 	if (nb && port_in(set, TAPIS_PORT_DNS, p.dport_be)) {
 		__builtin_memset(&dq, 0, sizeof(dq));
 		dns_q_init(&dq, &p);
-		ret = parse_dns(ctx, set, &dq, nb);
-		if (ret < 0) /* a DNS query whose name cannot be read */
-			count_reason(-ret);
-		else if (ret > 0)
-			host_rule = host_match(p.gen, nb);
+		host_rule = dns_stage(ctx, &dq, p.gen);
 		kind = TAPIS_KIND_DNS;
 	} else if (nb) {
 		f = &nb->fpos;
