@@ -182,6 +182,11 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	if (st->state == TAPIS_FLOW_TLS && (prev || tls_fast(ctx, nb, off, f->pay_end)) &&
 	    tls_fast_exts(ctx, nb))
 		c->res = L7_NAME;
+	if (st->state == TAPIS_FLOW_HTTP && !prev) {
+		i = http_fast(ctx);
+		if (i)
+			c->res = i == 1 ? L7_NAME : L7_NONE;
+	}
 
 	/* The steps are global functions, each verified once; this loop is
 	 * all the verifier walks here. */
@@ -192,7 +197,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 				break;
 	} else {
 		kind = TAPIS_KIND_HTTP;
-		for (i = 0; i < TAPIS_L7_MAX_STEPS; i++)
+		for (i = 0; i < TAPIS_L7_MAX_STEPS && c->res == L7_RUN; i++)
 			if (http_step(ctx))
 				break;
 	}

@@ -254,6 +254,129 @@ static __always_inline long http_step_in(struct xdp_md *ctx, struct tapis_name_b
 	return l7_stop(c, L7_ERR, TAPIS_R_HTTP_MALFORMED);
 }
 
+#define HTTP_FAST_LINES 32 /* header lines the fast walk reads */
+#define HTTP_FAST_WORDS 32 /* words of one line it scans for its end */
+
+/* Past the '\n' that ends the line at x in this segment (the frame
+ * offset after it), or 0 when it is not within HTTP_FAST_WORDS whole
+ * words before the segment's end. A global function: a loop in a loop
+ * would be checked once per pair of counts. */
+__noinline int http_line_end(struct xdp_md *ctx, __u32 x, __u32 end)
+{
+	void *data, *dend;
+	__u32 k;
+	__u64 t;
+
+	if (!ctx)
+		return 0;
+	data = (void *)(long)ctx->data;
+	dend = (void *)(long)ctx->data_end;
+	for (k = 0; k < HTTP_FAST_WORDS; k++) {
+		__u64 *wp = data + ((x + 8 * k) & OFF_MASK);
+
+		if (x + 8 * k + 8 > end || (void *)(wp + 1) > dend)
+			return 0;
+		t = eq_bytes(*wp, '\n');
+		if (t)
+			return x + 8 * k + first_flag(t) + 1;
+	}
+	return 0;
+}
+
+/* A request read in place, the way the steps would, while its lines lie
+ * in this segment in whole words: the request line, then header lines to
+ * Host. 1: the name is in nb; 2: no name (the headers ended, or Host is an
+ * address, counted); 0: the steps go on from where this stopped (st and
+ * the cursor as they would have them). A global function, verified once;
+ * one call for what would be a call per line. */
+__noinline int http_fast(struct xdp_md *ctx)
+{
+	struct tapis_name_buf *nb = name_buf();
+	struct tapis_flow_val *st;
+	__u32 x, y, i, k, end;
+	void *data, *dend;
+	__u64 w, t;
+	__u8 *b;
+
+	if (!ctx || !nb)
+		return 0;
+	st = &nb->st;
+	x = nb->off;
+	end = nb->end;
+	if (st->phase != HTTP_P_SCHEME || st->have || x + 8 > end)
+		return 0;
+	data = (void *)(long)ctx->data;
+	dend = (void *)(long)ctx->data_end;
+	w = lower8(l7_gather(ctx, 0, x, 8));
+	if ((w >> 32) == 0x68747470 /* "http": maybe absolute form, for the steps */)
+		return 0;
+	/* The request line's end. */
+	y = http_line_end(ctx, x, end);
+	if (!y)
+		return 0;
+	for (i = 0; i < HTTP_FAST_LINES; i++) {
+		__u64 *wp = data + (y & OFF_MASK);
+
+		if (y + 8 > end || (void *)(wp + 1) > dend)
+			break;
+		w = *wp;
+		if ((w & 0xff) == '\n' || (w & 0xffff) == 0x0a0d /* "\r\n" */) {
+			count_stat(TAPIS_S_HTTP_NO_HOST);
+			return 2;
+		}
+		if ((lower8(w) & 0xffffffffffULL) != 0x3a74736f68ULL /* "host:" */) {
+			x = http_line_end(ctx, y, end);
+			if (!x)
+				break;
+			y = x;
+			continue;
+		}
+		/* Host: spaces and tabs, then the name up to its end. */
+		x = y + 5;
+		for (k = 0; k < 16; k++) {
+			b = data + ((x + k) & OFF_MASK);
+			if (x + k >= end || (void *)(b + 1) > dend)
+				break;
+			if (*b != ' ' && *b != '\t')
+				break;
+		}
+		x += k;
+		b = data + (x & OFF_MASK);
+		if (k == 16 || x >= end || (void *)(b + 1) > dend)
+			break;
+		if (*b == '[') {
+			count_stat(TAPIS_S_HTTP_IP_HOST);
+			return 2;
+		}
+		for (k = 0; k < (TAPIS_HOST_MAX + 8) / 8; k++) {
+			wp = data + ((x + 8 * k) & OFF_MASK);
+			if (x + 8 * k + 8 > end || (void *)(wp + 1) > dend)
+				break;
+			w = *wp;
+			t = eq_bytes(w, ':') | eq_bytes(w, ' ') | eq_bytes(w, '\t') |
+			    eq_bytes(w, '\r') | eq_bytes(w, '\n');
+			if (!t)
+				continue;
+			k = 8 * k + first_flag(t);
+			if (l7_name_copy(ctx, nb, x, 0, k))
+				goto hand_over;
+			st->name_have = k;
+			st->name_len = k;
+			nb->off = x + k;
+			return 1;
+		}
+		break;
+	}
+hand_over:
+	/* At the start of line y: what the steps hold there. */
+	st->pos += y - nb->off;
+	st->phase = HTTP_P_LINE;
+	st->have = 0;
+	st->acc = 0;
+	nb->off = y;
+	return 0;
+}
+
 /* One step; 0 while there is more to do. A global function: verified once
  * (several steps a call overrun the verifier's budget: the scans in the
  * steps multiply). */
