@@ -115,7 +115,7 @@ static __always_inline __u32 first_flag(__u64 t)
  * a name over TAPIS_HOST_MAX bytes. A global function, verified once; the
  * counts live in the buffer, not in registers, so the verifier does not
  * fork a state per label count. */
-__noinline int name_dotted(__u32 len, __u32 kind)
+static __always_inline int name_dotted(__u32 len, __u32 kind)
 {
 	struct tapis_name_buf *nb = name_buf();
 	__u32 i;
