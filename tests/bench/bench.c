@@ -170,6 +170,7 @@ struct scenario {
 	enum setup setup;  /* flow state the timed packet needs */
 	double budget_ns;  /* hot budget in added ns over XDP_PASS (0: none) */
 	bool redirect;	   /* destination inside the bench-redirect prefix */
+	bool monitored;	   /* the name is under bench-monitor's pattern */
 };
 
 /* A 5-label name: the DNS scenarios' query names (hosts below). */
@@ -179,31 +180,32 @@ struct scenario {
  * not run. */
 static const struct scenario SCEN[] = {
 	{"ipv4-nomatch", "IPv4 TCP SYN 64 B, no prefix matches", 4, E_PLAIN, false, 80, PKT_TCP_SYN,
-	 0, NULL, 1.5, 5.0, 0, L7_NONE, false, S_NONE, 0, false},
+	 0, NULL, 1.5, 5.0, 0, L7_NONE, false, S_NONE, 0, false, false},
 	{"ipv6-nomatch", "IPv6 TCP SYN, no prefix matches", 6, E_PLAIN, false, 80, PKT_TCP_SYN, 0,
-	 NULL, 1.5, 8.0, 0, L7_NONE, false, S_NONE, 0, false},
+	 NULL, 1.5, 8.0, 0, L7_NONE, false, S_NONE, 0, false, false},
 	{"ipv4-blocked", "IPv4 TCP SYN inside a drop prefix", 4, E_PLAIN, true, 80, PKT_TCP_SYN, 0,
-	 NULL, 1.7, 0, 0, L7_NONE, false, S_NONE, 0, false},
+	 NULL, 1.7, 0, 0, L7_NONE, false, S_NONE, 0, false, false},
 	{"ipv4-vlan", "ipv4-nomatch behind 802.1Q", 4, E_VLAN, false, 80, PKT_TCP_SYN, 0, NULL, 0,
-	 0, 0.2, L7_NONE, false, S_NONE, 0, false},
+	 0, 0.2, L7_NONE, false, S_NONE, 0, false, false},
 	{"ipv4-qinq", "ipv4-nomatch behind 802.1ad + 802.1Q", 4, E_QINQ, false, 80, PKT_TCP_SYN, 0,
-	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false},
+	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false, false},
 	{"ipv4-pppoe", "ipv4-nomatch in a PPPoE session", 4, E_PPPOE, false, 80, PKT_TCP_SYN, 0,
-	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false},
+	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false, false},
 	{"ipv4-mpls", "ipv4-nomatch under 2 MPLS labels", 4, E_MPLS, false, 80, PKT_TCP_SYN, 0,
-	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false},
+	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false, false},
 	{"tcp443-data", "IPv4 TCP data (200 B TLS record) to port 443, no flow", 4, E_PLAIN, false,
-	 443, PKT_TCP_ACK | PKT_TCP_PSH, 200, NULL, 0, 0, 0, L7_NONE, false, S_NONE, 0, false},
+	 443, PKT_TCP_ACK | PKT_TCP_PSH, 200, NULL, 0, 0, 0, L7_NONE, false, S_NONE, 0, false,
+	 false},
 	/* issue 4: <= 4x XDP_PASS hot. drop, not reject/sinkhole: those
 	 * rewrite the frame into the answer (XDP_TX), and with repeat > 1 the
 	 * later runs would see the answer, a response, which passes. */
 	{"dns-5label-match", "DNS query (UDP), 5-label name under a listed drop pattern", 4,
-	 E_PLAIN, false, 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, true, S_NONE, 0, false},
+	 E_PLAIN, false, 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, true, S_NONE, 0, false, false},
 	{"dns-5label-nomatch", "DNS query (UDP), 5-label name under no pattern", 4, E_PLAIN, false,
-	 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, false, S_NONE, 0, false},
+	 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, false, S_NONE, 0, false, false},
 	{"dns-tcp-match", "DNS query over TCP (length prefix), 5-label listed name", 4, E_PLAIN,
 	 false, 53, PKT_TCP_ACK | PKT_TCP_PSH, 0, NULL, 4.0, 0, 0, L7_DNS_TCP, true, S_NONE, 0,
-	 false},
+	 false, false},
 	/* hostnames in TCP (TLS SNI, HTTP Host), flows and redirect. Names:
 	 * the DNS scenarios' hot names; cold names are all listed ("match")
 	 * or all unlisted, so that a cold "nomatch" leaves no verdict. Budgets
@@ -248,6 +250,25 @@ static const struct scenario SCEN[] = {
 	 .tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH,
 	 .l7 = L7_HTTP,
 	 .budget_ns = 120},
+	/* The same match, hot: a name under a monitor rule leaves no flow
+	 * verdict, so the packet can be run again and again like the
+	 * unlisted ones (the drop rows above run once per call). */
+	{.name = "tls-ch-monitor",
+	 .what = "ClientHello in one segment, SNI under a monitor pattern",
+	 .family = 4,
+	 .dport = 443,
+	 .tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH,
+	 .l7 = L7_TLS,
+	 .monitored = true,
+	 .budget_ns = 150},
+	{.name = "http-get-monitor",
+	 .what = "HTTP/1.1 GET, Host under a monitor pattern",
+	 .family = 4,
+	 .dport = 80,
+	 .tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH,
+	 .l7 = L7_HTTP,
+	 .monitored = true,
+	 .budget_ns = 120},
 	{.name = "blocked-flow",
 	 .what = "200 B client segment of a flow whose ClientHello was dropped",
 	 .family = 4,
@@ -276,7 +297,9 @@ static const struct scenario SCEN[] = {
 
 /* The generated policy has no redirect rule: the bench adds one in memory
  * after parsing (add_redirect_rule), with this prefix, to lo. */
-#define REDIR_NET   "198.18.77.0/24"
+#define REDIR_NET "198.18.77.0/24"
+/* ... and a monitor rule, bench-monitor, for the names under this one. */
+#define MON_NAME    "img.static.cdn.bench-monitor.example"
 #define REDIR_IFACE "lo"
 static struct net_entry redir_net;
 
@@ -991,7 +1014,10 @@ static int make_packets(const struct scenario *sc, const struct space *sp,
 	if (sc->l7 != L7_NONE) {
 		if (!hs->n_cand)
 			return -ENOENT;
-		snprintf(name, sizeof(name), "%s", sc->listed ? hs->hot_match : hs->hot_nomatch);
+		snprintf(name, sizeof(name), "%s",
+			 sc->monitored ? MON_NAME
+			 : sc->listed  ? hs->hot_match
+				       : hs->hot_nomatch);
 	}
 	err = build_pkt(&out->hot, sc, src, dst, name, id);
 	if (err)
@@ -1045,8 +1071,12 @@ static int make_packets(const struct scenario *sc, const struct space *sp,
 				       (inside_pct == 50 ? (i >> 1) & 1
 							 : rng_next(&rng) % 100 < inside_pct));
 
-			err = listed ? listed5(hs, &rng, name, sizeof(name))
-				     : unlisted5(hs, &rng, name, sizeof(name));
+			if (sc->monitored)
+				err = snprintf(name, sizeof(name), "n%08x.%s",
+					       (uint32_t)rng_next(&rng), MON_NAME) < 0;
+			else
+				err = listed ? listed5(hs, &rng, name, sizeof(name))
+					     : unlisted5(hs, &rng, name, sizeof(name));
 			if (err) {
 				free(p);
 				return err;
@@ -1440,6 +1470,33 @@ static int add_redirect_rule(struct policy *p)
 	return 0;
 }
 
+static int add_monitor_rule(struct policy *p)
+{
+	struct rule *r, *rules = realloc(p->rules, (p->n_rules + 1) * sizeof(*rules));
+
+	if (!rules)
+		return -ENOMEM;
+	p->rules = rules;
+	p->cap_rules = p->n_rules + 1;
+	r = &rules[p->n_rules];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "bench-monitor");
+	r->action = TAPIS_ACT_MONITOR;
+	r->direction = DIR_DST;
+	r->hosts = calloc(1, sizeof(*r->hosts));
+	if (!r->hosts)
+		return -ENOMEM;
+	r->hosts[0].kind = HOST_SUBTREE;
+	r->hosts[0].name = strdup(MON_NAME + strlen("img.static.cdn."));
+	if (!r->hosts[0].name)
+		return -ENOMEM;
+	r->hosts[0].loc.file = "bench";
+	r->n_hosts = r->cap_hosts = 1;
+	r->loc.file = "bench";
+	p->n_rules++;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tapis-bench [--smoke] [--policy-dir DIR] [--rounds N] [--repeat N]\n"
@@ -1592,8 +1649,8 @@ static struct json_object *net_edit_bench(struct tapis *t, int prog_fd, const ch
 		t2 = now_ns();
 		if (!err) {
 			static const struct scenario probe = {
-				"probe", "", 4, E_PLAIN, false, 80,	PKT_TCP_SYN, 0,	   NULL,
-				0,	 0,  0, L7_NONE, false, S_NONE, 0,	     false};
+				"probe", "", 4, E_PLAIN, false, 80,	PKT_TCP_SYN, 0,	    NULL,
+				0,	 0,  0, L7_NONE, false, S_NONE, 0,	     false, false};
 
 			inet_pton(AF_INET, "198.18.0.1", src);
 			memcpy(dst, e24.addr, 4);
@@ -1725,9 +1782,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	t1 = now_ns();
-	err = add_redirect_rule(&pol);
+	err = add_redirect_rule(&pol) ?: add_monitor_rule(&pol);
 	if (err) {
-		fprintf(stderr, "tapis-bench: add the redirect rule: %s\n", strerror(-err));
+		fprintf(stderr, "tapis-bench: add the redirect and monitor rules: %s\n",
+			strerror(-err));
 		return 1;
 	}
 	err = tapis_create(&t, NULL);
