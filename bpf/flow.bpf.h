@@ -184,8 +184,17 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 		c->res = L7_NAME;
 	if (st->state == TAPIS_FLOW_HTTP && !prev) {
 		i = http_fast(ctx);
-		if (i)
-			c->res = i == 1 ? L7_NAME : L7_NONE;
+		if (i == 1) {
+			len = st->name_len;
+			if (!len || l7_name_words(ctx, st->skip, len)) {
+				*reason = TAPIS_R_NAME_SYNTAX;
+				return L7_ERR;
+			}
+			st->name_have = len;
+			c->res = L7_NAME;
+		} else if (i) {
+			c->res = L7_NONE;
+		}
 	}
 
 	/* The steps are global functions, each verified once; this loop is

@@ -285,7 +285,8 @@ __noinline int http_line_end(struct xdp_md *ctx, __u32 x, __u32 end)
 
 /* A request read in place, the way the steps would, while its lines lie
  * in this segment in whole words: the request line, then header lines to
- * Host. 1: the name is in nb; 2: no name (the headers ended, or Host is an
+ * Host. 1: the name is at frame offset st->skip, st->name_len bytes; 2: no
+ * name (the headers ended, or Host is an
  * address, counted); 0: the steps go on from where this stopped (st and
  * the cursor as they would have them). A global function, verified once;
  * one call for what would be a call per line. */
@@ -307,9 +308,15 @@ __noinline int http_fast(struct xdp_md *ctx)
 		return 0;
 	data = (void *)(long)ctx->data;
 	dend = (void *)(long)ctx->data_end;
-	w = lower8(l7_gather(ctx, 0, x, 8));
-	if ((w >> 32) == 0x68747470 /* "http": maybe absolute form, for the steps */)
-		return 0;
+	{
+		__u32 *h4 = data + (x & OFF_MASK);
+
+		if ((void *)(h4 + 1) > dend)
+			return 0;
+		/* "http" in any case: maybe absolute form, for the steps. */
+		if ((*h4 | 0x20202020) == 0x70747468)
+			return 0;
+	}
 	/* The request line's end. */
 	y = http_line_end(ctx, x, end);
 	if (!y)
@@ -353,21 +360,21 @@ __noinline int http_fast(struct xdp_md *ctx)
 			if (x + 8 * k + 8 > end || (void *)(wp + 1) > dend)
 				break;
 			w = *wp;
-			t = eq_bytes(w, ':') | eq_bytes(w, ' ') | eq_bytes(w, '\t') |
-			    eq_bytes(w, '\r') | eq_bytes(w, '\n');
+			/* A space, a tab, CR, LF (all below '!') or ':': the
+			 * lowest flagged byte is exact. */
+			t = ((w - ONES64 * '!') & ~w & HIGH64) | eq_bytes(w, ':');
 			if (!t)
 				continue;
+			/* The caller copies it: a call from here would be one
+			 * frame too deep for the stack. */
 			k = 8 * k + first_flag(t);
-			if (l7_name_copy(ctx, nb, x, 0, k))
-				goto hand_over;
-			st->name_have = k;
+			st->skip = x;
 			st->name_len = k;
 			nb->off = x + k;
 			return 1;
 		}
 		break;
 	}
-hand_over:
 	/* At the start of line y: what the steps hold there. */
 	st->pos += y - nb->off;
 	st->phase = HTTP_P_LINE;

@@ -66,4 +66,34 @@ static __always_inline int l7_name_copy(struct xdp_md *ctx, struct tapis_name_bu
 											       : 0;
 }
 
+/* The same for a whole name (have 0) that lies in the packet: eight bytes
+ * at a time straight off it (bytes past the name land in the buffer's
+ * slack, unread), the helper only for a last word that would run past the
+ * frame. A global function, verified once. */
+__noinline int l7_name_words(struct xdp_md *ctx, __u32 off, __u32 n)
+{
+	struct tapis_name_buf *nb = name_buf();
+	void *data, *end;
+	__u32 k;
+
+	if (!ctx || !nb || !n || n > TAPIS_HOST_MAX + 1)
+		return -1;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	for (k = 0; k < (TAPIS_HOST_MAX + 1 + 7) / 8; k++) {
+		__u64 *src = data + ((off + 8 * k) & OFF_MASK);
+
+		if (8 * k >= n)
+			return 0;
+		if ((void *)(src + 1) > end)
+			return bpf_xdp_load_bytes(ctx, off + 8 * k,
+						  &nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)],
+						  ((n - 8 * k) & 7) | 1)
+				       ? -1
+				       : 0;
+		*(__u64 *)&nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)] = *src;
+	}
+	return 0;
+}
+
 #endif

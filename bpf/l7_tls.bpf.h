@@ -112,7 +112,7 @@ static __always_inline int tls_fast_exts(struct xdp_md *ctx, struct tapis_name_b
 			if (len < 5 || x + 9 + nlen > lim || tls_rd(ctx, x + 6, 1) != 0 ||
 			    list < nlen + 3 || list + 2 > len || !nlen || nlen > TAPIS_HOST_MAX + 1)
 				break;
-			if (l7_name_copy(ctx, nb, x + 9, 0, nlen))
+			if (l7_name_words(ctx, x + 9, nlen))
 				break;
 			st->name_have = nlen;
 			st->name_len = nlen;
