@@ -481,14 +481,20 @@ struct tapis_flow_key {
 	__u8 pad[3];
 };
 
+_Static_assert(sizeof(struct tapis_flow_key) == 5 * sizeof(__u64), "five words");
+
 /* The flow's hash: its slot is the low bits (slots - 1), its check the
  * high 32. One definition for the data path and the tools that find a
  * flow's slot. */
 static inline __u64 tapis_flow_hash(const struct tapis_flow_key *k)
 {
-	const __u64 *w = (const __u64 *)k;
-	__u64 h = (w[0] + w[2] * 0x9E3779B97F4A7C15ULL) ^ (w[1] + w[3] * 0xC2B2AE3D27D4EB4FULL);
+	__u64 w[5], h;
 
+	/* Copied, not cast: C's aliasing rules let a compiler read a
+	 * struct of bytes through a __u64 pointer before its fields are
+	 * written. */
+	__builtin_memcpy(w, k, sizeof(w));
+	h = (w[0] + w[2] * 0x9E3779B97F4A7C15ULL) ^ (w[1] + w[3] * 0xC2B2AE3D27D4EB4FULL);
 	return tapis_hash_mix(h ^ w[4]);
 }
 

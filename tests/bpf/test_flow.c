@@ -2,6 +2,7 @@
 /* Flow verdicts through BPF_PROG_TEST_RUN: a flow a name blocked stays
  * blocked both ways, counted as FLOW on its rule, until a reload lifts the
  * rule; QUIC Initials to a tls port dropped or passed by settings.quic. */
+#include <arpa/inet.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <string.h>
@@ -215,9 +216,53 @@ static bool test_quic_pass(void)
 	return true;
 }
 
+/* The slot tapis_flows files the IPv4 flow from cport to 443 under (the
+ * hash both sides share, bpf/tapis_abi.h). */
+static int slot_of(uint16_t cport, uint32_t *slot)
+{
+	struct tapis_flow_key k = {.family = 4};
+	uint32_t slots;
+
+	if (inet_pton(AF_INET, CLI4, k.caddr) != 1 || inet_pton(AF_INET, SRV4, k.saddr) != 1 ||
+	    tapis_flows_size(&fx.t, &slots) || !slots || (slots & (slots - 1)))
+		return -1;
+	k.cport_be = htons(cport);
+	k.sport_be = htons(443);
+	*slot = (uint32_t)tapis_flow_hash(&k) & (slots - 1);
+	return 0;
+}
+
+/* Two flows in one slot: the later takes it, the earlier's verdict is
+ * gone (its packets pass) and the eviction is counted. The other flow is
+ * written into the slot from here, as a flow with another key would. */
+static bool test_evicted(void)
+{
+	uint16_t cport = port_next++;
+	struct tapis_flow_slot other = {.rule = 1, .state = TAPIS_FLOW_VERDICT};
+	uint64_t e0 = fx_stat(&fx, TAPIS_S_FLOW_EVICT);
+	uint32_t slot;
+	size_t n;
+
+	ASSERT_OK(slot_of(cport, &slot), "the flow's slot");
+	ASSERT_EQ(hello(false, cport, "flow.example", &n), XDP_DROP, "blocked");
+	ASSERT_EQ(run_tcp(false, false, cport, 443, 1 + n, "a", 1), XDP_DROP, "its verdict holds");
+	other.key.family = 4;
+	other.key.cport_be = htons(1);
+	ASSERT_OK(bpf_map_update_elem(fx.t.map_fd[M_FLOWS], &slot, &other, BPF_ANY), "other flow");
+	ASSERT_EQ(run_tcp(false, false, cport, 443, 1 + n, "a", 1), XDP_PASS,
+		  "its slot taken: the verdict is gone");
+	ASSERT_EQ(fx_stat(&fx, TAPIS_S_FLOW_EVICT), e0, "nothing evicted by a reader");
+	/* A new hello blocks it again, taking the slot back: counted. */
+	ASSERT_EQ(hello(false, cport, "flow.example", &n), XDP_DROP, "blocked again");
+	ASSERT_EQ(fx_stat(&fx, TAPIS_S_FLOW_EVICT), e0 + 1, "the other flow evicted");
+	ASSERT_EQ(run_tcp(false, true, cport, 443, 1 + n, "b", 1), XDP_DROP, "verdict back");
+	return true;
+}
+
 static const struct test_case tests[] = {
 	TEST(test_flow_both_directions),
 	TEST(test_reject_flow_then_drop),
+	TEST(test_evicted),
 	TEST(test_lifted_by_reload),
 	TEST(test_quic_drop),
 	TEST(test_quic_pass),
