@@ -10,7 +10,9 @@
  * for every query: names under patterns, exact and wildcard patterns,
  * patterns nested in patterns, random letter case, and near misses (one
  * letter changed, a label boundary moved, a suffix that is not a whole
- * label). The two sides must agree on every query. */
+ * label). The two sides must agree on every query. Each name is sent
+ * three times: as a DNS query (wire form), and as the text of a TLS
+ * server_name and an HTTP Host, which must key the same rule. */
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
@@ -214,8 +216,15 @@ static uint64_t monitored(void)
 static unsigned n_checked, n_hits, n_misses;
 
 /* One query: the rule the program picked must be the reference's. */
-static bool run_query(const char *qname, uint32_t want)
+enum source { SRC_DNS, SRC_TLS, SRC_HTTP, SRC_N };
+
+/* One name in one packet of its source: a DNS query (UDP or TCP), a
+ * ClientHello's server_name, or an HTTP Host; exactly rule want (0: none)
+ * counts it. */
+static bool run_name(const char *qname, uint32_t want, enum source src)
 {
+	static const char *const what[SRC_N] = {"query", "SNI", "Host"};
+	static uint16_t port = 20000;
 	uint64_t c0 = counter(want), m0 = monitored();
 	bool v6 = rnd() & 1;
 	struct pkt p;
@@ -227,7 +236,14 @@ static bool run_query(const char *qname, uint32_t want)
 		pkt_ipv6(&p, "2001:db8:1::2", "2001:db8:2::2", PKT_AUTO);
 	else
 		pkt_ipv4(&p, "198.18.1.2", "198.18.2.2", PKT_AUTO, NULL);
-	if (rnd() % 4 == 0) {
+	port = port >= 60000 ? 20000 : port + 1;
+	if (src == SRC_TLS) {
+		pkt_tcp(&p, port, 443, PKT_TCP_PSH | PKT_TCP_ACK, 1, 1);
+		tls_client_hello(&p, qname);
+	} else if (src == SRC_HTTP) {
+		pkt_tcp(&p, port, 80, PKT_TCP_PSH | PKT_TCP_ACK, 1, 1);
+		http_get(&p, qname, "/");
+	} else if (rnd() % 4 == 0) {
 		pkt_tcp(&p, 40000, 53, PKT_TCP_PSH | PKT_TCP_ACK, 1, 1);
 		dns_query_tcp(&p, qname, DNS_TYPE_A, rnd() & 0xffff, DNS_RD, rnd() & 1);
 	} else {
@@ -236,11 +252,22 @@ static bool run_query(const char *qname, uint32_t want)
 	}
 	ASSERT_OK(pkt_finish(&p), "build '%s': %s", qname, p.errmsg ? p.errmsg : "");
 	ret = fx_run(&fx, p.buf, p.len, NULL, NULL);
-	ASSERT_EQ(ret, XDP_PASS, "'%s'", qname);
-	ASSERT_EQ(monitored(), m0 + (want != 0), "'%s': %s", qname,
+	ASSERT_EQ(ret, XDP_PASS, "%s '%s'", what[src], qname);
+	ASSERT_EQ(monitored(), m0 + (want != 0), "%s '%s': %s", what[src], qname,
 		  want ? "the program matched nothing" : "the program matched a rule");
 	if (want)
-		ASSERT_EQ(counter(want), c0 + 1, "'%s': the program matched another rule", qname);
+		ASSERT_EQ(counter(want), c0 + 1, "%s '%s': the program matched another rule",
+			  what[src], qname);
+	return true;
+}
+
+/* The name as a DNS query, and the same text as an SNI and a Host: the
+ * dotted text must give the keys the wire form gives. */
+static bool run_query(const char *qname, uint32_t want)
+{
+	for (int src = 0; src < SRC_N; src++)
+		if (!run_name(qname, want, (enum source)src))
+			return false;
 	n_checked++;
 	if (want)
 		n_hits++;
@@ -316,7 +343,9 @@ static bool test_patterns_match(void)
 		if (!query(name))
 			return false;
 	}
-	printf("# %u queries: %u matched a rule, %u none\n", n_checked, n_hits, n_misses);
+	printf("# %u names, each as a DNS query, a TLS SNI and an HTTP Host: %u matched a rule, "
+	       "%u none\n",
+	       n_checked, n_hits, n_misses);
 	return true;
 }
 
