@@ -128,15 +128,37 @@ static __always_inline void flow_slot_clear(struct tapis_name_buf *nb, struct fl
 	f->state = 0;
 }
 
+/* Is the entry tagged for this packet's flow? */
+static __always_inline bool l7_tag_ours(const struct tapis_l7_tag *t,
+					const struct tapis_name_buf *nb)
+{
+	return *(volatile const __u32 *)&t->slot == nb->slot &&
+	       *(volatile const __u32 *)&t->check == nb->check;
+}
+
+/* Retag an entry in two steps around writing it: a reader on another CPU
+ * sees either the old owner's tag around the old bytes or neither. */
+static __always_inline void l7_tag_take(struct tapis_l7_tag *t, const struct tapis_name_buf *nb)
+{
+	*(volatile __u32 *)&t->check = ~nb->check;
+	*(volatile __u32 *)&t->slot = nb->slot;
+}
+
+static __always_inline void l7_tag_set(struct tapis_l7_tag *t, const struct tapis_name_buf *nb)
+{
+	*(volatile __u32 *)&t->check = nb->check;
+}
+
 /* Feed this segment to the L7 stage of its port: the outcome, with a
  * reason for L7_ERR; on L7_NAME the name is in nb, ready for the match. */
 static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf *nb,
 				      struct flow_ctx *f, __u32 *reason)
 {
-	struct tapis_flow_val *st = &nb->st, *prev = NULL;
+	struct tapis_flow_val *st = &nb->st;
+	struct tapis_l7_state *prev = NULL;
 	struct tapis_name_buf *c = nb;
 	struct tapis_l7_name *part;
-	__u32 len, kind, i, off;
+	__u32 len, kind, i, off, idx;
 
 	if (!f->to_server || f->pay_off >= f->pay_end || f->pay_end > OFF_MASK)
 		return L7_NONE;
@@ -145,26 +167,24 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	c->res = L7_RUN;
 	c->reason = 0;
 	if (f->state == TAPIS_FLOW_TLS || f->state == TAPIS_FLOW_HTTP) {
-		prev = bpf_map_lookup_elem(&tapis_l7_states, &nb->fk);
-		if (!prev || prev->next_seq != f->seq) {
-			/* A retransmission of what was fed, a gap, or a state
-			 * evicted: the stream cannot be followed. The state
-			 * stays for the LRU to reuse: only a pending slot
-			 * makes anything read it, and a delete costs. */
-			flow_slot_clear(nb, f);
-			*reason = TAPIS_R_L7_OUT_OF_ORDER;
-			return L7_ERR;
-		}
-		__builtin_memcpy(st, prev, sizeof(*st));
+		idx = nb->slot & (TAPIS_L7_STATES - 1);
+		prev = bpf_map_lookup_elem(&tapis_l7_states, &idx);
+		if (!prev || !l7_tag_ours(&prev->tag, nb))
+			goto lost;
+		__builtin_memcpy(st, &prev->st, sizeof(*st));
+		/* Read again after the copy: a flow that took the entry
+		 * meanwhile on another CPU retagged it first. */
+		if (!l7_tag_ours(&prev->tag, nb) || st->next_seq != f->seq)
+			goto lost;
 		if (st->name_have) {
-			part = bpf_map_lookup_elem(&tapis_l7_names, &nb->fk);
-			if (!part) {
-				flow_slot_clear(nb, f);
-				*reason = TAPIS_R_L7_OUT_OF_ORDER;
-				return L7_ERR;
-			}
+			idx = nb->slot & (TAPIS_L7_NAMES - 1);
+			part = bpf_map_lookup_elem(&tapis_l7_names, &idx);
+			if (!part || !l7_tag_ours(&part->tag, nb))
+				goto lost;
 			__builtin_memcpy(&nb->bytes[TAPIS_NAME_OFF + 1], part->bytes,
 					 sizeof(part->bytes));
+			if (!l7_tag_ours(&part->tag, nb))
+				goto lost;
 		}
 	} else if (f->state) {
 		return L7_NONE; /* a verdict: the caller has seen it */
@@ -223,13 +243,28 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 			st->next_seq = f->seq + (f->pay_end - f->pay_off);
 			if (st->segs == 1)
 				count_stat(TAPIS_S_L7_FOLLOWED);
-			if (st->name_have)
-				bpf_map_update_elem(&tapis_l7_names, &nb->fk,
-						    &nb->bytes[TAPIS_NAME_OFF + 1], BPF_ANY);
-			if (prev)
-				__builtin_memcpy(prev, st, sizeof(*st));
-			else if (!bpf_map_update_elem(&tapis_l7_states, &nb->fk, st, BPF_ANY))
-				flow_slot_set(nb, f, st->state, 0, 0);
+			if (st->name_have) {
+				idx = nb->slot & (TAPIS_L7_NAMES - 1);
+				part = bpf_map_lookup_elem(&tapis_l7_names, &idx);
+				if (!part)
+					goto lost;
+				l7_tag_take(&part->tag, nb);
+				__builtin_memcpy(part->bytes, &nb->bytes[TAPIS_NAME_OFF + 1],
+						 sizeof(part->bytes));
+				l7_tag_set(&part->tag, nb);
+			}
+			if (prev) {
+				__builtin_memcpy(&prev->st, st, sizeof(*st));
+				return L7_MORE;
+			}
+			idx = nb->slot & (TAPIS_L7_STATES - 1);
+			prev = bpf_map_lookup_elem(&tapis_l7_states, &idx);
+			if (!prev)
+				return L7_NONE;
+			l7_tag_take(&prev->tag, nb);
+			__builtin_memcpy(&prev->st, st, sizeof(*st));
+			l7_tag_set(&prev->tag, nb);
+			flow_slot_set(nb, f, st->state, 0, 0);
 			return L7_MORE;
 		}
 	}
@@ -248,6 +283,13 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 		len--; /* a trailing dot */
 	*reason = name_dotted(len, kind);
 	return *reason ? L7_ERR : L7_NAME;
+
+lost:
+	/* A retransmission of what was fed, a gap, or an entry another flow
+	 * took: the stream cannot be followed. */
+	flow_slot_clear(nb, f);
+	*reason = TAPIS_R_L7_OUT_OF_ORDER;
+	return L7_ERR;
 }
 
 /* The host rule a name in this segment gives (0: none, or no name), the

@@ -253,21 +253,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_flows SEC(".maps");
 
-/* flow -> the state of a ClientHello / HTTP request followed across
- * segments. */
+/* flow slot's low bits -> the state of a ClientHello / HTTP request
+ * followed across segments, tagged with its flow (tapis_abi.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, TAPIS_L7_STATES);
-	__type(key, struct tapis_flow_key);
-	__type(value, struct tapis_flow_val);
+	__type(key, __u32);
+	__type(value, struct tapis_l7_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_l7_states SEC(".maps");
 
-/* flow -> first part of a hostname cut by a segment or record boundary. */
+/* flow slot's low bits -> first part of a hostname cut by a segment or
+ * record boundary, tagged the same way. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, TAPIS_L7_NAMES);
-	__type(key, struct tapis_flow_key);
+	__type(key, __u32);
 	__type(value, struct tapis_l7_name);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_l7_names SEC(".maps");

@@ -458,17 +458,22 @@ static inline __u32 tapis_host_idx_home(__u64 key)
  * read inline with no call. A slot is empty, holds a verdict (a name
  * matched: later packets of the flow get the same rule), or says that a
  * ClientHello or HTTP request of the flow is being followed across in-order
- * segments; that state is in the LRU map tapis_l7_states under the same
- * key. Slots are only written on tls/http ports, and only read there. A
- * flow that hashes to a taken slot takes it: the one there is evicted, and
- * counted (TAPIS_S_FLOW_EVICT). A name cut by a segment boundary keeps its
- * first part in tapis_l7_names. */
+ * segments. That state is in tapis_l7_states, an array read at the slot's
+ * low bits, tagged with the slot and its check: no hash, no lock, on the
+ * first segment or the next. Slots are only written on tls/http ports, and
+ * only read there. A flow that hashes to a taken slot takes it: the one
+ * there is evicted, and counted (TAPIS_S_FLOW_EVICT); a followed flow
+ * whose state entry another took is counted as out of order. A name cut
+ * by a segment boundary keeps its first part in tapis_l7_names, the same
+ * way. */
 #define TAPIS_FLOWS_DEFAULT 65536 /* settings.flows: slots of tapis_flows (a power of 2) */
-#define TAPIS_L7_STATES	    16384 /* hellos and requests followed at once */
-#define TAPIS_L7_NAMES	    4096  /* partial names carried between segments */
-#define TAPIS_L7_MAX_SEGS   8	  /* segments one hello or request is followed */
-#define TAPIS_L7_MAX_BYTES  16384 /* bytes of one hello or request followed */
-#define TAPIS_L7_MAX_STEPS  64	  /* fields parsed per segment */
+/* Entries of tapis_l7_states and tapis_l7_names: powers of two, as a flow's
+ * slot picks its entry by its low bits. */
+#define TAPIS_L7_STATES	   16384 /* hellos and requests followed at once */
+#define TAPIS_L7_NAMES	   4096	 /* partial names carried between segments */
+#define TAPIS_L7_MAX_SEGS  8	 /* segments one hello or request is followed */
+#define TAPIS_L7_MAX_BYTES 16384 /* bytes of one hello or request followed */
+#define TAPIS_L7_MAX_STEPS 64	 /* fields parsed per segment */
 
 /* Five words, compared as such: caddr, saddr (IPv4 in their first 4
  * bytes), then both ports and the family. */
@@ -514,6 +519,14 @@ enum tapis_flow_state {
 	TAPIS_FLOW_HTTP,	/* request headers in progress (tapis_l7_states) */
 };
 
+/* Whose an entry of tapis_l7_states or tapis_l7_names is: its flow's slot
+ * and check. A flow reads its entry only while its slot says it is
+ * followed, which it set when it wrote the entry. */
+struct tapis_l7_tag {
+	__u32 slot;
+	__u32 check;
+};
+
 struct tapis_flow_val {
 	__u16 rule;	/* VERDICT: the rule a name matched */
 	__u8 state;	/* enum tapis_flow_state */
@@ -542,7 +555,14 @@ struct tapis_flow_val {
 /* A name started in one segment and continued in the next: its first
  * part (the length is in the flow's state). */
 struct tapis_l7_name {
+	struct tapis_l7_tag tag; /* index: slot & (TAPIS_L7_NAMES - 1) */
 	__u8 bytes[256];
+};
+
+/* A hello or request followed across segments: its parser's state. */
+struct tapis_l7_state {
+	struct tapis_l7_tag tag; /* index: slot & (TAPIS_L7_STATES - 1) */
+	struct tapis_flow_val st;
 };
 
 /* Where a TCP packet on a tls/http port stands (BPF scratch, see below). */

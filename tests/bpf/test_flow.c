@@ -259,10 +259,45 @@ static bool test_evicted(void)
 	return true;
 }
 
+/* Two hellos followed at once whose slots share an entry of
+ * tapis_l7_states (the same low bits): the later takes the entry, so the
+ * earlier's next segment cannot be followed: it passes, counted as out of
+ * order, and its flow is free; the later is matched as ever. */
+static bool test_state_taken(void)
+{
+	uint8_t m[PKT_MAX];
+	struct tls_ch_opts o = {.sni = "flow.example"};
+	int n = tls_client_hello_bytes(m, sizeof(m), &o);
+	uint16_t a = port_next++, b = 0;
+	uint32_t sa, sb;
+	uint64_t r0 = fx_reason(&fx, TAPIS_R_L7_OUT_OF_ORDER);
+	const size_t cut = 60; /* before the extensions: both are followed */
+
+	ASSERT_GT(n, (int)cut, "a hello");
+	ASSERT_OK(slot_of(a, &sa), "slot of a");
+	for (uint32_t p = 1024; p < 65535 && !b; p++) {
+		if (p == a || slot_of((uint16_t)p, &sb))
+			continue;
+		if (sb != sa && (sb & (TAPIS_L7_STATES - 1)) == (sa & (TAPIS_L7_STATES - 1)))
+			b = (uint16_t)p;
+	}
+	ASSERT_TRUE(b, "a port whose slot shares a's state entry");
+	ASSERT_EQ(run_tcp(false, false, a, 443, 1, m, cut), XDP_PASS, "a: first segment");
+	ASSERT_EQ(run_tcp(false, false, b, 443, 1, m, cut), XDP_PASS, "b: first segment");
+	ASSERT_EQ(run_tcp(false, false, a, 443, 1 + cut, m + cut, (size_t)n - cut), XDP_PASS,
+		  "a: its state taken, the name not seen");
+	ASSERT_EQ(fx_reason(&fx, TAPIS_R_L7_OUT_OF_ORDER), r0 + 1, "counted as out of order");
+	ASSERT_EQ(run_tcp(false, false, b, 443, 1 + cut, m + cut, (size_t)n - cut), XDP_DROP,
+		  "b: followed, the name matched");
+	ASSERT_EQ(run_tcp(false, false, a, 443, 1 + n, "x", 1), XDP_PASS, "a's flow is free");
+	return true;
+}
+
 static const struct test_case tests[] = {
 	TEST(test_flow_both_directions),
 	TEST(test_reject_flow_then_drop),
 	TEST(test_evicted),
+	TEST(test_state_taken),
 	TEST(test_lifted_by_reload),
 	TEST(test_quic_drop),
 	TEST(test_quic_pass),

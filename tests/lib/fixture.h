@@ -40,8 +40,8 @@ uint64_t fx_id_kind_packets(struct fixture *f, uint32_t id, unsigned kind);
  * test naming a rule that does not exist cannot see "no change". */
 uint64_t fx_rule_kind_packets(struct fixture *f, const char *rule, unsigned kind);
 /* Empty the flow table and the L7 states (tapis_flows, tapis_l7_states,
- * tapis_l7_names),
- * e.g. between captures that reuse one 5-tuple. 0 or -errno. */
+ * tapis_l7_names), e.g. between captures that reuse one 5-tuple. 0 or
+ * -errno. */
 int fx_flows_clear(struct fixture *f);
 
 /* Counters summed over CPUs. */
