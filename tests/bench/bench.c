@@ -65,18 +65,21 @@
  *        - a packet that leaves a verdict (tls-ch-match, http-get-match:
  *          the name is blocked, the flow is remembered) cannot repeat: the
  *          second run would meet the verdict, not the parser. Hot is then
- *          one call per packet (repeat=1) over N calls, the flow's entry
- *          deleted from user space (bpf_map_delete_elem) before each call,
- *          untimed; XDP_PASS runs the same loop (its delete finds nothing),
- *          so the +ns is the parse, match and verdict insert. There is no
- *          separate warm row for these: hot is warm.
+ *          one call per packet (repeat=1) over N calls, the flow's slot
+ *          cleared before each call, untimed, by a store into tapis_flows
+ *          mapped into the bench (mmap), not a system call, so the timed
+ *          call follows nothing else: it is the warm regime. XDP_PASS runs
+ *          the same loop. What that regime adds is measured on a twin of
+ *          the same stage that can repeat (tls-ch-nomatch,
+ *          http-get-nomatch): its warm less its hot. The budget is judged
+ *          on the hot-equivalent, the per-call +ns less that.
  *        - tls-ch-split2: a ClientHello with a 1216-byte key_share and the
  *          SNI last, cut at min(1460, the server_name extension), so the
- *          whole extension is in the second segment. Before each timed
- *          second segment (repeat=1) the first segment runs untimed
- *          (repeat=1) to recreate the state; the name is unlisted, so the
- *          second segment ends the state (entry deleted) and the next
- *          first segment starts afresh. XDP_PASS: the same two calls.
+ *          whole extension is in the second segment. The first segment
+ *          runs once (repeat=1); what it left (its flow's slot and L7
+ *          state entries) is saved and put back in place through mmap
+ *          before each timed second segment (repeat=1): the warm regime
+ *          again, judged on the hot-equivalent the same way.
  *          Cold: N flows, each first segment right before its second.
  *        - blocked-flow: the blocking hello runs once (untimed), then a
  *          200-byte client segment of that flow repeats (hot, warm): every
@@ -111,6 +114,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,6 +175,9 @@ struct scenario {
 	double budget_ns;  /* hot budget in added ns over XDP_PASS (0: none) */
 	bool redirect;	   /* destination inside the bench-redirect prefix */
 	bool monitored;	   /* the name is under bench-monitor's pattern */
+	/* per call (S_RESET, S_FIRST): the repeatable scenario whose warm -
+	 * hot difference is what one call a packet adds (hot_equiv) */
+	const char *twin;
 };
 
 /* A 5-label name: the DNS scenarios' query names (hosts below). */
@@ -180,32 +187,33 @@ struct scenario {
  * not run. */
 static const struct scenario SCEN[] = {
 	{"ipv4-nomatch", "IPv4 TCP SYN 64 B, no prefix matches", 4, E_PLAIN, false, 80, PKT_TCP_SYN,
-	 0, NULL, 1.5, 5.0, 0, L7_NONE, false, S_NONE, 0, false, false},
+	 0, NULL, 1.5, 5.0, 0, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"ipv6-nomatch", "IPv6 TCP SYN, no prefix matches", 6, E_PLAIN, false, 80, PKT_TCP_SYN, 0,
-	 NULL, 1.5, 8.0, 0, L7_NONE, false, S_NONE, 0, false, false},
+	 NULL, 1.5, 8.0, 0, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"ipv4-blocked", "IPv4 TCP SYN inside a drop prefix", 4, E_PLAIN, true, 80, PKT_TCP_SYN, 0,
-	 NULL, 1.7, 0, 0, L7_NONE, false, S_NONE, 0, false, false},
+	 NULL, 1.7, 0, 0, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"ipv4-vlan", "ipv4-nomatch behind 802.1Q", 4, E_VLAN, false, 80, PKT_TCP_SYN, 0, NULL, 0,
-	 0, 0.2, L7_NONE, false, S_NONE, 0, false, false},
+	 0, 0.2, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"ipv4-qinq", "ipv4-nomatch behind 802.1ad + 802.1Q", 4, E_QINQ, false, 80, PKT_TCP_SYN, 0,
-	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false, false},
+	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"ipv4-pppoe", "ipv4-nomatch in a PPPoE session", 4, E_PPPOE, false, 80, PKT_TCP_SYN, 0,
-	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false, false},
+	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"ipv4-mpls", "ipv4-nomatch under 2 MPLS labels", 4, E_MPLS, false, 80, PKT_TCP_SYN, 0,
-	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false, false},
+	 NULL, 0, 0, 0.2, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"tcp443-data", "IPv4 TCP data (200 B TLS record) to port 443, no flow", 4, E_PLAIN, false,
 	 443, PKT_TCP_ACK | PKT_TCP_PSH, 200, NULL, 0, 0, 0, L7_NONE, false, S_NONE, 0, false,
-	 false},
+	 false, NULL},
 	/* issue 4: <= 4x XDP_PASS hot. drop, not reject/sinkhole: those
 	 * rewrite the frame into the answer (XDP_TX), and with repeat > 1 the
 	 * later runs would see the answer, a response, which passes. */
 	{"dns-5label-match", "DNS query (UDP), 5-label name under a listed drop pattern", 4,
-	 E_PLAIN, false, 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, true, S_NONE, 0, false, false},
+	 E_PLAIN, false, 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, true, S_NONE, 0, false, false,
+	 NULL},
 	{"dns-5label-nomatch", "DNS query (UDP), 5-label name under no pattern", 4, E_PLAIN, false,
-	 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, false, S_NONE, 0, false, false},
+	 53, 0, 0, NULL, 4.0, 0, 0, L7_DNS_UDP, false, S_NONE, 0, false, false, NULL},
 	{"dns-tcp-match", "DNS query over TCP (length prefix), 5-label listed name", 4, E_PLAIN,
 	 false, 53, PKT_TCP_ACK | PKT_TCP_PSH, 0, NULL, 4.0, 0, 0, L7_DNS_TCP, true, S_NONE, 0,
-	 false, false},
+	 false, false, NULL},
 	/* hostnames in TCP (TLS SNI, HTTP Host), flows and redirect. Names:
 	 * the DNS scenarios' hot names; cold names are all listed ("match")
 	 * or all unlisted, so that a cold "nomatch" leaves no verdict. Budgets
@@ -218,7 +226,8 @@ static const struct scenario SCEN[] = {
 	 .l7 = L7_TLS,
 	 .listed = true,
 	 .setup = S_RESET,
-	 .budget_ns = 150},
+	 .budget_ns = 150,
+	 .twin = "tls-ch-nomatch"},
 	{.name = "tls-ch-nomatch",
 	 .what = "ClientHello in one segment, SNI under no pattern",
 	 .family = 4,
@@ -233,7 +242,8 @@ static const struct scenario SCEN[] = {
 	 .tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH,
 	 .l7 = L7_TLS_SPLIT2,
 	 .setup = S_FIRST,
-	 .budget_ns = 150},
+	 .budget_ns = 150,
+	 .twin = "tls-ch-nomatch"},
 	{.name = "http-get-match",
 	 .what = "HTTP/1.1 GET, Host under a drop pattern",
 	 .family = 4,
@@ -242,7 +252,8 @@ static const struct scenario SCEN[] = {
 	 .l7 = L7_HTTP,
 	 .listed = true,
 	 .setup = S_RESET,
-	 .budget_ns = 120},
+	 .budget_ns = 120,
+	 .twin = "http-get-nomatch"},
 	{.name = "http-get-nomatch",
 	 .what = "HTTP/1.1 GET, Host under no pattern",
 	 .family = 4,
@@ -1119,9 +1130,61 @@ static int run_hot(int fd, const struct pkt *p, uint32_t repeat, double *ns, uin
 	return 0;
 }
 
-/* tapis_flows and its slots, for S_RESET */
-static int flows_fd = -1;
-static uint32_t flows_slots = TAPIS_FLOWS_DEFAULT;
+/* tapis_flows and the L7 state arrays, mapped: the setups write them in
+ * place, so a timed call follows no other system call than its own (see
+ * enum setup). */
+struct flow_maps {
+	struct tapis_flow_slot *slots;
+	struct tapis_l7_state *states;
+	struct tapis_l7_name *names;
+	uint32_t n_slots;
+	size_t len[3];
+};
+static struct flow_maps fm;
+
+static void *map_mmap(int fd, size_t value, uint32_t n, size_t *len)
+{
+	void *m;
+
+	*len = ((value + 7) & ~(size_t)7) * n;
+	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+static int flow_maps_open(struct tapis *t)
+{
+	if (tapis_flows_size(t, &fm.n_slots))
+		return -errno;
+	fm.slots = map_mmap(t->map_fd[M_FLOWS], sizeof(*fm.slots), fm.n_slots, &fm.len[0]);
+	fm.states =
+		map_mmap(t->map_fd[M_L7_STATES], sizeof(*fm.states), TAPIS_L7_STATES, &fm.len[1]);
+	fm.names = map_mmap(t->map_fd[M_L7_NAMES], sizeof(*fm.names), TAPIS_L7_NAMES, &fm.len[2]);
+	return fm.slots && fm.states && fm.names ? 0 : -errno;
+}
+
+/* What the first segment of a split hello left for its flow, saved once
+ * and put back before each timed call of the second (S_FIRST, hot). */
+struct flow_snap {
+	uint32_t slot;
+	struct tapis_flow_slot s;
+	struct tapis_l7_state st;
+	struct tapis_l7_name nm;
+};
+
+static void snap_take(struct flow_snap *sn, uint32_t slot)
+{
+	sn->slot = slot;
+	sn->s = fm.slots[slot];
+	sn->st = fm.states[slot & (TAPIS_L7_STATES - 1)];
+	sn->nm = fm.names[slot & (TAPIS_L7_NAMES - 1)];
+}
+
+static void snap_put(const struct flow_snap *sn)
+{
+	fm.slots[sn->slot] = sn->s;
+	fm.states[sn->slot & (TAPIS_L7_STATES - 1)] = sn->st;
+	fm.names[sn->slot & (TAPIS_L7_NAMES - 1)] = sn->nm;
+}
 
 /* The key tapis_flows files a plain IPv4 TCP frame under, its sender
  * being the client (bpf/flow.bpf.h flow_lookup). */
@@ -1145,12 +1208,10 @@ static int run_setup(int fd, enum setup s, const uint8_t *frame, const uint8_t *
 	if (s == S_NONE)
 		return 0;
 	if (s == S_RESET) {
-		struct tapis_flow_slot empty = {};
-		uint32_t slot;
-
 		flow_key_of(frame, &k);
-		slot = (uint32_t)tapis_flow_hash(&k) & (flows_slots - 1);
-		return bpf_map_update_elem(flows_fd, &slot, &empty, BPF_ANY) ? -errno : 0;
+		memset(&fm.slots[(uint32_t)tapis_flow_hash(&k) & (fm.n_slots - 1)], 0,
+		       sizeof(*fm.slots));
+		return 0;
 	}
 	{
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = sf, .data_size_in = slen, .repeat = 1);
@@ -1164,14 +1225,28 @@ static int run_setup(int fd, enum setup s, const uint8_t *frame, const uint8_t *
 static int run_percall(int fd, const struct scen_pkts *sp, enum setup s, unsigned n, double *ns,
 		       uint32_t *ret)
 {
+	struct flow_snap sn = {0};
+	struct tapis_flow_key k;
 	uint64_t sum = 0;
 	int err;
 
+	if (s == S_FIRST) {
+		/* The first segment once; its flow's state, as it left it,
+		 * back in place before every call. */
+		err = run_setup(fd, s, sp->hot.buf, sp->setup.buf, (uint32_t)sp->setup.len);
+		if (err)
+			return err;
+		flow_key_of(sp->hot.buf, &k);
+		snap_take(&sn, (uint32_t)tapis_flow_hash(&k) & (fm.n_slots - 1));
+	}
 	for (unsigned i = 0; i < n; i++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = sp->hot.buf,
 			    .data_size_in = (uint32_t)sp->hot.len, .repeat = 1);
 
-		err = run_setup(fd, s, sp->hot.buf, sp->setup.buf, (uint32_t)sp->setup.len);
+		if (s == S_FIRST)
+			snap_put(&sn);
+		else
+			err = run_setup(fd, s, sp->hot.buf, sp->setup.buf, (uint32_t)sp->setup.len);
 		if (err)
 			return err;
 		if (bpf_prog_test_run_opts(fd, &o))
@@ -1649,8 +1724,9 @@ static struct json_object *net_edit_bench(struct tapis *t, int prog_fd, const ch
 		t2 = now_ns();
 		if (!err) {
 			static const struct scenario probe = {
-				"probe", "", 4, E_PLAIN, false, 80,	PKT_TCP_SYN, 0,	    NULL,
-				0,	 0,  0, L7_NONE, false, S_NONE, 0,	     false, false};
+				"probe", "",   4,     E_PLAIN, false, 80,      PKT_TCP_SYN,
+				0,	 NULL, 0,     0,       0,     L7_NONE, false,
+				S_NONE,	 0,    false, false,   NULL};
 
 			inet_pton(AF_INET, "198.18.0.1", src);
 			memcpy(dst, e24.addr, 4);
@@ -1720,6 +1796,26 @@ static double added_ns(const struct regime *r)
 	for (unsigned i = 0; i < r->n; i++)
 		d[i] = r->tapis[i] - r->pass[i];
 	return stats_of(d, r->n).med;
+}
+
+/* A per-call row's hot figure. Its packet changes the flow's state, so it
+ * cannot repeat inside one call: it runs one call a packet, the state put
+ * back in place (mmap) between calls, which is the warm regime. What that
+ * regime adds is measured in the same rounds on the twin, a packet of the
+ * same stage that can repeat: its warm less its hot. false when the twin
+ * did not run. */
+static bool hot_equiv(size_t i, const struct scen_result *res, double *heq, double *cost)
+{
+	const char *twin = SCEN[i].twin;
+
+	for (size_t k = 0; twin && k < NSCEN; k++) {
+		if (strcmp(SCEN[k].name, twin) || !res[k].ran)
+			continue;
+		*cost = added_ns(&res[k].warm) - added_ns(&res[k].hot);
+		*heq = added_ns(&res[i].hot) - *cost;
+		return true;
+	}
+	return false;
 }
 
 static double added_ratio(const struct scen_result *sr, const struct scen_result *plain)
@@ -1800,9 +1896,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tapis-bench: install %s: %s\n", path, strerror(-err));
 		return 1;
 	}
-	flows_fd = t.map_fd[M_FLOWS];
-	if (tapis_flows_size(&t, &flows_slots))
-		flows_slots = TAPIS_FLOWS_DEFAULT;
+	err = flow_maps_open(&t);
+	if (err) {
+		fprintf(stderr, "tapis-bench: map the flow table: %s\n", strerror(-err));
+		return 1;
+	}
 	avail1 = proc_field("/proc/meminfo", "MemAvailable");
 	slab1 = proc_field("/proc/meminfo", "Slab");
 	err = space_build(&sp, &pol) ?: hosts_build(&hs, &pol);
@@ -1898,12 +1996,19 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NSCEN; i++) {
 		const struct scenario *sc = &SCEN[i];
 		struct scen_result *sr = &res[i];
-		char bt[96];
+		double heq, pcost;
+		char bt[160];
 
 		if (!sr->ran)
 			continue;
 		sr->verdict_ok = sr->hot_verdict == expect_of(sc);
-		if (sc->budget_ns > 0)
+		if (sc->budget_ns > 0 && per_call(sc) && hot_equiv(i, res, &heq, &pcost))
+			snprintf(bt, sizeof(bt),
+				 "budget <=+%.0f ns: %s (hot-equivalent +%.0f: 1 call a packet, "
+				 "less +%.0f that adds to %s)",
+				 sc->budget_ns, heq <= sc->budget_ns ? "met" : "NOT MET", heq,
+				 pcost, sc->twin);
+		else if (sc->budget_ns > 0)
 			snprintf(bt, sizeof(bt), "budget <=+%.0f ns: %s%s", sc->budget_ns,
 				 added_ns(&sr->hot) <= sc->budget_ns ? "met" : "NOT MET",
 				 per_call(sc) ? " (hot: 1 call a packet)" : "");
@@ -2035,6 +2140,7 @@ int main(int argc, char **argv)
 
 		for (size_t i = 0; i < NSCEN; i++) {
 			const struct scenario *sc = &SCEN[i];
+			double heq, pcost;
 			struct json_object *s = json_object_new_object(), *b, *v;
 
 			json_object_object_add(s, "name", json_object_new_string(sc->name));
@@ -2068,12 +2174,21 @@ int main(int argc, char **argv)
 					s, "hot_method",
 					json_object_new_string(
 						sc->setup == S_RESET
-							? "per call: repeat=1, flow entry deleted "
-							  "(untimed) before each call"
-							: "per call: repeat=1, first segment run "
-							  "(untimed, repeat=1) before each call"));
+							? "per call: repeat=1, the flow's slot "
+							  "cleared in place (mmap, untimed) "
+							  "before each call"
+							: "per call: repeat=1, the first "
+							  "segment run once, the state it left "
+							  "put back in place (mmap, untimed) "
+							  "before each call"));
 			else
 				json_object_object_add(s, "warm", regime_json(&res[i].warm));
+			if (per_call(sc) && hot_equiv(i, res, &heq, &pcost)) {
+				json_object_object_add(s, "hot_equivalent_added_ns", jnum(heq));
+				json_object_object_add(s, "per_call_cost_ns", jnum(pcost));
+				json_object_object_add(s, "per_call_twin",
+						       json_object_new_string(sc->twin));
+			}
 			if (sc->setup == S_ONCE)
 				json_object_object_add(
 					s, "setup",
