@@ -278,10 +278,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 		return c->res;
 	if (st->flags & TAPIS_L7F_ECH)
 		count_stat(TAPIS_S_TLS_ECH);
-	len = st->name_have;
-	if (len && len <= TAPIS_HOST_MAX + 1 && nb->bytes[(TAPIS_NAME_OFF + len) & 0x1ff] == '.')
-		len--; /* a trailing dot */
-	*reason = name_dotted(len, kind);
+	*reason = name_text(nb, st->name_have, kind);
 	return *reason ? L7_ERR : L7_NAME;
 
 lost:

@@ -5,28 +5,16 @@
  * or over TCP behind its 2-byte length prefix with at least its header and
  * question in this segment, after whatever L2/L3 the earlier stages
  * parsed. It checks the header (QR=0, OPCODE QUERY, QDCOUNT 1) and walks
- * the question name once, forward, reading only the label lengths: where
- * the labels start, and that the name has no compression pointer, at most
- * TAPIS_MAX_LABELS labels and at most TAPIS_HOST_MAX bytes. Anything else
- * returns -reason and the packet goes on as if it carried no name
- * (fail-open).
+ * the question name, forward, reading only the label lengths: that the
+ * name has no compression pointer, at most TAPIS_MAX_LABELS labels and at
+ * most TAPIS_HOST_MAX bytes. Anything else returns -reason and the packet
+ * goes on as if it carried no name (fail-open). The name is then copied to
+ * the scratch buffer as the host match reads it (l7_name.bpf.h): its
+ * length bytes turned into dots.
  *
- * host_match() then hashes the name once, label by label from its last
- * label to its first (tapis_abi.h): after each label, the running hash is
- * the host-table key of the suffix that label starts. Each key is looked up
- * as soon as it is known, shortest suffix first, and the rules found are
- * kept; then the most specific one whose rule still acts wins. The whole
- * name is looked up for its self rule (`example.com`, `=example.com`),
- * every proper suffix for its sub rule (`example.com`, `*.example.com`). A
- * pattern whose rule has expired is skipped, so the next less specific one
- * applies; the skipped one is counted as expired.
- *
- * Speed: calls are what cost (every return pays for the CPU's return-stack
- * mitigations), so everything here is inlined and a lookup is a filter bit
- * and, for the few keys the filter lets through, the host index, both
- * plain array reads; only keys that overflowed the index cost a hash-map
- * call. Name bytes are read, lowercased and hashed eight at a time; labels
- * are mixed independently, and only an add per label is a dependent chain.
+ * host_match() (l7_name.bpf.h) then gives the name's rule. Everything on
+ * the way is inlined, but for dns_stage(): calls are what cost (every
+ * return pays for the CPU's return-stack mitigations).
  *
  * Verifier: both stages read the packet through ctx->data and offsets the
  * earlier stages left as plain numbers, never through their cursor, and
@@ -93,12 +81,10 @@ struct dns_q {
 	__u16 flags;   /* header flags of the query, host order */
 	__u16 qtype;
 	__u16 qclass;
-	__u8 tcp;      /* over TCP: msg_off is after the length prefix */
-	__u8 opt;      /* an EDNS OPT record directly follows the question */
-	__u8 opt_do;   /* its DO bit */
-	__u8 name_end; /* offset of the name's final zero byte, from its start */
-	__u8 nlab;     /* labels in the name */
-	__u8 pad[3];
+	__u8 tcp;    /* over TCP: msg_off is after the length prefix */
+	__u8 opt;    /* an EDNS OPT record directly follows the question */
+	__u8 opt_do; /* its DO bit */
+	__u8 pad[5];
 };
 
 /* What the DNS stage needs of struct pkt, as opaque numbers. */
@@ -199,9 +185,9 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 	if (dh->qdcount != bpf_htons(1))
 		return -TAPIS_R_DNS_QDCOUNT;
 
-	/* The question name, forward: label lengths only. */
 	qn = (__u8 *)(dh + 1);
 	msg += sizeof(*dh);
+	/* The question name, forward: label lengths only. */
 	for (i = 0; i <= TAPIS_MAX_LABELS; i++) {
 		__u8 *lp = qn + off;
 		__u32 len;
@@ -215,35 +201,44 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 			return -TAPIS_R_DNS_POINTER;
 		if (i == TAPIS_MAX_LABELS)
 			return -TAPIS_R_DNS_LABELS;
-		nb->lab[i & (TAPIS_MAX_LABELS - 1)] = off;
 		off += len + 1;
 		/* The zero byte still follows: wire length off + 1 <= 255. */
 		if (off > TAPIS_HOST_MAX + 1)
 			return -TAPIS_R_DNS_NAME_LONG;
 	}
-	q->name_end = off;
-	q->nlab = i;
 	/* The name, length bytes and final zero, for the host match: eight
 	 * bytes at a time straight off the packet (a helper call costs more
-	 * than a short name's copy). A word that would run past the frame,
-	 * the name's last, is left to bpf_xdp_load_bytes. */
+	 * than a short name's copy), a dot in a label made 0x01, which no
+	 * pattern holds, so that only the separators will be dots. A word
+	 * that would run past the frame, the name's last, is left to
+	 * bpf_xdp_load_bytes. */
 	for (k = 0; k < DNS_NAME_WORDS; k++) {
-		__u64 *src = data + ((msg + 8 * k) & OFF_MASK);
+		__u64 *src = data + ((msg + 8 * k) & OFF_MASK), *dst, v;
 		__u32 rest = off + 1 - 8 * k;
 
 		if (8 * k > off)
 			break;
+		dst = (__u64 *)&nb->bytes[TAPIS_NAME_OFF + 8 * (k & 31)];
 		if ((void *)(src + 1) > end) {
-			if (bpf_xdp_load_bytes(ctx, msg + 8 * k,
-					       &nb->bytes[TAPIS_NAME_OFF + 8 * (k & 31)],
-					       (rest & 7) | 1))
+			if (bpf_xdp_load_bytes(ctx, msg + 8 * k, dst, (rest & 7) | 1))
 				goto trunc;
-			break;
+			v = *dst;
+		} else {
+			v = *src;
 		}
-		*(__u64 *)&nb->bytes[TAPIS_NAME_OFF + 8 * (k & 31)] = *src;
+		*dst = v ^ ((eq_bytes(v, '.') >> 7) * ('.' ^ 0x01));
+	}
+	/* Then the length bytes, read off the packet again, become the
+	 * dots. */
+	for (i = 0, k = 0; i < TAPIS_MAX_LABELS; i++) {
+		__u8 *lp = qn + (k & 0xff);
+
+		if (k >= off || (void *)(lp + 1) > end)
+			break;
+		nb->bytes[TAPIS_NAME_OFF + (k & 0xff)] = '.';
+		k += *lp + 1;
 	}
 	nb->name_end = off;
-	nb->nlab = i;
 	nb->kind = TAPIS_KIND_DNS;
 
 	/* QTYPE, QCLASS, and an OPT record right after them. */

@@ -2,22 +2,24 @@
 /* BPF-only: one name matcher for every source of names.
  *
  * An L7 stage (l7_dns, l7_tls, l7_http) that finds a hostname leaves it in
- * the per-CPU scratch buffer (struct tapis_name_buf, tapis_abi.h): the
- * name's bytes with a separator in front of each label, where each label
- * starts, and which stage found it. DNS copies its wire form (length bytes
- * as separators); TLS and HTTP copy dotted text and name_dotted() finds the
- * dots. host_match() consumes that result and nothing else, so a new source
- * of names is a new stage that fills the buffer.
+ * the per-CPU scratch buffer (struct tapis_name_buf, tapis_abi.h) as dotted
+ * text, with which stage found it. TLS and HTTP copy the name as it is on
+ * the wire; DNS copies its wire form and turns the length bytes into dots.
+ * host_match() consumes that and nothing else, so a new source of names is
+ * a new stage that fills the buffer.
  *
  * host_match() hashes the name once, label by label from its last label to
- * its first (tapis_abi.h): after each label, the running hash is the
- * host-table key of the suffix that label starts. Each key is looked up as
- * soon as it is known, shortest suffix first, and the rules found are kept;
- * then the most specific one whose rule still acts wins. The whole name is
- * looked up for its self rule (`example.com`, `=example.com`), every proper
- * suffix for its sub rule (`example.com`, `*.example.com`). A pattern whose
- * rule has expired is skipped, so the next less specific one applies; the
- * skipped one is counted as expired.
+ * its first (tapis_abi.h), finding each label's start as it goes: after
+ * each label, the running hash is the host-table key of the suffix that
+ * label starts. Each key is looked up as soon as it is known, shortest
+ * suffix first, and the rules found are kept; then the most specific one
+ * whose rule still acts wins. The whole name is looked up for its self
+ * rule (`example.com`, `=example.com`), every proper suffix for its sub
+ * rule (`example.com`, `*.example.com`). A pattern whose rule has expired
+ * is skipped, so the next less specific one applies; the skipped one is
+ * counted as expired. A name with an empty label, a label over 63 bytes or
+ * over TAPIS_MAX_LABELS labels matches nothing and is counted
+ * (TAPIS_R_NAME_SYNTAX).
  *
  * Speed: calls are what cost (every return pays for the CPU's return-stack
  * mitigations), so the match is inlined and a lookup is a filter bit and,
@@ -109,46 +111,38 @@ static __always_inline __u32 first_flag(__u64 t)
 	return i;
 }
 
-/* Labels of the dotted name of len bytes at bytes[TAPIS_NAME_OFF + 1]
- * (the stage has cut any trailing dot): 0, or TAPIS_R_NAME_SYNTAX for an
- * empty label, a label over 63 bytes, more than TAPIS_MAX_LABELS labels or
- * a name over TAPIS_HOST_MAX bytes. A global function, verified once; the
- * counts live in the buffer, not in registers, so the verifier does not
- * fork a state per label count. */
-static __always_inline int name_dotted(__u32 len, __u32 kind)
+/* The dotted name of len bytes the stage left at bytes[TAPIS_NAME_OFF + 1],
+ * ready for the match: a trailing dot cut, the dot in front, its end. 0,
+ * or TAPIS_R_NAME_SYNTAX for no name or one over TAPIS_HOST_MAX bytes (its
+ * labels are checked as the match finds them). */
+static __always_inline int name_text(struct tapis_name_buf *nb, __u32 len, __u32 kind)
 {
-	struct tapis_name_buf *nb = name_buf();
-	__u32 i;
-
-	if (!nb || !len || len > TAPIS_HOST_MAX)
+	if (len && len <= TAPIS_HOST_MAX + 1 && nb->bytes[(TAPIS_NAME_OFF + len) & 0x1ff] == '.')
+		len--;
+	if (!len || len > TAPIS_HOST_MAX)
 		return TAPIS_R_NAME_SYNTAX;
 	nb->kind = kind;
-	nb->nlab = 1;
-	nb->lab[0] = 0;
 	nb->bytes[TAPIS_NAME_OFF] = '.';
-	for (i = 1; i <= TAPIS_HOST_MAX + 1; i++) {
-		/* Volatile: read from memory at each byte, unknown to the
-		 * verifier, so a byte's state does not depend on the labels
-		 * before it. */
-		__u32 n = *(volatile __u8 *)&nb->nlab;
-		__u32 last = *(volatile __u8 *)&nb->lab[(n - 1) & (TAPIS_MAX_LABELS - 1)];
-
-		if (i > len) {
-			nb->name_end = i;
-			/* The separator position also bounds the label. */
-			return i - last - 1 >= 1 && i - last - 1 <= TAPIS_LABEL_MAX
-				       ? 0
-				       : TAPIS_R_NAME_SYNTAX;
-		}
-		if (nb->bytes[TAPIS_NAME_OFF + i] != '.')
-			continue;
-		if (i - last - 1 < 1 || i - last - 1 > TAPIS_LABEL_MAX || n >= TAPIS_MAX_LABELS)
-			return TAPIS_R_NAME_SYNTAX;
-		nb->lab[n & (TAPIS_MAX_LABELS - 1)] = i;
-		nb->nlab = n + 1;
-	}
 	nb->name_end = len + 1;
 	return 0;
+}
+
+/* Index (0..7) of the highest byte flagged in t, which is not 0. */
+static __always_inline __u32 last_flag(__u64 t)
+{
+	__u32 i = 0;
+
+	if (t >> 32) {
+		t >>= 32;
+		i += 4;
+	}
+	if (t >> 16) {
+		t >>= 16;
+		i += 2;
+	}
+	if (t >> 8)
+		i += 1;
+	return i;
 }
 
 /* Rules found along one name, kept for the most-specific-first pass: the
@@ -206,36 +200,37 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 /* The host rule for the name in the scratch buffer, or 0.
  *
  * The name is hashed as tapis_abi.h defines it, label by label from the
- * last, each label eight bytes at a time from its end: chunk words are read
- * straight off the buffer, the separator in front of the label included
- * and replaced by the label's length, and the bytes before it masked off.
- * After each label h is the key of the suffix that label starts; after the
- * first label, of the whole name. A DNS label holding a literal dot needs
- * no test: its wire form is no label of any pattern, so neither its key nor
- * any key left of it is stored (but by the chance every key has,
- * docs/dns.md).
+ * last, each label eight bytes at a time from its end: the word ending
+ * where the label ends is read off the buffer, and its highest dot, if it
+ * has one, is the dot in front of the label: replaced by the label's
+ * length, the bytes before it masked off. A word with no dot is all label;
+ * the next word back goes on with it. After each label h is the key of the
+ * suffix that label starts; after the first label (its dot the one in front
+ * of the name), of the whole name.
  *
  * Keys are looked up as they appear and the rules found kept in order,
  * least specific first; then the most specific one whose rule still acts
  * wins, and any more specific one skipped because it expired is counted. */
 static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 {
-	__u32 gen, nc, id, m, t, n, j, s, e, le, salt;
+	__u32 gen, nc, id, m, t, e, le, s, b, len, pos, salt;
 	/* In the scratch buffer, not on the stack: a stage that calls this
 	 * from a global function shares the 512-byte stack with the entry. */
 	__u16 *cand = nb->cand;
-	__u64 h = TAPIS_HASH_INIT, acc = 0;
+	__u64 h = TAPIS_HASH_INIT, acc = 0, w, d;
 	struct host_tables ht;
 
-	if (!nb || nb->name_end < 2 || !nb->nlab)
+	if (!nb || nb->name_end < 2)
 		return 0; /* no name, or the root */
 	_Static_assert(sizeof(nb->cand) / sizeof(nb->cand[0]) == HOST_CANDS, "cand");
 	salt = nb->name_end;
 	gen = gen_in & 1;
-	/* Opaque zeros: where the verifier would know h (only boundaries fed
-	 * so far) or nc (hits so far) exactly, it keeps a state per value. */
+	/* Opaque: where the verifier would know h (only boundaries fed so
+	 * far), nc (hits so far) or pos (labels so far) exactly, it keeps a
+	 * state per value. */
 	h ^= opaque(0, salt);
 	nc = opaque(0, salt);
+	pos = opaque(1, salt);
 	/* User space publishes a generation's filter and index with its
 	 * host table. */
 	ht.hosts = bpf_map_lookup_elem(&tapis_hosts, &gen);
@@ -244,61 +239,57 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 	if (!ht.hosts || !ht.filter || !ht.index)
 		return 0;
 
-	/* Label j spans bytes s .. le - 1 of the name, its separator at s;
-	 * the chunk at hand ends at e. */
-	n = opaque(nb->nlab, salt);
-	j = n - 1;
+	/* The label at hand ends at le; the word at hand ends at e. */
 	e = nb->name_end;
 	le = e;
-	s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
 	for (m = 0; m < NAME_CHUNKS; m++) {
-		__u32 rem, have;
-		__u64 w;
-
-		/* Known ranges of e that move 8 down per chunk would keep the
+		/* Known ranges of e that move down per chunk would keep the
 		 * verifier from seeing one chunk's state as another's: it is
 		 * 0..255 at every chunk this way. */
 		e &= 0xff;
 		barrier_var(e);
-		rem = e - s;
-		have = rem < 8 ? rem : 8;
 		/* bytes[e .. e + 7] is name bytes e - 8 .. e - 1. */
-		w = lower8(*(const __u64 *)&nb->bytes[e]) & (~0ULL << (64 - 8 * have));
-		if (rem <= 8) {
-			/* The label's first chunk: its separator becomes its
-			 * length, so dotted text hashes as wire form does. */
-			__u32 sh = (8 * (8 - have)) & 63;
-
-			w = (w & ~(0xffULL << sh)) | ((__u64)((le - s - 1) & 0xff) << sh);
-		}
-		/* tapis_hash_chunk(acc, w), without mixing the 0 a label
-		 * starts from (mix(0) is 0): most labels are one chunk. */
+		w = lower8(*(const __u64 *)&nb->bytes[e]);
+		d = eq_bytes(w, '.');
 		if (acc)
 			acc = tapis_hash_mix(acc);
-		acc ^= w;
-		if (rem > 8) {
+		if (!d) {
+			/* tapis_hash_chunk(acc, w), without mixing the 0 a
+			 * label starts from (mix(0) is 0). */
+			acc ^= w;
 			e -= 8;
+			if (le - e > TAPIS_LABEL_MAX)
+				goto syntax;
 			continue;
 		}
-		h = tapis_hash_label(h, acc, n - j);
+		/* Opaque: last_flag() takes one verifier path per byte, and
+		 * the probe below would be checked once per path. */
+		b = opaque(last_flag(d), salt) & 7;
+		s = e - 8 + b;
+		len = le - s - 1;
+		if (len < 1 || len > TAPIS_LABEL_MAX)
+			goto syntax;
+		/* From the dot on, the dot replaced by the length: wire form. */
+		w &= ~0ULL << (8 * b);
+		w = (w & ~(0xffULL << (8 * b))) | ((__u64)len << (8 * b));
+		h = tapis_hash_label(h, acc ^ w, pos);
 		acc = 0;
-		if (!j)
+		if (!s)
 			break;
+		if (pos++ >= TAPIS_MAX_LABELS)
+			goto syntax;
 		id = host_key_rule(&ht, h, false);
 		if (id)
 			cand[nc++ & (HOST_CANDS - 1)] = id;
-		j--;
 		e = s;
 		le = s;
-		s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
 	}
 	if (m == NAME_CHUNKS)
-		goto resolve; /* not reached: no name has that many chunks */
+		return 0; /* not reached: no name has that many chunks */
 	id = host_key_rule(&ht, h, true);
 	if (id)
 		cand[nc++ & (HOST_CANDS - 1)] = id;
 
-resolve:
 	/* Most specific first: the first rule that acts wins; expired ones
 	 * met on the way are counted. */
 	for (t = 0; t < HOST_CANDS; t++) {
@@ -315,6 +306,10 @@ resolve:
 			break;
 		}
 	}
+	return 0;
+
+syntax:
+	count_reason(TAPIS_R_NAME_SYNTAX);
 	return 0;
 }
 

@@ -578,24 +578,23 @@ struct tapis_flow_pos {
 };
 
 /* The name an L7 stage found, as the host match reads it (BPF scratch,
- * in the ABI because it is a map value). bytes[TAPIS_NAME_OFF + i] for
- * i in 0..name_end: a separator byte before each label (a DNS length byte,
- * or a dot / any byte before the first label of a dotted name), the label,
- * and so on; lab[j] is the offset of label j's separator, name_end that of
- * the byte after the last label. The match puts each label's length in
- * place of its separator as it hashes, so a dotted name and the same name in
- * DNS wire form give one key. TAPIS_NAME_OFF bytes of slack in front let
- * the match read eight bytes ending anywhere in the name. */
+ * in the ABI because it is a map value): dotted text, whatever the stage.
+ * bytes[TAPIS_NAME_OFF + i] for i in 0..name_end - 1: a dot, then the
+ * name's labels with a dot between each two, the byte after the last label
+ * at name_end. DNS writes its wire form there and turns each length byte
+ * into a dot (and a dot inside a label into a byte no pattern holds). The
+ * match finds the labels from the end, eight bytes at a time, and puts each
+ * label's length in place of the dot before it as it hashes, so the name
+ * gives the key of its DNS wire form. TAPIS_NAME_OFF bytes of slack in
+ * front let it read eight bytes ending anywhere in the name. */
 #define TAPIS_NAME_OFF 8
 struct tapis_name_buf {
 	/* Twice the longest name: a name is assembled from parts, and the
 	 * verifier must see every part's copy fit whatever came before. */
 	__u8 bytes[TAPIS_NAME_OFF + 2 * 256 + 8];
-	__u8 lab[TAPIS_MAX_LABELS];
 	__u16 name_end;
-	__u8 nlab;
 	__u8 kind; /* enum tapis_kind: the stage that found it */
-	__u32 pad;
+	__u8 pad[5];
 	struct tapis_flow_key fk;   /* the packet's flow, as tapis_flows keys it */
 	struct tapis_flow_pos fpos; /* where it stands */
 	__u32 slot;		    /* its slot's index */

@@ -965,7 +965,8 @@ static bool test_malformed(void)
 	return true;
 }
 
-/* A dot inside a label is part of that label, not a boundary. */
+/* A dot inside a label is part of that label, not a boundary; a length
+ * byte that is a dot is a length. */
 static bool test_dot_in_label(void)
 {
 	/* ["www.example", "org"]: not under example.org */
@@ -977,13 +978,20 @@ static bool test_dot_in_label(void)
 	/* ["a.b", "example", "org"]: under example.org */
 	static const uint8_t c[] = {3,	 'a', '.', 'b', 7,   'e', 'x', 'a', 'm', 'p', 'l',
 				    'e', 3,   'o', 'r', 'g', 0,	  0,   1,   0,	 1};
+	/* [46 x 'q', "example", "org"]: its length byte is a '.' (0x2e) */
+	uint8_t d[1 + 46 + 13 + 4] = {46};
 	struct {
 		const uint8_t *q;
 		size_t len;
 		int verdict;
-	} cases[] = {{a, sizeof(a), XDP_PASS}, {b, sizeof(b), XDP_PASS}, {c, sizeof(c), XDP_DROP}};
+	} cases[] = {{a, sizeof(a), XDP_PASS},
+		     {b, sizeof(b), XDP_PASS},
+		     {c, sizeof(c), XDP_DROP},
+		     {d, sizeof(d), XDP_DROP}};
 
-	for (size_t i = 0; i < 3; i++) {
+	memset(d + 1, 'q', 46);
+	memcpy(d + 47, "\7example\3org\0\0\1\0\1", 17);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t m[128];
 		struct pkt p;
 		int n = raw_query(m, DNS_RD, 1, cases[i].q, cases[i].len);

@@ -543,6 +543,49 @@ static bool test_name_too_long(void)
 	return true;
 }
 
+/* The match finds a dotted name's labels itself: each label 1..63 bytes,
+ * at most 32 labels, or the name matches nothing and is counted. */
+static bool test_label_syntax(void)
+{
+	static const struct {
+		const char *what;
+		int labels63, pad; /* in front: a label of this many bytes, "a." x pad */
+		const char *tail;
+		int verdict;
+	} v[] = {
+		{"a 63-byte label", 63, 0, ".blocked.example", XDP_DROP},
+		{"a 64-byte label", 64, 0, ".blocked.example", XDP_PASS},
+		{"32 labels", 0, 30, "blocked.example", XDP_DROP},
+		{"33 labels", 0, 31, "blocked.example", XDP_PASS},
+		{"an empty label", 0, 0, "www..blocked.example", XDP_PASS},
+		{"a leading dot", 0, 0, ".blocked.example", XDP_PASS},
+		{"two trailing dots", 0, 0, "blocked.example..", XDP_PASS},
+		{"one trailing dot", 0, 0, "www.blocked.example.", XDP_DROP},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char name[320];
+		struct tls_ch_opts o = {.sni = name};
+		struct conn c = {false, PKT_ENC_NONE, new_port(), 443};
+		uint8_t m[PKT_MAX];
+		uint64_t s0 = fx_reason(&fx, TAPIS_R_NAME_SYNTAX);
+		size_t at = 0;
+		int n, early;
+
+		memset(name, 'x', (size_t)v[i].labels63);
+		at = (size_t)v[i].labels63;
+		for (int k = 0; k < v[i].pad; k++, at += 2)
+			memcpy(name + at, "a.", 2);
+		strcpy(name + at, v[i].tail);
+		n = hello_bytes(m, &o);
+		ASSERT_GT(n, 0, "%s", v[i].what);
+		ASSERT_EQ(run_cuts(&c, m, n, NULL, 0, &early), v[i].verdict, "%s", v[i].what);
+		ASSERT_EQ(fx_reason(&fx, TAPIS_R_NAME_SYNTAX), s0 + (v[i].verdict == XDP_PASS),
+			  "%s: NAME_SYNTAX", v[i].what);
+	}
+	return true;
+}
+
 /* ------------------------------------------------------- reset and flow */
 
 static bool check_rst(const struct conn *c, const struct pkt *in, const uint8_t *out,
@@ -690,6 +733,7 @@ static const struct test_case tests[] = {
 	TEST(test_out_of_order),
 	TEST(test_malformed_lengths),
 	TEST(test_name_too_long),
+	TEST(test_label_syntax),
 	TEST(test_reject_rst_v4),
 	TEST(test_reject_rst_v6),
 	TEST(test_sinkhole_rst),
