@@ -199,22 +199,23 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	c->off = off;
 	/* A hello's extensions, in the first segment or a later one, are
 	 * walked in place where they can be (l7_tls.bpf.h). */
-	if (st->state == TAPIS_FLOW_TLS && (prev || tls_fast(ctx, nb, off, f->pay_end)) &&
-	    tls_fast_exts(ctx, nb))
-		c->res = L7_NAME;
-	if (st->state == TAPIS_FLOW_HTTP && !prev) {
+	i = 0;
+	if (st->state == TAPIS_FLOW_TLS && (prev || tls_fast(ctx, nb, off, f->pay_end)))
+		i = tls_fast_exts(ctx, nb);
+	if (st->state == TAPIS_FLOW_HTTP && !prev)
 		i = http_fast(ctx);
-		if (i == 1) {
-			len = st->name_len;
-			if (!len || l7_name_words(ctx, st->skip, len)) {
-				*reason = TAPIS_R_NAME_SYNTAX;
-				return L7_ERR;
-			}
-			st->name_have = len;
-			c->res = L7_NAME;
-		} else if (i) {
-			c->res = L7_NONE;
+	if (i == 1) {
+		/* A whole name in this packet, at st->skip: copied here,
+		 * one place for both walks. */
+		len = st->name_len;
+		if (!len || l7_name_words(ctx, st->skip, len)) {
+			*reason = TAPIS_R_NAME_SYNTAX;
+			return L7_ERR;
 		}
+		st->name_have = len;
+		c->res = L7_NAME;
+	} else if (i) {
+		c->res = L7_NONE;
 	}
 
 	/* The steps are global functions, each verified once; this loop is

@@ -77,11 +77,10 @@ static __always_inline __u32 tls_rd(struct xdp_md *ctx, __u32 off, __u32 n)
 /* The extensions at the speed of the packet: from where st stands (before
  * an extension's header, or in an extension's body to be skipped), read in
  * place in a tight loop while headers and bodies lie in this segment and
- * record. At server_name whose name lies there too, the name is copied
- * and 1 returned. Otherwise st and the cursor are left before the
- * extension the walk stopped at, as the steps would have left them, and
- * the steps go on from there (they also say what is wrong, if anything
- * is). */
+ * record. At server_name whose name lies there too: 1, the name's frame
+ * offset in st->skip and its length in st->name_len. Otherwise st and the cursor are left before
+ * the extension the walk stopped at, as the steps would have left them, and the steps go on from
+ * there (they also say what is wrong, if anything is). */
 static __always_inline int tls_fast_exts(struct xdp_md *ctx, struct tapis_name_buf *nb)
 {
 	struct tapis_flow_val *st = &nb->st;
@@ -112,9 +111,8 @@ static __always_inline int tls_fast_exts(struct xdp_md *ctx, struct tapis_name_b
 			if (len < 5 || x + 9 + nlen > lim || tls_rd(ctx, x + 6, 1) != 0 ||
 			    list < nlen + 3 || list + 2 > len || !nlen || nlen > TAPIS_HOST_MAX + 1)
 				break;
-			if (l7_name_words(ctx, x + 9, nlen))
-				break;
-			st->name_have = nlen;
+			/* The caller copies it from there. */
+			st->skip = x + 9;
 			st->name_len = nlen;
 			nb->off = x + 9 + nlen;
 			return 1;
