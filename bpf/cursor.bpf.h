@@ -34,6 +34,11 @@ struct cursor {
 	})
 
 /* What the stages learn about a packet; the entry point owns it. */
+/* TCP flags, as byte 13 of the header holds them. */
+#define TAPIS_TCP_RST 0x04
+#define TAPIS_TCP_SYN 0x02
+#define TAPIS_TCP_ACK 0x10
+
 struct pkt {
 	struct cursor c;
 	void *data;   /* start of frame, for writes by actions */
@@ -44,7 +49,7 @@ struct pkt {
 	__u8 family;  /* 4 or 6; 0 until L3 parsed */
 	__u8 l4proto; /* IPPROTO_*, 0 when no L4 header (later fragment) */
 	__u8 nonfirst_frag;
-	__u8 tcp_flags;
+	__u8 tcp_flags; /* byte 13 of the TCP header: TAPIS_TCP_* */
 	__be16 sport_be;
 	__be16 dport_be;
 	__u32 saddr4_be; /* IPv4 only */

@@ -343,7 +343,7 @@ static __always_inline int tcp_reset(struct xdp_md *ctx, __u32 l3_off, __u32 l4_
 	th->ack_seq = ack;
 	/* doff 5, RST|ACK, nothing else. */
 	((__u8 *)th)[12] = 5 << 4;
-	((__u8 *)th)[13] = 0x14;
+	((__u8 *)th)[13] = TAPIS_TCP_RST | TAPIS_TCP_ACK;
 	th->window = 0;
 	th->urg_ptr = 0;
 	th->check = 0;

@@ -33,11 +33,11 @@ static __always_inline __u64 flow_word(const struct tapis_flow_key *k, int i)
 	return ((const __u64 *)k)[i];
 }
 
-/* Fill the key in nb, hash it to its slot and read the slot. Only TCP on
- * a tls or http port of a policy with names pays for it. */
-static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
-					const struct tapis_settings *set, struct tapis_name_buf *nb,
-					struct flow_ctx *f)
+/* Fill the key in nb, hash it to its slot and read the slot, for a TCP
+ * packet to or from a tls or http port (the entry checks; dcls: the
+ * destination port's port_classes()) of a policy with names. */
+static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p, __u32 dcls,
+					struct tapis_name_buf *nb, struct flow_ctx *f)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct tapis_flow_key *k = &nb->fk;
@@ -47,17 +47,12 @@ static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
 	__u32 l3_end, l4;
 	bool cli;
 
-	if (p->l4proto != IPPROTO_TCP)
-		return;
-	if (port_in(set, TAPIS_PORT_TLS, p->dport_be)) {
+	if (dcls & PC_TLS) {
 		f->to_server = 1;
 		f->cls = TAPIS_PORT_TLS;
-	} else if (port_in(set, TAPIS_PORT_HTTP, p->dport_be)) {
+	} else if (dcls & PC_HTTP) {
 		f->to_server = 1;
 		f->cls = TAPIS_PORT_HTTP;
-	} else if (!port_in(set, TAPIS_PORT_TLS, p->sport_be) &&
-		   !port_in(set, TAPIS_PORT_HTTP, p->sport_be)) {
-		return;
 	}
 	f->on = 1;
 	cli = f->to_server;

@@ -143,9 +143,8 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 
 	if (!(set->flags & TAPIS_SF_HOSTS))
 		return 0;
+	/* The entry sends only packets to a dns port here. */
 	if (q->l4proto != IPPROTO_UDP && q->l4proto != IPPROTO_TCP)
-		return 0;
-	if (!port_in(set, TAPIS_PORT_DNS, q->dport_be))
 		return 0;
 	l4 = q->l4_off & OFF_MASK;
 	l3_end = ip_datagram_end(data, end, q->family, q->l3_off);

@@ -56,14 +56,23 @@ static __always_inline __u32 opaque(__u32 x, __u32 salt)
 	return x >> s;
 }
 
-/* Is port (network order) one of the settings' ports of a stage
- * (TAPIS_PORT_DNS, _TLS, _HTTP)? */
-static __always_inline bool port_in(const struct tapis_settings *set, __u32 cls, __be16 port_be)
+/* The stages (1 << TAPIS_PORT_DNS, _TLS, _HTTP) whose ports include port
+ * (network order): one read. */
+static __always_inline __u32 port_classes(const struct tapis_settings *set, __be16 port_be)
 {
 	__u16 port = bpf_ntohs(port_be);
+	const __u64 *g = set->ports[(port >> 6) & (TAPIS_PORT_WORDS - 1)];
+	__u32 b = port & 63;
 
-	return (set->ports[cls & 3][(port >> 6) & (TAPIS_PORT_WORDS - 1)] >> (port & 63)) & 1;
+	_Static_assert(TAPIS_PORT_CLASSES == 3, "three classes");
+	return ((g[TAPIS_PORT_DNS] >> b) & 1) << TAPIS_PORT_DNS |
+	       ((g[TAPIS_PORT_TLS] >> b) & 1) << TAPIS_PORT_TLS |
+	       ((g[TAPIS_PORT_HTTP] >> b) & 1) << TAPIS_PORT_HTTP;
 }
+
+#define PC_DNS	(1u << TAPIS_PORT_DNS)
+#define PC_TLS	(1u << TAPIS_PORT_TLS)
+#define PC_HTTP (1u << TAPIS_PORT_HTTP)
 
 static __always_inline struct tapis_name_buf *name_buf(void)
 {

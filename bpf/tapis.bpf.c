@@ -32,7 +32,7 @@ int tapis_xdp(struct xdp_md *ctx)
 	struct tapis_ctl *ctl;
 	struct verdict v;
 	__u32 reason = TAPIS_R_OK, zero = 0, host_rule = 0, flow_rule = 0, dst_ent = 0, src_ent = 0,
-	      kind = TAPIS_KIND_NET, quic = 0;
+	      kind = TAPIS_KIND_NET, quic = 0, dcls = 0;
 	int family;
 
 	p.data = (void *)(long)ctx->data;
@@ -70,27 +70,39 @@ int tapis_xdp(struct xdp_md *ctx)
 	 * whatever the headers were, and the verifier checks them once. */
 	net_match(&p, set->flags, &dst_ent, &src_ent);
 	/* Only a policy with names pays for the L7 stages, and only on the
-	 * ports of a stage; everything else goes straight to the verdict. */
+	 * ports of a stage (one read of the port's classes each way);
+	 * everything else goes straight to the verdict. */
 	dq.msg_off = 0;
-	if ((set->flags & TAPIS_SF_HOSTS) && p.l4proto)
+	if (p.l4proto)
+		dcls = port_classes(set, p.dport_be);
+	if ((set->flags & TAPIS_SF_HOSTS) && (dcls & PC_DNS)) {
 		nb = name_buf();
-	if (nb && port_in(set, TAPIS_PORT_DNS, p.dport_be)) {
-		__builtin_memset(&dq, 0, sizeof(dq));
-		dns_q_init(&dq, &p);
-		host_rule = dns_stage(ctx, &dq, p.gen);
-		kind = TAPIS_KIND_DNS;
-	} else if (nb) {
-		f = &nb->fpos;
-		__builtin_memset(f, 0, sizeof(*f));
-		flow_lookup(ctx, &p, set, nb, f);
-		flow_rule = flow_verdict_rule(p.gen, nb, f);
-		/* Only a client's segment with payload can carry a name. */
-		if (!flow_rule && f->to_server && f->pay_off < f->pay_end) {
-			host_rule = l7_tcp(ctx, p.gen);
-			kind = nb->kind;
+		if (nb) {
+			__builtin_memset(&dq, 0, sizeof(dq));
+			dns_q_init(&dq, &p);
+			host_rule = dns_stage(ctx, &dq, p.gen);
+			kind = TAPIS_KIND_DNS;
+		}
+	} else if ((set->flags & TAPIS_SF_HOSTS) && p.l4proto == IPPROTO_TCP &&
+		   /* A SYN opens a connection: no verdict yet, no name. */
+		   (p.tcp_flags & (TAPIS_TCP_SYN | TAPIS_TCP_ACK)) != TAPIS_TCP_SYN &&
+		   ((dcls & (PC_TLS | PC_HTTP)) ||
+		    (port_classes(set, p.sport_be) & (PC_TLS | PC_HTTP)))) {
+		nb = name_buf();
+		if (nb) {
+			f = &nb->fpos;
+			__builtin_memset(f, 0, sizeof(*f));
+			flow_lookup(ctx, &p, dcls, nb, f);
+			flow_rule = flow_verdict_rule(p.gen, nb, f);
+			/* Only a client's segment with payload can carry a
+			 * name. */
+			if (!flow_rule && f->to_server && f->pay_off < f->pay_end) {
+				host_rule = l7_tcp(ctx, p.gen);
+				kind = nb->kind;
+			}
 		}
 	}
-	if (p.l4proto == IPPROTO_UDP && port_in(set, TAPIS_PORT_TLS, p.dport_be))
+	if (p.l4proto == IPPROTO_UDP && (dcls & PC_TLS))
 		quic = quic_initial(ctx, p.l4_off + 8, p.len);
 
 	if (flow_rule) {

@@ -236,6 +236,7 @@ enum tapis_port_class {
 	TAPIS_PORT_TLS,
 	TAPIS_PORT_HTTP,
 	TAPIS_PORT_CLASSES,
+	TAPIS_PORT_GROUP = 4, /* words a 64-port group takes in tapis_settings */
 };
 
 /* Indexed by generation in tapis_settings. */
@@ -249,7 +250,9 @@ struct tapis_settings {
 	__u8 has_sinkhole_v4;
 	__u8 has_sinkhole_v6;
 	__u8 pad[2];
-	__u64 ports[TAPIS_PORT_CLASSES][TAPIS_PORT_WORDS]; /* bitmaps, host order */
+	/* Bitmaps of the ports of each class, host order, the words of one
+	 * 64-port group side by side: a port's classes are one cache line. */
+	__u64 ports[TAPIS_PORT_WORDS][TAPIS_PORT_GROUP];
 };
 
 /* tapis_ctl[0]: which generation packets read. */

@@ -460,7 +460,9 @@ static void settings_from_policy(struct tapis_settings *s, const struct policy *
 {
 	const struct policy_settings *ps = &p->settings;
 
-	memcpy(s->ports, ps->ports, sizeof(s->ports));
+	for (unsigned w = 0; w < TAPIS_PORT_WORDS; w++)
+		for (unsigned c = 0; c < TAPIS_PORT_CLASSES; c++)
+			s->ports[w][c] = ps->ports[c][w];
 	s->sinkhole_ttl = ps->sinkhole_ttl;
 	memcpy(s->sinkhole_v4, ps->sinkhole_v4, 4);
 	memcpy(s->sinkhole_v6, ps->sinkhole_v6, 16);
