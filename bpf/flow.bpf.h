@@ -54,7 +54,6 @@ static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
 		f->to_server = 1;
 		f->cls = TAPIS_PORT_HTTP;
 	}
-	f->on = 1;
 	cli = f->to_server;
 	if (p->family == 4) {
 		w[0] = cli ? p->saddr4_be : p->daddr4_be;
@@ -76,8 +75,13 @@ static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
 	if (s && s->state && s->check == (nb->check ^ s->rule ^ ((__u32)s->state << 16)) &&
 	    flow_word(&s->key, 0) == w[0] && flow_word(&s->key, 1) == w[1] &&
 	    flow_word(&s->key, 2) == w[2] && flow_word(&s->key, 3) == w[3] &&
-	    flow_word(&s->key, 4) == w[4])
+	    flow_word(&s->key, 4) == w[4]) {
 		f->state = s->state;
+		f->rule = s->rule;
+		/* A verdict is all its packets need. */
+		if (f->state == TAPIS_FLOW_VERDICT)
+			return;
+	}
 
 	/* Opaque offsets: each way the headers in front can be stacked
 	 * reaches the rest in one verifier state, not one per layout. */
@@ -311,16 +315,12 @@ __noinline int l7_tcp(struct xdp_md *ctx, __u32 gen)
 static __always_inline __u32 flow_verdict_rule(__u32 gen, struct tapis_name_buf *nb,
 					       struct flow_ctx *f)
 {
-	struct tapis_flow_slot *s;
 	struct tapis_rule *r;
 	__u32 id;
 
 	if (f->state != TAPIS_FLOW_VERDICT)
 		return 0;
-	s = bpf_map_lookup_elem(&tapis_flows, &nb->slot);
-	if (!s)
-		return 0;
-	id = s->rule;
+	id = f->rule;
 	r = rule_usable(gen, id);
 	if (r && r->action >= TAPIS_ACT_DROP)
 		return id;

@@ -576,8 +576,7 @@ struct tapis_flow_pos {
 	__u32 pay_end;
 	__u8 to_server; /* sent to the tls/http port */
 	__u8 cls;	/* TAPIS_PORT_TLS or TAPIS_PORT_HTTP of that port */
-	__u8 on;	/* a TCP packet on a tls/http port */
-	__u8 pad;
+	__u16 rule;	/* state VERDICT: the slot's rule */
 };
 
 /* The name an L7 stage found, as the host match reads it (BPF scratch,
