@@ -205,6 +205,9 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 		if (off > TAPIS_HOST_MAX + 1)
 			return -TAPIS_R_DNS_NAME_LONG;
 	}
+	/* Opaque: the walk leaves off exact per label count, and the loops
+	 * below would be checked once per value. */
+	off = opaque(off, msg);
 	/* The name, length bytes and final zero, for the host match: eight
 	 * bytes at a time straight off the packet (a helper call costs more
 	 * than a short name's copy), a dot in a label made 0x01, which no

@@ -97,6 +97,9 @@ static __always_inline int tls_fast_exts(struct xdp_md *ctx, struct tapis_name_b
 		return 0;
 	x += st->skip;
 	for (i = 0; i < TLS_FAST_EXTS; i++) {
+		/* Opaque: one verifier state per turn, not one per range
+		 * of x the turns before left. */
+		x = opaque(x, lim);
 		if (x + 4 > lim || x + 4 > ext_end)
 			break;
 		type = tls_rd(ctx, x, 2);
