@@ -57,10 +57,20 @@ static __always_inline bool http_start(struct xdp_md *ctx, struct tapis_flow_val
 
 	if (*off >= end)
 		return false;
-	if (n > 8)
+	if (n >= 8) {
+		void *data = (void *)(long)ctx->data, *dend = (void *)(long)ctx->data_end;
+		__u64 *wp = data + (*off & OFF_MASK);
+
+		/* One load, as l7_gather() would assemble it. */
+		if ((void *)(wp + 1) > dend)
+			return false;
+		w = __builtin_bswap64(*wp);
 		n = 8;
-	/* Left-aligned: a short first segment compares as far as it goes. */
-	w = l7_gather(ctx, 0, *off, n) << ((8 - n) * 8 & 63);
+	} else {
+		/* Left-aligned: a short first segment compares as far as it
+		 * goes. */
+		w = l7_gather(ctx, 0, *off, n) << ((8 - n) * 8 & 63);
+	}
 	m = http_method_len(w);
 	if (!m || (m > n && !(m == 9 && n == 8)))
 		return false;
