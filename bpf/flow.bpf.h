@@ -311,9 +311,10 @@ __noinline int l7_tcp(struct xdp_md *ctx, __u32 gen)
 	return 0;
 }
 
-/* A flow a name blocked earlier: the rule, while it still blocks. */
+/* A flow a name blocked earlier: the rule (its slot in *rp), while it
+ * still blocks. */
 static __always_inline __u32 flow_verdict_rule(__u32 gen, struct tapis_name_buf *nb,
-					       struct flow_ctx *f)
+					       struct flow_ctx *f, struct tapis_rule **rp)
 {
 	struct tapis_rule *r;
 	__u32 id;
@@ -322,8 +323,10 @@ static __always_inline __u32 flow_verdict_rule(__u32 gen, struct tapis_name_buf 
 		return 0;
 	id = f->rule;
 	r = rule_usable(gen, id);
-	if (r && r->action >= TAPIS_ACT_DROP)
+	if (r && r->action >= TAPIS_ACT_DROP) {
+		*rp = r;
 		return id;
+	}
 	/* Lifted, expired or no longer blocking: the flow is free. */
 	flow_slot_clear(nb, f);
 	return 0;

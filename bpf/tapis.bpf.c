@@ -29,6 +29,7 @@ int tapis_xdp(struct xdp_md *ctx)
 	struct flow_ctx *f;
 	struct tapis_name_buf *nb = NULL;
 	struct tapis_settings *set;
+	struct tapis_rule *flow_r = NULL;
 	struct tapis_ctl *ctl;
 	struct verdict v;
 	__u32 reason = TAPIS_R_OK, zero = 0, host_rule = 0, flow_rule = 0, dst_ent = 0, src_ent = 0,
@@ -93,7 +94,7 @@ int tapis_xdp(struct xdp_md *ctx)
 			f = &nb->fpos;
 			__builtin_memset(f, 0, sizeof(*f));
 			flow_lookup(ctx, &p, dcls, nb, f);
-			flow_rule = flow_verdict_rule(p.gen, nb, f);
+			flow_rule = flow_verdict_rule(p.gen, nb, f, &flow_r);
 			/* Only a client's segment with payload can carry a
 			 * name. */
 			if (!flow_rule && f->to_server && f->pay_off < f->pay_end) {
@@ -107,7 +108,7 @@ int tapis_xdp(struct xdp_md *ctx)
 
 	if (flow_rule) {
 		v.rule = flow_rule;
-		v.r = rule_get(p.gen, flow_rule);
+		v.r = flow_r;
 		v.by_host = 1;
 		kind = TAPIS_KIND_FLOW;
 	} else {
