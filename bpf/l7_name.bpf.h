@@ -226,7 +226,8 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 	/* In the scratch buffer, not on the stack: a stage that calls this
 	 * from a global function shares the 512-byte stack with the entry. */
 	__u16 *cand = nb->cand;
-	__u64 h = TAPIS_HASH_INIT, acc = 0, w, d;
+	__u64 h = TAPIS_HASH_INIT, acc = 0, w, d, self_labels, sub_labels;
+	struct tapis_settings *set;
 	struct host_tables ht;
 
 	if (!nb || nb->name_end < 2)
@@ -245,8 +246,11 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 	ht.hosts = bpf_map_lookup_elem(&tapis_hosts, &gen);
 	ht.filter = bpf_map_lookup_elem(&tapis_host_filter, &gen);
 	ht.index = bpf_map_lookup_elem(&tapis_host_index, &gen);
-	if (!ht.hosts || !ht.filter || !ht.index)
+	set = bpf_map_lookup_elem(&tapis_settings, &gen);
+	if (!ht.hosts || !ht.filter || !ht.index || !set)
 		return 0;
+	self_labels = set->self_labels;
+	sub_labels = set->sub_labels;
 
 	/* The label at hand ends at le; the word at hand ends at e. */
 	e = nb->name_end;
@@ -285,19 +289,25 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 		acc = 0;
 		if (!s)
 			break;
+		/* Only suffixes as long as some pattern that holds names
+		 * below it. */
+		if ((sub_labels >> (pos & 63)) & 1) {
+			id = host_key_rule(&ht, h, false);
+			if (id)
+				cand[nc++ & (HOST_CANDS - 1)] = id;
+		}
 		if (pos++ >= TAPIS_MAX_LABELS)
 			goto syntax;
-		id = host_key_rule(&ht, h, false);
-		if (id)
-			cand[nc++ & (HOST_CANDS - 1)] = id;
 		e = s;
 		le = s;
 	}
 	if (m == NAME_CHUNKS)
 		return 0; /* not reached: no name has that many chunks */
-	id = host_key_rule(&ht, h, true);
-	if (id)
-		cand[nc++ & (HOST_CANDS - 1)] = id;
+	if ((self_labels >> (pos & 63)) & 1) {
+		id = host_key_rule(&ht, h, true);
+		if (id)
+			cand[nc++ & (HOST_CANDS - 1)] = id;
+	}
 
 	/* Most specific first: the first rule that acts wins; expired ones
 	 * met on the way are counted. */

@@ -250,6 +250,12 @@ struct tapis_settings {
 	__u8 has_sinkhole_v4;
 	__u8 has_sinkhole_v6;
 	__u8 pad[2];
+	/* Bit k: some host pattern of k labels matches the name it names
+	 * (self_labels), or names below it (sub_labels). The match looks up
+	 * only suffixes of those label counts; a live `host add` sets its
+	 * bit before its entry, a delete leaves it. */
+	__u64 self_labels;
+	__u64 sub_labels;
 	/* Bitmaps of the ports of each class, host order, the words of one
 	 * 64-port group side by side: a port's classes are one cache line. */
 	__u64 ports[TAPIS_PORT_WORDS][TAPIS_PORT_GROUP];

@@ -456,9 +456,32 @@ static int write_meta(struct tapis *t, const struct policy *p, const uint32_t *i
 	return 0;
 }
 
+/* The bit of a pattern's label count in tapis_settings' self_labels and
+ * sub_labels. */
+static uint64_t host_labels_bit(const char *name)
+{
+	unsigned n = 1;
+
+	for (const char *c = name; *c; c++)
+		n += *c == '.';
+	return 1ULL << (n & 63);
+}
+
 static void settings_from_policy(struct tapis_settings *s, const struct policy *p)
 {
 	const struct policy_settings *ps = &p->settings;
+
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (size_t j = 0; j < p->rules[i].n_hosts; j++) {
+			const struct host_entry *h = &p->rules[i].hosts[j];
+			bool self, sub;
+
+			host_slots(h->kind, &self, &sub);
+			if (self)
+				s->self_labels |= host_labels_bit(h->name);
+			if (sub)
+				s->sub_labels |= host_labels_bit(h->name);
+		}
 
 	for (unsigned w = 0; w < TAPIS_PORT_WORDS; w++)
 		for (unsigned c = 0; c < TAPIS_PORT_CLASSES; c++)
@@ -742,6 +765,20 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			v.self_rule = id;
 		if (sub)
 			v.sub_rule = id;
+		/* The match looks up only label counts the settings name:
+		 * this pattern's, before its entry exists. */
+		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set)) {
+			err = -errno;
+			goto out;
+		}
+		if (self)
+			set.self_labels |= host_labels_bit(h->name);
+		if (sub)
+			set.sub_labels |= host_labels_bit(h->name);
+		if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
 		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY)) {
 			err = errno == E2BIG ? -ENOSPC : -errno;
 			goto out;
@@ -749,10 +786,12 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 		err = host_filter_set(t, gen, fd, key, &v);
 		if (err)
 			goto out;
-		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set) == 0 &&
-		    !(set.flags & TAPIS_SF_HOSTS)) {
+		if (!(set.flags & TAPIS_SF_HOSTS)) {
 			set.flags |= TAPIS_SF_HOSTS;
-			bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY);
+			if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY)) {
+				err = -errno;
+				goto out;
+			}
 		}
 	} else {
 		if ((self && v.self_rule != id) || (sub && v.sub_rule != id)) {

@@ -1127,7 +1127,22 @@ static bool test_live_host_edit(void)
 	if (!expect(&q, XDP_PASS, NULL))
 		return false;
 	ASSERT_OK(tapis_host_edit(&fx.t, "watch", &h, false));
-	return true;
+	/* A pattern of a label count no pattern of the policy has: the
+	 * match looks up only the counts the settings name, and the add
+	 * names its own. */
+	h.kind = HOST_SUBTREE;
+	h.name = (char *)"l1.l2.l3.l4.l5.l6.live.example";
+	q.name = "l1.l2.l3.l4.l5.l6.live.example";
+	if (!expect(&q, XDP_PASS, NULL))
+		return false;
+	ASSERT_OK(tapis_host_edit(&fx.t, "block-example", &h, true));
+	if (!expect(&q, XDP_DROP, "block-example"))
+		return false;
+	q.name = "www.l1.l2.l3.l4.l5.l6.live.example";
+	if (!expect(&q, XDP_DROP, "block-example"))
+		return false;
+	ASSERT_OK(tapis_host_edit(&fx.t, "block-example", &h, false));
+	return expect(&q, XDP_PASS, NULL);
 }
 
 /* Bytes counted are the query frame's, not the answer's. */
