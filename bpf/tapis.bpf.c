@@ -74,11 +74,7 @@ int tapis_xdp(struct xdp_md *ctx)
 	 * ports of a stage (one read of the port's classes each way);
 	 * everything else goes straight to the verdict. */
 	dq.msg_off = 0;
-	/* A bare SYN has no stage: it opens a connection, with no verdict
-	 * and no name yet. */
-	if (p.l4proto == IPPROTO_UDP ||
-	    (p.l4proto == IPPROTO_TCP &&
-	     (p.tcp_flags & (TAPIS_TCP_SYN | TAPIS_TCP_ACK)) != TAPIS_TCP_SYN))
+	if (p.l4proto)
 		dcls = port_classes(set, p.dport_be);
 	if ((set->flags & TAPIS_SF_HOSTS) && (dcls & PC_DNS)) {
 		nb = name_buf();
@@ -89,6 +85,7 @@ int tapis_xdp(struct xdp_md *ctx)
 			kind = TAPIS_KIND_DNS;
 		}
 	} else if ((set->flags & TAPIS_SF_HOSTS) && p.l4proto == IPPROTO_TCP &&
+		   /* A SYN opens a connection: no verdict yet, no name. */
 		   (p.tcp_flags & (TAPIS_TCP_SYN | TAPIS_TCP_ACK)) != TAPIS_TCP_SYN &&
 		   ((dcls & (PC_TLS | PC_HTTP)) ||
 		    (port_classes(set, p.sport_be) & (PC_TLS | PC_HTTP)))) {
