@@ -33,18 +33,36 @@ static __always_inline __u64 flow_word(const struct tapis_flow_key *k, int i)
 	return ((const __u64 *)k)[i];
 }
 
+/* The TCP payload's place and sequence number in f: 0, or -1 when the
+ * header is not in the frame. */
+static __always_inline int flow_payload(struct xdp_md *ctx, const struct pkt *p, struct flow_ctx *f)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct tcphdr *th;
+	__u32 l3_end, l4;
+
+	/* Opaque offsets: each way the headers in front can be stacked
+	 * reaches the rest in one verifier state, not one per layout. */
+	l4 = opaque(p->l4_off, p->len);
+	th = data + (l4 & OFF_MASK);
+	if ((void *)(th + 1) > end)
+		return -1;
+	f->seq = bpf_ntohl(th->seq);
+	l3_end = ip_datagram_end(data, end, p->family, opaque(p->l3_off, p->len));
+	f->pay_off = l4 + th->doff * 4;
+	f->pay_end = l3_end > f->pay_off ? l3_end : f->pay_off;
+	return 0;
+}
+
 /* Fill the key in nb, hash it to its slot and read the slot, for a TCP
  * packet to or from a tls or http port (the entry checks; dcls: the
  * destination port's port_classes()) of a policy with names. */
 static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p, __u32 dcls,
 					struct tapis_name_buf *nb, struct flow_ctx *f)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct tapis_flow_key *k = &nb->fk;
 	struct tapis_flow_slot *s;
-	struct tcphdr *th;
 	__u64 h, *w = (__u64 *)k;
-	__u32 l3_end, l4;
 	bool cli;
 
 	if (dcls & PC_TLS) {
@@ -54,6 +72,12 @@ static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
 		f->to_server = 1;
 		f->cls = TAPIS_PORT_HTTP;
 	}
+	/* A bare SYN opens a connection: no verdict yet, no name. (A SYN
+	 * with data, TCP Fast Open, may carry a hello.) */
+	if ((p->tcp_flags & (TAPIS_TCP_SYN | TAPIS_TCP_ACK)) == TAPIS_TCP_SYN &&
+	    (flow_payload(ctx, p, f) || f->pay_off >= f->pay_end))
+		return;
+
 	cli = f->to_server;
 	if (p->family == 4) {
 		w[0] = cli ? p->saddr4_be : p->daddr4_be;
@@ -82,17 +106,7 @@ static __always_inline void flow_lookup(struct xdp_md *ctx, const struct pkt *p,
 		if (f->state == TAPIS_FLOW_VERDICT)
 			return;
 	}
-
-	/* Opaque offsets: each way the headers in front can be stacked
-	 * reaches the rest in one verifier state, not one per layout. */
-	l4 = opaque(p->l4_off, p->len);
-	th = data + (l4 & OFF_MASK);
-	if ((void *)(th + 1) > end)
-		return;
-	f->seq = bpf_ntohl(th->seq);
-	l3_end = ip_datagram_end(data, end, p->family, opaque(p->l3_off, p->len));
-	f->pay_off = l4 + th->doff * 4;
-	f->pay_end = l3_end > f->pay_off ? l3_end : f->pay_off;
+	flow_payload(ctx, p, f);
 }
 
 /* Give the flow's slot to this flow with state (and rule, kind); a

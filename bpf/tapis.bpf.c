@@ -85,8 +85,6 @@ int tapis_xdp(struct xdp_md *ctx)
 			kind = TAPIS_KIND_DNS;
 		}
 	} else if ((set->flags & TAPIS_SF_HOSTS) && p.l4proto == IPPROTO_TCP &&
-		   /* A SYN opens a connection: no verdict yet, no name. */
-		   (p.tcp_flags & (TAPIS_TCP_SYN | TAPIS_TCP_ACK)) != TAPIS_TCP_SYN &&
 		   ((dcls & (PC_TLS | PC_HTTP)) ||
 		    (port_classes(set, p.sport_be) & (PC_TLS | PC_HTTP)))) {
 		nb = name_buf();

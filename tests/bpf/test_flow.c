@@ -293,11 +293,39 @@ static bool test_state_taken(void)
 	return true;
 }
 
+/* A SYN is not looked up in the flow table, unless it carries data: a
+ * ClientHello in a SYN (TCP Fast Open) is matched like any. */
+static bool test_fast_open_hello(void)
+{
+	uint8_t m[PKT_MAX];
+	struct tls_ch_opts o = {.sni = "flow.example"};
+	int n = tls_client_hello_bytes(m, sizeof(m), &o);
+	uint16_t cport = port_next++;
+	struct pkt p;
+
+	ASSERT_GT(n, 0, "a hello");
+	pkt_init(&p);
+	pkt_eth(&p, NULL, NULL);
+	pkt_ip(&p, CLI4, SRV4, PKT_AUTO);
+	pkt_tcp(&p, cport, 443, PKT_TCP_SYN, 1, 0);
+	pkt_payload(&p, m, (size_t)n);
+	ASSERT_OK(pkt_finish(&p));
+	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_DROP, "SYN with a blocked hello");
+	pkt_init(&p);
+	pkt_eth(&p, NULL, NULL);
+	pkt_ip(&p, CLI4, SRV4, PKT_AUTO);
+	pkt_tcp(&p, (uint16_t)(cport + 1000), 443, PKT_TCP_SYN, 1, 0);
+	ASSERT_OK(pkt_finish(&p));
+	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_PASS, "a bare SYN");
+	return true;
+}
+
 static const struct test_case tests[] = {
 	TEST(test_flow_both_directions),
 	TEST(test_reject_flow_then_drop),
 	TEST(test_evicted),
 	TEST(test_state_taken),
+	TEST(test_fast_open_hello),
 	TEST(test_lifted_by_reload),
 	TEST(test_quic_drop),
 	TEST(test_quic_pass),
