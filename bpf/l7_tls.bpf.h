@@ -196,25 +196,16 @@ static __always_inline long tls_field(struct tapis_name_buf *c, struct tapis_flo
 		st->need = 1;
 		return 0;
 	case TLS_P_SID:
-		if (st->pos + v > st->hs_end)
-			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
-		st->skip = v;
-		st->phase = TLS_P_CS;
-		st->need = 2;
-		return 0;
-	case TLS_P_COMP:
-		if (st->pos + v > st->hs_end)
-			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
-		st->skip = v;
-		st->phase = TLS_P_EXTS;
-		st->need = 2;
-		return 0;
 	case TLS_P_CS:
+	case TLS_P_COMP:
+		/* A length, then that many bytes skipped; the next field
+		 * is the next phase, whose length takes one byte
+		 * (compression methods) or two. */
 		if (st->pos + v > st->hs_end)
 			return l7_stop(c, L7_ERR, TAPIS_R_TLS_MALFORMED);
 		st->skip = v;
-		st->phase = TLS_P_COMP;
-		st->need = 1;
+		st->phase++;
+		st->need = st->phase == TLS_P_COMP ? 1 : 2;
 		return 0;
 	case TLS_P_EXTS:
 		st->ext_end = st->pos + v;
