@@ -12,7 +12,10 @@
 #      1,000 and 2,000) unless it is there
 #   2. build/tapis-bench prints the per-scenario table and writes
 #      build/bench.json (--smoke: build/bench-smoke.json, tiny repeat)
-#   3. tests/bench/live.sh (unless --no-live; --smoke runs one short round)
+#   3. tests/bench/control.py times the `tapis` commands themselves with the
+#      same policy (load, reload, host add/del, unload; peak RSS), merged
+#      into the JSON under "control"
+#   4. tests/bench/live.sh (unless --no-live; --smoke runs one short round)
 #      adds the live-path figures, merged into the JSON under "live"
 #
 # The checks are about the harness, never about timings: the policy was
@@ -67,12 +70,14 @@ if [ "$SMOKE" = 1 ]; then
 	GEN_ARGS=(--smoke)
 	BENCH_ARGS=(--smoke)
 	LIVE_ARGS=(--rounds 1 --seconds 0.5 --json "$B/bench-live-smoke.json")
+	CONTROL_ARGS=(--rounds 1 --adds 5 --json "$B/bench-control-smoke.json")
 else
 	POLICY_DIR=$B/bench-policy
 	JSON=$B/bench.json
 	GEN_ARGS=()
 	BENCH_ARGS=()
 	LIVE_ARGS=(--json "$B/bench-live.json")
+	CONTROL_ARGS=(--rounds 3 --adds 21 --json "$B/bench-control.json")
 fi
 
 for f in "$B/tapis" "$B/tapis-bench"; do
@@ -97,7 +102,14 @@ rm -f "$JSON"
 rc=$?
 check "tapis-bench ran (exit $rc)" $rc
 
-# 3. the live path
+# 3. the control plane, as commands
+echo
+CONTROL_JSON=${CONTROL_ARGS[${#CONTROL_ARGS[@]} - 1]}
+rm -f "$CONTROL_JSON"
+python3 tests/bench/control.py --tapis "$B/tapis" --policy "$POLICY_DIR/policy.yaml" "${CONTROL_ARGS[@]}"
+check "control plane: load, reload, host add/del, unload as commands (exit $?)" $?
+
+# 4. the live path
 LIVE_RC=skip
 if [ "$LIVE" = 1 ]; then
 	echo
@@ -108,9 +120,9 @@ if [ "$LIVE" = 1 ]; then
 fi
 
 # checks on the JSON: structure and finiteness, not speed
-CHECKS=$(python3 - "$JSON" "$LIVE_RC" "${LIVE_JSON:-}" <<'EOF'
+CHECKS=$(python3 - "$JSON" "$LIVE_RC" "${LIVE_JSON:-}" "$CONTROL_JSON" <<'EOF'
 import json, math, sys
-path, live_rc, live_json = sys.argv[1], sys.argv[2], sys.argv[3]
+path, live_rc, live_json, control_json = sys.argv[1:5]
 def out(ok, desc, detail=""):
     print("%s - %s%s" % ("ok" if ok else "not ok", desc, " (%s)" % detail if detail and not ok else ""))
 def finite(x):
@@ -159,6 +171,15 @@ out(finite(m.get("maps_bytes_memlock")) and finite(m.get("vm_hwm_kib")) and
     finite(m.get("bytes_per_host_pattern")), "memory figures (per prefix and per name)", "missing")
 out(all(finite(d.get("load", {}).get(k)) for k in ("parse_s", "create_s", "install_s")),
     "load times", "missing")
+try:
+    c = json.load(open(control_json))
+    ok = all(finite(c["commands"][k]["median_s"]) and finite(c["commands"][k]["peak_rss_kib"])
+             for k in ("load", "reload", "host add"))
+    out(ok, "control plane figures: load, reload, host add with peak RSS", "missing")
+    d["control"] = c
+    json.dump(d, open(path, "w"), indent=1)
+except Exception as e:
+    out(False, "control plane figures", str(e))
 if live_rc == "skip":
     pass
 elif live_rc == "77":
