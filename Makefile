@@ -23,7 +23,7 @@ CFLAGS_USER := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -MMD -MP \
 	       -I$(BUILD) -Iuser -Itests/lib $(CFLAGS)
 CFLAGS_BPF  := -O2 -g -target bpf -D__BPF__ -Wall -Wextra -Werror -MMD -MP \
 	       -I$(ARCH_INC) -Ibpf
-LIBS        := -lxdp -lbpf -lelf -lz -lyaml -lidn2 -ljson-c -lldns
+LIBS        := -lxdp -lbpf -lelf -lz -lyaml -lidn2 -ljson-c -lldns -lnettle
 
 USER_SRCS   := $(wildcard user/*.c)
 LIB_OBJS    := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
@@ -35,7 +35,7 @@ SELFTEST    := $(BUILD)/tests/selftest_pkt
 SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
 
 DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
-	    libyaml-dev libidn2-dev libjson-c-dev libcmocka-dev libldns-dev pkg-config \
+	    libyaml-dev libidn2-dev libjson-c-dev libcmocka-dev libldns-dev nettle-dev pkg-config \
 	    iproute2 iputils-ping curl nginx-light dnsmasq bind9-dnsutils knot-dnsutils \
 	    ldnsutils tcpdump prometheus nftables jq python3 ethtool openssl gnutls-bin wget chromium
 
