@@ -147,7 +147,7 @@ enum tapis_action {
 };
 
 /* Why a packet was passed without being fully parsed (fail-open). The name
- * table is reason_names in user/stats.c; append only, the numbers are in the counters. */
+ * table is reason_names in user/lib/stats.c; append only, the numbers are in the counters. */
 enum tapis_reason {
 	TAPIS_R_OK = 0,
 	TAPIS_R_L2_TRUNC,	/* shorter than its Ethernet/VLAN/PPPoE header */

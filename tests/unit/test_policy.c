@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "../../user/policy.h"
+#include "../../user/lib/policy.h"
 
 static const char *data_dir(void)
 {

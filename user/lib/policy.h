@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/tapis_abi.h"
+#include "../../bpf/tapis_abi.h"
 
 /* Where an entry came from: the policy file or a list file. Strings are
  * owned by struct policy (interned), so entries copy only the pointer. */

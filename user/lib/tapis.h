@@ -2,7 +2,7 @@
 /*
  * tapis.h - the library behind the tapis command: the running filter as a
  * handle on its pinned maps, policy installation into a generation, live
- * edits, and stats snapshots. The CLI (main.c, cmd_*.c), the packet tests
+ * edits, and stats snapshots. The CLI (user/cli), the packet tests
  * and the bench all use this and nothing below it.
  *
  * Conventions: functions return 0 or -errno; they print nothing except
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/tapis_abi.h"
+#include "../../bpf/tapis_abi.h"
 #include "policy.h"
 
 #define TAPIS_DEFAULT_PIN "/sys/fs/bpf/tapis"
@@ -95,7 +95,7 @@ void tapis_close(struct tapis *t);
 /* Remove every pin (after detaching). */
 int tapis_unpin(struct tapis *t);
 
-/* ---- attach (user/attach.c) ---- */
+/* ---- attach (attach.c) ---- */
 enum tapis_mode {
 	MODE_AUTO = 0,
 	MODE_NATIVE,
@@ -110,7 +110,7 @@ int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode m
 /* Detach from one interface (NULL: all recorded). */
 int tapis_detach(struct tapis *t, const char *ifname);
 
-/* ---- policy installation (user/install.c) ---- */
+/* ---- policy installation (install.c) ---- */
 /* Compile p and install it in the idle generation, then flip. Either the
  * whole new policy runs afterwards, or (on error) the old one still does. */
 int tapis_install(struct tapis *t, const struct policy *p);
@@ -119,7 +119,7 @@ int tapis_install(struct tapis *t, const struct policy *p);
 int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e, bool add);
 int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *h, bool add);
 
-/* ---- reading (user/stats.c) ---- */
+/* ---- reading (stats.c) ---- */
 struct rule_stat {
 	uint32_t id;
 	char name[TAPIS_NAME_MAX];
@@ -204,7 +204,7 @@ struct explain_result {
 };
 int tapis_explain_addr(struct tapis *t, const struct net_entry *addr, struct explain_result *r);
 
-/* What `explain NAME` reports (user/explain_host.c): the host pattern a DNS
+/* What `explain NAME` reports (explain_host.c): the host pattern a DNS
  * query for name meets, as the XDP program finds it. Fills r->host (prefix
  * holds the pattern as written in a policy: "example.org", "=a.example.org"
  * or "*.example.org") and sets r->winner to 2 when a live rule matches.

@@ -17,7 +17,7 @@
 #include <idn2.h>
 
 #include "hostname.h"
-#include "../bpf/tapis_abi.h"
+#include "../../bpf/tapis_abi.h"
 
 /* Longest UTF-8 input considered: every A-label is at most 253 bytes and
  * no code point takes more than 4 bytes, plus room for mapped separators. */
