@@ -70,11 +70,19 @@ static inline __u32 tapis_ent_plen(__u32 e)
 	return (e & TAPIS_ENT_PLEN_MASK) >> TAPIS_ENT_PLEN_SHIFT;
 }
 
+/* Which address of a packet: its destination or its source. Tables hold
+ * an entry per direction (tapis_v4_ent.ent[dir], the IPv6 keys' dir); a
+ * rule matches in a set of directions, bit TAPIS_DIR_BIT(dir) for each
+ * (tapis_rule_meta.dirs, the policy's `direction`). */
 enum tapis_dir {
 	TAPIS_DIR_DST = 0,
 	TAPIS_DIR_SRC = 1,
 	TAPIS_DIR_MAX = 2,
 };
+#define TAPIS_DIR_BIT(dir) (1u << (dir))
+#define TAPIS_DIRS_DST	   TAPIS_DIR_BIT(TAPIS_DIR_DST) /* direction: dst */
+#define TAPIS_DIRS_SRC	   TAPIS_DIR_BIT(TAPIS_DIR_SRC) /* direction: src */
+#define TAPIS_DIRS_BOTH	   (TAPIS_DIRS_DST | TAPIS_DIRS_SRC)
 
 /* One IPv4 slot carries both directions: dst and src rules may differ. */
 struct tapis_v4_ent {
@@ -303,7 +311,7 @@ struct tapis_rule_meta {
 	char reference[TAPIS_REF_MAX];
 	__u8 action;
 	__u8 in_use;
-	__u8 direction; /* 1 dst, 2 src, 3 both: for live `net add` */
+	__u8 dirs; /* TAPIS_DIRS_*: where a live `net add` inserts */
 	__u8 pad[5];
 	__u64 expires_unix; /* seconds; 0 = never */
 	__u64 since_unix;   /* when this name was first loaded */

@@ -238,7 +238,7 @@ static void test_full_example(void **state)
 	assert_int_equal(r->action, TAPIS_ACT_SINKHOLE);
 	assert_string_equal(r->reference, "ORDER/2017/07/14");
 	assert_int_equal(r->expires_unix, 4102358400LL);
-	assert_int_equal(r->direction, DIR_DST);
+	assert_int_equal(r->dirs, TAPIS_DIRS_DST);
 	assert_false(r->has_redirect);
 	assert_string_equal(r->loc.file, pol);
 	assert_int_equal(r->loc.line, 8);
@@ -274,7 +274,7 @@ static void test_full_example(void **state)
 	assert_true(r->has_redirect);
 	assert_string_equal(r->redirect_iface, "eth2");
 	assert_memory_equal(r->redirect_mac, ((uint8_t[]){2, 0, 0, 0, 0, 0x10}), 6);
-	assert_int_equal(r->direction, DIR_BOTH);
+	assert_int_equal(r->dirs, TAPIS_DIRS_BOTH);
 	assert_int_equal(r->expires_unix, 0);
 	assert_int_equal(r->n_hosts, 0);
 	assert_int_equal(r->n_nets, 1);
@@ -292,7 +292,7 @@ static void test_full_example(void **state)
 	r = &p.rules[3];
 	assert_string_equal(r->name, "partners");
 	assert_int_equal(r->action, TAPIS_ACT_ALLOW);
-	assert_int_equal(r->direction, DIR_SRC);
+	assert_int_equal(r->dirs, TAPIS_DIRS_SRC);
 	assert_string_equal(r->reference, "");
 	assert_int_equal(r->n_hosts, 1);
 	assert_int_equal(r->hosts[0].loc.line, 32);
@@ -750,7 +750,7 @@ static void test_nets(void **state)
 	check_line(r.diag, "t.yaml:7: warning: ", "using 2001:db8::/32", NULL);
 	assert_string_equal(net_str(&r.p.rules[0].nets[0]), "198.18.1.0/24");
 	assert_string_equal(net_str(&r.p.rules[0].nets[1]), "2001:db8::/32");
-	assert_int_equal(r.p.rules[0].direction, DIR_DST);
+	assert_int_equal(r.p.rules[0].dirs, TAPIS_DIRS_DST);
 	done(&r);
 
 	expect_error(RULE_HEAD "    nets: [ 1.2.3.4/33 ]\n",

@@ -42,18 +42,12 @@ struct host_entry {
 	struct src_loc loc;
 };
 
-enum direction {
-	DIR_DST = 1,
-	DIR_SRC = 2,
-	DIR_BOTH = 3,
-};
-
 struct rule {
 	char name[TAPIS_NAME_MAX];
 	enum tapis_action action;
 	char reference[TAPIS_REF_MAX];
 	int64_t expires_unix; /* seconds since the epoch; 0 = never */
-	enum direction direction;
+	uint8_t dirs;	      /* TAPIS_DIRS_DST, _SRC or _BOTH (`direction`) */
 	struct net_entry *nets;
 	size_t n_nets, cap_nets;
 	struct host_entry *hosts;

@@ -1137,7 +1137,7 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 	int key;
 
 	memset(&r, 0, sizeof(r));
-	r.direction = DIR_DST;
+	r.dirs = TAPIS_DIRS_DST;
 	r.loc.file = c->file;
 	r.loc.line = node_line(n);
 	if (!want_map(c, n, "each rule"))
@@ -1194,11 +1194,11 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 		case RK_DIRECTION:
 			s = want_string(c, v, "'direction'");
 			if (s && strcmp(s, "dst") == 0)
-				r.direction = DIR_DST;
+				r.dirs = TAPIS_DIRS_DST;
 			else if (s && strcmp(s, "src") == 0)
-				r.direction = DIR_SRC;
+				r.dirs = TAPIS_DIRS_SRC;
 			else if (s && strcmp(s, "both") == 0)
-				r.direction = DIR_BOTH;
+				r.dirs = TAPIS_DIRS_BOTH;
 			else if (s)
 				error_at(c, c->file, node_line(v),
 					 "invalid direction '%.64s' (expected dst, src or both)",
