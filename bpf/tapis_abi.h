@@ -34,6 +34,36 @@
 #define TAPIS_LABEL_MAX	   63	/* longest label */
 #define TAPIS_MAX_LABELS   32	/* labels hashed per name */
 
+/* ---- maps: every pinned map, named once ----
+ * X(ID, name): name is the symbol bpf/maps.bpf.h declares the map as, so
+ * also its pin under the pin path and what bpftool shows; ID is how user
+ * space indexes its descriptors (M_ID). maps.bpf.h asserts that each is
+ * declared; user space opens, pins and unpins them all by these names and
+ * gives an inner map its outer map's name (cut to the kernel's 15
+ * characters). tapis_scratch is per-CPU scratch, never pinned: not here. */
+#define TAPIS_MAPS(X)                                                                              \
+	X(CTL, tapis_ctl)                                                                          \
+	X(SETTINGS, tapis_settings)                                                                \
+	X(RULES, tapis_rules)                                                                      \
+	X(V4_TBL24, tapis_v4_tbl24)                                                                \
+	X(V4_TBL8, tapis_v4_tbl8)                                                                  \
+	X(V6_FILTER, tapis_v6_filter)                                                              \
+	X(V6_L32, tapis_v6_l32)                                                                    \
+	X(V6_PFX, tapis_v6_pfx)                                                                    \
+	X(V6_SHORT, tapis_v6_short)                                                                \
+	X(HOSTS, tapis_hosts)                                                                      \
+	X(COUNTERS, tapis_counters)                                                                \
+	X(ACTIONS, tapis_actions)                                                                  \
+	X(REASONS, tapis_reasons)                                                                  \
+	X(STATS, tapis_stats)                                                                      \
+	X(RULE_META, tapis_rule_meta)                                                              \
+	X(STATE, tapis_state)                                                                      \
+	X(HOST_FILTER, tapis_host_filter)                                                          \
+	X(HOST_INDEX, tapis_host_index)                                                            \
+	X(FLOWS, tapis_flows)                                                                      \
+	X(L7_NAMES, tapis_l7_names)                                                                \
+	X(L7_STATES, tapis_l7_states)
+
 /* IPv4: DIR-24-8. tbl24 has one entry per /24; an entry either holds the
  * result for the whole /24 or points to a tbl8 group of 256 entries. */
 #define TAPIS_V4_TBL24_SIZE (1u << 24)

@@ -293,7 +293,7 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct policy *p, co
 		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 		uint32_t max = batch_n * 2 < 65536 ? 65536 : batch_n * 2;
 
-		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tapis_hosts", 8,
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, tapis_map_names[M_HOSTS], 8,
 				    sizeof(struct tapis_host_val), max, &o);
 		if (fd < 0) {
 			err = -errno;
@@ -733,7 +733,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 	if (fd == -ENOENT && add) {
 		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 
-		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tapis_hosts", 8,
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, tapis_map_names[M_HOSTS], 8,
 				    sizeof(struct tapis_host_val), 65536, &o);
 		if (fd < 0)
 			return -errno;

@@ -31,34 +31,18 @@ enum tapis_exit {
 	EXIT_BUSY = 5,	  /* another tapis holds the pin-path lock */
 };
 
+/* The pinned maps (TAPIS_MAPS in the ABI header), M_CTL .. M_L7_STATES. */
+/* clang-format off */
 enum tapis_map_id {
-	M_CTL = 0,
-	M_SETTINGS,
-	M_RULES,
-	M_V4_TBL24,
-	M_V4_TBL8,
-	M_V6_FILTER,
-	M_V6_L32,
-	M_V6_PFX,
-	M_V6_SHORT,
-	M_HOSTS,
-	M_COUNTERS,
-	M_ACTIONS,
-	M_REASONS,
-	M_STATS,
-	M_RULE_META,
-	M_STATE,
-	M_HOST_FILTER,
-	M_HOST_INDEX,
-	M_FLOWS,     /* flow table: verdicts, L7 in progress; sized by settings.flows */
-	M_L7_NAMES,  /* LRU: hostnames cut by a segment boundary */
-	M_L7_STATES, /* LRU: hellos and requests followed across segments */
+#define TAPIS_MAP_ID(id, name) M_##id,
+	TAPIS_MAPS(TAPIS_MAP_ID)
+#undef TAPIS_MAP_ID
 	M__COUNT,
 };
+/* clang-format on */
 
-/* Map names, as in bpf/maps.bpf.h and as pinned. Every pinned map is here:
- * tapis_open opens them all and tapis_unpin removes them all. (tapis_scratch
- * is per-CPU scratch, never pinned, and not listed.) */
+/* Their names, as declared in bpf/maps.bpf.h and pinned: tapis_open opens
+ * them all and tapis_unpin removes them all. */
 extern const char *const tapis_map_names[M__COUNT];
 
 struct tapis_bpf; /* the skeleton */
