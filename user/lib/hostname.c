@@ -137,6 +137,18 @@ out:
 	return ret;
 }
 
+bool hostname_numeric_tld(const char *normalized)
+{
+	const char *dot = strrchr(normalized, '.'), *s = dot ? dot + 1 : normalized;
+
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
 uint64_t hostname_hash(const char *normalized)
 {
 	size_t end = strlen(normalized), i;

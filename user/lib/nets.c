@@ -103,8 +103,9 @@ static int create_v4(struct net_tables *nt, uint32_t groups)
 				sizeof(struct tapis_v4_ent), TAPIS_V4_TBL24_SIZE, BPF_F_MMAPABLE);
 	if (nt->fd24 < 0)
 		return nt->fd24;
-	nt->fd8 = create_inner(BPF_MAP_TYPE_ARRAY, tapis_map_names[M_V4_TBL8], 4, sizeof(struct tapis_v4_ent),
-			       groups * TAPIS_V4_TBL8_GROUP, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	nt->fd8 = create_inner(BPF_MAP_TYPE_ARRAY, tapis_map_names[M_V4_TBL8], 4,
+			       sizeof(struct tapis_v4_ent), groups * TAPIS_V4_TBL8_GROUP,
+			       BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	if (nt->fd8 < 0)
 		return nt->fd8;
 	nt->tbl8_groups = groups;
@@ -123,13 +124,13 @@ static int create_v6(struct net_tables *nt, size_t n_v6)
 				     TAPIS_V6_FILTER_WORDS, BPF_F_MMAPABLE);
 	if (nt->fd_filter < 0)
 		return nt->fd_filter;
-	nt->fd_l32 =
-		create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_L32], sizeof(struct tapis_v6_l32_key),
-			     sizeof(struct tapis_v6_l32_val), n, BPF_F_NO_PREALLOC);
+	nt->fd_l32 = create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_L32],
+				  sizeof(struct tapis_v6_l32_key), sizeof(struct tapis_v6_l32_val),
+				  n, BPF_F_NO_PREALLOC);
 	if (nt->fd_l32 < 0)
 		return nt->fd_l32;
-	nt->fd_pfx = create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_PFX], sizeof(struct tapis_v6_key), 4,
-				  n, BPF_F_NO_PREALLOC);
+	nt->fd_pfx = create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_PFX],
+				  sizeof(struct tapis_v6_key), 4, n, BPF_F_NO_PREALLOC);
 	if (nt->fd_pfx < 0)
 		return nt->fd_pfx;
 	nt->fd_short = create_inner(BPF_MAP_TYPE_LPM_TRIE, tapis_map_names[M_V6_SHORT],

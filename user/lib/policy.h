@@ -36,6 +36,21 @@ enum host_kind {
 	HOST_WILDCARD,	  /* *.example.com: names under it, not itself */
 };
 
+/* A host pattern as the policy file and `tapis host add|del` write it:
+ * "example.com", "=example.com" or "*.example.com" (enum host_kind). */
+struct host_pattern {
+	enum host_kind kind;
+	char name[TAPIS_HOST_MAX + 1]; /* normalised: lowercase A-label, no trailing dot */
+};
+
+/* Parse and normalise one pattern: the one parser for the policy, its
+ * list files and the command line. 0; -EINVAL with why[] saying what is
+ * wrong; -EAFNOSUPPORT (why[] filled too) when s is an IP address, which
+ * a hosts-file line may carry where a name belongs. */
+int host_pattern_parse(const char *s, struct host_pattern *out, char *why, size_t whysz);
+/* What goes before the name when a pattern is shown: "", "=" or "*.". */
+const char *host_pattern_prefix(enum host_kind kind);
+
 struct host_entry {
 	enum host_kind kind;
 	char *name; /* normalised: lowercase A-label, no trailing dot */

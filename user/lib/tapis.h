@@ -192,7 +192,8 @@ int tapis_explain_addr(struct tapis *t, const struct net_entry *addr, struct exp
  * query for name meets, as the XDP program finds it. Fills r->host (prefix
  * holds the pattern as written in a policy: "example.org", "=a.example.org"
  * or "*.example.org") and sets r->winner to 2 when a live rule matches.
- * -EINVAL when name is no valid hostname. */
+ * -EINVAL when name is no valid hostname (one whose last label is all
+ * digits included: a mistyped address). */
 int tapis_explain_name(struct tapis *t, const char *name, struct explain_result *r);
 
 #endif /* TAPIS_H */
