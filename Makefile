@@ -20,13 +20,16 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS_USER := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -MMD -MP \
-	       -I$(BUILD) -Iuser -Itests/lib $(CFLAGS)
+	       -I$(BUILD) -Iuser/lib -Itests/lib $(CFLAGS)
 CFLAGS_BPF  := -O2 -g -target bpf -D__BPF__ -Wall -Wextra -Werror -MMD -MP \
 	       -I$(ARCH_INC) -Ibpf
 LIBS        := -lxdp -lbpf -lelf -lz -lyaml -lidn2 -ljson-c -lldns -lnettle
 
-USER_SRCS   := $(wildcard user/*.c)
-LIB_OBJS    := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
+# user/lib is the library (libtapis.a: everything but the command line), which
+# the tests and the bench link too; user/cli is the command line. Only CLI
+# objects see user/cli's headers.
+LIB_OBJS    := $(patsubst user/lib/%.c,$(BUILD)/user/lib/%.o,$(wildcard user/lib/*.c))
+CLI_OBJS    := $(patsubst user/cli/%.c,$(BUILD)/user/cli/%.o,$(wildcard user/cli/*.c))
 TLIB_OBJS   := $(patsubst tests/lib/%.c,$(BUILD)/tlib/%.o,$(filter-out tests/lib/selftest_%.c,$(wildcard tests/lib/*.c)))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BPFT_BINS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
@@ -73,15 +76,19 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/user/%.o: user/%.c $(SKELS) | $(BUILD)/user
+$(BUILD)/user/lib/%.o: user/lib/%.c $(SKELS) | $(BUILD)/user/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -c $< -o $@
+
+$(BUILD)/user/cli/%.o: user/cli/%.c | $(BUILD)/user/cli
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_USER) -Iuser/cli -c $< -o $@
 
 $(BUILD)/libtapis.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tapis: $(BUILD)/user/main.o $(BUILD)/libtapis.a
+$(BUILD)/tapis: $(CLI_OBJS) $(BUILD)/libtapis.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LIBS)
 
@@ -105,7 +112,7 @@ $(BENCH_BIN): $(wildcard tests/bench/*.c) $(wildcard tests/bench/*.h) $(BUILD)/l
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $(wildcard tests/bench/*.c) $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS) -lm
 
-$(BUILD) $(BUILD)/user $(BUILD)/tlib $(BUILD)/tests/unit $(BUILD)/tests/bpf:
+$(BUILD) $(BUILD)/user/lib $(BUILD)/user/cli $(BUILD)/tlib $(BUILD)/tests/unit $(BUILD)/tests/bpf:
 	$(Q)mkdir -p $@
 
 # The suite: every tier through one runner, which ends with "N passed, N failed".
@@ -127,4 +134,4 @@ format:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tlib/*.d $(BUILD)/tests/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/tlib/*.d $(BUILD)/tests/*/*.d)

@@ -283,4 +283,9 @@ struct {
 	__type(value, struct tapis_name_buf);
 } tapis_scratch SEC(".maps");
 
+/* Every map TAPIS_MAPS names for user space is declared above. */
+#define TAPIS_MAP_DECLARED(id, name) _Static_assert(sizeof(name) > 0, #name " is declared");
+TAPIS_MAPS(TAPIS_MAP_DECLARED)
+#undef TAPIS_MAP_DECLARED
+
 #endif /* TAPIS_MAPS_BPF_H */

@@ -34,6 +34,36 @@
 #define TAPIS_LABEL_MAX	   63	/* longest label */
 #define TAPIS_MAX_LABELS   32	/* labels hashed per name */
 
+/* ---- maps: every pinned map, named once ----
+ * X(ID, name): name is the symbol bpf/maps.bpf.h declares the map as, so
+ * also its pin under the pin path and what bpftool shows; ID is how user
+ * space indexes its descriptors (M_ID). maps.bpf.h asserts that each is
+ * declared; user space opens, pins and unpins them all by these names and
+ * gives an inner map its outer map's name (cut to the kernel's 15
+ * characters). tapis_scratch is per-CPU scratch, never pinned: not here. */
+#define TAPIS_MAPS(X)                                                                              \
+	X(CTL, tapis_ctl)                                                                          \
+	X(SETTINGS, tapis_settings)                                                                \
+	X(RULES, tapis_rules)                                                                      \
+	X(V4_TBL24, tapis_v4_tbl24)                                                                \
+	X(V4_TBL8, tapis_v4_tbl8)                                                                  \
+	X(V6_FILTER, tapis_v6_filter)                                                              \
+	X(V6_L32, tapis_v6_l32)                                                                    \
+	X(V6_PFX, tapis_v6_pfx)                                                                    \
+	X(V6_SHORT, tapis_v6_short)                                                                \
+	X(HOSTS, tapis_hosts)                                                                      \
+	X(COUNTERS, tapis_counters)                                                                \
+	X(ACTIONS, tapis_actions)                                                                  \
+	X(REASONS, tapis_reasons)                                                                  \
+	X(STATS, tapis_stats)                                                                      \
+	X(RULE_META, tapis_rule_meta)                                                              \
+	X(STATE, tapis_state)                                                                      \
+	X(HOST_FILTER, tapis_host_filter)                                                          \
+	X(HOST_INDEX, tapis_host_index)                                                            \
+	X(FLOWS, tapis_flows)                                                                      \
+	X(L7_NAMES, tapis_l7_names)                                                                \
+	X(L7_STATES, tapis_l7_states)
+
 /* IPv4: DIR-24-8. tbl24 has one entry per /24; an entry either holds the
  * result for the whole /24 or points to a tbl8 group of 256 entries. */
 #define TAPIS_V4_TBL24_SIZE (1u << 24)
@@ -70,11 +100,19 @@ static inline __u32 tapis_ent_plen(__u32 e)
 	return (e & TAPIS_ENT_PLEN_MASK) >> TAPIS_ENT_PLEN_SHIFT;
 }
 
+/* Which address of a packet: its destination or its source. Tables hold
+ * an entry per direction (tapis_v4_ent.ent[dir], the IPv6 keys' dir); a
+ * rule matches in a set of directions, bit TAPIS_DIR_BIT(dir) for each
+ * (tapis_rule_meta.dirs, the policy's `direction`). */
 enum tapis_dir {
 	TAPIS_DIR_DST = 0,
 	TAPIS_DIR_SRC = 1,
 	TAPIS_DIR_MAX = 2,
 };
+#define TAPIS_DIR_BIT(dir) (1u << (dir))
+#define TAPIS_DIRS_DST	   TAPIS_DIR_BIT(TAPIS_DIR_DST) /* direction: dst */
+#define TAPIS_DIRS_SRC	   TAPIS_DIR_BIT(TAPIS_DIR_SRC) /* direction: src */
+#define TAPIS_DIRS_BOTH	   (TAPIS_DIRS_DST | TAPIS_DIRS_SRC)
 
 /* One IPv4 slot carries both directions: dst and src rules may differ. */
 struct tapis_v4_ent {
@@ -147,7 +185,7 @@ enum tapis_action {
 };
 
 /* Why a packet was passed without being fully parsed (fail-open). The name
- * table is reason_names in user/stats.c; append only, the numbers are in the counters. */
+ * table is reason_names in user/lib/stats.c; append only, the numbers are in the counters. */
 enum tapis_reason {
 	TAPIS_R_OK = 0,
 	TAPIS_R_L2_TRUNC,	/* shorter than its Ethernet/VLAN/PPPoE header */
@@ -303,7 +341,7 @@ struct tapis_rule_meta {
 	char reference[TAPIS_REF_MAX];
 	__u8 action;
 	__u8 in_use;
-	__u8 direction; /* 1 dst, 2 src, 3 both: for live `net add` */
+	__u8 dirs; /* TAPIS_DIRS_*: where a live `net add` inserts */
 	__u8 pad[5];
 	__u64 expires_unix; /* seconds; 0 = never */
 	__u64 since_unix;   /* when this name was first loaded */

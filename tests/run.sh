@@ -48,6 +48,7 @@ run() { # name cmd...
 
 echo "== lint"
 run "clang-format" bash scripts/check_format.sh
+run "layout (user/lib vs user/cli)" bash scripts/check_layout.sh
 
 echo "== unit (cmocka)"
 for t in "$B"/tests/unit/test_*; do

@@ -508,7 +508,7 @@ int space_build(struct space *s, const struct policy *p)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
-		bool drop = r->action == TAPIS_ACT_DROP && (r->direction & DIR_DST);
+		bool drop = r->action == TAPIS_ACT_DROP && (r->dirs & TAPIS_DIRS_DST);
 
 		if (drop && !s->drop_rule)
 			s->drop_rule = r->name;
@@ -1528,7 +1528,7 @@ static int add_redirect_rule(struct policy *p)
 	memset(r, 0, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "bench-redirect");
 	r->action = TAPIS_ACT_REDIRECT;
-	r->direction = DIR_DST;
+	r->dirs = TAPIS_DIRS_DST;
 	r->nets = calloc(1, sizeof(*r->nets));
 	if (!r->nets)
 		return -ENOMEM;
@@ -1557,7 +1557,7 @@ static int add_monitor_rule(struct policy *p)
 	memset(r, 0, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "bench-monitor");
 	r->action = TAPIS_ACT_MONITOR;
-	r->direction = DIR_DST;
+	r->dirs = TAPIS_DIRS_DST;
 	r->hosts = calloc(1, sizeof(*r->hosts));
 	if (!r->hosts)
 		return -ENOMEM;

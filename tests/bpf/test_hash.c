@@ -2,7 +2,7 @@
 /* The hostname hash, user side against XDP side.
  *
  * Thousands of generated names go through hostname_hash() and
- * hostname_suffix_hashes() (user/hostname.c, what the policy compiler keys
+ * hostname_suffix_hashes() (user/lib/hostname.c, what the policy compiler keys
  * the host table with) and through the XDP program (what a DNS query is
  * matched with). Every pattern is its own monitor rule, so the rule whose
  * counter moves says which pattern the program found. A reference matcher

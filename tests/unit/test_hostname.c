@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../user/hostname.h"
+#include "../../user/lib/hostname.h"
 #include "../../bpf/tapis_abi.h"
 
 static uint64_t ref_mix(uint64_t x)

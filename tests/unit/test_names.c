@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../../user/tapis.h"
+#include "../../user/lib/tapis.h"
 
 typedef const char *(*name_fn)(unsigned);
 

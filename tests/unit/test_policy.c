@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "../../user/policy.h"
+#include "../../user/lib/policy.h"
 
 static const char *data_dir(void)
 {
@@ -238,7 +238,7 @@ static void test_full_example(void **state)
 	assert_int_equal(r->action, TAPIS_ACT_SINKHOLE);
 	assert_string_equal(r->reference, "ORDER/2017/07/14");
 	assert_int_equal(r->expires_unix, 4102358400LL);
-	assert_int_equal(r->direction, DIR_DST);
+	assert_int_equal(r->dirs, TAPIS_DIRS_DST);
 	assert_false(r->has_redirect);
 	assert_string_equal(r->loc.file, pol);
 	assert_int_equal(r->loc.line, 8);
@@ -274,7 +274,7 @@ static void test_full_example(void **state)
 	assert_true(r->has_redirect);
 	assert_string_equal(r->redirect_iface, "eth2");
 	assert_memory_equal(r->redirect_mac, ((uint8_t[]){2, 0, 0, 0, 0, 0x10}), 6);
-	assert_int_equal(r->direction, DIR_BOTH);
+	assert_int_equal(r->dirs, TAPIS_DIRS_BOTH);
 	assert_int_equal(r->expires_unix, 0);
 	assert_int_equal(r->n_hosts, 0);
 	assert_int_equal(r->n_nets, 1);
@@ -292,7 +292,7 @@ static void test_full_example(void **state)
 	r = &p.rules[3];
 	assert_string_equal(r->name, "partners");
 	assert_int_equal(r->action, TAPIS_ACT_ALLOW);
-	assert_int_equal(r->direction, DIR_SRC);
+	assert_int_equal(r->dirs, TAPIS_DIRS_SRC);
 	assert_string_equal(r->reference, "");
 	assert_int_equal(r->n_hosts, 1);
 	assert_int_equal(r->hosts[0].loc.line, 32);
@@ -734,6 +734,42 @@ static void test_hosts_errors(void **state)
 		     "t.yaml:5: error: ", "is an address");
 	expect_error(RULE_HEAD "    hosts: [ [a.example] ]\n",
 		     "t.yaml:5: error: ", "a host must be a string", "list");
+	expect_error(RULE_HEAD "    hosts: [ 198.18.0.300 ]\n",
+		     "t.yaml:5: error: ", "invalid host '198.18.0.300'", "all digits");
+}
+
+/* The one pattern parser the policy, its lists and `tapis host` share. */
+static void test_host_pattern(void **state)
+{
+	struct host_pattern hp;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(host_pattern_parse("Example.COM.", &hp, why, sizeof(why)), 0);
+	assert_int_equal(hp.kind, HOST_SUBTREE);
+	assert_string_equal(hp.name, "example.com");
+	assert_int_equal(host_pattern_parse("=Exact.Example", &hp, why, sizeof(why)), 0);
+	assert_int_equal(hp.kind, HOST_EXACT);
+	assert_string_equal(hp.name, "exact.example");
+	assert_int_equal(host_pattern_parse("*.bücher.example", &hp, why, sizeof(why)), 0);
+	assert_int_equal(hp.kind, HOST_WILDCARD);
+	assert_string_equal(hp.name, "xn--bcher-kva.example");
+	assert_string_equal(host_pattern_prefix(HOST_SUBTREE), "");
+	assert_string_equal(host_pattern_prefix(HOST_EXACT), "=");
+	assert_string_equal(host_pattern_prefix(HOST_WILDCARD), "*.");
+
+	assert_int_equal(host_pattern_parse("198.18.0.1", &hp, why, sizeof(why)), -EAFNOSUPPORT);
+	assert_non_null(strstr(why, "'198.18.0.1' is an address"));
+	assert_int_equal(host_pattern_parse("=2001:db8::1", &hp, why, sizeof(why)), -EAFNOSUPPORT);
+	assert_int_equal(host_pattern_parse("1.2.3.400", &hp, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "all digits"));
+	assert_int_equal(host_pattern_parse("bad..example", &hp, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "invalid host 'bad..example': empty label"));
+	assert_int_equal(host_pattern_parse("*", &hp, why, sizeof(why)), -EINVAL);
+	assert_int_equal(host_pattern_parse("", &hp, why, sizeof(why)), -EINVAL);
+	/* A digit label elsewhere is a name: 1.2.3.4.in-addr.arpa, 7-eleven.com. */
+	assert_int_equal(host_pattern_parse("4.3.2.1.in-addr.arpa", &hp, why, sizeof(why)), 0);
+	assert_int_equal(host_pattern_parse("123.example", &hp, why, sizeof(why)), 0);
 }
 
 static void test_nets(void **state)
@@ -750,7 +786,7 @@ static void test_nets(void **state)
 	check_line(r.diag, "t.yaml:7: warning: ", "using 2001:db8::/32", NULL);
 	assert_string_equal(net_str(&r.p.rules[0].nets[0]), "198.18.1.0/24");
 	assert_string_equal(net_str(&r.p.rules[0].nets[1]), "2001:db8::/32");
-	assert_int_equal(r.p.rules[0].direction, DIR_DST);
+	assert_int_equal(r.p.rules[0].dirs, TAPIS_DIRS_DST);
 	done(&r);
 
 	expect_error(RULE_HEAD "    nets: [ 1.2.3.4/33 ]\n",
@@ -1127,6 +1163,7 @@ int main(void)
 		cmocka_unit_test(test_expired_warns),
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_hosts_errors),
+		cmocka_unit_test(test_host_pattern),
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_matches_nothing),
 		cmocka_unit_test(test_redirect),

@@ -17,7 +17,7 @@
 #include <idn2.h>
 
 #include "hostname.h"
-#include "../bpf/tapis_abi.h"
+#include "../../bpf/tapis_abi.h"
 
 /* Longest UTF-8 input considered: every A-label is at most 253 bytes and
  * no code point takes more than 4 bytes, plus room for mapped separators. */
@@ -135,6 +135,18 @@ out:
 		out[0] = '\0';
 	idn2_free(idna);
 	return ret;
+}
+
+bool hostname_numeric_tld(const char *normalized)
+{
+	const char *dot = strrchr(normalized, '.'), *s = dot ? dot + 1 : normalized;
+
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
 }
 
 uint64_t hostname_hash(const char *normalized)

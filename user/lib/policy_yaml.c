@@ -27,7 +27,6 @@
 
 #include <yaml.h>
 
-#include "hostname.h"
 #include "policy.h"
 
 #define MAX_ERRORS 50
@@ -597,31 +596,17 @@ static bool hosts_file_reserved(const char *name)
 static int add_host(struct rule *r, const char *pat, const char *file, unsigned line,
 		    bool hosts_form, char *why, size_t whysz)
 {
-	enum host_kind kind = HOST_SUBTREE;
-	char name[TAPIS_HOST_MAX + 1];
-	const char *s = pat, *reason;
+	struct host_pattern hp;
+	int err = host_pattern_parse(pat, &hp, why, whysz);
 
-	if (s[0] == '=') {
-		kind = HOST_EXACT;
-		s++;
-	} else if (s[0] == '*' && s[1] == '.') {
-		kind = HOST_WILDCARD;
-		s += 2;
-	}
-	if (is_address(s)) {
-		/* "0.0.0.0 0.0.0.0" lines appear in popular hosts files. */
-		if (hosts_form)
-			return 1;
-		snprintf(why, whysz, "'%.100s' is an address, not a host name (use nets)", pat);
-		return -EINVAL;
-	}
-	if (hostname_normalize(s, name, sizeof(name), &reason)) {
-		snprintf(why, whysz, "invalid host '%.100s': %s", pat, reason);
-		return -EINVAL;
-	}
-	if (hosts_form && kind == HOST_SUBTREE && hosts_file_reserved(name))
+	/* "0.0.0.0 0.0.0.0" lines appear in popular hosts files. */
+	if (err == -EAFNOSUPPORT && hosts_form)
 		return 1;
-	return push_host(r, kind, name, file, line);
+	if (err)
+		return -EINVAL;
+	if (hosts_form && hp.kind == HOST_SUBTREE && hosts_file_reserved(hp.name))
+		return 1;
+	return push_host(r, hp.kind, hp.name, file, line);
 }
 
 /* Add one CIDR. Returns 0, -ENOMEM, or -EINVAL with why[] filled. A CIDR
@@ -1137,7 +1122,7 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 	int key;
 
 	memset(&r, 0, sizeof(r));
-	r.direction = DIR_DST;
+	r.dirs = TAPIS_DIRS_DST;
 	r.loc.file = c->file;
 	r.loc.line = node_line(n);
 	if (!want_map(c, n, "each rule"))
@@ -1194,11 +1179,11 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 		case RK_DIRECTION:
 			s = want_string(c, v, "'direction'");
 			if (s && strcmp(s, "dst") == 0)
-				r.direction = DIR_DST;
+				r.dirs = TAPIS_DIRS_DST;
 			else if (s && strcmp(s, "src") == 0)
-				r.direction = DIR_SRC;
+				r.dirs = TAPIS_DIRS_SRC;
 			else if (s && strcmp(s, "both") == 0)
-				r.direction = DIR_BOTH;
+				r.dirs = TAPIS_DIRS_BOTH;
 			else if (s)
 				error_at(c, c->file, node_line(v),
 					 "invalid direction '%.64s' (expected dst, src or both)",

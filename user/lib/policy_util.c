@@ -7,8 +7,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "hostname.h"
 #include "policy.h"
 
 /* clang-format off */
@@ -85,6 +87,57 @@ int parse_cidr(const char *s, struct net_entry *e, bool *host_bits)
 	if (host_bits)
 		*host_bits = dirty;
 	return 0;
+}
+
+static bool is_address(const char *s)
+{
+	uint8_t buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+int host_pattern_parse(const char *s, struct host_pattern *out, char *why, size_t whysz)
+{
+	const char *name = s, *reason = NULL;
+
+	out->kind = HOST_SUBTREE;
+	if (name[0] == '=') {
+		out->kind = HOST_EXACT;
+		name++;
+	} else if (name[0] == '*' && name[1] == '.') {
+		out->kind = HOST_WILDCARD;
+		name += 2;
+	}
+	if (is_address(name)) {
+		snprintf(why, whysz,
+			 "'%.100s' is an address, not a host name (addresses go in nets)", s);
+		return -EAFNOSUPPORT;
+	}
+	if (hostname_normalize(name, out->name, sizeof(out->name), &reason)) {
+		snprintf(why, whysz, "invalid host '%.100s': %s", s,
+			 reason ? reason : "invalid name");
+		return -EINVAL;
+	}
+	if (hostname_numeric_tld(out->name)) {
+		snprintf(why, whysz,
+			 "invalid host '%.100s': its last label is all digits (a mistyped "
+			 "address?)",
+			 s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const char *host_pattern_prefix(enum host_kind kind)
+{
+	switch (kind) {
+	case HOST_EXACT:
+		return "=";
+	case HOST_WILDCARD:
+		return "*.";
+	default:
+		return "";
+	}
 }
 
 int parse_action(const char *s, enum tapis_action *a)

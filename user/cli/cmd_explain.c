@@ -127,6 +127,13 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		if (strchr(q, '/') && e.plen != (e.family == 4 ? 32 : 128))
 			return cli_bad_args(c, "'%s': give one address, not a prefix", q);
 	} else if (hostname_normalize(q, norm, sizeof(norm), &why) == 0) {
+		/* "198.18.0.300" is a mistyped address, not a name no pattern
+		 * happens to match. */
+		if (hostname_numeric_tld(norm))
+			return cli_bad_args(c,
+					    "'%s' is neither an address nor a hostname (its last "
+					    "label is all digits)",
+					    q);
 		is_name = true;
 	} else {
 		return cli_bad_args(c, "'%s' is neither an address nor a hostname (%s)", q,

@@ -23,7 +23,7 @@
 
 void gen_userspace_pin_path(const struct tapis *t, int gen, char *buf, size_t sz)
 {
-	snprintf(buf, sz, "%s/tapis_v4_exact_g%d", t->pin_path, gen);
+	snprintf(buf, sz, "%s/" V4_EXACT_MAP "_g%d", t->pin_path, gen);
 }
 
 int gen_active(struct tapis *t, uint32_t *gen)
@@ -65,7 +65,7 @@ static int exact_fd(struct tapis *t, uint32_t gen, bool create, size_t n)
 	if (!create)
 		return -ENOENT;
 	/* Twice the policy's prefixes leaves room for live adds. */
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tapis_v4_exact", sizeof(struct v4_exact_key),
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, V4_EXACT_MAP, sizeof(struct v4_exact_key),
 			    sizeof(uint32_t), n * 2 < MIN_HASH ? MIN_HASH : n * 2, &o);
 	if (fd < 0)
 		return -errno;
@@ -99,12 +99,13 @@ static void nt_init(struct net_tables *nt, struct tapis *t, uint32_t gen)
 
 static int create_v4(struct net_tables *nt, uint32_t groups)
 {
-	nt->fd24 = create_inner(BPF_MAP_TYPE_ARRAY, "tapis_v4_tbl24", 4,
+	nt->fd24 = create_inner(BPF_MAP_TYPE_ARRAY, tapis_map_names[M_V4_TBL24], 4,
 				sizeof(struct tapis_v4_ent), TAPIS_V4_TBL24_SIZE, BPF_F_MMAPABLE);
 	if (nt->fd24 < 0)
 		return nt->fd24;
-	nt->fd8 = create_inner(BPF_MAP_TYPE_ARRAY, "tapis_v4_tbl8", 4, sizeof(struct tapis_v4_ent),
-			       groups * TAPIS_V4_TBL8_GROUP, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	nt->fd8 = create_inner(BPF_MAP_TYPE_ARRAY, tapis_map_names[M_V4_TBL8], 4,
+			       sizeof(struct tapis_v4_ent), groups * TAPIS_V4_TBL8_GROUP,
+			       BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	if (nt->fd8 < 0)
 		return nt->fd8;
 	nt->tbl8_groups = groups;
@@ -119,20 +120,20 @@ static int create_v6(struct net_tables *nt, size_t n_v6)
 {
 	uint32_t n = n_v6 * 2 < MIN_HASH ? MIN_HASH : n_v6 * 2;
 
-	nt->fd_filter = create_inner(BPF_MAP_TYPE_ARRAY, "tapis_v6_filter", 4, 8,
+	nt->fd_filter = create_inner(BPF_MAP_TYPE_ARRAY, tapis_map_names[M_V6_FILTER], 4, 8,
 				     TAPIS_V6_FILTER_WORDS, BPF_F_MMAPABLE);
 	if (nt->fd_filter < 0)
 		return nt->fd_filter;
-	nt->fd_l32 =
-		create_inner(BPF_MAP_TYPE_HASH, "tapis_v6_l32", sizeof(struct tapis_v6_l32_key),
-			     sizeof(struct tapis_v6_l32_val), n, BPF_F_NO_PREALLOC);
+	nt->fd_l32 = create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_L32],
+				  sizeof(struct tapis_v6_l32_key), sizeof(struct tapis_v6_l32_val),
+				  n, BPF_F_NO_PREALLOC);
 	if (nt->fd_l32 < 0)
 		return nt->fd_l32;
-	nt->fd_pfx = create_inner(BPF_MAP_TYPE_HASH, "tapis_v6_pfx", sizeof(struct tapis_v6_key), 4,
-				  n, BPF_F_NO_PREALLOC);
+	nt->fd_pfx = create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_PFX],
+				  sizeof(struct tapis_v6_key), 4, n, BPF_F_NO_PREALLOC);
 	if (nt->fd_pfx < 0)
 		return nt->fd_pfx;
-	nt->fd_short = create_inner(BPF_MAP_TYPE_LPM_TRIE, "tapis_v6_short",
+	nt->fd_short = create_inner(BPF_MAP_TYPE_LPM_TRIE, tapis_map_names[M_V6_SHORT],
 				    sizeof(struct tapis_lpm_v6_key), 4, 4096, BPF_F_NO_PREALLOC);
 	if (nt->fd_short < 0)
 		return nt->fd_short;

@@ -10,6 +10,7 @@
 #ifndef TAPIS_HOSTNAME_H
 #define TAPIS_HOSTNAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,11 @@
  * is not a valid hostname; -ENOSPC when `out` is too small. `why` may be
  * NULL. Labels are [a-z0-9_-], 1..63 bytes; the name is at most 253. */
 int hostname_normalize(const char *in, char *out, size_t outsz, const char **why);
+
+/* Whether the last label of a normalised name is all digits ("1.2.3",
+ * "198.18.0.300"). No top-level domain is (RFC 3696, section 2): such a
+ * name is a mistyped address, never a host anyone can block or look up. */
+bool hostname_numeric_tld(const char *normalized);
 
 /* The hash the host table is keyed by (see tapis_abi.h): the normalised
  * name hashed label by label, from its last label to its first. */

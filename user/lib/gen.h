@@ -9,7 +9,10 @@
 #include "tapis.h"
 
 /* v4 exact-prefix key of the user-space-only source of truth, from which
- * live deletes find the covering prefix and `explain` names prefixes. */
+ * live deletes find the covering prefix and `explain` names prefixes. The
+ * map is named, and pinned per generation as, V4_EXACT_MAP "_g<gen>": it
+ * is no map of the BPF object, so not in TAPIS_MAPS. */
+#define V4_EXACT_MAP "tapis_v4_exact"
 struct v4_exact_key {
 	uint8_t dir;
 	uint8_t plen;

@@ -146,7 +146,7 @@ static int build_nets(struct net_tables *nt, const struct policy *p, const uint3
 	int err = 0;
 
 	for (size_t i = 0; i < p->n_rules; i++)
-		cap += p->rules[i].n_nets * (p->rules[i].direction == DIR_BOTH ? 2 : 1);
+		cap += p->rules[i].n_nets * (p->rules[i].dirs == TAPIS_DIRS_BOTH ? 2 : 1);
 	items = calloc(cap ? cap : 1, sizeof(*items));
 	if (!items)
 		return -ENOMEM;
@@ -155,7 +155,7 @@ static int build_nets(struct net_tables *nt, const struct policy *p, const uint3
 
 		for (size_t j = 0; j < r->n_nets; j++)
 			for (int d = 0; d < TAPIS_DIR_MAX; d++)
-				if (r->direction & (d == TAPIS_DIR_DST ? DIR_DST : DIR_SRC))
+				if (r->dirs & TAPIS_DIR_BIT(d))
 					items[n++] =
 						(struct net_item){&r->nets[j], ids[i], i, d,
 								  r->action == TAPIS_ACT_ALLOW};
@@ -198,7 +198,7 @@ static int build_nets(struct net_tables *nt, const struct policy *p, const uint3
 			(*n_v6)++;
 		/* A prefix of a `both` rule counts once, by its dst entry. */
 		if (it->dir ==
-		    (p->rules[it->order].direction & DIR_DST ? TAPIS_DIR_DST : TAPIS_DIR_SRC))
+		    (p->rules[it->order].dirs & TAPIS_DIRS_DST ? TAPIS_DIR_DST : TAPIS_DIR_SRC))
 			*(it->e->family == 4 ? &cnt[it->order].v4 : &cnt[it->order].v6) += 1;
 	}
 	if (warned > MAX_CONFLICT_WARNINGS)
@@ -293,7 +293,7 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct policy *p, co
 		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 		uint32_t max = batch_n * 2 < 65536 ? 65536 : batch_n * 2;
 
-		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tapis_hosts", 8,
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, tapis_map_names[M_HOSTS], 8,
 				    sizeof(struct tapis_host_val), max, &o);
 		if (fd < 0) {
 			err = -errno;
@@ -347,7 +347,7 @@ static int count_nets(const struct policy *p, size_t *n4, size_t *groups, size_t
 
 	*n4 = *n6 = *groups = 0;
 	for (size_t i = 0; i < p->n_rules; i++) {
-		size_t dirs = p->rules[i].direction == DIR_BOTH ? 2 : 1;
+		size_t dirs = p->rules[i].dirs == TAPIS_DIRS_BOTH ? 2 : 1;
 
 		for (size_t j = 0; j < p->rules[i].n_nets; j++) {
 			const struct net_entry *e = &p->rules[i].nets[j];
@@ -444,7 +444,7 @@ static int write_meta(struct tapis *t, const struct policy *p, const uint32_t *i
 		snprintf(m->name, sizeof(m->name), "%s", r->name);
 		snprintf(m->reference, sizeof(m->reference), "%s", r->reference);
 		m->action = r->action;
-		m->direction = r->direction;
+		m->dirs = r->dirs;
 		m->expires_unix = r->expires_unix;
 		m->n_v4 = cnt[i].v4;
 		m->n_v6 = cnt[i].v6;
@@ -670,7 +670,7 @@ int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e,
 	inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->addr, what, INET6_ADDRSTRLEN);
 	snprintf(what + strlen(what), sizeof(what) - strlen(what), "/%u", e->plen);
 	for (int d = 0; d < TAPIS_DIR_MAX && !err; d++) {
-		if (!(m.direction & (d == TAPIS_DIR_DST ? DIR_DST : DIR_SRC)))
+		if (!(m.dirs & TAPIS_DIR_BIT(d)))
 			continue;
 		err = add ? net_insert(&nt, d, e, id, &owner) : net_delete(&nt, d, e, id);
 		if (!err)
@@ -733,7 +733,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 	if (fd == -ENOENT && add) {
 		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 
-		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "tapis_hosts", 8,
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, tapis_map_names[M_HOSTS], 8,
 				    sizeof(struct tapis_host_val), 65536, &o);
 		if (fd < 0)
 			return -errno;

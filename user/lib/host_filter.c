@@ -98,9 +98,9 @@ static void views_unmap(struct views *v)
 /* Create both maps for a generation, mapped. fds out; -errno. */
 static int create_both(int *ffd, int *ifd, struct views *v)
 {
-	*ffd = create("tapis_host_filt", sizeof(uint64_t), TAPIS_HOST_FILTER_WORDS);
+	*ffd = create(tapis_map_names[M_HOST_FILTER], sizeof(uint64_t), TAPIS_HOST_FILTER_WORDS);
 	*ifd = *ffd < 0 ? -1
-			: create("tapis_host_idx", sizeof(struct tapis_host_slot),
+			: create(tapis_map_names[M_HOST_INDEX], sizeof(struct tapis_host_slot),
 				 TAPIS_HOST_IDX_SLOTS);
 	if (*ffd < 0 || *ifd < 0)
 		return *ffd < 0 ? *ffd : *ifd;

@@ -3,13 +3,12 @@
  * cmd_host.c - `tapis host add|del PATTERN --rule NAME`: edit the running
  * policy's host table live, without a reload. PATTERN as in the policy
  * file: example.com (subtree), =example.com (exact), *.example.com
- * (wildcard: below the name only); normalised as the policy compiler does.
+ * (wildcard: below the name only), read by the policy's own parser.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "cli.h"
-#include "hostname.h"
 #include "log.h"
 
 /* What tapis_host_edit reports itself: unknown rule, pattern not in the
@@ -18,33 +17,21 @@ static const int printed[] = {-ENOENT, -EEXIST, 0};
 
 int cmd_host(struct cli *c, int argc, char **argv)
 {
-	char norm[TAPIS_HOST_MAX + 2], shown[TAPIS_HOST_MAX + 4];
+	char shown[TAPIS_HOST_MAX + 4], why[256];
+	struct host_pattern hp;
 	struct host_entry h;
 	struct edit_args a;
-	const char *name, *why = NULL, *prefix = "";
 	struct tapis t;
 	int rc, err;
 
 	if (!cli_edit_args(c, argc, argv, &a, &rc))
 		return rc;
+	if (host_pattern_parse(a.arg, &hp, why, sizeof(why)))
+		return cli_bad_args(c, "%s", why);
+	snprintf(shown, sizeof(shown), "%s%s", host_pattern_prefix(hp.kind), hp.name);
 	memset(&h, 0, sizeof(h));
-	name = a.arg;
-	if (name[0] == '=') {
-		h.kind = HOST_EXACT;
-		name++;
-		prefix = "=";
-	} else if (name[0] == '*' && name[1] == '.') {
-		h.kind = HOST_WILDCARD;
-		name += 2;
-		prefix = "*.";
-	} else {
-		h.kind = HOST_SUBTREE;
-	}
-	if (hostname_normalize(name, norm, sizeof(norm), &why))
-		return cli_bad_args(c, "'%s' is not a host pattern: %s", a.arg,
-				    why ? why : "invalid name");
-	snprintf(shown, sizeof(shown), "%s%s", prefix, norm);
-	h.name = norm;
+	h.kind = hp.kind;
+	h.name = hp.name;
 	h.loc.file = "command line";
 	h.loc.line = 0;
 

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/tapis_abi.h"
+#include "../../bpf/tapis_abi.h"
 
 /* Where an entry came from: the policy file or a list file. Strings are
  * owned by struct policy (interned), so entries copy only the pointer. */
@@ -36,16 +36,25 @@ enum host_kind {
 	HOST_WILDCARD,	  /* *.example.com: names under it, not itself */
 };
 
+/* A host pattern as the policy file and `tapis host add|del` write it:
+ * "example.com", "=example.com" or "*.example.com" (enum host_kind). */
+struct host_pattern {
+	enum host_kind kind;
+	char name[TAPIS_HOST_MAX + 1]; /* normalised: lowercase A-label, no trailing dot */
+};
+
+/* Parse and normalise one pattern: the one parser for the policy, its
+ * list files and the command line. 0; -EINVAL with why[] saying what is
+ * wrong; -EAFNOSUPPORT (why[] filled too) when s is an IP address, which
+ * a hosts-file line may carry where a name belongs. */
+int host_pattern_parse(const char *s, struct host_pattern *out, char *why, size_t whysz);
+/* What goes before the name when a pattern is shown: "", "=" or "*.". */
+const char *host_pattern_prefix(enum host_kind kind);
+
 struct host_entry {
 	enum host_kind kind;
 	char *name; /* normalised: lowercase A-label, no trailing dot */
 	struct src_loc loc;
-};
-
-enum direction {
-	DIR_DST = 1,
-	DIR_SRC = 2,
-	DIR_BOTH = 3,
 };
 
 struct rule {
@@ -53,7 +62,7 @@ struct rule {
 	enum tapis_action action;
 	char reference[TAPIS_REF_MAX];
 	int64_t expires_unix; /* seconds since the epoch; 0 = never */
-	enum direction direction;
+	uint8_t dirs;	      /* TAPIS_DIRS_DST, _SRC or _BOTH (`direction`) */
 	struct net_entry *nets;
 	size_t n_nets, cap_nets;
 	struct host_entry *hosts;

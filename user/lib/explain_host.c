@@ -48,21 +48,21 @@ static int rule_info(struct tapis *t, uint32_t gen, uint32_t id, struct tapis_ru
 static void fill(struct explain_hit *h, uint32_t id, const struct tapis_rule_meta *m,
 		 const char *sfx, bool self, const struct tapis_host_val *v, bool expired)
 {
-	const char *prefix;
+	enum host_kind kind;
 
 	/* Which pattern kind put the rule in this slot: a subtree pattern
 	 * fills both slots with its rule. */
 	if (self)
-		prefix = v->sub_rule == id ? "" : "=";
+		kind = v->sub_rule == id ? HOST_SUBTREE : HOST_EXACT;
 	else
-		prefix = v->self_rule == id ? "" : "*.";
+		kind = v->self_rule == id ? HOST_SUBTREE : HOST_WILDCARD;
 	memset(h, 0, sizeof(*h));
 	h->found = true;
 	h->rule = id;
 	snprintf(h->rule_name, sizeof(h->rule_name), "%s", m->name);
 	h->action = m->action;
 	h->expired = expired;
-	snprintf(h->prefix, sizeof(h->prefix), "%s%s", prefix, sfx);
+	snprintf(h->prefix, sizeof(h->prefix), "%s%s", host_pattern_prefix(kind), sfx);
 }
 
 int tapis_explain_name(struct tapis *t, const char *name, struct explain_result *r)
@@ -74,7 +74,7 @@ int tapis_explain_name(struct tapis *t, const char *name, struct explain_result 
 
 	memset(r, 0, sizeof(*r));
 	r->winner = -1;
-	if (hostname_normalize(name, norm, sizeof(norm), NULL))
+	if (hostname_normalize(name, norm, sizeof(norm), NULL) || hostname_numeric_tld(norm))
 		return -EINVAL;
 	n = hostname_suffix_hashes(norm, keys, TAPIS_MAX_LABELS);
 	if (n == -E2BIG) {

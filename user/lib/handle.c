@@ -25,27 +25,9 @@
 #endif
 
 const char *const tapis_map_names[M__COUNT] = {
-	[M_CTL] = "tapis_ctl",
-	[M_SETTINGS] = "tapis_settings",
-	[M_RULES] = "tapis_rules",
-	[M_V4_TBL24] = "tapis_v4_tbl24",
-	[M_V4_TBL8] = "tapis_v4_tbl8",
-	[M_V6_FILTER] = "tapis_v6_filter",
-	[M_V6_L32] = "tapis_v6_l32",
-	[M_V6_PFX] = "tapis_v6_pfx",
-	[M_V6_SHORT] = "tapis_v6_short",
-	[M_HOSTS] = "tapis_hosts",
-	[M_COUNTERS] = "tapis_counters",
-	[M_ACTIONS] = "tapis_actions",
-	[M_REASONS] = "tapis_reasons",
-	[M_STATS] = "tapis_stats",
-	[M_RULE_META] = "tapis_rule_meta",
-	[M_STATE] = "tapis_state",
-	[M_HOST_FILTER] = "tapis_host_filter",
-	[M_HOST_INDEX] = "tapis_host_index",
-	[M_FLOWS] = "tapis_flows",
-	[M_L7_NAMES] = "tapis_l7_names",
-	[M_L7_STATES] = "tapis_l7_states",
+#define TAPIS_MAP_NAME(id, name) [M_##id] = #name,
+	TAPIS_MAPS(TAPIS_MAP_NAME)
+#undef TAPIS_MAP_NAME
 };
 
 #define PROG_PIN "tapis_xdp"

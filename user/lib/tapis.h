@@ -2,7 +2,7 @@
 /*
  * tapis.h - the library behind the tapis command: the running filter as a
  * handle on its pinned maps, policy installation into a generation, live
- * edits, and stats snapshots. The CLI (main.c, cmd_*.c), the packet tests
+ * edits, and stats snapshots. The CLI (user/cli), the packet tests
  * and the bench all use this and nothing below it.
  *
  * Conventions: functions return 0 or -errno; they print nothing except
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/tapis_abi.h"
+#include "../../bpf/tapis_abi.h"
 #include "policy.h"
 
 #define TAPIS_DEFAULT_PIN "/sys/fs/bpf/tapis"
@@ -31,34 +31,18 @@ enum tapis_exit {
 	EXIT_BUSY = 5,	  /* another tapis holds the pin-path lock */
 };
 
+/* The pinned maps (TAPIS_MAPS in the ABI header), M_CTL .. M_L7_STATES. */
+/* clang-format off */
 enum tapis_map_id {
-	M_CTL = 0,
-	M_SETTINGS,
-	M_RULES,
-	M_V4_TBL24,
-	M_V4_TBL8,
-	M_V6_FILTER,
-	M_V6_L32,
-	M_V6_PFX,
-	M_V6_SHORT,
-	M_HOSTS,
-	M_COUNTERS,
-	M_ACTIONS,
-	M_REASONS,
-	M_STATS,
-	M_RULE_META,
-	M_STATE,
-	M_HOST_FILTER,
-	M_HOST_INDEX,
-	M_FLOWS,     /* flow table: verdicts, L7 in progress; sized by settings.flows */
-	M_L7_NAMES,  /* LRU: hostnames cut by a segment boundary */
-	M_L7_STATES, /* LRU: hellos and requests followed across segments */
+#define TAPIS_MAP_ID(id, name) M_##id,
+	TAPIS_MAPS(TAPIS_MAP_ID)
+#undef TAPIS_MAP_ID
 	M__COUNT,
 };
+/* clang-format on */
 
-/* Map names, as in bpf/maps.bpf.h and as pinned. Every pinned map is here:
- * tapis_open opens them all and tapis_unpin removes them all. (tapis_scratch
- * is per-CPU scratch, never pinned, and not listed.) */
+/* Their names, as declared in bpf/maps.bpf.h and pinned: tapis_open opens
+ * them all and tapis_unpin removes them all. */
 extern const char *const tapis_map_names[M__COUNT];
 
 struct tapis_bpf; /* the skeleton */
@@ -95,7 +79,7 @@ void tapis_close(struct tapis *t);
 /* Remove every pin (after detaching). */
 int tapis_unpin(struct tapis *t);
 
-/* ---- attach (user/attach.c) ---- */
+/* ---- attach (attach.c) ---- */
 enum tapis_mode {
 	MODE_AUTO = 0,
 	MODE_NATIVE,
@@ -110,7 +94,7 @@ int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode m
 /* Detach from one interface (NULL: all recorded). */
 int tapis_detach(struct tapis *t, const char *ifname);
 
-/* ---- policy installation (user/install.c) ---- */
+/* ---- policy installation (install.c) ---- */
 /* Compile p and install it in the idle generation, then flip. Either the
  * whole new policy runs afterwards, or (on error) the old one still does. */
 int tapis_install(struct tapis *t, const struct policy *p);
@@ -119,7 +103,7 @@ int tapis_install(struct tapis *t, const struct policy *p);
 int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e, bool add);
 int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *h, bool add);
 
-/* ---- reading (user/stats.c) ---- */
+/* ---- reading (stats.c) ---- */
 struct rule_stat {
 	uint32_t id;
 	char name[TAPIS_NAME_MAX];
@@ -204,11 +188,12 @@ struct explain_result {
 };
 int tapis_explain_addr(struct tapis *t, const struct net_entry *addr, struct explain_result *r);
 
-/* What `explain NAME` reports (user/explain_host.c): the host pattern a DNS
+/* What `explain NAME` reports (explain_host.c): the host pattern a DNS
  * query for name meets, as the XDP program finds it. Fills r->host (prefix
  * holds the pattern as written in a policy: "example.org", "=a.example.org"
  * or "*.example.org") and sets r->winner to 2 when a live rule matches.
- * -EINVAL when name is no valid hostname. */
+ * -EINVAL when name is no valid hostname (one whose last label is all
+ * digits included: a mistyped address). */
 int tapis_explain_name(struct tapis *t, const char *name, struct explain_result *r);
 
 #endif /* TAPIS_H */
