@@ -20,7 +20,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "../../user/audit.h"
+#include "../../user/lib/audit.h"
 
 static char dir[64], logp[128];
 

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "../../user/rpz.h"
+#include "../../user/lib/rpz.h"
 
 static char dir[64];
 static char *diag_buf;

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "../../user/watch.h"
+#include "../../user/lib/watch.h"
 
 static char dir[64];
 
