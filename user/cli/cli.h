@@ -33,6 +33,7 @@ struct cli {
 	bool json;	       /* --json / -j */
 	int verbose;	       /* -v, repeatable */
 	const struct cmd *cmd; /* the command being run (for its usage) */
+	const char *audit;     /* --audit-log, $TAPIS_AUDIT_LOG, or the default */
 };
 
 typedef int (*cmd_fn)(struct cli *c, int argc, char **argv);
@@ -54,6 +55,7 @@ int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
 int cmd_host(struct cli *c, int argc, char **argv);
 int cmd_net(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
 
 /* The top-level table (main.c) and its size: `tapis --help` walks it. */
 extern const struct cmd tapis_cmds[];
@@ -70,6 +72,7 @@ extern const size_t tapis_n_cmds;
 #define USAGE_EXPLAIN "ADDRESS | NAME [--json]"
 #define USAGE_HOST    "add|del PATTERN --rule NAME"
 #define USAGE_NET     "add|del CIDR --rule NAME"
+#define USAGE_AUDIT   "[--rule NAME] [--since TIME|DURATION] [--json]"
 
 /* ---- helpers (cmd_common.c) ---- */
 

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "log.h"
 #include "output.h"
@@ -42,6 +43,9 @@ const struct cmd tapis_cmds[] = {
 	 "only),\n*.example.com (names under it, not itself)."},
 	{"net", cmd_net, USAGE_NET,
 	 "Add or remove an IPv4/IPv6 prefix of a rule, live, without a reload."},
+	{"audit", cmd_audit, USAGE_AUDIT,
+	 "The changes made to the filter, oldest first, from the audit log: who, what, when,\n"
+	 "on whose order. --since takes an RFC 3339 time or a duration back from now (2h, 7d)."},
 	{"help", cmd_help, "[COMMAND]", "Show the usage of tapis or of one command."},
 };
 const size_t tapis_n_cmds = sizeof(tapis_cmds) / sizeof(tapis_cmds[0]);
@@ -71,6 +75,8 @@ static void usage_all(const struct cli *c, FILE *f)
 		"\n"
 		"Options, anywhere on the line:\n"
 		"  --pin-path DIR   where the filter's state is pinned (default %s)\n"
+		"  --audit-log FILE where changes are recorded (default $TAPIS_AUDIT_LOG or\n"
+		"                   %s)\n"
 		"  -j, --json       JSON output, errors included\n"
 		"  -v, --verbose    more messages (twice: library messages too)\n"
 		"  --version        print the version\n"
@@ -80,7 +86,7 @@ static void usage_all(const struct cli *c, FILE *f)
 		"Exit codes: 0 ok, 1 other failure, 2 bad policy or argument, 3 BPF load, map\n"
 		"or attach failure, 4 nothing loaded at the pin path, 5 another tapis holds\n"
 		"the lock.\n",
-		TAPIS_DEFAULT_PIN);
+		TAPIS_DEFAULT_PIN, TAPIS_AUDIT_DEFAULT);
 }
 
 static int cmd_help(struct cli *c, int argc, char **argv)
@@ -135,7 +141,9 @@ static bool global_cluster(const char *a, struct cli *c)
 
 int main(int argc, char **argv)
 {
-	struct cli c = {.pin = TAPIS_DEFAULT_PIN};
+	const char *env_audit = getenv("TAPIS_AUDIT_LOG");
+	struct cli c = {.pin = TAPIS_DEFAULT_PIN,
+			.audit = env_audit && *env_audit ? env_audit : TAPIS_AUDIT_DEFAULT};
 	const char *bad = NULL;
 	bool version = false;
 	char **nargv;
@@ -165,6 +173,16 @@ int main(int argc, char **argv)
 				bad = "--pin-path needs a directory";
 			else
 				c.pin = a + 11;
+		} else if (strcmp(a, "--audit-log") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0' || argv[i + 1][0] == '-')
+				bad = "--audit-log needs a file";
+			else
+				c.audit = argv[++i];
+		} else if (strncmp(a, "--audit-log=", 12) == 0) {
+			if (a[12] == '\0')
+				bad = "--audit-log needs a file";
+			else
+				c.audit = a + 12;
 		} else if (strcmp(a, "--json") == 0) {
 			c.json = true;
 		} else if (strcmp(a, "--verbose") == 0) {

@@ -14,6 +14,57 @@
 #include "output.h"
 #include "policy.h"
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms and surrogates are not text either. */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+const char *safe_text(const char *s, char *buf, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, k;
+
+	while (*p) {
+		k = utf8_len(p);
+		if (k == 1 && (*p < 0x20 || *p == 0x7f))
+			k = 0;
+		if (k) {
+			if (o + k + 1 > n)
+				break;
+			memcpy(buf + o, p, k);
+			o += k;
+			p += k;
+			continue;
+		}
+		if (o + 5 > n)
+			break;
+		snprintf(buf + o, 5, "\\x%02x", *p++);
+		o += 4;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 const char *fmt_rfc3339(int64_t unix_sec, char *buf, size_t n)
 {
 	time_t t = (time_t)unix_sec;

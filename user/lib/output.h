@@ -37,6 +37,12 @@ struct json_object *status_json(const struct snapshot *s, const char *pin_path);
 /* The stats object (see stats_render). */
 struct json_object *stats_json(const struct snapshot *s);
 
+/* s for a terminal: control bytes (below 0x20, 0x7f) and bytes that are
+ * not valid UTF-8 as \xNN, so a name from a list or a packet cannot move
+ * the cursor or rewrite what an operator sees. Truncated to fit n (at
+ * least 5); returns buf. */
+const char *safe_text(const char *s, char *buf, size_t n);
+
 /* Print a JSON value as one line on f, and release it. */
 int out_json(FILE *f, struct json_object *o);
 
