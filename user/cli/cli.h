@@ -56,6 +56,7 @@ int cmd_explain(struct cli *c, int argc, char **argv);
 int cmd_host(struct cli *c, int argc, char **argv);
 int cmd_net(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_watch(struct cli *c, int argc, char **argv);
 
 /* The top-level table (main.c) and its size: `tapis --help` walks it. */
 extern const struct cmd tapis_cmds[];
@@ -72,6 +73,7 @@ extern const size_t tapis_n_cmds;
 #define USAGE_EXPLAIN "ADDRESS | NAME [--json]"
 #define USAGE_HOST    "add|del PATTERN --rule NAME"
 #define USAGE_NET     "add|del CIDR --rule NAME"
+#define USAGE_WATCH   "--policy FILE [--iface IF ...] [--mode auto|native|generic] [--settle MS]"
 #define USAGE_AUDIT   "[--rule NAME] [--since TIME|DURATION] [--json]"
 
 /* ---- helpers (cmd_common.c) ---- */

@@ -43,6 +43,11 @@ const struct cmd tapis_cmds[] = {
 	 "only),\n*.example.com (names under it, not itself)."},
 	{"net", cmd_net, USAGE_NET,
 	 "Add or remove an IPv4/IPv6 prefix of a rule, live, without a reload."},
+	{"watch", cmd_watch, USAGE_WATCH,
+	 "The service: apply the policy (load it when nothing runs, which needs --iface),\n"
+	 "then reload when the policy or a list it names changes, and on SIGHUP. A broken\n"
+	 "edit is reported with FILE:LINE and the running policy stays. SIGTERM ends the\n"
+	 "watch and leaves the filter loaded. One line per event."},
 	{"audit", cmd_audit, USAGE_AUDIT,
 	 "The changes made to the filter, oldest first, from the audit log: who, what, when,\n"
 	 "on whose order. --since takes an RFC 3339 time or a duration back from now (2h, 7d)."},
@@ -110,8 +115,8 @@ static int cmd_help(struct cli *c, int argc, char **argv)
  * scanned for global options ("--rule -v" names a rule "-v"). */
 static bool takes_value(const char *a)
 {
-	static const char *const opts[] = {"--policy", "-p",	 "--iface", "-i", "--mode",
-					   "-m",       "--rule", "-r",	    NULL};
+	static const char *const opts[] = {"--policy", "-p", "--iface", "-i",	    "--mode", "-m",
+					   "--rule",   "-r", "--since", "--settle", NULL};
 	size_t i;
 
 	for (i = 0; opts[i]; i++)
