@@ -58,6 +58,8 @@ LAB_SERVICES=${LAB_SERVICES-web dns}  # what lab_up starts; "" for none
 LAB_QUIET=${LAB_QUIET:-0}
 TAPIS_BIN=${TAPIS_BIN:-$LAB_REPO/build/tapis}
 TAPIS_PIN=$LAB_DIR/bpffs/tapis
+# The lab's changes are audited in the lab, not in the machine's log.
+export TAPIS_AUDIT_LOG=${TAPIS_AUDIT_LOG:-$LAB_DIR/audit.log}
 export LAB_REPO LAB_PREFIX LAB_DIR LAB_NS_C LAB_NS_R LAB_NS_S LAB_NS_B LAB_XDP_PASS \
 	TAPIS_BIN TAPIS_PIN
 

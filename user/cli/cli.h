@@ -78,6 +78,13 @@ extern const size_t tapis_n_cmds;
 
 /* ---- helpers (cmd_common.c) ---- */
 
+struct audit_event;
+/* Record a change in the audit log (c->audit) and syslog. A failure to
+ * write is a warning: the change is made and must not be reported as
+ * failed. ev->pin_path is set here; ev->digest too when ev->policy is set
+ * and ev->digest is not. */
+void cli_audit(const struct cli *c, struct audit_event *ev);
+
 /* Find `name` in `tab`: an exact name, or a prefix of exactly one name.
  * NULL (after pr_err naming the candidates) when unknown or ambiguous;
  * `what` is "command" or "host command" for the message. */
@@ -154,8 +161,8 @@ bool cli_edit_args(const struct cli *c, int argc, char **argv, struct edit_args 
 /* Finish a host or net edit: report err once (cli_report with `printed`,
  * "net add X to rule R: reason") and return the exit code; on success
  * print the result (text or JSON; `shown` is the entry as normalised). */
-int cli_edit_done(const struct cli *c, const struct edit_args *a, const char *shown, int err,
-		  const int *printed);
+int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *a,
+		  const char *shown, int err, const int *printed);
 
 /* Totals over a parsed policy, for "N rules, N nets, N hosts". */
 void policy_counts(const struct policy *p, size_t *rules, size_t *nets, size_t *hosts);

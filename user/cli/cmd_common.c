@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "log.h"
 #include "output.h"
@@ -368,10 +369,11 @@ bool cli_edit_args(const struct cli *c, int argc, char **argv, struct edit_args 
 	return true;
 }
 
-int cli_edit_done(const struct cli *c, const struct edit_args *a, const char *shown, int err,
-		  const int *printed)
+int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *a,
+		  const char *shown, int err, const int *printed)
 {
 	const char *obj = c->cmd->name;
+	char command[16];
 
 	if (err) {
 		cli_report(err, printed, "%s %s %s %s rule %s", obj, a->add ? "add" : "del", shown,
@@ -381,6 +383,25 @@ int cli_edit_done(const struct cli *c, const struct edit_args *a, const char *sh
 		if (err == -ENOENT || err == -EEXIST || err == -EPERM || err == -EALREADY)
 			return EXIT_POLICY;
 		return cli_exit_for(err);
+	}
+	{
+		struct audit_event ev = {.command = command, .rule = a->rule, .entry = shown};
+		struct snapshot s;
+
+		snprintf(command, sizeof(command), "%s %s", obj, a->add ? "add" : "del");
+		if (a->add)
+			ev.added = 1;
+		else
+			ev.removed = 1;
+		/* The order the rule enforces goes with the edit. */
+		memset(&s, 0, sizeof(s));
+		if (tapis_snapshot(t, &s) == 0) {
+			for (size_t i = 0; i < s.n_rules; i++)
+				if (!strcmp(s.rules[i].name, a->rule) && s.rules[i].reference[0])
+					ev.reference = s.rules[i].reference;
+		}
+		cli_audit(c, &ev);
+		snapshot_free(&s);
 	}
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
@@ -395,4 +416,17 @@ int cli_edit_done(const struct cli *c, const struct edit_args *a, const char *sh
 		       a->add ? "to" : "from", a->rule);
 	}
 	return EXIT_OK;
+}
+
+void cli_audit(const struct cli *c, struct audit_event *ev)
+{
+	char digest[72];
+	int err;
+
+	ev->pin_path = c->pin;
+	if (ev->policy && !ev->digest && audit_digest(ev->policy, digest) == 0)
+		ev->digest = digest;
+	err = audit_write(c->audit, ev);
+	if (err)
+		pr_warn("audit log %s: %s (the change itself is made)", c->audit, strerror(-err));
 }

@@ -40,7 +40,7 @@ int cmd_host(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	err = tapis_host_edit(&t, a.rule, &h, a.add);
-	rc = cli_edit_done(c, &a, shown, err, printed);
+	rc = cli_edit_done(c, &t, &a, shown, err, printed);
 	tapis_close(&t);
 	return rc;
 }

@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "log.h"
 #include "output.h"
@@ -60,6 +61,18 @@ static void print_loaded(const struct cli *c, const char *path, struct tapis *t)
 		}
 		printf("\n");
 	}
+	snapshot_free(&s);
+}
+
+static void audit_load(const struct cli *c, const char *path, struct tapis *t)
+{
+	struct audit_event ev = {.command = "load", .policy = path};
+	struct snapshot s;
+
+	memset(&s, 0, sizeof(s));
+	if (tapis_snapshot(t, &s) == 0)
+		ev.extra = audit_diff(NULL, &s, &ev.added, &ev.removed);
+	cli_audit(c, &ev);
 	snapshot_free(&s);
 }
 
@@ -185,6 +198,7 @@ int cmd_load(struct cli *c, int argc, char **argv)
 		goto undo;
 	}
 	print_loaded(c, path, &t);
+	audit_load(c, path, &t);
 	tapis_close(&t);
 	policy_free(&p);
 	return EXIT_OK;

@@ -41,7 +41,7 @@ int cmd_net(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	err = tapis_net_edit(&t, a.rule, &e, a.add);
-	rc = cli_edit_done(c, &a, shown, err, printed);
+	rc = cli_edit_done(c, &t, &a, shown, err, printed);
 	tapis_close(&t);
 	return rc;
 }

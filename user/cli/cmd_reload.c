@@ -12,6 +12,7 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "log.h"
 #include "output.h"
@@ -106,6 +107,13 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	if (err) {
 		pr_warn("reloaded, but reading the state back failed: %s", strerror(-err));
 		memset(&cur, 0, sizeof(cur));
+	}
+	{
+		struct audit_event ev = {.command = "reload", .policy = path};
+
+		if (!err)
+			ev.extra = audit_diff(&old, &cur, &ev.added, &ev.removed);
+		cli_audit(c, &ev);
 	}
 	if (c->json) {
 		struct json_object *o = json_object_new_object();

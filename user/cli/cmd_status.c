@@ -9,9 +9,25 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "log.h"
 #include "output.h"
+
+/* The audit log's last record, one line: what changed last, by whom. */
+static void print_last(struct json_object *rec)
+{
+	static const char *const keys[] = {"time", "user", "command", "rule", "entry", "policy"};
+	struct json_object *v;
+	char buf[512];
+	size_t i;
+
+	printf("%-12s", "last change:");
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_object_get_ex(rec, keys[i], &v))
+			printf(" %s", safe_text(json_object_get_string(v), buf, sizeof(buf)));
+	printf(" (tapis audit for more)\n");
+}
 
 int cmd_status(struct cli *c, int argc, char **argv)
 {
@@ -51,8 +67,20 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		pr_err("read the state at %s: %s", c->pin, strerror(-err));
 		rc = cli_exit_kernel(err);
 	} else {
-		rc = status_render(&s, c->pin, c->json ? OUT_JSON : OUT_TEXT, stdout) ? EXIT_RUNTIME
-										      : EXIT_OK;
+		struct json_object *last = audit_last(c->audit);
+
+		if (c->json) {
+			struct json_object *o = status_json(&s, c->pin);
+
+			json_object_object_add(o, "last_change", last);
+			last = NULL;
+			rc = out_json(stdout, o) ? EXIT_RUNTIME : EXIT_OK;
+		} else {
+			rc = status_render(&s, c->pin, OUT_TEXT, stdout) ? EXIT_RUNTIME : EXIT_OK;
+			if (last)
+				print_last(last);
+		}
+		json_object_put(last);
 		snapshot_free(&s);
 	}
 	tapis_close(&t);

@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "log.h"
 #include "output.h"
@@ -103,6 +104,15 @@ int cmd_unload(struct cli *c, int argc, char **argv)
 		unpinned = true;
 	}
 	left = iface_names(&after, NULL);
+	{
+		struct audit_event ev = {.command = unpinned ? "unload" : "detach",
+					 .entry = ifname};
+
+		/* Lifting the filter lifts every rule: what each did is kept. */
+		if (unpinned)
+			ev.extra = audit_diff(&before, NULL, &ev.added, &ev.removed);
+		cli_audit(c, &ev);
+	}
 
 	if (c->json) {
 		struct json_object *o = json_object_new_object();

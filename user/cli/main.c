@@ -7,6 +7,7 @@
  * before the command's own getopt_long sees its argv. Commands are found by
  * exact name or by an unambiguous prefix, as in bpftool.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,8 @@ static void usage_all(const struct cli *c, FILE *f)
 		"\n"
 		"Options, anywhere on the line:\n"
 		"  --pin-path DIR   where the filter's state is pinned (default %s)\n"
+		"  --wait [SECONDS] wait for another tapis's lock on the pin path (for ever\n"
+		"                   without SECONDS) instead of failing with exit 5\n"
 		"  --audit-log FILE where changes are recorded (default $TAPIS_AUDIT_LOG or\n"
 		"                   %s)\n"
 		"  -j, --json       JSON output, errors included\n"
@@ -178,6 +181,25 @@ int main(int argc, char **argv)
 				bad = "--pin-path needs a directory";
 			else
 				c.pin = a + 11;
+		} else if (strcmp(a, "--wait") == 0 || strncmp(a, "--wait=", 7) == 0) {
+			/* --wait alone waits for ever; --wait N or --wait=N
+			 * for N seconds. */
+			const char *v = a[6] == '=' ? a + 7 : NULL;
+			char *end;
+			long sec;
+
+			if (!v && i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9')
+				v = argv[++i];
+			if (!v) {
+				tapis_set_lock_wait(-1);
+			} else {
+				errno = 0;
+				sec = strtol(v, &end, 10);
+				if (errno || *end || sec < 0 || sec > 86400)
+					bad = "--wait takes seconds, 0..86400";
+				else
+					tapis_set_lock_wait((int)sec * 1000);
+			}
 		} else if (strcmp(a, "--audit-log") == 0) {
 			if (i + 1 >= argc || argv[i + 1][0] == '\0' || argv[i + 1][0] == '-')
 				bad = "--audit-log needs a file";

@@ -23,6 +23,8 @@
 #include <nettle/sha2.h>
 
 #include "audit.h"
+#include "output.h"
+#include "tapis.h"
 
 static void add_str(struct json_object *o, const char *k, const char *v)
 {
@@ -319,4 +321,72 @@ struct json_object *audit_last(const char *path)
 		return NULL;
 	}
 	return last;
+}
+
+static const struct rule_stat *rule_named(const struct snapshot *s, const char *name)
+{
+	for (size_t i = 0; s && i < s->n_rules; i++)
+		if (!strcmp(s->rules[i].name, name))
+			return &s->rules[i];
+	return NULL;
+}
+
+static int64_t rule_entries(const struct rule_stat *r)
+{
+	return (int64_t)(r->nets_v4 + r->nets_v6 + r->hosts);
+}
+
+struct json_object *audit_diff(const struct snapshot *old, const struct snapshot *new,
+			       int64_t *added, int64_t *removed)
+{
+	struct json_object *o = json_object_new_object(), *ra = json_object_new_array(),
+			   *rr = json_object_new_array(), *rc = json_object_new_array();
+	size_t i;
+
+	*added = *removed = 0;
+	for (i = 0; new &&i < new->n_rules; i++) {
+		const struct rule_stat *n = &new->rules[i], *b = rule_named(old, n->name);
+		int64_t e = rule_entries(n);
+
+		if (!b) {
+			json_object_array_add(ra, json_object_new_string(n->name));
+			*added += e;
+		} else if (rule_entries(b) != e) {
+			struct json_object *c = json_object_new_object();
+
+			json_object_object_add(c, "name", json_object_new_string(n->name));
+			json_object_object_add(c, "entries_before",
+					       json_object_new_int64(rule_entries(b)));
+			json_object_object_add(c, "entries_after", json_object_new_int64(e));
+			json_object_array_add(rc, c);
+			if (e > rule_entries(b))
+				*added += e - rule_entries(b);
+			else
+				*removed += rule_entries(b) - e;
+		}
+	}
+	for (i = 0; old && i < old->n_rules; i++) {
+		const struct rule_stat *b = &old->rules[i];
+		struct json_object *r;
+
+		if (rule_named(new, b->name))
+			continue;
+		r = json_object_new_object();
+		json_object_object_add(r, "name", json_object_new_string(b->name));
+		json_object_object_add(r, "action", json_object_new_string(action_name(b->action)));
+		if (b->reference[0])
+			json_object_object_add(r, "reference",
+					       json_object_new_string(b->reference));
+		json_object_object_add(r, "packets", json_object_new_uint64(b->packets));
+		json_object_object_add(r, "bytes", json_object_new_uint64(b->bytes));
+		json_object_object_add(r, "last_hit",
+				       json_time_or_null(b->last_hit_unix_ns / 1000000000));
+		json_object_object_add(r, "entries", json_object_new_int64(rule_entries(b)));
+		json_object_array_add(rr, r);
+		*removed += rule_entries(b);
+	}
+	json_object_object_add(o, "rules_added", ra);
+	json_object_object_add(o, "rules_removed", rr);
+	json_object_object_add(o, "rules_changed", rc);
+	return o;
 }

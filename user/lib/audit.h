@@ -49,6 +49,17 @@ int audit_digest(const char *file, char out[72]);
 int audit_read(const char *path, const char *rule, int64_t since,
 	       int (*fn)(struct json_object *rec, void *arg), void *arg);
 
+struct snapshot;
+
+/* Extra members for a change of the running policy from `old` to `new`
+ * (either NULL: a load, an unload): "rules_added" (names), "rules_removed"
+ * (each lifted rule's name, action, reference and final packets, bytes,
+ * last_hit: what it did stays on record) and "rules_changed" ({name,
+ * entries_before, entries_after}). *added and *removed count entries: a
+ * new rule's all, a lifted rule's all, a kept rule's growth or shrinkage. */
+struct json_object *audit_diff(const struct snapshot *old, const struct snapshot *new,
+			       int64_t *added, int64_t *removed);
+
 /* The last record of path (caller puts it), or NULL. */
 struct json_object *audit_last(const char *path);
 

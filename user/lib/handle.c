@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -76,10 +77,30 @@ static int ensure_pin_dir(const char *pin)
 	return 0;
 }
 
+static int lock_wait_ms; /* tapis_set_lock_wait */
+
+void tapis_set_lock_wait(int ms)
+{
+	lock_wait_ms = ms;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 /* flock on the pin directory itself: bpffs holds no regular files, and a
- * directory lock dies with its process, so a crash never leaves it held. */
+ * directory lock dies with its process, so a crash never leaves it held.
+ * Polled rather than blocking, so that a wait has a deadline and says once
+ * that it waits. */
 static int take_lock(struct tapis *t, bool shared)
 {
+	long long deadline = lock_wait_ms < 0 ? -1 : now_ms() + lock_wait_ms;
+	bool said = false;
+
 	t->lock_fd = open(t->pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (t->lock_fd < 0) {
 		int err = -errno;
@@ -87,10 +108,20 @@ static int take_lock(struct tapis *t, bool shared)
 		pr_err("open pin path %s: %s", t->pin_path, strerror(-err));
 		return err;
 	}
-	if (flock(t->lock_fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+	while (flock(t->lock_fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
 		int err = -errno;
 
-		pr_err("another tapis is changing %s; try again", t->pin_path);
+		if (err == -EWOULDBLOCK && (deadline < 0 || now_ms() < deadline)) {
+			if (!said)
+				pr_info("another tapis is changing %s; waiting", t->pin_path);
+			said = true;
+			usleep(20000);
+			continue;
+		}
+		if (err == -EWOULDBLOCK)
+			pr_err("another tapis is changing %s; try again%s", t->pin_path,
+			       lock_wait_ms ? " (waited as long as --wait said)"
+					    : " (or give --wait [SECONDS])");
 		return err == -EWOULDBLOCK ? -EAGAIN : err;
 	}
 	return 0;

@@ -76,6 +76,10 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared);
 
 void tapis_close(struct tapis *t);
 
+/* How long tapis_open and tapis_create wait for the pin-path lock another
+ * tapis holds: 0 (the default) not at all, < 0 for ever. */
+void tapis_set_lock_wait(int ms);
+
 /* Remove every pin (after detaching). */
 int tapis_unpin(struct tapis *t);
 
