@@ -2,10 +2,33 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # test_service.sh - tapis run as a service: the pin-path lock and --wait,
-# the audit trail of every change, and what status says about the last one.
+# the audit trail of every change, what status says about the last one,
+# read-only commands for members of the group tapis (and "permission
+# denied", not "nothing loaded", for others), and a pin directory that
+# someone else could have made refused.
 
 . "$(dirname "$0")/lib.sh"
-lab_test_begin flock
+lab_test_begin flock useradd runuser
+
+# Two users of our own: a member of group tapis and a stranger. The group
+# is made (and removed at the end) if the machine has none.
+ro_user=tro$$ other_user=tot$$ made_group=0
+getent group tapis >/dev/null || { groupadd --system tapis && made_group=1; }
+useradd -M -N -g tapis -s /usr/sbin/nologin "$ro_user"
+useradd -M -N -s /usr/sbin/nologin "$other_user"
+svc_cleanup() {
+	userdel "$ro_user" 2>/dev/null
+	userdel "$other_user" 2>/dev/null
+	[ "$made_group" = 1 ] && groupdel tapis 2>/dev/null
+}
+trap 'rc=$?; svc_cleanup; (exit $rc); _t_cleanup' EXIT
+# Let them walk to the pins, as an operator would open /sys/fs/bpf.
+chmod 711 "$LAB_DIR" "$LAB_DIR/bpffs"
+as() { # USER CMD...: run a tapis command as USER
+	local u=$1
+	shift
+	runuser -u "$u" -- "$TAPIS_BIN" "$@" --pin-path "$TAPIS_PIN"
+}
 
 tmp=$(t_tmp)
 export TAPIS_AUDIT_LOG=$tmp/log/audit.log
@@ -25,6 +48,36 @@ sed 's/198.18.3.10\/32/198.18.3.10\/32, 198.18.3.99\/32/; /name: names/,$d' "$tm
 	>"$tmp/policy2.yaml"
 assert_ok "load" lab_tapis load --policy "$tmp/policy.yaml" --iface r0 --mode native ||
 	lab_test_end
+
+# --- who may read, who may change -------------------------------------------------------
+assert_true "the pin directory is 0750, group tapis" "$(stat -c '%a %G' "$TAPIS_PIN")" \
+	test "$(stat -c '%a %G' "$TAPIS_PIN")" = "750 tapis"
+assert_ok "a member of tapis: status" as "$ro_user" status --json
+assert_eq "the member sees the policy loaded" true "$(json_q "$OUT" "d['loaded']")"
+assert_ok "a member of tapis: stats" as "$ro_user" stats --json
+assert_eq "the member sees the rules" '["block-range", "names"]' "$(json_q "$OUT" "[r['name'] for r in d['rules']]")"
+assert_ok "a member of tapis: explain an address" as "$ro_user" explain 198.18.3.10
+assert_match "the member's explain names the rule" "block-range" "$OUT"
+assert_ok "a member of tapis: explain a name" as "$ro_user" explain svc.example
+assert_match "the member's explain names the host rule" "names" "$OUT"
+assert_exit "a member of tapis may not change the filter: exit 1" 1 \
+	as "$ro_user" host add x.example --rule names
+assert_match "and is told permission denied" "permission denied" "$OUT"
+assert_exit "a stranger's status: exit 1, not 4 (nothing loaded)" 1 as "$other_user" status
+assert_match "the stranger is told permission denied" "permission denied" "$OUT"
+
+# --- a pin directory someone else could have made -------------------------------------------
+mkdir "$LAB_DIR/bpffs/theirs"
+chown "$other_user" "$LAB_DIR/bpffs/theirs"
+assert_exit "load into a pin directory owned by another user is refused" 1 \
+	lab_tapis load --policy "$tmp/policy.yaml" --iface r1 --pin-path "$LAB_DIR/bpffs/theirs"
+assert_match "the refusal names owner and mode" "theirs is owned by uid [0-9]+ with mode" "$OUT"
+mkdir -m 0777 "$LAB_DIR/bpffs/open"
+chmod 0777 "$LAB_DIR/bpffs/open"
+assert_exit "load into a world-writable pin directory is refused" 1 \
+	lab_tapis load --policy "$tmp/policy.yaml" --iface r1 --pin-path "$LAB_DIR/bpffs/open"
+assert_eq "nothing was pinned in either" "" "$(ls -A "$LAB_DIR/bpffs/theirs")$(ls -A "$LAB_DIR/bpffs/open")"
+rmdir "$LAB_DIR/bpffs/theirs" "$LAB_DIR/bpffs/open"
 
 # --- the lock --------------------------------------------------------------------------------
 # Another tapis holding the lock is simulated by flock(1) on the pin

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -179,6 +180,15 @@ int cli_open_failed(const struct cli *c, int err)
 	case -ENAMETOOLONG:
 		pr_err("pin path %s: %s", c->pin, strerror(-err));
 		return EXIT_POLICY;
+	case -EACCES:
+	case -EPERM:
+		/* Not "nothing loaded": something may well be. tapis_open has
+		 * named an untrusted directory itself (-EPERM). */
+		if (err == -EACCES || getuid() != 0)
+			pr_err("permission denied: %s (reading the filter's state needs root or "
+			       "the group '%s'; changing it needs root)",
+			       c->pin, TAPIS_GROUP);
+		return EXIT_RUNTIME;
 	default:
 		return err == -ENOMEM ? EXIT_RUNTIME : EXIT_KERNEL;
 	}

@@ -174,6 +174,12 @@ int cmd_load(struct cli *c, int argc, char **argv)
 			rc = EXIT_RUNTIME;
 		} else if (err == -EAGAIN || err == -EWOULDBLOCK) {
 			rc = EXIT_BUSY;
+		} else if (err == -EPERM || err == -EACCES) {
+			/* An untrusted pin directory (named by tapis_create), or
+			 * not root. */
+			if (err == -EACCES)
+				pr_err("permission denied: %s (loading needs root)", c->pin);
+			rc = EXIT_RUNTIME;
 		} else if (err == -ENAMETOOLONG) {
 			pr_err("pin path %s: %s", c->pin, strerror(-err));
 			rc = EXIT_POLICY;

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +53,27 @@ static int make_parent(const char *path)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(dir, 0750) && errno != EEXIST)
+	if (mkdir(dir, 0750) == 0) {
+		struct group *g = getgrnam("tapis");
+
+		if (g && chown(dir, (uid_t)-1, g->gr_gid) == 0)
+			chmod(dir, 0750);
+	} else if (errno != EEXIST) {
 		return -errno;
+	}
 	return 0;
+}
+
+/* The tapis group reads the log (tapis audit, status) without root; best
+ * effort: without the group it stays root's. */
+static void give_group(int fd)
+{
+	struct group *g = getgrnam("tapis");
+	struct stat st;
+
+	if (g && fstat(fd, &st) == 0 && st.st_uid == geteuid() && st.st_gid != g->gr_gid &&
+	    fchown(fd, (uid_t)-1, g->gr_gid) == 0)
+		fchmod(fd, 0640);
 }
 
 static void who(struct json_object *o)
@@ -133,6 +152,7 @@ int audit_write(const char *path, const struct audit_event *ev)
 		err = -errno;
 		goto out;
 	}
+	give_group(fd);
 	{
 		/* One write: the line and its newline together. */
 		char *buf = malloc(len + 1);

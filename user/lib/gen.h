@@ -37,6 +37,11 @@ void gen_userspace_pin_path(const struct tapis *t, int gen, char *buf, size_t sz
 int gen_active(struct tapis *t, uint32_t *gen);
 /* fd of the inner map in slot gen of an outer map, or -ENOENT. */
 int gen_inner_fd(struct tapis *t, int map_id, uint32_t gen);
+/* Put an inner map in its outer map for gen, and pin it (pinned handles)
+ * so that readers without root can open it. 0 or -errno. */
+int gen_publish_inner(struct tapis *t, int map_id, uint32_t gen, int fd);
+/* Remove the inner maps' pins of gen (tapis_unpin). */
+void gen_unpin_inner(struct tapis *t, uint32_t gen);
 
 /* Create empty tables for generation gen sized for the given counts; they
  * are not visible to packets until net_tables_publish. */

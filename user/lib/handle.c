@@ -3,6 +3,7 @@
  * what an earlier process pinned; the pin-path lock; unpinning. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +45,65 @@ static void tapis_init(struct tapis *t)
 	t->ncpus = libbpf_num_possible_cpus();
 }
 
+/* The group whose members may read the filter's state (status, stats,
+ * explain) without root; -1 when the system has none. */
+static gid_t tapis_gid(void)
+{
+	struct group *g = getgrnam(TAPIS_GROUP);
+
+	return g ? g->gr_gid : (gid_t)-1;
+}
+
+/* A pin directory someone else could have made or can change is refused:
+ * on a bpffs mounted 1777, a user could create it before root loads and
+ * delete the pins from under status and unload. */
+static int pin_dir_trusted(const char *pin)
+{
+	struct stat st;
+
+	if (lstat(pin, &st))
+		return -errno;
+	/* root's filter, and we are not root: not ours to change. */
+	if (st.st_uid == 0 && geteuid() != 0)
+		return -EACCES;
+	if (!S_ISDIR(st.st_mode)) {
+		pr_err("pin path %s is not a directory", pin);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		pr_err("pin path %s is owned by uid %u with mode %04o: refusing it (it must "
+		       "belong to uid %u and not be writable by others; remove it, or fix its "
+		       "owner and mode)",
+		       pin, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+		       (unsigned)geteuid());
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Group tapis may read a pin (BPF_F_RDONLY opens need read permission);
+ * nobody else may touch it. Best effort: without the group the pins stay
+ * root's alone, as bpffs made them. */
+void tapis_pin_perms(const char *path)
+{
+	gid_t gid = tapis_gid();
+
+	if (gid == (gid_t)-1)
+		return;
+	if (chown(path, (uid_t)-1, gid) == 0)
+		chmod(path, 0640);
+}
+
 /* The default pin path lives on /sys/fs/bpf, which a fresh machine may not
- * have mounted; any other path must already be on a bpffs. */
+ * have mounted; any other path must already be on a bpffs. The directory
+ * is made 0750, group tapis. */
 static int ensure_pin_dir(const char *pin)
 {
 	struct statfs sfs;
 	char parent[PATH_MAX];
 	char *slash;
+	gid_t gid;
+	int err;
 
 	snprintf(parent, sizeof(parent), "%s", pin);
 	slash = strrchr(parent, '/');
@@ -62,12 +115,23 @@ static int ensure_pin_dir(const char *pin)
 		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") && errno != EBUSY)
 			return -errno;
 	}
-	if (mkdir(pin, 0700) && errno != EEXIST) {
-		int err = -errno;
-
+	if (mkdir(pin, 0750) == 0) {
+		gid = tapis_gid();
+		/* mkdir's mode went through the umask. */
+		if ((gid != (gid_t)-1 && chown(pin, (uid_t)-1, gid)) || chmod(pin, 0750)) {
+			err = -errno;
+			pr_err("set owner and mode of %s: %s", pin, strerror(-err));
+			rmdir(pin);
+			return err;
+		}
+	} else if (errno != EEXIST) {
+		err = -errno;
 		pr_err("create pin path %s: %s", pin, strerror(-err));
 		return err;
 	}
+	err = pin_dir_trusted(pin);
+	if (err)
+		return err;
 	if (statfs(pin, &sfs) == 0 && sfs.f_type != BPF_FS_MAGIC) {
 		rmdir(pin);
 		pr_err("pin path %s is not on a bpf filesystem (mount one: mount -t bpf bpf DIR)",
@@ -214,6 +278,11 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 			pr_err("pin program at %s: %s", path, strerror(-err));
 			goto fail;
 		}
+		tapis_pin_perms(path);
+		for (int i = 0; i < M__COUNT; i++) {
+			snprintf(path, sizeof(path), "%s/%s", pin_path, tapis_map_names[i]);
+			tapis_pin_perms(path);
+		}
 	}
 	return 0;
 fail:
@@ -234,26 +303,42 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 	snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
 	snprintf(path, sizeof(path), "%s/tapis_ctl", pin_path);
 	if (access(path, F_OK))
-		return -ENOENT;
+		return errno == EACCES ? -EACCES : -ENOENT;
+	/* A writer must not act on a directory it cannot trust. */
+	if (!shared) {
+		err = pin_dir_trusted(pin_path);
+		if (err)
+			return err;
+	}
+	t->readonly = shared;
 	err = take_lock(t, shared);
 	if (err)
 		goto fail;
 	for (int i = 0; i < M__COUNT; i++) {
+		LIBBPF_OPTS(bpf_obj_get_opts, go, .file_flags = shared ? BPF_F_RDONLY : 0);
+
 		snprintf(path, sizeof(path), "%s/%s", pin_path, tapis_map_names[i]);
-		t->map_fd[i] = bpf_obj_get(path);
+		t->map_fd[i] = bpf_obj_get_opts(path, &go);
 		if (t->map_fd[i] < 0) {
 			err = -errno;
-			pr_err("open pinned map %s: %s (state from another tapis version? unload "
-			       "and load again)",
-			       path, strerror(-err));
+			/* The caller says what a lack of permission means. */
+			if (err != -EACCES && err != -EPERM)
+				pr_err("open pinned map %s: %s (state from another tapis version? "
+				       "unload and load again)",
+				       path, strerror(-err));
 			goto fail;
 		}
 	}
 	snprintf(path, sizeof(path), "%s/%s", pin_path, PROG_PIN);
-	t->prog_fd = bpf_obj_get(path);
+	{
+		LIBBPF_OPTS(bpf_obj_get_opts, go, .file_flags = shared ? BPF_F_RDONLY : 0);
+
+		t->prog_fd = bpf_obj_get_opts(path, &go);
+	}
 	if (t->prog_fd < 0) {
 		err = -errno;
-		pr_err("open pinned program %s: %s", path, strerror(-err));
+		if (err != -EACCES && err != -EPERM)
+			pr_err("open pinned program %s: %s", path, strerror(-err));
 		goto fail;
 	}
 	return 0;
@@ -296,6 +381,7 @@ int tapis_unpin(struct tapis *t)
 			err = -errno;
 	}
 	for (int g = 0; g < 2; g++) {
+		gen_unpin_inner(t, (uint32_t)g);
 		gen_userspace_pin_path(t, g, path, sizeof(path));
 		if (unlink(path) && errno != ENOENT)
 			err = -errno;

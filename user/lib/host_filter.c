@@ -112,10 +112,8 @@ static int create_both(int *ffd, int *ifd, struct views *v)
 /* Index first: the filter lets keys through only once they are there. */
 static int publish(struct tapis *t, uint32_t gen, int ffd, int ifd)
 {
-	if (bpf_map_update_elem(t->map_fd[M_HOST_INDEX], &gen, &ifd, BPF_ANY) ||
-	    bpf_map_update_elem(t->map_fd[M_HOST_FILTER], &gen, &ffd, BPF_ANY))
-		return -errno;
-	return 0;
+	return gen_publish_inner(t, M_HOST_INDEX, gen, ifd)
+		       ?: gen_publish_inner(t, M_HOST_FILTER, gen, ffd);
 }
 
 int host_filter_build(struct tapis *t, uint32_t gen, const uint64_t *keys,

@@ -316,10 +316,9 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct policy *p, co
 	err = batch_n ? host_filter_build(t, gen, keys, vals, batch_n) : 0;
 	if (err)
 		goto out;
-	if (bpf_map_update_elem(t->map_fd[M_HOSTS], &gen, &fd, BPF_ANY)) {
-		err = -errno;
+	err = gen_publish_inner(t, M_HOSTS, gen, fd);
+	if (err)
 		goto out;
-	}
 	*fd_out = fd;
 	fd = -1;
 out:
@@ -737,8 +736,8 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 				    sizeof(struct tapis_host_val), 65536, &o);
 		if (fd < 0)
 			return -errno;
-		if (bpf_map_update_elem(t->map_fd[M_HOSTS], &gen, &fd, BPF_ANY)) {
-			err = -errno;
+		err = gen_publish_inner(t, M_HOSTS, gen, fd);
+		if (err) {
 			close(fd);
 			return err;
 		}

@@ -37,11 +37,55 @@ int gen_active(struct tapis *t, uint32_t *gen)
 	return 0;
 }
 
+/* Inner maps are pinned beside their outer map, "<name>_g<gen>": a reader
+ * without root cannot turn a map id into a descriptor (that needs
+ * CAP_SYS_ADMIN) but can open a pin it may read. */
+static void inner_pin_path(const struct tapis *t, int map_id, uint32_t gen, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s_g%u", t->pin_path, tapis_map_names[map_id], gen & 1);
+}
+
+int gen_publish_inner(struct tapis *t, int map_id, uint32_t gen, int fd)
+{
+	char path[PATH_MAX];
+
+	if (bpf_map_update_elem(t->map_fd[map_id], &gen, &fd, BPF_ANY))
+		return -errno;
+	if (!t->pin_path[0])
+		return 0;
+	inner_pin_path(t, map_id, gen, path, sizeof(path));
+	unlink(path);
+	if (bpf_obj_pin(fd, path))
+		return -errno;
+	tapis_pin_perms(path);
+	return 0;
+}
+
+void gen_unpin_inner(struct tapis *t, uint32_t gen)
+{
+	static const int inner[] = {M_V4_TBL24, M_V4_TBL8, M_V6_FILTER,	 M_V6_L32,     M_V6_PFX,
+				    M_V6_SHORT, M_HOSTS,   M_HOST_INDEX, M_HOST_FILTER};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; t->pin_path[0] && i < sizeof(inner) / sizeof(inner[0]); i++) {
+		inner_pin_path(t, inner[i], gen, path, sizeof(path));
+		unlink(path);
+	}
+}
+
 int gen_inner_fd(struct tapis *t, int map_id, uint32_t gen)
 {
 	uint32_t id;
 	int fd;
 
+	if (t->readonly && t->pin_path[0]) {
+		LIBBPF_OPTS(bpf_obj_get_opts, go, .file_flags = BPF_F_RDONLY);
+		char path[PATH_MAX];
+
+		inner_pin_path(t, map_id, gen, path, sizeof(path));
+		fd = bpf_obj_get_opts(path, &go);
+		return fd < 0 ? -errno : fd;
+	}
 	if (bpf_map_lookup_elem(t->map_fd[map_id], &gen, &id))
 		return errno == ENOENT ? -ENOENT : -errno;
 	fd = bpf_map_get_fd_by_id(id);
@@ -58,8 +102,10 @@ static int exact_fd(struct tapis *t, uint32_t gen, bool create, size_t n)
 		if (t->v4_exact_fd[gen] >= 0 && !create)
 			return dup(t->v4_exact_fd[gen]);
 	} else if (!create) {
+		LIBBPF_OPTS(bpf_obj_get_opts, go, .file_flags = t->readonly ? BPF_F_RDONLY : 0);
+
 		gen_userspace_pin_path(t, gen, path, sizeof(path));
-		fd = bpf_obj_get(path);
+		fd = bpf_obj_get_opts(path, &go);
 		return fd < 0 ? -errno : fd;
 	}
 	if (!create)
@@ -168,11 +214,7 @@ int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size
 
 static int publish_one(struct tapis *t, int map_id, uint32_t gen, int fd)
 {
-	if (fd < 0)
-		return 0;
-	if (bpf_map_update_elem(t->map_fd[map_id], &gen, &fd, BPF_ANY))
-		return -errno;
-	return 0;
+	return fd < 0 ? 0 : gen_publish_inner(t, map_id, gen, fd);
 }
 
 int net_tables_publish(struct net_tables *nt)
@@ -192,7 +234,9 @@ int net_tables_publish(struct net_tables *nt)
 	if (t->pin_path[0]) {
 		gen_userspace_pin_path(t, nt->gen, path, sizeof(path));
 		unlink(path);
-		if (bpf_obj_pin(nt->exact_fd, path))
+		if (bpf_obj_pin(nt->exact_fd, path) == 0)
+			tapis_pin_perms(path);
+		else
 			return -errno;
 	} else {
 		if (t->v4_exact_fd[nt->gen] >= 0)
@@ -610,6 +654,7 @@ int gen_clear(struct tapis *t, uint32_t gen)
 		if (bpf_map_delete_elem(t->map_fd[outers[i]], &gen) && errno != ENOENT)
 			err = -errno;
 	if (t->pin_path[0]) {
+		gen_unpin_inner(t, gen);
 		gen_userspace_pin_path(t, gen, path, sizeof(path));
 		unlink(path);
 	} else if (t->v4_exact_fd[gen] >= 0) {

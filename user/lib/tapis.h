@@ -20,6 +20,11 @@
 #include "policy.h"
 
 #define TAPIS_DEFAULT_PIN "/sys/fs/bpf/tapis"
+/* Members may read the filter's state: status, stats, explain, audit. */
+#define TAPIS_GROUP "tapis"
+
+/* Give a new pin to group tapis, 0640 (handle.c). */
+void tapis_pin_perms(const char *path);
 
 /* Exit codes of the tapis command (README "Exit codes"). */
 enum tapis_exit {
@@ -56,6 +61,7 @@ struct tapis {
 	int v4_exact_fd[2];	/* unpinned runs: user-space-only v4 prefix maps */
 	struct tapis_bpf *skel; /* set when this process loaded the object */
 	void *xdp_prog;		/* struct xdp_program *, for attach */
+	bool readonly;		/* opened shared: pins opened BPF_F_RDONLY */
 };
 
 /* Load the BPF object. pin_path NULL: nothing pinned (packet tests, bench);
