@@ -71,6 +71,10 @@ struct rule {
 	char redirect_iface[TAPIS_IFNAME_MAX];
 	uint8_t redirect_mac[6];
 	bool has_redirect;
+	/* The rule may hold no entries: filled at run time (`host|net add`),
+	 * or its lists may be empty (`may_be_empty: true`, or an explicit
+	 * empty list such as `nets: []`). */
+	bool may_be_empty;
 	struct src_loc loc; /* the "- name:" line */
 };
 
