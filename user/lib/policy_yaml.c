@@ -27,6 +27,7 @@
 
 #include <yaml.h>
 
+#include "diag.h"
 #include "policy.h"
 
 #define MAX_ERRORS 50
@@ -34,18 +35,6 @@
  * sloppy feed can have millions of them, and the count says enough. */
 #define MAX_LINE_WARNINGS 100
 #define LIST_IOBUF	  (1u << 20)
-
-static FILE *diag_stream;
-
-void policy_set_diag(void *file)
-{
-	diag_stream = file;
-}
-
-static FILE *diag_out(void)
-{
-	return diag_stream ? diag_stream : stderr;
-}
 
 struct ctx {
 	struct policy *p;
@@ -83,18 +72,6 @@ static void warn_line(struct ctx *c, const char *file, unsigned line, const char
 static void warn_always(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void vdiag(const char *file, unsigned line, const char *kind, const char *fmt, va_list ap)
-{
-	FILE *f = diag_out();
-
-	if (line)
-		fprintf(f, "%s:%u: %s: ", file, line, kind);
-	else
-		fprintf(f, "%s: %s: ", file, kind);
-	vfprintf(f, fmt, ap);
-	fputc('\n', f);
-}
-
 static void error_at(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
@@ -102,7 +79,7 @@ static void error_at(struct ctx *c, const char *file, unsigned line, const char 
 	if (c->stop)
 		return;
 	if (c->errors == MAX_ERRORS) {
-		fprintf(diag_out(), "%s: error: too many errors, giving up\n", c->file);
+		fprintf(diag_stream(), "%s: error: too many errors, giving up\n", c->file);
 		c->errors++;
 		c->stop = true;
 		return;
@@ -143,7 +120,7 @@ static void warn_always(struct ctx *c, const char *file, unsigned line, const ch
 static void out_of_memory(struct ctx *c)
 {
 	if (!c->fatal)
-		fprintf(diag_out(), "%s: error: out of memory\n", c->file);
+		fprintf(diag_stream(), "%s: error: out of memory\n", c->file);
 	c->fatal = -ENOMEM;
 	c->stop = true;
 }
@@ -1053,6 +1030,8 @@ static void parse_redirect(struct ctx *c, yaml_node_t *n, struct rule *r)
 		switch (map_key(c, k, keys, seen, "'redirect'")) {
 		case 0:
 			s = want_string(c, v, "'iface'");
+			r->redirect_loc.file = c->file;
+			r->redirect_loc.line = node_line(v);
 			if (s && iface_ok(s))
 				strcpy(r->redirect_iface, s);
 			else if (s)
@@ -1483,7 +1462,7 @@ int policy_parse_buffer(const char *name, const char *base_dir, const char *buf,
 
 done:
 	if (c.hidden_warnings)
-		fprintf(diag_out(), "%s: warning: %u more warnings not shown\n", c.file,
+		fprintf(diag_stream(), "%s: warning: %u more warnings not shown\n", c.file,
 			c.hidden_warnings);
 	free(c.names);
 	free(c.empty);
@@ -1544,13 +1523,13 @@ int policy_parse_file(const char *path, struct policy *out)
 	memset(out, 0, sizeof(*out));
 	err = read_all(path, &buf, &len);
 	if (err) {
-		fprintf(diag_out(), "%s: error: cannot read policy: %s\n", path, strerror(-err));
+		fprintf(diag_stream(), "%s: error: cannot read policy: %s\n", path, strerror(-err));
 		return err;
 	}
 	dir_copy = strdup(path);
 	if (!dir_copy) {
 		free(buf);
-		fprintf(diag_out(), "%s: error: out of memory\n", path);
+		fprintf(diag_stream(), "%s: error: out of memory\n", path);
 		return -ENOMEM;
 	}
 	dir = dirname(dir_copy);
