@@ -802,17 +802,90 @@ static void test_nets(void **state)
 
 static void test_matches_nothing(void **state)
 {
+	(void)state;
+	expect_error(RULE_HEAD, "t.yaml:3: error: ", "rule 'r1' matches nothing", "nets: []");
+	/* A bare key is no declaration: only an explicit empty list is. */
+	expect_error(RULE_HEAD "    hosts:\n    nets:\n", "t.yaml:3: error: ", "matches nothing");
+	expect_error(RULE_HEAD "    nets: []\n    may_be_empty: false\n",
+		     "t.yaml:3: error: ", "matches nothing");
+	expect_error(RULE_HEAD "    nets: []\n    may_be_empty: yes\n",
+		     "t.yaml:6: error: ", "'may_be_empty' must be true or false");
+}
+
+/* A rule filled at run time (`tapis host|net add`) says so. */
+static void test_empty_rule(void **state)
+{
 	struct parsed r;
 
 	(void)state;
-	expect_error(RULE_HEAD, "t.yaml:3: error: ", "rule 'r1' matches nothing");
-	expect_error(RULE_HEAD "    hosts: []\n    nets:\n",
-		     "t.yaml:3: error: ", "matches nothing");
-
-	/* An empty list file is a feed with no entries today, not an error. */
-	parse(&r, RULE_HEAD "    host_lists: [ empty.txt ]\n");
+	parse(&r, RULE_HEAD "    nets: []\n");
+	if (r.rc)
+		fail_msg("%s", r.diag);
+	assert_int_equal(r.p.rules[0].n_nets, 0);
+	assert_true(r.p.rules[0].may_be_empty);
+	done(&r);
+	parse(&r, RULE_HEAD "    hosts: []\n    direction: both\n");
 	assert_int_equal(r.rc, 0);
+	assert_true(r.p.rules[0].may_be_empty);
+	assert_int_equal(r.p.rules[0].dirs, TAPIS_DIRS_BOTH);
+	done(&r);
+	parse(&r, RULE_HEAD "    may_be_empty: true\n");
+	assert_int_equal(r.rc, 0);
+	assert_true(r.p.rules[0].may_be_empty);
+	done(&r);
+	/* Entries and the declaration together: the entries are loaded. */
+	parse(&r, RULE_HEAD "    hosts: []\n    nets: [198.18.0.0/24]\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.p.rules[0].n_nets, 1);
+	done(&r);
+	parse(&r, RULE_HEAD "    hosts: [a.example]\n");
+	assert_int_equal(r.rc, 0);
+	assert_false(r.p.rules[0].may_be_empty);
+	done(&r);
+}
+
+/* A list that yields nothing blocks less than the operator thinks: an
+ * error naming the policy line, unless the rule may be empty. */
+static void test_empty_list(void **state)
+{
+	char prefix[1100];
+	struct parsed r;
+
+	(void)state;
+	expect_error(RULE_HEAD "    host_lists: [ empty.txt ]\n", "t.yaml:5: error: ", "rule 'r1'",
+		     "host list", "empty.txt", "yields no entries", "may_be_empty");
+	/* Comments, blank lines and a hosts-file localhost: no entry either. */
+	expect_error(RULE_HEAD "    hosts: [a.example]\n    host_lists:\n"
+			       "      - lists/hosts-none.txt\n",
+		     "t.yaml:7: error: ", "hosts-none.txt", "yields no entries");
+	/* on_error: skip, every line refused: the same, saying so. */
+	parse(&r, RULE_HEAD "    nets: [198.18.0.0/24]\n    net_lists:\n"
+			    "      - { path: nets-allbad.txt, on_error: skip }\n");
+	assert_int_equal(r.rc, -EINVAL);
+	check_line(r.diag, "t.yaml:7: error: ", "net list", "nets-allbad.txt", "yields no entries",
+		   "2 lines refused", "on_error: skip", NULL);
+	snprintf(prefix, sizeof(prefix), "%s:1: warning: ", data_path("nets-allbad.txt"));
+	check_line(r.diag, prefix, "skipped", NULL);
+	done(&r);
+
+	/* Said: accepted, whichever order the keys come in. */
+	parse(&r, RULE_HEAD "    may_be_empty: true\n    host_lists: [ empty.txt ]\n");
+	if (r.rc)
+		fail_msg("%s", r.diag);
 	assert_int_equal(r.p.rules[0].n_hosts, 0);
+	done(&r);
+	parse(&r, RULE_HEAD "    host_lists: [ empty.txt ]\n    hosts: []\n");
+	assert_int_equal(r.rc, 0);
+	done(&r);
+	parse(&r, RULE_HEAD "    net_lists:\n      - { path: nets-allbad.txt, on_error: skip }\n"
+			    "    may_be_empty: true\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.p.warnings, 3);
+	done(&r);
+	/* A list with errors is refused for them, not also for being empty. */
+	parse(&r, RULE_HEAD "    net_lists: [ nets-allbad.txt ]\n");
+	assert_int_equal(r.rc, -EINVAL);
+	assert_int_equal(count_lines(r.diag, "yields no entries"), 0);
 	done(&r);
 }
 
@@ -1166,6 +1239,8 @@ int main(void)
 		cmocka_unit_test(test_host_pattern),
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_matches_nothing),
+		cmocka_unit_test(test_empty_rule),
+		cmocka_unit_test(test_empty_list),
 		cmocka_unit_test(test_redirect),
 		cmocka_unit_test(test_sinkhole_needs_address),
 		cmocka_unit_test(test_list_missing),

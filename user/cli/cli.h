@@ -64,7 +64,7 @@ extern const size_t tapis_n_cmds;
 
 /* Usage strings: the arguments after the command name, shared by the
  * table (tapis --help) and each command's --help. */
-#define USAGE_CHECK   "--policy FILE"
+#define USAGE_CHECK   "--policy FILE [--no-iface-check]"
 #define USAGE_LOAD    "--policy FILE --iface IF [--iface IF ...] [--mode auto|native|generic]"
 #define USAGE_RELOAD  "[--policy FILE]"
 #define USAGE_UNLOAD  "[--iface IF]"
@@ -132,21 +132,28 @@ int cli_open_failed(const struct cli *c, int err);
  * the policy's or the argument's fault (2), a held lock is EXIT_BUSY,
  * -ENOMEM is EXIT_RUNTIME, everything else is the kernel's (3). */
 int cli_exit_for(int err);
-/* The same for tapis_install: a rule's redirect interface that does not
- * exist (-ENODEV) and a policy larger than the tables (-ENOSPC) are the
+/* The same for tapis_apply and tapis_install: a policy larger than the
+ * tables (-ENOSPC) and a redirect interface that does not exist (-ENODEV,
+ * tapis_install only: the CLI resolves before it applies) are the
  * policy's fault too. */
 int cli_exit_install(int err);
 /* The same for failures that are never the operator's fault (reading the
  * state, detach, unpin): -EINVAL counts as EXIT_KERNEL too. */
 int cli_exit_kernel(int err);
 
-/* Parse a policy file. In text mode the parser prints its diagnostics on
- * stderr itself. Under --json they are captured: on failure printed as
- * {"error": ..., "policy": ..., "diagnostics": [lines]} on stdout; on
- * success handed to *diag_out (caller frees) or, with diag_out NULL,
- * copied to stderr. Returns EXIT_OK or the exit code (EXIT_POLICY;
- * EXIT_RUNTIME for ENOMEM). */
-int cli_parse_policy(const struct cli *c, const char *path, struct policy *p, char **diag_out);
+/* Parse and compile a policy file, as check, load and reload all do, so
+ * that they refuse the same policies. t: the running filter whose rule
+ * ids the names keep (NULL: none runs). resolve: look the redirect
+ * interfaces up (compiled_resolve). In text mode the diagnostics go to
+ * stderr as they are found. Under --json they are captured: on failure
+ * printed as {"error": ..., "policy": ..., "diagnostics": [lines]} on
+ * stdout; on success handed to *diag_out (caller frees) or, with diag_out
+ * NULL, copied to stderr. Returns EXIT_OK with *p and *cp to release, or
+ * the exit code (EXIT_POLICY; EXIT_RUNTIME for ENOMEM; EXIT_KERNEL when
+ * the running rules could not be read) with nothing to release. */
+struct compiled;
+int cli_compile_policy(const struct cli *c, const char *path, struct tapis *t, bool resolve,
+		       struct policy *p, struct compiled *cp, char **diag_out);
 
 /* `host` and `net`: "add|del ARG --rule NAME", in any order. Returns true
  * with the fields set; false with *rc the exit code after --help (EXIT_OK)

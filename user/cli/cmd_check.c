@@ -1,34 +1,78 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cmd_check.c - `tapis check --policy FILE`: parse a policy and every list
- * it names, report what it holds, touch nothing in the kernel.
+ * cmd_check.c - `tapis check --policy FILE [--no-iface-check]`: parse a
+ * policy and every list it names, and compile it as load would, so that
+ * check refuses whatever load and reload would refuse (FILE:LINE, exit 2):
+ * prefixes and patterns two rules hold are reported as load reports them,
+ * a policy with more rules than a filter holds is refused, and so is a
+ * redirect to an interface that does not exist. Nothing in the kernel is
+ * touched.
+ *
+ * Interfaces are looked up in the network namespace check runs in. When
+ * load will run in another one (a router namespace, a container), that
+ * answer is not load's: --no-iface-check skips the lookup, and load still
+ * makes it before it loads anything.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "compile.h"
 #include "log.h"
 #include "output.h"
+
+static struct json_object *summary_json(const char *path, const struct policy *p,
+					const struct compiled *cp, bool iface_check,
+					const char *diag)
+{
+	struct json_object *o = json_object_new_object(), *cf = json_object_new_object();
+	size_t rules, nets, hosts;
+	uint64_t v4, v6, h;
+
+	policy_counts(p, &rules, &nets, &hosts);
+	compiled_totals(cp, &v4, &v6, &h);
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "policy", json_object_new_string(path));
+	json_object_object_add(o, "rules", json_object_new_uint64(rules));
+	/* As written, duplicates included. */
+	json_object_object_add(o, "nets", json_object_new_uint64(nets));
+	json_object_object_add(o, "hosts", json_object_new_uint64(hosts));
+	/* As load will hold them, per kind: what `status` will show. */
+	json_object_object_add(o, "entries", json_entries(v4, v6, h));
+	json_object_object_add(cf, "nets", json_object_new_uint64(cp->net_conflicts));
+	json_object_object_add(cf, "hosts", json_object_new_uint64(cp->host_conflicts));
+	json_object_object_add(o, "conflicts", cf);
+	json_object_object_add(o, "iface_check", json_object_new_boolean(iface_check));
+	json_object_object_add(o, "warnings", json_object_new_uint64(p->warnings + cp->warnings));
+	json_object_object_add(o, "diagnostics", cli_diag_json(diag));
+	return o;
+}
 
 int cmd_check(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
+		{"no-iface-check", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	size_t rules, nets, hosts;
 	const char *path = NULL;
+	bool iface_check = true;
+	struct compiled cp;
 	struct policy p;
 	char *diag = NULL;
 	int opt, rc = EXIT_POLICY;
 
 	optind = 0;
-	while ((opt = cli_getopt(c, argc, argv, ":hp:", opts, &rc)) != -1) {
+	while ((opt = cli_getopt(c, argc, argv, ":hp:n", opts, &rc)) != -1) {
 		switch (opt) {
 		case 'p':
 			path = optarg;
+			break;
+		case 'n':
+			iface_check = false;
 			break;
 		default:
 			return rc;
@@ -39,27 +83,29 @@ int cmd_check(struct cli *c, int argc, char **argv)
 	if (!path)
 		return cli_bad_args(c, "--policy FILE is required");
 
-	rc = cli_parse_policy(c, path, &p, &diag);
+	rc = cli_compile_policy(c, path, NULL, iface_check, &p, &cp, &diag);
 	if (rc)
 		return rc;
-	policy_counts(&p, &rules, &nets, &hosts);
 	if (c->json) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "ok", json_object_new_boolean(1));
-		json_object_object_add(o, "policy", json_object_new_string(path));
-		json_object_object_add(o, "rules", json_object_new_uint64(rules));
-		json_object_object_add(o, "nets", json_object_new_uint64(nets));
-		json_object_object_add(o, "hosts", json_object_new_uint64(hosts));
-		json_object_object_add(o, "warnings", json_object_new_uint64(p.warnings));
-		json_object_object_add(o, "diagnostics", cli_diag_json(diag));
-		cli_json_print(o);
+		cli_json_print(summary_json(path, &p, &cp, iface_check, diag));
 	} else {
-		printf("%s: OK: %zu rule%s, %zu net%s, %zu host%s\n", path, rules,
-		       rules == 1 ? "" : "s", nets, nets == 1 ? "" : "s", hosts,
-		       hosts == 1 ? "" : "s");
+		size_t rules, nets, hosts;
+		unsigned warnings = p.warnings + cp.warnings;
+		uint64_t v4, v6, h;
+
+		policy_counts(&p, &rules, &nets, &hosts);
+		compiled_totals(&cp, &v4, &v6, &h);
+		printf("%s: OK: %zu rule%s, %zu net%s, %zu host%s (entries: v4 %" PRIu64
+		       ", v6 %" PRIu64 ", hosts %" PRIu64 ")%s",
+		       path, rules, rules == 1 ? "" : "s", nets, nets == 1 ? "" : "s", hosts,
+		       hosts == 1 ? "" : "s", v4, v6, h,
+		       iface_check ? "" : "; interfaces not checked");
+		if (warnings)
+			printf("; %u warning%s", warnings, warnings == 1 ? "" : "s");
+		printf("\n");
 	}
 	free(diag);
+	compiled_free(&cp);
 	policy_free(&p);
 	return EXIT_OK;
 }

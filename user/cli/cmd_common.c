@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "compile.h"
 #include "log.h"
 #include "output.h"
 
@@ -242,11 +243,13 @@ static struct json_object *lines_json(const char *buf)
 	return a;
 }
 
-int cli_parse_policy(const struct cli *c, const char *path, struct policy *p, char **diag_out)
+int cli_compile_policy(const struct cli *c, const char *path, struct tapis *t, bool resolve,
+		       struct policy *p, struct compiled *cp, char **diag_out)
 {
 	char *diag = NULL;
 	size_t len = 0;
 	FILE *ms = NULL;
+	bool kernel = false;
 	int err;
 
 	if (diag_out)
@@ -257,20 +260,38 @@ int cli_parse_policy(const struct cli *c, const char *path, struct policy *p, ch
 			policy_set_diag(ms);
 	}
 	memset(p, 0, sizeof(*p));
+	memset(cp, 0, sizeof(*cp));
 	err = policy_parse_file(path, p);
+	if (!err) {
+		err = t ? tapis_compile(t, p, cp) : policy_compile(p, NULL, cp);
+		/* The compile refuses with -EINVAL; anything else came from
+		 * reading the running rules. */
+		kernel = err && err != -EINVAL && err != -ENOMEM;
+		if (!err && resolve)
+			err = compiled_resolve(cp);
+		if (err) {
+			compiled_free(cp);
+			policy_free(p);
+		}
+	}
 	if (ms) {
 		policy_set_diag(stderr);
 		fclose(ms);
 	}
 
+	if (kernel) {
+		/* Reported through pr_err, and no fault of the policy. */
+		free(diag);
+		return cli_exit_kernel(err);
+	}
 	if (err) {
-		/* In text mode the parser has printed every error already. */
+		/* In text mode every error is on stderr already. */
 		if (c->json) {
 			struct json_object *x = json_object_new_object();
 			char msg[PATH_MAX + 64];
 
 			snprintf(msg, sizeof(msg), "%s: %s", path,
-				 err == -EINVAL ? "invalid policy" : strerror(-err));
+				 err == -ENOMEM ? strerror(-err) : "invalid policy");
 			json_object_object_add(x, "policy", json_object_new_string(path));
 			json_object_object_add(x, "diagnostics", lines_json(diag));
 			cli_json_error(msg, x);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cmd_load.c - `tapis load --policy FILE --iface IF ...`: parse the policy,
- * load and pin the BPF object (its flow table sized by settings.flows),
- * install the policy, attach. All or nothing:
+ * cmd_load.c - `tapis load --policy FILE --iface IF ...`: compile the
+ * policy (everything `check` refuses is refused here before anything
+ * exists in the kernel), load and pin the BPF object (its flow table sized
+ * by settings.flows), apply the policy, attach. All or nothing:
  * when a step after the object was created fails, what was attached is
  * detached and the pins are removed, so a failed load leaves no state that
  * a later `load` would trip over.
@@ -16,6 +17,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "compile.h"
 #include "log.h"
 #include "output.h"
 
@@ -118,6 +120,7 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	const char *path = NULL;
 	int opt, rc = EXIT_POLICY, err, n = 0, i;
 	struct tapis_load_opts lo = {0};
+	struct compiled cp;
 	struct policy p;
 	struct tapis t;
 
@@ -157,13 +160,14 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	rc = check_pin_path(c);
 	if (rc)
 		return rc;
-	/* A bad policy is refused before anything exists in the kernel. */
-	rc = cli_parse_policy(c, path, &p, NULL);
+	/* A bad policy, or one naming a missing redirect interface, is
+	 * refused before anything exists in the kernel. */
+	rc = cli_compile_policy(c, path, NULL, true, &p, &cp, NULL);
 	if (rc)
 		return rc;
 
 	memset(&t, 0, sizeof(t));
-	lo.flows = p.settings.flows;
+	lo.flows = cp.flows;
 	err = tapis_create_opts(&t, c->pin, &lo);
 	if (err) {
 		/* tapis_create reports a held lock, a pin path off bpffs and BPF
@@ -189,9 +193,9 @@ int cmd_load(struct cli *c, int argc, char **argv)
 		goto out_policy;
 	}
 
-	/* tapis_install and tapis_attach report their failures themselves
-	 * (file:line for the policy, the interface for attach). */
-	err = tapis_install(&t, &p);
+	/* tapis_apply and tapis_attach report their failures themselves
+	 * (the table or map, the interface for attach). */
+	err = tapis_apply(&t, &cp);
 	if (err) {
 		if (err == -ENOMEM)
 			pr_err("install %s: %s", path, strerror(-err));
@@ -206,6 +210,7 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	print_loaded(c, path, &t);
 	audit_load(c, path, &t);
 	tapis_close(&t);
+	compiled_free(&cp);
 	policy_free(&p);
 	return EXIT_OK;
 
@@ -216,6 +221,7 @@ undo:
 		cli_report(err, NULL, "remove the pins under %s after the failed load", c->pin);
 	tapis_close(&t);
 out_policy:
+	compiled_free(&cp);
 	policy_free(&p);
 	return rc;
 }

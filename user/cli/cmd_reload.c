@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cmd_reload.c - `tapis reload [--policy FILE]`: install a policy into the
- * idle generation of the running filter and flip to it. Packets see the
+ * cmd_reload.c - `tapis reload [--policy FILE]`: compile a policy against
+ * the running filter (names keep their rule ids, and counters), apply it
+ * to the idle generation and flip to it. Packets see the
  * old policy or the new one, never a mix; on any error the old one keeps
  * running. Without --policy the file recorded at load time is read again.
  * Sizes fixed at load (settings.flows) stay as they are, with a warning.
@@ -14,6 +15,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "compile.h"
 #include "log.h"
 #include "output.h"
 
@@ -45,6 +47,7 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	const char *arg = NULL;
 	int opt, rc = EXIT_POLICY, err;
 	uint32_t flows, flows_now;
+	struct compiled cp;
 	struct policy p;
 	struct tapis t;
 
@@ -77,16 +80,16 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 		}
 	}
 
-	rc = cli_parse_policy(c, path, &p, NULL);
+	rc = cli_compile_policy(c, path, &t, true, &p, &cp, NULL);
 	if (rc) {
 		if (!c->json)
 			pr_warn("the running policy is unchanged");
 		goto out;
 	}
-	/* tapis_install reports its failures itself (file:line for the
-	 * policy's conflicts and limits). */
-	flows = p.settings.flows;
-	err = tapis_install(&t, &p);
+	/* tapis_apply reports its failures itself. */
+	flows = cp.flows;
+	err = tapis_apply(&t, &cp);
+	compiled_free(&cp);
 	policy_free(&p);
 	if (err) {
 		if (err == -ENOMEM)

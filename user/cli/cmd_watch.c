@@ -91,22 +91,28 @@ static void set_free(struct watch_set *s)
 	s->n = 0;
 }
 
-static int set_from_policy(const struct cli *c, const char *path, struct watch_set *s)
+static int set_from_policy(const char *path, struct watch_set *s)
 {
-	struct cli quiet = *c;
-	struct policy p;
-	char *diag = NULL;
 	int64_t now = (int64_t)time(NULL);
 	size_t i, n = 0;
+	struct policy p;
 	char **files;
+	FILE *null;
+	int err;
 
 	/* Diagnostics were printed by the reload already. */
-	quiet.json = true;
-	if (cli_parse_policy(&quiet, path, &p, &diag)) {
-		free(diag);
-		return -EINVAL;
+	null = fopen("/dev/null", "w");
+	if (null)
+		policy_set_diag(null);
+	memset(&p, 0, sizeof(p));
+	err = policy_parse_file(path, &p);
+	policy_set_diag(stderr);
+	if (null)
+		fclose(null);
+	if (err) {
+		policy_free(&p);
+		return err;
 	}
-	free(diag);
 	files = calloc(p.n_strings + 1, sizeof(*files));
 	if (!files) {
 		policy_free(&p);
@@ -218,7 +224,7 @@ int cmd_watch(struct cli *c, int argc, char **argv)
 		long long t0;
 		int timeout = -1;
 
-		if (set_from_policy(c, path, &ws) || !ws.n) {
+		if (set_from_policy(path, &ws) || !ws.n) {
 			/* Keep watching at least the policy itself. */
 			if (!ws.n) {
 				ws.files = calloc(1, sizeof(*ws.files));

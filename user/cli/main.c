@@ -22,7 +22,10 @@
 static int cmd_help(struct cli *c, int argc, char **argv);
 
 const struct cmd tapis_cmds[] = {
-	{"check", cmd_check, USAGE_CHECK, "Parse a policy file and its lists; change nothing."},
+	{"check", cmd_check, USAGE_CHECK,
+	 "Parse and compile a policy file and its lists as load would; change nothing.\n"
+	 "--no-iface-check: do not look redirect interfaces up (load will run in another\n"
+	 "network namespace)."},
 	{"load", cmd_load, USAGE_LOAD,
 	 "Load the filter with a policy and attach it to the interfaces (all or none)."},
 	{"reload", cmd_reload, USAGE_RELOAD,

@@ -3,7 +3,7 @@
  * policy.h - the parsed policy: what the YAML says, before it becomes maps.
  *
  * policy_yaml.c fills it (syntax, types, file:line errors, list files);
- * policy_compile.c turns it into map entries (rule ids, conflicts, tables).
+ * compile.c turns it into map entries (rule ids, conflicts, tables).
  * Every entry keeps the file and line it came from, so every later error or
  * warning can name them.
  */
@@ -71,7 +71,12 @@ struct rule {
 	char redirect_iface[TAPIS_IFNAME_MAX];
 	uint8_t redirect_mac[6];
 	bool has_redirect;
-	struct src_loc loc; /* the "- name:" line */
+	/* The rule may hold no entries: filled at run time (`host|net add`),
+	 * or its lists may be empty (`may_be_empty: true`, or an explicit
+	 * empty list such as `nets: []`). */
+	bool may_be_empty;
+	struct src_loc redirect_loc; /* the "iface:" line */
+	struct src_loc loc;	     /* the "- name:" line */
 };
 
 struct policy_settings {

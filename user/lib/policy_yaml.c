@@ -27,6 +27,7 @@
 
 #include <yaml.h>
 
+#include "diag.h"
 #include "policy.h"
 #include "when.h"
 
@@ -35,18 +36,6 @@
  * sloppy feed can have millions of them, and the count says enough. */
 #define MAX_LINE_WARNINGS 100
 #define LIST_IOBUF	  (1u << 20)
-
-static FILE *diag_stream;
-
-void policy_set_diag(void *file)
-{
-	diag_stream = file;
-}
-
-static FILE *diag_out(void)
-{
-	return diag_stream ? diag_stream : stderr;
-}
 
 struct ctx {
 	struct policy *p;
@@ -61,12 +50,18 @@ struct ctx {
 	/* rule name -> index + 1 into p->rules, open addressing */
 	size_t *names;
 	size_t names_cap;
+	/* Lists of the rule being read that yielded no entry: an error once
+	 * the whole rule is read, unless it says it may be empty. */
+	struct list_ref *empty;
+	size_t n_empty, cap_empty;
 };
 
 struct list_ref {
 	const char *display; /* interned path as shown in messages */
 	bool skip;	     /* on_error: skip */
 	unsigned line;	     /* policy line naming it */
+	bool hosts;	     /* a host list (else a net list) */
+	size_t refused;	     /* lines skipped (on_error: skip) */
 };
 
 /* ---- diagnostics ---- */
@@ -78,18 +73,6 @@ static void warn_line(struct ctx *c, const char *file, unsigned line, const char
 static void warn_always(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void vdiag(const char *file, unsigned line, const char *kind, const char *fmt, va_list ap)
-{
-	FILE *f = diag_out();
-
-	if (line)
-		fprintf(f, "%s:%u: %s: ", file, line, kind);
-	else
-		fprintf(f, "%s: %s: ", file, kind);
-	vfprintf(f, fmt, ap);
-	fputc('\n', f);
-}
-
 static void error_at(struct ctx *c, const char *file, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
@@ -97,7 +80,7 @@ static void error_at(struct ctx *c, const char *file, unsigned line, const char 
 	if (c->stop)
 		return;
 	if (c->errors == MAX_ERRORS) {
-		fprintf(diag_out(), "%s: error: too many errors, giving up\n", c->file);
+		fprintf(diag_stream(), "%s: error: too many errors, giving up\n", c->file);
 		c->errors++;
 		c->stop = true;
 		return;
@@ -138,7 +121,7 @@ static void warn_always(struct ctx *c, const char *file, unsigned line, const ch
 static void out_of_memory(struct ctx *c)
 {
 	if (!c->fatal)
-		fprintf(diag_out(), "%s: error: out of memory\n", c->file);
+		fprintf(diag_stream(), "%s: error: out of memory\n", c->file);
 	c->fatal = -ENOMEM;
 	c->stop = true;
 }
@@ -666,12 +649,24 @@ static int list_line(struct ctx *c, struct rule *r, char *line, size_t len, cons
 	return net_line(c, r, line, file, lineno, why, whysz);
 }
 
-static void read_list(struct ctx *c, struct rule *r, const struct list_ref *ref, const char *full,
+/* A list that yields no entry is an empty feed or one whose every line was
+ * refused: either way the rule silently blocks less than the operator
+ * thinks. Remembered here, judged when the whole rule is read. */
+static void note_empty(struct ctx *c, const struct list_ref *ref)
+{
+	if (grow((void **)&c->empty, &c->cap_empty, c->n_empty, sizeof(*c->empty))) {
+		out_of_memory(c);
+		return;
+	}
+	c->empty[c->n_empty++] = *ref;
+}
+
+static void read_list(struct ctx *c, struct rule *r, struct list_ref *ref, const char *full,
 		      bool hosts)
 {
 	char *line = NULL, *iobuf, why[512];
-	size_t cap = 0, skipped = 0;
-	unsigned lineno = 0;
+	size_t cap = 0, skipped = 0, before = hosts ? r->n_hosts : r->n_nets;
+	unsigned lineno = 0, errors = c->errors;
 	struct stat st;
 	ssize_t n;
 	FILE *f;
@@ -715,6 +710,11 @@ static void read_list(struct ctx *c, struct rule *r, const struct list_ref *ref,
 	if (skipped)
 		warn_always(c, ref->display, 0, "skipped %zu invalid line%s", skipped,
 			    skipped == 1 ? "" : "s");
+	ref->hosts = hosts;
+	ref->refused = skipped;
+	/* A list with errors refuses the policy already. */
+	if (!c->stop && c->errors == errors && (hosts ? r->n_hosts : r->n_nets) == before)
+		note_empty(c, ref);
 	free(line);
 	fclose(f);
 	free(iobuf);
@@ -922,6 +922,7 @@ enum rule_key {
 	RK_NET_LISTS,
 	RK_DIRECTION,
 	RK_REDIRECT,
+	RK_MAY_BE_EMPTY,
 	RK_COUNT,
 };
 
@@ -936,6 +937,7 @@ static const char *const rule_keys[RK_COUNT + 1] = {
 	[RK_NET_LISTS] = "net_lists",
 	[RK_DIRECTION] = "direction",
 	[RK_REDIRECT] = "redirect",
+	[RK_MAY_BE_EMPTY] = "may_be_empty",
 	[RK_COUNT] = NULL,
 };
 
@@ -954,6 +956,8 @@ static void parse_redirect(struct ctx *c, yaml_node_t *n, struct rule *r)
 		switch (map_key(c, k, keys, seen, "'redirect'")) {
 		case 0:
 			s = want_string(c, v, "'iface'");
+			r->redirect_loc.file = c->file;
+			r->redirect_loc.line = node_line(v);
 			if (s && iface_ok(s))
 				strcpy(r->redirect_iface, s);
 			else if (s)
@@ -989,8 +993,11 @@ static void free_rule(struct rule *r)
 }
 
 /* Read the entries of hosts/nets/host_lists/net_lists into r. Returns how
- * many sources were named, so an empty list file still counts. */
-static size_t parse_entries(struct ctx *c, enum rule_key key, yaml_node_t *v, struct rule *r)
+ * many sources were named, so an empty list file still counts. An explicit
+ * empty list (`nets: []`, not a bare `nets:`) declares a rule that is
+ * filled at run time: *declared_empty. */
+static size_t parse_entries(struct ctx *c, enum rule_key key, yaml_node_t *v, struct rule *r,
+			    bool *declared_empty)
 {
 	yaml_node_item_t *it, *top;
 	size_t named = 0;
@@ -998,6 +1005,8 @@ static size_t parse_entries(struct ctx *c, enum rule_key key, yaml_node_t *v, st
 
 	if (!want_list(c, v, rule_keys[key], &it, &top))
 		return 1; /* reported; "matches nothing" would only add noise */
+	if (v->type == YAML_SEQUENCE_NODE && it == top)
+		*declared_empty = true;
 	for (; it < top && !c->stop; it++) {
 		yaml_node_t *item = node_at(c, *it);
 		struct list_ref ref;
@@ -1045,9 +1054,11 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 	yaml_node_pair_t *pair;
 	struct rule r;
 	size_t sources = 0;
+	bool declared_empty = false, may_be_empty = false;
 	int key;
 
 	memset(&r, 0, sizeof(r));
+	c->n_empty = 0;
 	r.dirs = TAPIS_DIRS_DST;
 	r.loc.file = c->file;
 	r.loc.line = node_line(n);
@@ -1100,7 +1111,15 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 		case RK_HOST_LISTS:
 		case RK_NETS:
 		case RK_NET_LISTS:
-			sources += parse_entries(c, (enum rule_key)key, v, &r);
+			sources += parse_entries(c, (enum rule_key)key, v, &r, &declared_empty);
+			break;
+		case RK_MAY_BE_EMPTY:
+			s = want_string(c, v, "'may_be_empty'");
+			if (s && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
+				may_be_empty = strcmp(s, "true") == 0;
+			else if (s)
+				error_at(c, c->file, node_line(v),
+					 "'may_be_empty' must be true or false, not '%.64s'", s);
 			break;
 		case RK_DIRECTION:
 			s = want_string(c, v, "'direction'");
@@ -1135,9 +1154,28 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 	if (redirect && r.action != TAPIS_ACT_REDIRECT && r.action != TAPIS_ACT_NONE)
 		error_at(c, c->file, seen[RK_REDIRECT],
 			 "%s: 'redirect' is only allowed with action redirect", label);
-	if (!sources)
+	/* An explicit empty list says the rule is filled at run time, unless
+	 * may_be_empty says otherwise. */
+	r.may_be_empty = seen[RK_MAY_BE_EMPTY] ? may_be_empty : declared_empty;
+	if (!sources && !r.may_be_empty)
 		error_at(c, c->file, r.loc.line,
-			 "%s matches nothing (give hosts, host_lists, nets or net_lists)", label);
+			 "%s matches nothing (give hosts, host_lists, nets or net_lists; for a "
+			 "rule filled at run time, an empty list: nets: [])",
+			 label);
+	for (size_t i = 0; i < c->n_empty && !r.may_be_empty; i++) {
+		const struct list_ref *e = &c->empty[i];
+
+		if (e->refused)
+			error_at(c, c->file, e->line,
+				 "%s: %s list '%s' yields no entries (%zu lines refused, on_error: "
+				 "skip); say may_be_empty: true if the rule may be empty",
+				 label, e->hosts ? "host" : "net", e->display, e->refused);
+		else
+			error_at(c, c->file, e->line,
+				 "%s: %s list '%s' yields no entries; say may_be_empty: true if "
+				 "the rule may be empty",
+				 label, e->hosts ? "host" : "net", e->display);
+	}
 	if (r.expires_unix && r.expires_unix <= (int64_t)time(NULL))
 		warn_always(c, c->file, expires_line, "%s expired at %s; it will not match", label,
 			    expires_str);
@@ -1350,9 +1388,10 @@ int policy_parse_buffer(const char *name, const char *base_dir, const char *buf,
 
 done:
 	if (c.hidden_warnings)
-		fprintf(diag_out(), "%s: warning: %u more warnings not shown\n", c.file,
+		fprintf(diag_stream(), "%s: warning: %u more warnings not shown\n", c.file,
 			c.hidden_warnings);
 	free(c.names);
+	free(c.empty);
 	if (c.errors || c.fatal) {
 		policy_free(out);
 		return c.fatal ? c.fatal : -EINVAL;
@@ -1410,13 +1449,13 @@ int policy_parse_file(const char *path, struct policy *out)
 	memset(out, 0, sizeof(*out));
 	err = read_all(path, &buf, &len);
 	if (err) {
-		fprintf(diag_out(), "%s: error: cannot read policy: %s\n", path, strerror(-err));
+		fprintf(diag_stream(), "%s: error: cannot read policy: %s\n", path, strerror(-err));
 		return err;
 	}
 	dir_copy = strdup(path);
 	if (!dir_copy) {
 		free(buf);
-		fprintf(diag_out(), "%s: error: out of memory\n", path);
+		fprintf(diag_stream(), "%s: error: out of memory\n", path);
 		return -ENOMEM;
 	}
 	dir = dirname(dir_copy);

@@ -104,12 +104,21 @@ int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode m
 /* Detach from one interface (NULL: all recorded). */
 int tapis_detach(struct tapis *t, const char *ifname);
 
-/* ---- policy installation (install.c) ---- */
-/* Compile p and install it in the idle generation, then flip. Either the
- * whole new policy runs afterwards, or (on error) the old one still does. */
+/* ---- policy installation (compile.h, apply.c) ---- */
+struct compiled;
+/* The running filter's rules, indexed by id (meta has TAPIS_MAX_RULES). */
+int tapis_running_rules(struct tapis *t, struct tapis_rule_meta *meta);
+/* policy_compile against the rules t runs, so that names keep their ids. */
+int tapis_compile(struct tapis *t, const struct policy *p, struct compiled *c);
+/* Install c, compiled for t and resolved (compiled_resolve), in the idle
+ * generation, then flip. Either the whole new policy runs afterwards, or
+ * (on error) the old one still does. */
+int tapis_apply(struct tapis *t, const struct compiled *c);
+/* tapis_compile, compiled_resolve and tapis_apply in one call. */
 int tapis_install(struct tapis *t, const struct policy *p);
 
-/* Live edits of the active generation. */
+/* ---- live edits (edit.c) ---- */
+/* One entry of one rule, in the active generation. */
 int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e, bool add);
 int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *h, bool add);
 

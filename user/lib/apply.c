@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * apply.c - a compiled policy (compile.h) into the kernel. Everything goes
+ * into the idle generation first: address and host tables, rule and
+ * settings slots, rule meta. Only when all of it is in place does one
+ * write to tapis_ctl flip packets over; on any error before that the idle
+ * slot is emptied and the running policy never noticed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "compile.h"
+#include "gen.h"
+#include "host_filter.h"
+#include "log.h"
+#include "tapis.h"
+
+static int64_t tai_offset_ns(void)
+{
+	struct timespec tai, rt;
+
+	clock_gettime(CLOCK_TAI, &tai);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	return (int64_t)(tai.tv_sec - rt.tv_sec) * 1000000000LL + (tai.tv_nsec - rt.tv_nsec);
+}
+
+int tapis_running_rules(struct tapis *t, struct tapis_rule_meta *meta)
+{
+	for (uint32_t id = 0; id < TAPIS_MAX_RULES; id++)
+		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &id, &meta[id]))
+			return -errno;
+	return 0;
+}
+
+/* c was compiled against these running rules (or none): each id is free
+ * or its own name's, and no name runs under another id. Anything else
+ * would give two rules one counter, or one name two. */
+static int check_ids(const struct compiled *c, const struct tapis_rule_meta *meta)
+{
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct tapis_rule_meta *m = &meta[c->rules[i].id];
+		const char *name = c->rules[i].r->name;
+
+		if (m->in_use && strcmp(m->name, name))
+			return -ESTALE;
+		for (uint32_t id = 1; !m->in_use && id < TAPIS_MAX_RULES; id++)
+			if (meta[id].in_use && strcmp(meta[id].name, name) == 0)
+				return -ESTALE;
+	}
+	return 0;
+}
+
+static int build_nets(struct net_tables *nt, const struct compiled *c)
+{
+	for (size_t i = 0; i < c->n_nets; i++) {
+		const struct compiled_net *n = &c->nets[i];
+		uint32_t owner;
+		int err = net_insert(nt, n->dir, n->e, n->rule, &owner);
+
+		if (err) {
+			pr_err("%s:%u: cannot add prefix: %s", n->e->loc.file, n->e->loc.line,
+			       strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int build_hosts(struct tapis *t, uint32_t gen, const struct compiled *c)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	uint32_t max = c->n_hosts * 2 < 65536 ? 65536 : c->n_hosts * 2;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, tapis_map_names[M_HOSTS], 8,
+			    sizeof(struct tapis_host_val), max, &o);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < c->n_hosts;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		uint32_t n = c->n_hosts - off > 65536 ? 65536 : c->n_hosts - off;
+
+		if (bpf_map_update_batch(fd, c->host_keys + off, c->host_vals + off, &n, &bo)) {
+			err = -errno;
+			goto out;
+		}
+		off += n;
+	}
+	/* The filter and index cost 80 MiB: only for a policy with hosts
+	 * (a live `host add` makes them when the first pattern comes). */
+	if (c->n_hosts)
+		err = host_filter_build(t, gen, c->host_keys, c->host_vals, c->n_hosts);
+	if (!err)
+		err = gen_publish_inner(t, M_HOSTS, gen, fd);
+out:
+	close(fd);
+	return err;
+}
+
+static int write_rules(struct tapis *t, uint32_t gen, const struct compiled *c)
+{
+	int64_t tai = tai_offset_ns();
+
+	for (uint32_t id = 0; id < TAPIS_MAX_RULES; id++) {
+		uint32_t k = gen * TAPIS_MAX_RULES + id;
+		struct tapis_rule r = {};
+
+		if (bpf_map_update_elem(t->map_fd[M_RULES], &k, &r, BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct compiled_rule *cr = &c->rules[i];
+		const struct rule *pr = cr->r;
+		uint32_t k = gen * TAPIS_MAX_RULES + cr->id;
+		struct tapis_rule r = {.action = pr->action, .flags = TAPIS_RF_ACTIVE};
+
+		if (pr->expires_unix) {
+			r.flags |= TAPIS_RF_EXPIRES;
+			r.expires_tai = (uint64_t)(pr->expires_unix * 1000000000LL + tai);
+		}
+		if (pr->action == TAPIS_ACT_REDIRECT) {
+			memcpy(r.redirect_dmac, pr->redirect_mac, 6);
+			memcpy(r.redirect_smac, cr->redirect_smac, 6);
+			r.redirect_ifindex = cr->redirect_ifindex;
+		}
+		if (bpf_map_update_elem(t->map_fd[M_RULES], &k, &r, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int zero_counters(struct tapis *t, uint32_t id)
+{
+	struct tapis_counter *z = calloc(t->ncpus, sizeof(*z));
+	int err = 0;
+
+	if (!z)
+		return -ENOMEM;
+	if (bpf_map_update_elem(t->map_fd[M_COUNTERS], &id, z, BPF_ANY))
+		err = -errno;
+	free(z);
+	return err;
+}
+
+static int write_meta(struct tapis *t, const struct compiled *c, struct tapis_rule_meta *meta)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct compiled_rule *cr = &c->rules[i];
+		const struct rule *r = cr->r;
+		struct tapis_rule_meta *m = &meta[cr->id];
+		int err;
+
+		if (!m->in_use) {
+			/* A fresh name on a recycled id starts from zero. */
+			err = zero_counters(t, cr->id);
+			if (err)
+				return err;
+			memset(m, 0, sizeof(*m));
+			m->since_unix = now;
+		}
+		snprintf(m->name, sizeof(m->name), "%s", r->name);
+		snprintf(m->reference, sizeof(m->reference), "%s", r->reference);
+		m->action = r->action;
+		m->dirs = r->dirs;
+		m->expires_unix = r->expires_unix;
+		m->n_v4 = cr->n_v4;
+		m->n_v6 = cr->n_v6;
+		m->n_hosts = cr->n_hosts;
+		m->in_use = 1;
+		if (bpf_map_update_elem(t->map_fd[M_RULE_META], &cr->id, m, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int update_state(struct tapis *t, const struct policy *p)
+{
+	struct tapis_state st;
+	uint32_t zero = 0;
+	char *abs;
+
+	if (bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st))
+		return -errno;
+	abs = p->path ? realpath(p->path, NULL) : NULL;
+	snprintf(st.policy_path, sizeof(st.policy_path), "%s", abs ? abs : (p->path ?: ""));
+	free(abs);
+	if (!st.loaded_unix) {
+		st.loaded_unix = time(NULL);
+	} else {
+		st.reloaded_unix = time(NULL);
+		st.reloads++;
+	}
+	return bpf_map_update_elem(t->map_fd[M_STATE], &zero, &st, BPF_ANY) ? -errno : 0;
+}
+
+/* The new generation runs: drop the old one's tables and the names the
+ * new policy no longer has. */
+static void retire(struct tapis *t, uint32_t old, const struct compiled *c,
+		   const struct tapis_rule_meta *meta)
+{
+	gen_clear(t, old);
+	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
+		bool kept = false;
+
+		for (size_t i = 0; i < c->n_rules && !kept; i++)
+			kept = c->rules[i].id == id;
+		if (meta[id].in_use && !kept) {
+			struct tapis_rule_meta m = {};
+
+			bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &m, BPF_ANY);
+		}
+	}
+}
+
+/* Everything of the new policy into generation idle; nothing packets see. */
+static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
+		     struct tapis_rule_meta *meta)
+{
+	struct tapis_settings set = c->settings;
+	struct net_tables nt;
+	int err;
+
+	err = net_tables_create(&nt, t, idle, c->n_v4, c->v4_groups, c->n_v6);
+	if (err)
+		return err;
+	err = build_nets(&nt, c);
+	if (!err) {
+		err = build_hosts(t, idle, c);
+		if (err)
+			pr_err("build host table: %s", strerror(-err));
+	}
+	if (!err) {
+		err = net_tables_publish(&nt);
+		if (err)
+			pr_err("publish address tables: %s", strerror(-err));
+	}
+	set.flags |= nt.flags;
+	set.tbl8_groups = nt.tbl8_groups;
+	set.tbl8_used = nt.tbl8_used;
+	net_tables_close(&nt);
+	if (err)
+		return err;
+	err = write_rules(t, idle, c);
+	if (!err && bpf_map_update_elem(t->map_fd[M_SETTINGS], &idle, &set, BPF_ANY))
+		err = -errno;
+	if (!err)
+		err = write_meta(t, c, meta);
+	if (err)
+		pr_err("write rules: %s", strerror(-err));
+	return err;
+}
+
+int tapis_apply(struct tapis *t, const struct compiled *c)
+{
+	struct tapis_rule_meta *meta = NULL;
+	uint32_t active, idle, zero = 0;
+	struct tapis_ctl ctl;
+	int err;
+
+	if (!c->resolved) {
+		pr_err("internal: a compiled policy must be resolved before it is applied");
+		return -EINVAL;
+	}
+	meta = calloc(TAPIS_MAX_RULES, sizeof(*meta));
+	if (!meta)
+		return -ENOMEM;
+	err = gen_active(t, &active);
+	if (err) {
+		pr_err("read the active generation: %s", strerror(-err));
+		goto out;
+	}
+	err = tapis_running_rules(t, meta);
+	if (err) {
+		pr_err("read rule names: %s", strerror(-err));
+		goto out;
+	}
+	err = check_ids(c, meta);
+	if (err) {
+		pr_err("the running policy changed since this one was compiled; compile it again");
+		goto out;
+	}
+	idle = active ^ 1;
+	/* Leftovers of an interrupted reload must not leak into this one. */
+	gen_clear(t, idle);
+	err = fill_idle(t, idle, c, meta);
+	if (err) {
+		gen_clear(t, idle);
+		goto out;
+	}
+
+	/* The flip: from here on packets read the new generation. */
+	ctl = (struct tapis_ctl){.gen = idle};
+	if (bpf_map_update_elem(t->map_fd[M_CTL], &zero, &ctl, BPF_ANY)) {
+		err = -errno;
+		pr_err("switch generation: %s", strerror(-err));
+		gen_clear(t, idle);
+		goto out;
+	}
+	retire(t, active, c, meta);
+	/* The new policy runs; a failed bookkeeping write must not say otherwise. */
+	if (update_state(t, c->p))
+		pr_warn("policy installed, but recording its path and time failed: %s",
+			strerror(errno));
+	pr_info("policy %s: %zu rules, %zu IPv4 and %zu IPv6 prefixes, %zu host keys (generation "
+		"%u)",
+		c->p->path ? c->p->path : "", c->n_rules, c->n_v4, c->n_v6, c->n_hosts, idle);
+out:
+	free(meta);
+	return err;
+}
+
+int tapis_compile(struct tapis *t, const struct policy *p, struct compiled *c)
+{
+	struct compile_opts o = {0};
+	struct tapis_rule_meta *meta = calloc(TAPIS_MAX_RULES, sizeof(*meta));
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	if (!meta)
+		return -ENOMEM;
+	err = tapis_running_rules(t, meta);
+	if (err) {
+		pr_err("read rule names: %s", strerror(-err));
+	} else {
+		o.running = meta;
+		err = policy_compile(p, &o, c);
+	}
+	free(meta);
+	return err;
+}
+
+int tapis_install(struct tapis *t, const struct policy *p)
+{
+	struct compiled c;
+	int err;
+
+	err = tapis_compile(t, p, &c);
+	if (err)
+		return err;
+	err = compiled_resolve(&c) ?: tapis_apply(t, &c);
+	compiled_free(&c);
+	return err;
+}
