@@ -241,6 +241,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_state SEC(".maps");
 
+/* Live edits that differ from the policy file (tapis_abi.h): read and
+ * written only by user space, memory only for what is there. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TAPIS_EDITS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tapis_edit_key);
+	__type(value, struct tapis_edit_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_edits SEC(".maps");
+
 /* hash of the flow as the client sees it -> slot: a name's verdict for
  * the flow, or "being followed" (tapis_abi.h). Slots: settings.flows,
  * rounded up to a power of two, set at load with flow_mask. */

@@ -62,7 +62,8 @@
 	X(HOST_INDEX, tapis_host_index)                                                            \
 	X(FLOWS, tapis_flows)                                                                      \
 	X(L7_NAMES, tapis_l7_names)                                                                \
-	X(L7_STATES, tapis_l7_states)
+	X(L7_STATES, tapis_l7_states)                                                              \
+	X(EDITS, tapis_edits)
 
 /* IPv4: DIR-24-8. tbl24 has one entry per /24; an entry either holds the
  * result for the whole /24 or points to a tbl8 group of 256 entries. */
@@ -361,9 +362,41 @@ struct tapis_iface {
 	char name[TAPIS_IFNAME_MAX];
 };
 
+/* tapis_edits: the live edits (`host|net add|del`) that differ from the
+ * policy file, read only by user space. They outlive a reload (it applies
+ * them again on top of the file, and says which no longer apply) and die
+ * with the filter at unload. The entry as the operator would type it:
+ * "=a.example", "*.example.org", "198.18.0.0/15". */
+#define TAPIS_EDITS_MAX 65536
+#define TAPIS_EDIT_TEXT 264
+enum tapis_edit_type {
+	TAPIS_EDIT_HOST = 1,
+	TAPIS_EDIT_NET = 2,
+};
+enum tapis_edit_op {
+	TAPIS_EDIT_ADD = 1, /* not in the file, added live */
+	TAPIS_EDIT_DEL = 2, /* in the file, deleted live */
+};
+struct tapis_edit_key {
+	__u8 type; /* enum tapis_edit_type */
+	__u8 pad[7];
+	char rule[TAPIS_NAME_MAX];
+	char entry[TAPIS_EDIT_TEXT];
+};
+struct tapis_edit_val {
+	__u8 op; /* enum tapis_edit_op */
+	__u8 pad[7];
+	__s64 when_unix;
+	__s64 expires_unix; /* an add with --expires/--for; 0 = never */
+	__u32 uid;
+	__u32 pad2;
+	char who[32]; /* user name, and SUDO_USER when set */
+};
+
 /* tapis_state[0]: what `status` and `reload` need to know. */
 struct tapis_state {
 	char policy_path[TAPIS_PATH_MAX];
+	char policy_digest[72]; /* "sha256:<hex>" of the file as applied */
 	__u64 loaded_unix;
 	__u64 reloaded_unix;
 	__u32 reloads;

@@ -66,15 +66,16 @@ extern const size_t tapis_n_cmds;
  * table (tapis --help) and each command's --help. */
 #define USAGE_CHECK   "--policy FILE [--no-iface-check]"
 #define USAGE_LOAD    "--policy FILE --iface IF [--iface IF ...] [--mode auto|native|generic]"
-#define USAGE_RELOAD  "[--policy FILE]"
+#define USAGE_RELOAD  "[--policy FILE] [--drop-edits]"
 #define USAGE_UNLOAD  "[--iface IF]"
 #define USAGE_STATUS  "[--json]"
 #define USAGE_STATS   "[--json | --prometheus]"
 #define USAGE_EXPLAIN "ADDRESS | NAME [--json]"
-#define USAGE_HOST    "add|del PATTERN --rule NAME"
-#define USAGE_NET     "add|del CIDR --rule NAME"
-#define USAGE_WATCH   "--policy FILE [--iface IF ...] [--mode auto|native|generic] [--settle MS]"
-#define USAGE_AUDIT   "[--rule NAME] [--since TIME|DURATION] [--json]"
+#define USAGE_HOST                                                                                 \
+	"add|del PATTERN --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
+#define USAGE_NET   "add|del CIDR --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
+#define USAGE_WATCH "--policy FILE [--iface IF ...] [--mode auto|native|generic] [--settle MS]"
+#define USAGE_AUDIT "[--rule NAME] [--since TIME|DURATION] [--json]"
 
 /* ---- helpers (cmd_common.c) ---- */
 
@@ -154,16 +155,31 @@ int cli_exit_kernel(int err);
 struct compiled;
 int cli_compile_policy(const struct cli *c, const char *path, struct tapis *t, bool resolve,
 		       struct policy *p, struct compiled *cp, char **diag_out);
+/* The same with the live edits of t applied to the policy before the
+ * compile (edits_merge), reported in *edits (freed by the caller). */
+struct edits_report;
+int cli_compile_with_edits(const struct cli *c, const char *path, struct tapis *t, bool resolve,
+			   struct policy *p, struct compiled *cp, char **diag_out,
+			   struct edits_report *edits);
 
 /* `host` and `net`: "add|del ARG --rule NAME", in any order. Returns true
  * with the fields set; false with *rc the exit code after --help (EXIT_OK)
  * or an error. */
 struct edit_args {
 	bool add;
-	const char *arg;  /* PATTERN or CIDR */
-	const char *rule; /* --rule NAME */
+	bool list;	      /* `list`: arg NULL, rule optional */
+	const char *arg;      /* PATTERN or CIDR */
+	const char *rule;     /* --rule NAME */
+	int64_t expires_unix; /* add --expires TIME | --for DURATION; 0 = never */
+	/* The rule edited: rule, or for a timed add its "<rule>@<time>". */
+	char edit_rule[TAPIS_NAME_MAX];
 };
 bool cli_edit_args(const struct cli *c, int argc, char **argv, struct edit_args *a, int *rc);
+/* For a timed add, make (or find) the rule "<rule>@<time>" the entry goes
+ * into, in a->edit_rule. 0 or -errno (reported). */
+int cli_edit_target(const struct cli *c, struct tapis *t, struct edit_args *a);
+/* `host list` / `net list` (cmd_list.c). */
+int cli_list_entries(const struct cli *c, const struct edit_args *a, bool hosts);
 
 /* Finish a host or net edit: report err once (cli_report with `printed`,
  * "net add X to rule R: reason") and return the exit code; on success

@@ -9,12 +9,15 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "audit.h"
 #include "cli.h"
+#include "edits.h"
+#include "when.h"
 #include "compile.h"
 #include "log.h"
 #include "output.h"
@@ -246,6 +249,13 @@ static struct json_object *lines_json(const char *buf)
 int cli_compile_policy(const struct cli *c, const char *path, struct tapis *t, bool resolve,
 		       struct policy *p, struct compiled *cp, char **diag_out)
 {
+	return cli_compile_with_edits(c, path, t, resolve, p, cp, diag_out, NULL);
+}
+
+int cli_compile_with_edits(const struct cli *c, const char *path, struct tapis *t, bool resolve,
+			   struct policy *p, struct compiled *cp, char **diag_out,
+			   struct edits_report *edits)
+{
 	char *diag = NULL;
 	size_t len = 0;
 	FILE *ms = NULL;
@@ -262,6 +272,15 @@ int cli_compile_policy(const struct cli *c, const char *path, struct tapis *t, b
 	memset(p, 0, sizeof(*p));
 	memset(cp, 0, sizeof(*cp));
 	err = policy_parse_file(path, p);
+	/* Live edits go on top of the file before the compile checks it. */
+	if (!err && edits && t) {
+		err = edits_merge(t, p, edits);
+		if (err) {
+			pr_err("apply the live edits to %s: %s", path, strerror(-err));
+			policy_free(p);
+			kernel = err != -ENOMEM;
+		}
+	}
 	if (!err) {
 		err = t ? tapis_compile(t, p, cp) : policy_compile(p, NULL, cp);
 		/* The compile refuses with -EINVAL; anything else came from
@@ -351,27 +370,37 @@ bool cli_edit_args(const struct cli *c, int argc, char **argv, struct edit_args 
 {
 	static const struct option opts[] = {
 		{"rule", required_argument, NULL, 'r'},
+		{"expires", required_argument, NULL, 'e'},
+		{"for", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct cmd verbs[] = {
 		{"add", NULL, NULL, NULL},
 		{"del", NULL, NULL, NULL},
+		{"list", NULL, NULL, NULL},
 	};
+	const char *expires = NULL, *dur = NULL;
 	const struct cmd *verb;
+	int64_t now = (int64_t)time(NULL), d;
 	char what[32];
 	int opt;
 
 	memset(a, 0, sizeof(*a));
 	optind = 0;
-	while ((opt = cli_getopt(c, argc, argv, ":hr:", opts, rc)) != -1) {
-		if (opt != 'r')
+	while ((opt = cli_getopt(c, argc, argv, ":hr:e:f:", opts, rc)) != -1) {
+		if (opt == 'r')
+			a->rule = optarg;
+		else if (opt == 'e')
+			expires = optarg;
+		else if (opt == 'f')
+			dur = optarg;
+		else
 			return false; /* --help or a bad option: *rc is set */
-		a->rule = optarg;
 	}
 	*rc = EXIT_POLICY;
 	if (optind >= argc) {
-		cli_bad_args(c, "add or del is required");
+		cli_bad_args(c, "add, del or list is required");
 		return false;
 	}
 	snprintf(what, sizeof(what), "%s command", c->cmd->name);
@@ -379,25 +408,86 @@ bool cli_edit_args(const struct cli *c, int argc, char **argv, struct edit_args 
 	if (!verb)
 		return false;
 	a->add = strcmp(verb->name, "add") == 0;
-	if (optind + 1 >= argc) {
-		cli_bad_args(c, "%s: what to %s is missing", verb->name, verb->name);
-		return false;
+	a->list = strcmp(verb->name, "list") == 0;
+	if (a->list) {
+		if (optind + 1 < argc) {
+			cli_bad_args(c, "unexpected argument '%s'", argv[optind + 1]);
+			return false;
+		}
+	} else {
+		if (optind + 1 >= argc) {
+			cli_bad_args(c, "%s: what to %s is missing", verb->name, verb->name);
+			return false;
+		}
+		a->arg = argv[optind + 1];
+		if (optind + 2 < argc) {
+			cli_bad_args(c, "unexpected argument '%s'", argv[optind + 2]);
+			return false;
+		}
+		if (!a->rule) {
+			cli_bad_args(c, "--rule NAME is required");
+			return false;
+		}
 	}
-	a->arg = argv[optind + 1];
-	if (optind + 2 < argc) {
-		cli_bad_args(c, "unexpected argument '%s'", argv[optind + 2]);
-		return false;
-	}
-	if (!a->rule) {
-		cli_bad_args(c, "--rule NAME is required");
-		return false;
-	}
-	if (a->rule[0] == '\0' || strlen(a->rule) >= TAPIS_NAME_MAX) {
+	if (a->rule && (a->rule[0] == '\0' || strlen(a->rule) >= TAPIS_NAME_MAX)) {
 		cli_bad_args(c, "'%s' is not a rule name", a->rule);
 		return false;
 	}
+	if ((expires || dur) && !a->add) {
+		cli_bad_args(c, "--expires and --for go with add");
+		return false;
+	}
+	if (expires && dur) {
+		cli_bad_args(c, "--expires or --for, not both");
+		return false;
+	}
+	if (expires && (!time_parse_rfc3339(expires, &a->expires_unix) || a->expires_unix <= now)) {
+		cli_bad_args(c,
+			     "--expires '%.64s' is not an RFC 3339 time in the future "
+			     "(2026-12-31T00:00:00Z)",
+			     expires);
+		return false;
+	}
+	if (dur) {
+		if (!duration_parse(dur, &d)) {
+			cli_bad_args(c, "--for '%.64s' is not a duration (90s, 15m, 2h, 7d)", dur);
+			return false;
+		}
+		a->expires_unix = now + d;
+	}
+	if (a->rule)
+		snprintf(a->edit_rule, sizeof(a->edit_rule), "%s", a->rule);
 	*rc = EXIT_OK;
 	return true;
+}
+
+int cli_edit_target(const struct cli *c, struct tapis *t, struct edit_args *a)
+{
+	(void)c;
+	if (!a->expires_unix)
+		return 0;
+	return tapis_timed_rule(t, a->rule, a->expires_unix, a->edit_rule, sizeof(a->edit_rule));
+}
+
+/* Keep the edit in tapis_edits, under the rule the operator named (a timed
+ * entry's rule "<base>@<time>" is recorded under base, with the time). */
+static void note_edit(const struct cli *c, struct tapis *t, const struct edit_args *a,
+		      const char *shown)
+{
+	enum tapis_edit_type type = strcmp(c->cmd->name, "net") ? TAPIS_EDIT_HOST : TAPIS_EDIT_NET;
+	char base[TAPIS_NAME_MAX];
+	const char *at = strrchr(a->rule, '@');
+	int err;
+
+	snprintf(base, sizeof(base), "%s", a->rule);
+	if (at && !a->add)
+		base[at - a->rule] = '\0';
+	err = edits_note(t, type, base, shown, a->add, a->expires_unix);
+	if (err)
+		pr_warn("the edit is made, but not recorded for the next reload: %s (%s)",
+			strerror(-err),
+			err == -ENOSPC ? "too many live edits: fold them into the policy file"
+				       : "a reload will not restore it");
 }
 
 int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *a,
@@ -408,7 +498,7 @@ int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *
 
 	if (err) {
 		cli_report(err, printed, "%s %s %s %s rule %s", obj, a->add ? "add" : "del", shown,
-			   a->add ? "to" : "from", a->rule);
+			   a->add ? "to" : "from", a->edit_rule);
 		/* The operator named something that is not there, or that
 		 * another rule holds: the command line's fault. */
 		if (err == -ENOENT || err == -EEXIST || err == -EPERM || err == -EALREADY)
@@ -416,10 +506,11 @@ int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *
 		return cli_exit_for(err);
 	}
 	{
-		struct audit_event ev = {.command = command, .rule = a->rule, .entry = shown};
+		struct audit_event ev = {.command = command, .rule = a->edit_rule, .entry = shown};
 		struct snapshot s;
 
 		snprintf(command, sizeof(command), "%s %s", obj, a->add ? "add" : "del");
+		note_edit(c, t, a, shown);
 		if (a->add)
 			ev.added = 1;
 		else
@@ -428,7 +519,8 @@ int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *
 		memset(&s, 0, sizeof(s));
 		if (tapis_snapshot(t, &s) == 0) {
 			for (size_t i = 0; i < s.n_rules; i++)
-				if (!strcmp(s.rules[i].name, a->rule) && s.rules[i].reference[0])
+				if (!strcmp(s.rules[i].name, a->edit_rule) &&
+				    s.rules[i].reference[0])
 					ev.reference = s.rules[i].reference;
 		}
 		cli_audit(c, &ev);
@@ -440,11 +532,11 @@ int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		json_object_object_add(o, "op", json_object_new_string(a->add ? "add" : "del"));
 		json_object_object_add(o, obj, json_object_new_string(shown));
-		json_object_object_add(o, "rule", json_object_new_string(a->rule));
+		json_object_object_add(o, "rule", json_object_new_string(a->edit_rule));
 		cli_json_print(o);
 	} else {
 		printf("%s %s %s rule %s\n", a->add ? "added" : "removed", shown,
-		       a->add ? "to" : "from", a->rule);
+		       a->add ? "to" : "from", a->edit_rule);
 	}
 	return EXIT_OK;
 }

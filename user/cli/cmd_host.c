@@ -13,7 +13,7 @@
 
 /* What tapis_host_edit reports itself: unknown rule, pattern not in the
  * rule, pattern held by another rule. */
-static const int printed[] = {-ENOENT, -EEXIST, 0};
+static const int printed[] = {-ENOENT, -EEXIST, -EALREADY, -ENOSPC, -ENAMETOOLONG, 0};
 
 int cmd_host(struct cli *c, int argc, char **argv)
 {
@@ -26,6 +26,8 @@ int cmd_host(struct cli *c, int argc, char **argv)
 
 	if (!cli_edit_args(c, argc, argv, &a, &rc))
 		return rc;
+	if (a.list)
+		return cli_list_entries(c, &a, true);
 	if (host_pattern_parse(a.arg, &hp, why, sizeof(why)))
 		return cli_bad_args(c, "%s", why);
 	snprintf(shown, sizeof(shown), "%s%s", host_pattern_prefix(hp.kind), hp.name);
@@ -39,7 +41,9 @@ int cmd_host(struct cli *c, int argc, char **argv)
 	rc = cli_open(c, &t, false);
 	if (rc)
 		return rc;
-	err = tapis_host_edit(&t, a.rule, &h, a.add);
+	err = cli_edit_target(c, &t, &a);
+	if (!err)
+		err = tapis_host_edit(&t, a.edit_rule, &h, a.add);
 	rc = cli_edit_done(c, &t, &a, shown, err, printed);
 	tapis_close(&t);
 	return rc;

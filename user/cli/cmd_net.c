@@ -12,7 +12,7 @@
 
 /* What tapis_net_edit reports itself: unknown rule, prefix not in the rule
  * or held by another, IPv4 tbl8 groups exhausted. */
-static const int printed[] = {-ENOENT, -EEXIST, -EPERM, -EALREADY, -ENOSPC, 0};
+static const int printed[] = {-ENOENT, -EEXIST, -EPERM, -EALREADY, -ENOSPC, -ENAMETOOLONG, 0};
 
 int cmd_net(struct cli *c, int argc, char **argv)
 {
@@ -25,6 +25,8 @@ int cmd_net(struct cli *c, int argc, char **argv)
 
 	if (!cli_edit_args(c, argc, argv, &a, &rc))
 		return rc;
+	if (a.list)
+		return cli_list_entries(c, &a, false);
 	memset(&e, 0, sizeof(e));
 	if (parse_cidr(a.arg, &e, &host_bits))
 		return cli_bad_args(c, "'%s' is not an IPv4 or IPv6 prefix", a.arg);
@@ -40,7 +42,9 @@ int cmd_net(struct cli *c, int argc, char **argv)
 	rc = cli_open(c, &t, false);
 	if (rc)
 		return rc;
-	err = tapis_net_edit(&t, a.rule, &e, a.add);
+	err = cli_edit_target(c, &t, &a);
+	if (!err)
+		err = tapis_net_edit(&t, a.edit_rule, &e, a.add);
 	rc = cli_edit_done(c, &t, &a, shown, err, printed);
 	tapis_close(&t);
 	return rc;

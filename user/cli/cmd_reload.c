@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "edits.h"
 #include "compile.h"
 #include "log.h"
 #include "output.h"
@@ -35,10 +36,24 @@ static void print_change(const char *what, uint64_t a, uint64_t b, const char *s
 	printf("%s %s %" PRIu64 " -> %" PRIu64, sep, what, a, b);
 }
 
+static struct json_object *edits_json(const struct edits_report *er, bool dropped_all, size_t n)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	json_object_object_add(o, "kept_add", json_object_new_uint64(er->kept_add));
+	json_object_object_add(o, "kept_del", json_object_new_uint64(er->kept_del));
+	for (size_t i = 0; i < er->dropped; i++)
+		json_object_array_add(a, json_object_new_string(er->why[i]));
+	json_object_object_add(o, "forgotten", a);
+	json_object_object_add(o, "dropped_all", json_object_new_uint64(dropped_all ? n : 0));
+	return o;
+}
+
 int cmd_reload(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
+		{"drop-edits", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -47,15 +62,21 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	const char *arg = NULL;
 	int opt, rc = EXIT_POLICY, err;
 	uint32_t flows, flows_now;
+	struct edits_report er = {0};
+	bool drop_edits = false;
+	size_t n_dropped_edits = 0;
 	struct compiled cp;
 	struct policy p;
 	struct tapis t;
 
 	optind = 0;
-	while ((opt = cli_getopt(c, argc, argv, ":hp:", opts, &rc)) != -1) {
+	while ((opt = cli_getopt(c, argc, argv, ":hp:D", opts, &rc)) != -1) {
 		switch (opt) {
 		case 'p':
 			arg = optarg;
+			break;
+		case 'D':
+			drop_edits = true;
 			break;
 		default:
 			return rc;
@@ -80,7 +101,9 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 		}
 	}
 
-	rc = cli_compile_policy(c, path, &t, true, &p, &cp, NULL);
+	/* Live edits are kept over a reload unless the operator drops them:
+	 * a name deleted live must not come back with the next reload. */
+	rc = cli_compile_with_edits(c, path, &t, true, &p, &cp, NULL, drop_edits ? NULL : &er);
 	if (rc) {
 		if (!c->json)
 			pr_warn("the running policy is unchanged");
@@ -98,6 +121,17 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 			pr_warn("the running policy is unchanged");
 		rc = cli_exit_install(err);
 		goto out;
+	}
+
+	/* In force now: records that no longer apply go, or all of them. */
+	if (drop_edits) {
+		err = edits_clear(&t, &n_dropped_edits);
+		if (err)
+			pr_warn("forget the live edits: %s", strerror(-err));
+	} else {
+		edits_forget_stale(&t, &er);
+		for (size_t i = 0; i < er.dropped; i++)
+			pr_warn("live edit no longer applies, forgotten: %s", er.why[i]);
 	}
 
 	/* The flow table is sized when the object is loaded. */
@@ -125,6 +159,7 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 		json_object_object_add(o, "policy", json_object_new_string(path));
 		json_object_object_add(o, "old", summary_json(&old));
 		json_object_object_add(o, "new", err ? NULL : summary_json(&cur));
+		json_object_object_add(o, "edits", edits_json(&er, drop_edits, n_dropped_edits));
 		cli_json_print(o);
 	} else if (err) {
 		printf("reloaded %s\n", path);
@@ -135,10 +170,18 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 		print_change("v4", old.entries_v4, cur.entries_v4, ",");
 		print_change("v6", old.entries_v6, cur.entries_v6, ",");
 		print_change("hosts", old.entries_hosts, cur.entries_hosts, ",");
+		if (drop_edits)
+			printf("; dropped %zu live edit%s", n_dropped_edits,
+			       n_dropped_edits == 1 ? "" : "s");
+		else if (er.kept_add + er.kept_del)
+			printf("; kept %zu live edit%s (%zu added, %zu deleted entries)",
+			       er.kept_add + er.kept_del, er.kept_add + er.kept_del == 1 ? "" : "s",
+			       er.kept_add, er.kept_del);
 		printf("\n");
 	}
 	rc = EXIT_OK;
 out:
+	edits_report_free(&er);
 	snapshot_free(&old);
 	snapshot_free(&cur);
 	tapis_close(&t);

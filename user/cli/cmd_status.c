@@ -5,12 +5,14 @@
  * {"loaded": false, "pin_path": ..., "error": ...}, exit code 4.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "audit.h"
 #include "cli.h"
+#include "edits.h"
 #include "log.h"
 #include "output.h"
 
@@ -27,6 +29,45 @@ static void print_last(struct json_object *rec)
 		if (json_object_object_get_ex(rec, keys[i], &v))
 			printf(" %s", safe_text(json_object_get_string(v), buf, sizeof(buf)));
 	printf(" (tapis audit for more)\n");
+}
+
+/* The live edits that differ from the policy file: kept by a reload. */
+static struct json_object *edits_json(const struct edit_rec *e, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "type",
+				       json_object_new_string(edit_type_name(e[i].k.type)));
+		json_object_object_add(
+			o, "op",
+			json_object_new_string(e[i].v.op == TAPIS_EDIT_ADD ? "add" : "del"));
+		json_object_object_add(o, "rule", json_object_new_string(e[i].k.rule));
+		json_object_object_add(o, "entry", json_object_new_string(e[i].k.entry));
+		json_object_object_add(o, "who", json_object_new_string(e[i].v.who));
+		json_object_object_add(o, "when", json_time_or_null(e[i].v.when_unix));
+		json_object_object_add(o, "expires", json_time_or_null(e[i].v.expires_unix));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static void print_edits(const struct edit_rec *e, size_t n)
+{
+	char t[32], b1[TAPIS_EDIT_TEXT * 2], b2[64];
+
+	printf("%-12s%zu (kept by reload; tapis reload --drop-edits forgets them)\n",
+	       "live edits:", n);
+	for (size_t i = 0; i < n; i++)
+		printf("  %s %s %s %s %s by %s at %s\n", edit_type_name(e[i].k.type),
+		       e[i].v.op == TAPIS_EDIT_ADD ? "add" : "del",
+		       safe_text(e[i].k.entry, b1, sizeof(b1)),
+		       e[i].v.op == TAPIS_EDIT_ADD ? "to" : "from",
+		       safe_text(e[i].k.rule, b1 + TAPIS_EDIT_TEXT, sizeof(b1) - TAPIS_EDIT_TEXT),
+		       safe_text(e[i].v.who, b2, sizeof(b2)),
+		       fmt_rfc3339(e[i].v.when_unix, t, sizeof(t)));
 }
 
 int cmd_status(struct cli *c, int argc, char **argv)
@@ -68,18 +109,25 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		rc = cli_exit_kernel(err);
 	} else {
 		struct json_object *last = audit_last(c->audit);
+		struct edit_rec *ed = NULL;
+		size_t n_ed = 0;
 
+		if (edits_list(&t, &ed, &n_ed))
+			pr_warn("the live edits could not be read");
 		if (c->json) {
 			struct json_object *o = status_json(&s, c->pin);
 
 			json_object_object_add(o, "last_change", last);
+			json_object_object_add(o, "edits", edits_json(ed, n_ed));
 			last = NULL;
 			rc = out_json(stdout, o) ? EXIT_RUNTIME : EXIT_OK;
 		} else {
 			rc = status_render(&s, c->pin, OUT_TEXT, stdout) ? EXIT_RUNTIME : EXIT_OK;
 			if (last)
 				print_last(last);
+			print_edits(ed, n_ed);
 		}
+		free(ed);
 		json_object_put(last);
 		snapshot_free(&s);
 	}

@@ -30,7 +30,9 @@ const struct cmd tapis_cmds[] = {
 	 "Load the filter with a policy and attach it to the interfaces (all or none)."},
 	{"reload", cmd_reload, USAGE_RELOAD,
 	 "Replace the running policy atomically: packets see the old or the new one, never a "
-	 "mix.\nWithout --policy, the file loaded last is read again."},
+	 "mix.\nWithout --policy, the file loaded last is read again. Live edits (host|net\n"
+	 "add|del) are applied again on top of the file, and those that no longer apply are\n"
+	 "named and forgotten; --drop-edits forgets them all."},
 	{"unload", cmd_unload, USAGE_UNLOAD,
 	 "Detach from one interface, or from every interface; when none is left attached,\n"
 	 "remove the pinned state."},

@@ -16,12 +16,13 @@
 #include <bpf/bpf.h>
 
 #include "compile.h"
+#include "audit.h"
 #include "gen.h"
 #include "host_filter.h"
 #include "log.h"
 #include "tapis.h"
 
-static int64_t tai_offset_ns(void)
+int64_t tai_offset_ns(void)
 {
 	struct timespec tai, rt;
 
@@ -135,7 +136,7 @@ static int write_rules(struct tapis *t, uint32_t gen, const struct compiled *c)
 	return 0;
 }
 
-static int zero_counters(struct tapis *t, uint32_t id)
+int zero_counters(struct tapis *t, uint32_t id)
 {
 	struct tapis_counter *z = calloc(t->ncpus, sizeof(*z));
 	int err = 0;
@@ -192,6 +193,10 @@ static int update_state(struct tapis *t, const struct policy *p)
 	abs = p->path ? realpath(p->path, NULL) : NULL;
 	snprintf(st.policy_path, sizeof(st.policy_path), "%s", abs ? abs : (p->path ?: ""));
 	free(abs);
+	/* What `host list` compares the file with: it shows the file's
+	 * entries, which are in force only if the file is unchanged. */
+	if (!p->path || audit_digest(p->path, st.policy_digest))
+		st.policy_digest[0] = '\0';
 	if (!st.loaded_unix) {
 		st.loaded_unix = time(NULL);
 	} else {

@@ -40,6 +40,10 @@ int gen_inner_fd(struct tapis *t, int map_id, uint32_t gen);
 /* Put an inner map in its outer map for gen, and pin it (pinned handles)
  * so that readers without root can open it. 0 or -errno. */
 int gen_publish_inner(struct tapis *t, int map_id, uint32_t gen, int fd);
+/* CLOCK_TAI - CLOCK_REALTIME in ns: rule expiry is compared in TAI. */
+int64_t tai_offset_ns(void);
+/* A rule id's per-CPU counters set to zero. 0 or -errno. */
+int zero_counters(struct tapis *t, uint32_t id);
 /* Remove the inner maps' pins of gen (tapis_unpin). */
 void gen_unpin_inner(struct tapis *t, uint32_t gen);
 

@@ -124,6 +124,12 @@ int policy_parse_buffer(const char *name, const char *base_dir, const char *buf,
 
 void policy_free(struct policy *p);
 
+/* Add an entry to a rule outside the parser (a live edit applied again at
+ * reload); file must outlive the policy ("runtime"). 0 or -ENOMEM. */
+int policy_rule_add_host(struct rule *r, enum host_kind kind, const char *name, const char *file,
+			 unsigned line);
+int policy_rule_add_net(struct rule *r, const struct net_entry *e, const char *file, unsigned line);
+
 /* Parsers shared with the CLI (`net add`, `explain`); 0 or -EINVAL.
  * parse_cidr accepts "a.b.c.d", "a.b.c.d/n", IPv6 and IPv6/n; a bare address
  * is a host route. *host_bits is set when bits beyond plen were non-zero

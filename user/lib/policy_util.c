@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hostname.h"
@@ -159,4 +160,51 @@ const char *action_name(enum tapis_action a)
 	if ((unsigned)a >= TAPIS_ACT_MAX)
 		return "unknown";
 	return action_names[a];
+}
+
+/* Growth for the entry arrays of a rule built outside the parser (live
+ * edits applied again at reload). */
+static int grow_array(void **v, size_t *cap, size_t n, size_t size)
+{
+	void *nv;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? 2 * *cap : 16;
+	nv = realloc(*v, c * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+
+int policy_rule_add_host(struct rule *r, enum host_kind kind, const char *name, const char *file,
+			 unsigned line)
+{
+	char *dup;
+
+	if (grow_array((void **)&r->hosts, &r->cap_hosts, r->n_hosts, sizeof(*r->hosts)))
+		return -ENOMEM;
+	dup = strdup(name);
+	if (!dup)
+		return -ENOMEM;
+	r->hosts[r->n_hosts].kind = kind;
+	r->hosts[r->n_hosts].name = dup;
+	r->hosts[r->n_hosts].loc.file = file;
+	r->hosts[r->n_hosts].loc.line = line;
+	r->n_hosts++;
+	return 0;
+}
+
+int policy_rule_add_net(struct rule *r, const struct net_entry *e, const char *file, unsigned line)
+{
+	if (grow_array((void **)&r->nets, &r->cap_nets, r->n_nets, sizeof(*r->nets)))
+		return -ENOMEM;
+	r->nets[r->n_nets] = *e;
+	r->nets[r->n_nets].loc.file = file;
+	r->nets[r->n_nets].loc.line = line;
+	r->n_nets++;
+	return 0;
 }

@@ -121,6 +121,13 @@ int tapis_install(struct tapis *t, const struct policy *p);
 /* One entry of one rule, in the active generation. */
 int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e, bool add);
 int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *h, bool add);
+/* The rule that holds `base`'s entries expiring at `expires` (unix s),
+ * made live in the running generation when missing: same action,
+ * reference and target, its own counters, expiring then (or with base, if
+ * sooner). Its name, "<base>@<time>", into name. 0 or -errno (reported). */
+int tapis_timed_rule(struct tapis *t, const char *base, int64_t expires, char *name, size_t n);
+/* "the name and every name under it", ... for messages. */
+const char *host_kind_words(enum host_kind k);
 
 /* ---- reading (stats.c) ---- */
 struct rule_stat {
