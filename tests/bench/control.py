@@ -89,7 +89,7 @@ def main():
                 name = "ctl-%d-%d.bench-control.example" % (os.getpid(), i)
                 if not cmd("host add", [a.tapis, "host", "add", name, "--rule", rule, "--pin-path", pin]):
                     break
-                cmd("host del", [a.tapis, "host", "del", "=" + name, "--rule", rule, "--pin-path", pin])
+                cmd("host del", [a.tapis, "host", "del", name, "--rule", rule, "--pin-path", pin])
             cmd("unload", env_ns + [a.tapis, "unload", "--pin-path", pin])
         for k, v in times.items():
             if not v:

@@ -507,7 +507,7 @@ int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *
 	}
 	{
 		struct audit_event ev = {.command = command, .rule = a->edit_rule, .entry = shown};
-		struct snapshot s;
+		char ref[TAPIS_REF_MAX];
 
 		snprintf(command, sizeof(command), "%s %s", obj, a->add ? "add" : "del");
 		note_edit(c, t, a, shown);
@@ -516,15 +516,9 @@ int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *
 		else
 			ev.removed = 1;
 		/* The order the rule enforces goes with the edit. */
-		memset(&s, 0, sizeof(s));
-		if (tapis_snapshot(t, &s) == 0) {
-			for (size_t i = 0; i < s.n_rules; i++)
-				if (!strcmp(s.rules[i].name, a->edit_rule) &&
-				    s.rules[i].reference[0])
-					ev.reference = s.rules[i].reference;
-		}
+		if (tapis_rule_reference(t, a->edit_rule, ref, sizeof(ref)) == 0 && ref[0])
+			ev.reference = ref;
 		cli_audit(c, &ev);
-		snapshot_free(&s);
 	}
 	if (c->json) {
 		struct json_object *o = json_object_new_object();

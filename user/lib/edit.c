@@ -64,6 +64,22 @@ static int rule_id(struct tapis *t, const char *name, uint32_t gen, uint32_t *id
 	return -ENOENT;
 }
 
+int tapis_rule_reference(struct tapis *t, const char *name, char *out, size_t n)
+{
+	struct tapis_rule_meta m;
+
+	/* Ids are handed out from 1 up: the scan ends early in practice. */
+	for (uint32_t i = 1; i < TAPIS_MAX_RULES; i++) {
+		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &i, &m))
+			return -errno;
+		if (m.in_use && !strcmp(m.name, name)) {
+			snprintf(out, n, "%s", m.reference);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 int tapis_timed_rule(struct tapis *t, const char *base, int64_t expires, char *name, size_t n)
 {
 	struct tapis_rule_meta bm, m;

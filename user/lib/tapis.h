@@ -126,6 +126,9 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
  * reference and target, its own counters, expiring then (or with base, if
  * sooner). Its name, "<base>@<time>", into name. 0 or -errno (reported). */
 int tapis_timed_rule(struct tapis *t, const char *base, int64_t expires, char *name, size_t n);
+/* The reference of the rule called name ("" when it has none). 0 or
+ * -ENOENT. */
+int tapis_rule_reference(struct tapis *t, const char *name, char *out, size_t n);
 /* "the name and every name under it", ... for messages. */
 const char *host_kind_words(enum host_kind k);
 
