@@ -124,7 +124,7 @@ int cli_exit_for(int err);
  * tables (-ENOSPC) and a redirect interface that does not exist (-ENODEV,
  * tapis_install only: the CLI resolves before it applies) are the
  * policy's fault too. */
-int cli_exit_install(int err);
+int cli_exit_apply(int err);
 /* The same for failures that are never the operator's fault (reading the
  * state, detach, unpin): -EINVAL counts as EXIT_KERNEL too. */
 int cli_exit_kernel(int err);

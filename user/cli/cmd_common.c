@@ -134,7 +134,7 @@ int cli_exit_for(int err)
 	}
 }
 
-int cli_exit_install(int err)
+int cli_exit_apply(int err)
 {
 	if (err == -ENODEV || err == -ENOSPC)
 		return EXIT_POLICY;
