@@ -168,7 +168,7 @@ void policy_counts(const struct policy *p, size_t *rules, size_t *nets, size_t *
 struct json_object;
 void cli_json_error(const char *msg, struct json_object *extra);
 
-/* Captured parser diagnostics (cli_parse_policy's diag_out) as a JSON
+/* Captured policy diagnostics (cli_compile_policy's diag_out) as a JSON
  * array of lines. */
 struct json_object *cli_diag_json(const char *diag);
 
