@@ -346,7 +346,7 @@ struct tapis_rule_meta {
 	__u8 pad[5];
 	__u64 expires_unix; /* seconds; 0 = never */
 	__u64 since_unix;   /* when this name was first loaded */
-	/* Entries this rule holds in the running generation, kept by install
+	/* Entries this rule holds in the running generation, kept by apply
 	 * and live edits so that stats never walks millions of keys. */
 	__u64 n_v4;
 	__u64 n_v6;

@@ -8,6 +8,7 @@
 #   - a redirect to an interface that does not exist (in the namespace
 #     check runs in: --no-iface-check skips that lookup)
 #   - a list file that yields no entries, unless the rule may be empty
+# Reload refuses them too, before it touches the running policy.
 # check --json summarises what load will hold (rules, entries per kind,
 # conflicts, warnings) and status agrees after the load. A rule declared
 # empty (nets: [], hosts: []) is loaded and filled at run time. explain and
@@ -178,6 +179,22 @@ assert_ok "host add late.example --rule live-hosts" lab_tapis host add late.exam
 assert_ok "explain www.late.example --json" lab_tapis explain www.late.example --json
 assert_eq "explain www.late.example: rule live-hosts" live-hosts "$(json_q "$OUT" "d['rule']")"
 assert_eq "explain www.late.example: drop" drop "$(json_q "$OUT" "d['action']")"
+
+# --- reload refuses the same, and the running policy stays ------------------------------------
+gen0=$(json_q "$(lab_tapis status --json)" "d['generation']")
+assert_exit "reload a redirect to nosuch0: exit 2" 2 lab_tapis reload --policy "$tmp/redirect.yaml"
+assert_true "reload a redirect to nosuch0: names redirect.yaml:6:" "$OUT" has_loc "$tmp/redirect.yaml" 6
+# The 4 running rules it drops keep their ids until the switch: r4091 is
+# already one too many (the 4092nd rule, at line 3 + 4091).
+assert_exit "reload 4096 rules over 4 running ones: exit 2" 2 lab_tapis reload --policy "$tmp/many.yaml"
+assert_true "reload 4096 rules over 4 running ones: names many.yaml:4094:" "$(head -c 300 <<<"$OUT")" \
+	has_loc "$tmp/many.yaml" 4094
+assert_match "reload 4096 rules over 4 running ones: says why" \
+	"rule 'r4091': more than 4095 rules, counting the 4 rules of the running policy that this one drops" "$OUT"
+assert_eq "after the refused reloads the generation is unchanged" "$gen0" \
+	"$(json_q "$(lab_tapis status --json)" "d['generation']")"
+assert_eq "after the refused reloads 198.18.2.10 (added live) is still blocked" 0 \
+	"$(ping_count c 198.18.2.10 3)"
 
 # --- neither an address nor a host name -------------------------------------------------------
 for q in 198.18.0.300 1.2.3 "foo..example" "198.18.3.0/33" "a b.example"; do

@@ -137,7 +137,7 @@ int cli_exit_for(int err);
  * tables (-ENOSPC) and a redirect interface that does not exist (-ENODEV,
  * tapis_install only: the CLI resolves before it applies) are the
  * policy's fault too. */
-int cli_exit_install(int err);
+int cli_exit_apply(int err);
 /* The same for failures that are never the operator's fault (reading the
  * state, detach, unpin): -EINVAL counts as EXIT_KERNEL too. */
 int cli_exit_kernel(int err);
@@ -196,7 +196,7 @@ void policy_counts(const struct policy *p, size_t *rules, size_t *nets, size_t *
 struct json_object;
 void cli_json_error(const char *msg, struct json_object *extra);
 
-/* Captured parser diagnostics (cli_parse_policy's diag_out) as a JSON
+/* Captured policy diagnostics (cli_compile_policy's diag_out) as a JSON
  * array of lines. */
 struct json_object *cli_diag_json(const char *diag);
 

@@ -139,7 +139,7 @@ int cli_exit_for(int err)
 	}
 }
 
-int cli_exit_install(int err)
+int cli_exit_apply(int err)
 {
 	if (err == -ENODEV || err == -ENOSPC)
 		return EXIT_POLICY;
@@ -309,8 +309,10 @@ int cli_compile_with_edits(const struct cli *c, const char *path, struct tapis *
 			struct json_object *x = json_object_new_object();
 			char msg[PATH_MAX + 64];
 
+			/* -ENOENT and such: the file could not be read. */
 			snprintf(msg, sizeof(msg), "%s: %s", path,
-				 err == -ENOMEM ? strerror(-err) : "invalid policy");
+				 err == -EINVAL || err == -ENODEV ? "invalid policy"
+								  : strerror(-err));
 			json_object_object_add(x, "policy", json_object_new_string(path));
 			json_object_object_add(x, "diagnostics", lines_json(diag));
 			cli_json_error(msg, x);

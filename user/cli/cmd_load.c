@@ -199,7 +199,7 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	if (err) {
 		if (err == -ENOMEM)
 			pr_err("install %s: %s", path, strerror(-err));
-		rc = cli_exit_install(err);
+		rc = cli_exit_apply(err);
 		goto undo;
 	}
 	err = tapis_attach(&t, ifaces, n, mode);

@@ -119,7 +119,7 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 			pr_err("reload %s: %s", path, strerror(-err));
 		if (!c->json)
 			pr_warn("the running policy is unchanged");
-		rc = cli_exit_install(err);
+		rc = cli_exit_apply(err);
 		goto out;
 	}
 

@@ -207,22 +207,32 @@ static int update_state(struct tapis *t, const struct policy *p)
 }
 
 /* The new generation runs: drop the old one's tables and the names the
- * new policy no longer has. */
+ * new policy no longer has. Past the flip nothing can be undone, so a
+ * failure here is told, not returned: the next reload retries both. */
 static void retire(struct tapis *t, uint32_t old, const struct compiled *c,
 		   const struct tapis_rule_meta *meta)
 {
-	gen_clear(t, old);
-	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
-		bool kept = false;
+	bool *kept = calloc(TAPIS_MAX_RULES, sizeof(*kept));
+	int err = gen_clear(t, old);
 
-		for (size_t i = 0; i < c->n_rules && !kept; i++)
-			kept = c->rules[i].id == id;
-		if (meta[id].in_use && !kept) {
-			struct tapis_rule_meta m = {};
+	if (err)
+		pr_warn("policy installed, but the previous one's tables were not all freed: %s",
+			strerror(-err));
+	for (size_t i = 0; kept && i < c->n_rules; i++)
+		kept[c->rules[i].id] = true;
+	for (uint32_t id = 1; kept && id < TAPIS_MAX_RULES; id++) {
+		struct tapis_rule_meta m = {};
 
-			bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &m, BPF_ANY);
-		}
+		if (!meta[id].in_use || kept[id])
+			continue;
+		if (bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &m, BPF_ANY))
+			pr_warn("policy installed, but rule '%s' stays in the stats: %s",
+				meta[id].name, strerror(errno));
 	}
+	if (!kept)
+		pr_warn("policy installed, but the rules it dropped stay in the stats: %s",
+			strerror(ENOMEM));
+	free(kept);
 }
 
 /* Everything of the new policy into generation idle; nothing packets see. */

@@ -67,23 +67,21 @@ static int running_id(const struct tapis_rule_meta *run, const char *name)
  * Prometheus; a new name takes an id nothing running uses. */
 static int assign_ids(struct compiled *c, const struct tapis_rule_meta *run)
 {
-	bool taken[TAPIS_MAX_RULES] = {true}; /* id 0 is "no rule" */
+	bool taken[TAPIS_MAX_RULES] = {true}, kept[TAPIS_MAX_RULES] = {false};
 	const struct policy *p = c->p;
 	uint32_t next = 1;
 
+	/* id 0 is "no rule"; an id the running filter uses is taken, by the
+	 * same name in this policy or held for a name it drops. */
 	for (uint32_t id = 1; run && id < TAPIS_MAX_RULES; id++)
 		taken[id] = run[id].in_use;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		c->rules[i].r = &p->rules[i];
 		c->rules[i].id = run ? (uint32_t)running_id(run, p->rules[i].name) : 0;
+		kept[c->rules[i].id] = true;
 	}
-	for (uint32_t id = 1; run && id < TAPIS_MAX_RULES; id++) {
-		bool kept = false;
-
-		for (size_t i = 0; i < p->n_rules && !kept && run[id].in_use; i++)
-			kept = c->rules[i].id == id;
-		c->ids_held += run[id].in_use && !kept;
-	}
+	for (uint32_t id = 1; run && id < TAPIS_MAX_RULES; id++)
+		c->ids_held += run[id].in_use && !kept[id];
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
 

@@ -135,6 +135,15 @@ int tapis_timed_rule(struct tapis *t, const char *base, int64_t expires, char *n
 	return 0;
 }
 
+/* The rule's entry counts, after an edit that is in force: a failure
+ * leaves stats off by one until the next reload, and is said so. */
+static void meta_update(struct tapis *t, uint32_t id, const struct tapis_rule_meta *m)
+{
+	if (bpf_map_update_elem(t->map_fd[M_RULE_META], &id, m, BPF_ANY))
+		pr_warn("rule '%s': the edit is in force, but its entry count was not updated: %s",
+			m->name, strerror(errno));
+}
+
 int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e, bool add)
 {
 	struct tapis_rule_meta m;
@@ -188,14 +197,16 @@ int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e,
 	} else {
 		/* Flags and tbl8 use live in the settings slot: written after
 		 * the tables, so packets never see a flag before its data. */
-		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set) == 0) {
+		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set)) {
+			err = -errno;
+		} else {
 			set.flags |= nt.flags;
 			set.tbl8_used = nt.tbl8_used;
 			if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY))
 				err = -errno;
 		}
 		*(e->family == 4 ? &m.n_v4 : &m.n_v6) += add ? 1 : -1;
-		bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &m, BPF_ANY);
+		meta_update(t, id, &m);
 	}
 	net_tables_close(&nt);
 	return err;
@@ -358,7 +369,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 	}
 	if (!err) {
 		m.n_hosts += add ? 1 : -1;
-		bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &m, BPF_ANY);
+		meta_update(t, id, &m);
 	}
 out:
 	close(fd);

@@ -3,8 +3,8 @@
  * host_filter.h - what sits in front of the host table for the XDP program:
  * the filter bitmap (tapis_host_filter) and the open-addressed host index
  * (tapis_host_index), both per generation; see tapis_abi.h. Internal to the
- * library: install.c builds them with every host table and keeps them in
- * step with live `host add` / `host del`.
+ * library: apply.c builds them with every host table, edit.c keeps them
+ * in step with live `host add` / `host del`.
  */
 #ifndef TAPIS_HOST_FILTER_H
 #define TAPIS_HOST_FILTER_H
