@@ -77,29 +77,55 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct compiled *c)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 	uint32_t max = c->n_hosts * 2 < 65536 ? 65536 : c->n_hosts * 2;
+	size_t *over = NULL, n_over = 0;
+	uint64_t *ok = NULL;
+	struct tapis_host_val *ov = NULL;
 	int fd, err = 0;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_HASH, tapis_map_names[M_HOSTS], 8,
 			    sizeof(struct tapis_host_val), max, &o);
 	if (fd < 0)
 		return -errno;
-	for (size_t off = 0; off < c->n_hosts;) {
+	/* The filter and index cost 80 MiB: only for a policy with hosts
+	 * (a live `host add` makes them when the first pattern comes). The
+	 * index takes most keys; the hash map only those it has no room
+	 * for. */
+	if (c->n_hosts) {
+		over = malloc(c->n_hosts * sizeof(*over));
+		if (!over) {
+			err = -ENOMEM;
+			goto out;
+		}
+		err = host_filter_build(t, gen, c->host_keys, c->host_vals, c->n_hosts, over,
+					&n_over);
+		if (err)
+			goto out;
+		ok = malloc((n_over ? n_over : 1) * sizeof(*ok));
+		ov = malloc((n_over ? n_over : 1) * sizeof(*ov));
+		if (!ok || !ov) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n_over; i++) {
+			ok[i] = c->host_keys[over[i]];
+			ov[i] = c->host_vals[over[i]];
+		}
+	}
+	for (size_t off = 0; off < n_over;) {
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
-		uint32_t n = c->n_hosts - off > 65536 ? 65536 : c->n_hosts - off;
+		uint32_t n = n_over - off > 65536 ? 65536 : (uint32_t)(n_over - off);
 
-		if (bpf_map_update_batch(fd, c->host_keys + off, c->host_vals + off, &n, &bo)) {
+		if (bpf_map_update_batch(fd, ok + off, ov + off, &n, &bo)) {
 			err = -errno;
 			goto out;
 		}
 		off += n;
 	}
-	/* The filter and index cost 80 MiB: only for a policy with hosts
-	 * (a live `host add` makes them when the first pattern comes). */
-	if (c->n_hosts)
-		err = host_filter_build(t, gen, c->host_keys, c->host_vals, c->n_hosts);
-	if (!err)
-		err = gen_publish_inner(t, M_HOSTS, gen, fd);
+	err = gen_publish_inner(t, M_HOSTS, gen, fd);
 out:
+	free(over);
+	free(ok);
+	free(ov);
 	close(fd);
 	return err;
 }
@@ -246,7 +272,16 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 	err = net_tables_create(&nt, t, idle, c->n_v4, c->v4_groups, c->n_v6);
 	if (err)
 		return err;
+	/* The compile left no duplicate or conflict: no owner checks, and
+	 * the hash-map writes go in batches. */
+	nt.bulk = true;
 	err = build_nets(&nt, c);
+	if (!err) {
+		err = net_tables_flush(&nt);
+		if (err)
+			pr_err("write address tables: %s", strerror(-err));
+	}
+	nt.bulk = false;
 	if (!err) {
 		err = build_hosts(t, idle, c);
 		if (err)

@@ -284,7 +284,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 		return -ENOENT;
 	}
 	host_kind_slots(h->kind, &self, &sub);
-	bpf_map_lookup_elem(fd, &key, &v);
+	host_table_lookup(t, gen, fd, key, &v);
 	if (add) {
 		if ((self && v.self_rule && v.self_rule != id) ||
 		    (sub && v.sub_rule && v.sub_rule != id)) {
@@ -317,11 +317,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			err = -errno;
 			goto out;
 		}
-		if (bpf_map_update_elem(fd, &key, &v, BPF_ANY)) {
-			err = errno == E2BIG ? -ENOSPC : -errno;
-			goto out;
-		}
-		err = host_filter_set(t, gen, fd, key, &v);
+		err = host_table_store(t, gen, fd, key, &v);
 		if (err)
 			goto out;
 		if (!(set.flags & TAPIS_SF_HOSTS)) {
@@ -360,12 +356,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			v.self_rule = 0;
 		if (sub)
 			v.sub_rule = 0;
-		if (!v.self_rule && !v.sub_rule)
-			err = bpf_map_delete_elem(fd, &key) ? -errno : 0;
-		else
-			err = bpf_map_update_elem(fd, &key, &v, BPF_ANY) ? -errno : 0;
-		if (!err)
-			err = host_filter_set(t, gen, fd, key, &v);
+		err = host_table_store(t, gen, fd, key, &v);
 	}
 	if (!err) {
 		m.n_hosts += add ? 1 : -1;

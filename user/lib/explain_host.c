@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "gen.h"
+#include "host_filter.h"
 #include "hostname.h"
 #include "tapis.h"
 
@@ -103,7 +104,7 @@ int tapis_explain_name(struct tapis *t, const char *name, struct explain_result 
 		bool active = false, expired = false;
 		uint32_t id;
 
-		if (bpf_map_lookup_elem(fd, &keys[i], &v))
+		if (host_table_lookup(t, gen, fd, keys[i], &v))
 			continue;
 		id = i == 0 ? v.self_rule : v.sub_rule;
 		if (!id)

@@ -31,6 +31,13 @@ struct net_tables {
 	int fd_filter, fd_l32, fd_pfx, fd_short;
 	uint64_t *filter; /* mmap */
 	uint32_t flags;	  /* settings flags this table set or needs */
+	/* Bulk build (a whole generation from a compiled policy, which has
+	 * no duplicates or conflicts left): no owner check per prefix, and
+	 * the hash-map writes gathered for net_tables_flush's batches. */
+	bool bulk;
+	void *bk4, *bk6;     /* struct v4_exact_key[], struct tapis_v6_key[] */
+	uint32_t *bv4, *bv6; /* their values */
+	size_t bn4, bn6, bcap4, bcap6;
 };
 
 void gen_userspace_pin_path(const struct tapis *t, int gen, char *buf, size_t sz);
@@ -51,6 +58,8 @@ void gen_unpin_inner(struct tapis *t, uint32_t gen);
  * are not visible to packets until net_tables_publish. */
 int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size_t n_v4,
 		      size_t n_v4_groups, size_t n_v6);
+/* Write what a bulk build gathered (nt->bulk). 0 or -errno. */
+int net_tables_flush(struct net_tables *nt);
 /* Open the tables of a live generation for editing (creates missing ones). */
 int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen);
 int net_tables_publish(struct net_tables *nt);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The filter and the index in front of the host table (tapis_abi.h).
+/* The host table: a filter, an index and a hash map (tapis_abi.h).
  *
  * The filter has a bit per key, so the XDP program rules most suffixes out
- * with one array read. The index holds every key again with its rules in an
- * open-addressed array the program reads without a call. Both are built
- * whole with each generation (mmap of an array map) and only gain while it
- * lives: a filter bit or index key left behind by `host del` costs a lookup
- * or holds zero rules, never a wrong answer.
+ * with one array read. The index holds the keys with their rules in an
+ * open-addressed array the program reads without a call; the hash map holds
+ * only the keys that found no slot in the index (a few percent): writing
+ * two million keys into a hash map was most of a load's time. Filter and
+ * index are built whole with each generation (mmap of an array map) and
+ * only gain while it lives: a filter bit or index key left behind by `host
+ * del` costs a lookup or holds zero rules, never a wrong answer.
  *
  * Writers and the XDP readers share the index without locks: a new slot
  * gets its rules before its key (release store), so a reader that sees the
@@ -14,6 +16,7 @@
  * a time, old or new each. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -38,15 +41,16 @@ static void filter_set(uint64_t *words, uint64_t key)
 }
 
 /* Put key with v in the index: its slot if it has one, else the first
- * empty one from home, else mark home as overflowed (the XDP side then asks
- * the hash map). */
-static void index_set(struct tapis_host_slot *idx, uint64_t key, const struct tapis_host_val *v)
+ * empty one from home. False when it found neither: home is then marked
+ * overflowed and the key belongs in the hash map (the XDP side asks it). A
+ * key with no rules that has no slot takes none. */
+static bool index_set(struct tapis_host_slot *idx, uint64_t key, const struct tapis_host_val *v)
 {
 	uint32_t home = tapis_host_idx_home(key);
 
 	if (!key) { /* 0 marks an empty slot: such a key lives in the hash map */
-		idx[home].flags |= TAPIS_HIS_OVERFLOW;
-		return;
+		__atomic_fetch_or(&idx[home].flags, TAPIS_HIS_OVERFLOW, __ATOMIC_RELEASE);
+		return false;
 	}
 	for (uint32_t p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
 		struct tapis_host_slot *s = &idx[(home + p) & (TAPIS_HOST_IDX_SLOTS - 1)];
@@ -55,18 +59,20 @@ static void index_set(struct tapis_host_slot *idx, uint64_t key, const struct ta
 		if (k == key) {
 			__atomic_store_n(&s->self_rule, v->self_rule, __ATOMIC_RELAXED);
 			__atomic_store_n(&s->sub_rule, v->sub_rule, __ATOMIC_RELAXED);
-			return;
+			return true;
 		}
 		if (!k) {
 			if (!v->self_rule && !v->sub_rule)
-				return; /* nothing to add for a deleted key */
+				return false; /* nothing to add for a deleted key */
 			s->self_rule = v->self_rule;
 			s->sub_rule = v->sub_rule;
 			__atomic_store_n(&s->key, key, __ATOMIC_RELEASE);
-			return;
+			return true;
 		}
 	}
-	__atomic_fetch_or(&idx[home].flags, TAPIS_HIS_OVERFLOW, __ATOMIC_RELEASE);
+	if (v->self_rule || v->sub_rule)
+		__atomic_fetch_or(&idx[home].flags, TAPIS_HIS_OVERFLOW, __ATOMIC_RELEASE);
+	return false;
 }
 
 static int create(const char *name, uint32_t value_size, uint32_t entries)
@@ -117,15 +123,17 @@ static int publish(struct tapis *t, uint32_t gen, int ffd, int ifd)
 }
 
 int host_filter_build(struct tapis *t, uint32_t gen, const uint64_t *keys,
-		      const struct tapis_host_val *vals, size_t n)
+		      const struct tapis_host_val *vals, size_t n, size_t *over, size_t *n_over)
 {
 	struct views v = {};
 	int ffd = -1, ifd = -1, err;
 
+	*n_over = 0;
 	err = create_both(&ffd, &ifd, &v);
 	if (!err) {
 		for (size_t i = 0; i < n; i++) {
-			index_set(v.index, keys[i], &vals[i]);
+			if (!index_set(v.index, keys[i], &vals[i]))
+				over[(*n_over)++] = i;
 			filter_set(v.filter, keys[i]);
 		}
 		views_unmap(&v);
@@ -158,8 +166,36 @@ static int fill_from_table(int hosts_fd, struct views *v)
 	return errno == ENOENT ? 0 : -errno;
 }
 
-int host_filter_set(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
-		    const struct tapis_host_val *val)
+int host_table_lookup(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
+		      struct tapis_host_val *v)
+{
+	struct tapis_host_slot slot;
+	uint32_t home = tapis_host_idx_home(key), i;
+	int ifd = gen_inner_fd(t, M_HOST_INDEX, gen), err = -ENOENT;
+
+	memset(v, 0, sizeof(*v));
+	if (ifd >= 0 && key) {
+		for (uint32_t p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
+			i = (home + p) & (TAPIS_HOST_IDX_SLOTS - 1);
+			if (bpf_map_lookup_elem(ifd, &i, &slot) || !slot.key)
+				break;
+			if (slot.key == key) {
+				v->self_rule = slot.self_rule;
+				v->sub_rule = slot.sub_rule;
+				err = 0;
+				break;
+			}
+		}
+	}
+	if (ifd >= 0)
+		close(ifd);
+	if (err && hosts_fd >= 0 && bpf_map_lookup_elem(hosts_fd, &key, v) == 0)
+		err = 0;
+	return err;
+}
+
+int host_table_store(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
+		     const struct tapis_host_val *val)
 {
 	struct views v = {};
 	int ffd, ifd, err;
@@ -167,6 +203,8 @@ int host_filter_set(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 	ffd = gen_inner_fd(t, M_HOST_FILTER, gen);
 	ifd = gen_inner_fd(t, M_HOST_INDEX, gen);
 	if (ffd == -ENOENT || ifd == -ENOENT) {
+		/* The generation's policy had no host patterns: its filter
+		 * and index come with the first one. */
 		if (ffd >= 0)
 			close(ffd);
 		if (ifd >= 0)
@@ -175,9 +213,9 @@ int host_filter_set(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 		err = err ?: fill_from_table(hosts_fd, &v);
 		views_unmap(&v);
 		err = err ?: publish(t, gen, ffd, ifd);
-		goto out;
-	}
-	if (ffd < 0 || ifd < 0) {
+		if (err)
+			goto out;
+	} else if (ffd < 0 || ifd < 0) {
 		err = ffd < 0 ? ffd : ifd;
 		goto out;
 	}
@@ -187,8 +225,26 @@ int host_filter_set(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 		err = -errno;
 		goto out;
 	}
-	index_set(v.index, key, val);
-	filter_set(v.filter, key);
+	if (index_set(v.index, key, val)) {
+		/* In the index now: a copy in the hash map would be stale. */
+		if (bpf_map_delete_elem(hosts_fd, &key) && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+	} else if (!val->self_rule && !val->sub_rule) {
+		if (bpf_map_delete_elem(hosts_fd, &key) && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+	} else if (bpf_map_update_elem(hosts_fd, &key, val, BPF_ANY)) {
+		/* Its home slot says overflow already: a reader asks the hash
+		 * map, which answers once this lands. */
+		err = errno == E2BIG ? -ENOSPC : -errno;
+		goto out;
+	}
+	/* Last: the bit lets readers look at all. */
+	if (val->self_rule || val->sub_rule)
+		filter_set(v.filter, key);
 	err = 0;
 out:
 	views_unmap(&v);

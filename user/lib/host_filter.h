@@ -19,12 +19,20 @@
  * a generation without them, so call this before the generation's settings
  * announce hosts. 0 or -errno. */
 int host_filter_build(struct tapis *t, uint32_t gen, const uint64_t *keys,
-		      const struct tapis_host_val *vals, size_t n);
+		      const struct tapis_host_val *vals, size_t n, size_t *over, size_t *n_over);
+/* (over[0..*n_over): the indexes into keys of those that found no index
+ * slot and go into the hash map; over has room for n.) */
 
-/* Key `key` of generation gen now holds *v in the host table (hosts_fd):
- * after a live add or delete, bring filter and index in step. Builds both
- * from the host table when the generation has none yet. 0 or -errno. */
-int host_filter_set(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
-		    const struct tapis_host_val *v);
+/* A key's rules in generation gen: from the index, else from the hash map
+ * (hosts_fd). 0, or -ENOENT (*v zeroed). */
+int host_table_lookup(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
+		      struct tapis_host_val *v);
+
+/* Store a key's rules (both zero: delete it) where the data path looks:
+ * its index slot, or the hash map when the index has no room for it; then
+ * its filter bit. Makes the generation's filter and index if it has none.
+ * 0, -ENOSPC (hash map full), -errno. */
+int host_table_store(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
+		     const struct tapis_host_val *v);
 
 #endif /* TAPIS_HOST_FILTER_H */

@@ -6,6 +6,7 @@
  * touch slots whose current prefix is not more specific. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -293,6 +294,12 @@ void net_tables_close(struct net_tables *nt)
 			close(*fds[i]);
 	nt->tbl24 = nt->tbl8 = NULL;
 	nt->filter = NULL;
+	free(nt->bk4);
+	free(nt->bv4);
+	free(nt->bk6);
+	free(nt->bv6);
+	nt->bk4 = nt->bk6 = NULL;
+	nt->bv4 = nt->bv6 = NULL;
 }
 
 /* ---- IPv4 ---- */
@@ -438,14 +445,73 @@ static uint32_t v6_bits(const struct net_entry *e)
 	       ((uint32_t)e->addr[6] << 8) | e->addr[7];
 }
 
+/* Append a key and value for a later batch write. */
+static int gather(void **keys, uint32_t **vals, size_t *n, size_t *cap, const void *k, size_t ksz,
+		  uint32_t v)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 4096;
+		void *nk = realloc(*keys, c * ksz);
+		uint32_t *nv;
+
+		if (!nk)
+			return -ENOMEM;
+		*keys = nk;
+		nv = realloc(*vals, c * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		*vals = nv;
+		*cap = c;
+	}
+	memcpy((char *)*keys + *n * ksz, k, ksz);
+	(*vals)[(*n)++] = v;
+	return 0;
+}
+
+static int batch_write(int fd, const void *keys, const uint32_t *vals, size_t n, size_t ksz)
+{
+	for (size_t off = 0; off < n;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		uint32_t cnt = n - off > 65536 ? 65536 : (uint32_t)(n - off);
+
+		if (bpf_map_update_batch(fd, (const char *)keys + off * ksz, vals + off, &cnt, &bo))
+			return errno == E2BIG ? -ENOSPC : -errno;
+		off += cnt;
+	}
+	return 0;
+}
+
+int net_tables_flush(struct net_tables *nt)
+{
+	int err = batch_write(nt->exact_fd, nt->bk4, nt->bv4, nt->bn4, sizeof(struct v4_exact_key));
+
+	err = err
+		      ?: batch_write(nt->fd_pfx, nt->bk6, nt->bv6, nt->bn6,
+				     sizeof(struct tapis_v6_key));
+	free(nt->bk4);
+	free(nt->bv4);
+	free(nt->bk6);
+	free(nt->bv6);
+	nt->bk4 = nt->bk6 = NULL;
+	nt->bv4 = nt->bv6 = NULL;
+	nt->bn4 = nt->bn6 = nt->bcap4 = nt->bcap6 = 0;
+	return err;
+}
+
 static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t v)
 {
 	struct tapis_v6_key k;
 	int err;
 
 	v6_key(&k, dir, e);
-	if (bpf_map_update_elem(nt->fd_pfx, &k, &v, BPF_ANY))
+	if (nt->bulk) {
+		int err2 = gather(&nt->bk6, &nt->bv6, &nt->bn6, &nt->bcap6, &k, sizeof(k), v);
+
+		if (err2)
+			return err2;
+	} else if (bpf_map_update_elem(nt->fd_pfx, &k, &v, BPF_ANY)) {
 		return -errno;
+	}
 	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
 		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
 
@@ -556,7 +622,7 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 	uint32_t v = tapis_ent_make(rule, e->plen), cur;
 	int err;
 
-	if (owner_of(nt, dir, e, &cur) == 0) {
+	if (!nt->bulk && owner_of(nt, dir, e, &cur) == 0) {
 		*owner = cur;
 		return cur == rule ? -EALREADY : -EEXIST;
 	}
@@ -565,11 +631,17 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 		uint32_t a = v4_addr_h(e);
 
 		exact_key(&k, dir, a, e->plen);
-		if (bpf_map_update_elem(nt->exact_fd, &k, &rule, BPF_NOEXIST))
+		if (nt->bulk) {
+			err = gather(&nt->bk4, &nt->bv4, &nt->bn4, &nt->bcap4, &k, sizeof(k), rule);
+			if (err)
+				return err;
+		} else if (bpf_map_update_elem(nt->exact_fd, &k, &rule, BPF_NOEXIST)) {
 			return errno == E2BIG ? -ENOSPC : -errno;
+		}
 		err = v4_apply(nt, dir, v4_mask(a, e->plen), e->plen, v, false);
 		if (err) {
-			bpf_map_delete_elem(nt->exact_fd, &k);
+			if (!nt->bulk)
+				bpf_map_delete_elem(nt->exact_fd, &k);
 			return err;
 		}
 		nt->flags |= dir == TAPIS_DIR_DST ? TAPIS_SF_V4_DST : TAPIS_SF_V4_SRC;
