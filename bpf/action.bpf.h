@@ -12,6 +12,7 @@
 #include "l7_dns.bpf.h"
 #include "flow.bpf.h"
 #include "dns_answer.bpf.h"
+#include "events.bpf.h"
 
 struct verdict {
 	__u32 rule;
@@ -125,6 +126,14 @@ static __always_inline int apply_action(struct xdp_md *ctx, struct pkt *p, const
 	if (!v->r)
 		return XDP_PASS;
 	count_rule(v->rule, p->len, v->kind);
+	/* Scalars only (tapis_event says why), and no branch but the one on
+	 * the action: every path reaching here is a verifier state. */
+	if (action >= TAPIS_ACT_DROP)
+		tapis_event(ctx, nb, set,
+			    v->rule | action << 16 | (__u64)v->kind << 24 |
+				    (__u64)v->by_host << 32 | (__u64)p->family << 40 |
+				    (__u64)p->l4proto << 48,
+			    p->l3_off | (__u32)p->l4_off << 16);
 	switch (action) {
 	case TAPIS_ACT_REJECT:
 	case TAPIS_ACT_SINKHOLE:

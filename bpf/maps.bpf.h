@@ -252,6 +252,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_edits SEC(".maps");
 
+/* Block events for `tapis events` (tapis_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TAPIS_EVENTS_RING);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_events SEC(".maps");
+
+/* Per CPU: when the next event is due (GCRA's theoretical arrival time,
+ * bpf_ktime_get_ns). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tapis_ev_bucket SEC(".maps");
+
 /* hash of the flow as the client sees it -> slot: a name's verdict for
  * the flow, or "being followed" (tapis_abi.h). Slots: settings.flows,
  * rounded up to a power of two, set at load with flow_mask. */

@@ -63,7 +63,9 @@
 	X(FLOWS, tapis_flows)                                                                      \
 	X(L7_NAMES, tapis_l7_names)                                                                \
 	X(L7_STATES, tapis_l7_states)                                                              \
-	X(EDITS, tapis_edits)
+	X(EDITS, tapis_edits)                                                                      \
+	X(EVENTS, tapis_events)                                                                    \
+	X(EV_BUCKET, tapis_ev_bucket)
 
 /* IPv4: DIR-24-8. tbl24 has one entry per /24; an entry either holds the
  * result for the whole /24 or points to a tbl8 group of 256 entries. */
@@ -239,6 +241,8 @@ enum tapis_stat {
 	TAPIS_S_ANSWER_HEAD,  /* answer grown at the head: no tail room */
 	TAPIS_S_ANSWER_ERR,   /* answer or reset could not be built: dropped */
 	TAPIS_S_FLOW_EVICT,   /* a flow's slot taken by another flow */
+	TAPIS_S_EVENTS,	      /* block events written to tapis_events */
+	TAPIS_S_EVENTS_LOST,  /* block events not written: over the rate, or the ring full */
 	TAPIS_S_MAX,
 };
 
@@ -298,6 +302,33 @@ struct tapis_settings {
 	/* Bitmaps of the ports of each class, host order, the words of one
 	 * 64-port group side by side: a port's classes are one cache line. */
 	__u64 ports[TAPIS_PORT_WORDS][TAPIS_PORT_GROUP];
+	/* Block events (settings.events), per CPU: one every ev_interval_ns
+	 * on average, bursts up to ev_burst_ns of them ahead; 0: none. */
+	__u64 ev_interval_ns;
+	__u64 ev_burst_ns;
+};
+
+/* ---- block events (tapis_events, a ring buffer) ----
+ * One per blocked packet (drop, reject, sinkhole, redirect), within the
+ * per-CPU rate of settings.events; what the rate or a full ring keeps out
+ * is counted (TAPIS_S_EVENTS_LOST), never waited for. */
+#define TAPIS_EVENTS_RING (1u << 20) /* bytes */
+#define TAPIS_EVENT_NAME  256
+struct tapis_event {
+	__u64 tai_ns; /* CLOCK_TAI */
+	__u32 rule;
+	__u32 ifindex;
+	__u8 action;  /* enum tapis_action */
+	__u8 kind;    /* enum tapis_kind */
+	__u8 family;  /* 4 or 6 */
+	__u8 l4proto; /* IPPROTO_*, 0 without an L4 header */
+	__u16 sport;  /* host order */
+	__u16 dport;
+	__u8 saddr[16]; /* IPv4: the first 4 bytes */
+	__u8 daddr[16];
+	__u16 name_len; /* 0: no hostname (an address or flow verdict) */
+	__u8 pad[6];
+	char name[TAPIS_EVENT_NAME]; /* as on the wire, name_len bytes */
 };
 
 /* tapis_ctl[0]: which generation packets read. */

@@ -57,6 +57,7 @@ int cmd_host(struct cli *c, int argc, char **argv);
 int cmd_net(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_watch(struct cli *c, int argc, char **argv);
+int cmd_events(struct cli *c, int argc, char **argv);
 
 /* The top-level table (main.c) and its size: `tapis --help` walks it. */
 extern const struct cmd tapis_cmds[];
@@ -73,9 +74,10 @@ extern const size_t tapis_n_cmds;
 #define USAGE_EXPLAIN "ADDRESS | NAME [--json]"
 #define USAGE_HOST                                                                                 \
 	"add|del PATTERN --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
-#define USAGE_NET   "add|del CIDR --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
-#define USAGE_WATCH "--policy FILE [--iface IF ...] [--mode auto|native|generic] [--settle MS]"
-#define USAGE_AUDIT "[--rule NAME] [--since TIME|DURATION] [--json]"
+#define USAGE_NET    "add|del CIDR --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
+#define USAGE_WATCH  "--policy FILE [--iface IF ...] [--mode auto|native|generic] [--settle MS]"
+#define USAGE_EVENTS "[--count N] [--timeout SECONDS] [--json]"
+#define USAGE_AUDIT  "[--rule NAME] [--since TIME|DURATION] [--json]"
 
 /* ---- helpers (cmd_common.c) ---- */
 

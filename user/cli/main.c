@@ -54,6 +54,11 @@ const struct cmd tapis_cmds[] = {
 	 "then reload when the policy or a list it names changes, and on SIGHUP. A broken\n"
 	 "edit is reported with FILE:LINE and the running policy stays. SIGTERM ends the\n"
 	 "watch and leaves the filter loaded. One line per event."},
+	{"events", cmd_events, USAGE_EVENTS,
+	 "Block events as they happen (time, rule, action, kind, hostname, addresses, ports,\n"
+	 "interface), one line each or JSON lines, until interrupted, --count events or\n"
+	 "--timeout seconds. The data path writes at most settings.events' rate per CPU and\n"
+	 "counts the rest (events_lost in stats). Needs root."},
 	{"audit", cmd_audit, USAGE_AUDIT,
 	 "The changes made to the filter, oldest first, from the audit log: who, what, when,\n"
 	 "on whose order. --since takes an RFC 3339 time or a duration back from now (2h, 7d)."},
@@ -123,8 +128,9 @@ static int cmd_help(struct cli *c, int argc, char **argv)
  * scanned for global options ("--rule -v" names a rule "-v"). */
 static bool takes_value(const char *a)
 {
-	static const char *const opts[] = {"--policy", "-p", "--iface", "-i",	    "--mode", "-m",
-					   "--rule",   "-r", "--since", "--settle", NULL};
+	static const char *const opts[] = {
+		"--policy", "-p",      "--iface",  "-i",      "--mode",	   "-m", "--rule",
+		"-r",	    "--since", "--settle", "--count", "--timeout", NULL};
 	size_t i;
 
 	for (i = 0; opts[i]; i++)

@@ -365,6 +365,10 @@ static void compile_settings(struct compiled *c)
 	s->has_sinkhole_v6 = ps->has_sinkhole_v6;
 	if (ps->quic_drop)
 		s->flags |= TAPIS_SF_QUIC_DROP;
+	if (ps->events_rate) {
+		s->ev_interval_ns = 1000000000ULL / ps->events_rate;
+		s->ev_burst_ns = s->ev_interval_ns * (ps->events_burst ? ps->events_burst : 1);
+	}
 	c->flows = ps->flows ? ps->flows : TAPIS_FLOWS_DEFAULT;
 }
 

@@ -88,6 +88,9 @@ struct policy_settings {
 	uint32_t sinkhole_ttl;
 	bool quic_drop;
 	uint32_t flows; /* entries of tapis_flows, POLICY_FLOWS_MIN..MAX; fixed at load */
+	/* settings.events: block events a second per CPU (0: none), and how
+	 * many may come at once. */
+	uint32_t events_rate, events_burst;
 };
 
 /* settings.flows: default TAPIS_FLOWS_DEFAULT. Below the minimum a busy

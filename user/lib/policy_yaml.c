@@ -866,10 +866,42 @@ static void parse_sinkhole(struct ctx *c, yaml_node_t *n)
 	}
 }
 
+/* settings.events: {rate: N, burst: M}. */
+static void parse_events(struct ctx *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"rate", "burst", NULL};
+	unsigned seen[2] = {0};
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	const char *s;
+	uint64_t x;
+
+	if (is_null(n) || !want_map(c, n, "'events'"))
+		return;
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
+		int key = map_key(c, k, keys, seen, "'events'");
+
+		if (key < 0)
+			continue;
+		s = want_string(c, v, key ? "'burst'" : "'rate'");
+		if (s && parse_uint(s, key ? 1 : 0, 1000000, &x)) {
+			if (key)
+				c->p->settings.events_burst = (uint32_t)x;
+			else
+				c->p->settings.events_rate = (uint32_t)x;
+		} else if (s) {
+			error_at(c, c->file, node_line(v),
+				 "invalid %s '%.64s' (expected %s-1000000 events)",
+				 key ? "burst" : "rate", s, key ? "1" : "0");
+		}
+	}
+}
+
 static void parse_settings(struct ctx *c, yaml_node_t *n)
 {
-	static const char *const keys[] = {"ports", "sinkhole", "quic", "flows", NULL};
-	unsigned seen[4] = {0};
+	static const char *const keys[] = {"ports", "sinkhole", "quic", "flows", "events", NULL};
+	unsigned seen[5] = {0};
 	yaml_node_pair_t *pair;
 	yaml_node_t *k, *v;
 	const char *s;
@@ -904,6 +936,9 @@ static void parse_settings(struct ctx *c, yaml_node_t *n)
 				error_at(c, c->file, node_line(v),
 					 "invalid flows '%.64s' (expected %u-%u entries)", s,
 					 POLICY_FLOWS_MIN, POLICY_FLOWS_MAX);
+			break;
+		case 4:
+			parse_events(c, v);
 			break;
 		}
 	}
@@ -1316,6 +1351,8 @@ static void set_defaults(struct policy_settings *st)
 								     << (defaults[i].port % 64);
 	st->sinkhole_ttl = 300;
 	st->flows = TAPIS_FLOWS_DEFAULT;
+	st->events_rate = 1000;
+	st->events_burst = 100;
 }
 
 void policy_free(struct policy *p)

@@ -94,6 +94,9 @@ static const char *const stat_help[] = {
 	[TAPIS_S_ANSWER_HEAD] = "Answers grown at the packet head for lack of tail room.",
 	[TAPIS_S_ANSWER_ERR] = "Answers or resets that could not be built: packet dropped.",
 	[TAPIS_S_FLOW_EVICT] = "Flows whose slot in the flow table another flow took.",
+	[TAPIS_S_EVENTS] = "Block events written for tapis events.",
+	[TAPIS_S_EVENTS_LOST] =
+		"Block events not written: over settings.events' rate, or the ring buffer full.",
 };
 _Static_assert(sizeof(stat_help) / sizeof(stat_help[0]) == TAPIS_S_MAX,
 	       "stat_help: one HELP per enum tapis_stat");

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* BPF-only: block events into the tapis_events ring buffer, for `tapis
+ * events`. Reached only by packets a rule blocks, in a function of its own,
+ * so a packet that matches nothing pays nothing for it and the verifier
+ * checks it once. A per-CPU generic cell rate algorithm keeps a flood from
+ * filling the ring or the consumer: what it keeps out is counted, never
+ * waited for. */
+#ifndef TAPIS_EVENTS_BPF_H
+#define TAPIS_EVENTS_BPF_H
+
+#include "maps.bpf.h"
+#include "cursor.bpf.h"
+#include "rules.bpf.h"
+
+/* Everything comes as scalars or map values: a pointer to the caller's
+ * stack (its struct pkt) would make every byte of it live at each call
+ * site, and the verifier could no longer prune the states that differ only
+ * there (that cost 370k instructions). The addresses and ports are read
+ * again from the frame.
+ *
+ * what: rule (bits 0..15), action (16..23), kind (24..31), the rule won by
+ * the name (32), family (40..47), L4 protocol (48..55). where: l3_off
+ * (0..15), l4_off (16..31, 0 without an L4 header). nb's name is this
+ * packet's only when the rule won by a name a stage found in it. */
+__noinline int tapis_event(struct xdp_md *ctx, const struct tapis_name_buf *nb,
+			   const struct tapis_settings *set, __u64 what, __u32 where)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u32 zero = 0, n, l3 = where & 0xffff, l4 = where >> 16;
+	__u64 now, tat, *b;
+	struct tapis_event *ev;
+	__u8 *ip;
+
+	if (!set || !set->ev_interval_ns)
+		return 0;
+	b = bpf_map_lookup_elem(&tapis_ev_bucket, &zero);
+	if (!b)
+		return 0;
+	now = bpf_ktime_get_ns();
+	tat = *b > now ? *b : now;
+	if (tat - now > set->ev_burst_ns) {
+		count_stat(TAPIS_S_EVENTS_LOST);
+		return 0;
+	}
+	ev = bpf_ringbuf_reserve(&tapis_events, sizeof(*ev), 0);
+	if (!ev) {
+		count_stat(TAPIS_S_EVENTS_LOST);
+		return 0;
+	}
+	/* Only a written event spends its slot of the rate. */
+	*b = tat + set->ev_interval_ns;
+	ev->tai_ns = bpf_ktime_get_tai_ns();
+	ev->rule = what & 0xffff;
+	ev->action = (what >> 16) & 0xff;
+	ev->kind = (what >> 24) & 0xff;
+	ev->family = (what >> 40) & 0xff;
+	ev->l4proto = (what >> 48) & 0xff;
+	ev->ifindex = ctx->ingress_ifindex;
+	ev->sport = ev->dport = 0;
+	ev->name_len = 0;
+	__builtin_memset(ev->saddr, 0, sizeof(ev->saddr) + sizeof(ev->daddr));
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+	ip = data + (l3 & 0xfff);
+	if (ev->family == 4 && (void *)(ip + 20) <= end) {
+		__builtin_memcpy(ev->saddr, ip + 12, 4);
+		__builtin_memcpy(ev->daddr, ip + 16, 4);
+	} else if (ev->family == 6 && (void *)(ip + 40) <= end) {
+		__builtin_memcpy(ev->saddr, ip + 8, 16);
+		__builtin_memcpy(ev->daddr, ip + 24, 16);
+	}
+	ip = data + (l4 & 0xfff);
+	if (l4 && (ev->l4proto == IPPROTO_TCP || ev->l4proto == IPPROTO_UDP) &&
+	    (void *)(ip + 4) <= end) {
+		ev->sport = (__u16)ip[0] << 8 | ip[1];
+		ev->dport = (__u16)ip[2] << 8 | ip[3];
+	}
+	if (nb && ((what >> 32) & 1) && ev->kind != TAPIS_KIND_FLOW && ev->kind != TAPIS_KIND_NET) {
+		n = nb->name_end;
+		if (n >= 2 && n <= TAPIS_HOST_MAX + 1) {
+			/* bytes[TAPIS_NAME_OFF] is the dot in front. */
+			__builtin_memcpy(ev->name, &nb->bytes[TAPIS_NAME_OFF + 1],
+					 TAPIS_EVENT_NAME);
+			ev->name_len = n - 1;
+		}
+	}
+	bpf_ringbuf_submit(ev, 0);
+	count_stat(TAPIS_S_EVENTS);
+	return 0;
+}
+
+#endif
