@@ -19,11 +19,23 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-CFLAGS_USER := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -MMD -MP \
-	       -I$(BUILD) -Iuser/lib -Itests/lib $(CFLAGS)
+# User space honours CPPFLAGS, CFLAGS and LDFLAGS from the environment (as
+# dpkg-buildflags sets them), placed after ours so that they win; libraries
+# and their include paths come from pkg-config. The BPF object takes none of
+# them: host hardening flags mean nothing to the bpf target.
+# PKG_CFLAGS and PKG_LIBS are expanded on first use, not when the Makefile
+# is read, so that `make test` on a fresh machine finds what `deps` installed.
+PKG_CONFIG  ?= pkg-config
+PKGS        := libxdp libbpf yaml-0.1 libidn2 json-c ldns nettle
+PKG_CFLAGS   = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS     = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
+CFLAGS_USER  = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -MMD -MP \
+	       -I$(BUILD) -Iuser/lib -Itests/lib $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 CFLAGS_BPF  := -O2 -g -target bpf -D__BPF__ -Wall -Wextra -Werror -MMD -MP \
 	       -I$(ARCH_INC) -Ibpf
-LIBS        := -lxdp -lbpf -lelf -lz -lyaml -lidn2 -ljson-c -lldns -lnettle
+# LIBS ends every link line; LDFLAGS go with it (-L and -Wl, options apply
+# wherever they stand).
+LIBS         = $(LDFLAGS) $(PKG_LIBS)
 
 # user/lib is the library (libtapis.a: everything but the command line), which
 # the tests and the bench link too; user/cli is the command line. Only CLI
