@@ -37,6 +37,19 @@ CFLAGS_BPF  := -O2 -g -target bpf -D__BPF__ -Wall -Wextra -Werror -MMD -MP \
 # wherever they stand).
 LIBS         = $(LDFLAGS) $(PKG_LIBS)
 
+# The version is the newest entry of debian/changelog: one place to bump.
+VERSION     := $(or $(shell sed -n '1s/^tapis (\([^)-]*\).*/\1/p' debian/changelog 2>/dev/null),0.0.0)
+CFLAGS_USER += -DTAPIS_VERSION='"$(VERSION)"'
+
+# make install: where things go. SYSCONFDIR is /etc whatever the PREFIX,
+# because tapis.service reads /etc/tapis/policy.yaml.
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR  ?= /etc
+LOGDIR      ?= /var/log/tapis
+
 # user/lib is the library (libtapis.a: everything but the command line), which
 # the tests and the bench link too; user/cli is the command line. Only CLI
 # objects see user/cli's headers.
@@ -66,7 +79,8 @@ help:
 	@echo 'make test     the whole suite: unit, packet (BPF_PROG_TEST_RUN), lab, bench smoke'
 	@echo 'make demo     namespace lab: load a policy, show clients blocked and served, stats'
 	@echo 'make bench    speed and memory beside an XDP_PASS baseline (writes build/bench.json)'
-	@echo 'make install  PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)'
+	@echo 'make install  binary, man page, completion, systemd units, example policy (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
+	@echo 'make uninstall  remove what make install put there (an edited policy stays)'
 	@echo 'make format   clang-format every C file'
 	@echo 'make clean    remove $(BUILD)/'
 	@echo 'V=1           show the commands'
@@ -137,9 +151,6 @@ demo: deps all
 bench: deps all $(BENCH_BIN)
 	$(Q)bash tests/bench/run.sh
 
-install: $(BUILD)/tapis
-	install -D -m 0755 $(BUILD)/tapis $(DESTDIR)$(PREFIX)/sbin/tapis
-
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -147,3 +158,44 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/tlib/*.d $(BUILD)/tests/*/*.d)
+
+# ---- install, uninstall -------------------------------------------------
+# The files of an installed tapis, from dist/: the binary, tapis(8), bash
+# completion, the systemd units (paths filled in here), an example policy
+# that never replaces an existing one, and the audit log directory (0750).
+.PHONY: install uninstall
+
+DIST_SUBST := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	      -e 's|@VERSION@|$(VERSION)|g'
+UNITS      := tapis.service tapis-serve.service
+
+install: $(BUILD)/tapis
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tapis
+	install -m 0755 $(BUILD)/tapis $(DESTDIR)$(SBINDIR)/tapis
+	sed $(DIST_SUBST) dist/tapis.8 > $(DESTDIR)$(MANDIR)/man8/tapis.8
+	install -m 0644 dist/tapis.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tapis
+	for u in $(UNITS); do \
+		sed $(DIST_SUBST) dist/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/tapis.8 $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml ]; then \
+		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml (exists)"; \
+	else \
+		echo "install -m 0644 dist/policy.yaml $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml"; \
+		install -m 0644 dist/policy.yaml $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml; \
+	fi
+	install -d -m 0750 $(DESTDIR)$(LOGDIR)
+
+# The policy goes only when it is still the example, the directories only
+# when empty: an operator's edits and audit log stay.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tapis $(DESTDIR)$(MANDIR)/man8/tapis.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/tapis $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	@if cmp -s dist/policy.yaml $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml; then \
+		echo "rm -f $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml"; \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml ]; then \
+		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml (edited)"; \
+	fi
+	@rmdir $(DESTDIR)$(SYSCONFDIR)/tapis $(DESTDIR)$(LOGDIR) 2>/dev/null || true
