@@ -63,6 +63,7 @@ SELFTEST    := $(BUILD)/tests/selftest_pkt
 SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
 
 DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
+	    dpkg-dev debhelper \
 	    libyaml-dev libidn2-dev libjson-c-dev libcmocka-dev libldns-dev nettle-dev pkg-config \
 	    iproute2 iputils-ping curl nginx-light dnsmasq bind9-dnsutils knot-dnsutils \
 	    ldnsutils tcpdump prometheus nftables jq python3 ethtool openssl gnutls-bin wget chromium
@@ -81,6 +82,7 @@ help:
 	@echo 'make bench    speed and memory beside an XDP_PASS baseline (writes build/bench.json)'
 	@echo 'make install  binary, man page, completion, systemd units, example policy (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
 	@echo 'make uninstall  remove what make install put there (an edited policy stays)'
+	@echo 'make deb     a Debian package in $(BUILD)/deb/ (dpkg-buildpackage)'
 	@echo 'make format   clang-format every C file'
 	@echo 'make clean    remove $(BUILD)/'
 	@echo 'V=1           show the commands'
@@ -159,11 +161,11 @@ clean:
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/tlib/*.d $(BUILD)/tests/*/*.d)
 
-# ---- install, uninstall -------------------------------------------------
+# ---- install, uninstall, deb -------------------------------------------------
 # The files of an installed tapis, from dist/: the binary, tapis(8), bash
 # completion, the systemd units (paths filled in here), an example policy
 # that never replaces an existing one, and the audit log directory (0750).
-.PHONY: install uninstall
+.PHONY: install uninstall deb
 
 DIST_SUBST := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	      -e 's|@VERSION@|$(VERSION)|g'
@@ -199,3 +201,18 @@ uninstall:
 		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml (edited)"; \
 	fi
 	@rmdir $(DESTDIR)$(SYSCONFDIR)/tapis $(DESTDIR)$(LOGDIR) 2>/dev/null || true
+
+# A binary package built by dpkg-buildpackage (debian/) from a copy of the
+# tree in $(BUILD)/deb/, where every output lands: the tree stays clean.
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/tapis-$(VERSION)
+
+deb:
+	$(call msg,DEB,$(DEB_DIR)/tapis_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb)
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)tar -cf - --exclude=./.git --exclude='./$(BUILD)' . | tar -xf - -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD \
+		DEB_BUILD_OPTIONS="parallel=$$(nproc) $$DEB_BUILD_OPTIONS" \
+		dpkg-buildpackage -b -uc -us $(if $(filter 1,$(V)),,>../build.log 2>&1) \
+		|| { echo "dpkg-buildpackage failed (log: $(DEB_DIR)/build.log)" >&2; \
+		     tail -n 30 ../build.log >&2 2>/dev/null; exit 1; }
