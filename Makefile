@@ -63,7 +63,7 @@ SELFTEST    := $(BUILD)/tests/selftest_pkt
 SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
 
 DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
-	    dpkg-dev debhelper \
+	    dpkg-dev debhelper lintian man-db bash-completion systemd strace adduser \
 	    libyaml-dev libidn2-dev libjson-c-dev libcmocka-dev libldns-dev nettle-dev pkg-config \
 	    iproute2 iputils-ping curl nginx-light dnsmasq bind9-dnsutils knot-dnsutils \
 	    ldnsutils tcpdump prometheus nftables jq python3 ethtool openssl gnutls-bin wget chromium
@@ -77,7 +77,7 @@ all: $(BUILD)/tapis $(BUILD)/xdp_pass.bpf.o
 help:
 	@echo 'make deps     install build/test/demo packages (idempotent apt-get)'
 	@echo 'make          build build/tapis (BPF object embedded) and build/xdp_pass.bpf.o'
-	@echo 'make test     the whole suite: unit, packet (BPF_PROG_TEST_RUN), lab, bench smoke'
+	@echo 'make test     the whole suite: unit, packet (BPF_PROG_TEST_RUN), lab, package, bench smoke'
 	@echo 'make demo     namespace lab: load a policy, show clients blocked and served, stats'
 	@echo 'make bench    speed and memory beside an XDP_PASS baseline (writes build/bench.json)'
 	@echo 'make install  binary, man page, completion, systemd units, example policy (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
