@@ -106,8 +106,8 @@ if [ -z "$why" ]; then
 	st=$(dpkg-query -W -f='${Status}' tapis 2>/dev/null)
 	if [ -n "$st" ] && [ "$st" != "unknown ok not-installed" ]; then
 		why="a tapis package is on this machine ($st)"
-	elif [ -e /etc/tapis ] || [ -e /usr/sbin/tapis ] || [ -e /var/log/tapis ]; then
-		why="tapis files exist outside the package (/etc/tapis, /usr/sbin/tapis or /var/log/tapis)"
+	elif [ -e /etc/tapis ] || [ -e /usr/sbin/tapis ]; then
+		why="tapis files exist outside the package (/etc/tapis or /usr/sbin/tapis)"
 	elif [ -e /sys/fs/bpf/tapis ]; then
 		why="a filter is loaded at /sys/fs/bpf/tapis (removing the package would unload it)"
 	fi
@@ -117,10 +117,15 @@ if [ -n "$why" ]; then
 	finish
 fi
 
+unset MAKEFLAGS MFLAGS MAKELEVEL
 TMP=$(mktemp -d /tmp/tapis-pkg.XXXXXX)
 NS=tpk$$
 PIN=/sys/fs/bpf/tapis-pkgtest-$$
 DEB_INSTALLED=0
+# An audit log that tapis commands run outside the package left (the
+# default --audit-log) is moved aside while the package owns the
+# directory, and put back on exit.
+LOG_ASIDE=""
 
 cleanup() {
 	if [ -e "/run/netns/$NS" ]; then
@@ -138,6 +143,9 @@ cleanup() {
 		dpkg-query -W -f='${Status}' tapis 2>/dev/null | grep -q 'installed\|config-files\|half'; then
 		echo "# cleanup: purging the tapis package" >&2
 		dpkg --purge tapis >/dev/null 2>&1 || echo "# cleanup: dpkg --purge tapis failed" >&2
+	fi
+	if [ -n "$LOG_ASIDE" ] && [ -d "$LOG_ASIDE" ]; then
+		rm -rf /var/log/tapis && mv "$LOG_ASIDE" /var/log/tapis
 	fi
 	rm -rf "$TMP"
 }
@@ -198,6 +206,11 @@ snapshot() {
 		grep -v -e '^/var/lib/dpkg/[a-z]*-old$' -e '^/etc/\(passwd\|group\|shadow\|gshadow\)-$' |
 		sort
 }
+if [ -e /var/log/tapis ]; then
+	LOG_ASIDE=$TMP/var-log-tapis
+	mv /var/log/tapis "$LOG_ASIDE" || finish
+	echo "# /var/log/tapis exists (an audit log of tapis run outside the package): moved aside"
+fi
 snapshot >"$TMP/before"
 group_before=$(getent group tapis)
 
@@ -360,13 +373,20 @@ assert_eq "completion loads in bash" "complete -F _tapis tapis" "$OUT"
 cmds=$(/usr/sbin/tapis --help | sed -n 's/^  tapis \([a-z]*\) .*/\1/p' | sort | tr '\n' ' ')
 assert_eq "completion: the commands" "$cmds" \
 	"$(bash --norc --noprofile -c ". $TMP/compl.bash; c tapis ''" 2>&1)"
-assert_eq "completion: load's options" \
-	"--help --iface --json --mode --pin-path --policy --verbose --version " \
-	"$(bash --norc --noprofile -c ". $TMP/compl.bash; c tapis load --" 2>&1)"
+# has_words "WORDS" "LIST": every word of WORDS is in LIST
+has_words() {
+	local w
+	for w in $1; do [[ " $2 " == *" $w "* ]] || return 1; done
+}
+OUT=$(bash --norc --noprofile -c ". $TMP/compl.bash; c tapis load --" 2>&1)
+if has_words "--policy --iface --mode --pin-path --json --help" "$OUT"; then
+	ok "completion: load's options"
+else not_ok "completion: load's options" "got '$OUT'"; fi
 assert_eq "completion: --mode's choices" "auto generic native " \
 	"$(bash --norc --noprofile -c ". $TMP/compl.bash; c tapis load --mode ''" 2>&1)"
-assert_eq "completion: host's verbs" "add del " \
-	"$(bash --norc --noprofile -c ". $TMP/compl.bash; c tapis host ''" 2>&1)"
+OUT=$(bash --norc --noprofile -c ". $TMP/compl.bash; c tapis host ''" 2>&1)
+if has_words "add del" "$OUT"; then ok "completion: host's verbs"
+else not_ok "completion: host's verbs" "got '$OUT'"; fi
 
 # ---- upgrade, remove, purge, nothing left -------------------------------------------
 
