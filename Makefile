@@ -80,8 +80,8 @@ help:
 	@echo 'make test     the whole suite: unit, packet (BPF_PROG_TEST_RUN), lab, package, bench smoke'
 	@echo 'make demo     namespace lab: load a policy, show clients blocked and served, stats'
 	@echo 'make bench    speed and memory beside an XDP_PASS baseline (writes build/bench.json)'
-	@echo 'make install  binary, man page, completion, systemd units, example policy (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
-	@echo 'make uninstall  remove what make install put there (an edited policy stays)'
+	@echo 'make install  binary, man page, completion, systemd units, example configuration (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
+	@echo 'make uninstall  remove what make install put there (edited configuration stays)'
 	@echo 'make deb     a Debian package in $(BUILD)/deb/ (dpkg-buildpackage)'
 	@echo 'make format   clang-format every C file'
 	@echo 'make clean    remove $(BUILD)/'
@@ -163,17 +163,21 @@ clean:
 
 # ---- install, uninstall, deb -------------------------------------------------
 # The files of an installed tapis, from dist/: the binary, tapis(8), bash
-# completion, the systemd units (paths filled in here), an example policy
-# that never replaces an existing one, and the audit log directory (0750).
+# completion, the systemd units (paths filled in here), the configuration
+# (an example policy and /etc/default/tapis, the units' extra arguments),
+# which never replaces an existing file, and the audit log directory (0750).
 .PHONY: install uninstall deb
 
 DIST_SUBST := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	      -e 's|@VERSION@|$(VERSION)|g'
 UNITS      := tapis.service tapis-serve.service
+# Configuration files, source:target.
+CONFS      := dist/policy.yaml:$(SYSCONFDIR)/tapis/policy.yaml \
+	      dist/default.tapis:$(SYSCONFDIR)/default/tapis
 
 install: $(BUILD)/tapis
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tapis
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tapis $(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(BUILD)/tapis $(DESTDIR)$(SBINDIR)/tapis
 	sed $(DIST_SUBST) dist/tapis.8 > $(DESTDIR)$(MANDIR)/man8/tapis.8
 	install -m 0644 dist/tapis.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tapis
@@ -181,25 +185,30 @@ install: $(BUILD)/tapis
 		sed $(DIST_SUBST) dist/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	chmod 0644 $(DESTDIR)$(MANDIR)/man8/tapis.8 $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
-	@if [ -e $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml ]; then \
-		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml (exists)"; \
-	else \
-		echo "install -m 0644 dist/policy.yaml $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml"; \
-		install -m 0644 dist/policy.yaml $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml; \
-	fi
+	@for c in $(CONFS); do \
+		src=$${c%%:*} dst=$(DESTDIR)$${c#*:}; \
+		if [ -e "$$dst" ]; then \
+			echo "  KEEP     $$dst (exists)"; \
+		else \
+			echo "install -m 0644 $$src $$dst"; \
+			install -m 0644 "$$src" "$$dst" || exit 1; \
+		fi; \
+	done
 	install -d -m 0750 $(DESTDIR)$(LOGDIR)
 
-# The policy goes only when it is still the example, the directories only
-# when empty: an operator's edits and audit log stay.
+# A configuration file goes only when it is as installed, the directories
+# only when empty: an operator's edits and audit log stay.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/tapis $(DESTDIR)$(MANDIR)/man8/tapis.8 \
 		$(DESTDIR)$(BASHCOMPDIR)/tapis $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
-	@if cmp -s dist/policy.yaml $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml; then \
-		echo "rm -f $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml"; \
-		rm -f $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml; \
-	elif [ -e $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml ]; then \
-		echo "  KEEP     $(DESTDIR)$(SYSCONFDIR)/tapis/policy.yaml (edited)"; \
-	fi
+	@for c in $(CONFS); do \
+		src=$${c%%:*} dst=$(DESTDIR)$${c#*:}; \
+		if cmp -s "$$src" "$$dst"; then \
+			echo "rm -f $$dst"; rm -f "$$dst"; \
+		elif [ -e "$$dst" ]; then \
+			echo "  KEEP     $$dst (edited)"; \
+		fi; \
+	done
 	@rmdir $(DESTDIR)$(SYSCONFDIR)/tapis $(DESTDIR)$(LOGDIR) 2>/dev/null || true
 
 # A binary package built by dpkg-buildpackage (debian/) from a copy of the
