@@ -12,12 +12,15 @@
 #     and /var/log/tapis (root:tapis 0750) exist
 #   - systemd-analyze verify passes on the installed units, and
 #     `systemd-analyze security` rates them OK or better
-#   - the hardening still allows BPF: the installed tapis loads the example
-#     policy onto a veth in a namespace of its own, reads it back and unloads
-#     it under exactly tapis.service's capability bounding set, and every
-#     system call and socket family it makes is one the unit allows;
-#     `stats` does the same under tapis-serve.service's (CAP_BPF, a read-only
-#     bpffs)
+#   - the hardening still allows BPF and XDP: in a sandbox made from the
+#     unit's own settings (capability bounding set, no new privileges, a
+#     read-only file system but its ReadWritePaths), the installed tapis
+#     loads the example policy onto a veth in a namespace of its own (pins
+#     0640 group tapis), edits, reloads and unloads it, and runs the unit's
+#     command, `tapis watch`, through SIGHUP, a file change and SIGTERM; every
+#     system call and socket family it makes is one the unit allows; `stats`
+#     does the same in tapis-serve.service's sandbox (CAP_BPF, read-only
+#     bpffs); the audit log is root:tapis 0640
 #   - man 8 tapis renders without warnings and holds every command line and
 #     option of `tapis --help`
 #   - the bash completion loads and completes commands, options, --mode's
@@ -106,8 +109,8 @@ if [ -z "$why" ]; then
 	st=$(dpkg-query -W -f='${Status}' tapis 2>/dev/null)
 	if [ -n "$st" ] && [ "$st" != "unknown ok not-installed" ]; then
 		why="a tapis package is on this machine ($st)"
-	elif [ -e /etc/tapis ] || [ -e /usr/sbin/tapis ]; then
-		why="tapis files exist outside the package (/etc/tapis or /usr/sbin/tapis)"
+	elif [ -e /etc/tapis ] || [ -e /etc/default/tapis ] || [ -e /usr/sbin/tapis ]; then
+		why="tapis files exist outside the package (/etc/tapis, /etc/default/tapis or /usr/sbin/tapis)"
 	elif [ -e /sys/fs/bpf/tapis ]; then
 		why="a filter is loaded at /sys/fs/bpf/tapis (removing the package would unload it)"
 	fi
@@ -158,7 +161,8 @@ D=$TMP/destdir
 if assert_ok "make install DESTDIR PREFIX=/usr" \
 	make -s install DESTDIR="$D" PREFIX=/usr UNITDIR=/usr/lib/systemd/system; then
 	got=$(cd "$D" && find . \( -type f -o -type d -empty \) -printf '%p %m\n' | sort | tr '\n' ' ')
-	want="./etc/tapis/policy.yaml 644 ./usr/lib/systemd/system/tapis-serve.service 644 "
+	want="./etc/default/tapis 644 ./etc/tapis/policy.yaml 644 "
+	want+="./usr/lib/systemd/system/tapis-serve.service 644 "
 	want+="./usr/lib/systemd/system/tapis.service 644 ./usr/sbin/tapis 755 "
 	want+="./usr/share/bash-completion/completions/tapis 644 ./usr/share/man/man8/tapis.8 644 "
 	want+="./var/log/tapis 750 "
@@ -195,8 +199,9 @@ RC=$?
 OUT=$(grep -v 'running with root' "$TMP/lintian")
 if [ "$RC" = 0 ] && ! grep -q '^[EW]:' <<<"$OUT"; then ok "lintian: no error, no warning"
 else not_ok "lintian: no error, no warning" "$(short "$OUT")"; fi
-assert_eq "conffiles: /etc/tapis/policy.yaml" "/etc/tapis/policy.yaml" \
-	"$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles)"
+assert_eq "conffiles: /etc/default/tapis, /etc/tapis/policy.yaml" \
+	"/etc/default/tapis /etc/tapis/policy.yaml" \
+	"$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles | sort | tr '\n' ' ' | sed 's/ $//')"
 
 # Every file of the system, but what changes under our feet anyway.
 snapshot() {
@@ -302,47 +307,135 @@ EOF
 
 SVC=$UNITDIR/tapis.service
 SERVE=$UNITDIR/tapis-serve.service
-CAPS=$(unit_caps "$SVC")
-echo "# tapis.service bounding set: $CAPS"
+echo "# tapis.service bounding set: $(unit_caps "$SVC")"
 ip netns add "$NS" && ip -n "$NS" link add tpk0 type veth peer name tpk1 &&
 	ip -n "$NS" link set tpk0 up && ip -n "$NS" link set tpk1 up ||
 	not_ok "a namespace with a veth pair" "ip failed"
-# As tapis.service runs it: its capabilities, no new privileges, traced.
-as_service() {
-	local trace=$1
-	shift
-	nsenter --net="/run/netns/$NS" setpriv --no-new-privs --bounding-set "$CAPS" \
-		strace -f -qq -o "$TMP/$trace" /usr/sbin/tapis "$@"
+
+# The sandbox a unit sets, as far as it decides what tapis may do, run in
+# a mount namespace of its own (the script refuses to run in ours):
+# ProtectSystem=strict (every mount read-only but /dev, /proc, /sys), the
+# unit's ReadWritePaths and ReadOnlyPaths, ProtectKernelTunables (/sys,
+# /sys/fs/bpf, /proc/sys read-only), the capability bounding set and
+# NoNewPrivileges. The trace directory stays writable for strace.
+cat >"$TMP/sandbox.sh" <<'EOF'
+set -e
+outer_ns=$1 tmp=$2 trace=$3 caps=$4 rw=$5 ro=$6 pkt=$7
+shift 7
+if [ "$(readlink /proc/self/ns/mnt)" = "$outer_ns" ]; then
+	echo "sandbox: not in a mount namespace of its own" >&2
+	exit 99
+fi
+findmnt -rn -o TARGET | while read -r m; do
+	m=$(printf '%b' "$m")
+	case $m in /dev | /dev/* | /proc | /proc/* | /sys | /sys/*) continue ;; esac
+	mount -o remount,bind,ro "$m" 2>/dev/null || true
+done
+bind() { # PATH ro|rw
+	mountpoint -q "$1" || mount --bind "$1" "$1"
+	mount -o "remount,bind,$2" "$1"
 }
+case $pkt in yes | true | on | 1) for p in /sys /sys/fs/bpf /proc/sys; do bind "$p" ro; done ;; esac
+for p in $rw; do p=${p#-}; [ ! -e "$p" ] || bind "$p" rw; done
+for p in $ro; do p=${p#-}; [ ! -e "$p" ] || bind "$p" ro; done
+bind "$tmp" rw
+exec setpriv --no-new-privs --bounding-set "$caps" strace -f -qq -o "$tmp/$trace" "$@"
+EOF
+OUTER_NS=$(readlink /proc/self/ns/mnt)
+
+# sandbox UNIT TRACE ARGS...: the installed tapis ARGS in the test's network
+# namespace, as UNIT runs it, traced into $TMP/TRACE.
+sandbox() {
+	local unit=$1 trace=$2
+	shift 2
+	nsenter --net="/run/netns/$NS" unshare --mount --propagation private \
+		bash "$TMP/sandbox.sh" "$OUTER_NS" "$TMP" "$trace" "$(unit_caps "$unit")" \
+		"$(unit_value "$unit" ReadWritePaths)" "$(unit_value "$unit" ReadOnlyPaths)" \
+		"$(unit_value "$unit" ProtectKernelTunables)" /usr/sbin/tapis "$@"
+}
+
+# tapis_under PID: the tapis process below PID (the sandbox's chain of
+# execs ends in strace, whose child it is)
+tapis_under() {
+	local p=$1 c i
+	for ((i = 0; i < 6; i++)); do
+		c=$(ps -o pid= --ppid "$p" | head -n 1 | tr -d ' ')
+		[ -n "$c" ] || return 1
+		if [ "$(cat "/proc/$c/comm" 2>/dev/null)" = tapis ]; then
+			echo "$c"
+			return 0
+		fi
+		p=$c
+	done
+	return 1
+}
+
+# wait_lines FILE REGEX N: up to 20 s for N lines matching REGEX
+wait_lines() {
+	local i n
+	for ((i = 0; i < 100; i++)); do
+		n=$(grep -cE -- "$2" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "$3" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 if assert_ok "as tapis.service: load the installed policy onto a veth (generic)" \
-	as_service load.trace load --pin-path "$PIN" --policy /etc/tapis/policy.yaml \
+	sandbox "$SVC" load.trace load --pin-path "$PIN" --policy /etc/tapis/policy.yaml \
 	--iface tpk0 --mode generic; then
-	assert_ok "as tapis.service: status --json" as_service status.trace status --json --pin-path "$PIN"
+	assert_eq "pins: the directory 0750 and the pins 0640, group tapis" "tapis 750 tapis 640" \
+		"$(stat -c '%G %a' "$PIN") $(stat -c '%G %a' "$PIN/tapis_rules" 2>&1)"
+	assert_ok "as tapis.service: status --json" sandbox "$SVC" status.trace status --json --pin-path "$PIN"
 	assert_ok "as tapis.service: net add" \
-		as_service netadd.trace net add 198.51.100.99 --rule example-range --pin-path "$PIN"
+		sandbox "$SVC" netadd.trace net add 198.51.100.99 --rule example-range --pin-path "$PIN"
 	assert_ok "as tapis.service: net del" \
-		as_service netdel.trace net del 198.51.100.99 --rule example-range --pin-path "$PIN"
-	assert_ok "as tapis.service: reload" as_service reload.trace reload --pin-path "$PIN"
+		sandbox "$SVC" netdel.trace net del 198.51.100.99 --rule example-range --pin-path "$PIN"
+	assert_ok "as tapis.service: reload" sandbox "$SVC" reload.trace reload --pin-path "$PIN"
 
 	# tapis-serve.service: CAP_BPF only, /sys/fs/bpf read-only. Until
 	# `tapis serve` exists, `stats --prometheus` reads what it would.
-	SCAPS=$(unit_caps "$SERVE")
-	assert_ok "as tapis-serve.service ($SCAPS, read-only bpffs): stats --prometheus" \
-		unshare -m sh -c "mount --make-rprivate / && mount -o remount,bind,ro /sys/fs/bpf && \
-		setpriv --no-new-privs --bounding-set '$SCAPS' strace -f -qq -o '$TMP/serve.trace' \
-		/usr/sbin/tapis stats --prometheus --pin-path '$PIN' >/dev/null"
+	assert_ok "as tapis-serve.service ($(unit_caps "$SERVE")): stats --prometheus" \
+		sandbox "$SERVE" serve.trace stats --prometheus --pin-path "$PIN"
 	check_sandbox "tapis-serve.service" "$SERVE" "$TMP/serve.trace"
+	rm -f "$TMP/serve.trace"
 
 	# Completion of the rule names of this running policy.
 	want_rules=$(sed -n 's/^  - name: *\([A-Za-z0-9._-]*\).*/\1/p' /etc/tapis/policy.yaml | sort | tr '\n' ' ')
 	OUT=$(bash --norc --noprofile -c ". $TMP/compl.bash; c tapis --pin-path $PIN host add x.example --rule ''" 2>&1)
 	assert_eq "completion: --rule completes the running policy's rule names" "$want_rules" "$OUT"
 
-	assert_ok "as tapis.service: unload" as_service unload.trace unload --pin-path "$PIN"
-	check_sandbox "tapis.service" "$SVC" "$TMP"/load.trace "$TMP"/status.trace "$TMP"/netadd.trace \
-		"$TMP"/netdel.trace "$TMP"/reload.trace "$TMP"/unload.trace
-	assert_eq "nothing left at the test's pin path" "no" "$([ -e "$PIN" ] && echo yes || echo no)"
+	assert_ok "as tapis.service: unload" sandbox "$SVC" unload.trace unload --pin-path "$PIN"
 fi
+
+# The unit's own command: watch loads (nothing runs), reloads on SIGHUP and
+# on a change of the policy file, and leaves the filter loaded on SIGTERM.
+sandbox "$SVC" watch.trace watch --policy /etc/tapis/policy.yaml --pin-path "$PIN" \
+	--iface tpk0 --mode generic >"$TMP/watch.out" 2>&1 &
+wpid=$!
+if wait_lines "$TMP/watch.out" '^loaded ' 1; then
+	ok "as tapis.service: watch loads the policy"
+	tpid=$(tapis_under "$wpid")
+	kill -HUP "$tpid"
+	if wait_lines "$TMP/watch.out" '^reloaded ' 1; then ok "watch: SIGHUP reloads"
+	else not_ok "watch: SIGHUP reloads" "$(short "$(cat "$TMP/watch.out")")"; fi
+	touch /etc/tapis/policy.yaml
+	if wait_lines "$TMP/watch.out" '^reloaded ' 2; then ok "watch: a change of the policy file reloads"
+	else not_ok "watch: a change of the policy file reloads" "$(short "$(cat "$TMP/watch.out")")"; fi
+	kill -TERM "$tpid"
+	wait "$wpid"
+	assert_eq "watch: SIGTERM ends it with exit 0" 0 "$?"
+	assert_ok "watch: the filter stays loaded" /usr/sbin/tapis status --pin-path "$PIN"
+	assert_ok "as tapis.service: unload after watch" sandbox "$SVC" unload2.trace unload --pin-path "$PIN"
+else
+	not_ok "as tapis.service: watch loads the policy" "$(short "$(cat "$TMP/watch.out")")"
+	kill "$wpid" 2>/dev/null
+	wait "$wpid"
+fi
+check_sandbox "tapis.service" "$SVC" "$TMP"/*.trace
+assert_eq "nothing left at the test's pin path" "no" "$([ -e "$PIN" ] && echo yes || echo no)"
+assert_eq "the audit log: root:tapis 0640" "root:tapis 640" \
+	"$(stat -c '%U:%G %a' /var/log/tapis/audit.log 2>&1)"
 ip netns del "$NS" 2>/dev/null
 
 # ---- man page ------------------------------------------------------------------------
@@ -421,7 +514,23 @@ DEB_INSTALLED=0
 assert_eq "dpkg: tapis purged" "" "$(dpkg-query -W -f='${Status}' tapis 2>/dev/null | grep -v not-installed)"
 assert_eq "no statoverride left for /var/log/tapis" "" "$(dpkg-statoverride --list /var/log/tapis)"
 snapshot >"$TMP/after"
-OUT=$(diff "$TMP/before" "$TMP/after" | grep '^[<>]')
+# What another package brought or took meanwhile (apt run by someone else on
+# a shared machine) is not ours: a path a package owns, or dpkg's record of
+# a package that is installed.
+OUT="" others=0
+while read -r line; do
+	f=${line#[<>] }
+	pkg=${f##*/}
+	pkg=${pkg%%.*}
+	if dpkg -S "$f" >/dev/null 2>&1 ||
+		{ [[ $f == /var/lib/dpkg/info/* ]] && [ "${pkg%%:*}" != tapis ] &&
+			dpkg-query -W "${pkg%%:*}" >/dev/null 2>&1; }; then
+		others=$((others + 1))
+	else
+		OUT+="$line"$'\n'
+	fi
+done < <(diff "$TMP/before" "$TMP/after" | grep '^[<>]')
+[ "$others" = 0 ] || echo "# $others paths changed by other packages meanwhile (not counted)"
 assert_empty "after purge the system's file list is the one before install" "$OUT"
 [ -z "$group_before" ] && getent group tapis >/dev/null &&
 	echo "# the tapis group stays after purge (Debian keeps system accounts)"
