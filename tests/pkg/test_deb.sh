@@ -397,8 +397,23 @@ if assert_ok "as tapis.service: load the installed policy onto a veth (generic)"
 	# `tapis serve` exists, `stats --prometheus` reads what it would.
 	assert_ok "as tapis-serve.service ($(unit_caps "$SERVE")): stats --prometheus" \
 		sandbox "$SERVE" serve.trace stats --prometheus --pin-path "$PIN"
-	check_sandbox "tapis-serve.service" "$SERVE" "$TMP/serve.trace"
-	rm -f "$TMP/serve.trace"
+	# Once `tapis serve` exists, the unit's own command, scraped.
+	if /usr/sbin/tapis help serve >/dev/null 2>&1; then
+		ip -n "$NS" link set lo up
+		sandbox "$SERVE" serve2.trace serve --pin-path "$PIN" >"$TMP/serve.out" 2>&1 &
+		spid=$!
+		for ((i = 0; i < 50; i++)); do
+			OUT=$(nsenter --net="/run/netns/$NS" curl -sf --max-time 2 \
+				http://127.0.0.1:9477/metrics 2>/dev/null) && break
+			sleep 0.2
+		done
+		assert_match() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1" "$(short "$3")"; fi; }
+		assert_match "as tapis-serve.service: serve answers /metrics (tapis_up 1)" '^tapis_up 1' "$OUT"
+		stpid=$(tapis_under "$spid") && kill -TERM "$stpid"
+		wait "$spid"
+	fi
+	check_sandbox "tapis-serve.service" "$SERVE" "$TMP"/serve*.trace
+	rm -f "$TMP"/serve*.trace
 
 	# Completion of the rule names of this running policy.
 	want_rules=$(sed -n 's/^  - name: *\([A-Za-z0-9._-]*\).*/\1/p' /etc/tapis/policy.yaml | sort | tr '\n' ' ')
