@@ -19,11 +19,36 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-CFLAGS_USER := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -MMD -MP \
-	       -I$(BUILD) -Iuser/lib -Itests/lib $(CFLAGS)
+# User space honours CPPFLAGS, CFLAGS and LDFLAGS from the environment (as
+# dpkg-buildflags sets them), placed after ours so that they win; libraries
+# and their include paths come from pkg-config. The BPF object takes none of
+# them: host hardening flags mean nothing to the bpf target.
+# PKG_CFLAGS and PKG_LIBS are expanded on first use, not when the Makefile
+# is read, so that `make test` on a fresh machine finds what `deps` installed.
+PKG_CONFIG  ?= pkg-config
+PKGS        := libxdp libbpf yaml-0.1 libidn2 json-c ldns nettle
+PKG_CFLAGS   = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS     = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
+CFLAGS_USER  = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -MMD -MP \
+	       -I$(BUILD) -Iuser/lib -Itests/lib $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 CFLAGS_BPF  := -O2 -g -target bpf -D__BPF__ -Wall -Wextra -Werror -MMD -MP \
 	       -I$(ARCH_INC) -Ibpf
-LIBS        := -lxdp -lbpf -lelf -lz -lyaml -lidn2 -ljson-c -lldns -lnettle
+# LIBS ends every link line; LDFLAGS go with it (-L and -Wl, options apply
+# wherever they stand).
+LIBS         = $(LDFLAGS) $(PKG_LIBS)
+
+# The version is the newest entry of debian/changelog: one place to bump.
+VERSION     := $(or $(shell sed -n '1s/^tapis (\([^)-]*\).*/\1/p' debian/changelog 2>/dev/null),0.0.0)
+CFLAGS_USER += -DTAPIS_VERSION='"$(VERSION)"'
+
+# make install: where things go. SYSCONFDIR is /etc whatever the PREFIX,
+# because tapis.service reads /etc/tapis/policy.yaml.
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR  ?= /etc
+LOGDIR      ?= /var/log/tapis
 
 # user/lib is the library (libtapis.a: everything but the command line), which
 # the tests and the bench link too; user/cli is the command line. Only CLI
@@ -38,6 +63,7 @@ SELFTEST    := $(BUILD)/tests/selftest_pkt
 SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
 
 DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
+	    dpkg-dev debhelper lintian man-db bash-completion systemd strace adduser \
 	    libyaml-dev libidn2-dev libjson-c-dev libcmocka-dev libldns-dev nettle-dev pkg-config \
 	    iproute2 iputils-ping curl nginx-light dnsmasq bind9-dnsutils knot-dnsutils \
 	    ldnsutils tcpdump prometheus nftables jq python3 ethtool openssl gnutls-bin wget chromium
@@ -51,10 +77,12 @@ all: $(BUILD)/tapis $(BUILD)/xdp_pass.bpf.o
 help:
 	@echo 'make deps     install build/test/demo packages (idempotent apt-get)'
 	@echo 'make          build build/tapis (BPF object embedded) and build/xdp_pass.bpf.o'
-	@echo 'make test     the whole suite: unit, packet (BPF_PROG_TEST_RUN), lab, bench smoke'
+	@echo 'make test     the whole suite: unit, packet (BPF_PROG_TEST_RUN), lab, package, bench smoke'
 	@echo 'make demo     namespace lab: load a policy, show clients blocked and served, stats'
 	@echo 'make bench    speed and memory beside an XDP_PASS baseline (writes build/bench.json)'
-	@echo 'make install  PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)'
+	@echo 'make install  binary, man page, completion, systemd units, example configuration (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
+	@echo 'make uninstall  remove what make install put there (edited configuration stays)'
+	@echo 'make deb     a Debian package in $(BUILD)/deb/ (dpkg-buildpackage)'
 	@echo 'make format   clang-format every C file'
 	@echo 'make clean    remove $(BUILD)/'
 	@echo 'V=1           show the commands'
@@ -125,9 +153,6 @@ demo: deps all
 bench: deps all $(BENCH_BIN)
 	$(Q)bash tests/bench/run.sh
 
-install: $(BUILD)/tapis
-	install -D -m 0755 $(BUILD)/tapis $(DESTDIR)$(PREFIX)/sbin/tapis
-
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -135,3 +160,68 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/tlib/*.d $(BUILD)/tests/*/*.d)
+
+# ---- install, uninstall, deb -------------------------------------------------
+# The files of an installed tapis, from dist/: the binary, tapis(8), bash
+# completion, the systemd units (paths filled in here), the configuration
+# (an example policy and /etc/default/tapis, the units' extra arguments),
+# which never replaces an existing file, and the audit log directory (0750).
+.PHONY: install uninstall deb
+
+DIST_SUBST := -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	      -e 's|@VERSION@|$(VERSION)|g'
+UNITS      := tapis.service tapis-serve.service
+# Configuration files, source:target.
+CONFS      := dist/policy.yaml:$(SYSCONFDIR)/tapis/policy.yaml \
+	      dist/default.tapis:$(SYSCONFDIR)/default/tapis
+
+install: $(BUILD)/tapis
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tapis $(DESTDIR)$(SYSCONFDIR)/default
+	install -m 0755 $(BUILD)/tapis $(DESTDIR)$(SBINDIR)/tapis
+	sed $(DIST_SUBST) dist/tapis.8 > $(DESTDIR)$(MANDIR)/man8/tapis.8
+	install -m 0644 dist/tapis.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tapis
+	for u in $(UNITS); do \
+		sed $(DIST_SUBST) dist/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/tapis.8 $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	@for c in $(CONFS); do \
+		src=$${c%%:*} dst=$(DESTDIR)$${c#*:}; \
+		if [ -e "$$dst" ]; then \
+			echo "  KEEP     $$dst (exists)"; \
+		else \
+			echo "install -m 0644 $$src $$dst"; \
+			install -m 0644 "$$src" "$$dst" || exit 1; \
+		fi; \
+	done
+	install -d -m 0750 $(DESTDIR)$(LOGDIR)
+
+# A configuration file goes only when it is as installed, the directories
+# only when empty: an operator's edits and audit log stay.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tapis $(DESTDIR)$(MANDIR)/man8/tapis.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/tapis $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	@for c in $(CONFS); do \
+		src=$${c%%:*} dst=$(DESTDIR)$${c#*:}; \
+		if cmp -s "$$src" "$$dst"; then \
+			echo "rm -f $$dst"; rm -f "$$dst"; \
+		elif [ -e "$$dst" ]; then \
+			echo "  KEEP     $$dst (edited)"; \
+		fi; \
+	done
+	@rmdir $(DESTDIR)$(SYSCONFDIR)/tapis $(DESTDIR)$(LOGDIR) 2>/dev/null || true
+
+# A binary package built by dpkg-buildpackage (debian/) from a copy of the
+# tree in $(BUILD)/deb/, where every output lands: the tree stays clean.
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/tapis-$(VERSION)
+
+deb:
+	$(call msg,DEB,$(DEB_DIR)/tapis_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb)
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)tar -cf - --exclude=./.git --exclude='./$(BUILD)' . | tar -xf - -C $(DEB_SRC)
+	$(Q)cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD \
+		DEB_BUILD_OPTIONS="parallel=$$(nproc) $$DEB_BUILD_OPTIONS" \
+		dpkg-buildpackage -b -uc -us $(if $(filter 1,$(V)),,>../build.log 2>&1) \
+		|| { echo "dpkg-buildpackage failed (log: $(DEB_DIR)/build.log)" >&2; \
+		     tail -n 30 ../build.log >&2 2>/dev/null; exit 1; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite, tier by tier: unit (cmocka), packet (BPF_PROG_TEST_RUN),
-# lab (namespaces, real clients, the real CLI), bench smoke. Each tier's
-# counts are added up; the last line is "N passed, N failed[, N skipped]".
+# lab (namespaces, real clients, the real CLI), package (make deb installed
+# with dpkg, then purged), bench smoke. Each tier's counts are added up;
+# the last line is "N passed, N failed[, N skipped]".
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -65,6 +66,9 @@ done
 
 echo "== lab (namespaces, real clients)"
 run "lab" bash tests/lab/run.sh
+
+echo "== package (make deb, dpkg, units, man page, completion)"
+run "pkg/test_deb" bash tests/pkg/test_deb.sh
 
 echo "== bench smoke"
 run "bench --smoke" bash tests/bench/run.sh --smoke
