@@ -467,6 +467,35 @@ static void test_settings_errors(void **state)
 		     "t.yaml:3: error: ", "'quic' must be pass or drop");
 }
 
+/* settings.events: block events a second per CPU and the burst. */
+static void test_settings_events(void **state)
+{
+	struct parsed r;
+
+	(void)state;
+	parse(&r, "version: 1\nrules: []\n");
+	assert_int_equal(r.p.settings.events_rate, 1000);
+	assert_int_equal(r.p.settings.events_burst, 100);
+	done(&r);
+	parse(&r, "version: 1\nsettings:\n  events: {rate: 0}\nrules: []\n");
+	if (r.rc)
+		fail_msg("rc %d:\n%s", r.rc, r.diag);
+	assert_int_equal(r.p.settings.events_rate, 0);
+	done(&r);
+	parse(&r, "version: 1\nsettings:\n  events:\n    rate: 50\n    burst: 5\nrules: []\n");
+	if (r.rc)
+		fail_msg("rc %d:\n%s", r.rc, r.diag);
+	assert_int_equal(r.p.settings.events_rate, 50);
+	assert_int_equal(r.p.settings.events_burst, 5);
+	done(&r);
+	expect_error("version: 1\nsettings:\n  events: {rate: -1}\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid rate '-1'", "0-1000000");
+	expect_error("version: 1\nsettings:\n  events:\n    burst: 0\nrules: []\n",
+		     "t.yaml:4: error: ", "invalid burst '0'", "1-1000000");
+	expect_error("version: 1\nsettings:\n  events: {rates: 5}\nrules: []\n",
+		     "t.yaml:3: error: ", "unknown key 'rates'", "'events'");
+}
+
 /* settings.flows: the flow table's entries, 1024..16777216. */
 static void test_settings_flows(void **state)
 {
@@ -1225,6 +1254,7 @@ int main(void)
 		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_settings_errors),
 		cmocka_unit_test(test_settings_flows),
+		cmocka_unit_test(test_settings_events),
 		cmocka_unit_test(test_rule_keys),
 		cmocka_unit_test(test_rule_name_ok),
 		cmocka_unit_test(test_duplicate_rule),
