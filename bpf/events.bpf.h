@@ -12,6 +12,20 @@
 #include "cursor.bpf.h"
 #include "rules.bpf.h"
 
+/* A flood's packet over the rate, inline: counted lost without the call
+ * (tapis_abi.h, struct tapis_ev_bucket). */
+static __always_inline bool ev_skipped(void)
+{
+	__u32 zero = 0;
+	struct tapis_ev_bucket *b = bpf_map_lookup_elem(&tapis_ev_bucket, &zero);
+
+	if (!b || !b->skip)
+		return false;
+	b->skip--;
+	b->lost++;
+	return true;
+}
+
 /* Everything comes as scalars or map values: a pointer to the caller's
  * stack (its struct pkt) would make every byte of it live at each call
  * site, and the verifier could no longer prune the states that differ only
@@ -27,8 +41,9 @@ __noinline int tapis_event(struct xdp_md *ctx, const struct tapis_name_buf *nb,
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u32 zero = 0, n, l3 = where & 0xffff, l4 = where >> 16;
-	__u64 now, tat, *b;
+	struct tapis_ev_bucket *b;
 	struct tapis_event *ev;
+	__u64 now, tat;
 	__u8 *ip;
 
 	if (!set || !set->ev_interval_ns)
@@ -36,10 +51,17 @@ __noinline int tapis_event(struct xdp_md *ctx, const struct tapis_name_buf *nb,
 	b = bpf_map_lookup_elem(&tapis_ev_bucket, &zero);
 	if (!b)
 		return 0;
+	if (b->skip) {
+		b->skip--;
+		b->lost++;
+		return 0;
+	}
 	now = bpf_ktime_get_ns();
-	tat = *b > now ? *b : now;
+	tat = b->tat > now ? b->tat : now;
 	if (tat - now > set->ev_burst_ns) {
-		count_stat(TAPIS_S_EVENTS_LOST);
+		b->lost++;
+		b->skip = b->backoff;
+		b->backoff = b->backoff ? (b->backoff < 128 ? 2 * b->backoff + 1 : 255) : 1;
 		return 0;
 	}
 	ev = bpf_ringbuf_reserve(&tapis_events, sizeof(*ev), 0);
@@ -47,8 +69,9 @@ __noinline int tapis_event(struct xdp_md *ctx, const struct tapis_name_buf *nb,
 		count_stat(TAPIS_S_EVENTS_LOST);
 		return 0;
 	}
+	b->backoff = 0;
 	/* Only a written event spends its slot of the rate. */
-	*b = tat + set->ev_interval_ns;
+	b->tat = tat + set->ev_interval_ns;
 	ev->tai_ns = bpf_ktime_get_tai_ns();
 	ev->rule = what & 0xffff;
 	ev->action = (what >> 16) & 0xff;

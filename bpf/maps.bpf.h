@@ -259,13 +259,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_events SEC(".maps");
 
-/* Per CPU: when the next event is due (GCRA's theoretical arrival time,
- * bpf_ktime_get_ns). */
+/* Per CPU: the events' rate (struct tapis_ev_bucket). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct tapis_ev_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_ev_bucket SEC(".maps");
 

@@ -313,7 +313,18 @@ struct tapis_settings {
  * per-CPU rate of settings.events; what the rate or a full ring keeps out
  * is counted (TAPIS_S_EVENTS_LOST), never waited for. */
 #define TAPIS_EVENTS_RING (1u << 20) /* bytes */
-#define TAPIS_EVENT_NAME  256
+/* tapis_ev_bucket, per CPU: the rate's state, and the events it kept out
+ * (user space adds them to TAPIS_S_EVENTS_LOST). Over the rate, the next
+ * `skip` blocked packets are counted lost without reading the clock, skip
+ * doubling up to 255 while the flood lasts: under a flood the clock is
+ * read once in 256 packets, and the rate stays a ceiling. */
+struct tapis_ev_bucket {
+	__u64 tat; /* when the next event is due, bpf_ktime_get_ns */
+	__u64 lost;
+	__u32 skip;
+	__u32 backoff;
+};
+#define TAPIS_EVENT_NAME 256
 struct tapis_event {
 	__u64 tai_ns; /* CLOCK_TAI */
 	__u32 rule;
