@@ -187,12 +187,18 @@ assert_ok "tapis --help: exit 0" "$TAPIS_BIN" --help
 assert_true "tapis --help prints usage" "empty" test -n "$OUT"
 # The commands of the CLI contract, and the later ones once `tapis --help` lists them.
 cmds="check load reload unload status stats explain"
-for cmd in host net serve events; do
+for cmd in host net serve events watch audit attach detach; do
 	grep -qE "^ *tapis +$cmd( |$)" <<<"$OUT" && cmds="$cmds $cmd"
 done
 for cmd in $cmds; do
 	assert_ok "tapis $cmd --help: exit 0" "$TAPIS_BIN" $cmd --help
 	assert_match "tapis $cmd --help names the command" "$cmd" "$OUT"
 done
+
+# --- an option given twice is an error, not a silent last-wins ---------------------------
+assert_exit "check --policy A --policy B: exit 2" 2 "$TAPIS_BIN" check --policy "$tmp/good.yaml" --policy /nonexistent.yaml
+assert_match "it names the option given twice" "option '--policy' given twice" "$OUT"
+assert_exit "host add --rule A --rule B: exit 2" 2 lab_tapis host add x.example --rule a --rule b
+assert_match "it names --rule" "option '--rule' given twice" "$OUT"
 
 lab_test_end

@@ -95,10 +95,30 @@ int cli_bad_args(const struct cli *c, const char *fmt, ...)
 int cli_getopt(const struct cli *c, int argc, char **argv, const char *optstring,
 	       const struct option *longopts, int *rc)
 {
+	/* Options seen in this command line: one given twice is an error,
+	 * not a silent last-wins (--iface is the one that repeats). */
+	static unsigned char seen[256];
 	int opt;
 
+	if (optind == 0)
+		memset(seen, 0, sizeof(seen));
 	opterr = 0; /* complaints go through pr_err, so --json stays JSON */
 	opt = getopt_long(argc, argv, optstring, longopts, NULL);
+	if (opt > 0 && opt < 256 && opt != 'i' && opt != 'h' && opt != ':' && opt != '?') {
+		if (seen[opt]) {
+			const char *name = NULL;
+
+			for (const struct option *o = longopts; o && o->name; o++)
+				if (o->val == opt)
+					name = o->name;
+			if (name)
+				*rc = cli_bad_args(c, "option '--%s' given twice", name);
+			else
+				*rc = cli_bad_args(c, "option '-%c' given twice", opt);
+			return CLI_OPT_EXIT;
+		}
+		seen[opt] = 1;
+	}
 	switch (opt) {
 	case 'h':
 		cli_usage(c, c->cmd);
