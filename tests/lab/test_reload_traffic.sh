@@ -92,6 +92,16 @@ assert_ok "stats before the reloads" lab_tapis stats --json
 before=$OUT
 start_run reloads
 sleep 0.5
+# Readers meanwhile: stats --prometheus in a loop must never fail.
+(
+	n=0 bad=0
+	while [ ! -e "$tmp/readers.stop" ]; do
+		lab_tapis stats --prometheus >/dev/null 2>&1 || bad=$((bad + 1))
+		n=$((n + 1))
+	done
+	echo "$n $bad" >"$tmp/readers"
+) &
+readers=$!
 lat=$tmp/latency
 fails=0
 for i in $(seq "$RELOADS"); do
@@ -106,7 +116,12 @@ for i in $(seq "$RELOADS"); do
 done
 sleep 0.5
 end_run
+touch "$tmp/readers.stop"
+wait "$readers"
+read -r n_read bad_read <"$tmp/readers"
 assert_eq "all $RELOADS reloads succeeded" 0 "$fails"
+assert_true "stats --prometheus ran during the reloads ($n_read times)" "ran $n_read" test "${n_read:-0}" -ge 10
+assert_eq "no stats --prometheus failed during the reloads (of $n_read)" 0 "${bad_read:-x}"
 # The last reload was an even one: policy one is in force.
 sort -n "$lat" >"$lat.sorted"
 med=$(sed -n "$(((RELOADS + 1) / 2))p" "$lat.sorted")

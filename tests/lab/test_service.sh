@@ -98,6 +98,14 @@ assert_ok "--wait (for ever) succeeds once the lock is free" \
 	lab_tapis host add busy.example --rule names --wait
 wait "$holder"
 assert_ok "stats (a read-only command) while nobody holds the lock" lab_tapis stats
+flock -x "$TAPIS_PIN" sleep 1.5 &
+holder=$!
+sleep 0.3
+t0=$(date +%s%N)
+assert_ok "stats while another holds the lock: answers (readers take no lock)" lab_tapis stats --json
+dt=$((($(date +%s%N) - t0) / 1000000))
+assert_true "at once, not after the writer (${dt} ms)" "answered in $dt ms" test "$dt" -lt 1000
+wait "$holder"
 
 # --- the audit trail ------------------------------------------------------------------------------
 assert_ok "net add" lab_tapis net add 198.18.3.77/32 --rule block-range

@@ -162,7 +162,8 @@ static long long now_ms(void)
  * that it waits. */
 static int take_lock(struct tapis *t, bool shared)
 {
-	long long deadline = lock_wait_ms < 0 ? -1 : now_ms() + lock_wait_ms;
+	int wait_ms = lock_wait_ms;
+	long long deadline = wait_ms < 0 ? -1 : now_ms() + wait_ms;
 	bool said = false;
 
 	t->lock_fd = open(t->pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -184,8 +185,8 @@ static int take_lock(struct tapis *t, bool shared)
 		}
 		if (err == -EWOULDBLOCK)
 			pr_err("another tapis is changing %s; try again%s", t->pin_path,
-			       lock_wait_ms ? " (waited as long as --wait said)"
-					    : " (or give --wait [SECONDS])");
+			       wait_ms ? " (waited as long as --wait said)"
+				       : " (or give --wait [SECONDS])");
 		return err == -EWOULDBLOCK ? -EAGAIN : err;
 	}
 	return 0;
@@ -292,44 +293,29 @@ fail:
 	return err;
 }
 
-int tapis_open(struct tapis *t, const char *pin_path, bool shared)
+/* Open every pin. Quiet about a missing pin when `quiet` (a reader that
+ * may be looking at a load or unload half done). */
+static int open_pins(struct tapis *t, bool shared, bool quiet)
 {
 	char path[PATH_MAX];
 	int err;
 
-	tapis_init(t);
-	if (strlen(pin_path) >= sizeof(t->pin_path))
-		return -ENAMETOOLONG;
-	snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
-	snprintf(path, sizeof(path), "%s/tapis_ctl", pin_path);
-	if (access(path, F_OK))
-		return errno == EACCES ? -EACCES : -ENOENT;
-	/* A writer must not act on a directory it cannot trust. */
-	if (!shared) {
-		err = pin_dir_trusted(pin_path);
-		if (err)
-			return err;
-	}
-	t->readonly = shared;
-	err = take_lock(t, shared);
-	if (err)
-		goto fail;
 	for (int i = 0; i < M__COUNT; i++) {
 		LIBBPF_OPTS(bpf_obj_get_opts, go, .file_flags = shared ? BPF_F_RDONLY : 0);
 
-		snprintf(path, sizeof(path), "%s/%s", pin_path, tapis_map_names[i]);
+		snprintf(path, sizeof(path), "%s/%s", t->pin_path, tapis_map_names[i]);
 		t->map_fd[i] = bpf_obj_get_opts(path, &go);
 		if (t->map_fd[i] < 0) {
 			err = -errno;
 			/* The caller says what a lack of permission means. */
-			if (err != -EACCES && err != -EPERM)
+			if (err != -EACCES && err != -EPERM && !(quiet && err == -ENOENT))
 				pr_err("open pinned map %s: %s (state from another tapis version? "
 				       "unload and load again)",
 				       path, strerror(-err));
-			goto fail;
+			return err;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/%s", pin_path, PROG_PIN);
+	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
 	{
 		LIBBPF_OPTS(bpf_obj_get_opts, go, .file_flags = shared ? BPF_F_RDONLY : 0);
 
@@ -337,13 +323,61 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 	}
 	if (t->prog_fd < 0) {
 		err = -errno;
-		if (err != -EACCES && err != -EPERM)
+		if (err != -EACCES && err != -EPERM && !(quiet && err == -ENOENT))
 			pr_err("open pinned program %s: %s", path, strerror(-err));
-		goto fail;
+		return err;
 	}
 	return 0;
-fail:
-	tapis_close(t);
+}
+
+int tapis_open(struct tapis *t, const char *pin_path, bool shared)
+{
+	char ctl[PATH_MAX];
+	long long deadline;
+	int err;
+
+	tapis_init(t);
+	if (strlen(pin_path) >= sizeof(t->pin_path))
+		return -ENAMETOOLONG;
+	snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
+	snprintf(ctl, sizeof(ctl), "%s/tapis_ctl", pin_path);
+	if (access(ctl, F_OK))
+		return errno == EACCES ? -EACCES : -ENOENT;
+	t->readonly = shared;
+	if (!shared) {
+		/* A writer must not act on a directory it cannot trust, and
+		 * writers take turns. */
+		err = pin_dir_trusted(pin_path) ?: take_lock(t, false) ?: open_pins(t, false, false);
+		if (err)
+			tapis_close(t);
+		return err;
+	}
+	/* Readers take no lock: a writer must never wait for a `stats`, and a
+	 * reload's generation flip keeps what readers see whole. A pin
+	 * missing while tapis_ctl is there is a load or unload under way:
+	 * wait for it to end. */
+	deadline = now_ms() + (lock_wait_ms < 0	  ? 365LL * 86400000
+			       : lock_wait_ms > 0 ? lock_wait_ms
+						  : TAPIS_READER_WAIT_MS);
+	for (;;) {
+		err = open_pins(t, true, true);
+		if (err != -ENOENT)
+			break;
+		tapis_close(t);
+		tapis_init(t);
+		snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
+		t->readonly = true;
+		if (access(ctl, F_OK))
+			return -ENOENT; /* unloaded meanwhile */
+		if (now_ms() >= deadline) {
+			/* Say which pin, now that waiting did not help. */
+			err = open_pins(t, true, false);
+			break;
+		}
+		usleep(50000);
+	}
+	if (err)
+		tapis_close(t);
 	return err;
 }
 

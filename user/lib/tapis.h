@@ -77,13 +77,17 @@ struct tapis_load_opts {
 int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_load_opts *o);
 
 /* Open what an earlier tapis pinned. -ENOENT when nothing is there. Takes
- * the lock unless `shared` (read-only commands: status, stats, explain). */
+ * the lock unless `shared` (read-only commands: status, stats, explain,
+ * which take none). */
 int tapis_open(struct tapis *t, const char *pin_path, bool shared);
 
 void tapis_close(struct tapis *t);
 
 /* How long tapis_open and tapis_create wait for the pin-path lock another
- * tapis holds: 0 (the default) not at all, < 0 for ever. */
+ * tapis holds: 0 (the default) not at all, < 0 for ever. A read-only open
+ * takes no lock; it waits up to TAPIS_READER_WAIT_MS (or as told) for a
+ * load or unload under way to finish. */
+#define TAPIS_READER_WAIT_MS 10000
 void tapis_set_lock_wait(int ms);
 
 /* Remove every pin (after detaching). */
