@@ -139,6 +139,29 @@ static void test_no_origin(void **state)
 	free(diag_buf);
 }
 
+/* A feed of resolver-only triggers: RPZ_MAX_MSGS messages, then a count. */
+static void test_message_cap(void **state)
+{
+	size_t n = sizeof(head) + 150 * 40;
+	char *text = malloc(n), *p = text;
+	struct rpz_zone z;
+
+	(void)state;
+	assert_non_null(text);
+	p += sprintf(p, "%sok.example CNAME .\n", head);
+	for (int i = 0; i < 150; i++)
+		p += sprintf(p, "32.%d.2.18.198.rpz-ip CNAME .\n", i);
+	assert_int_equal(read_text(text, true, &z), 0);
+	assert_int_equal(z.n, 1);
+	assert_int_equal(z.skipped, 150);
+	assert_non_null(strstr(diag_buf, "t.rpz:105: warning: rpz-ip"));
+	assert_null(strstr(diag_buf, "t.rpz:106:"));
+	assert_non_null(strstr(diag_buf, "t.rpz: warning: 50 more refused records not shown"));
+	rpz_free(&z);
+	free(diag_buf);
+	free(text);
+}
+
 static void expect_error(const char *body, const char *where, const char *words)
 {
 	struct rpz_zone z;
@@ -253,9 +276,10 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_verdicts), cmocka_unit_test(test_no_origin),
-		cmocka_unit_test(test_refusals), cmocka_unit_test(test_not_a_zone),
-		cmocka_unit_test(test_skip),	 cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_verdicts),    cmocka_unit_test(test_no_origin),
+		cmocka_unit_test(test_refusals),    cmocka_unit_test(test_not_a_zone),
+		cmocka_unit_test(test_skip),	    cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_message_cap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -62,26 +62,34 @@ struct rd {
 	FILE *diag;
 	bool skip;
 	int errors;
+	unsigned shown, hidden; /* messages printed, and left out past RPZ_MAX_MSGS */
 };
 
 /* A refused record: an error, or under skip a warning and the record is
- * left out. */
+ * left out. Printed up to RPZ_MAX_MSGS a zone: a feed of resolver
+ * triggers (thousands of rpz-ip records) would otherwise bury the
+ * messages that matter, and the count says enough after those. */
 static void refuse(struct rd *r, struct rpz_zone *z, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void refuse(struct rd *r, struct rpz_zone *z, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (r->skip)
+		z->skipped++;
+	else
+		r->errors++;
+	if (r->shown >= RPZ_MAX_MSGS) {
+		r->hidden++;
+		return;
+	}
+	r->shown++;
 	fprintf(r->diag, "%s:%u: %s: ", r->file, line, r->skip ? "warning" : "error");
 	va_start(ap, fmt);
 	vfprintf(r->diag, fmt, ap);
 	va_end(ap);
-	if (r->skip) {
+	if (r->skip)
 		fputs(" (skipped: on_error: skip)", r->diag);
-		z->skipped++;
-	} else {
-		r->errors++;
-	}
 	fputc('\n', r->diag);
 }
 
@@ -418,6 +426,9 @@ int rpz_read(const char *path, const char *display, FILE *diag, bool skip, struc
 	}
 	if (!ret)
 		merge(&r, z);
+	if (r.hidden)
+		fprintf(r.diag, "%s: %s: %u more refused records not shown\n", r.file,
+			r.skip ? "warning" : "error", r.hidden);
 	if (!ret && r.errors)
 		ret = -EINVAL;
 	ldns_rdf_deep_free(origin);

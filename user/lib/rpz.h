@@ -47,13 +47,17 @@ struct rpz_zone {
 	char apex[TAPIS_HOST_MAX + 2]; /* the SOA owner, as written by ldns */
 };
 
+/* Refused records printed per zone; the rest are counted in one line. */
+#define RPZ_MAX_MSGS 100
+
 /* The tapis action for a verdict. */
 enum tapis_action rpz_action(enum rpz_verdict v);
 const char *rpz_verdict_name(enum rpz_verdict v);
 
 /* Read the zone at `path` (`display` names it in messages) into `z`.
  * Messages go to `diag` as "FILE:LINE: error: ..." (or "warning:" for a
- * record skipped because `skip` is set). Records of one trigger are merged;
+ * record skipped because `skip` is set), RPZ_MAX_MSGS of them, then one
+ * line counting the rest. Records of one trigger are merged;
  * a trigger given two verdicts is an error. Returns 0; -EINVAL when a
  * record was refused (without `skip`) or the file is no zone (no SOA first,
  * not a regular file, unreadable: the message says which); -ENOMEM.
