@@ -139,6 +139,30 @@ static void test_no_origin(void **state)
 	free(diag_buf);
 }
 
+/* A zone file that leaves its origin to the resolver's configuration
+ * ("@" with no $ORIGIN): its relative names are the triggers. */
+static void test_origin_from_config(void **state)
+{
+	struct rpz_zone z;
+	int ret;
+
+	(void)state;
+	ret = read_text("$TTL 300\n"
+			"@ SOA localhost. admin.localhost. 1 3600 600 86400 300\n"
+			"  NS localhost.\n"
+			"bad.example CNAME .\n"
+			"*.bad.example CNAME rpz-drop.\n",
+			false, &z);
+	if (ret)
+		fail_msg("read failed: %s", diag_buf);
+	assert_string_equal(z.apex, ".");
+	assert_int_equal(z.n, 2);
+	assert_non_null(find(&z, "bad.example", HOST_EXACT));
+	assert_non_null(find(&z, "bad.example", HOST_WILDCARD));
+	rpz_free(&z);
+	free(diag_buf);
+}
+
 /* A feed of resolver-only triggers: RPZ_MAX_MSGS messages, then a count. */
 static void test_message_cap(void **state)
 {
@@ -276,9 +300,13 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_verdicts),    cmocka_unit_test(test_no_origin),
-		cmocka_unit_test(test_refusals),    cmocka_unit_test(test_not_a_zone),
-		cmocka_unit_test(test_skip),	    cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_no_origin),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_not_a_zone),
+		cmocka_unit_test(test_skip),
+		cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_origin_from_config),
 		cmocka_unit_test(test_message_cap),
 	};
 

@@ -149,15 +149,23 @@ static int trigger_of(struct rd *r, struct rpz_zone *z, const char *owner, unsig
 
 	if (!strcmp(owner, z->apex))
 		return 1;
-	if (lo <= la || strcmp(owner + lo - la, z->apex) || owner[lo - la - 1] != '.') {
+	/* A zone file that names no origin ($ORIGIN, or an absolute SOA
+	 * owner) leaves it to the resolver's configuration; ldns reads its
+	 * "@" as the root. Its relative names are then the triggers as
+	 * written. */
+	if (!strcmp(z->apex, "."))
+		la = 0;
+	if (la && (lo <= la || strcmp(owner + lo - la, z->apex) || owner[lo - la - 1] != '.')) {
 		refuse(r, z, line, "'%.100s' is not inside the zone %.100s", owner, z->apex);
 		return -EINVAL;
 	}
-	if (lo - la - 1 >= sizeof(trig)) {
+	/* Without the apex and the dot before it (or the root's dot). */
+	lo -= la ? la + 1 : 1;
+	if (lo >= sizeof(trig)) {
 		refuse(r, z, line, "trigger name too long");
 		return -EINVAL;
 	}
-	if (unescape(owner, lo - la - 1, trig)) {
+	if (unescape(owner, lo, trig)) {
 		refuse(r, z, line, "'%.100s': a label holds an escaped dot or NUL", owner);
 		return -EINVAL;
 	}
