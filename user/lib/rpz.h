@@ -29,10 +29,12 @@ enum rpz_verdict {
 	RPZ_VERDICTS,
 };
 
+struct rpz_names;
+
 struct rpz_entry {
 	enum host_kind kind; /* HOST_EXACT, or HOST_WILDCARD for "*.name" */
 	enum rpz_verdict verdict;
-	char name[TAPIS_HOST_MAX + 1]; /* normalised, as host_entry.name */
+	const char *name; /* normalised, as host_entry.name; stored in the zone */
 	unsigned line;
 	/* Local data: the first A and AAAA given for the trigger. */
 	bool has_v4, has_v6;
@@ -44,6 +46,7 @@ struct rpz_zone {
 	size_t n, cap;
 	size_t per_verdict[RPZ_VERDICTS];
 	unsigned skipped;	       /* records refused under skip (warned each) */
+	struct rpz_names *names;       /* where the entries' names are stored */
 	char apex[TAPIS_HOST_MAX + 2]; /* the SOA owner, as written by ldns */
 };
 
