@@ -215,7 +215,11 @@ static void test_refusals(void **state)
 	expect_error("other.zone. CNAME .\n",
 		     "t.rpz:5: error:", "not inside the zone rpz.example.");
 	expect_error("$INCLUDE other.rpz\n", "t.rpz:5: error:", "$INCLUDE is not supported");
-	expect_error("bad_name!.example CNAME .\n", "t.rpz:5: error:", "invalid trigger name");
+	expect_error("bad_name!.example CNAME .\n", "t.rpz:5: error:", "invalid trigger");
+	/* What the policy's one host-pattern parser refuses, a trigger is
+	 * refused for too. */
+	expect_error("198.18.0.1 CNAME .\n", "t.rpz:5: error:", "is an address");
+	expect_error("*.198.18.0.300 CNAME rpz-drop.\n", "t.rpz:5: error:", "all digits");
 	expect_error("a\\.b.example CNAME .\n", "t.rpz:5: error:", "escaped dot");
 }
 

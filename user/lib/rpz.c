@@ -23,7 +23,6 @@
 
 #include <ldns/ldns.h>
 
-#include "hostname.h"
 #include "rpz.h"
 
 enum tapis_action rpz_action(enum rpz_verdict v)
@@ -184,8 +183,9 @@ static int trigger_of(struct rd *r, struct rpz_zone *z, const char *owner, unsig
 		      struct rpz_entry *e)
 {
 	size_t lo = strlen(owner), la = strlen(z->apex), i;
-	char trig[4 * (TAPIS_HOST_MAX + 1)], norm[TAPIS_HOST_MAX + 1];
-	const char *why, *last;
+	char trig[4 * (TAPIS_HOST_MAX + 1)], pat[sizeof(trig) + 1], why[512];
+	struct host_pattern hp;
+	const char *last;
 
 	if (!strcmp(owner, z->apex))
 		return 1;
@@ -220,22 +220,23 @@ static int trigger_of(struct rd *r, struct rpz_zone *z, const char *owner, unsig
 			return -EINVAL;
 		}
 	}
-	e->kind = HOST_EXACT;
 	if (!strcmp(trig, "*")) {
 		refuse(r, z, line, "'*' at the zone apex would match every name");
 		return -EINVAL;
 	}
-	if (!strncmp(trig, "*.", 2)) {
-		e->kind = HOST_WILDCARD;
-		memmove(trig, trig + 2, strlen(trig + 2) + 1);
-	}
-	if (hostname_normalize(trig, norm, sizeof(norm), &why)) {
-		refuse(r, z, line, "invalid trigger name '%.100s': %s", trig, why);
+	/* "name" is that name only, "*.name" the names under it: tapis's
+	 * =name and *.name, read by the parser the policy's lists and `host
+	 * add` use, so a trigger is refused for what they refuse (an address,
+	 * an all-digit last label). */
+	snprintf(pat, sizeof(pat), "%s%s", strncmp(trig, "*.", 2) ? "=" : "", trig);
+	if (host_pattern_parse(pat, &hp, why, sizeof(why))) {
+		refuse(r, z, line, "invalid trigger: %s", why);
 		return -EINVAL;
 	}
+	e->kind = hp.kind;
 	/* Stored to its length: a feed has millions of triggers, most far
 	 * shorter than the longest name an entry would have room for. */
-	e->name = name_store(z, norm);
+	e->name = name_store(z, hp.name);
 	return e->name ? 0 : -ENOMEM;
 }
 
