@@ -11,8 +11,9 @@
 #   rpz-drop        no answer at all (abuse-feed/drop)
 #   rpz-passthru    below a dropped parent: dnsmasq's answer (abuse-feed/allow)
 #   local data      the sinkhole address (abuse-feed/sinkhole)
-#   stats, explain  name the rules the zone became; a rule made from a zone
-#                   takes live entries (host add) and a reload re-reads it
+#   stats, explain  name the rules the zone became, host list the zone line
+#                   of each entry; a rule made from a zone takes live entries
+#                   (host add) and a reload re-reads the zone
 #   check           a bad zone: FILE:LINE and exit 2; on_error: skip warns;
 #                   an empty zone is refused unless may_be_empty; local data
 #                   that differs from settings.sinkhole is warned about
@@ -103,6 +104,13 @@ assert_eq "explain: pattern =exception.blocked.example" "=exception.blocked.exam
 assert_ok "explain deep.exception.blocked.example" lab_tapis explain deep.exception.blocked.example --json
 assert_eq "explain: below the passthru the wildcard drop acts" abuse-feed/drop "$(json_q "$OUT" "d.get('rule')")"
 assert_eq "explain: pattern *.blocked.example" "*.blocked.example" "$(json_q "$OUT" "d['host']['prefix']")"
+
+# --- host list: each entry with its zone line ----------------------------------------------
+assert_ok "host list --rule abuse-feed/allow" lab_tapis host list --rule abuse-feed/allow --json
+assert_eq "host list: the passthru trigger, as an exact pattern" "=exception.blocked.example" \
+	"$(json_q "$OUT" "' '.join(e['entry'] for e in d['entries'])")"
+assert_eq "host list: its source is the zone's line" "$zone:21" \
+	"$(json_q "$OUT" "d['entries'][0]['file'] + ':' + str(d['entries'][0]['line'])")"
 
 # --- a rule made from a zone takes live entries; a reload re-reads the zone -----------------
 assert_ok "host add =allowed.example --rule abuse-feed/drop" \
