@@ -139,6 +139,53 @@ static void test_no_origin(void **state)
 	free(diag_buf);
 }
 
+/* A zone file that leaves its origin to the resolver's configuration
+ * ("@" with no $ORIGIN): its relative names are the triggers. */
+static void test_origin_from_config(void **state)
+{
+	struct rpz_zone z;
+	int ret;
+
+	(void)state;
+	ret = read_text("$TTL 300\n"
+			"@ SOA localhost. admin.localhost. 1 3600 600 86400 300\n"
+			"  NS localhost.\n"
+			"bad.example CNAME .\n"
+			"*.bad.example CNAME rpz-drop.\n",
+			false, &z);
+	if (ret)
+		fail_msg("read failed: %s", diag_buf);
+	assert_string_equal(z.apex, ".");
+	assert_int_equal(z.n, 2);
+	assert_non_null(find(&z, "bad.example", HOST_EXACT));
+	assert_non_null(find(&z, "bad.example", HOST_WILDCARD));
+	rpz_free(&z);
+	free(diag_buf);
+}
+
+/* A feed of resolver-only triggers: RPZ_MAX_MSGS messages, then a count. */
+static void test_message_cap(void **state)
+{
+	size_t n = sizeof(head) + 150 * 40;
+	char *text = malloc(n), *p = text;
+	struct rpz_zone z;
+
+	(void)state;
+	assert_non_null(text);
+	p += sprintf(p, "%sok.example CNAME .\n", head);
+	for (int i = 0; i < 150; i++)
+		p += sprintf(p, "32.%d.2.18.198.rpz-ip CNAME .\n", i);
+	assert_int_equal(read_text(text, true, &z), 0);
+	assert_int_equal(z.n, 1);
+	assert_int_equal(z.skipped, 150);
+	assert_non_null(strstr(diag_buf, "t.rpz:105: warning: rpz-ip"));
+	assert_null(strstr(diag_buf, "t.rpz:106:"));
+	assert_non_null(strstr(diag_buf, "t.rpz: warning: 50 more refused records not shown"));
+	rpz_free(&z);
+	free(diag_buf);
+	free(text);
+}
+
 static void expect_error(const char *body, const char *where, const char *words)
 {
 	struct rpz_zone z;
@@ -168,7 +215,11 @@ static void test_refusals(void **state)
 	expect_error("other.zone. CNAME .\n",
 		     "t.rpz:5: error:", "not inside the zone rpz.example.");
 	expect_error("$INCLUDE other.rpz\n", "t.rpz:5: error:", "$INCLUDE is not supported");
-	expect_error("bad_name!.example CNAME .\n", "t.rpz:5: error:", "invalid trigger name");
+	expect_error("bad_name!.example CNAME .\n", "t.rpz:5: error:", "invalid trigger");
+	/* What the policy's one host-pattern parser refuses, a trigger is
+	 * refused for too. */
+	expect_error("198.18.0.1 CNAME .\n", "t.rpz:5: error:", "is an address");
+	expect_error("*.198.18.0.300 CNAME rpz-drop.\n", "t.rpz:5: error:", "all digits");
 	expect_error("a\\.b.example CNAME .\n", "t.rpz:5: error:", "escaped dot");
 }
 
@@ -253,9 +304,14 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_verdicts), cmocka_unit_test(test_no_origin),
-		cmocka_unit_test(test_refusals), cmocka_unit_test(test_not_a_zone),
-		cmocka_unit_test(test_skip),	 cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_no_origin),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_not_a_zone),
+		cmocka_unit_test(test_skip),
+		cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_origin_from_config),
+		cmocka_unit_test(test_message_cap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,6 +8,10 @@
  * redirect to an interface that does not exist. Nothing in the kernel is
  * touched.
  *
+ * A rule fed by RPZ zones (`rpz:`) becomes one rule per action its zones
+ * give: check lists them under the rule's name, with the host patterns
+ * each will hold.
+ *
  * Interfaces are looked up in the network namespace check runs in. When
  * load will run in another one (a router namespace, a container), that
  * answer is not load's: --no-iface-check skips the lookup, and load still
@@ -15,6 +19,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -22,6 +27,66 @@
 #include "compile.h"
 #include "log.h"
 #include "output.h"
+
+/* The rules made from RPZ zones, grouped by the rule that named the zones
+ * (they follow one another in the policy). The end of the group starting
+ * at rule i. */
+static size_t rpz_group_end(const struct compiled *cp, size_t i)
+{
+	const char *of = cp->rules[i].r->rpz_of;
+	size_t j = i;
+
+	while (j < cp->n_rules && !strcmp(cp->rules[j].r->rpz_of, of))
+		j++;
+	return j;
+}
+
+static struct json_object *rpz_json(const struct compiled *cp)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0, end; i < cp->n_rules; i = end) {
+		struct json_object *g, *rules;
+
+		end = i + 1;
+		if (!cp->rules[i].r->rpz_of[0])
+			continue;
+		end = rpz_group_end(cp, i);
+		g = json_object_new_object();
+		rules = json_object_new_array();
+		json_object_object_add(g, "rule", json_object_new_string(cp->rules[i].r->rpz_of));
+		for (size_t j = i; j < end; j++) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name",
+					       json_object_new_string(cp->rules[j].r->name));
+			json_object_object_add(
+				o, "action",
+				json_object_new_string(action_name(cp->rules[j].r->action)));
+			json_object_object_add(o, "hosts",
+					       json_object_new_uint64(cp->rules[j].n_hosts));
+			json_object_array_add(rules, o);
+		}
+		json_object_object_add(g, "rules", rules);
+		json_object_array_add(a, g);
+	}
+	return a;
+}
+
+static void rpz_print(const struct compiled *cp)
+{
+	for (size_t i = 0, end; i < cp->n_rules; i = end) {
+		end = i + 1;
+		if (!cp->rules[i].r->rpz_of[0])
+			continue;
+		end = rpz_group_end(cp, i);
+		printf("  rule %s (rpz) ->", cp->rules[i].r->rpz_of);
+		for (size_t j = i; j < end; j++)
+			printf("%s %s (%" PRIu64 " host%s)", j > i ? "," : "", cp->rules[j].r->name,
+			       cp->rules[j].n_hosts, cp->rules[j].n_hosts == 1 ? "" : "s");
+		printf("\n");
+	}
+}
 
 static struct json_object *summary_json(const char *path, const struct policy *p,
 					const struct compiled *cp, bool iface_check,
@@ -44,6 +109,7 @@ static struct json_object *summary_json(const char *path, const struct policy *p
 	json_object_object_add(cf, "nets", json_object_new_uint64(cp->net_conflicts));
 	json_object_object_add(cf, "hosts", json_object_new_uint64(cp->host_conflicts));
 	json_object_object_add(o, "conflicts", cf);
+	json_object_object_add(o, "rpz", rpz_json(cp));
 	json_object_object_add(o, "iface_check", json_object_new_boolean(iface_check));
 	json_object_object_add(o, "warnings", json_object_new_uint64(p->warnings + cp->warnings));
 	json_object_object_add(o, "diagnostics", cli_diag_json(diag));
@@ -103,6 +169,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
 		if (warnings)
 			printf("; %u warning%s", warnings, warnings == 1 ? "" : "s");
 		printf("\n");
+		rpz_print(&cp);
 	}
 	free(diag);
 	compiled_free(&cp);

@@ -75,6 +75,10 @@ struct rule {
 	 * or its lists may be empty (`may_be_empty: true`, or an explicit
 	 * empty list such as `nets: []`). */
 	bool may_be_empty;
+	/* A rule made from RPZ zones (`rpz:`) is one of those its policy rule
+	 * becomes, one per action the zones give, named "<rpz_of>/<action>";
+	 * empty for every other rule. */
+	char rpz_of[TAPIS_NAME_MAX];
 	struct src_loc redirect_loc; /* the "iface:" line */
 	struct src_loc loc;	     /* the "- name:" line */
 };

@@ -10,7 +10,10 @@
  *
  * libyaml's document API gives us the tree with a mark on every node, which
  * is all we need: policy files are small, the big data lives in list files,
- * and those are read line by line with getline.
+ * and those are read line by line with getline. RPZ zones (`rpz:`) are read
+ * by rpz.c with ldns; a rule fed by zones becomes one rule per action they
+ * give, named "<rule>/<action>", since a zone gives a verdict per trigger
+ * and a tapis rule has one action.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -29,6 +32,7 @@
 
 #include "diag.h"
 #include "policy.h"
+#include "rpz.h"
 #include "when.h"
 
 #define MAX_ERRORS 50
@@ -36,6 +40,28 @@
  * sloppy feed can have millions of them, and the count says enough. */
 #define MAX_LINE_WARNINGS 100
 #define LIST_IOBUF	  (1u << 20)
+/* Distinct local-data answers of RPZ zones that check_policy compares with
+ * settings.sinkhole: a feed points at one block page or a few. */
+#define MAX_LOCAL_DATA 16
+
+/* The answer an RPZ zone gives for a set of its local-data triggers, kept
+ * until the settings are known (they may come after the rules). */
+struct local_data {
+	const char *file; /* the zone, interned */
+	unsigned line;	  /* of the first trigger giving this answer */
+	char name[TAPIS_HOST_MAX + 3];
+	char rule[TAPIS_NAME_MAX];
+	bool has_v4, has_v6;
+	uint8_t v4[4], v6[16];
+	size_t more; /* further triggers of the zone with the same answer */
+};
+
+/* A rule with `rpz:` is no rule itself but the name of those it becomes:
+ * no other rule may take it. */
+struct rpz_base {
+	char name[TAPIS_NAME_MAX];
+	unsigned line;
+};
 
 struct ctx {
 	struct policy *p;
@@ -54,6 +80,10 @@ struct ctx {
 	 * the whole rule is read, unless it says it may be empty. */
 	struct list_ref *empty;
 	size_t n_empty, cap_empty;
+	struct rpz_base *rpz_bases;
+	size_t n_rpz_bases, cap_rpz_bases;
+	struct local_data local[MAX_LOCAL_DATA];
+	size_t n_local, local_other; /* answers kept; triggers with answers beyond them */
 };
 
 struct list_ref {
@@ -61,6 +91,7 @@ struct list_ref {
 	bool skip;	     /* on_error: skip */
 	unsigned line;	     /* policy line naming it */
 	bool hosts;	     /* a host list (else a net list) */
+	bool zone;	     /* an RPZ zone */
 	size_t refused;	     /* lines skipped (on_error: skip) */
 };
 
@@ -731,7 +762,7 @@ static bool list_ref(struct ctx *c, const yaml_node_t *n, const char *key, struc
 	yaml_node_t *k, *v;
 	char where[64];
 
-	ref->skip = false;
+	memset(ref, 0, sizeof(*ref));
 	ref->line = node_line(n);
 	snprintf(where, sizeof(where), "'%s' entry", key);
 	if (n->type == YAML_SCALAR_NODE) {
@@ -780,6 +811,201 @@ static bool list_ref(struct ctx *c, const yaml_node_t *n, const char *key, struc
 		return false;
 	}
 	return true;
+}
+
+/* ---- RPZ zones ---- */
+
+/* The rules a rule with `rpz:` becomes, in this order, one per action its
+ * zones give (rpz_action: nxdomain and nodata reject, drop drops,
+ * passthru allows, local data sinkholes). */
+static const enum tapis_action rpz_rule_actions[] = {
+	TAPIS_ACT_REJECT,
+	TAPIS_ACT_DROP,
+	TAPIS_ACT_ALLOW,
+	TAPIS_ACT_SINKHOLE,
+};
+#define RPZ_RULES (sizeof(rpz_rule_actions) / sizeof(rpz_rule_actions[0]))
+/* "/sinkhole", the longest suffix a made rule's name takes. */
+#define RPZ_SUFFIX_MAX 9
+
+static size_t rpz_rule_index(enum tapis_action a)
+{
+	size_t i;
+
+	for (i = 0; i < RPZ_RULES - 1 && rpz_rule_actions[i] != a; i++)
+		;
+	return i;
+}
+
+static bool same_answer(const struct local_data *l, const struct rpz_entry *e)
+{
+	return l->has_v4 == e->has_v4 && l->has_v6 == e->has_v6 &&
+	       (!e->has_v4 || !memcmp(l->v4, e->v4, 4)) &&
+	       (!e->has_v6 || !memcmp(l->v6, e->v6, 16));
+}
+
+/* Remember a local-data trigger's answer, once per distinct answer of a
+ * zone, for check_policy to compare with settings.sinkhole. */
+static void note_local_data(struct ctx *c, const char *file, const char *rule,
+			    const struct rpz_entry *e)
+{
+	struct local_data *l;
+	size_t i;
+
+	for (i = 0; i < c->n_local; i++) {
+		l = &c->local[i];
+		if (l->file == file && !strcmp(l->rule, rule) && same_answer(l, e)) {
+			l->more++;
+			return;
+		}
+	}
+	if (c->n_local == MAX_LOCAL_DATA) {
+		c->local_other++;
+		return;
+	}
+	l = &c->local[c->n_local++];
+	memset(l, 0, sizeof(*l));
+	l->file = file;
+	l->line = e->line;
+	snprintf(l->name, sizeof(l->name), "%s%s", host_pattern_prefix(e->kind), e->name);
+	snprintf(l->rule, sizeof(l->rule), "%s", rule);
+	l->has_v4 = e->has_v4;
+	l->has_v6 = e->has_v6;
+	memcpy(l->v4, e->v4, 4);
+	memcpy(l->v6, e->v6, 16);
+}
+
+/* Read one zone of the rule `r` into rz[], the rules it becomes (by
+ * rpz_rule_index). rpz_read prints the zone's own FILE:LINE messages on
+ * the same stream; a refused zone is also reported at the policy line
+ * naming it, so the operator sees which rule it feeds. */
+static void read_zone(struct ctx *c, const struct rule *r, struct rule *rz, struct list_ref *ref,
+		      const char *full, const char *label)
+{
+	struct rpz_zone z;
+	size_t i;
+	int err;
+
+	err = rpz_read(full, ref->display, diag_stream(), ref->skip, &z);
+	c->p->warnings += z.skipped;
+	if (err == -ENOMEM) {
+		out_of_memory(c);
+	} else if (err) {
+		error_at(c, c->file, ref->line, "%s: RPZ zone '%s' refused (messages above)", label,
+			 ref->display);
+	} else {
+		for (i = 0; i < z.n && !c->stop; i++) {
+			const struct rpz_entry *e = &z.v[i];
+
+			if (push_host(&rz[rpz_rule_index(rpz_action(e->verdict))], e->kind, e->name,
+				      ref->display, e->line)) {
+				out_of_memory(c);
+				break;
+			}
+			if (e->verdict == RPZ_LOCAL_DATA)
+				note_local_data(c, ref->display, r->name, e);
+		}
+		if (z.skipped)
+			warn_always(c, ref->display, 0, "skipped %u refused record%s", z.skipped,
+				    z.skipped == 1 ? "" : "s");
+		ref->zone = true;
+		ref->refused = z.skipped;
+		if (!z.n)
+			note_empty(c, ref);
+	}
+	rpz_free(&z);
+}
+
+/* Host entries of the rules a rule's zones became, across those rules. */
+struct zone_item {
+	const struct host_entry *h;
+	uint32_t rule; /* index into rz[] */
+	uint32_t idx;  /* into its hosts */
+	uint32_t zone; /* the zone's place in the rule's `rpz` list */
+};
+
+static int zone_item_cmp(const void *a, const void *b)
+{
+	const struct zone_item *x = a, *y = b;
+	int d = strcmp(x->h->name, y->h->name);
+
+	if (d)
+		return d;
+	if (x->h->kind != y->h->kind)
+		return x->h->kind < y->h->kind ? -1 : 1;
+	if (x->zone != y->zone)
+		return x->zone < y->zone ? -1 : 1;
+	return x->h->loc.line < y->h->loc.line ? -1 : x->h->loc.line > y->h->loc.line;
+}
+
+/* A trigger in several zones of one rule is kept once: the zone listed
+ * first keeps it, as a resolver's first policy zone does, with a warning
+ * when a later one gives another verdict. (One zone holds each trigger
+ * once already: rpz_read merges them.) */
+static void merge_zones(struct ctx *c, struct rule *rz, const char *const *zones, size_t n_zones,
+			const char *label)
+{
+	struct zone_item *items;
+	size_t n = 0, total = 0, i, j, k, o;
+	bool *gone;
+
+	if (n_zones < 2)
+		return;
+	for (i = 0; i < RPZ_RULES; i++)
+		total += rz[i].n_hosts;
+	items = calloc(total ? total : 1, sizeof(*items));
+	gone = calloc(total ? total : 1, sizeof(*gone));
+	if (!items || !gone) {
+		free(items);
+		free(gone);
+		out_of_memory(c);
+		return;
+	}
+	for (i = 0; i < RPZ_RULES; i++)
+		for (j = 0; j < rz[i].n_hosts; j++) {
+			const struct host_entry *h = &rz[i].hosts[j];
+
+			for (k = 0; k < n_zones && zones[k] != h->loc.file; k++)
+				;
+			items[n++] = (struct zone_item){h, (uint32_t)i, (uint32_t)j, (uint32_t)k};
+		}
+	qsort(items, n, sizeof(*items), zone_item_cmp);
+	/* Runs of one trigger, the first zone's entry first. */
+	for (i = 0; i < n; i = j) {
+		const struct zone_item *keep = &items[i];
+
+		for (j = i + 1; j < n && !strcmp(items[j].h->name, keep->h->name) &&
+				items[j].h->kind == keep->h->kind;
+		     j++) {
+			const struct zone_item *it = &items[j];
+
+			gone[j] = true;
+			if (it->rule != keep->rule)
+				warn_line(c, it->h->loc.file, it->h->loc.line,
+					  "%s: %s%s is %s here but %s in %s:%u, the zone listed "
+					  "first, which keeps it",
+					  label, host_pattern_prefix(it->h->kind), it->h->name,
+					  action_name(rpz_rule_actions[it->rule]),
+					  action_name(rpz_rule_actions[keep->rule]),
+					  keep->h->loc.file, keep->h->loc.line);
+		}
+	}
+	/* Drop the losers from their rules, keeping each rule's order. */
+	for (i = 0; i < n; i++)
+		if (gone[i]) {
+			struct host_entry *h = &rz[items[i].rule].hosts[items[i].idx];
+
+			free(h->name);
+			h->name = NULL;
+		}
+	for (i = 0; i < RPZ_RULES; i++) {
+		for (j = o = 0; j < rz[i].n_hosts; j++)
+			if (rz[i].hosts[j].name)
+				rz[i].hosts[o++] = rz[i].hosts[j];
+		rz[i].n_hosts = o;
+	}
+	free(items);
+	free(gone);
 }
 
 /* ---- settings ---- */
@@ -958,6 +1184,7 @@ enum rule_key {
 	RK_DIRECTION,
 	RK_REDIRECT,
 	RK_MAY_BE_EMPTY,
+	RK_RPZ,
 	RK_COUNT,
 };
 
@@ -973,6 +1200,7 @@ static const char *const rule_keys[RK_COUNT + 1] = {
 	[RK_DIRECTION] = "direction",
 	[RK_REDIRECT] = "redirect",
 	[RK_MAY_BE_EMPTY] = "may_be_empty",
+	[RK_RPZ] = "rpz",
 	[RK_COUNT] = NULL,
 };
 
@@ -1079,20 +1307,147 @@ static void rule_label(const struct rule *r, char *buf, size_t n)
 		snprintf(buf, n, "rule at line %u", r->loc.line);
 }
 
+/* The zones of a rule's `rpz` list into rz[] (rpz_rule_actions order).
+ * Returns how many zones were named, as parse_entries does. */
+static size_t read_zones(struct ctx *c, yaml_node_t *v, const struct rule *r, struct rule *rz,
+			 const char *label)
+{
+	yaml_node_item_t *it, *top;
+	const char **zones;
+	size_t n = 0, named;
+
+	if (!want_list(c, v, "rpz", &it, &top))
+		return 1; /* reported */
+	if (it == top) {
+		error_at(c, c->file, node_line(v), "%s: 'rpz' names no zone", label);
+		return 1;
+	}
+	named = (size_t)(top - it);
+	zones = calloc(named, sizeof(*zones));
+	if (!zones) {
+		out_of_memory(c);
+		return 1;
+	}
+	for (; it < top && !c->stop; it++) {
+		struct list_ref ref;
+		char *full = NULL;
+
+		if (list_ref(c, node_at(c, *it), "rpz", &ref, &full)) {
+			read_zone(c, r, rz, &ref, full, label);
+			zones[n++] = ref.display;
+		}
+		free(full);
+	}
+	if (!c->stop)
+		merge_zones(c, rz, zones, n, label);
+	free(zones);
+	return named;
+}
+
+/* What a rule with `rpz` may not say: its zones give the actions, and
+ * its rules match names only. */
+static void check_rpz_rule(struct ctx *c, const struct rule *r, const unsigned *seen,
+			   const char *label)
+{
+	static const enum rule_key others[] = {RK_HOSTS,     RK_HOST_LISTS, RK_NETS,
+					       RK_NET_LISTS, RK_DIRECTION,  RK_REDIRECT};
+
+	if (seen[RK_ACTION])
+		error_at(c, c->file, seen[RK_ACTION],
+			 "%s: 'action' does not go with 'rpz': each zone record gives its own "
+			 "(the rule becomes %s/reject, %s/drop, %s/allow and %s/sinkhole, as "
+			 "its zones need)",
+			 label, r->name, r->name, r->name, r->name);
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (seen[others[i]])
+			error_at(c, c->file, seen[others[i]],
+				 "%s: '%s' does not go with 'rpz' (give them a rule of their own)",
+				 label, rule_keys[others[i]]);
+	if (strlen(r->name) > TAPIS_NAME_MAX - 1 - RPZ_SUFFIX_MAX)
+		error_at(c, c->file, r->loc.line,
+			 "%s: a rule with 'rpz' has at most %d characters in its name (its rules "
+			 "are named %s/sinkhole and so on)",
+			 label, TAPIS_NAME_MAX - 1 - RPZ_SUFFIX_MAX, r->name);
+}
+
+static const struct rpz_base *rpz_base_find(const struct ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_rpz_bases; i++)
+		if (!strcmp(c->rpz_bases[i].name, name))
+			return &c->rpz_bases[i];
+	return NULL;
+}
+
+/* Append a rule to the policy; false when out of memory (r is freed). */
+static bool add_rule(struct ctx *c, struct rule *r)
+{
+	if (grow((void **)&c->p->rules, &c->p->cap_rules, c->p->n_rules, sizeof(*c->p->rules))) {
+		out_of_memory(c);
+		free_rule(r);
+		return false;
+	}
+	c->p->rules[c->p->n_rules++] = *r;
+	if (r->name[0] && name_add(c, c->p->n_rules - 1)) {
+		out_of_memory(c);
+		return false;
+	}
+	return true;
+}
+
+/* The rules of a rule with `rpz`, one per action its zones gave, each
+ * with the rule's reference, expiry and line. rz[] is consumed. */
+static void add_rpz_rules(struct ctx *c, const struct rule *r, struct rule *rz, unsigned line)
+{
+	struct rpz_base *b;
+	size_t i;
+
+	if (!grow((void **)&c->rpz_bases, &c->cap_rpz_bases, c->n_rpz_bases,
+		  sizeof(*c->rpz_bases))) {
+		b = &c->rpz_bases[c->n_rpz_bases++];
+		snprintf(b->name, sizeof(b->name), "%s", r->name);
+		b->line = line;
+	} else {
+		out_of_memory(c);
+	}
+	for (i = 0; i < RPZ_RULES; i++) {
+		struct rule *g = &rz[i];
+
+		if (!g->n_hosts || c->stop) {
+			free_rule(g);
+			continue;
+		}
+		g->action = rpz_rule_actions[i];
+		snprintf(g->name, sizeof(g->name), "%.*s/%s", TAPIS_NAME_MAX - 1 - RPZ_SUFFIX_MAX,
+			 r->name, action_name(g->action));
+		snprintf(g->rpz_of, sizeof(g->rpz_of), "%s", r->name);
+		memcpy(g->reference, r->reference, sizeof(g->reference));
+		g->expires_unix = r->expires_unix;
+		g->dirs = TAPIS_DIRS_DST;
+		g->may_be_empty = r->may_be_empty;
+		g->loc = r->loc;
+		if (!add_rule(c, g))
+			break;
+	}
+	for (i++; i < RPZ_RULES; i++)
+		free_rule(&rz[i]);
+}
+
 static void parse_rule(struct ctx *c, yaml_node_t *n)
 {
 	unsigned seen[RK_COUNT] = {0}, name_line = 0, expires_line = 0;
 	const char *s, *expires_str = NULL;
 	char label[TAPIS_NAME_MAX + 32];
 	const struct rule *first;
-	yaml_node_t *k, *v, *redirect = NULL;
+	const struct rpz_base *base;
+	yaml_node_t *k, *v, *redirect = NULL, *rpz = NULL;
 	yaml_node_pair_t *pair;
-	struct rule r;
+	struct rule r, rz[RPZ_RULES];
 	size_t sources = 0;
 	bool declared_empty = false, may_be_empty = false;
 	int key;
 
 	memset(&r, 0, sizeof(r));
+	memset(rz, 0, sizeof(rz));
 	c->n_empty = 0;
 	r.dirs = TAPIS_DIRS_DST;
 	r.loc.file = c->file;
@@ -1173,6 +1528,10 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 			redirect = v;
 			parse_redirect(c, v, &r);
 			break;
+		case RK_RPZ:
+			/* Read once the name is known, wherever it stands. */
+			rpz = v;
+			break;
 		}
 	}
 	if (c->stop)
@@ -1181,8 +1540,14 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 	rule_label(&r, label, sizeof(label));
 	if (!seen[RK_NAME])
 		error_at(c, c->file, r.loc.line, "%s has no 'name'", label);
-	if (!seen[RK_ACTION])
+	if (rpz) {
+		check_rpz_rule(c, &r, seen, label);
+		sources += read_zones(c, rpz, &r, rz, label);
+		if (c->stop)
+			goto drop;
+	} else if (!seen[RK_ACTION]) {
 		error_at(c, c->file, r.loc.line, "%s has no 'action'", label);
+	}
 	if (seen[RK_ACTION] && r.action == TAPIS_ACT_REDIRECT && !seen[RK_REDIRECT])
 		error_at(c, c->file, r.loc.line, "%s has action redirect but no 'redirect' block",
 			 label);
@@ -1194,22 +1559,24 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 	r.may_be_empty = seen[RK_MAY_BE_EMPTY] ? may_be_empty : declared_empty;
 	if (!sources && !r.may_be_empty)
 		error_at(c, c->file, r.loc.line,
-			 "%s matches nothing (give hosts, host_lists, nets or net_lists; for a "
-			 "rule filled at run time, an empty list: nets: [])",
+			 "%s matches nothing (give hosts, host_lists, nets, net_lists or rpz; for "
+			 "a rule filled at run time, an empty list: nets: [])",
 			 label);
 	for (size_t i = 0; i < c->n_empty && !r.may_be_empty; i++) {
 		const struct list_ref *e = &c->empty[i];
+		const char *what = e->zone ? "RPZ zone" : e->hosts ? "host list" : "net list";
 
 		if (e->refused)
 			error_at(c, c->file, e->line,
-				 "%s: %s list '%s' yields no entries (%zu lines refused, on_error: "
+				 "%s: %s '%s' yields no entries (%zu %s refused, on_error: "
 				 "skip); say may_be_empty: true if the rule may be empty",
-				 label, e->hosts ? "host" : "net", e->display, e->refused);
+				 label, what, e->display, e->refused,
+				 e->zone ? "records" : "lines");
 		else
 			error_at(c, c->file, e->line,
-				 "%s: %s list '%s' yields no entries; say may_be_empty: true if "
+				 "%s: %s '%s' yields no entries; say may_be_empty: true if "
 				 "the rule may be empty",
-				 label, e->hosts ? "host" : "net", e->display);
+				 label, what, e->display);
 	}
 	if (r.expires_unix && r.expires_unix <= (int64_t)time(NULL))
 		warn_always(c, c->file, expires_line, "%s expired at %s; it will not match", label,
@@ -1217,22 +1584,89 @@ static void parse_rule(struct ctx *c, yaml_node_t *n)
 
 	if (name_line) {
 		first = name_find(c, r.name);
+		base = rpz_base_find(c, r.name);
 		if (first) {
 			error_at(c, c->file, name_line, "duplicate rule name '%s' (first at %s:%u)",
 				 r.name, first->loc.file, first->loc.line);
 			r.name[0] = '\0'; /* keep the index pointing at the first */
+		} else if (base) {
+			error_at(c, c->file, name_line,
+				 "duplicate rule name '%s' (first at %s:%u, a rule with rpz)",
+				 r.name, c->file, base->line);
+			r.name[0] = '\0';
 		}
 	}
-	if (grow((void **)&c->p->rules, &c->p->cap_rules, c->p->n_rules, sizeof(*c->p->rules))) {
-		out_of_memory(c);
-		goto drop;
+	if (rpz) {
+		/* The rule is its zones' rules; it holds nothing itself. */
+		if (r.name[0])
+			add_rpz_rules(c, &r, rz, r.loc.line);
+		else
+			for (size_t i = 0; i < RPZ_RULES; i++)
+				free_rule(&rz[i]);
+		free_rule(&r);
+		return;
 	}
-	c->p->rules[c->p->n_rules++] = r;
-	if (r.name[0] && name_add(c, c->p->n_rules - 1))
-		out_of_memory(c);
+	add_rule(c, &r);
 	return;
 drop:
+	for (size_t i = 0; i < RPZ_RULES; i++)
+		free_rule(&rz[i]);
 	free_rule(&r);
+}
+
+/* What the zone answers for a local-data trigger, or what tapis answers
+ * (the sinkhole settings), in words. */
+static void answer_words(bool has_v4, const uint8_t *v4, bool has_v6, const uint8_t *v6, bool tapis,
+			 char *buf, size_t n)
+{
+	char a4[INET_ADDRSTRLEN] = "", a6[INET6_ADDRSTRLEN] = "";
+
+	if (has_v4)
+		inet_ntop(AF_INET, v4, a4, sizeof(a4));
+	if (has_v6)
+		inet_ntop(AF_INET6, v6, a6, sizeof(a6));
+	snprintf(buf, n, "%s%s%s, %s%s%s", has_v4 ? "A " : "", a4,
+		 has_v4 ? "" : (tapis ? "NODATA to A" : "no A"), has_v6 ? "AAAA " : "", a6,
+		 has_v6 ? "" : (tapis ? "NODATA to AAAA" : "no AAAA"));
+}
+
+/* tapis answers a sinkhole rule's queries with settings.sinkhole, not
+ * with the addresses of a zone's local data (those are per trigger; the
+ * data path has one block page): say where the two differ. */
+static void check_local_data(struct ctx *c)
+{
+	const struct policy_settings *st = &c->p->settings;
+	char zone[96], ours[96];
+
+	if (!st->has_sinkhole_v4 && !st->has_sinkhole_v6)
+		return; /* the sinkhole rules are refused */
+	answer_words(st->has_sinkhole_v4, st->sinkhole_v4, st->has_sinkhole_v6, st->sinkhole_v6,
+		     true, ours, sizeof(ours));
+	for (size_t i = 0; i < c->n_local; i++) {
+		const struct local_data *l = &c->local[i];
+
+		if (l->has_v4 == st->has_sinkhole_v4 && l->has_v6 == st->has_sinkhole_v6 &&
+		    (!l->has_v4 || !memcmp(l->v4, st->sinkhole_v4, 4)) &&
+		    (!l->has_v6 || !memcmp(l->v6, st->sinkhole_v6, 16)))
+			continue;
+		answer_words(l->has_v4, l->v4, l->has_v6, l->v6, false, zone, sizeof(zone));
+		if (l->more)
+			warn_always(c, l->file, l->line,
+				    "rule '%s/sinkhole': local data of %s (%s) is answered with "
+				    "settings.sinkhole (%s), as are %zu more triggers of the zone "
+				    "with the same data",
+				    l->rule, l->name, zone, ours, l->more);
+		else
+			warn_always(c, l->file, l->line,
+				    "rule '%s/sinkhole': local data of %s (%s) is answered with "
+				    "settings.sinkhole (%s)",
+				    l->rule, l->name, zone, ours);
+	}
+	if (c->local_other)
+		warn_always(c, c->file, 0,
+			    "%zu more local-data triggers of RPZ zones give other answers; all "
+			    "are answered with settings.sinkhole (%s)",
+			    c->local_other, ours);
 }
 
 /* Checks that need the whole file, whatever order its keys came in. */
@@ -1249,11 +1683,19 @@ static void check_policy(struct ctx *c)
 		if (r->action != TAPIS_ACT_SINKHOLE || st->has_sinkhole_v4 || st->has_sinkhole_v6)
 			continue;
 		rule_label(r, label, sizeof(label));
-		error_at(c, r->loc.file, r->loc.line,
-			 "%s has action sinkhole but "
-			 "settings.sinkhole gives no ipv4 or ipv6 address",
-			 label);
+		if (r->rpz_of[0] && r->n_hosts)
+			error_at(c, r->loc.file, r->loc.line,
+				 "%s (local data, as in %s:%u) has action sinkhole but "
+				 "settings.sinkhole gives no ipv4 or ipv6 address",
+				 label, r->hosts[0].loc.file, r->hosts[0].loc.line);
+		else
+			error_at(c, r->loc.file, r->loc.line,
+				 "%s has action sinkhole but "
+				 "settings.sinkhole gives no ipv4 or ipv6 address",
+				 label);
 	}
+	if (!c->stop)
+		check_local_data(c);
 }
 
 static void parse_root(struct ctx *c, yaml_node_t *root)
@@ -1429,6 +1871,7 @@ done:
 			c.hidden_warnings);
 	free(c.names);
 	free(c.empty);
+	free(c.rpz_bases);
 	if (c.errors || c.fatal) {
 		policy_free(out);
 		return c.fatal ? c.fatal : -EINVAL;

@@ -23,7 +23,6 @@
 
 #include <ldns/ldns.h>
 
-#include "hostname.h"
 #include "rpz.h"
 
 enum tapis_action rpz_action(enum rpz_verdict v)
@@ -51,8 +50,47 @@ const char *rpz_verdict_name(enum rpz_verdict v)
 	return v < RPZ_VERDICTS ? names[v] : "?";
 }
 
+/* Names live in blocks of NAME_BLOCK bytes, not one allocation each: a
+ * small allocation made between two records would be carved out of the
+ * buffers ldns frees after each one, and each next record would then grow
+ * and trim the heap again (a 1,000,000-trigger zone took four times as
+ * long). */
+#define NAME_BLOCK (256u << 10)
+
+struct rpz_names {
+	struct rpz_names *next;
+	size_t used;
+	char data[NAME_BLOCK];
+};
+
+static char *name_store(struct rpz_zone *z, const char *name)
+{
+	size_t n = strlen(name) + 1;
+	struct rpz_names *b = z->names;
+	char *s;
+
+	if (!b || NAME_BLOCK - b->used < n) {
+		b = malloc(sizeof(*b));
+		if (!b)
+			return NULL;
+		b->next = z->names;
+		b->used = 0;
+		z->names = b;
+	}
+	s = b->data + b->used;
+	memcpy(s, name, n);
+	b->used += n;
+	return s;
+}
+
 void rpz_free(struct rpz_zone *z)
 {
+	while (z->names) {
+		struct rpz_names *next = z->names->next;
+
+		free(z->names);
+		z->names = next;
+	}
 	free(z->v);
 	memset(z, 0, sizeof(*z));
 }
@@ -62,26 +100,34 @@ struct rd {
 	FILE *diag;
 	bool skip;
 	int errors;
+	unsigned shown, hidden; /* messages printed, and left out past RPZ_MAX_MSGS */
 };
 
 /* A refused record: an error, or under skip a warning and the record is
- * left out. */
+ * left out. Printed up to RPZ_MAX_MSGS a zone: a feed of resolver
+ * triggers (thousands of rpz-ip records) would otherwise bury the
+ * messages that matter, and the count says enough after those. */
 static void refuse(struct rd *r, struct rpz_zone *z, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void refuse(struct rd *r, struct rpz_zone *z, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (r->skip)
+		z->skipped++;
+	else
+		r->errors++;
+	if (r->shown >= RPZ_MAX_MSGS) {
+		r->hidden++;
+		return;
+	}
+	r->shown++;
 	fprintf(r->diag, "%s:%u: %s: ", r->file, line, r->skip ? "warning" : "error");
 	va_start(ap, fmt);
 	vfprintf(r->diag, fmt, ap);
 	va_end(ap);
-	if (r->skip) {
+	if (r->skip)
 		fputs(" (skipped: on_error: skip)", r->diag);
-		z->skipped++;
-	} else {
-		r->errors++;
-	}
 	fputc('\n', r->diag);
 }
 
@@ -130,26 +176,36 @@ static int unescape(const char *in, size_t n, char *out)
 	return 0;
 }
 
-/* The trigger of an owner "TRIGGER.APEX." into e->name/kind. 0, 1 for the
- * apex itself (SOA, NS: not a trigger), -EINVAL after a message. */
+/* The trigger of an owner "TRIGGER.APEX." into e->name (stored in z) and
+ * e->kind. 0, 1 for the apex itself (SOA, NS: not a trigger), -EINVAL
+ * after a message, -ENOMEM. */
 static int trigger_of(struct rd *r, struct rpz_zone *z, const char *owner, unsigned line,
 		      struct rpz_entry *e)
 {
 	size_t lo = strlen(owner), la = strlen(z->apex), i;
-	char trig[4 * (TAPIS_HOST_MAX + 1)];
-	const char *why, *last;
+	char trig[4 * (TAPIS_HOST_MAX + 1)], pat[sizeof(trig) + 1], why[512];
+	struct host_pattern hp;
+	const char *last;
 
 	if (!strcmp(owner, z->apex))
 		return 1;
-	if (lo <= la || strcmp(owner + lo - la, z->apex) || owner[lo - la - 1] != '.') {
+	/* A zone file that names no origin ($ORIGIN, or an absolute SOA
+	 * owner) leaves it to the resolver's configuration; ldns reads its
+	 * "@" as the root. Its relative names are then the triggers as
+	 * written. */
+	if (!strcmp(z->apex, "."))
+		la = 0;
+	if (la && (lo <= la || strcmp(owner + lo - la, z->apex) || owner[lo - la - 1] != '.')) {
 		refuse(r, z, line, "'%.100s' is not inside the zone %.100s", owner, z->apex);
 		return -EINVAL;
 	}
-	if (lo - la - 1 >= sizeof(trig)) {
+	/* Without the apex and the dot before it (or the root's dot). */
+	lo -= la ? la + 1 : 1;
+	if (lo >= sizeof(trig)) {
 		refuse(r, z, line, "trigger name too long");
 		return -EINVAL;
 	}
-	if (unescape(owner, lo - la - 1, trig)) {
+	if (unescape(owner, lo, trig)) {
 		refuse(r, z, line, "'%.100s': a label holds an escaped dot or NUL", owner);
 		return -EINVAL;
 	}
@@ -164,20 +220,24 @@ static int trigger_of(struct rd *r, struct rpz_zone *z, const char *owner, unsig
 			return -EINVAL;
 		}
 	}
-	e->kind = HOST_EXACT;
 	if (!strcmp(trig, "*")) {
 		refuse(r, z, line, "'*' at the zone apex would match every name");
 		return -EINVAL;
 	}
-	if (!strncmp(trig, "*.", 2)) {
-		e->kind = HOST_WILDCARD;
-		memmove(trig, trig + 2, strlen(trig + 2) + 1);
-	}
-	if (hostname_normalize(trig, e->name, sizeof(e->name), &why)) {
-		refuse(r, z, line, "invalid trigger name '%.100s': %s", trig, why);
+	/* "name" is that name only, "*.name" the names under it: tapis's
+	 * =name and *.name, read by the parser the policy's lists and `host
+	 * add` use, so a trigger is refused for what they refuse (an address,
+	 * an all-digit last label). */
+	snprintf(pat, sizeof(pat), "%s%s", strncmp(trig, "*.", 2) ? "=" : "", trig);
+	if (host_pattern_parse(pat, &hp, why, sizeof(why))) {
+		refuse(r, z, line, "invalid trigger: %s", why);
 		return -EINVAL;
 	}
-	return 0;
+	e->kind = hp.kind;
+	/* Stored to its length: a feed has millions of triggers, most far
+	 * shorter than the longest name an entry would have room for. */
+	e->name = name_store(z, hp.name);
+	return e->name ? 0 : -ENOMEM;
 }
 
 /* The verdict of one record's RDATA into e. 0, or -EINVAL after a message. */
@@ -418,6 +478,9 @@ int rpz_read(const char *path, const char *display, FILE *diag, bool skip, struc
 	}
 	if (!ret)
 		merge(&r, z);
+	if (r.hidden)
+		fprintf(r.diag, "%s: %s: %u more refused records not shown\n", r.file,
+			r.skip ? "warning" : "error", r.hidden);
 	if (!ret && r.errors)
 		ret = -EINVAL;
 	ldns_rdf_deep_free(origin);

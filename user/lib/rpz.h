@@ -29,10 +29,12 @@ enum rpz_verdict {
 	RPZ_VERDICTS,
 };
 
+struct rpz_names;
+
 struct rpz_entry {
 	enum host_kind kind; /* HOST_EXACT, or HOST_WILDCARD for "*.name" */
 	enum rpz_verdict verdict;
-	char name[TAPIS_HOST_MAX + 1]; /* normalised, as host_entry.name */
+	const char *name; /* normalised, as host_entry.name; stored in the zone */
 	unsigned line;
 	/* Local data: the first A and AAAA given for the trigger. */
 	bool has_v4, has_v6;
@@ -44,8 +46,12 @@ struct rpz_zone {
 	size_t n, cap;
 	size_t per_verdict[RPZ_VERDICTS];
 	unsigned skipped;	       /* records refused under skip (warned each) */
+	struct rpz_names *names;       /* where the entries' names are stored */
 	char apex[TAPIS_HOST_MAX + 2]; /* the SOA owner, as written by ldns */
 };
+
+/* Refused records printed per zone; the rest are counted in one line. */
+#define RPZ_MAX_MSGS 100
 
 /* The tapis action for a verdict. */
 enum tapis_action rpz_action(enum rpz_verdict v);
@@ -53,7 +59,8 @@ const char *rpz_verdict_name(enum rpz_verdict v);
 
 /* Read the zone at `path` (`display` names it in messages) into `z`.
  * Messages go to `diag` as "FILE:LINE: error: ..." (or "warning:" for a
- * record skipped because `skip` is set). Records of one trigger are merged;
+ * record skipped because `skip` is set), RPZ_MAX_MSGS of them, then one
+ * line counting the rest. Records of one trigger are merged;
  * a trigger given two verdicts is an error. Returns 0; -EINVAL when a
  * record was refused (without `skip`) or the file is no zone (no SOA first,
  * not a regular file, unreadable: the message says which); -ENOMEM.
