@@ -201,4 +201,11 @@ assert_match "it names the option given twice" "option '--policy' given twice" "
 assert_exit "host add --rule A --rule B: exit 2" 2 lab_tapis host add x.example --rule a --rule b
 assert_match "it names --rule" "option '--rule' given twice" "$OUT"
 
+# --- a policy that is not a file ------------------------------------------------------------
+mkfifo "$tmp/fifo.yaml"
+assert_exit "check --policy FIFO: exit 2 at once, not blocked" 2 timeout 5 "$TAPIS_BIN" check --policy "$tmp/fifo.yaml"
+assert_match "it says not a regular file" "fifo.yaml: error: not a regular file" "$OUT"
+assert_exit "check --policy /dev/zero: exit 2" 2 timeout 5 "$TAPIS_BIN" check --policy /dev/zero
+assert_match "it says not a regular file" "/dev/zero: error: not a regular file" "$OUT"
+
 lab_test_end

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -967,7 +968,90 @@ static void test_list_missing(void **state)
 	expect_error(RULE_HEAD "    host_lists:\n      - on_error: skip\n        path: nope.txt\n",
 		     "t.yaml:7: error: ", "cannot open host list");
 	expect_error(RULE_HEAD "    net_lists: [ lists ]\n",
-		     "t.yaml:5: error: ", "cannot open net list", "Is a directory");
+		     "t.yaml:5: error: ", "net list 'tests/unit/data/lists' is not a regular file");
+}
+
+/* Inputs that are not lists at all, and entries that hide a '#': refused
+ * with FILE:LINE, never read for ever or half taken. */
+static void test_bounded_inputs(void **state)
+{
+	char dir[] = "/tmp/tapis-policy-XXXXXX", path[128], yaml[512], *big;
+	struct parsed r;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* A FIFO without a writer: a blocking open would never return. */
+	snprintf(path, sizeof(path), "%s/fifo.txt", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(yaml, sizeof(yaml), RULE_HEAD "    net_lists: [ %s ]\n", path);
+	expect_error(yaml, "t.yaml:5: error: ", "fifo.txt' is not a regular file");
+	unlink(path);
+	/* A device that never ends. */
+	expect_error(RULE_HEAD "    net_lists: [ /dev/zero ]\n",
+		     "t.yaml:5: error: ", "'/dev/zero' is not a regular file");
+	/* A line over the limit: refused at its line, the next line still read. */
+	snprintf(path, sizeof(path), "%s/long.txt", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	big = malloc(10000);
+	assert_non_null(big);
+	memset(big, 'a', 9999);
+	big[9999] = '\0';
+	fprintf(f, "198.18.1.0/24\n%s.example\n198.18.2.0/24\n", big);
+	fclose(f);
+	free(big);
+	snprintf(yaml, sizeof(yaml), RULE_HEAD "    host_lists: [ %s ]\n", path);
+	parse(&r, yaml);
+	assert_int_not_equal(r.rc, 0);
+	if (!strstr(r.diag, "long.txt:2: error: line longer than 4096 bytes"))
+		fail_msg("no long-line error in: %s", r.diag);
+	done(&r);
+	unlink(path);
+	/* '#' inside an entry is part of it (and refuses it); after blank
+	 * space, or at the start of a line, a comment. */
+	snprintf(path, sizeof(path), "%s/hash.txt", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("# a comment\n198.18.7.0/24 # a comment\n198.18.7.0/2#4\n", f);
+	fclose(f);
+	snprintf(yaml, sizeof(yaml), RULE_HEAD "    net_lists: [ %s ]\n", path);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), ":3: error: ");
+	expect_error(yaml, path, "198.18.7.0/2#4");
+	snprintf(path, sizeof(path), "%s/hash.txt", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/hosts.txt", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("blocked.ex#ample\n", f);
+	fclose(f);
+	snprintf(yaml, sizeof(yaml), RULE_HEAD "    host_lists: [ %s ]\n", path);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), ":1: error: ");
+	expect_error(yaml, path, "blocked.ex#ample");
+	snprintf(path, sizeof(path), "%s/hosts.txt", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* YAML nested deeper than any policy: refused at once, with its line. */
+static void test_depth(void **state)
+{
+	char *y = malloc(200000);
+	size_t o = 0;
+	struct parsed r;
+
+	(void)state;
+	assert_non_null(y);
+	o += snprintf(y + o, 200000 - o, "version: 1\nrules: ");
+	for (int i = 0; i < 50000; i++)
+		y[o++] = '[';
+	y[o] = '\0';
+	parse(&r, y);
+	assert_int_not_equal(r.rc, 0);
+	if (!strstr(r.diag, "t.yaml:2: error: nested more than 32 levels deep"))
+		fail_msg("no depth error in: %s", r.diag);
+	done(&r);
+	free(y);
 }
 
 static void test_list_entry_errors(void **state)
@@ -1274,6 +1358,8 @@ int main(void)
 		cmocka_unit_test(test_redirect),
 		cmocka_unit_test(test_sinkhole_needs_address),
 		cmocka_unit_test(test_list_missing),
+		cmocka_unit_test(test_bounded_inputs),
+		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_list_entry_errors),
 		cmocka_unit_test(test_host_list_fail),
 		cmocka_unit_test(test_host_list_skip),

@@ -40,6 +40,10 @@
  * sloppy feed can have millions of them, and the count says enough. */
 #define MAX_LINE_WARNINGS 100
 #define LIST_IOBUF	  (1u << 20)
+/* Limits: a list line (an entry and a comment) and a policy file. */
+#define LIST_LINE_MAX	 4096u
+#define POLICY_FILE_MAX	 (64u << 20)
+#define POLICY_DEPTH_MAX 32u
 /* Distinct local-data answers of RPZ zones that check_policy compares with
  * settings.sinkhole: a feed points at one block page or a few. */
 #define MAX_LOCAL_DATA 16
@@ -658,6 +662,39 @@ static int net_line(struct ctx *c, struct rule *r, char *line, const char *file,
 	return add_net(c, r, first, file, lineno, why, whysz);
 }
 
+/* getline with a bound: a line longer than LIST_LINE_MAX is read past (to
+ * its newline) without keeping it, and its length returned as
+ * LIST_LINE_MAX + 1. -1 at end of file; -ENOMEM; -errno for a read error
+ * (errno of getline is not enough: it fails on ENOMEM like on EOF). */
+static ssize_t bounded_line(FILE *f, char **line, size_t *cap)
+{
+	size_t n = 0;
+	int ch;
+
+	if (!*line) {
+		*cap = LIST_LINE_MAX + 2;
+		*line = malloc(*cap);
+		if (!*line)
+			return -ENOMEM;
+	}
+	errno = 0;
+	while ((ch = getc_unlocked(f)) != EOF) {
+		if (n < LIST_LINE_MAX + 1)
+			(*line)[n] = (char)ch;
+		n++;
+		if (ch == '\n')
+			break;
+	}
+	if (ch == EOF && ferror(f))
+		return errno ? -errno : -EIO;
+	if (ch == EOF && n == 0)
+		return -1;
+	if (n > LIST_LINE_MAX + 1)
+		return LIST_LINE_MAX + 1;
+	(*line)[n < LIST_LINE_MAX + 1 ? n : LIST_LINE_MAX + 1] = '\0';
+	return (ssize_t)n;
+}
+
 /* One raw line of a list file (as getline gave it): 0 or 1 when fine,
  * -EINVAL with why[], -ENOMEM. */
 static int list_line(struct ctx *c, struct rule *r, char *line, size_t len, const char *file,
@@ -672,9 +709,15 @@ static int list_line(struct ctx *c, struct rule *r, char *line, size_t len, cons
 	if (lineno == 1 && (unsigned char)line[0] == 0xef && (unsigned char)line[1] == 0xbb &&
 	    (unsigned char)line[2] == 0xbf)
 		line += 3;
-	hash = strchr(line, '#');
-	if (hash)
-		*hash = '\0';
+	/* A comment starts a line or follows blank space: a '#' inside an
+	 * entry is part of it, and the entry is refused for it, rather than
+	 * "198.18.7.0/2#4" quietly becoming 192.0.0.0/2. */
+	for (hash = line; (hash = strchr(hash, '#')); hash++) {
+		if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
+			*hash = '\0';
+			break;
+		}
+	}
 	if (hosts)
 		return host_line(r, line, file, lineno, why, whysz);
 	return net_line(c, r, line, file, lineno, why, whysz);
@@ -699,19 +742,24 @@ static void read_list(struct ctx *c, struct rule *r, struct list_ref *ref, const
 	size_t cap = 0, skipped = 0, before = hosts ? r->n_hosts : r->n_nets;
 	unsigned lineno = 0, errors = c->errors;
 	struct stat st;
-	ssize_t n;
+	ssize_t n = -1;
 	FILE *f;
-	int err;
+	int err, fd;
 
-	f = fopen(full, "re");
-	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
-		f = NULL;
-		errno = EISDIR;
+	/* Regular files only: a FIFO blocks, /dev/zero never ends. */
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		error_at(c, c->file, ref->line, "%s list '%s' is not a regular file",
+			 hosts ? "host" : "net", ref->display);
+		return;
 	}
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (!f) {
 		error_at(c, c->file, ref->line, "cannot open %s list '%s': %s",
 			 hosts ? "host" : "net", ref->display, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	/* Big reads for big feeds; stdio's default 4 KiB costs syscalls. */
@@ -719,10 +767,16 @@ static void read_list(struct ctx *c, struct rule *r, struct list_ref *ref, const
 	if (iobuf)
 		setvbuf(f, iobuf, _IOFBF, LIST_IOBUF);
 
-	while (!c->stop && (n = getline(&line, &cap, f)) >= 0) {
+	while (!c->stop && (n = bounded_line(f, &line, &cap)) >= 0) {
 		lineno++;
-		err = list_line(c, r, line, (size_t)n, ref->display, lineno, hosts, why,
-				sizeof(why));
+		if (n > LIST_LINE_MAX) {
+			/* Refused, not read: a line that long is no entry. */
+			err = -EINVAL;
+			snprintf(why, sizeof(why), "line longer than %u bytes", LIST_LINE_MAX);
+		} else {
+			err = list_line(c, r, line, (size_t)n, ref->display, lineno, hosts, why,
+					sizeof(why));
+		}
 		if (err >= 0)
 			continue;
 		if (err == -ENOMEM) {
@@ -736,8 +790,11 @@ static void read_list(struct ctx *c, struct rule *r, struct list_ref *ref, const
 			error_at(c, ref->display, lineno, "%s", why);
 		}
 	}
-	if (ferror(f))
-		error_at(c, ref->display, 0, "read error: %s", strerror(errno));
+	if (n == -ENOMEM)
+		out_of_memory(c);
+	else if (ferror(f) || n < -1)
+		error_at(c, ref->display, lineno + 1, "read error: %s",
+			 strerror(n < -1 ? (int)-n : errno));
 	if (skipped)
 		warn_always(c, ref->display, 0, "skipped %zu invalid line%s", skipped,
 			    skipped == 1 ? "" : "s");
@@ -1813,6 +1870,48 @@ void policy_free(struct policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* A policy is a few levels deep; libyaml builds a document of any depth,
+ * in time that grows faster than the nesting (100,000 levels took 26 s).
+ * One pass over the events, stopped at the first level too many, refuses
+ * it with its line. True when refused (or the pass failed: the load that
+ * follows reports a syntax error itself). */
+static bool too_deep(struct ctx *c, const char *buf, size_t len)
+{
+	yaml_parser_t y;
+	yaml_event_t ev;
+	unsigned depth = 0;
+	bool refused = false, done = false;
+
+	if (!yaml_parser_initialize(&y))
+		return false;
+	yaml_parser_set_input_string(&y, (const unsigned char *)buf, len);
+	while (!done && yaml_parser_parse(&y, &ev)) {
+		switch (ev.type) {
+		case YAML_MAPPING_START_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+			if (++depth > POLICY_DEPTH_MAX) {
+				error_at(c, c->file, (unsigned)ev.start_mark.line + 1,
+					 "nested more than %u levels deep: not a policy",
+					 POLICY_DEPTH_MAX);
+				refused = done = true;
+			}
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&y);
+	return refused;
+}
+
 int policy_parse_buffer(const char *name, const char *base_dir, const char *buf, size_t len,
 			struct policy *out)
 {
@@ -1834,6 +1933,8 @@ int policy_parse_buffer(const char *name, const char *base_dir, const char *buf,
 		goto done;
 	}
 
+	if (too_deep(&c, buf, len))
+		goto done;
 	if (!yaml_parser_initialize(&y)) {
 		out_of_memory(&c);
 		goto done;
@@ -1886,10 +1987,26 @@ static int read_all(const char *path, char **buf, size_t *len)
 	ssize_t r;
 	int fd, err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	/* A FIFO would block the open itself and hold the reload lock for
+	 * ever, a device never end: regular files only, of a bounded size. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EBADFD; /* "not a regular file", said by the caller */
+	}
+	if (st.st_size > POLICY_FILE_MAX) {
+		close(fd);
+		return -EFBIG;
+	}
 	for (;;) {
+		if (n > POLICY_FILE_MAX) {
+			err = -EFBIG; /* it grew while read */
+			break;
+		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 65536;
 			nb = realloc(b, cap);
@@ -1929,8 +2046,15 @@ int policy_parse_file(const char *path, struct policy *out)
 	memset(out, 0, sizeof(*out));
 	err = read_all(path, &buf, &len);
 	if (err) {
-		fprintf(diag_stream(), "%s: error: cannot read policy: %s\n", path, strerror(-err));
-		return err;
+		if (err == -EBADFD)
+			fprintf(diag_stream(), "%s: error: not a regular file\n", path);
+		else if (err == -EFBIG)
+			fprintf(diag_stream(), "%s: error: larger than %u MiB: not a policy\n",
+				path, POLICY_FILE_MAX >> 20);
+		else
+			fprintf(diag_stream(), "%s: error: cannot read policy: %s\n", path,
+				strerror(-err));
+		return err == -EBADFD || err == -EFBIG ? -EINVAL : err;
 	}
 	dir_copy = strdup(path);
 	if (!dir_copy) {
