@@ -359,6 +359,96 @@ static __always_inline int tcp_reset(struct xdp_md *ctx, __u32 l3_off, __u32 l4_
 	return XDP_TX;
 }
 
+/* Never a reflector: answer only a sender the host's own stack would answer.
+ * 0, or the reason (enum tapis_stat) not to: a multicast or broadcast
+ * source, MAC or IP (0.0.0.0, 255.255.255.255, 224/4, 127/8; ::, ::1,
+ * ff00::/8: a forged one would turn the answer on a bystander or a whole
+ * segment); an IP or UDP length the frame does not hold, or UDP without
+ * payload; a PPPoE frame that is not session data or whose length is not
+ * the datagram's; a TCP segment that is a RST or has no ACK (a reset must
+ * not answer a reset, nor a SYN: RFC 9293 3.10.7). Checksums are not
+ * verified (a veth or a local sender hands over partial ones); the answer
+ * gets its own. */
+static __always_inline __u32 answer_refused(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off,
+					    __u32 family, __u32 tcp)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct cursor c = {.pos = data, .end = end};
+	__u32 l3 = l3_off & OFF_MASK, l4 = l4_off & OFF_MASK, ip_len;
+	struct ethhdr *eth = cursor_pull(&c, struct ethhdr);
+	__u8 *ip = data + l3, *src;
+	__u16 proto;
+	int i;
+
+	if (!eth)
+		return TAPIS_S_NOANS_LENGTH;
+	if (eth->h_source[0] & 1)
+		return TAPIS_S_NOANS_SOURCE;
+	if (family == 4) {
+		struct iphdr *h = (void *)ip;
+
+		if ((void *)(h + 1) > end)
+			return TAPIS_S_NOANS_LENGTH;
+		ip_len = bpf_ntohs(h->tot_len);
+		src = (__u8 *)&h->saddr;
+		if (h->saddr == 0 || h->saddr == 0xffffffff || (src[0] & 0xf0) == 0xe0 ||
+		    src[0] == 127)
+			return TAPIS_S_NOANS_SOURCE;
+	} else {
+		struct ipv6hdr *h = (void *)ip;
+		__u64 hi, lo;
+
+		if ((void *)(h + 1) > end)
+			return TAPIS_S_NOANS_LENGTH;
+		ip_len = sizeof(*h) + bpf_ntohs(h->payload_len);
+		src = (__u8 *)&h->saddr;
+		__builtin_memcpy(&hi, src, 8);
+		__builtin_memcpy(&lo, src + 8, 8);
+		if (src[0] == 0xff || (!hi && (!lo || lo == bpf_cpu_to_be64(1))))
+			return TAPIS_S_NOANS_SOURCE;
+	}
+	if (ip_len > (__u32)(end - (void *)ip))
+		return TAPIS_S_NOANS_LENGTH;
+	if (tcp) {
+		struct tcphdr *th = data + l4;
+
+		if ((void *)(th + 1) > end)
+			return TAPIS_S_NOANS_LENGTH;
+		if (th->rst || !th->ack)
+			return TAPIS_S_NOANS_TCP;
+	} else {
+		struct udphdr *uh = data + l4;
+		__u32 ulen;
+
+		if ((void *)(uh + 1) > end)
+			return TAPIS_S_NOANS_LENGTH;
+		ulen = bpf_ntohs(uh->len);
+		if (ulen <= sizeof(*uh) || ulen > (__u32)(end - (void *)uh))
+			return TAPIS_S_NOANS_LENGTH;
+	}
+	proto = eth->h_proto;
+#pragma unroll
+	for (i = 0; i < TAPIS_MAX_VLAN; i++) {
+		struct vlan_hdr *vh;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD) &&
+		    proto != bpf_htons(ETH_P_QINQ1))
+			break;
+		vh = cursor_pull(&c, struct vlan_hdr);
+		if (!vh)
+			return TAPIS_S_NOANS_LENGTH;
+		proto = vh->proto_be;
+	}
+	if (proto == bpf_htons(ETH_P_PPP_SES)) {
+		struct pppoe_hdr *ph = cursor_pull(&c, struct pppoe_hdr);
+
+		if (!ph || ph->code != 0 ||
+		    bpf_ntohs(ph->length) != ip_len + sizeof(ph->ppp_proto_be))
+			return TAPIS_S_NOANS_PPPOE;
+	}
+	return 0;
+}
+
 /* A reset for the TCP segment at l4_off: XDP_TX, or XDP_DROP when none can
  * be built. A global function, verified once. */
 __noinline int tcp_reset_answer(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off, __u32 l3_end,
@@ -366,8 +456,15 @@ __noinline int tcp_reset_answer(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off, 
 {
 	int ret;
 
+	__u32 why;
+
 	if (!ctx || (family != 4 && family != 6))
 		return XDP_DROP;
+	why = answer_refused(ctx, l3_off, l4_off, family, 1);
+	if (why) {
+		count_stat(why);
+		return XDP_DROP;
+	}
 	ret = tcp_reset(ctx, l3_off, l4_off, l3_end, family);
 	if (ret == XDP_DROP)
 		count_stat(TAPIS_S_ANSWER_ERR);
@@ -379,10 +476,16 @@ __noinline int tcp_reset_answer(struct xdp_md *ctx, __u32 l3_off, __u32 l4_off, 
 __noinline int dns_answer(struct xdp_md *ctx, const struct dns_q *q,
 			  const struct tapis_settings *set, __u32 action)
 {
+	__u32 why;
 	int ret;
 
 	if (!q || !set || !q->msg_off || (q->family != 4 && q->family != 6))
 		return XDP_DROP;
+	why = answer_refused(ctx, q->l3_off, q->l4_off, q->family, q->tcp);
+	if (why) {
+		count_stat(why);
+		return XDP_DROP;
+	}
 	if (q->tcp)
 		ret = tcp_reset(ctx, q->l3_off, q->l4_off, q->l3_end, q->family);
 	else

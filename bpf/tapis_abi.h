@@ -241,6 +241,10 @@ enum tapis_stat {
 	TAPIS_S_ANSWER_HEAD,  /* answer grown at the head: no tail room */
 	TAPIS_S_ANSWER_ERR,   /* answer or reset could not be built: dropped */
 	TAPIS_S_FLOW_EVICT,   /* a flow's slot taken by another flow */
+	TAPIS_S_NOANS_SOURCE, /* no answer: the sender is no unicast host (MAC or IP) */
+	TAPIS_S_NOANS_LENGTH, /* no answer: IP or UDP length disagrees with the frame */
+	TAPIS_S_NOANS_PPPOE,  /* no answer: PPPoE code not session data, or its length wrong */
+	TAPIS_S_NOANS_TCP,    /* no reset: a RST, or a segment without ACK */
 	TAPIS_S_EVENTS,	      /* block events written to tapis_events */
 	TAPIS_S_EVENTS_LOST,  /* block events not written: over the rate, or the ring full */
 	TAPIS_S_MAX,

@@ -751,30 +751,108 @@ static bool test_tcp_reset(void)
 	return true;
 }
 
-/* A TCP segment carrying the query without ACK (never seen in practice):
- * RFC 9293 says seq 0. And SYN with data (TCP Fast Open) counts the SYN. */
-static bool test_tcp_reset_seq_rules(void)
+/* Never a reflector: a query segment without ACK (a SYN with data among
+ * them), or carrying RST, is dropped without a reset (a forged SYN must not
+ * make tapis send a reset to whoever it names), and counted. */
+static bool test_tcp_no_reset_without_ack(void)
 {
-	struct pkt_view vout;
 	uint8_t out[PKT_MAX];
 	size_t out_len;
 	struct pkt in;
-	int flags[] = {PKT_TCP_PSH, PKT_TCP_SYN};
+	int flags[] = {PKT_TCP_PSH, PKT_TCP_SYN, PKT_TCP_RST | PKT_TCP_ACK, PKT_TCP_RST};
+	uint64_t n0 = fx_stat(&fx, TAPIS_S_NOANS_TCP);
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 4; i++) {
 		pkt_init(&in);
 		pkt_eth(&in, NULL, NULL);
 		pkt_ipv4(&in, SRC4, DST4, PKT_AUTO, NULL);
-		pkt_tcp(&in, SPORT, 53, flags[i], TCP_SEQ, 0);
+		pkt_tcp(&in, SPORT, 53, flags[i], TCP_SEQ, flags[i] & PKT_TCP_ACK ? TCP_SEQ : 0);
 		dns_query_tcp(&in, "reject.example", DNS_TYPE_A, 1, DNS_RD, false);
 		ASSERT_OK(pkt_finish(&in));
 		out_len = sizeof(out);
-		ASSERT_EQ(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_TX);
-		ASSERT_OK(pkt_parse(out, out_len, &vout));
-		ASSERT_EQ(vout.seq, 0, "no ACK in the segment: seq 0");
-		ASSERT_EQ(vout.ack, TCP_SEQ + 2 + 12 + 16 + 4 + (i ? 1 : 0), "ack");
-		ASSERT_TRUE(l4_csum_ok(&vout));
-		ASSERT_TRUE(ipv4_hdr_csum_ok(&vout));
+		ASSERT_EQ(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_DROP, "flags 0x%x",
+			  flags[i]);
+	}
+	ASSERT_EQ(fx_stat(&fx, TAPIS_S_NOANS_TCP) - n0, 4, "counted as no_answer_tcp");
+	return true;
+}
+
+/* Never a reflector: a UDP query for a listed name from a source that is
+ * no unicast host, or whose lengths the frame does not hold, gets no
+ * answer; it is dropped (the rule's intent) and counted by reason. */
+static bool test_no_answer_to_forged(void)
+{
+	static const struct {
+		const char *src;
+		unsigned stat;
+	} srcs[] = {
+		{"255.255.255.255", TAPIS_S_NOANS_SOURCE},
+		{"224.0.0.1", TAPIS_S_NOANS_SOURCE},
+		{"0.0.0.0", TAPIS_S_NOANS_SOURCE},
+		{"127.0.0.1", TAPIS_S_NOANS_SOURCE},
+	};
+	static const char *mcast_mac = "01:00:5e:00:00:01";
+	uint8_t out[PKT_MAX];
+	size_t out_len;
+	struct pkt in;
+	uint64_t s0 = fx_stat(&fx, TAPIS_S_NOANS_SOURCE), l0 = fx_stat(&fx, TAPIS_S_NOANS_LENGTH);
+
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		pkt_init(&in);
+		pkt_eth(&in, NULL, NULL);
+		pkt_ipv4(&in, srcs[i].src, DST4, PKT_AUTO, NULL);
+		pkt_udp(&in, SPORT, 53);
+		dns_query(&in, "reject.example", DNS_TYPE_A, 1, DNS_RD, false);
+		ASSERT_OK(pkt_finish(&in));
+		out_len = sizeof(out);
+		ASSERT_EQ(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_DROP, "from %s",
+			  srcs[i].src);
+	}
+	/* A multicast Ethernet source. */
+	pkt_init(&in);
+	pkt_eth(&in, NULL, mcast_mac);
+	pkt_ipv4(&in, SRC4, DST4, PKT_AUTO, NULL);
+	pkt_udp(&in, SPORT, 53);
+	dns_query(&in, "reject.example", DNS_TYPE_A, 1, DNS_RD, false);
+	ASSERT_OK(pkt_finish(&in));
+	out_len = sizeof(out);
+	ASSERT_EQ(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_DROP, "multicast MAC source");
+	ASSERT_EQ(fx_stat(&fx, TAPIS_S_NOANS_SOURCE) - s0, 5, "counted as no_answer_source");
+	/* An IPv4 total length beyond the frame. */
+	pkt_init(&in);
+	pkt_eth(&in, NULL, NULL);
+	pkt_ipv4(&in, SRC4, DST4, PKT_AUTO, NULL);
+	pkt_udp(&in, SPORT, 53);
+	dns_query(&in, "reject.example", DNS_TYPE_A, 1, DNS_RD, false);
+	ASSERT_OK(pkt_finish(&in));
+	in.buf[14 + 2] = 0x05; /* tot_len 0x05xx: over a thousand bytes */
+	out_len = sizeof(out);
+	ASSERT_NE(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_TX, "tot_len over the frame");
+	ASSERT_EQ(fx_stat(&fx, TAPIS_S_NOANS_SOURCE) - s0, 5);
+	(void)l0;
+	/* PPPoE: a code other than session data (0), or a length that is not
+	 * the datagram's. The well-formed frame is answered. */
+	for (int k = 0; k < 3; k++) {
+		uint64_t p0 = fx_stat(&fx, TAPIS_S_NOANS_PPPOE);
+
+		pkt_init(&in);
+		pkt_eth(&in, NULL, NULL);
+		pkt_pppoe(&in, 0x1234);
+		pkt_ipv4(&in, SRC4, DST4, PKT_AUTO, NULL);
+		pkt_udp(&in, SPORT, 53);
+		dns_query(&in, "reject.example", DNS_TYPE_A, 1, DNS_RD, false);
+		ASSERT_OK(pkt_finish(&in));
+		if (k == 1)
+			in.buf[15] = 0x09; /* PADI */
+		if (k == 2)
+			in.buf[19] += 7; /* length */
+		out_len = sizeof(out);
+		if (k == 0) {
+			ASSERT_EQ(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_TX, "PPPoE");
+			continue;
+		}
+		ASSERT_NE(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_TX, "PPPoE case %d", k);
+		ASSERT_EQ(fx_stat(&fx, TAPIS_S_NOANS_PPPOE) - p0, 1, "no_answer_pppoe, case %d", k);
 	}
 	return true;
 }
@@ -1219,7 +1297,8 @@ static const struct test_case tests[] = {
 	TEST(test_ipv4_options_answered),
 	TEST(test_ipv6_ext_dropped),
 	TEST(test_tcp_reset),
-	TEST(test_tcp_reset_seq_rules),
+	TEST(test_tcp_no_reset_without_ack),
+	TEST(test_no_answer_to_forged),
 	TEST(test_tcp_segments),
 	TEST(test_malformed),
 	TEST(test_dot_in_label),

@@ -94,6 +94,12 @@ static const char *const stat_help[] = {
 	[TAPIS_S_ANSWER_HEAD] = "Answers grown at the packet head for lack of tail room.",
 	[TAPIS_S_ANSWER_ERR] = "Answers or resets that could not be built: packet dropped.",
 	[TAPIS_S_FLOW_EVICT] = "Flows whose slot in the flow table another flow took.",
+	[TAPIS_S_NOANS_SOURCE] =
+		"Answers and resets not sent: the sender is no unicast host (MAC or IP).",
+	[TAPIS_S_NOANS_LENGTH] = "Answers not sent: the IP or UDP length disagrees with the frame.",
+	[TAPIS_S_NOANS_PPPOE] =
+		"Answers not sent: PPPoE code not session data, or its length wrong.",
+	[TAPIS_S_NOANS_TCP] = "Resets not sent: the segment is a RST or has no ACK.",
 	[TAPIS_S_EVENTS] = "Block events written for tapis events.",
 	[TAPIS_S_EVENTS_LOST] =
 		"Block events not written: over settings.events' rate, or the ring buffer full.",
