@@ -43,6 +43,13 @@
 #define ANSWER_EDNS_SIZE 1232 /* UDP payload size in our OPT record */
 #define ANSWER_RR_FIXED	 12   /* owner pointer, type, class, TTL, RDLENGTH */
 
+/* The PPP protocol field's size: 1 when compressed (RFC 1661 PFC: the odd
+ * first byte is all of it), else 2. */
+static __always_inline __u32 ppp_proto_len(const struct pppoe_hdr *ph)
+{
+	return (((const __u8 *)&ph->ppp_proto_be)[0] & 1) ? 1 : 2;
+}
+
 static __always_inline void swap_mac(struct ethhdr *eth)
 {
 	__u8 tmp[ETH_ALEN];
@@ -81,7 +88,7 @@ static __always_inline void pppoe_set_len(void *data, void *end, __u32 ip_len)
 		return;
 	ph = cursor_pull(&c, struct pppoe_hdr);
 	if (ph)
-		ph->length = bpf_htons(ip_len + sizeof(ph->ppp_proto_be));
+		ph->length = bpf_htons(ip_len + ppp_proto_len(ph));
 }
 
 static __always_inline void swap_ports(__be16 *a, __be16 *b)
@@ -442,8 +449,7 @@ static __always_inline __u32 answer_refused(struct xdp_md *ctx, __u32 l3_off, __
 	if (proto == bpf_htons(ETH_P_PPP_SES)) {
 		struct pppoe_hdr *ph = cursor_pull(&c, struct pppoe_hdr);
 
-		if (!ph || ph->code != 0 ||
-		    bpf_ntohs(ph->length) != ip_len + sizeof(ph->ppp_proto_be))
+		if (!ph || ph->code != 0 || bpf_ntohs(ph->length) != ip_len + ppp_proto_len(ph))
 			return TAPIS_S_NOANS_PPPOE;
 	}
 	return 0;

@@ -111,6 +111,16 @@ static __always_inline int parse_l2(struct cursor *c, __u32 *reason)
 			return 4;
 		if (ph->ppp_proto_be == bpf_htons(PPP_IPV6))
 			return 6;
+		/* Protocol-field compression (RFC 1661 6.5): an odd first
+		 * byte is the whole field, and the datagram starts after it. */
+		{
+			__u8 *pp = (__u8 *)&ph->ppp_proto_be;
+
+			if (pp[0] == (PPP_IPV4 & 0xff) || pp[0] == (PPP_IPV6 & 0xff)) {
+				c->pos = pp + 1;
+				return pp[0] == (PPP_IPV4 & 0xff) ? 4 : 6;
+			}
+		}
 		*reason = TAPIS_R_NOT_IP; /* LCP, IPCP, ...: control plane */
 		return 0;
 	}

@@ -832,7 +832,7 @@ static bool test_no_answer_to_forged(void)
 	(void)l0;
 	/* PPPoE: a code other than session data (0), or a length that is not
 	 * the datagram's. The well-formed frame is answered. */
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 4; k++) {
 		uint64_t p0 = fx_stat(&fx, TAPIS_S_NOANS_PPPOE);
 
 		pkt_init(&in);
@@ -846,7 +846,23 @@ static bool test_no_answer_to_forged(void)
 			in.buf[15] = 0x09; /* PADI */
 		if (k == 2)
 			in.buf[19] += 7; /* length */
+		if (k == 3) {
+			/* Protocol-field compression (RFC 1661): 0x0021 becomes
+			 * 0x21, the PPPoE length one less: parsed and answered
+			 * like the two-byte form. */
+			memmove(&in.buf[20], &in.buf[21], in.len - 21);
+			in.len--;
+			in.buf[19]--;
+		}
 		out_len = sizeof(out);
+		if (k == 3) {
+			ASSERT_EQ(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_TX, "PPPoE PFC");
+			ASSERT_EQ(out[20], 0x21, "the answer keeps the compressed protocol");
+			/* PPPoE length = IP total length + 1 */
+			ASSERT_EQ((out[18] << 8) | out[19], ((out[23] << 8) | out[24]) + 1,
+				  "PPPoE length of the answer");
+			continue;
+		}
 		if (k == 0) {
 			ASSERT_EQ(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_TX, "PPPoE");
 			continue;
