@@ -104,6 +104,21 @@ int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode m
 /* Detach from one interface (NULL: all recorded). */
 int tapis_detach(struct tapis *t, const char *ifname);
 
+/* ---- the policy's digest (digest.c) ---- */
+#define TAPIS_DIGEST_STR (7 + 2 * TAPIS_DIGEST_LEN + 1) /* "sha256:" hex NUL */
+/* SHA-256 over the bytes of every file p was parsed from (the policy, then
+ * its lists), read now: call it right after the parse. 0 or -EINVAL (p
+ * names no file). */
+int content_digest(const struct policy *p, uint8_t out[TAPIS_DIGEST_LEN]);
+/* All zero means unknown (a filter applied by something that did not say
+ * what it read). */
+bool content_digest_known(const uint8_t d[TAPIS_DIGEST_LEN]);
+const char *content_digest_str(const uint8_t d[TAPIS_DIGEST_LEN], char out[TAPIS_DIGEST_STR]);
+/* Record in tapis_state what the running policy was applied from. Every
+ * tapis_apply clears it first, so a caller that does not set it leaves
+ * "unknown", never a stale digest. */
+int tapis_set_content_digest(struct tapis *t, const uint8_t d[TAPIS_DIGEST_LEN]);
+
 /* ---- policy installation (compile.h, apply.c) ---- */
 struct compiled;
 /* The running filter's rules, indexed by id (meta has TAPIS_MAX_RULES). */
