@@ -35,7 +35,15 @@ const struct cmd tapis_cmds[] = {
 	 "named and forgotten; --drop-edits forgets them all."},
 	{"unload", cmd_unload, USAGE_UNLOAD,
 	 "Detach from one interface, or from every interface; when none is left attached,\n"
-	 "remove the pinned state."},
+	 "remove the pinned state (tapis detach keeps it loaded instead)."},
+	{"attach", cmd_attach, USAGE_ATTACH,
+	 "Attach the loaded filter to more interfaces (all or none); its policy and counters\n"
+	 "stay as they are. Where tapis runs already, nothing changes. An interface running\n"
+	 "another XDP program is refused, naming it."},
+	{"detach", cmd_detach, USAGE_DETACH,
+	 "Detach the filter from interfaces. Unlike unload, the filter stays loaded and pinned\n"
+	 "when no interface is left, ready for attach. Where tapis does not run, nothing\n"
+	 "changes."},
 	{"status", cmd_status, USAGE_STATUS,
 	 "What is loaded: policy, times, interfaces, rules, table use."},
 	{"stats", cmd_stats, USAGE_STATS,
