@@ -27,7 +27,10 @@ const struct cmd tapis_cmds[] = {
 	 "--no-iface-check: do not look redirect interfaces up (load will run in another\n"
 	 "network namespace)."},
 	{"load", cmd_load, USAGE_LOAD,
-	 "Load the filter with a policy and attach it to the interfaces (all or none)."},
+	 "Load the filter with a policy and attach it to the interfaces (all or none).\n"
+	 "Where tapis is loaded already: reload the policy unless its content (the file and\n"
+	 "its lists) is the one running (\"unchanged\"), attach the named interfaces it does\n"
+	 "not run on; those not named stay attached (tapis detach removes them)."},
 	{"reload", cmd_reload, USAGE_RELOAD,
 	 "Replace the running policy atomically: packets see the old or the new one, never a "
 	 "mix.\nWithout --policy, the file loaded last is read again. Live edits (host|net\n"
