@@ -15,8 +15,9 @@
 #     the filter there and not on r1; detach of the last interface keeps the
 #     filter loaded and pinned (unlike unload);
 #   - load with the same policy: "unchanged"; with an edited list: reloaded;
-#     with an extra interface: attached; with fewer: the others stay;
-#     onto an interface running another program: refused before any change;
+#     live edits untouched or kept; with an extra interface: attached; with
+#     fewer: the others stay; onto an interface running another program:
+#     refused before any change;
 #   - each change has its audit record, an unchanged load one too.
 
 . "$(dirname "$0")/lib.sh"
@@ -176,6 +177,16 @@ assert_ok "reload, then load: the reload recorded what it read" lab_tapis reload
 assert_ok "load after the reload: exit 0" lab_tapis load --policy "$policy" --iface r0
 assert_match "it is unchanged" "unchanged" "$OUT"
 
+# Live edits: untouched by an unchanged load, kept by one that reloads.
+assert_ok "a live edit: net add 198.18.3.99/32" lab_tapis net add 198.18.3.99/32 --rule blk-server
+assert_ok "load, the file unchanged" lab_tapis load --policy "$policy" --iface r0
+assert_match "it is unchanged" "unchanged" "$OUT"
+assert_eq "the live edit stays in force" 0 "$(ping_count c 198.18.3.99 3)"
+echo "# edited again" >>"$policy"
+assert_ok "load with the file edited" lab_tapis load --policy "$policy" --iface r0
+assert_match "it reloads" "reloaded" "$OUT"
+assert_eq "the reload kept the live edit, as reload does" 0 "$(ping_count c 198.18.3.99 3)"
+
 assert_ok "load with an extra interface r1" \
 	lab_tapis load --policy "$policy" --iface r0 --iface r1 --mode native --json
 assert_eq "--json: policy unchanged, r1 attached, r0 already" 'unchanged ["r1"] ["r0"] True' \
@@ -206,7 +217,7 @@ assert_exit "--json: exit 3" 3 lab_tapis load --policy "$policy" --iface r1 --js
 assert_eq "--json: the error names the program" "xdp_pass" "$(json_q "$OUT" "d['program']['name']")"
 
 # --- the audit trail, --help ---------------------------------------------------------------------------
-assert_eq "audit: every attach, detach and load is there" "attach 4, detach 4, load 8" \
+assert_eq "audit: every attach, detach and load is there" "attach 4, detach 4, load 10" \
 	"$(python3 -c '
 import json, sys
 n = {}
