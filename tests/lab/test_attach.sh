@@ -17,7 +17,8 @@
 #   - load with the same policy: "unchanged"; with an edited list: reloaded;
 #     live edits untouched or kept; with an extra interface: attached; with
 #     fewer: the others stay; onto an interface running another program:
-#     refused before any change;
+#     refused before any change; a watch (the service) started with one more
+#     interface attaches it;
 #   - each change has its audit record, an unchanged load one too.
 
 . "$(dirname "$0")/lib.sh"
@@ -200,6 +201,23 @@ assert_match "it says r0 stays attached" "still attached to r0, which this load 
 assert_eq "status: r0 and r1 still" "r0:native r1:native" "$(ifaces)"
 assert_true "r0: still filtered" "pings answered" r0_filtered
 
+# --- the service: a watch started with one more interface attaches it -----------------------
+assert_ok "detach r1 (as if the service had run on r0 alone)" lab_tapis detach --iface r1
+lab_bg watch tapis r "$TAPIS_BIN" watch --policy "$policy" --iface r0 --iface r1 --mode native \
+	--pin-path "$TAPIS_PIN"
+wpid=$LAB_LAST_PID
+for i in $(seq 50); do
+	[ "$(ifaces)" = "r0:native r1:native" ] && break
+	sleep 0.1
+done
+assert_eq "the watch attached r1 beside r0" "r0:native r1:native" "$(ifaces)"
+assert_match "the watch says the policy is unchanged and r1 attached" \
+	"unchanged.*attached to r1 \(native mode\)" "$(tr '\n' ' ' <"$LAB_DIR/watch.out")"
+kill -TERM "$wpid"
+wait "$wpid"
+assert_eq "the watch exits 0 on SIGTERM" 0 "$?"
+assert_true "r1: filtered" "pings answered" r1_filtered
+
 # --- load onto an interface running another program ---------------------------------------------
 assert_ok "detach r1" lab_tapis detach --iface r1
 ip -n "$LAB_NS_R" link set dev r1 xdpdrv obj "$(lab_xdp_obj)" sec xdp
@@ -217,7 +235,7 @@ assert_exit "--json: exit 3" 3 lab_tapis load --policy "$policy" --iface r1 --js
 assert_eq "--json: the error names the program" "xdp_pass" "$(json_q "$OUT" "d['program']['name']")"
 
 # --- the audit trail, --help ---------------------------------------------------------------------------
-assert_eq "audit: every attach, detach and load is there" "attach 4, detach 4, load 10" \
+assert_eq "audit: every attach, detach and load is there" "attach 4, detach 5, load 11" \
 	"$(python3 -c '
 import json, sys
 n = {}

@@ -61,7 +61,8 @@ const struct cmd tapis_cmds[] = {
 	{"net", cmd_net, USAGE_NET,
 	 "Add or remove an IPv4/IPv6 prefix of a rule, live, without a reload."},
 	{"watch", cmd_watch, USAGE_WATCH,
-	 "The service: apply the policy (load it when nothing runs, which needs --iface),\n"
+	 "The service: apply the policy (load it when nothing runs, which needs --iface;\n"
+	 "with --iface a load also on a running filter: it attaches the interfaces named),\n"
 	 "then reload when the policy or a list it names changes, and on SIGHUP. A broken\n"
 	 "edit is reported with FILE:LINE and the running policy stays. SIGTERM ends the\n"
 	 "watch and leaves the filter loaded. One line per event."},
