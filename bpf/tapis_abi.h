@@ -30,6 +30,7 @@
 #define TAPIS_REF_MAX	   128	/* rule reference incl. NUL */
 #define TAPIS_IFNAME_MAX   16	/* = IFNAMSIZ */
 #define TAPIS_PATH_MAX	   1024 /* stored policy path incl. NUL */
+#define TAPIS_DIGEST_LEN   32	/* SHA-256 of the policy and its lists */
 #define TAPIS_HOST_MAX	   253	/* longest hostname, without trailing dot */
 #define TAPIS_LABEL_MAX	   63	/* longest label */
 #define TAPIS_MAX_LABELS   32	/* labels hashed per name */
@@ -448,6 +449,11 @@ struct tapis_state {
 	__u32 reloads;
 	__u32 pad;
 	struct tapis_iface ifaces[TAPIS_MAX_IFACES];
+	/* SHA-256 of the bytes of the policy and its list files when they
+	 * were last applied (content_digest() in user/lib/digest.c; all zero
+	 * when unknown). A `load` of the same content finds nothing to do.
+	 * policy_digest above covers the policy file alone. */
+	__u8 content_digest[TAPIS_DIGEST_LEN];
 };
 
 /* ---- the hostname hash: one definition, compiled into both worlds ----

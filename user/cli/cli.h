@@ -58,6 +58,8 @@ int cmd_net(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_watch(struct cli *c, int argc, char **argv);
 int cmd_events(struct cli *c, int argc, char **argv);
+int cmd_attach(struct cli *c, int argc, char **argv);
+int cmd_detach(struct cli *c, int argc, char **argv);
 
 /* The top-level table (main.c) and its size: `tapis --help` walks it. */
 extern const struct cmd tapis_cmds[];
@@ -78,6 +80,8 @@ extern const size_t tapis_n_cmds;
 #define USAGE_WATCH  "--policy FILE [--iface IF ...] [--mode auto|native|generic] [--settle MS]"
 #define USAGE_EVENTS "[--count N] [--timeout SECONDS] [--json]"
 #define USAGE_AUDIT  "[--rule NAME] [--since TIME|DURATION] [--json]"
+#define USAGE_ATTACH "--iface IF [--iface IF ...] [--mode auto|native|generic]"
+#define USAGE_DETACH "--iface IF [--iface IF ...]"
 
 /* ---- helpers (cmd_common.c) ---- */
 
@@ -188,6 +192,35 @@ int cli_list_entries(const struct cli *c, const struct edit_args *a, bool hosts)
  * print the result (text or JSON; `shown` is the entry as normalised). */
 int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *a,
 		  const char *shown, int err, const int *printed);
+
+/* ---- interfaces (cmd_attach.c), for attach, detach and load ---- */
+
+/* Add --iface NAME to ifaces[*n] (TAPIS_MAX_IFACES of them): a bad or
+ * repeated name is a bad argument. Returns EXIT_OK or the exit code. */
+int cli_add_iface(const struct cli *c, char **ifaces, int *n, char *name);
+
+/* The record of interface `name` in s, or NULL. */
+const struct tapis_iface *cli_iface_record(const struct snapshot *s, const char *name);
+
+/* Interfaces asked for, sorted out against what the kernel runs on them
+ * and what s records, before anything changes. */
+struct iface_plan {
+	char *attach[TAPIS_MAX_IFACES]; /* to attach now */
+	int n_attach;
+	char *already[TAPIS_MAX_IFACES]; /* tapis runs there, as recorded */
+	int n_already;
+};
+/* Refuses, reporting once: an interface that does not exist (EXIT_KERNEL,
+ * as an attach to it would), one where another XDP program runs outside a
+ * libxdp dispatcher (EXIT_KERNEL, naming the program; under --json with
+ * "iface" and "program": {"id", "name", "mode"}), one tapis runs on in
+ * another mode than an explicit `mode` asks (EXIT_RUNTIME: changing it
+ * takes a detach). Returns EXIT_OK with *pl filled. */
+int cli_iface_plan(const struct cli *c, struct tapis *t, const struct snapshot *s,
+		   char *const *ifnames, int n, enum tapis_mode mode, struct iface_plan *pl);
+
+/* names[0..n) as a JSON array of strings. */
+struct json_object *cli_names_json(char *const *names, int n);
 
 /* Totals over a parsed policy, for "N rules, N nets, N hosts". */
 void policy_counts(const struct policy *p, size_t *rules, size_t *nets, size_t *hosts);

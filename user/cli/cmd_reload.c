@@ -65,6 +65,8 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	struct edits_report er = {0};
 	bool drop_edits = false;
 	size_t n_dropped_edits = 0;
+	uint8_t digest[TAPIS_DIGEST_LEN];
+	bool have_digest;
 	struct compiled cp;
 	struct policy p;
 	struct tapis t;
@@ -109,11 +111,15 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 			pr_warn("the running policy is unchanged");
 		goto out;
 	}
+	/* What was read, for a later `load` of the same content. */
+	have_digest = content_digest(&p, digest) == 0;
 	/* tapis_apply reports its failures itself. */
 	flows = cp.flows;
 	err = tapis_apply(&t, &cp);
 	compiled_free(&cp);
 	policy_free(&p);
+	if (!err && have_digest && tapis_set_content_digest(&t, digest))
+		pr_warn("record the policy's digest failed (the next load reloads it)");
 	if (err) {
 		if (err == -ENOMEM)
 			pr_err("reload %s: %s", path, strerror(-err));
@@ -150,6 +156,15 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 
 		if (!err)
 			ev.extra = audit_diff(&old, &cur, &ev.added, &ev.removed);
+		if (have_digest) {
+			char digest_s[TAPIS_DIGEST_STR];
+
+			if (!ev.extra)
+				ev.extra = json_object_new_object();
+			json_object_object_add(
+				ev.extra, "content_digest",
+				json_object_new_string(content_digest_str(digest, digest_s)));
+		}
 		cli_audit(c, &ev);
 	}
 	if (c->json) {

@@ -2,11 +2,13 @@
 /*
  * cmd_watch.c - `tapis watch --policy FILE [--iface IF ...] [--mode M]`:
  * the service. Applies the policy (a load when nothing runs at the pin
- * path, which needs --iface; a reload otherwise), then reloads whenever the
- * policy or a list it names changes, and on SIGHUP. A broken edit is
- * reported with FILE:LINE and the running policy stays. SIGTERM/SIGINT end
- * the watch and leave the filter running: a restart of the service (an
- * upgrade) must not open a gap; `tapis unload` lifts the filter.
+ * path, which needs --iface, or when --iface is given, so that a restart
+ * with another interface attaches it; a reload otherwise), then reloads
+ * whenever the policy or a list it names changes, and on SIGHUP. A broken
+ * edit is reported with FILE:LINE and the running policy stays.
+ * SIGTERM/SIGINT end the watch and leave the filter running: a restart of
+ * the service (an upgrade) must not open a gap; `tapis unload` lifts the
+ * filter.
  *
  * Each event is one line on stdout/stderr (the journal under systemd). The
  * load and reload are the commands themselves, run in this process, so a
@@ -214,11 +216,14 @@ int cmd_watch(struct cli *c, int argc, char **argv)
 				  path);
 		goto out;
 	}
-	rc = loaded ? do_reload(c, path) : do_load(c, path, ifaces, n_ifaces, mode);
+	/* A load onto the running filter reloads a changed policy and
+	 * attaches the named interfaces it does not run on yet. */
+	rc = loaded && !n_ifaces ? do_reload(c, path) : do_load(c, path, ifaces, n_ifaces, mode);
 	if (rc != EXIT_OK && !loaded)
 		goto out; /* nothing runs: let the service manager retry */
 	if (rc != EXIT_OK)
-		pr_warn("watch: %s refused; the running policy stays", path);
+		pr_warn("watch: %s not applied (see above); the running filter stays as it was",
+			path);
 
 	for (;;) {
 		long long t0;

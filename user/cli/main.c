@@ -27,7 +27,10 @@ const struct cmd tapis_cmds[] = {
 	 "--no-iface-check: do not look redirect interfaces up (load will run in another\n"
 	 "network namespace)."},
 	{"load", cmd_load, USAGE_LOAD,
-	 "Load the filter with a policy and attach it to the interfaces (all or none)."},
+	 "Load the filter with a policy and attach it to the interfaces (all or none).\n"
+	 "Where tapis is loaded already: reload the policy unless its content (the file and\n"
+	 "its lists) is the one running (\"unchanged\"), attach the named interfaces it does\n"
+	 "not run on; those not named stay attached (tapis detach removes them)."},
 	{"reload", cmd_reload, USAGE_RELOAD,
 	 "Replace the running policy atomically: packets see the old or the new one, never a "
 	 "mix.\nWithout --policy, the file loaded last is read again. Live edits (host|net\n"
@@ -35,7 +38,15 @@ const struct cmd tapis_cmds[] = {
 	 "named and forgotten; --drop-edits forgets them all."},
 	{"unload", cmd_unload, USAGE_UNLOAD,
 	 "Detach from one interface, or from every interface; when none is left attached,\n"
-	 "remove the pinned state."},
+	 "remove the pinned state (tapis detach keeps it loaded instead)."},
+	{"attach", cmd_attach, USAGE_ATTACH,
+	 "Attach the loaded filter to more interfaces (all or none); its policy and counters\n"
+	 "stay as they are. Where tapis runs already, nothing changes. An interface running\n"
+	 "another XDP program is refused, naming it."},
+	{"detach", cmd_detach, USAGE_DETACH,
+	 "Detach the filter from interfaces. Unlike unload, the filter stays loaded and pinned\n"
+	 "when no interface is left, ready for attach. Where tapis does not run, nothing\n"
+	 "changes."},
 	{"status", cmd_status, USAGE_STATUS,
 	 "What is loaded: policy, times, interfaces, rules, table use."},
 	{"stats", cmd_stats, USAGE_STATS,
@@ -50,7 +61,8 @@ const struct cmd tapis_cmds[] = {
 	{"net", cmd_net, USAGE_NET,
 	 "Add or remove an IPv4/IPv6 prefix of a rule, live, without a reload."},
 	{"watch", cmd_watch, USAGE_WATCH,
-	 "The service: apply the policy (load it when nothing runs, which needs --iface),\n"
+	 "The service: apply the policy (load it when nothing runs, which needs --iface;\n"
+	 "with --iface a load also on a running filter: it attaches the interfaces named),\n"
 	 "then reload when the policy or a list it names changes, and on SIGHUP. A broken\n"
 	 "edit is reported with FILE:LINE and the running policy stays. SIGTERM ends the\n"
 	 "watch and leaves the filter loaded. One line per event."},

@@ -223,6 +223,10 @@ static int update_state(struct tapis *t, const struct policy *p)
 	 * entries, which are in force only if the file is unchanged. */
 	if (!p->path || audit_digest(p->path, st.policy_digest))
 		st.policy_digest[0] = '\0';
+	/* Whoever applies says what content this was (tapis_set_content_digest);
+	 * until then it is unknown, so a later load never takes a new policy
+	 * for the old one. */
+	memset(st.content_digest, 0, sizeof(st.content_digest));
 	if (!st.loaded_unix) {
 		st.loaded_unix = time(NULL);
 	} else {

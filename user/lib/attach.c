@@ -42,6 +42,32 @@ const char *mode_name(uint8_t m)
 	}
 }
 
+const char *mode_ip_keyword(uint8_t m)
+{
+	/* Plain "xdp off" would aim at native mode where the driver has it,
+	 * and leave a generic program in place. */
+	switch (m) {
+	case XDP_MODE_SKB:
+		return "xdpgeneric";
+	case XDP_MODE_HW:
+		return "xdpoffload";
+	default:
+		return "xdpdrv";
+	}
+}
+
+bool mode_matches(enum tapis_mode m, uint8_t xdp_attach_mode)
+{
+	switch (m) {
+	case MODE_NATIVE:
+		return xdp_attach_mode == XDP_MODE_NATIVE;
+	case MODE_GENERIC:
+		return xdp_attach_mode == XDP_MODE_SKB;
+	default:
+		return true;
+	}
+}
+
 static int state_rw(struct tapis *t, struct tapis_state *st, bool write)
 {
 	uint32_t zero = 0;
@@ -114,6 +140,103 @@ static int detach_one(struct xdp_program *prog, struct tapis_iface *rec)
 	return 0;
 }
 
+static int our_prog_id(struct tapis *t, uint32_t *id)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(t->prog_fd, &info, &len))
+		return -errno;
+	*id = info.id;
+	return 0;
+}
+
+static void set_prog(struct tapis_xdp_info *x, const struct xdp_program *p)
+{
+	x->prog_id = xdp_program__id(p);
+	snprintf(x->prog_name, sizeof(x->prog_name), "%s", xdp_program__name(p) ?: "");
+}
+
+int tapis_xdp_query(struct tapis *t, const char *ifname, struct tapis_xdp_info *x)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	uint32_t ours = 0;
+	int err;
+
+	memset(x, 0, sizeof(*x));
+	x->ifindex = if_nametoindex(ifname);
+	if (!x->ifindex)
+		return errno == ENXIO ? -ENODEV : -errno;
+	err = our_prog_id(t, &ours);
+	if (err)
+		return err;
+	mp = xdp_multiprog__get_from_ifindex((int)x->ifindex);
+	err = libxdp_get_error(mp);
+	if (err == -ENOENT || (!err && !mp))
+		return 0; /* nothing attached */
+	if (err)
+		return err;
+	x->mode = (uint8_t)xdp_multiprog__attach_mode(mp);
+	x->multiprog = !xdp_multiprog__is_legacy(mp);
+	if (!x->multiprog) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p) {
+			set_prog(x, p);
+			x->owner = x->prog_id == ours ? TAPIS_XDP_OURS : TAPIS_XDP_OTHER;
+		}
+	} else {
+		/* Behind a dispatcher: ours if one of its programs is. */
+		for (p = xdp_multiprog__next_prog(NULL, mp); p;
+		     p = xdp_multiprog__next_prog(p, mp)) {
+			if (xdp_program__id(p) == ours) {
+				x->owner = TAPIS_XDP_OURS;
+				set_prog(x, p);
+			} else if (x->owner == TAPIS_XDP_NONE) {
+				x->owner = TAPIS_XDP_OTHER;
+				set_prog(x, p);
+			}
+		}
+	}
+	xdp_multiprog__close(mp);
+	return 0;
+}
+
+/* Is the record still true: our program on that very interface? A name
+ * whose interface was deleted and made again has another ifindex. */
+static bool record_holds(struct tapis *t, const struct tapis_iface *rec)
+{
+	struct tapis_xdp_info x;
+
+	return tapis_xdp_query(t, rec->name, &x) == 0 && x.owner == TAPIS_XDP_OURS &&
+	       x.ifindex == rec->ifindex;
+}
+
+/* May tapis attach to ifname? Not over another program: libxdp would
+ * replace or refuse it depending on its version and the kernel, and an
+ * operator's program must not vanish because a filter started. Beside one
+ * in a libxdp dispatcher it may, which is what the dispatcher is for. */
+static int attach_allowed(struct tapis *t, const char *ifname, struct tapis_xdp_info *x)
+{
+	int err = tapis_xdp_query(t, ifname, x);
+
+	if (err == -ENODEV)
+		return 0; /* attach_one names the missing interface */
+	if (err) {
+		pr_err("attach to %s: cannot tell what runs there: %s", ifname, strerror(-err));
+		return err;
+	}
+	if (x->owner == TAPIS_XDP_OTHER && !x->multiprog) {
+		pr_err("attach to %s: another XDP program runs there: %s (id %u, %s mode); tapis "
+		       "does not replace it (remove it first: ip link set dev %s %s off)",
+		       ifname, x->prog_name[0] ? x->prog_name : "(unnamed)", x->prog_id,
+		       mode_name(x->mode), ifname, mode_ip_keyword(x->mode));
+		return -EBUSY;
+	}
+	return 0;
+}
+
 int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode mode)
 {
 	struct tapis_state st;
@@ -129,13 +252,22 @@ int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode m
 		return -EINVAL;
 	}
 	for (int i = 0; i < n; i++) {
+		struct tapis_xdp_info x;
 		int free_slot = -1;
 
 		for (int s = 0; s < TAPIS_MAX_IFACES; s++) {
 			if (st.ifaces[s].in_use && !strcmp(st.ifaces[s].name, ifnames[i])) {
-				pr_err("tapis is already attached to %s", ifnames[i]);
-				err = -EEXIST;
-				goto rollback;
+				if (record_holds(t, &st.ifaces[s])) {
+					pr_err("tapis is already attached to %s", ifnames[i]);
+					err = -EEXIST;
+					goto rollback;
+				}
+				/* Stale: detached behind our back, or the
+				 * interface made anew. Attach afresh. */
+				pr_info("%s: recorded as attached, but tapis does not run there; "
+					"attaching again",
+					ifnames[i]);
+				memset(&st.ifaces[s], 0, sizeof(st.ifaces[s]));
 			}
 			if (!st.ifaces[s].in_use && free_slot < 0) {
 				bool mine = false;
@@ -150,6 +282,23 @@ int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode m
 			pr_err("more than %d interfaces", TAPIS_MAX_IFACES);
 			err = -ENOSPC;
 			goto rollback;
+		}
+		err = attach_allowed(t, ifnames[i], &x);
+		if (err)
+			goto rollback;
+		if (x.owner == TAPIS_XDP_OURS) {
+			/* Running there without a record (state from a
+			 * crashed tapis): take it on as it is. Not ours to
+			 * detach on a rollback, so not in slots[]. */
+			struct tapis_iface *rec = &st.ifaces[free_slot];
+
+			memset(rec, 0, sizeof(*rec));
+			rec->ifindex = x.ifindex;
+			rec->in_use = 1;
+			rec->mode = x.mode;
+			rec->multiprog = x.multiprog;
+			snprintf(rec->name, sizeof(rec->name), "%s", ifnames[i]);
+			continue;
 		}
 		err = attach_one(prog, ifnames[i], mode, &st.ifaces[free_slot]);
 		if (err)

@@ -133,7 +133,7 @@ static const char *abi_str(const char *s, size_t n, char *buf)
 struct json_object *status_json(const struct snapshot *s, const char *pin_path)
 {
 	struct json_object *o = json_object_new_object(), *ifs, *tbl8;
-	char path[TAPIS_PATH_MAX + 1], name[TAPIS_IFNAME_MAX + 1];
+	char path[TAPIS_PATH_MAX + 1], name[TAPIS_IFNAME_MAX + 1], digest[TAPIS_DIGEST_STR];
 	const struct tapis_state *st = &s->state;
 	unsigned i;
 
@@ -141,6 +141,11 @@ struct json_object *status_json(const struct snapshot *s, const char *pin_path)
 	json_object_object_add(o, "pin_path", json_object_new_string(pin_path));
 	abi_str(st->policy_path, sizeof(st->policy_path), path);
 	json_object_object_add(o, "policy", path[0] ? json_object_new_string(path) : NULL);
+	json_object_object_add(
+		o, "content_digest",
+		content_digest_known(st->content_digest)
+			? json_object_new_string(content_digest_str(st->content_digest, digest))
+			: NULL);
 	json_object_object_add(o, "loaded_at", json_time_or_null((int64_t)st->loaded_unix));
 	json_object_object_add(o, "reloaded_at", json_time_or_null((int64_t)st->reloaded_unix));
 	json_object_object_add(o, "reloads", json_object_new_uint64(st->reloads));
@@ -176,6 +181,7 @@ struct json_object *status_json(const struct snapshot *s, const char *pin_path)
 static void status_text(const struct snapshot *s, const char *pin_path, FILE *f)
 {
 	char path[TAPIS_PATH_MAX + 1], name[TAPIS_IFNAME_MAX + 1], t[RFC3339_LEN];
+	char digest[TAPIS_DIGEST_STR];
 	const struct tapis_state *st = &s->state;
 	const char *lead = "interfaces:";
 	unsigned i;
@@ -183,6 +189,9 @@ static void status_text(const struct snapshot *s, const char *pin_path, FILE *f)
 	fprintf(f, "tapis is loaded at %s\n", pin_path);
 	abi_str(st->policy_path, sizeof(st->policy_path), path);
 	fprintf(f, "%-12s%s\n", "policy:", path[0] ? path : "(unknown)");
+	if (content_digest_known(st->content_digest))
+		fprintf(f, "%-12s%s (policy and lists)\n",
+			"content:", content_digest_str(st->content_digest, digest));
 	fprintf(f, "%-12s%s\n", "loaded:",
 		st->loaded_unix ? fmt_rfc3339((int64_t)st->loaded_unix, t, sizeof(t)) : "unknown");
 	if (st->reloaded_unix)

@@ -50,9 +50,10 @@ int out_json(FILE *f, struct json_object *o);
 unsigned snapshot_ifaces(const struct snapshot *s);
 
 /* `tapis status`: text, or {"loaded": true, "pin_path", "policy",
- * "loaded_at", "reloaded_at" (or null), "reloads", "generation", "ifaces":
- * [{"name", "ifindex", "mode", "multiprog"}], "rules", "entries": {"v4",
- * "v6", "hosts"}, "tbl8": {"used", "capacity"}}. */
+ * "content_digest" (of the policy and its lists, or null), "loaded_at",
+ * "reloaded_at" (or null), "reloads", "generation", "ifaces": [{"name",
+ * "ifindex", "mode", "multiprog"}], "rules", "entries": {"v4", "v6",
+ * "hosts"}, "tbl8": {"used", "capacity"}}. */
 int status_render(const struct snapshot *s, const char *pin_path, enum out_format fmt, FILE *f);
 
 /* `tapis stats`: an aligned table, the JSON object

@@ -101,12 +101,54 @@ enum tapis_mode {
 };
 int parse_mode(const char *s, enum tapis_mode *m);
 const char *mode_name(uint8_t xdp_attach_mode);
+/* The `ip link set dev IF ... off` keyword that removes a program attached
+ * in xdp_attach_mode: "xdpdrv", "xdpgeneric", "xdpoffload". */
+const char *mode_ip_keyword(uint8_t xdp_attach_mode);
+/* Does an attachment in xdp_attach_mode satisfy m (auto: any)? */
+bool mode_matches(enum tapis_mode m, uint8_t xdp_attach_mode);
+
+/* What runs on an interface now, as the kernel says (not as tapis_state
+ * records it). */
+enum tapis_xdp_owner {
+	TAPIS_XDP_NONE = 0, /* no XDP program */
+	TAPIS_XDP_OURS,	    /* this filter's program */
+	TAPIS_XDP_OTHER,    /* someone else's */
+};
+struct tapis_xdp_info {
+	enum tapis_xdp_owner owner;
+	uint32_t ifindex;
+	uint32_t prog_id;   /* the program found (OTHER: the first one not ours) */
+	char prog_name[24]; /* its name, as bpftool shows it */
+	uint8_t mode;	    /* libxdp enum xdp_attach_mode (mode_name) */
+	bool multiprog;	    /* a libxdp dispatcher, which tapis can join */
+};
+/* -ENODEV when no interface has that name. Prints nothing. */
+int tapis_xdp_query(struct tapis *t, const char *ifname, struct tapis_xdp_info *x);
 
 /* Attach to every interface or to none: on failure the interfaces attached
- * by this call are detached again. Records them in tapis_state. */
+ * by this call are detached again. Records them in tapis_state. An
+ * interface tapis already runs on, as recorded, is -EEXIST; one whose record
+ * is stale (the program gone, the interface made anew) is attached again;
+ * one where another XDP program runs outside a libxdp dispatcher is
+ * refused with -EBUSY, naming that program. */
 int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode mode);
 /* Detach from one interface (NULL: all recorded). */
 int tapis_detach(struct tapis *t, const char *ifname);
+
+/* ---- the policy's digest (digest.c) ---- */
+#define TAPIS_DIGEST_STR (7 + 2 * TAPIS_DIGEST_LEN + 1) /* "sha256:" hex NUL */
+/* SHA-256 over the bytes of every file p was parsed from (the policy, then
+ * its lists), read now: call it right after the parse. 0 or -EINVAL (p
+ * names no file). */
+int content_digest(const struct policy *p, uint8_t out[TAPIS_DIGEST_LEN]);
+/* All zero means unknown (a filter applied by something that did not say
+ * what it read). */
+bool content_digest_known(const uint8_t d[TAPIS_DIGEST_LEN]);
+const char *content_digest_str(const uint8_t d[TAPIS_DIGEST_LEN], char out[TAPIS_DIGEST_STR]);
+/* Record in tapis_state what the running policy was applied from. Every
+ * tapis_apply clears it first, so a caller that does not set it leaves
+ * "unknown", never a stale digest. */
+int tapis_set_content_digest(struct tapis *t, const uint8_t d[TAPIS_DIGEST_LEN]);
 
 /* ---- policy installation (compile.h, apply.c) ---- */
 struct compiled;
