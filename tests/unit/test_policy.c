@@ -1030,6 +1030,21 @@ static void test_bounded_inputs(void **state)
 	expect_error(yaml, path, "blocked.ex#ample");
 	snprintf(path, sizeof(path), "%s/hosts.txt", dir);
 	unlink(path);
+	/* Bytes that would drive a terminal, or are no UTF-8, come out
+	 * escaped in the message. */
+	snprintf(path, sizeof(path), "%s/esc.txt", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("bad\x1b[31mname\xff.example\n", f);
+	fclose(f);
+	snprintf(yaml, sizeof(yaml), RULE_HEAD "    host_lists: [ %s ]\n", path);
+	parse(&r, yaml);
+	assert_int_not_equal(r.rc, 0);
+	if (!strstr(r.diag, "\\x1b[31mname\\xff.example") || strchr(r.diag, 0x1b) ||
+	    strchr(r.diag, (char)0xff))
+		fail_msg("not escaped: %s", r.diag);
+	done(&r);
+	unlink(path);
 	rmdir(dir);
 }
 

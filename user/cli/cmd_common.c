@@ -259,8 +259,17 @@ static struct json_object *lines_json(const char *buf)
 		nl = strchr(p, '\n');
 		if (!nl)
 			nl = p + strlen(p);
-		if (nl > p)
-			json_object_array_add(a, json_object_new_string_len(p, (int)(nl - p)));
+		if (nl > p) {
+			/* Valid UTF-8 whatever the line holds (a list's bytes). */
+			size_t n = (size_t)(nl - p);
+			char *raw = strndup(p, n), *safe = malloc(4 * n + 1);
+
+			if (raw && safe)
+				json_object_array_add(a, json_object_new_string(
+								 safe_text(raw, safe, 4 * n + 1)));
+			free(raw);
+			free(safe);
+		}
 		p = *nl ? nl + 1 : nl;
 	}
 	return a;

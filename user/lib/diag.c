@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The policy diagnostics stream (diag.h). */
+#include <limits.h>
+#include <stdio.h>
+
 #include "diag.h"
+#include "output.h"
 #include "policy.h"
 
 static FILE *stream;
@@ -18,13 +22,18 @@ FILE *diag_stream(void)
 void vdiag(const char *file, unsigned line, const char *kind, const char *fmt, va_list ap)
 {
 	FILE *f = diag_stream();
+	char msg[1024], safe[4 * sizeof(msg)], where[PATH_MAX + 32], safe_where[4 * sizeof(where)];
 
+	/* Messages quote what the files hold: escaped, so that a byte from a
+	 * list cannot drive the terminal, and so that JSON output stays
+	 * valid UTF-8. */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (line)
-		fprintf(f, "%s:%u: %s: ", file, line, kind);
+		snprintf(where, sizeof(where), "%s:%u", file, line);
 	else
-		fprintf(f, "%s: %s: ", file, kind);
-	vfprintf(f, fmt, ap);
-	fputc('\n', f);
+		snprintf(where, sizeof(where), "%s", file);
+	fprintf(f, "%s: %s: %s\n", safe_text(where, safe_where, sizeof(safe_where)), kind,
+		safe_text(msg, safe, sizeof(safe)));
 }
 
 void diag(const char *file, unsigned line, const char *kind, const char *fmt, ...)

@@ -23,6 +23,7 @@
 
 #include <ldns/ldns.h>
 
+#include "output.h"
 #include "rpz.h"
 
 enum tapis_action rpz_action(enum rpz_verdict v)
@@ -122,10 +123,16 @@ static void refuse(struct rd *r, struct rpz_zone *z, unsigned line, const char *
 		return;
 	}
 	r->shown++;
-	fprintf(r->diag, "%s:%u: %s: ", r->file, line, r->skip ? "warning" : "error");
-	va_start(ap, fmt);
-	vfprintf(r->diag, fmt, ap);
-	va_end(ap);
+	{
+		/* Escaped: a zone's bytes must not drive the terminal. */
+		char msg[512], safe[4 * sizeof(msg)], fs[4 * 256];
+
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		fprintf(r->diag, "%s:%u: %s: %s", safe_text(r->file, fs, sizeof(fs)), line,
+			r->skip ? "warning" : "error", safe_text(msg, safe, sizeof(safe)));
+	}
 	if (r->skip)
 		fputs(" (skipped: on_error: skip)", r->diag);
 	fputc('\n', r->diag);

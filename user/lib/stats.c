@@ -59,7 +59,12 @@ static const char *const stat_names[] = {
 	[TAPIS_S_TLS_NO_SNI] = "tls_no_sni",	 [TAPIS_S_TLS_ECH] = "tls_ech",
 	[TAPIS_S_HTTP_NO_HOST] = "http_no_host", [TAPIS_S_HTTP_IP_HOST] = "http_ip_host",
 	[TAPIS_S_ANSWER_HEAD] = "answer_head",	 [TAPIS_S_ANSWER_ERR] = "answer_err",
-	[TAPIS_S_FLOW_EVICT] = "flow_evict",	 [TAPIS_S_EVENTS] = "events",
+	[TAPIS_S_FLOW_EVICT] = "flow_evict",
+	[TAPIS_S_NOANS_SOURCE] = "no_answer_source",
+	[TAPIS_S_NOANS_LENGTH] = "no_answer_length",
+	[TAPIS_S_NOANS_PPPOE] = "no_answer_pppoe",
+	[TAPIS_S_NOANS_TCP] = "no_answer_tcp",
+	[TAPIS_S_EVENTS] = "events",
 	[TAPIS_S_EVENTS_LOST] = "events_lost",
 };
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == TAPIS_S_MAX,
