@@ -265,8 +265,8 @@ static struct json_object *lines_json(const char *buf)
 			char *raw = strndup(p, n), *safe = malloc(4 * n + 1);
 
 			if (raw && safe)
-				json_object_array_add(a, json_object_new_string(
-								 safe_text(raw, safe, 4 * n + 1)));
+				json_object_array_add(
+					a, json_object_new_string(safe_text(raw, safe, 4 * n + 1)));
 			free(raw);
 			free(safe);
 		}
