@@ -2,6 +2,10 @@
 /*
  * cmd_stats.c - `tapis stats [--json | --prometheus]`: one snapshot of the
  * counters, rendered by output.c or prometheus.c.
+ *
+ * --prometheus prints what `tapis serve` serves, for a textfile collector;
+ * with nothing loaded it still prints what it knows (tapis_up 0) and exits
+ * 4, so that a script that keeps the output only on success keeps none.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,7 +22,8 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	enum out_format fmt = c->json ? OUT_JSON : OUT_TEXT;
-	int opt, rc = EXIT_POLICY;
+	int opt, rc = EXIT_POLICY, open_rc;
+	struct prom_meta m;
 	struct snapshot s;
 	struct tapis t;
 
@@ -37,11 +42,19 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	if (fmt == OUT_PROMETHEUS && c->json)
 		return cli_bad_args(c, "--json and --prometheus are exclusive");
 
-	rc = cli_open_snapshot(c, &t, true, &s);
-	if (rc)
-		return rc;
-	rc = stats_render(&s, fmt, stdout) ? EXIT_RUNTIME : EXIT_OK;
-	snapshot_free(&s);
-	tapis_close(&t);
+	open_rc = cli_open_snapshot(c, &t, true, &s);
+	if (fmt == OUT_PROMETHEUS) {
+		prom_meta_fill(&m, TAPIS_VERSION, c->audit, c->pin);
+		/* Nothing loaded (or unreadable): tapis_up 0, and the exit
+		 * code cli_open_snapshot reported. */
+		rc = prom_render(open_rc ? NULL : &s, &m, stdout) ? EXIT_RUNTIME : open_rc;
+	} else {
+		rc = open_rc ?: (stats_render(&s, fmt, stdout) ? EXIT_RUNTIME : EXIT_OK);
+	}
+	/* cli_open_snapshot left nothing open when it failed. */
+	if (!open_rc) {
+		snapshot_free(&s);
+		tapis_close(&t);
+	}
 	return rc;
 }

@@ -14,8 +14,7 @@
 #include "output.h"
 #include "policy.h"
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
-static size_t utf8_len(const unsigned char *s)
+size_t utf8_len(const unsigned char *s)
 {
 	size_t n, i;
 
@@ -217,7 +216,7 @@ int status_render(const struct snapshot *s, const char *pin_path, enum out_forma
 	case OUT_JSON:
 		return out_json(f, status_json(s, pin_path));
 	case OUT_PROMETHEUS:
-		return prom_render(s, f);
+		return prom_render(s, NULL, f);
 	case OUT_TEXT:
 		break;
 	}
@@ -414,7 +413,7 @@ static void stats_text(const struct snapshot *s, FILE *f)
 		if (!s->actions_packets[i])
 			continue;
 		fprintf(f, "%s %s %" PRIu64 " packets (%" PRIu64 " bytes)", any ? "," : "",
-			action_name((enum tapis_action)i), s->actions_packets[i],
+			prom_action((enum tapis_action)i), s->actions_packets[i],
 			s->actions_bytes[i]);
 		any = true;
 	}
@@ -437,7 +436,7 @@ int stats_render(const struct snapshot *s, enum out_format fmt, FILE *f)
 	case OUT_JSON:
 		return out_json(f, stats_json(s));
 	case OUT_PROMETHEUS:
-		return prom_render(s, f);
+		return prom_render(s, NULL, f);
 	case OUT_TEXT:
 		break;
 	}

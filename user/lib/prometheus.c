@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * prometheus.c - a struct snapshot as the Prometheus text exposition format
- * 0.0.4: `tapis stats --prometheus` prints it, and an HTTP exporter can
- * serve the same bytes. Every family has HELP and TYPE lines, counters end
- * in _total, label values are escaped, and the output passes
- * `promtool check metrics`.
+ * 0.0.4: `tapis stats --prometheus` prints it and `tapis serve` serves the
+ * same bytes. Every family has HELP and TYPE lines, counters end in _total,
+ * times are in seconds, label values are escaped (and valid UTF-8), and
+ * no label takes unbounded values: rules (at most TAPIS_MAX_RULES - 1),
+ * actions, kinds, reasons and interfaces are all bounded sets. The output
+ * passes `promtool check metrics`.
  *
  * Families are printed once each, in a fixed order, so scrapes diff cleanly.
+ * The names are an interface (README "Statistics"): dashboards and alerts
+ * key on them, so they are only ever added to.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,26 +18,41 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "output.h"
 #include "policy.h"
 
-/* Label value escaping: backslash, double quote and line feed. */
+/* Label value escaping: backslash, double quote and line feed, as the
+ * format asks; a byte that is not UTF-8 (a reference written in another
+ * encoding) becomes U+FFFD, since Prometheus refuses invalid UTF-8. */
 static void label_value(FILE *f, const char *v)
 {
-	for (; *v; v++) {
-		switch (*v) {
+	const unsigned char *p = (const unsigned char *)v;
+	size_t k;
+
+	while (*p) {
+		switch (*p) {
 		case '\\':
 			fputs("\\\\", f);
-			break;
+			p++;
+			continue;
 		case '"':
 			fputs("\\\"", f);
-			break;
+			p++;
+			continue;
 		case '\n':
 			fputs("\\n", f);
-			break;
-		default:
-			fputc(*v, f);
+			p++;
+			continue;
 		}
+		k = utf8_len(p);
+		if (!k) {
+			fputs("\xef\xbf\xbd", f);
+			p++;
+			continue;
+		}
+		fwrite(p, 1, k, f);
+		p += k;
 	}
 }
 
@@ -42,21 +61,30 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* name{k[0]="v[0]",...} for the first n labels. */
+static void series_n(FILE *f, const char *name, int n, const char *const *k, const char *const *v)
+{
+	fputs(name, f);
+	for (int i = 0; i < n; i++) {
+		fprintf(f, "%c%s=\"", i ? ',' : '{', k[i]);
+		label_value(f, v[i]);
+		fputc('"', f);
+	}
+	if (n)
+		fputc('}', f);
+	fputc(' ', f);
+}
+
 /* name{k1="v1",k2="v2",k3="v3"} with k3, or k2 and k3, or all optional. */
 static void series3(FILE *f, const char *name, const char *k1, const char *v1, const char *k2,
 		    const char *v2, const char *k3, const char *v3)
 {
 	const char *k[3] = {k1, k2, k3}, *v[3] = {v1, v2, v3};
+	int n = 0;
 
-	fputs(name, f);
-	for (int i = 0; i < 3 && k[i]; i++) {
-		fprintf(f, "%c%s=\"", i ? ',' : '{', k[i]);
-		label_value(f, v[i]);
-		fputc('"', f);
-	}
-	if (k1)
-		fputc('}', f);
-	fputc(' ', f);
+	while (n < 3 && k[n])
+		n++;
+	series_n(f, name, n, k, v);
 }
 
 static void series(FILE *f, const char *name, const char *k1, const char *v1, const char *k2,
@@ -75,6 +103,11 @@ static void u64_line(FILE *f, uint64_t v)
 static void ns_seconds_line(FILE *f, int64_t ns)
 {
 	fprintf(f, "%" PRId64 ".%03" PRId64 "\n", ns / 1000000000, (ns % 1000000000) / 1000000);
+}
+
+const char *prom_action(enum tapis_action a)
+{
+	return a == TAPIS_ACT_NONE ? "pass_no_rule" : action_name(a);
 }
 
 /* HELP of the tapis_<stat>_total counters, by enum tapis_stat. */
@@ -149,11 +182,40 @@ static void rule_kind_family(FILE *f, const struct snapshot *s, const char *name
 	}
 }
 
+/* tapis_rule_info: who ordered a rule and until when, as labels of a
+ * constant 1, so a dashboard joins them onto the counters by rule. */
+static void rule_info(FILE *f, const struct snapshot *s)
+{
+	static const char *const k[] = {"rule", "action", "reference", "expires"};
+	const char *n = "tapis_rule_info";
+	char t[RFC3339_LEN];
+
+	family(f, n, "gauge",
+	       "Always 1: a rule's reference (on whose order it acts) and its expiry (RFC 3339, "
+	       "empty when none) as labels.");
+	for (size_t i = 0; i < s->n_rules; i++) {
+		const struct rule_stat *r = &s->rules[i];
+		const char *v[] = {r->name, action_name(r->action), r->reference,
+				   r->expires_unix ? fmt_rfc3339(r->expires_unix, t, sizeof(t))
+						   : ""};
+
+		series_n(f, n, 4, k, v);
+		fputs("1\n", f);
+	}
+}
+
 static void gauge(FILE *f, const char *name, const char *help, uint64_t v)
 {
 	family(f, name, "gauge", help);
 	series(f, name, NULL, NULL, NULL, NULL);
 	u64_line(f, v);
+}
+
+static void gauge_i64(FILE *f, const char *name, const char *help, int64_t v)
+{
+	family(f, name, "gauge", help);
+	series(f, name, NULL, NULL, NULL, NULL);
+	fprintf(f, "%" PRId64 "\n", v);
 }
 
 static void counter(FILE *f, const char *name, const char *help, uint64_t v)
@@ -163,7 +225,15 @@ static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 	u64_line(f, v);
 }
 
-int prom_render(const struct snapshot *s, FILE *f)
+/* A fixed-size char array from the ABI, which may lack its NUL. */
+static const char *abi_str(const char *s, size_t n, char *buf)
+{
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void rules(FILE *f, const struct snapshot *s)
 {
 	const char *n;
 	size_t i;
@@ -202,17 +272,26 @@ int prom_render(const struct snapshot *s, FILE *f)
 		series(f, n, "rule", r->name, NULL, NULL);
 		fprintf(f, "%" PRId64 "\n", r->expires_unix);
 	}
+	rule_info(f, s);
+}
+
+static void actions_reasons_stats(FILE *f, const struct snapshot *s)
+{
+	const char *n;
+	size_t i;
 
 	n = "tapis_action_packets_total";
-	family(f, n, "counter", "Packets by the action taken (none: no rule matched).");
+	family(f, n, "counter",
+	       "Packets by the action taken (pass_no_rule: no rule matched, passed).");
 	for (i = 0; i < TAPIS_ACT_MAX; i++) {
-		series(f, n, "action", action_name((enum tapis_action)i), NULL, NULL);
+		series(f, n, "action", prom_action((enum tapis_action)i), NULL, NULL);
 		u64_line(f, s->actions_packets[i]);
 	}
 	n = "tapis_action_bytes_total";
-	family(f, n, "counter", "Bytes by the action taken (none: no rule matched).");
+	family(f, n, "counter",
+	       "Bytes by the action taken (pass_no_rule: no rule matched, passed).");
 	for (i = 0; i < TAPIS_ACT_MAX; i++) {
-		series(f, n, "action", action_name((enum tapis_action)i), NULL, NULL);
+		series(f, n, "action", prom_action((enum tapis_action)i), NULL, NULL);
 		u64_line(f, s->actions_bytes[i]);
 	}
 
@@ -241,8 +320,14 @@ int prom_render(const struct snapshot *s, FILE *f)
 		"Flow verdicts recorded but no longer in the flow table (derived: new - "
 		"verdicts present).",
 		s->flows.evicted);
+}
 
-	n = "tapis_policy_entries";
+static void policy(FILE *f, const struct snapshot *s)
+{
+	const struct tapis_state *st = &s->state;
+	const char *n = "tapis_policy_entries";
+	uint64_t applied = st->reloaded_unix ? st->reloaded_unix : st->loaded_unix;
+
 	family(f, n, "gauge", "Entries in the active policy, by kind.");
 	series(f, n, "kind", "v4", NULL, NULL);
 	u64_line(f, s->entries_v4);
@@ -255,9 +340,84 @@ int prom_render(const struct snapshot *s, FILE *f)
 	gauge(f, "tapis_policy_generation", "Generation slot the data path reads (0 or 1).",
 	      s->gen);
 	counter(f, "tapis_policy_reloads_total", "Policy reloads since the first load.",
-		s->state.reloads);
+		st->reloads);
+	if (st->loaded_unix)
+		gauge(f, "tapis_policy_loaded_timestamp_seconds",
+		      "Unix time at which the filter was loaded.", st->loaded_unix);
+	if (applied)
+		gauge(f, "tapis_policy_applied_timestamp_seconds",
+		      "Unix time at which the running policy was applied (its load or last "
+		      "successful reload).",
+		      applied);
+}
+
+static void interfaces(FILE *f, const struct snapshot *s)
+{
+	static const char *const k[] = {"interface", "mode", "multiprog"};
+	const char *n = "tapis_interface_info";
+	char name[TAPIS_IFNAME_MAX + 1];
+
 	gauge(f, "tapis_interfaces_attached", "Interfaces the filter is attached to.",
 	      snapshot_ifaces(s));
+	family(f, n, "gauge",
+	       "Always 1: an interface the filter is attached to, with its XDP mode and "
+	       "whether libxdp's dispatcher holds it.");
+	for (unsigned i = 0; i < TAPIS_MAX_IFACES; i++) {
+		const struct tapis_iface *ifc = &s->state.ifaces[i];
+		const char *v[3];
+
+		if (!ifc->in_use)
+			continue;
+		v[0] = abi_str(ifc->name, sizeof(ifc->name), name);
+		v[1] = mode_name(ifc->mode);
+		v[2] = ifc->multiprog ? "yes" : "no";
+		series_n(f, n, 3, k, v);
+		fputs("1\n", f);
+	}
+}
+
+int prom_render(const struct snapshot *s, const struct prom_meta *m, FILE *f)
+{
+	const char *ver = m && m->version ? m->version : "unknown";
+
+	gauge(f, "tapis_up",
+	      "1 when a filter is loaded at the pin path and its state was read, else 0.",
+	      s ? 1 : 0);
+	family(f, "tapis_build_info", "gauge", "Always 1: the version of tapis that answers.");
+	series(f, "tapis_build_info", "version", ver, NULL, NULL);
+	fputs("1\n", f);
+
+	if (s) {
+		rules(f, s);
+		actions_reasons_stats(f, s);
+		policy(f, s);
+		interfaces(f, s);
+	}
+	/* From the audit log: known with nothing loaded too (a reload that
+	 * failed, an unload). */
+	if (m && m->have_apply) {
+		gauge_i64(f, "tapis_policy_last_reload_timestamp_seconds",
+			  "Unix time of the last load or reload, failed ones included (audit log).",
+			  m->apply_unix);
+		gauge(f, "tapis_policy_last_reload_success",
+		      "1 when the last load or reload was applied, 0 when it failed and the "
+		      "policy before it still runs (audit log).",
+		      m->apply_ok ? 1 : 0);
+	}
 
 	return (fflush(f) || ferror(f)) ? -EIO : 0;
+}
+
+void prom_meta_fill(struct prom_meta *m, const char *version, const char *audit_log,
+		    const char *pin_path)
+{
+	struct audit_apply a;
+
+	memset(m, 0, sizeof(*m));
+	m->version = version;
+	if (audit_log && *audit_log && audit_last_apply(audit_log, pin_path, &a) == 0) {
+		m->have_apply = true;
+		m->apply_unix = a.unix;
+		m->apply_ok = a.ok;
+	}
 }
