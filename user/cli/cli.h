@@ -70,7 +70,7 @@ extern const size_t tapis_n_cmds;
 #define USAGE_RELOAD  "[--policy FILE] [--drop-edits]"
 #define USAGE_UNLOAD  "[--iface IF]"
 #define USAGE_STATUS  "[--json]"
-#define USAGE_STATS   "[--json | --prometheus]"
+#define USAGE_STATS   "[--json | --prometheus] [--top N]"
 #define USAGE_EXPLAIN "ADDRESS | NAME [--json]"
 #define USAGE_HOST                                                                                 \
 	"add|del PATTERN --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"

@@ -40,7 +40,8 @@ const struct cmd tapis_cmds[] = {
 	 "What is loaded: policy, times, interfaces, rules, table use."},
 	{"stats", cmd_stats, USAGE_STATS,
 	 "Per-rule, per-action and unparsed-packet counters, as a table, JSON or Prometheus "
-	 "exposition."},
+	 "exposition.\nThe table lists rules by hits (packets), most first; --top N shows the "
+	 "first N\n(with --json: the same N rules, in that order)."},
 	{"explain", cmd_explain, USAGE_EXPLAIN,
 	 "Which rule the running policy applies to an address, and why."},
 	{"host", cmd_host, USAGE_HOST,
@@ -129,8 +130,8 @@ static int cmd_help(struct cli *c, int argc, char **argv)
 static bool takes_value(const char *a)
 {
 	static const char *const opts[] = {
-		"--policy", "-p",      "--iface",  "-i",      "--mode",	   "-m", "--rule",
-		"-r",	    "--since", "--settle", "--count", "--timeout", NULL};
+		"--policy", "-p",      "--iface",  "-i",      "--mode",	   "-m",    "--rule",
+		"-r",	    "--since", "--settle", "--count", "--timeout", "--top", NULL};
 	size_t i;
 
 	for (i = 0; opts[i]; i++)

@@ -60,7 +60,7 @@ unsigned snapshot_ifaces(const struct snapshot *s);
  * "v6", "hosts"}, "tbl8": {"used", "capacity"}}. */
 int status_render(const struct snapshot *s, const char *pin_path, enum out_format fmt, FILE *f);
 
-/* `tapis stats`: an aligned table, the JSON object
+/* `tapis stats`: an aligned table (rules by hits, most first), the JSON object
  * {"rules": [{"name", "action", "reference", "packets", "bytes", "last_hit",
  * "expires", "since", "expired_hits", "entries": {...}, "kinds": {kind: N},
  * "kind_bytes": {kind: N}}], "actions": {name: {"packets", "bytes"}},
@@ -68,6 +68,10 @@ int status_render(const struct snapshot *s, const char *pin_path, enum out_forma
  * "present", "verdicts", "new", "evicted"}}, or the Prometheus exposition.
  * kind is net, dns, tls, http or flow (enum tapis_kind). */
 int stats_render(const struct snapshot *s, enum out_format fmt, FILE *f);
+/* The same with the rules sorted by hits (packets, then bytes, most
+ * first) and cut to the first top (0: all). The table is always sorted so;
+ * JSON only with top, and keeps its shape; Prometheus ignores top. */
+int stats_render_top(const struct snapshot *s, enum out_format fmt, size_t top, FILE *f);
 
 /* What the exposition carries beside a snapshot: the build, and the last
  * load or reload as the audit log has it (the snapshot knows only the
