@@ -58,6 +58,7 @@ int cmd_net(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_watch(struct cli *c, int argc, char **argv);
 int cmd_events(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
 
 /* The top-level table (main.c) and its size: `tapis --help` walks it. */
 extern const struct cmd tapis_cmds[];
@@ -78,6 +79,7 @@ extern const size_t tapis_n_cmds;
 #define USAGE_WATCH  "--policy FILE [--iface IF ...] [--mode auto|native|generic] [--settle MS]"
 #define USAGE_EVENTS "[--count N] [--timeout SECONDS] [--json]"
 #define USAGE_AUDIT  "[--rule NAME] [--since TIME|DURATION] [--json]"
+#define USAGE_SERVE  "[--listen ADDR:PORT]"
 
 /* ---- helpers (cmd_common.c) ---- */
 
