@@ -88,6 +88,9 @@ struct prom_meta {
  * is loaded (tapis_up 0), with what m still tells. m may be NULL. The
  * metric names are an interface, listed in the README. */
 int prom_render(const struct snapshot *s, const struct prom_meta *m, FILE *f);
+/* The same bytes into a buffer of their own (*buf, *len; free *buf):
+ * what serve sends. 0 or -ENOMEM. */
+int prom_render_buf(const struct snapshot *s, const struct prom_meta *m, char **buf, size_t *len);
 
 /* m for version, with the last load or reload of pin_path from the audit
  * log (audit_log NULL or unreadable: not known). */

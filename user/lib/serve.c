@@ -176,7 +176,6 @@ static struct expo *render(struct tapis_server *srv)
 	struct expo *e = calloc(1, sizeof(*e));
 	struct prom_meta m;
 	struct tapis t;
-	FILE *f;
 	int err;
 
 	if (!e)
@@ -190,10 +189,7 @@ static struct expo *render(struct tapis_server *srv)
 	}
 	note_up(srv, err);
 	audit_meta(srv, &m);
-	f = open_memstream(&e->buf, &e->len);
-	err = f ? prom_render(sp, &m, f) : -ENOMEM;
-	if (f && fclose(f) && !err)
-		err = -EIO;
+	err = prom_render_buf(sp, &m, &e->buf, &e->len);
 	if (sp)
 		snapshot_free(sp);
 	if (!err)
