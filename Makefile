@@ -26,7 +26,7 @@ endif
 # PKG_CFLAGS and PKG_LIBS are expanded on first use, not when the Makefile
 # is read, so that `make test` on a fresh machine finds what `deps` installed.
 PKG_CONFIG  ?= pkg-config
-PKGS        := libxdp libbpf yaml-0.1 libidn2 json-c ldns nettle
+PKGS        := libxdp libbpf yaml-0.1 libidn2 json-c ldns nettle libmicrohttpd
 PKG_CFLAGS   = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
 PKG_LIBS     = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
 CFLAGS_USER  = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -MMD -MP \
@@ -64,7 +64,8 @@ SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
 
 DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	    dpkg-dev debhelper lintian man-db bash-completion systemd strace adduser \
-	    libyaml-dev libidn2-dev libjson-c-dev libcmocka-dev libldns-dev nettle-dev pkg-config \
+	    libyaml-dev libidn2-dev libjson-c-dev libcmocka-dev libldns-dev nettle-dev libmicrohttpd-dev \
+	    pkg-config \
 	    iproute2 iputils-ping curl nginx-light dnsmasq bind9-dnsutils knot-dnsutils \
 	    ldnsutils tcpdump prometheus nftables jq python3 ethtool openssl gnutls-bin wget chromium
 

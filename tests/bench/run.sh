@@ -15,7 +15,10 @@
 #   3. tests/bench/control.py times the `tapis` commands themselves with the
 #      same policy (load, reload, host add/del, unload; peak RSS), merged
 #      into the JSON under "control"
-#   4. tests/bench/live.sh (unless --no-live; --smoke runs one short round)
+#   4. tests/bench/serve.py times a Prometheus scrape of `tapis serve`
+#      with 4,000 rules loaded (budget <= 50 ms; --smoke: fewer scrapes),
+#      merged into the JSON under "serve"
+#   5. tests/bench/live.sh (unless --no-live; --smoke runs one short round)
 #      adds the live-path figures, merged into the JSON under "live"
 #
 # The checks are about the harness, never about timings: the policy was
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--smoke) SMOKE=1; shift ;;
 	--no-live) LIVE=0; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h | --help) sed -n '3,24p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,27p' "$0"; exit 0 ;;
 	*) EXTRA+=("$1"); shift ;;
 	esac
 done
@@ -71,6 +74,7 @@ if [ "$SMOKE" = 1 ]; then
 	BENCH_ARGS=(--smoke)
 	LIVE_ARGS=(--rounds 1 --seconds 0.5 --json "$B/bench-live-smoke.json")
 	CONTROL_ARGS=(--rounds 1 --adds 5 --json "$B/bench-control-smoke.json")
+	SERVE_ARGS=(--scrapes 10 --json "$B/bench-serve-smoke.json")
 else
 	POLICY_DIR=$B/bench-policy
 	JSON=$B/bench.json
@@ -78,6 +82,7 @@ else
 	BENCH_ARGS=()
 	LIVE_ARGS=(--json "$B/bench-live.json")
 	CONTROL_ARGS=(--rounds 3 --adds 21 --json "$B/bench-control.json")
+	SERVE_ARGS=(--scrapes 50 --json "$B/bench-serve.json")
 fi
 
 for f in "$B/tapis" "$B/tapis-bench"; do
@@ -109,7 +114,14 @@ rm -f "$CONTROL_JSON"
 python3 tests/bench/control.py --tapis "$B/tapis" --policy "$POLICY_DIR/policy.yaml" "${CONTROL_ARGS[@]}"
 check "control plane: load, reload, host add/del, unload as commands (exit $?)" $?
 
-# 4. the live path
+# 4. a scrape of tapis serve
+echo
+SERVE_JSON=${SERVE_ARGS[${#SERVE_ARGS[@]} - 1]}
+rm -f "$SERVE_JSON"
+python3 tests/bench/serve.py --tapis "$B/tapis" "${SERVE_ARGS[@]}"
+check "serve: /metrics scraped with 4,000 rules loaded (exit $?)" $?
+
+# 5. the live path
 LIVE_RC=skip
 if [ "$LIVE" = 1 ]; then
 	echo
@@ -120,9 +132,9 @@ if [ "$LIVE" = 1 ]; then
 fi
 
 # checks on the JSON: structure and finiteness, not speed
-CHECKS=$(python3 - "$JSON" "$LIVE_RC" "${LIVE_JSON:-}" "$CONTROL_JSON" <<'EOF'
+CHECKS=$(python3 - "$JSON" "$LIVE_RC" "${LIVE_JSON:-}" "$CONTROL_JSON" "$SERVE_JSON" <<'EOF'
 import json, math, sys
-path, live_rc, live_json, control_json = sys.argv[1:5]
+path, live_rc, live_json, control_json, serve_json = sys.argv[1:6]
 def out(ok, desc, detail=""):
     print("%s - %s%s" % ("ok" if ok else "not ok", desc, " (%s)" % detail if detail and not ok else ""))
 def finite(x):
@@ -180,6 +192,16 @@ try:
     json.dump(d, open(path, "w"), indent=1)
 except Exception as e:
     out(False, "control plane figures", str(e))
+try:
+    sv = json.load(open(serve_json))
+    sc = sv["scrape"]
+    out(all(finite(sc[k]) for k in ("median_ms", "p95_ms", "bytes", "serve_peak_rss_kib"))
+        and sv["rules"] == 4000 and not sv["failed"],
+        "serve figures: scrape time, size and RSS with 4,000 rules", "missing")
+    d["serve"] = sv
+    json.dump(d, open(path, "w"), indent=1)
+except Exception as e:
+    out(False, "serve figures", str(e))
 if live_rc == "skip":
     pass
 elif live_rc == "77":

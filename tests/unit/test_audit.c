@@ -158,6 +158,52 @@ static void test_digest(void **state)
 	assert_int_equal(audit_digest(dir, d), -EINVAL);
 }
 
+/* The last load or reload of one pin path, failed ones included, found
+ * from the end of the log past later edits and other filters' records. */
+static void test_last_apply(void **state)
+{
+	struct audit_event ev = {.command = "load", .pin_path = "/sys/fs/bpf/tapis"};
+	struct audit_apply a;
+	char p[160];
+	FILE *f;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/apply.log", dir);
+	assert_int_equal(audit_last_apply(p, "/sys/fs/bpf/tapis", &a), -ENOENT);
+	assert_int_equal(audit_write(p, &ev), 0);
+	assert_int_equal(audit_last_apply(p, "/sys/fs/bpf/tapis", &a), 0);
+	assert_true(a.ok);
+	assert_false(a.reload);
+	assert_true(a.unix > 1700000000);
+
+	ev = (struct audit_event){.command = "reload",
+				  .pin_path = "/sys/fs/bpf/tapis",
+				  .result = "failed: policy refused"};
+	assert_int_equal(audit_write(p, &ev), 0);
+	ev = (struct audit_event){.command = "host add", .pin_path = "/sys/fs/bpf/tapis"};
+	assert_int_equal(audit_write(p, &ev), 0);
+	ev = (struct audit_event){.command = "reload", .pin_path = "/run/other/tapis"};
+	assert_int_equal(audit_write(p, &ev), 0);
+	assert_int_equal(audit_last_apply(p, "/sys/fs/bpf/tapis", &a), 0);
+	assert_false(a.ok);
+	assert_true(a.reload);
+	assert_int_equal(audit_last_apply(p, "/run/other/tapis", &a), 0);
+	assert_true(a.ok);
+	assert_int_equal(audit_last_apply(p, "/nowhere", &a), -ENOENT);
+
+	/* A window that starts inside a line does not take that part for a
+	 * record: a log of a load followed by more than TAPIS_AUDIT_SCAN bytes
+	 * of edits has nothing within reach. */
+	snprintf(p, sizeof(p), "%s/long.log", dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("{\"command\":\"load\",\"pin_path\":\"/x\",\"unix\":5}\n", f);
+	for (unsigned i = 0; i < TAPIS_AUDIT_SCAN / 32; i++)
+		fprintf(f, "{\"command\":\"host add\",\"pin_path\":\"/x\",\"unix\":%12u}\n", i);
+	fclose(f);
+	assert_int_equal(audit_last_apply(p, "/x", &a), -ENOENT);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -183,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_write_read),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_last_apply),
 	};
 
 	umask(022);

@@ -60,6 +60,7 @@ int cmd_watch(struct cli *c, int argc, char **argv);
 int cmd_events(struct cli *c, int argc, char **argv);
 int cmd_attach(struct cli *c, int argc, char **argv);
 int cmd_detach(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
 
 /* The top-level table (main.c) and its size: `tapis --help` walks it. */
 extern const struct cmd tapis_cmds[];
@@ -72,7 +73,7 @@ extern const size_t tapis_n_cmds;
 #define USAGE_RELOAD  "[--policy FILE] [--drop-edits]"
 #define USAGE_UNLOAD  "[--iface IF]"
 #define USAGE_STATUS  "[--json]"
-#define USAGE_STATS   "[--json | --prometheus]"
+#define USAGE_STATS   "[--json | --prometheus] [--top N]"
 #define USAGE_EXPLAIN "ADDRESS | NAME [--json]"
 #define USAGE_HOST                                                                                 \
 	"add|del PATTERN --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
@@ -82,6 +83,7 @@ extern const size_t tapis_n_cmds;
 #define USAGE_AUDIT  "[--rule NAME] [--since TIME|DURATION] [--json]"
 #define USAGE_ATTACH "--iface IF [--iface IF ...] [--mode auto|native|generic]"
 #define USAGE_DETACH "--iface IF [--iface IF ...]"
+#define USAGE_SERVE  "[--listen ADDR:PORT]"
 
 /* ---- helpers (cmd_common.c) ---- */
 

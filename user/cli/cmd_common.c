@@ -576,5 +576,6 @@ void cli_audit(const struct cli *c, struct audit_event *ev)
 		ev->digest = digest;
 	err = audit_write(c->audit, ev);
 	if (err)
-		pr_warn("audit log %s: %s (the change itself is made)", c->audit, strerror(-err));
+		pr_warn("audit log %s: %s%s", c->audit, strerror(-err),
+			ev->result ? "" : " (the change itself is made)");
 }

@@ -49,6 +49,16 @@ static struct json_object *edits_json(const struct edits_report *er, bool droppe
 	return o;
 }
 
+/* A reload that changed nothing is recorded too, with why: monitoring
+ * reads the last reload's result from the log (tapis serve), and a policy
+ * that `watch` keeps failing to apply must show. */
+static void audit_failed(const struct cli *c, const char *path, const char *why)
+{
+	struct audit_event ev = {.command = "reload", .policy = path, .result = why};
+
+	cli_audit(c, &ev);
+}
+
 int cmd_reload(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -109,6 +119,8 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	if (rc) {
 		if (!c->json)
 			pr_warn("the running policy is unchanged");
+		audit_failed(c, path,
+			     rc == EXIT_POLICY ? "failed: policy refused" : "failed: not compiled");
 		goto out;
 	}
 	/* What was read, for a later `load` of the same content. */
@@ -126,6 +138,12 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 		if (!c->json)
 			pr_warn("the running policy is unchanged");
 		rc = cli_exit_apply(err);
+		{
+			char why[128];
+
+			snprintf(why, sizeof(why), "failed: %s", strerror(-err));
+			audit_failed(c, path, why);
+		}
 		goto out;
 	}
 

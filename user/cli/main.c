@@ -51,7 +51,8 @@ const struct cmd tapis_cmds[] = {
 	 "What is loaded: policy, times, interfaces, rules, table use."},
 	{"stats", cmd_stats, USAGE_STATS,
 	 "Per-rule, per-action and unparsed-packet counters, as a table, JSON or Prometheus "
-	 "exposition."},
+	 "exposition.\nThe table lists rules by hits (packets), most first; --top N shows the "
+	 "first N\n(with --json: the same N rules, in that order)."},
 	{"explain", cmd_explain, USAGE_EXPLAIN,
 	 "Which rule the running policy applies to an address, and why."},
 	{"host", cmd_host, USAGE_HOST,
@@ -74,6 +75,12 @@ const struct cmd tapis_cmds[] = {
 	{"audit", cmd_audit, USAGE_AUDIT,
 	 "The changes made to the filter, oldest first, from the audit log: who, what, when,\n"
 	 "on whose order. --since takes an RFC 3339 time or a duration back from now (2h, 7d)."},
+	{"serve", cmd_serve, USAGE_SERVE,
+	 "Serve the Prometheus exposition (what stats --prometheus prints) on\n"
+	 "http://ADDR:PORT/metrics, default 127.0.0.1:9477, until SIGTERM. Read-only: each\n"
+	 "scrape reads the pins afresh, so it follows load, reload and unload (tapis_up 0\n"
+	 "while nothing is loaded). GET and HEAD /metrics only; at most 128 connections,\n"
+	 "16 per client address, 10 s idle timeout."},
 	{"help", cmd_help, "[COMMAND]", "Show the usage of tapis or of one command."},
 };
 const size_t tapis_n_cmds = sizeof(tapis_cmds) / sizeof(tapis_cmds[0]);
@@ -140,9 +147,10 @@ static int cmd_help(struct cli *c, int argc, char **argv)
  * scanned for global options ("--rule -v" names a rule "-v"). */
 static bool takes_value(const char *a)
 {
-	static const char *const opts[] = {
-		"--policy", "-p",      "--iface",  "-i",      "--mode",	   "-m", "--rule",
-		"-r",	    "--since", "--settle", "--count", "--timeout", NULL};
+	static const char *const opts[] = {"--policy", "-p",	   "--iface", "-i",
+					   "--mode",   "-m",	   "--rule",  "-r",
+					   "--since",  "--settle", "--count", "--timeout",
+					   "--top",    "--listen", NULL};
 	size_t i;
 
 	for (i = 0; opts[i]; i++)

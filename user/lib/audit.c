@@ -410,3 +410,82 @@ struct json_object *audit_diff(const struct snapshot *old, const struct snapshot
 	json_object_object_add(o, "rules_changed", rc);
 	return o;
 }
+
+/* Is rec a load or reload of pin_path? Fills a. */
+static bool apply_record(struct json_object *rec, const char *pin_path, struct audit_apply *a)
+{
+	struct json_object *cmd, *pin, *res, *u;
+	const char *c;
+
+	if (!json_object_is_type(rec, json_type_object) ||
+	    !json_object_object_get_ex(rec, "command", &cmd) ||
+	    !json_object_object_get_ex(rec, "pin_path", &pin) ||
+	    strcmp(json_object_get_string(pin), pin_path) ||
+	    !json_object_object_get_ex(rec, "unix", &u))
+		return false;
+	c = json_object_get_string(cmd);
+	if (strcmp(c, "load") && strcmp(c, "reload"))
+		return false;
+	a->unix = json_object_get_int64(u);
+	a->reload = c[0] == 'r';
+	a->ok = !json_object_object_get_ex(rec, "result", &res) ||
+		!strcmp(json_object_get_string(res), "ok");
+	return true;
+}
+
+int audit_last_apply(const char *path, const char *pin_path, struct audit_apply *a)
+{
+	char *buf, *end, *line;
+	struct stat st;
+	size_t want;
+	ssize_t n;
+	off_t off;
+	int fd, err = -ENOENT;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	want = st.st_size > (off_t)TAPIS_AUDIT_SCAN ? TAPIS_AUDIT_SCAN : (size_t)st.st_size;
+	off = st.st_size - (off_t)want;
+	buf = malloc(want + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = pread(fd, buf, want, off);
+	close(fd);
+	if (n < 0) {
+		err = -errno;
+		goto out;
+	}
+	buf[n] = '\0';
+	/* Newest first: from the end, line by line. A line cut by the start
+	 * of the window (off > 0) is not a record. The JSON is parsed only
+	 * for lines that name a load or a reload (written without spaces). */
+	end = buf + n;
+	while (end > buf) {
+		while (end > buf && end[-1] == '\n')
+			*--end = '\0';
+		line = memrchr(buf, '\n', (size_t)(end - buf));
+		line = line ? line + 1 : buf;
+		if ((line > buf || off == 0) && (strstr(line, "\"command\":\"reload\"") ||
+						 strstr(line, "\"command\":\"load\""))) {
+			struct json_object *rec = json_tokener_parse(line);
+			bool hit = rec && apply_record(rec, pin_path, a);
+
+			json_object_put(rec);
+			if (hit) {
+				err = 0;
+				break;
+			}
+		}
+		end = line;
+	}
+out:
+	free(buf);
+	return err;
+}

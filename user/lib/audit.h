@@ -63,4 +63,18 @@ struct json_object *audit_diff(const struct snapshot *old, const struct snapshot
 /* The last record of path (caller puts it), or NULL. */
 struct json_object *audit_last(const char *path);
 
+/* The last load or reload of the filter at pin_path that path records,
+ * failed reloads included: when, and whether it was applied. Only the
+ * last TAPIS_AUDIT_SCAN bytes are read, so a scrape costs the same on a
+ * log of years. */
+#define TAPIS_AUDIT_SCAN (4u << 20)
+struct audit_apply {
+	int64_t unix; /* seconds */
+	bool ok;      /* result "ok": the policy runs */
+	bool reload;  /* a reload (false: a load) */
+};
+/* 0 with *a filled, -ENOENT when no such record is within reach (or no
+ * log), -errno. */
+int audit_last_apply(const char *path, const char *pin_path, struct audit_apply *a);
+
 #endif /* TAPIS_AUDIT_H */

@@ -381,6 +381,27 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 	return err;
 }
 
+int tapis_open_reader(struct tapis *t, const char *pin_path)
+{
+	char ctl[PATH_MAX];
+	int err;
+
+	tapis_init(t);
+	if (strlen(pin_path) >= sizeof(t->pin_path))
+		return -ENAMETOOLONG;
+	snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
+	snprintf(ctl, sizeof(ctl), "%s/tapis_ctl", pin_path);
+	if (access(ctl, F_OK))
+		return errno == EACCES ? -EACCES : -ENOENT;
+	t->readonly = true;
+	/* A load or unload under way (a pin missing) is "nothing there" for
+	 * now, not a reason to wait. */
+	err = open_pins(t, true, true);
+	if (err)
+		tapis_close(t);
+	return err;
+}
+
 void tapis_close(struct tapis *t)
 {
 	for (int i = 0; i < M__COUNT; i++)

@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -14,8 +16,7 @@
 #include "output.h"
 #include "policy.h"
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
-static size_t utf8_len(const unsigned char *s)
+size_t utf8_len(const unsigned char *s)
 {
 	size_t n, i;
 
@@ -226,7 +227,7 @@ int status_render(const struct snapshot *s, const char *pin_path, enum out_forma
 	case OUT_JSON:
 		return out_json(f, status_json(s, pin_path));
 	case OUT_PROMETHEUS:
-		return prom_render(s, f);
+		return prom_render(s, NULL, f);
 	case OUT_TEXT:
 		break;
 	}
@@ -248,15 +249,55 @@ static struct json_object *json_kinds(const struct rule_stat *r, bool bytes)
 	return o;
 }
 
-struct json_object *stats_json(const struct snapshot *s)
+/* Rules by hits: packets, then bytes, most first; then by name, so the
+ * order is the same from one run to the next. */
+static int by_hits(const void *a, const void *b)
+{
+	const struct rule_stat *x = *(const struct rule_stat *const *)a;
+	const struct rule_stat *y = *(const struct rule_stat *const *)b;
+
+	if (x->packets != y->packets)
+		return x->packets < y->packets ? 1 : -1;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* The rules of s to show, in order, in *out (caller frees): all in rule id
+ * order (sorted false), or sorted by hits and cut to top (0: all). Returns
+ * how many, or -1 without memory. */
+static ssize_t rule_view(const struct snapshot *s, bool sorted, size_t top,
+			 const struct rule_stat ***out)
+{
+	const struct rule_stat **v = calloc(s->n_rules ? s->n_rules : 1, sizeof(*v));
+	size_t i, n = s->n_rules;
+
+	if (!v)
+		return -1;
+	for (i = 0; i < n; i++)
+		v[i] = &s->rules[i];
+	if (sorted)
+		qsort(v, n, sizeof(*v), by_hits);
+	if (top && top < n)
+		n = top;
+	*out = v;
+	return (ssize_t)n;
+}
+
+static struct json_object *stats_json_view(const struct snapshot *s, size_t top)
 {
 	struct json_object *o = json_object_new_object(), *rules, *acts, *unp, *ctr, *fl;
+	const struct rule_stat **view = NULL;
 	char buf[RFC3339_LEN];
+	ssize_t n_view;
 	size_t i;
 
+	/* --top: the rules with the most hits, most first; otherwise all in
+	 * rule id order, as always. */
+	n_view = rule_view(s, top > 0, top, &view);
 	rules = json_object_new_array();
-	for (i = 0; i < s->n_rules; i++) {
-		const struct rule_stat *r = &s->rules[i];
+	for (i = 0; n_view > 0 && i < (size_t)n_view; i++) {
+		const struct rule_stat *r = view[i];
 		struct json_object *j = json_object_new_object();
 
 		json_object_object_add(j, "name", json_object_new_string(r->name));
@@ -309,7 +350,13 @@ struct json_object *stats_json(const struct snapshot *s)
 	json_object_object_add(fl, "new", json_object_new_uint64(s->flows.created));
 	json_object_object_add(fl, "evicted", json_object_new_uint64(s->flows.evicted));
 	json_object_object_add(o, "flows", fl);
+	free(view);
 	return o;
+}
+
+struct json_object *stats_json(const struct snapshot *s)
+{
+	return stats_json_view(s, 0);
 }
 
 static int max_int(int a, int b)
@@ -347,15 +394,22 @@ static const char *kinds_cell(const struct rule_stat *r, char *buf, size_t n)
 	return buf[0] ? buf : "-";
 }
 
-static void stats_text(const struct snapshot *s, FILE *f)
+static int stats_text(const struct snapshot *s, size_t top, FILE *f)
 {
 	int w_name = 4, w_act = 6, w_pkt = 7, w_byt = 5, w_hit = 8, w_kind = 5, col;
 	char num[64], hit[RFC3339_LEN], ref[TAPIS_REF_MAX], kinds[TAPIS_KIND_MAX * 28];
+	const struct rule_stat **view;
+	ssize_t n_view;
 	bool any = false;
-	size_t i;
+	size_t i, n;
 
-	for (i = 0; i < s->n_rules; i++) {
-		const struct rule_stat *r = &s->rules[i];
+	/* The table: rules by hits, most first, cut to --top. */
+	n_view = rule_view(s, true, top, &view);
+	if (n_view < 0)
+		return -ENOMEM;
+	n = (size_t)n_view;
+	for (i = 0; i < n; i++) {
+		const struct rule_stat *r = view[i];
 
 		w_name = max_int(w_name, (int)strlen(r->name));
 		w_act = max_int(w_act, (int)strlen(action_name(r->action)));
@@ -368,8 +422,8 @@ static void stats_text(const struct snapshot *s, FILE *f)
 
 	fprintf(f, "%-*s  %-*s  %*s  %*s  %-*s  %-*s  %s\n", w_name, "RULE", w_act, "ACTION", w_pkt,
 		"PACKETS", w_byt, "BYTES", w_hit, "LAST HIT", w_kind, "KINDS", "REFERENCE");
-	for (i = 0; i < s->n_rules; i++) {
-		const struct rule_stat *r = &s->rules[i];
+	for (i = 0; i < n; i++) {
+		const struct rule_stat *r = view[i];
 
 		if (r->last_hit_unix_ns)
 			fmt_rfc3339(r->last_hit_unix_ns / 1000000000, hit, sizeof(hit));
@@ -382,6 +436,16 @@ static void stats_text(const struct snapshot *s, FILE *f)
 	}
 	if (s->n_rules == 0)
 		fputs("(no rules)\n", f);
+	if (n < s->n_rules) {
+		uint64_t rest = 0;
+
+		/* view holds every rule, sorted: those past n are not shown. */
+		for (i = n; i < s->n_rules; i++)
+			rest += view[i]->packets;
+		fprintf(f, "(%zu more rule%s with %" PRIu64 " packets not shown: --top %zu)\n",
+			s->n_rules - n, s->n_rules - n == 1 ? "" : "s", rest, top);
+	}
+	free(view);
 
 	for (i = 0; i < s->n_rules; i++) {
 		const struct rule_stat *r = &s->rules[i];
@@ -423,7 +487,7 @@ static void stats_text(const struct snapshot *s, FILE *f)
 		if (!s->actions_packets[i])
 			continue;
 		fprintf(f, "%s %s %" PRIu64 " packets (%" PRIu64 " bytes)", any ? "," : "",
-			action_name((enum tapis_action)i), s->actions_packets[i],
+			prom_action((enum tapis_action)i), s->actions_packets[i],
 			s->actions_bytes[i]);
 		any = true;
 	}
@@ -438,18 +502,26 @@ static void stats_text(const struct snapshot *s, FILE *f)
 		fprintf(f, "  %-20s %" PRIu64 "\n", reason_name((unsigned)i), s->reasons[i]);
 		any = true;
 	}
+	return 0;
+}
+
+int stats_render_top(const struct snapshot *s, enum out_format fmt, size_t top, FILE *f)
+{
+	int err;
+
+	switch (fmt) {
+	case OUT_JSON:
+		return out_json(f, stats_json_view(s, top));
+	case OUT_PROMETHEUS:
+		return prom_render(s, NULL, f);
+	case OUT_TEXT:
+		break;
+	}
+	err = stats_text(s, top, f);
+	return err ?: stream_status(f);
 }
 
 int stats_render(const struct snapshot *s, enum out_format fmt, FILE *f)
 {
-	switch (fmt) {
-	case OUT_JSON:
-		return out_json(f, stats_json(s));
-	case OUT_PROMETHEUS:
-		return prom_render(s, f);
-	case OUT_TEXT:
-		break;
-	}
-	stats_text(s, f);
-	return stream_status(f);
+	return stats_render_top(s, fmt, 0, f);
 }

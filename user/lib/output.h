@@ -10,6 +10,7 @@
 #ifndef TAPIS_OUTPUT_H
 #define TAPIS_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +44,10 @@ struct json_object *stats_json(const struct snapshot *s);
  * least 5); returns buf. */
 const char *safe_text(const char *s, char *buf, size_t n);
 
+/* Length of the valid UTF-8 sequence at s (1..4; 1 for ASCII, NUL
+ * included), or 0 where s holds no valid sequence. */
+size_t utf8_len(const unsigned char *s);
+
 /* Print a JSON value as one line on f, and release it. */
 int out_json(FILE *f, struct json_object *o);
 
@@ -56,7 +61,7 @@ unsigned snapshot_ifaces(const struct snapshot *s);
  * "hosts"}, "tbl8": {"used", "capacity"}}. */
 int status_render(const struct snapshot *s, const char *pin_path, enum out_format fmt, FILE *f);
 
-/* `tapis stats`: an aligned table, the JSON object
+/* `tapis stats`: an aligned table (rules by hits, most first), the JSON object
  * {"rules": [{"name", "action", "reference", "packets", "bytes", "last_hit",
  * "expires", "since", "expired_hits", "entries": {...}, "kinds": {kind: N},
  * "kind_bytes": {kind: N}}], "actions": {name: {"packets", "bytes"}},
@@ -64,8 +69,37 @@ int status_render(const struct snapshot *s, const char *pin_path, enum out_forma
  * "present", "verdicts", "new", "evicted"}}, or the Prometheus exposition.
  * kind is net, dns, tls, http or flow (enum tapis_kind). */
 int stats_render(const struct snapshot *s, enum out_format fmt, FILE *f);
+/* The same with the rules sorted by hits (packets, then bytes, most
+ * first) and cut to the first top (0: all). The table is always sorted so;
+ * JSON only with top, and keeps its shape; Prometheus ignores top. */
+int stats_render_top(const struct snapshot *s, enum out_format fmt, size_t top, FILE *f);
 
-/* Prometheus text exposition format 0.0.4 of the snapshot (prometheus.c). */
-int prom_render(const struct snapshot *s, FILE *f);
+/* What the exposition carries beside a snapshot: the build, and the last
+ * load or reload as the audit log has it (the snapshot knows only the
+ * successful ones). */
+struct prom_meta {
+	const char *version; /* tapis_build_info{version}; NULL: "unknown" */
+	bool have_apply;     /* the audit log named the last load or reload */
+	int64_t apply_unix;  /* its time */
+	bool apply_ok;	     /* and whether it was applied */
+};
+
+/* Prometheus text exposition format 0.0.4 (prometheus.c): `stats
+ * --prometheus` and `tapis serve` print the same bytes. s NULL: nothing
+ * is loaded (tapis_up 0), with what m still tells. m may be NULL. The
+ * metric names are an interface, listed in the README. */
+int prom_render(const struct snapshot *s, const struct prom_meta *m, FILE *f);
+/* The same bytes into a buffer of their own (*buf, *len; free *buf):
+ * what serve sends. 0 or -ENOMEM. */
+int prom_render_buf(const struct snapshot *s, const struct prom_meta *m, char **buf, size_t *len);
+
+/* m for version, with the last load or reload of pin_path from the audit
+ * log (audit_log NULL or unreadable: not known). */
+void prom_meta_fill(struct prom_meta *m, const char *version, const char *audit_log,
+		    const char *pin_path);
+
+/* The action label of the exposition: the action's name, but
+ * "pass_no_rule" for TAPIS_ACT_NONE (no rule matched: passed). */
+const char *prom_action(enum tapis_action a);
 
 #endif /* TAPIS_OUTPUT_H */

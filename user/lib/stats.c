@@ -2,6 +2,7 @@
 /* Reading the running filter: one snapshot struct that text, JSON and
  * Prometheus all render, and `explain` for an address. */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 
@@ -128,9 +130,48 @@ int tapis_flows_size(struct tapis *t, uint32_t *entries)
 	return 0;
 }
 
-/* Count the taken slots of tapis_flows and the verdicts among them: the
- * array read in batches of FLOW_BATCH slots. */
+/* Count the taken slots of tapis_flows and the verdicts among them. The
+ * array is mmappable: read in place, it costs a walk of its memory and no
+ * copy (a scrape with the default 65,536 slots: under a millisecond, where
+ * batched lookups took eight). Batches of FLOW_BATCH slots where the
+ * mapping is refused. */
 #define FLOW_BATCH 4096
+
+static bool count_flows_mmap(struct tapis *t, struct flow_stat *fs)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t bytes = ((size_t)fs->size * sizeof(struct tapis_flow_slot) + page - 1) & ~(page - 1);
+	const struct tapis_flow_slot *v;
+
+	char path[PATH_MAX];
+	int fd = t->map_fd[M_FLOWS];
+
+	/* A shared mapping needs a descriptor opened for writing, even to
+	 * read (the kernel drops VM_SHARED for a read-only file). A reader's
+	 * descriptor is read-only: take a second one where the pin allows
+	 * it, mapped read-only all the same. */
+	if (t->readonly && t->pin_path[0]) {
+		snprintf(path, sizeof(path), "%s/%s", t->pin_path, tapis_map_names[M_FLOWS]);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return false;
+	}
+	v = mmap(NULL, bytes, PROT_READ, MAP_SHARED, fd, 0);
+	if (fd != t->map_fd[M_FLOWS])
+		close(fd);
+	if (v == MAP_FAILED)
+		return false;
+	for (uint32_t i = 0; i < fs->size; i++) {
+		/* One byte of each slot, read once: the data path may be
+		 * writing it. */
+		uint8_t st = __atomic_load_n(&v[i].state, __ATOMIC_RELAXED);
+
+		fs->present += st ? 1 : 0;
+		fs->verdicts += st == TAPIS_FLOW_VERDICT ? 1 : 0;
+	}
+	munmap((void *)v, bytes);
+	return true;
+}
 
 static int count_flows(struct tapis *t, struct flow_stat *fs)
 {
@@ -142,6 +183,8 @@ static int count_flows(struct tapis *t, struct flow_stat *fs)
 	err = tapis_flows_size(t, &fs->size);
 	if (err)
 		return err;
+	if (count_flows_mmap(t, fs))
+		return 0;
 	keys = calloc(FLOW_BATCH, sizeof(*keys));
 	vals = calloc(FLOW_BATCH, sizeof(*vals));
 	if (!keys || !vals) {
@@ -183,9 +226,30 @@ static int64_t mono_to_unix_ns(uint64_t mono)
 	       (r.tv_nsec - m.tv_nsec);
 }
 
+/* Entries first .. first + *n - 1 of an array map (per-CPU ones included)
+ * in one system call: a lookup per rule cost 2 us each, 8,000 of them for
+ * 4,000 rules at every scrape. *n is set to the entries read (fewer at the
+ * end of the array). */
+static int read_batch(int fd, uint32_t first, uint32_t *n, uint32_t *keys, void *vals)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	/* in_batch is the key before the first one wanted. */
+	uint32_t prev = first - 1, out;
+
+	if (bpf_map_lookup_batch(fd, first ? &prev : NULL, &out, keys, vals, n, &bo) &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Rule ids read at once: at 64 CPUs the chunk's counters take 2 MiB. */
+#define RULE_CHUNK 256
+
 int tapis_snapshot(struct tapis *t, struct snapshot *s)
 {
-	struct tapis_counter *pc = NULL;
+	struct tapis_rule_meta *metas = NULL;
+	struct tapis_counter *pcs = NULL;
+	uint32_t *keys = NULL;
 	struct tapis_action_counter *ac = NULL;
 	struct timespec now;
 	uint32_t zero = 0;
@@ -205,54 +269,66 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 	s->tbl8_used = s->settings.tbl8_used;
 
 	s->rules = calloc(TAPIS_MAX_RULES, sizeof(*s->rules));
-	pc = calloc(t->ncpus, sizeof(*pc));
+	metas = calloc(RULE_CHUNK, sizeof(*metas));
+	pcs = calloc((size_t)RULE_CHUNK * t->ncpus, sizeof(*pcs));
+	keys = calloc(RULE_CHUNK, sizeof(*keys));
 	ac = calloc(t->ncpus, sizeof(*ac));
-	if (!s->rules || !pc || !ac) {
+	if (!s->rules || !metas || !pcs || !keys || !ac) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
-		struct tapis_rule_meta m;
-		struct rule_stat *r;
+	/* RULE_CHUNK ids at a time: their metadata in one read, then the
+	 * counters of the chunk in another where any is in use. */
+	for (uint32_t base = 0; base < TAPIS_MAX_RULES; base += RULE_CHUNK) {
+		uint32_t n = RULE_CHUNK, nc = RULE_CHUNK;
+		bool any = false;
 
-		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &id, &m)) {
-			err = -errno;
+		err = read_batch(t->map_fd[M_RULE_META], base, &n, keys, metas);
+		if (err)
 			goto out;
-		}
-		if (!m.in_use)
+		for (uint32_t i = 0; i < n; i++)
+			any |= base + i > 0 && metas[i].in_use;
+		if (!any)
 			continue;
-		r = &s->rules[s->n_rules++];
-		r->id = id;
-		snprintf(r->name, sizeof(r->name), "%s", m.name);
-		snprintf(r->reference, sizeof(r->reference), "%s", m.reference);
-		r->action = m.action;
-		r->expires_unix = m.expires_unix;
-		r->since_unix = m.since_unix;
-		r->nets_v4 = m.n_v4;
-		r->nets_v6 = m.n_v6;
-		r->hosts = m.n_hosts;
-		s->entries_v4 += m.n_v4;
-		s->entries_v6 += m.n_v6;
-		s->entries_hosts += m.n_hosts;
-		r->expired = m.expires_unix && (int64_t)m.expires_unix <= now.tv_sec;
-		if (bpf_map_lookup_elem(t->map_fd[M_COUNTERS], &id, pc)) {
-			err = -errno;
+		err = read_batch(t->map_fd[M_COUNTERS], base, &nc, keys, pcs);
+		if (err)
 			goto out;
-		}
-		uint64_t last = 0;
+		for (uint32_t i = 0; i < n && i < nc; i++) {
+			const struct tapis_rule_meta *m = &metas[i];
+			const struct tapis_counter *pc = &pcs[(size_t)i * t->ncpus];
+			struct rule_stat *r;
+			uint64_t last = 0;
 
-		for (int c = 0; c < t->ncpus; c++) {
-			r->packets += pc[c].packets;
-			r->bytes += pc[c].bytes;
-			r->expired_hits += pc[c].expired;
-			if (pc[c].last_ns > last)
-				last = pc[c].last_ns;
-			for (int k = 0; k < TAPIS_KIND_MAX; k++) {
-				r->kinds[k].packets += pc[c].kind_packets[k];
-				r->kinds[k].bytes += pc[c].kind_bytes[k];
+			if (base + i == 0 || !m->in_use)
+				continue;
+			r = &s->rules[s->n_rules++];
+			r->id = base + i;
+			snprintf(r->name, sizeof(r->name), "%.*s", (int)sizeof(m->name), m->name);
+			snprintf(r->reference, sizeof(r->reference), "%.*s",
+				 (int)sizeof(m->reference), m->reference);
+			r->action = m->action;
+			r->expires_unix = m->expires_unix;
+			r->since_unix = m->since_unix;
+			r->nets_v4 = m->n_v4;
+			r->nets_v6 = m->n_v6;
+			r->hosts = m->n_hosts;
+			s->entries_v4 += m->n_v4;
+			s->entries_v6 += m->n_v6;
+			s->entries_hosts += m->n_hosts;
+			r->expired = m->expires_unix && (int64_t)m->expires_unix <= now.tv_sec;
+			for (int c = 0; c < t->ncpus; c++) {
+				r->packets += pc[c].packets;
+				r->bytes += pc[c].bytes;
+				r->expired_hits += pc[c].expired;
+				if (pc[c].last_ns > last)
+					last = pc[c].last_ns;
+				for (int k = 0; k < TAPIS_KIND_MAX; k++) {
+					r->kinds[k].packets += pc[c].kind_packets[k];
+					r->kinds[k].bytes += pc[c].kind_bytes[k];
+				}
 			}
+			r->last_hit_unix_ns = last ? mono_to_unix_ns(last) : 0;
 		}
-		r->last_hit_unix_ns = last ? mono_to_unix_ns(last) : 0;
 	}
 	for (uint32_t a = 0; a < TAPIS_ACT_MAX; a++) {
 		if (bpf_map_lookup_elem(t->map_fd[M_ACTIONS], &a, ac)) {
@@ -272,8 +348,12 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 	err = count_flows(t, &s->flows);
 	for (uint32_t r = 0; r < TAPIS_R_MAX && !err; r++)
 		err = sum_u64(t, M_REASONS, r, &s->reasons[r]);
-	for (uint32_t i = TAPIS_S_PACKETS + 1; i < TAPIS_S_MAX && !err; i++)
+	for (uint32_t i = TAPIS_S_PACKETS + 1; i < TAPIS_S_MAX && !err; i++) {
 		err = sum_u64(t, M_STATS, i, &s->stats[i]);
+		/* A filter loaded by an older tapis has fewer: they read 0. */
+		if (err == -ENOENT)
+			err = 0;
+	}
 	if (!err) {
 		/* Events the rate kept out are counted in its per-CPU state,
 		 * beside the clock it reads: no second map on that path. */
@@ -290,7 +370,9 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 	s->flows.created = s->stats[TAPIS_S_FLOW_NEW];
 	s->flows.evicted = s->stats[TAPIS_S_FLOW_EVICT];
 out:
-	free(pc);
+	free(metas);
+	free(pcs);
+	free(keys);
 	free(ac);
 	if (err)
 		snapshot_free(s);

@@ -80,6 +80,11 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
  * the lock unless `shared` (read-only commands: status, stats, explain,
  * which take none). */
 int tapis_open(struct tapis *t, const char *pin_path, bool shared);
+/* tapis_open(t, pin_path, true) without its wait: a load or unload under
+ * way (a pin missing) is -ENOENT at once. For tapis serve, whose one thread
+ * answers every scrape: it answers tapis_up 0 for that moment rather than
+ * hold every client for up to TAPIS_READER_WAIT_MS. */
+int tapis_open_reader(struct tapis *t, const char *pin_path);
 
 void tapis_close(struct tapis *t);
 
