@@ -28,6 +28,10 @@ rules:
     hosts: [blocked.example, tls-blocked.example]
 EOF
 assert_ok "load" lab_tapis load --policy "$tmp/policy.yaml" --iface r0 --mode native || lab_test_end
+SERVE=127.0.0.1:19477
+lab_bg serve tapis r "$TAPIS_BIN" serve --pin-path "$TAPIS_PIN" --listen "$SERVE"
+metrics() { lab_exec r curl -sS --max-time 2 "http://$SERVE/metrics"; }
+for _ in $(seq 50); do metrics >/dev/null 2>&1 && break; sleep 0.1; done
 
 lab_bg events tapis r "$TAPIS_BIN" events --json --count 3 --timeout 30 --pin-path "$TAPIS_PIN"
 epid=$LAB_LAST_PID
@@ -73,6 +77,11 @@ s0=$(date +%s%N)
 assert_ok "tapis stats answers during the flood" lab_tapis stats --json
 ms=$((($(date +%s%N) - s0) / 1000000))
 assert_true "and within a second (${ms} ms)" "took $ms ms" test "$ms" -lt 1000
+s0=$(date +%s%N)
+assert_ok "tapis serve answers a scrape during the flood" metrics
+ms=$((($(date +%s%N) - s0) / 1000000))
+assert_match "the scrape counts the events lost" "^tapis_events_lost_total [0-9]+" "$OUT"
+assert_true "within a second (${ms} ms)" "took $ms ms" test "$ms" -lt 1000
 sleep 1
 touch "$tmp/stop"
 wait "$fpid"
