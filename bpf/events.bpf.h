@@ -64,14 +64,18 @@ __noinline int tapis_event(struct xdp_md *ctx, const struct tapis_name_buf *nb,
 		b->backoff = b->backoff ? (b->backoff < 128 ? 2 * b->backoff + 1 : 255) : 1;
 		return 0;
 	}
+	/* The slot is spent whether the event is written or not: a full
+	 * ring (nobody reading, the usual case) must not turn every blocked
+	 * packet into a reservation attempt. */
+	b->tat = tat + set->ev_interval_ns;
 	ev = bpf_ringbuf_reserve(&tapis_events, sizeof(*ev), 0);
 	if (!ev) {
-		count_stat(TAPIS_S_EVENTS_LOST);
+		b->lost++;
+		b->skip = b->backoff;
+		b->backoff = b->backoff ? (b->backoff < 128 ? 2 * b->backoff + 1 : 255) : 1;
 		return 0;
 	}
 	b->backoff = 0;
-	/* Only a written event spends its slot of the rate. */
-	b->tat = tat + set->ev_interval_ns;
 	ev->tai_ns = bpf_ktime_get_tai_ns();
 	ev->rule = what & 0xffff;
 	ev->action = (what >> 16) & 0xff;
