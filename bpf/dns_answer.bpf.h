@@ -59,18 +59,17 @@ static __always_inline void swap_mac(struct ethhdr *eth)
 	__builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
 }
 
-/* The PPPoE session header's length covers the PPP protocol field and the
- * IP datagram. parse_l2 accepted this frame, so the walk finds it again. */
-static __always_inline void pppoe_set_len(void *data, void *end, __u32 ip_len)
+/* The PPPoE session header of a frame parse_l2 accepted, found again past
+ * the VLAN tags; NULL when there is none. */
+static __always_inline struct pppoe_hdr *pppoe_of(void *data, void *end)
 {
 	struct cursor c = {.pos = data, .end = end};
 	struct ethhdr *eth = cursor_pull(&c, struct ethhdr);
-	struct pppoe_hdr *ph;
 	__u16 proto;
 	int i;
 
 	if (!eth)
-		return;
+		return NULL;
 	proto = eth->h_proto;
 #pragma unroll
 	for (i = 0; i < TAPIS_MAX_VLAN; i++) {
@@ -81,12 +80,20 @@ static __always_inline void pppoe_set_len(void *data, void *end, __u32 ip_len)
 			break;
 		vh = cursor_pull(&c, struct vlan_hdr);
 		if (!vh)
-			return;
+			return NULL;
 		proto = vh->proto_be;
 	}
 	if (proto != bpf_htons(ETH_P_PPP_SES))
-		return;
-	ph = cursor_pull(&c, struct pppoe_hdr);
+		return NULL;
+	return cursor_pull(&c, struct pppoe_hdr);
+}
+
+/* The PPPoE session header's length covers the PPP protocol field and the
+ * IP datagram. */
+static __always_inline void pppoe_set_len(void *data, void *end, __u32 ip_len)
+{
+	struct pppoe_hdr *ph = pppoe_of(data, end);
+
 	if (ph)
 		ph->length = bpf_htons(ip_len + ppp_proto_len(ph));
 }
@@ -384,8 +391,6 @@ static __always_inline __u32 answer_refused(struct xdp_md *ctx, __u32 l3_off, __
 	__u32 l3 = l3_off & OFF_MASK, l4 = l4_off & OFF_MASK, ip_len;
 	struct ethhdr *eth = cursor_pull(&c, struct ethhdr);
 	__u8 *ip = data + l3, *src;
-	__u16 proto;
-	int i;
 
 	if (!eth)
 		return TAPIS_S_NOANS_LENGTH;
@@ -433,23 +438,11 @@ static __always_inline __u32 answer_refused(struct xdp_md *ctx, __u32 l3_off, __
 		if (ulen <= sizeof(*uh) || ulen > (__u32)(end - (void *)uh))
 			return TAPIS_S_NOANS_LENGTH;
 	}
-	proto = eth->h_proto;
-#pragma unroll
-	for (i = 0; i < TAPIS_MAX_VLAN; i++) {
-		struct vlan_hdr *vh;
+	/* PPPoE: session data only, its length the datagram's. */
+	{
+		struct pppoe_hdr *ph = pppoe_of(data, end);
 
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD) &&
-		    proto != bpf_htons(ETH_P_QINQ1))
-			break;
-		vh = cursor_pull(&c, struct vlan_hdr);
-		if (!vh)
-			return TAPIS_S_NOANS_LENGTH;
-		proto = vh->proto_be;
-	}
-	if (proto == bpf_htons(ETH_P_PPP_SES)) {
-		struct pppoe_hdr *ph = cursor_pull(&c, struct pppoe_hdr);
-
-		if (!ph || ph->code != 0 || bpf_ntohs(ph->length) != ip_len + ppp_proto_len(ph))
+		if (ph && (ph->code != 0 || bpf_ntohs(ph->length) != ip_len + ppp_proto_len(ph)))
 			return TAPIS_S_NOANS_PPPOE;
 	}
 	return 0;

@@ -22,27 +22,6 @@
 #include "log.h"
 #include "tapis.h"
 
-static int live_rule(struct tapis *t, const char *name, uint32_t gen, uint32_t *id,
-		     struct tapis_rule_meta *m)
-{
-	struct tapis_rule r;
-	uint32_t k;
-
-	for (uint32_t i = 1; i < TAPIS_MAX_RULES; i++) {
-		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &i, m))
-			return -errno;
-		if (!m->in_use || strcmp(m->name, name))
-			continue;
-		k = gen * TAPIS_MAX_RULES + i;
-		if (bpf_map_lookup_elem(t->map_fd[M_RULES], &k, &r) || !(r.flags & TAPIS_RF_ACTIVE))
-			break;
-		*id = i;
-		return 0;
-	}
-	pr_err("no rule named '%s' in the running policy", name);
-	return -ENOENT;
-}
-
 /* The id of a rule of the running policy by name, quietly; -ENOENT. */
 static int rule_id(struct tapis *t, const char *name, uint32_t gen, uint32_t *id,
 		   struct tapis_rule_meta *m)
@@ -62,6 +41,16 @@ static int rule_id(struct tapis *t, const char *name, uint32_t gen, uint32_t *id
 		return 0;
 	}
 	return -ENOENT;
+}
+
+static int live_rule(struct tapis *t, const char *name, uint32_t gen, uint32_t *id,
+		     struct tapis_rule_meta *m)
+{
+	int err = rule_id(t, name, gen, id, m);
+
+	if (err == -ENOENT)
+		pr_err("no rule named '%s' in the running policy", name);
+	return err;
 }
 
 int tapis_rule_reference(struct tapis *t, const char *name, char *out, size_t n)

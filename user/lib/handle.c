@@ -295,39 +295,37 @@ fail:
 
 /* Open every pin. Quiet about a missing pin when `quiet` (a reader that
  * may be looking at a load or unload half done). */
+/* One pin, read-only when shared. The fd, or -errno after a message
+ * (none for a missing pin when quiet, nor for a lack of permission: the
+ * caller says what that means). */
+static int open_pin(const struct tapis *t, const char *name, const char *what, bool shared,
+		    bool quiet)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, go, .file_flags = shared ? BPF_F_RDONLY : 0);
+	char path[PATH_MAX];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", t->pin_path, name);
+	fd = bpf_obj_get_opts(path, &go);
+	if (fd >= 0)
+		return fd;
+	err = -errno;
+	if (err != -EACCES && err != -EPERM && !(quiet && err == -ENOENT))
+		pr_err("open pinned %s %s: %s%s", what, path, strerror(-err),
+		       *what == 'm' ? " (state from another tapis version? unload and load again)"
+				    : "");
+	return err;
+}
+
 static int open_pins(struct tapis *t, bool shared, bool quiet)
 {
-	char path[PATH_MAX];
-	int err;
-
 	for (int i = 0; i < M__COUNT; i++) {
-		LIBBPF_OPTS(bpf_obj_get_opts, go, .file_flags = shared ? BPF_F_RDONLY : 0);
-
-		snprintf(path, sizeof(path), "%s/%s", t->pin_path, tapis_map_names[i]);
-		t->map_fd[i] = bpf_obj_get_opts(path, &go);
-		if (t->map_fd[i] < 0) {
-			err = -errno;
-			/* The caller says what a lack of permission means. */
-			if (err != -EACCES && err != -EPERM && !(quiet && err == -ENOENT))
-				pr_err("open pinned map %s: %s (state from another tapis version? "
-				       "unload and load again)",
-				       path, strerror(-err));
-			return err;
-		}
+		t->map_fd[i] = open_pin(t, tapis_map_names[i], "map", shared, quiet);
+		if (t->map_fd[i] < 0)
+			return t->map_fd[i];
 	}
-	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
-	{
-		LIBBPF_OPTS(bpf_obj_get_opts, go, .file_flags = shared ? BPF_F_RDONLY : 0);
-
-		t->prog_fd = bpf_obj_get_opts(path, &go);
-	}
-	if (t->prog_fd < 0) {
-		err = -errno;
-		if (err != -EACCES && err != -EPERM && !(quiet && err == -ENOENT))
-			pr_err("open pinned program %s: %s", path, strerror(-err));
-		return err;
-	}
-	return 0;
+	t->prog_fd = open_pin(t, PROG_PIN, "program", shared, quiet);
+	return t->prog_fd < 0 ? t->prog_fd : 0;
 }
 
 int tapis_open(struct tapis *t, const char *pin_path, bool shared)
