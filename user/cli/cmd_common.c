@@ -204,6 +204,8 @@ int cli_open_failed(const struct cli *c, int err)
 	case -ENAMETOOLONG:
 		pr_err("pin path %s: %s", c->pin, strerror(-err));
 		return EXIT_POLICY;
+	case -ESTALE:
+		return EXIT_NOSTATE; /* said by tapis_open, with what to do */
 	case -EACCES:
 	case -EPERM:
 		/* Not "nothing loaded": something may well be. tapis_open has

@@ -406,6 +406,13 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 
+	/* A load killed before it pinned its program left pins nothing can
+	 * use: they go, and this load takes their place. */
+	err = tapis_remove_stale(c->pin);
+	if (!err)
+		pr_warn("removed the pins a load that did not finish left at %s", c->pin);
+	else if (err != -ENOENT)
+		return cli_open_failed(c, err);
 	/* Loaded already: bring it to what this command says. */
 	memset(&t, 0, sizeof(t));
 	err = tapis_open(&t, c->pin, false);

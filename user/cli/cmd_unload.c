@@ -74,6 +74,30 @@ int cmd_unload(struct cli *c, int argc, char **argv)
 		return cli_bad_args(c, "unexpected argument '%s'", argv[optind]);
 
 	memset(&after, 0, sizeof(after));
+	/* What a load killed half way left: nothing runs, only pins. */
+	if (!ifname) {
+		err = tapis_remove_stale(c->pin);
+		if (!err) {
+			struct audit_event ev = {.command = "unload",
+						 .result = "removed stale pins"};
+
+			cli_audit(c, &ev);
+			if (c->json) {
+				struct json_object *o = json_object_new_object();
+
+				json_object_object_add(o, "ok", json_object_new_boolean(1));
+				json_object_object_add(o, "stale_pins_removed",
+						       json_object_new_boolean(1));
+				cli_json_print(o);
+			} else {
+				printf("removed the pins a load that did not finish left at %s\n",
+				       c->pin);
+			}
+			return EXIT_OK;
+		}
+		if (err != -ENOENT)
+			return cli_open_failed(c, err);
+	}
 	rc = cli_open_snapshot(c, &t, false, &before);
 	if (rc)
 		return rc;

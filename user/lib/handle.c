@@ -214,6 +214,9 @@ int tapis_create(struct tapis *t, const char *pin_path)
 	return tapis_create_opts(t, pin_path, NULL);
 }
 
+static int unpin_files(struct tapis *t);
+static bool stale_pins(const struct tapis *t);
+
 int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_load_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -232,6 +235,14 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 		err = take_lock(t, false);
 		if (err)
 			goto fail;
+		if (stale_pins(t)) {
+			/* We hold the lock: no load is under way there. */
+			pr_warn("%s holds the pins of a load that did not finish: replaced",
+				pin_path);
+			err = unpin_files(t);
+			if (err)
+				goto fail;
+		}
 		snprintf(path, sizeof(path), "%s/tapis_ctl", pin_path);
 		if (access(path, F_OK) == 0) {
 			err = -EEXIST;
@@ -328,6 +339,20 @@ static int open_pins(struct tapis *t, bool shared, bool quiet)
 	return t->prog_fd < 0 ? t->prog_fd : 0;
 }
 
+/* Does a writer hold the pin-path lock now? (A reader's probe, released
+ * at once.) */
+static bool writer_busy(const struct tapis *t)
+{
+	int fd = open(t->pin_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool busy;
+
+	if (fd < 0)
+		return false;
+	busy = flock(fd, LOCK_SH | LOCK_NB) != 0;
+	close(fd);
+	return busy;
+}
+
 int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 {
 	char ctl[PATH_MAX];
@@ -345,7 +370,14 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 	if (!shared) {
 		/* A writer must not act on a directory it cannot trust, and
 		 * writers take turns. */
-		err = pin_dir_trusted(pin_path) ?: take_lock(t, false) ?: open_pins(t, false, false);
+		err = pin_dir_trusted(pin_path) ?: take_lock(t, false);
+		if (!err && stale_pins(t)) {
+			pr_err("%s holds only the pins of a load that did not finish (tapis unload "
+			       "removes them, tapis load replaces them)",
+			       pin_path);
+			err = -ESTALE;
+		}
+		err = err ?: open_pins(t, false, false);
 		if (err)
 			tapis_close(t);
 		return err;
@@ -367,6 +399,12 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 		t->readonly = true;
 		if (access(ctl, F_OK))
 			return -ENOENT; /* unloaded meanwhile */
+		if (stale_pins(t) && !writer_busy(t)) {
+			pr_err("%s holds only the pins of a load that did not finish (tapis unload "
+			       "removes them, tapis load replaces them)",
+			       pin_path);
+			return -ESTALE;
+		}
 		if (now_ms() >= deadline) {
 			/* Say which pin, now that waiting did not help. */
 			err = open_pins(t, true, false);
@@ -421,13 +459,12 @@ void tapis_close(struct tapis *t)
 		t->map_fd[i] = -1;
 }
 
-int tapis_unpin(struct tapis *t)
+/* Every pin's file, the directory left. */
+static int unpin_files(struct tapis *t)
 {
 	char path[PATH_MAX];
 	int err = 0;
 
-	if (!t->pin_path[0])
-		return 0;
 	for (int i = 0; i < M__COUNT; i++) {
 		snprintf(path, sizeof(path), "%s/%s", t->pin_path, tapis_map_names[i]);
 		if (unlink(path) && errno != ENOENT)
@@ -442,7 +479,49 @@ int tapis_unpin(struct tapis *t)
 	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
 	if (unlink(path) && errno != ENOENT)
 		err = -errno;
+	return err;
+}
+
+int tapis_unpin(struct tapis *t)
+{
+	int err;
+
+	if (!t->pin_path[0])
+		return 0;
+	err = unpin_files(t);
 	if (rmdir(t->pin_path) && errno != ENOENT)
 		err = -errno;
+	return err;
+}
+
+/* Pins without the program: a load killed before it pinned the program
+ * (the program is pinned last) left them, and no process can use them. */
+static bool stale_pins(const struct tapis *t)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/tapis_ctl", t->pin_path);
+	if (access(path, F_OK))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
+	return access(path, F_OK) && errno == ENOENT;
+}
+
+int tapis_remove_stale(const char *pin_path)
+{
+	struct tapis t;
+	int err;
+
+	tapis_init(&t);
+	if (strlen(pin_path) >= sizeof(t.pin_path))
+		return -ENAMETOOLONG;
+	snprintf(t.pin_path, sizeof(t.pin_path), "%s", pin_path);
+	if (!stale_pins(&t))
+		return -ENOENT;
+	err = pin_dir_trusted(pin_path) ?: take_lock(&t, false);
+	/* Under the lock no load is under way: what is there is all there is. */
+	if (!err)
+		err = stale_pins(&t) ? unpin_files(&t) : -ENOENT;
+	tapis_close(&t);
 	return err;
 }

@@ -95,6 +95,11 @@ void tapis_close(struct tapis *t);
 #define TAPIS_READER_WAIT_MS 10000
 void tapis_set_lock_wait(int ms);
 
+/* Remove the pins a load killed before it pinned its program left (no
+ * process can use them). 0 when removed, -ENOENT when the pin path holds
+ * no such leftovers, -errno. */
+int tapis_remove_stale(const char *pin_path);
+
 /* Remove every pin (after detaching). */
 int tapis_unpin(struct tapis *t);
 
