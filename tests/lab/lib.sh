@@ -121,13 +121,16 @@ curl_body() {
 }
 
 # json_q JSON EXPR: print the value of the Python expression EXPR, with the
-# parsed document as d (True/False/None printed as true/false/null).
+# parsed document as d (True/False/None printed as true/false/null). Exits
+# 1 when the value is false (or the document or EXPR fails), so that
+# `assert_ok "..." json_q "$doc" "COND"` cannot pass on a false COND.
 json_q() {
 	python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
 v = eval(sys.argv[2])
 print(json.dumps(v) if isinstance(v, (bool, type(None), dict, list)) else v)
+sys.exit(1 if v is False else 0)
 ' "$1" "$2" 2>/dev/null
 }
 
