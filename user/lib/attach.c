@@ -300,18 +300,46 @@ int tapis_attach(struct tapis *t, char *const *ifnames, int n, enum tapis_mode m
 			snprintf(rec->name, sizeof(rec->name), "%s", ifnames[i]);
 			continue;
 		}
+		/* Intent first: a process killed between the attach and the
+		 * state write would leave tapis running where no record shows
+		 * it, out of reach of unload. A record of an attach that never
+		 * happened is harmless: detach checks what runs there. */
+		{
+			struct tapis_iface *rec = &st.ifaces[free_slot];
+
+			memset(rec, 0, sizeof(*rec));
+			rec->ifindex = if_nametoindex(ifnames[i]);
+			rec->in_use = 1;
+			rec->mode = mode == MODE_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+			snprintf(rec->name, sizeof(rec->name), "%s", ifnames[i]);
+			err = state_rw(t, &st, true);
+			if (err)
+				goto rollback;
+		}
 		err = attach_one(prog, ifnames[i], mode, &st.ifaces[free_slot]);
+		if (err) {
+			memset(&st.ifaces[free_slot], 0, sizeof(st.ifaces[free_slot]));
+			goto rollback;
+		}
+		slots[done++] = free_slot;
+		/* The mode it got, at once. */
+		err = state_rw(t, &st, true);
 		if (err)
 			goto rollback;
-		slots[done++] = free_slot;
 	}
 	err = state_rw(t, &st, true);
 	if (!err)
 		goto out;
 rollback:
-	/* All or nothing: interfaces this call attached are detached again. */
-	for (int d = 0; d < done; d++)
+	/* All or nothing: interfaces this call attached are detached again,
+	 * and their records go. */
+	for (int d = 0; d < done; d++) {
 		detach_one(prog, &st.ifaces[slots[d]]);
+		memset(&st.ifaces[slots[d]], 0, sizeof(st.ifaces[slots[d]]));
+	}
+	if (state_rw(t, &st, true))
+		pr_warn("the interface records could not be written back: tapis status may "
+			"list an interface tapis does not run on");
 out:
 	xdp_program__close(prog);
 	return err;
