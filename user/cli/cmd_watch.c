@@ -26,7 +26,6 @@
 #include "output.h"
 #include "watch.h"
 
-#define WATCH_MAX_IFACES 64
 
 static long long mono_ms(void)
 {
@@ -52,7 +51,7 @@ static int do_reload(struct cli *c, const char *path)
 
 static int do_load(struct cli *c, const char *path, char **ifaces, int n_ifaces, const char *mode)
 {
-	char *argv[3 + 2 * WATCH_MAX_IFACES + 3];
+	char *argv[3 + 2 * TAPIS_MAX_IFACES + 3];
 	const struct cmd *saved = c->cmd;
 	int argc = 0, i, rc;
 
@@ -156,7 +155,7 @@ int cmd_watch(struct cli *c, int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},	  {"settle", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
-	char *ifaces[WATCH_MAX_IFACES], *end;
+	char *ifaces[TAPIS_MAX_IFACES], *end;
 	const char *path = NULL, *mode = NULL;
 	struct watch_set ws = {0};
 	int opt, rc = EXIT_POLICY, n_ifaces = 0, ev, err;
@@ -172,9 +171,9 @@ int cmd_watch(struct cli *c, int argc, char **argv)
 			path = optarg;
 			break;
 		case 'i':
-			if (n_ifaces == WATCH_MAX_IFACES)
-				return cli_bad_args(c, "more than %d --iface", WATCH_MAX_IFACES);
-			ifaces[n_ifaces++] = optarg;
+			rc = cli_add_iface(c, ifaces, &n_ifaces, optarg);
+			if (rc)
+				return rc;
 			break;
 		case 'm':
 			mode = optarg;
