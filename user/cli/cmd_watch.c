@@ -26,7 +26,6 @@
 #include "output.h"
 #include "watch.h"
 
-
 static long long mono_ms(void)
 {
 	struct timespec ts;

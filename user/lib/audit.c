@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 #include <nettle/sha2.h>
 
+#include "fileio.h"
 #include "audit.h"
 #include "output.h"
 #include "tapis.h"
@@ -185,15 +186,10 @@ int audit_digest(const char *file, char out[72])
 	struct sha256_ctx ctx;
 	uint8_t buf[65536], d[SHA256_DIGEST_SIZE];
 	ssize_t n;
-	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK), i;
-	struct stat st;
+	int fd = open_regular(file, NULL), i;
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
+		return fd == -EBADFD ? -EINVAL : fd;
 	sha256_init(&ctx);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		sha256_update(&ctx, (size_t)n, buf);
@@ -248,13 +244,9 @@ int audit_read(const char *path, const char *rule, int64_t since,
 	struct stat st;
 	FILE *f;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = open_regular(path, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
+		return fd == -EBADFD ? -EINVAL : fd;
 	f = fdopen(fd, "r");
 	if (!f) {
 		close(fd);
@@ -311,13 +303,9 @@ struct json_object *audit_last(const char *path)
 	int fd;
 
 	/* The log only grows: read its tail, not all of it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = open_regular(path, &st);
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return NULL;
-	}
 	off = st.st_size > (off_t)sizeof(buf) - 1 ? st.st_size - (off_t)sizeof(buf) + 1 : 0;
 	n = pread(fd, buf, sizeof(buf) - 1, off);
 	close(fd);
@@ -442,13 +430,9 @@ int audit_last_apply(const char *path, const char *pin_path, struct audit_apply 
 	off_t off;
 	int fd, err = -ENOENT;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = open_regular(path, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
+		return fd == -EBADFD ? -EINVAL : fd;
 	want = st.st_size > (off_t)TAPIS_AUDIT_SCAN ? TAPIS_AUDIT_SCAN : (size_t)st.st_size;
 	off = st.st_size - (off_t)want;
 	buf = malloc(want + 1);

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <nettle/sha2.h>
 
+#include "fileio.h"
 #include "tapis.h"
 
 /* One file into the hash: its bytes, then their length, so that bytes
@@ -28,10 +29,8 @@ static void digest_file(struct sha256_ctx *ctx, const char *path)
 	ssize_t r;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		if (fd >= 0)
-			close(fd);
+	fd = open_regular(path, &st);
+	if (fd < 0) {
 		sha256_update(ctx, sizeof(unreadable), unreadable);
 		return;
 	}

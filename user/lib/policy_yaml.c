@@ -30,6 +30,7 @@
 
 #include <yaml.h>
 
+#include "fileio.h"
 #include "diag.h"
 #include "policy.h"
 #include "rpz.h"
@@ -747,9 +748,8 @@ static void read_list(struct ctx *c, struct rule *r, struct list_ref *ref, const
 	int err, fd;
 
 	/* Regular files only: a FIFO blocks, /dev/zero never ends. */
-	fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
-		close(fd);
+	fd = open_regular(full, &st);
+	if (fd == -EBADFD) {
 		error_at(c, c->file, ref->line, "%s list '%s' is not a regular file",
 			 hosts ? "host" : "net", ref->display);
 		return;
@@ -757,7 +757,7 @@ static void read_list(struct ctx *c, struct rule *r, struct list_ref *ref, const
 	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (!f) {
 		error_at(c, c->file, ref->line, "cannot open %s list '%s': %s",
-			 hosts ? "host" : "net", ref->display, strerror(errno));
+			 hosts ? "host" : "net", ref->display, strerror(fd < 0 ? -fd : errno));
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -1991,13 +1991,9 @@ static int read_all(const char *path, char **buf, size_t *len)
 
 	/* A FIFO would block the open itself and hold the reload lock for
 	 * ever, a device never end: regular files only, of a bounded size. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = open_regular(path, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EBADFD; /* "not a regular file", said by the caller */
-	}
+		return fd; /* -EBADFD: "not a regular file", said by the caller */
 	if (st.st_size > POLICY_FILE_MAX) {
 		close(fd);
 		return -EFBIG;

@@ -23,6 +23,7 @@
 
 #include <ldns/ldns.h>
 
+#include "fileio.h"
 #include "output.h"
 #include "rpz.h"
 
@@ -382,14 +383,10 @@ int rpz_read(const char *path, const char *display, FILE *diag, bool skip, struc
 	memset(z, 0, sizeof(*z));
 	/* A FIFO would block the open itself, a device never end: open
 	 * without blocking and refuse anything but a regular file. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fd = open_regular(path, &st);
 	if (fd < 0) {
-		fprintf(r.diag, "%s: error: %s\n", r.file, strerror(errno));
-		return -EINVAL;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		fprintf(r.diag, "%s: error: not a regular file\n", r.file);
-		close(fd);
+		fprintf(r.diag, "%s: error: %s\n", r.file,
+			fd == -EBADFD ? "not a regular file" : strerror(-fd));
 		return -EINVAL;
 	}
 	fp = fdopen(fd, "r");
