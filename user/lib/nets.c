@@ -279,6 +279,17 @@ fail:
 	return err;
 }
 
+static void free_gathered(struct net_tables *nt)
+{
+	free(nt->bk4);
+	free(nt->bv4);
+	free(nt->bk6);
+	free(nt->bv6);
+	nt->bk4 = nt->bk6 = NULL;
+	nt->bv4 = nt->bv6 = NULL;
+	nt->bn4 = nt->bn6 = nt->bcap4 = nt->bcap6 = 0;
+}
+
 void net_tables_close(struct net_tables *nt)
 {
 	if (nt->tbl24)
@@ -294,12 +305,7 @@ void net_tables_close(struct net_tables *nt)
 			close(*fds[i]);
 	nt->tbl24 = nt->tbl8 = NULL;
 	nt->filter = NULL;
-	free(nt->bk4);
-	free(nt->bv4);
-	free(nt->bk6);
-	free(nt->bv6);
-	nt->bk4 = nt->bk6 = NULL;
-	nt->bv4 = nt->bv6 = NULL;
+	free_gathered(nt);
 }
 
 /* ---- IPv4 ---- */
@@ -488,13 +494,7 @@ int net_tables_flush(struct net_tables *nt)
 	err = err
 		      ?: batch_write(nt->fd_pfx, nt->bk6, nt->bv6, nt->bn6,
 				     sizeof(struct tapis_v6_key));
-	free(nt->bk4);
-	free(nt->bv4);
-	free(nt->bk6);
-	free(nt->bv6);
-	nt->bk4 = nt->bk6 = NULL;
-	nt->bv4 = nt->bv6 = NULL;
-	nt->bn4 = nt->bn6 = nt->bcap4 = nt->bcap6 = 0;
+	free_gathered(nt);
 	return err;
 }
 
