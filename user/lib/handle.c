@@ -353,19 +353,29 @@ static bool writer_busy(const struct tapis *t)
 	return busy;
 }
 
+/* What every open starts with: the handle reset, the pin path taken, and
+ * whether anything is loaded there (ctl: its tapis_ctl pin). */
+static int open_start(struct tapis *t, const char *pin_path, char *ctl, size_t n)
+{
+	tapis_init(t);
+	if (strlen(pin_path) >= sizeof(t->pin_path))
+		return -ENAMETOOLONG;
+	snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
+	snprintf(ctl, n, "%s/tapis_ctl", pin_path);
+	if (access(ctl, F_OK))
+		return errno == EACCES ? -EACCES : -ENOENT;
+	return 0;
+}
+
 int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 {
 	char ctl[PATH_MAX];
 	long long deadline;
 	int err;
 
-	tapis_init(t);
-	if (strlen(pin_path) >= sizeof(t->pin_path))
-		return -ENAMETOOLONG;
-	snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
-	snprintf(ctl, sizeof(ctl), "%s/tapis_ctl", pin_path);
-	if (access(ctl, F_OK))
-		return errno == EACCES ? -EACCES : -ENOENT;
+	err = open_start(t, pin_path, ctl, sizeof(ctl));
+	if (err)
+		return err;
 	t->readonly = shared;
 	if (!shared) {
 		/* A writer must not act on a directory it cannot trust, and
@@ -422,13 +432,9 @@ int tapis_open_reader(struct tapis *t, const char *pin_path)
 	char ctl[PATH_MAX];
 	int err;
 
-	tapis_init(t);
-	if (strlen(pin_path) >= sizeof(t->pin_path))
-		return -ENAMETOOLONG;
-	snprintf(t->pin_path, sizeof(t->pin_path), "%s", pin_path);
-	snprintf(ctl, sizeof(ctl), "%s/tapis_ctl", pin_path);
-	if (access(ctl, F_OK))
-		return errno == EACCES ? -EACCES : -ENOENT;
+	err = open_start(t, pin_path, ctl, sizeof(ctl));
+	if (err)
+		return err;
 	t->readonly = true;
 	/* A load or unload under way (a pin missing) is "nothing there" for
 	 * now, not a reason to wait. */
