@@ -20,9 +20,10 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "tmpdir.h"
 #include "../../user/lib/audit.h"
 
-static char dir[64], logp[128];
+static char logp[128];
 
 static const char *str(struct json_object *o, const char *k)
 {
@@ -206,21 +207,10 @@ static void test_last_apply(void **state)
 
 static int setup(void **state)
 {
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/tapis-audit.XXXXXX");
-	if (!mkdtemp(dir))
+	if (tmpdir_setup(state))
 		return -1;
 	snprintf(logp, sizeof(logp), "%s/sub/audit.log", dir);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[96];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)
@@ -233,5 +223,5 @@ int main(void)
 	};
 
 	umask(022);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tmpdir_teardown);
 }

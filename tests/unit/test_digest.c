@@ -18,9 +18,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
 #include "tapis.h"
-
-static char dir[64];
 
 static void put(const char *name, const char *text)
 {
@@ -124,22 +123,6 @@ static void test_framing(void **state)
 	assert_int_equal(content_digest(&p, d), -EINVAL);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/tapis-digest.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[96];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,5 +130,5 @@ int main(void)
 		cmocka_unit_test(test_framing),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

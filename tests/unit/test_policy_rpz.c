@@ -23,10 +23,9 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
 #include "../../user/lib/compile.h"
 #include "../../user/lib/hostname.h"
-
-static char dir[64];
 
 struct run {
 	int rc;
@@ -598,22 +597,6 @@ static void test_two_zones(void **state)
 	done(&r);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/tapis-prpz.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[96];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,5 +607,5 @@ int main(void)
 		cmocka_unit_test(test_two_zones),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
 #include "../../user/lib/rpz.h"
 
-static char dir[64];
 static char *diag_buf;
 static size_t diag_len;
 
@@ -285,22 +285,6 @@ static void test_not_regular(void **state)
 	free(diag_buf);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/tapis-rpz.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[96];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,5 +298,5 @@ int main(void)
 		cmocka_unit_test(test_message_cap),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

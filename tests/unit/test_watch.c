@@ -19,9 +19,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
 #include "../../user/lib/watch.h"
-
-static char dir[64];
 
 static const char *path(const char *rel)
 {
@@ -91,27 +90,11 @@ static void test_events(void **state)
 	watcher_close(&w);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/tapis-watch.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[96];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
