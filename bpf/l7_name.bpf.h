@@ -81,6 +81,22 @@ static __always_inline struct tapis_name_buf *name_buf(void)
 	return bpf_map_lookup_elem(&tapis_scratch, &zero);
 }
 
+/* Eight bytes at p, which may be unaligned, in one load: through a pointer
+ * clang cannot trace to a byte array, else it splits the load into eight
+ * byte loads for the bpf target (the verifier allows unaligned map value
+ * and packet access wherever the CPU does it fast). */
+static __always_inline __u64 load64(const void *p)
+{
+	barrier_var(p);
+	return *(const __u64 *)p;
+}
+
+static __always_inline void store64(void *p, __u64 v)
+{
+	barrier_var(p);
+	*(__u64 *)p = v;
+}
+
 #define ONES64 0x0101010101010101ULL
 #define HIGH64 0x8080808080808080ULL
 
@@ -262,7 +278,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 		e &= 0xff;
 		barrier_var(e);
 		/* bytes[e .. e + 7] is name bytes e - 8 .. e - 1. */
-		w = lower8(*(const __u64 *)&nb->bytes[e]);
+		w = lower8(load64(&nb->bytes[e]));
 		d = eq_bytes(w, '.');
 		if (acc)
 			acc = tapis_hash_mix(acc);
