@@ -236,7 +236,13 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
  * Keys are looked up as they appear and the rules found kept in order,
  * least specific first; then the most specific one whose rule still acts
  * wins, and any more specific one skipped because it expired is counted. */
-static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
+enum name_form {
+	NAME_DOTTED, /* TLS, HTTP */
+	NAME_WIRE,   /* DNS: labels where nb->lab says */
+};
+
+static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
+					const enum name_form form)
 {
 	__u32 gen, nc, id, m, t, e, le, s, b, len, pos, salt;
 	/* In the scratch buffer, not on the stack: a stage that calls this
@@ -268,8 +274,53 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 	self_labels = set->self_labels;
 	sub_labels = set->sub_labels;
 
-	/* The label at hand ends at le; the word at hand ends at e. */
 	e = nb->name_end;
+	if (form == NAME_WIRE) {
+		/* Label j spans wire bytes s .. e - 1, its length byte first;
+		 * the chunk at hand ends at e. Lengths are in place and
+		 * checked by the stage, which found at most TAPIS_MAX_LABELS. */
+		__u32 j = nb->nlab, rem, have;
+
+		if (!j || j > TAPIS_MAX_LABELS)
+			return 0;
+		j--;
+		s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
+		for (m = 0; m < NAME_CHUNKS; m++) {
+			e &= 0xff;
+			barrier_var(e);
+			rem = e - s;
+			/* Opaque: the two ways here would each be checked on. */
+			have = opaque(rem < 8 ? rem : 8, salt);
+			if (!have || have > 8)
+				return 0; /* not reached: a label has a length byte */
+			w = lower8(load64(&nb->bytes[e])) & (~0ULL << (64 - 8 * have));
+			if (acc)
+				acc = tapis_hash_mix(acc);
+			acc ^= w;
+			if (rem > 8) {
+				e -= 8;
+				continue;
+			}
+			h = tapis_hash_label(h, acc, pos);
+			acc = 0;
+			if (!j)
+				break;
+			if ((sub_labels >> (pos & 63)) & 1) {
+				id = host_key_rule(&ht, h, false);
+				if (id)
+					cand[nc++ & (HOST_CANDS - 1)] = id;
+			}
+			pos++;
+			/* Masked, not just lowered: a range that moves per
+			 * label keeps the verifier from seeing one label's
+			 * state as another's. */
+			j = (j - 1) & (TAPIS_MAX_LABELS - 1);
+			e = s;
+			s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
+		}
+		goto whole;
+	}
+	/* The label at hand ends at le; the word at hand ends at e. */
 	le = e;
 	for (m = 0; m < NAME_CHUNKS; m++) {
 		/* Known ranges of e that move down per chunk would keep the
@@ -317,6 +368,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 		e = s;
 		le = s;
 	}
+whole:
 	if (m == NAME_CHUNKS)
 		return 0; /* not reached: no name has that many chunks */
 	if ((self_labels >> (pos & 63)) & 1) {

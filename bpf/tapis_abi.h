@@ -709,15 +709,19 @@ struct tapis_flow_pos {
 };
 
 /* The name an L7 stage found, as the host match reads it (BPF scratch,
- * in the ABI because it is a map value): dotted text, whatever the stage.
- * bytes[TAPIS_NAME_OFF + i] for i in 0..name_end - 1: a dot, then the
- * name's labels with a dot between each two, the byte after the last label
- * at name_end. DNS writes its wire form there and turns each length byte
- * into a dot (and a dot inside a label into a byte no pattern holds). The
- * match finds the labels from the end, eight bytes at a time, and puts each
- * label's length in place of the dot before it as it hashes, so the name
- * gives the key of its DNS wire form. TAPIS_NAME_OFF bytes of slack in
- * front let it read eight bytes ending anywhere in the name. */
+ * in the ABI because it is a map value), in one of two forms.
+ * bytes[TAPIS_NAME_OFF + i] for i in 0..name_end - 1 holds the name, the
+ * byte after its last label at name_end:
+ * - dotted text (TLS, HTTP): a dot, then the labels with a dot between
+ *   each two. The match finds the labels from the end, eight bytes at a
+ *   time, and puts each label's length in place of the dot before it as
+ *   it hashes, so the name gives the key of its DNS wire form;
+ * - wire form (DNS): the query name as it came, each label behind its
+ *   length byte, with where those are (lab, nlab), which the stage learned
+ *   walking the name: the match reads the labels straight from there.
+ * The stage knows its form, so each call site of the match is compiled
+ * for one. TAPIS_NAME_OFF bytes of slack in front let it read eight bytes
+ * ending anywhere in the name. */
 #define TAPIS_NAME_OFF 8
 struct tapis_name_buf {
 	/* Twice the longest name: a name is assembled from parts, and the
@@ -725,7 +729,10 @@ struct tapis_name_buf {
 	__u8 bytes[TAPIS_NAME_OFF + 2 * 256 + 8];
 	__u16 name_end;
 	__u8 kind; /* enum tapis_kind: the stage that found it */
-	__u8 pad[5];
+	__u8 nlab; /* wire form (DNS): its labels */
+	__u8 pad[4];
+	/* Wire form: where each label's length byte is, first label first. */
+	__u8 lab[TAPIS_MAX_LABELS];
 	struct tapis_flow_key fk;   /* the packet's flow, as tapis_flows keys it */
 	struct tapis_flow_pos fpos; /* where it stands */
 	__u32 slot;		    /* its slot's index */
