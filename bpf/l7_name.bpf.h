@@ -2,14 +2,15 @@
 /* BPF-only: one name matcher for every source of names.
  *
  * An L7 stage (l7_dns, l7_tls, l7_http) that finds a hostname leaves it in
- * the per-CPU scratch buffer (struct tapis_name_buf, tapis_abi.h) as dotted
- * text, with which stage found it. TLS and HTTP copy the name as it is on
- * the wire; DNS copies its wire form and turns the length bytes into dots.
- * host_match() consumes that and nothing else, so a new source of names is
- * a new stage that fills the buffer.
+ * the per-CPU scratch buffer (struct tapis_name_buf, tapis_abi.h), with
+ * which stage found it and in which form: TLS and HTTP copy the name as it
+ * is on the wire, dotted text; DNS copies its wire form and where its
+ * labels start, which its walk of the question learned. host_match()
+ * consumes that and nothing else, so a new source of names is a new stage
+ * that fills the buffer.
  *
  * host_match() hashes the name once, label by label from its last label to
- * its first (tapis_abi.h), finding each label's start as it goes: after
+ * its first (tapis_abi.h), finding each dotted label's start as it goes: after
  * each label, the running hash is the host-table key of the suffix that
  * label starts. Each key is looked up as soon as it is known, shortest
  * suffix first, and the rules found are kept; then the most specific one
