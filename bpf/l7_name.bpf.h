@@ -182,9 +182,9 @@ static __always_inline __u32 last_flag(__u64 t)
  * without a call; only a key that overflowed the index costs a hash-map
  * lookup (tapis_abi.h). */
 struct host_tables {
-	void *hosts;  /* the hash map: the source of truth */
 	void *filter; /* one bit per key */
 	void *index;  /* every key again, open-addressed */
+	__u32 gen;    /* for the hash map, the source of truth */
 };
 
 static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 key, bool self)
@@ -193,6 +193,7 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
 	struct tapis_host_slot *s, *first = NULL;
 	struct tapis_host_val *v;
+	void *hosts;
 
 	if (w && !(*w & (1ULL << (bit & 63))))
 		return 0;
@@ -212,7 +213,11 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 	}
 	if (first && !(first->flags & TAPIS_HIS_OVERFLOW))
 		return 0;
-	v = bpf_map_lookup_elem(ht->hosts, &key);
+	/* Rare: looked up only here. */
+	hosts = bpf_map_lookup_elem(&tapis_hosts, &ht->gen);
+	if (!hosts)
+		return 0;
+	v = bpf_map_lookup_elem(hosts, &key);
 	if (!v)
 		return 0;
 	return self ? v->self_rule : v->sub_rule;
@@ -266,11 +271,11 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 	pos = opaque(1, salt);
 	/* User space publishes a generation's filter and index with its
 	 * host table. */
-	ht.hosts = bpf_map_lookup_elem(&tapis_hosts, &gen);
+	ht.gen = gen;
 	ht.filter = bpf_map_lookup_elem(&tapis_host_filter, &gen);
 	ht.index = bpf_map_lookup_elem(&tapis_host_index, &gen);
 	set = bpf_map_lookup_elem(&tapis_settings, &gen);
-	if (!ht.hosts || !ht.filter || !ht.index || !set)
+	if (!ht.filter || !ht.index || !set)
 		return 0;
 	self_labels = set->self_labels;
 	sub_labels = set->sub_labels;
