@@ -616,6 +616,21 @@ static int owner_of(struct net_tables *nt, int dir, const struct net_entry *e, u
 	return 0;
 }
 
+/* The value the slots of a v4 prefix fall back to without it: the next
+ * less specific prefix of the exact map, or none. */
+static uint32_t v4_cover(struct net_tables *nt, int dir, uint32_t a, unsigned plen)
+{
+	struct v4_exact_key k;
+	uint32_t r;
+
+	for (int l = (int)plen - 1; l >= 0; l--) {
+		exact_key(&k, dir, a, l);
+		if (bpf_map_lookup_elem(nt->exact_fd, &k, &r) == 0)
+			return tapis_ent_make(r, l);
+	}
+	return 0;
+}
+
 int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule,
 	       uint32_t *owner)
 {
@@ -628,21 +643,27 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 	}
 	if (e->family == 4) {
 		struct v4_exact_key k;
-		uint32_t a = v4_addr_h(e);
+		uint32_t a = v4_mask(v4_addr_h(e), e->plen);
 
 		exact_key(&k, dir, a, e->plen);
 		if (nt->bulk) {
 			err = gather(&nt->bk4, &nt->bv4, &nt->bn4, &nt->bcap4, &k, sizeof(k), rule);
+			err = err ?: v4_apply(nt, dir, a, e->plen, v, false);
 			if (err)
 				return err;
-		} else if (bpf_map_update_elem(nt->exact_fd, &k, &rule, BPF_NOEXIST)) {
-			return errno == E2BIG ? -ENOSPC : -errno;
-		}
-		err = v4_apply(nt, dir, v4_mask(a, e->plen), e->plen, v, false);
-		if (err) {
-			if (!nt->bulk)
-				bpf_map_delete_elem(nt->exact_fd, &k);
-			return err;
+		} else {
+			/* The slots first, the exact map last: the exact map
+			 * says that an entry exists (owner_of), so a process
+			 * killed in between leaves an entry the next one finds
+			 * missing and writes again, never one it takes for
+			 * made while packets do not meet it. */
+			err = v4_apply(nt, dir, a, e->plen, v, false);
+			if (!err && bpf_map_update_elem(nt->exact_fd, &k, &rule, BPF_NOEXIST))
+				err = errno == E2BIG ? -ENOSPC : -errno;
+			if (err) {
+				v4_apply(nt, dir, a, e->plen, v4_cover(nt, dir, a, e->plen), true);
+				return err;
+			}
 		}
 		nt->flags |= dir == TAPIS_DIR_DST ? TAPIS_SF_V4_DST : TAPIS_SF_V4_SRC;
 		return 0;
@@ -657,6 +678,7 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule)
 {
 	uint32_t cur;
+	int err;
 
 	if (owner_of(nt, dir, e, &cur))
 		return -ENOENT;
@@ -665,21 +687,17 @@ int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 	if (e->family == 6)
 		return v6_delete(nt, dir, e);
 
-	/* The slots fall back to the next less specific prefix, if any. */
-	uint32_t a = v4_mask(v4_addr_h(e), e->plen), cover = 0, r;
+	/* The slots fall back to the next less specific prefix, if any;
+	 * then the exact entry goes (last, as in net_insert: a process
+	 * killed in between leaves an entry the next delete finds). */
+	uint32_t a = v4_mask(v4_addr_h(e), e->plen);
 	struct v4_exact_key k;
 
-	for (int l = (int)e->plen - 1; l >= 0; l--) {
-		exact_key(&k, dir, a, l);
-		if (bpf_map_lookup_elem(nt->exact_fd, &k, &r) == 0) {
-			cover = tapis_ent_make(r, l);
-			break;
-		}
-	}
+	err = v4_apply(nt, dir, a, e->plen, v4_cover(nt, dir, a, e->plen), true);
+	if (err)
+		return err;
 	exact_key(&k, dir, a, e->plen);
-	if (bpf_map_delete_elem(nt->exact_fd, &k))
-		return -errno;
-	return v4_apply(nt, dir, a, e->plen, cover, true);
+	return bpf_map_delete_elem(nt->exact_fd, &k) ? -errno : 0;
 }
 
 uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr)
