@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -292,8 +293,11 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			v.self_rule = id;
 		if (sub)
 			v.sub_rule = id;
-		/* The match looks up only label counts the settings name:
-		 * this pattern's, before its entry exists. */
+		/* The match looks up only label counts the settings name, and
+		 * host tables only when they say there are hosts: both before
+		 * the entry exists, so that storing it is the one step that
+		 * puts it in force (a process killed before has made nothing
+		 * the next one would take for a made edit). */
 		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set)) {
 			err = -errno;
 			goto out;
@@ -302,6 +306,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			set.self_labels |= host_labels_bit(h->name);
 		if (sub)
 			set.sub_labels |= host_labels_bit(h->name);
+		set.flags |= TAPIS_SF_HOSTS;
 		if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY)) {
 			err = -errno;
 			goto out;
@@ -309,13 +314,6 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 		err = host_table_store(t, gen, fd, key, &v);
 		if (err)
 			goto out;
-		if (!(set.flags & TAPIS_SF_HOSTS)) {
-			set.flags |= TAPIS_SF_HOSTS;
-			if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY)) {
-				err = -errno;
-				goto out;
-			}
-		}
 	} else {
 		/* A delete names the entry as it is: "=a.example" of a rule
 		 * that holds "a.example" (the name and every name under it)
@@ -354,4 +352,90 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 out:
 	close(fd);
 	return err;
+}
+
+/* Make the edit a pending record stands for: its op, or for a record being
+ * undone the opposite. Already made counts as made. */
+static int complete_one(struct tapis *t, const struct edit_rec *r, bool *done)
+{
+	bool add = (r->v.op == TAPIS_EDIT_ADD) == (r->v.pending == TAPIS_EDIT_PENDING);
+	char rule[TAPIS_NAME_MAX], why[128];
+	struct host_pattern hp;
+	struct host_entry h;
+	struct net_entry e;
+	bool host_bits;
+	int err = 0;
+
+	snprintf(rule, sizeof(rule), "%s", r->k.rule);
+	/* A timed entry lives in its own rule "<rule>@<time>", which an add
+	 * killed before it made that rule must make. */
+	if (r->v.op == TAPIS_EDIT_ADD && r->v.expires_unix)
+		err = add ? tapis_timed_rule(t, r->k.rule, r->v.expires_unix, rule, sizeof(rule))
+			  : (edits_timed_name(r->k.rule, r->v.expires_unix, rule, sizeof(rule))
+				     ? 0
+				     : -ENAMETOOLONG);
+	if (!err && r->k.type == TAPIS_EDIT_NET) {
+		memset(&e, 0, sizeof(e));
+		err = parse_cidr(r->k.entry, &e, &host_bits) ? -EINVAL : 0;
+		e.loc.file = "pending edit";
+		err = err ?: tapis_net_edit(t, rule, &e, add);
+	} else if (!err) {
+		err = host_pattern_parse(r->k.entry, &hp, why, sizeof(why)) ? -EINVAL : 0;
+		memset(&h, 0, sizeof(h));
+		h.kind = hp.kind;
+		h.name = hp.name;
+		h.loc.file = "pending edit";
+		err = err ?: tapis_host_edit(t, rule, &h, add);
+	}
+	*done = !err || (add && err == -EALREADY) || (!add && err == -ENOENT);
+	return *done ? 0 : err;
+}
+
+int tapis_complete_edits(struct tapis *t)
+{
+	struct edit_intent in;
+	struct edit_rec *v;
+	size_t n, made = 0;
+	int err, ret = 0;
+	bool done;
+
+	err = edits_list(t, &v, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].v.pending == TAPIS_EDIT_SETTLED)
+			continue;
+		/* The edit functions say why an edit cannot be made; here
+		 * "already made" is the expected answer. */
+		log_mute(true);
+		err = complete_one(t, &v[i], &done);
+		log_mute(false);
+		memset(&in, 0, sizeof(in));
+		in.k = v[i].k;
+		in.v = v[i].v;
+		/* Not made (its rule left the policy): the record goes, or
+		 * an undo leaves the record as it was. */
+		in.had_old = v[i].v.pending == TAPIS_EDIT_UNDOING;
+		in.old = v[i].v;
+		in.old.pending = TAPIS_EDIT_SETTLED;
+		if (!done)
+			pr_warn("a %s %s of '%s' in rule '%s' that a killed tapis left half made "
+				"cannot be made (%s): rolled back",
+				edit_type_name(v[i].k.type),
+				(v[i].v.op == TAPIS_EDIT_ADD) ==
+						(v[i].v.pending == TAPIS_EDIT_PENDING)
+					? "add"
+					: "del",
+				v[i].k.entry, v[i].k.rule, strerror(-err));
+		err = edits_settle(t, &in, done);
+		if (err)
+			ret = ret ?: err;
+		else if (done)
+			made++;
+	}
+	free(v);
+	if (made)
+		pr_info("completed %zu live edit%s a killed tapis left half made", made,
+			made == 1 ? "" : "s");
+	return ret;
 }

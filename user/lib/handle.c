@@ -367,6 +367,20 @@ static int open_start(struct tapis *t, const char *pin_path, char *ctl, size_t n
 	return 0;
 }
 
+/* What a killed writer left half done is completed or undone by the next
+ * writer, under the lock, before it acts. A failure is told and leaves
+ * the half-done state for the next one: the command itself may still be
+ * what repairs it (an unload). */
+static void repair(struct tapis *t)
+{
+	int err = tapis_complete_edits(t);
+
+	if (err)
+		pr_warn("live edits a killed tapis left half made stay pending: %s (the next "
+			"change retries)",
+			strerror(-err));
+}
+
 int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 {
 	char ctl[PATH_MAX];
@@ -390,6 +404,8 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 		err = err ?: open_pins(t, false, false);
 		if (err)
 			tapis_close(t);
+		else
+			repair(t);
 		return err;
 	}
 	/* Readers take no lock: a writer must never wait for a `stats`, and a

@@ -182,6 +182,10 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
  * reference and target, its own counters, expiring then (or with base, if
  * sooner). Its name, "<base>@<time>", into name. 0 or -errno (reported). */
 int tapis_timed_rule(struct tapis *t, const char *base, int64_t expires, char *name, size_t n);
+/* Complete the live edits a killed process left pending (edits.h): each is
+ * made, or, when it cannot be (its rule is gone), its record is put back.
+ * A writer's open calls it. 0 or the first -errno of a record left pending. */
+int tapis_complete_edits(struct tapis *t);
 /* The reference of the rule called name ("" when it has none). 0 or
  * -ENOENT. */
 int tapis_rule_reference(struct tapis *t, const char *name, char *out, size_t n);
