@@ -312,6 +312,43 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 	return err;
 }
 
+int tapis_repair_generations(struct tapis *t)
+{
+	struct tapis_rule_meta m, none = {};
+	uint32_t active, idle, k;
+	struct tapis_rule r;
+	int err, ret = 0;
+
+	err = gen_active(t, &active);
+	if (err)
+		return err;
+	idle = active ^ 1;
+	/* Under the writers' lock no reload is under way: whatever the idle
+	 * generation holds is a killed reload's (tables filled, never
+	 * flipped to) or the previous policy's (flipped from, not yet
+	 * freed). */
+	if (gen_in_use(t, idle)) {
+		pr_info("freeing the tables of generation %u that a killed tapis left", idle);
+		ret = gen_clear(t, idle);
+	}
+	/* A name is in use exactly when the running generation has its rule:
+	 * names a killed reload wrote for a policy it never flipped to, or
+	 * that the flipped-from policy had, go (as retire() does). */
+	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
+		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &id, &m))
+			return -errno;
+		if (!m.in_use)
+			continue;
+		k = active * TAPIS_MAX_RULES + id;
+		if (bpf_map_lookup_elem(t->map_fd[M_RULES], &k, &r))
+			return -errno;
+		if ((r.flags & TAPIS_RF_ACTIVE) == 0 &&
+		    bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &none, BPF_ANY))
+			ret = ret ?: -errno;
+	}
+	return ret;
+}
+
 int tapis_apply(struct tapis *t, const struct compiled *c)
 {
 	struct tapis_rule_meta *meta = NULL;

@@ -373,7 +373,13 @@ static int open_start(struct tapis *t, const char *pin_path, char *ctl, size_t n
  * what repairs it (an unload). */
 static void repair(struct tapis *t)
 {
-	int err = tapis_complete_edits(t);
+	int err = tapis_repair_generations(t);
+
+	if (err)
+		pr_warn("what a killed reload left could not all be freed: %s (the next change "
+			"retries)",
+			strerror(-err));
+	err = tapis_complete_edits(t);
 	if (err)
 		pr_warn("live edits a killed tapis left half made stay pending: %s (the next "
 			"change retries)",

@@ -733,6 +733,30 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 	return 0;
 }
 
+bool gen_in_use(struct tapis *t, uint32_t gen)
+{
+	static const int outers[] = {M_V4_TBL24, M_V4_TBL8, M_V6_FILTER,   M_V6_L32,	M_V6_PFX,
+				     M_V6_SHORT, M_HOSTS,   M_HOST_FILTER, M_HOST_INDEX};
+	char path[PATH_MAX];
+	uint32_t id;
+
+	for (size_t i = 0; i < sizeof(outers) / sizeof(outers[0]); i++) {
+		if (bpf_map_lookup_elem(t->map_fd[outers[i]], &gen, &id) == 0)
+			return true;
+		if (t->pin_path[0]) {
+			inner_pin_path(t, outers[i], gen, path, sizeof(path));
+			if (access(path, F_OK) == 0)
+				return true;
+		}
+	}
+	if (t->pin_path[0]) {
+		gen_userspace_pin_path(t, (int)gen, path, sizeof(path));
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 int gen_clear(struct tapis *t, uint32_t gen)
 {
 	static const int outers[] = {M_V4_TBL24, M_V4_TBL8, M_V6_FILTER,   M_V6_L32,	M_V6_PFX,

@@ -170,6 +170,10 @@ int tapis_compile(struct tapis *t, const struct policy *p, struct compiled *c);
  * generation, then flip. Either the whole new policy runs afterwards, or
  * (on error) the old one still does. */
 int tapis_apply(struct tapis *t, const struct compiled *c);
+/* Undo what a killed tapis_apply left: the idle generation's tables and
+ * pins, and rule names the running generation does not have. A writer's
+ * open calls it. 0 or -errno. */
+int tapis_repair_generations(struct tapis *t);
 /* tapis_compile, compiled_resolve and tapis_apply in one call. */
 int tapis_install(struct tapis *t, const struct policy *p);
 
