@@ -358,10 +358,16 @@ int tapis_detach(struct tapis *t, const char *ifname)
 	if (!prog)
 		return -EINVAL;
 	for (int s = 0; s < TAPIS_MAX_IFACES; s++) {
+		int e;
+
 		if (!st.ifaces[s].in_use || (ifname && strcmp(st.ifaces[s].name, ifname)))
 			continue;
 		found++;
-		err = detach_one(prog, &st.ifaces[s]) ?: err;
+		e = detach_one(prog, &st.ifaces[s]);
+		/* The record goes with each detach, so that a process killed
+		 * half way leaves records of exactly the interfaces it did
+		 * not reach (and at most one more). */
+		err = e ?: state_rw(t, &st, true) ?: err;
 	}
 	xdp_program__close(prog);
 	if (ifname && !found) {
