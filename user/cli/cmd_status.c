@@ -112,6 +112,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	err = tapis_snapshot(&t, &s);
+	if (!err)
+		tapis_check_ifaces(&t, &s); /* a record is not proof: ask the kernel */
 	if (err) {
 		pr_err("read the state at %s: %s", c->pin, strerror(-err));
 		rc = cli_exit_kernel(err);

@@ -241,9 +241,16 @@ struct snapshot {
 	uint32_t tbl8_groups, tbl8_used;
 	struct flow_stat flows;
 	int64_t taken_unix_ns;
+	/* tapis_check_ifaces: for each interface record, whether tapis runs
+	 * there now (1), not (0: a killed tapis or someone else detached
+	 * it), or cannot be told (-1). */
+	bool ifaces_checked;
+	int8_t iface_runs[TAPIS_MAX_IFACES];
 };
 
 int tapis_snapshot(struct tapis *t, struct snapshot *s);
+/* Fill s->iface_runs from the kernel (one query per recorded interface). */
+void tapis_check_ifaces(struct tapis *t, struct snapshot *s);
 void snapshot_free(struct snapshot *s);
 
 /* Entries tapis_flows was created with (its max_entries). */
