@@ -456,7 +456,11 @@ struct tapis_state {
 	__u64 loaded_unix;
 	__u64 reloaded_unix;
 	__u32 reloads;
-	__u32 pad;
+	/* The generation that policy_path and the digests describe, plus
+	 * one (0: not recorded, by an older tapis). Written before the flip
+	 * to it, so that a reload killed between the two leaves a record
+	 * readers can tell is not of the running generation. */
+	__u32 policy_gen;
 	struct tapis_iface ifaces[TAPIS_MAX_IFACES];
 	/* SHA-256 of the bytes of the policy and its list files when they
 	 * were last applied (content_digest() in user/lib/digest.c; all zero
