@@ -134,6 +134,33 @@ static void meta_update(struct tapis *t, uint32_t id, const struct tapis_rule_me
 			m->name, strerror(errno));
 }
 
+/* Set the flags that make packets look e up in the directions dirs, before
+ * the entry goes in: a flag without an entry costs a lookup, while an entry
+ * without its flag (a process killed in between) would be in the tables,
+ * found by the next add, and not in force. 0 or -errno. */
+static int flags_first(struct tapis *t, uint32_t gen, const struct net_entry *e, uint8_t dirs)
+{
+	struct tapis_settings set;
+	uint32_t want = 0;
+
+	for (int d = 0; d < TAPIS_DIR_MAX; d++) {
+		if (!(dirs & TAPIS_DIR_BIT(d)))
+			continue;
+		if (e->family == 4)
+			want |= d == TAPIS_DIR_DST ? TAPIS_SF_V4_DST : TAPIS_SF_V4_SRC;
+		else
+			want |= d == TAPIS_DIR_DST ? TAPIS_SF_V6_DST : TAPIS_SF_V6_SRC;
+	}
+	if (e->family == 6 && e->plen < TAPIS_V6_MIN_HASHED_PLEN)
+		want |= TAPIS_SF_V6_SHORT;
+	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set))
+		return -errno;
+	if ((set.flags & want) == want)
+		return 0;
+	set.flags |= want;
+	return bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY) ? -errno : 0;
+}
+
 int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e, bool add)
 {
 	struct tapis_rule_meta m;
@@ -148,18 +175,38 @@ int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e,
 	err = net_tables_open(&nt, t, gen);
 	if (err)
 		return err;
+	if (add) {
+		err = flags_first(t, gen, e, m.dirs);
+		if (err) {
+			pr_err("add to rule '%s': write the settings: %s", rule, strerror(-err));
+			net_tables_close(&nt);
+			return err;
+		}
+	}
 	int done[TAPIS_DIR_MAX], n_done = 0;
 	char what[INET6_ADDRSTRLEN + 8];
 
 	inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->addr, what, INET6_ADDRSTRLEN);
 	snprintf(what + strlen(what), sizeof(what) - strlen(what), "/%u", e->plen);
+	int n_dirs = 0, n_there = 0;
+
 	for (int d = 0; d < TAPIS_DIR_MAX && !err; d++) {
 		if (!(m.dirs & TAPIS_DIR_BIT(d)))
 			continue;
+		n_dirs++;
 		err = add ? net_insert(&nt, d, e, id, &owner) : net_delete(&nt, d, e, id);
 		if (!err)
 			done[n_done++] = d;
+		/* A direction made already (an edit killed between the two
+		 * of a `both` rule): the other is still to make. */
+		if (err == (add ? -EALREADY : -ENOENT)) {
+			n_there++;
+			err = 0;
+		}
 	}
+	/* Nothing to do in any direction: the edit was made before. */
+	if (!err && n_there == n_dirs)
+		err = add ? -EALREADY : -ENOENT;
 	/* A `both` rule edits two directions: never leave one of them done. */
 	for (int i = 0; err && i < n_done; i++) {
 		uint32_t o;
@@ -185,8 +232,8 @@ int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e,
 	} else if (err) {
 		pr_err("%s %s rule '%s': %s", add ? "add" : "delete", what, rule, strerror(-err));
 	} else {
-		/* Flags and tbl8 use live in the settings slot: written after
-		 * the tables, so packets never see a flag before its data. */
+		/* tbl8 use, and any flag the tables set, in the settings
+		 * slot (flags_first set those the lookup needs). */
 		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set)) {
 			err = -errno;
 		} else {
