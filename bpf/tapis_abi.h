@@ -424,6 +424,14 @@ enum tapis_edit_op {
 	TAPIS_EDIT_ADD = 1, /* not in the file, added live */
 	TAPIS_EDIT_DEL = 2, /* in the file, deleted live */
 };
+/* A record is written before the tables change (the intent) and settled
+ * after, so a command killed in between leaves a record the next command
+ * finds and completes: the edit is then in force and recorded, or neither. */
+enum tapis_edit_pending {
+	TAPIS_EDIT_SETTLED = 0,
+	TAPIS_EDIT_PENDING = 1, /* the record's op is being made */
+	TAPIS_EDIT_UNDOING = 2, /* its opposite is being made: then the record goes */
+};
 struct tapis_edit_key {
 	__u8 type; /* enum tapis_edit_type */
 	__u8 pad[7];
@@ -431,8 +439,9 @@ struct tapis_edit_key {
 	char entry[TAPIS_EDIT_TEXT];
 };
 struct tapis_edit_val {
-	__u8 op; /* enum tapis_edit_op */
-	__u8 pad[7];
+	__u8 op;      /* enum tapis_edit_op */
+	__u8 pending; /* enum tapis_edit_pending */
+	__u8 pad[6];
 	__s64 when_unix;
 	__s64 expires_unix; /* an add with --expires/--for; 0 = never */
 	__u32 uid;
@@ -447,7 +456,11 @@ struct tapis_state {
 	__u64 loaded_unix;
 	__u64 reloaded_unix;
 	__u32 reloads;
-	__u32 pad;
+	/* The generation that policy_path and the digests describe, plus
+	 * one (0: not recorded, by an older tapis). Written before the flip
+	 * to it, so that a reload killed between the two leaves a record
+	 * readers can tell is not of the running generation. */
+	__u32 policy_gen;
 	struct tapis_iface ifaces[TAPIS_MAX_IFACES];
 	/* SHA-256 of the bytes of the policy and its list files when they
 	 * were last applied (content_digest() in user/lib/digest.c; all zero

@@ -498,20 +498,23 @@ int net_tables_flush(struct net_tables *nt)
 	return err;
 }
 
+/* The prefix table (fd_pfx) says that an entry exists (owner_of): an
+ * insert writes it last and a delete removes it last, so that a process
+ * killed in between leaves an entry the next insert or delete finds to
+ * do, and the steps before it are safe to do twice. */
+static int v6_pfx_commit(struct net_tables *nt, const struct tapis_v6_key *k, uint32_t v)
+{
+	if (nt->bulk)
+		return gather(&nt->bk6, &nt->bv6, &nt->bn6, &nt->bcap6, k, sizeof(*k), v);
+	return bpf_map_update_elem(nt->fd_pfx, k, &v, BPF_ANY) ? -errno : 0;
+}
+
 static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t v)
 {
 	struct tapis_v6_key k;
 	int err;
 
 	v6_key(&k, dir, e);
-	if (nt->bulk) {
-		int err2 = gather(&nt->bk6, &nt->bv6, &nt->bn6, &nt->bcap6, &k, sizeof(k), v);
-
-		if (err2)
-			return err2;
-	} else if (bpf_map_update_elem(nt->fd_pfx, &k, &v, BPF_ANY)) {
-		return -errno;
-	}
 	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
 		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
 
@@ -520,18 +523,25 @@ static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, 
 		if (bpf_map_update_elem(nt->fd_short, &lk, &v, BPF_ANY))
 			return -errno;
 		nt->flags |= TAPIS_SF_V6_SHORT;
-		return 0;
+		return v6_pfx_commit(nt, &k, v);
 	}
 	struct tapis_v6_l32_key lk = {.top = k.top, .dir = dir};
 	struct tapis_v6_l32_val lv = {};
 	unsigned bit = e->plen - 32;
+	int i;
 
 	err = bpf_map_lookup_elem(nt->fd_l32, &lk, &lv);
 	if (err && errno != ENOENT)
 		return -errno;
 	lv.lenmask[bit / 64] |= 1ULL << (bit % 64);
 	lv.count++;
-	if (!lv.overflow && e->plen <= 64 && lv.n_inline < TAPIS_V6_INLINE) {
+	/* Inline already: an insert killed before its commit, done again. */
+	for (i = 0; i < lv.n_inline; i++)
+		if (lv.inl[i].plen == e->plen && lv.inl[i].bits == v6_bits(e))
+			break;
+	if (i < lv.n_inline) {
+		lv.inl[i].ent = v;
+	} else if (!lv.overflow && e->plen <= 64 && lv.n_inline < TAPIS_V6_INLINE) {
 		struct tapis_v6_inline *in = &lv.inl[lv.n_inline++];
 
 		in->bits = v6_bits(e);
@@ -542,18 +552,21 @@ static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, 
 	}
 	if (bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY))
 		return -errno;
-	/* Filter last: a packet that sees the bit finds the prefix. */
+	/* Filter after the table: a packet that sees the bit finds the
+	 * prefix. */
 	uint32_t fb = tapis_v6_filter_bit(k.top), word = fb >> 6;
 	uint64_t w = 0;
 
 	if (nt->filter) {
 		__atomic_fetch_or(&nt->filter[word], 1ULL << (fb & 63), __ATOMIC_RELEASE);
-		return 0;
+	} else {
+		if (bpf_map_lookup_elem(nt->fd_filter, &word, &w))
+			return -errno;
+		w |= 1ULL << (fb & 63);
+		if (bpf_map_update_elem(nt->fd_filter, &word, &w, BPF_ANY))
+			return -errno;
 	}
-	if (bpf_map_lookup_elem(nt->fd_filter, &word, &w))
-		return -errno;
-	w |= 1ULL << (fb & 63);
-	return bpf_map_update_elem(nt->fd_filter, &word, &w, BPF_ANY) ? -errno : 0;
+	return v6_pfx_commit(nt, &k, v);
 }
 
 static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
@@ -561,32 +574,43 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 	struct tapis_v6_key k;
 
 	v6_key(&k, dir, e);
-	if (bpf_map_delete_elem(nt->fd_pfx, &k))
-		return -errno;
 	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
 		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
 
 		lk.data[0] = dir;
 		memcpy(&lk.data[1], e->addr, 16);
-		return bpf_map_delete_elem(nt->fd_short, &lk) ? -errno : 0;
+		if (bpf_map_delete_elem(nt->fd_short, &lk) && errno != ENOENT)
+			return -errno;
+		return bpf_map_delete_elem(nt->fd_pfx, &k) ? -errno : 0;
 	}
 	/* The length bit and the filter bit stay: other prefixes of the same
 	 * length may share them, and a stale bit only costs one probe. */
 	struct tapis_v6_l32_key lk = {.top = k.top, .dir = dir};
 	struct tapis_v6_l32_val lv;
+	bool found = false;
 
-	if (bpf_map_lookup_elem(nt->fd_l32, &lk, &lv))
-		return 0;
-	for (int i = 0; i < lv.n_inline; i++) {
-		if (lv.inl[i].plen != e->plen || lv.inl[i].bits != v6_bits(e))
-			continue;
-		memmove(&lv.inl[i], &lv.inl[i + 1], (lv.n_inline - i - 1) * sizeof(lv.inl[0]));
-		lv.n_inline--;
-		break;
+	if (bpf_map_lookup_elem(nt->fd_l32, &lk, &lv) == 0) {
+		for (int i = 0; i < lv.n_inline; i++) {
+			if (lv.inl[i].plen != e->plen || lv.inl[i].bits != v6_bits(e))
+				continue;
+			memmove(&lv.inl[i], &lv.inl[i + 1],
+				(lv.n_inline - i - 1) * sizeof(lv.inl[0]));
+			lv.n_inline--;
+			found = true;
+			break;
+		}
+		/* Counted down only with an inline entry, which a delete done
+		 * twice finds once: a count too high keeps the key (one
+		 * probe, until the next reload), one too low would drop the
+		 * key of prefixes still there. */
+		if (found && lv.count > 0 && --lv.count == 0) {
+			if (bpf_map_delete_elem(nt->fd_l32, &lk))
+				return -errno;
+		} else if (found && bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY)) {
+			return -errno;
+		}
 	}
-	if (--lv.count == 0)
-		return bpf_map_delete_elem(nt->fd_l32, &lk) ? -errno : 0;
-	return bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY) ? -errno : 0;
+	return bpf_map_delete_elem(nt->fd_pfx, &k) ? -errno : 0;
 }
 
 /* ---- common ---- */
@@ -616,6 +640,21 @@ static int owner_of(struct net_tables *nt, int dir, const struct net_entry *e, u
 	return 0;
 }
 
+/* The value the slots of a v4 prefix fall back to without it: the next
+ * less specific prefix of the exact map, or none. */
+static uint32_t v4_cover(struct net_tables *nt, int dir, uint32_t a, unsigned plen)
+{
+	struct v4_exact_key k;
+	uint32_t r;
+
+	for (int l = (int)plen - 1; l >= 0; l--) {
+		exact_key(&k, dir, a, l);
+		if (bpf_map_lookup_elem(nt->exact_fd, &k, &r) == 0)
+			return tapis_ent_make(r, l);
+	}
+	return 0;
+}
+
 int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule,
 	       uint32_t *owner)
 {
@@ -628,21 +667,27 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 	}
 	if (e->family == 4) {
 		struct v4_exact_key k;
-		uint32_t a = v4_addr_h(e);
+		uint32_t a = v4_mask(v4_addr_h(e), e->plen);
 
 		exact_key(&k, dir, a, e->plen);
 		if (nt->bulk) {
 			err = gather(&nt->bk4, &nt->bv4, &nt->bn4, &nt->bcap4, &k, sizeof(k), rule);
+			err = err ?: v4_apply(nt, dir, a, e->plen, v, false);
 			if (err)
 				return err;
-		} else if (bpf_map_update_elem(nt->exact_fd, &k, &rule, BPF_NOEXIST)) {
-			return errno == E2BIG ? -ENOSPC : -errno;
-		}
-		err = v4_apply(nt, dir, v4_mask(a, e->plen), e->plen, v, false);
-		if (err) {
-			if (!nt->bulk)
-				bpf_map_delete_elem(nt->exact_fd, &k);
-			return err;
+		} else {
+			/* The slots first, the exact map last: the exact map
+			 * says that an entry exists (owner_of), so a process
+			 * killed in between leaves an entry the next one finds
+			 * missing and writes again, never one it takes for
+			 * made while packets do not meet it. */
+			err = v4_apply(nt, dir, a, e->plen, v, false);
+			if (!err && bpf_map_update_elem(nt->exact_fd, &k, &rule, BPF_NOEXIST))
+				err = errno == E2BIG ? -ENOSPC : -errno;
+			if (err) {
+				v4_apply(nt, dir, a, e->plen, v4_cover(nt, dir, a, e->plen), true);
+				return err;
+			}
 		}
 		nt->flags |= dir == TAPIS_DIR_DST ? TAPIS_SF_V4_DST : TAPIS_SF_V4_SRC;
 		return 0;
@@ -657,6 +702,7 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule)
 {
 	uint32_t cur;
+	int err;
 
 	if (owner_of(nt, dir, e, &cur))
 		return -ENOENT;
@@ -665,21 +711,17 @@ int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 	if (e->family == 6)
 		return v6_delete(nt, dir, e);
 
-	/* The slots fall back to the next less specific prefix, if any. */
-	uint32_t a = v4_mask(v4_addr_h(e), e->plen), cover = 0, r;
+	/* The slots fall back to the next less specific prefix, if any;
+	 * then the exact entry goes (last, as in net_insert: a process
+	 * killed in between leaves an entry the next delete finds). */
+	uint32_t a = v4_mask(v4_addr_h(e), e->plen);
 	struct v4_exact_key k;
 
-	for (int l = (int)e->plen - 1; l >= 0; l--) {
-		exact_key(&k, dir, a, l);
-		if (bpf_map_lookup_elem(nt->exact_fd, &k, &r) == 0) {
-			cover = tapis_ent_make(r, l);
-			break;
-		}
-	}
+	err = v4_apply(nt, dir, a, e->plen, v4_cover(nt, dir, a, e->plen), true);
+	if (err)
+		return err;
 	exact_key(&k, dir, a, e->plen);
-	if (bpf_map_delete_elem(nt->exact_fd, &k))
-		return -errno;
-	return v4_apply(nt, dir, a, e->plen, cover, true);
+	return bpf_map_delete_elem(nt->exact_fd, &k) ? -errno : 0;
 }
 
 uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr)
@@ -713,6 +755,30 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 			return v;
 	}
 	return 0;
+}
+
+bool gen_in_use(struct tapis *t, uint32_t gen)
+{
+	static const int outers[] = {M_V4_TBL24, M_V4_TBL8, M_V6_FILTER,   M_V6_L32,	M_V6_PFX,
+				     M_V6_SHORT, M_HOSTS,   M_HOST_FILTER, M_HOST_INDEX};
+	char path[PATH_MAX];
+	uint32_t id;
+
+	for (size_t i = 0; i < sizeof(outers) / sizeof(outers[0]); i++) {
+		if (bpf_map_lookup_elem(t->map_fd[outers[i]], &gen, &id) == 0)
+			return true;
+		if (t->pin_path[0]) {
+			inner_pin_path(t, outers[i], gen, path, sizeof(path));
+			if (access(path, F_OK) == 0)
+				return true;
+		}
+	}
+	if (t->pin_path[0]) {
+		gen_userspace_pin_path(t, (int)gen, path, sizeof(path));
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
 }
 
 int gen_clear(struct tapis *t, uint32_t gen)
