@@ -5,12 +5,14 @@
  *
  *   tapis-bench [--smoke] [--policy-dir DIR] [--rounds N] [--repeat N]
  *               [--cold N] [--cold-inside PCT] [--cpu N] [--json FILE]
- *               [--seed N] [--only SUBSTR]
+ *               [--seed N] [--only SUBSTR] [--goals bench|small] [--refs-only]
  *   tapis-bench live-...   helpers for tests/bench/live.sh (livegen.c)
  *
  * --cold-inside sets the share of cold destinations inside the policy
  * (default 50), and of listed names in dns-5label-nomatch; --only runs the
- * scenarios whose name contains SUBSTR. The environment variable
+ * scenarios whose name contains SUBSTR, --refs-only those that have
+ * references (the address and DNS rows: what the small policy's goals
+ * are about). The environment variable
  * TAPIS_BENCH_ONLY=tapis|pass runs one side only, so that a profiler sees
  * one program (ratios are then meaningless).
  *
@@ -96,12 +98,24 @@
  * first; each round's ratio is tapis / XDP_PASS of that round, and the
  * printed ratio is the median of those ratios.
  *
+ * References (issue 11, refs.c): the address rows (ipv4/ipv6, nomatch and
+ * blocked) and the DNS query rows also run, in every round and regime,
+ * XDP_DROP and the memory floors (bpf/bench_floor.bpf.c: one read per
+ * direction in an array the size of tapis's address tables as loaded, of
+ * its name tables, 64 MiB, 1 MiB, 256 KiB), and the address rows the
+ * kernel LPM trie of the policy's prefixes (bpf/bench_lpm.bpf.c); the order
+ * of the programs rotates by round. Each is printed as ns, extra over
+ * XDP_PASS and tapis's extra over its extra, median and min-max over the
+ * rounds (hot and cold; warm in the JSON). The goals of issue 11 that a run
+ * can judge follow as met / NOT MET rows (--goals bench: the bench policy;
+ * small: the small policy of gen_bench_policy.py --small).
+ *
  * Also measured: load time (parse, create, install), a live `net add` on
- * the loaded handle, kernel memory of this run's maps (memlock from
+ * the loaded handle, kernel memory of tapis's maps (memlock from
  * /proc/self/fdinfo, which is what `bpftool map show -j` reports as
- * bytes_memlock) per IPv4 and IPv6 prefix and per host pattern (the host
- * hash map, filter and index of the active generation), and the RSS
- * high-water mark. Everything goes to the JSON file; nothing here asserts
+ * bytes_memlock), found without knowing the tables' layout (maps_mem.c),
+ * in all and per table (IPv4 and IPv6 per prefix, names per name), and the
+ * RSS high-water mark. Everything goes to the JSON file; nothing here asserts
  * a timing.
  */
 #include <arpa/inet.h>
@@ -341,6 +355,7 @@ struct opts {
 	const char *only;     /* run only scenarios whose name contains this */
 	unsigned cold_inside; /* percent of cold destinations inside the policy */
 	const char *goals;    /* which of issue 11's goals to judge: bench, small */
+	bool refs_only;	      /* only the rows with references (refs_of) */
 	const char *command;
 };
 
@@ -1432,7 +1447,8 @@ static const char *verdict_name(unsigned v)
 
 static struct json_object *jnum(double v)
 {
-	return json_object_new_double(isfinite(v) ? v : -1);
+	/* null, not a number that could be a figure (an extra of -1 ns is one) */
+	return isfinite(v) ? json_object_new_double(v) : NULL;
 }
 
 static struct json_object *stat_json(const double *v, unsigned n)
@@ -1612,6 +1628,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: tapis-bench [--smoke] [--policy-dir DIR] [--rounds N] [--repeat N]\n"
 		   "                   [--cold N] [--cold-inside PCT] [--cpu N] [--seed N]\n"
 		   "                   [--json FILE] [--only SUBSTR] [--goals bench|small]\n"
+		   "                   [--refs-only]\n"
 		   "       tapis-bench live-... (see tests/bench/live.sh)\n");
 }
 
@@ -1629,6 +1646,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"only", required_argument, NULL, 'o'},
 		{"cold-inside", required_argument, NULL, 'I'},
 		{"goals", required_argument, NULL, 'G'},
+		{"refs-only", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1682,6 +1700,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'G':
 			o->goals = optarg;
 			break;
+		case 'F':
+			o->refs_only = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1716,7 +1737,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 static bool wanted(const struct opts *o, size_t i)
 {
-	return !SCEN[i].pending && (!o->only || strstr(SCEN[i].name, o->only));
+	return !SCEN[i].pending && (!o->only || strstr(SCEN[i].name, o->only)) &&
+	       (!o->refs_only || refs_of(&SCEN[i]));
 }
 
 static void pin_cpu(int cpu)
@@ -2066,7 +2088,7 @@ static void goals_print(const char *kind, const struct goal *g, unsigned n)
 
 		if (isfinite(g[i].min))
 			snprintf(range, sizeof(range), " (%.2f-%.2f)", g[i].min, g[i].max);
-		printf("  %-58s %9.2f %-3s%-16s budget <= %g %s: %s\n", g[i].what, g[i].value,
+		printf("  %-58s %9.3f %-3s%-16s budget <= %g %s: %s\n", g[i].what, g[i].value,
 		       g[i].unit, range, g[i].budget, g[i].unit, g[i].met ? "met" : "NOT MET");
 	}
 }

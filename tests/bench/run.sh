@@ -15,8 +15,8 @@
 #      issue 11) and the goals of issue 11 as met / NOT MET rows, and writes
 #      build/bench.json (--smoke: build/bench-smoke.json, tiny repeat)
 #   2b. the same on the small policy (gen_bench_policy.py --small: 1,000
-#      prefixes, 1,000 names) with the small policy's goals, merged into
-#      the JSON under "small"
+#      prefixes, 1,000 names), the rows with references only, with the
+#      small policy's goals, merged into the JSON under "small"
 #   3. tests/bench/control.py times the `tapis` commands themselves with the
 #      same policy (load, reload, host add/del, unload; peak RSS), merged
 #      into the JSON under "control"
@@ -126,7 +126,7 @@ check "tapis-bench ran (exit $rc)" $rc
 echo
 rm -f "$SMALL_JSON"
 if [ -f "$SMALL_DIR/policy.yaml" ]; then
-	"$B/tapis-bench" "${BENCH_ARGS[@]}" --goals small --policy-dir "$SMALL_DIR" \
+	"$B/tapis-bench" "${BENCH_ARGS[@]}" --goals small --refs-only --policy-dir "$SMALL_DIR" \
 		--json "$SMALL_JSON" ${EXTRA[@]+"${EXTRA[@]}"}
 	rc=$?
 	check "tapis-bench ran on the small policy (exit $rc)" $rc
