@@ -61,6 +61,8 @@ BPFT_BINS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bp
 BENCH_BIN   := $(BUILD)/tapis-bench
 SELFTEST    := $(BUILD)/tests/selftest_pkt
 SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
+# The bench's reference programs (issue 11): bench-only, never in tapis.
+BENCH_SKELS := $(BUILD)/bench_floor.skel.h $(BUILD)/bench_lpm.skel.h
 
 DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	    dpkg-dev debhelper lintian man-db bash-completion systemd strace adduser \
@@ -80,7 +82,8 @@ help:
 	@echo 'make          build build/tapis (BPF object embedded) and build/xdp_pass.bpf.o'
 	@echo 'make test     the whole suite: unit, packet (BPF_PROG_TEST_RUN), lab, package, bench smoke'
 	@echo 'make demo     namespace lab: load a policy, show clients blocked and served, stats'
-	@echo 'make bench    speed and memory beside an XDP_PASS baseline (writes build/bench.json)'
+	@echo 'make bench    speed and memory beside XDP_PASS and reference programs (build/bench.json;'
+	@echo '              python3 scripts/bench_table.py puts it in the README)'
 	@echo 'make install  binary, man page, completion, systemd units, example configuration (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
 	@echo 'make uninstall  remove what make install put there (edited configuration stays)'
 	@echo 'make deb     a Debian package in $(BUILD)/deb/ (dpkg-buildpackage)'
@@ -137,7 +140,8 @@ $(SELFTEST): tests/lib/selftest_pkt.c $(TLIB_OBJS) $(BUILD)/libtapis.a | $(BUILD
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS)
 
-$(BENCH_BIN): $(wildcard tests/bench/*.c) $(wildcard tests/bench/*.h) $(BUILD)/libtapis.a $(TLIB_OBJS)
+$(BENCH_BIN): $(wildcard tests/bench/*.c) $(wildcard tests/bench/*.h) $(BUILD)/libtapis.a $(TLIB_OBJS) \
+	      $(BENCH_SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $(wildcard tests/bench/*.c) $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS) -lm
 
