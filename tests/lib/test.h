@@ -43,9 +43,14 @@ struct test_state_ {
 	char skip_reason[200];
 };
 
-/* A function-local static, because a header-level one would be unused (and
- * warned about) in every file that includes this but asserts nothing. */
-static inline struct test_state_ *test_state_(void)
+/* One state for the whole program. The runner (test_run) may be compiled
+ * in another file than the tests (fx_main calls it from fixture.c): with a
+ * copy per file, as a static inline function would give, a skip or a
+ * failure a helper recorded while its test went on never reached the
+ * runner, and the test was reported passed. A weak definition in every
+ * file that includes this one is merged by the linker into one. */
+__attribute__((weak)) struct test_state_ *test_state_(void);
+__attribute__((weak)) struct test_state_ *test_state_(void)
 {
 	static struct test_state_ s;
 
