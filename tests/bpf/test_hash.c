@@ -319,6 +319,7 @@ static bool test_user_suffix_hashes(void)
 		}
 		ASSERT_TRUE(s == NULL, "%s: one hash per label", pats[i].name);
 	}
+	test_cases(n);
 	printf("# %u suffix hashes of %zu names\n", n, n_pats);
 	return true;
 }
@@ -343,6 +344,7 @@ static bool test_patterns_match(void)
 		if (!query(name))
 			return false;
 	}
+	test_cases(n_checked);
 	printf("# %u names, each as a DNS query, a TLS SNI and an HTTP Host: %u matched a rule, "
 	       "%u none\n",
 	       n_checked, n_hits, n_misses);
@@ -388,6 +390,7 @@ static bool test_near_misses(void)
 		if (!query(name))
 			return false;
 	}
+	test_cases(n_checked - before);
 	printf("# %u near misses checked\n", n_checked - before);
 	return true;
 }

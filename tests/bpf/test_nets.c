@@ -165,6 +165,7 @@ static bool test_matrix(void)
 					return false;
 				n++;
 			}
+	test_cases(n);
 	printf("# %u cases: %d encapsulations x %d shapes x %zu outcomes\n", n, E__N, S__N,
 	       sizeof(outcomes) / sizeof(outcomes[0]));
 	return true;
@@ -255,6 +256,7 @@ static bool test_truncated(void)
 				}
 			}
 		}
+	test_cases(n);
 	printf("# %u truncated frames\n", n);
 	return true;
 }

@@ -7,6 +7,8 @@
  * return false from the function they are in, so a helper returning bool can
  * use them too. The message is optional printf text; without it the
  * asserted expression is printed. SKIP("why") ends a test as skipped.
+ * A test that runs many cases calls test_cases(n), and its ok line says
+ * "(n cases)".
  *
  *	static bool test_parse(void) { ASSERT_EQ(v.dport, 53, "port"); return true; }
  *	static const struct test_case tests[] = { TEST(test_parse), };
@@ -14,7 +16,8 @@
  *
  * The runner prints TAP ("1..N", "ok 1 - test_parse", "not ok 2 - ...",
  * "ok 3 - x # SKIP why") and last, alone on its line, "N passed, N failed"
- * (", N skipped" when any). It exits 1 if a test failed. Arguments, if any,
+ * (", N skipped" when any), counting test functions. It exits 1 if a test
+ * failed. Arguments, if any,
  * are substrings: only tests whose name contains one of them run.
  */
 #ifndef TAPIS_TEST_H
@@ -40,6 +43,7 @@ struct test_state_ {
 	unsigned failures; /* assertion failures in the running test */
 	bool quiet;	   /* count failures without printing them */
 	bool skipped;
+	unsigned cases; /* set by test_cases() */
 	char skip_reason[200];
 };
 
@@ -169,6 +173,12 @@ static inline const char *test_gotwant_ll_(char *b, size_t n, long long got, lon
 		}                                                                                  \
 	} while (0)
 
+/* How many cases the running test checked, for its ok line. */
+static inline void test_cases(unsigned n)
+{
+	test_state_()->cases = n;
+}
+
 #define SKIP(...)                                                                                  \
 	do {                                                                                       \
 		snprintf(test_state_()->skip_reason, sizeof(test_state_()->skip_reason),           \
@@ -213,6 +223,9 @@ static inline int test_run(const struct test_case *t, size_t n, int argc, char *
 			skip++;
 			printf("ok %u - %s # SKIP%s%s\n", num, t[i].name,
 			       s->skip_reason[1] ? " " : "", s->skip_reason + 1);
+		} else if (ok && s->cases) {
+			pass++;
+			printf("ok %u - %s (%u cases)\n", num, t[i].name, s->cases);
 		} else if (ok) {
 			pass++;
 			printf("ok %u - %s\n", num, t[i].name);
