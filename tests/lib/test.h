@@ -7,8 +7,10 @@
  * return false from the function they are in, so a helper returning bool can
  * use them too. The message is optional printf text; without it the
  * asserted expression is printed. SKIP("why") ends a test as skipped.
- * A test that runs many cases calls test_cases(n), and its ok line says
- * "(n cases)".
+ * SKIP_MISSING("why") is the skip for want of something CI provides (the
+ * shared corpus, root, a tool `make deps` installs): with TAPIS_STRICT=1 in
+ * the environment (.ci/run) it fails the test instead. A test that runs many cases calls
+ * test_cases(n), and its ok line says "(n cases)".
  *
  *	static bool test_parse(void) { ASSERT_EQ(v.dport, 53, "port"); return true; }
  *	static const struct test_case tests[] = { TEST(test_parse), };
@@ -173,11 +175,29 @@ static inline const char *test_gotwant_ll_(char *b, size_t n, long long got, lon
 		}                                                                                  \
 	} while (0)
 
+/* Is this a strict run (TAPIS_STRICT=1), where nothing CI can run may skip? */
+static inline bool test_strict(void)
+{
+	const char *v = getenv("TAPIS_STRICT");
+
+	return v && !strcmp(v, "1");
+}
+
 /* How many cases the running test checked, for its ok line. */
 static inline void test_cases(unsigned n)
 {
 	test_state_()->cases = n;
 }
+
+#define SKIP_MISSING(...)                                                                          \
+	do {                                                                                       \
+		if (test_strict()) {                                                               \
+			test_fail_(__FILE__, __LINE__, "skip", "TAPIS_STRICT=1: may not skip",     \
+				   "\x01" __VA_ARGS__);                                            \
+			return false;                                                              \
+		}                                                                                  \
+		SKIP(__VA_ARGS__);                                                                 \
+	} while (0)
 
 #define SKIP(...)                                                                                  \
 	do {                                                                                       \
