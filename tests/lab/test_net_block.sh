@@ -87,7 +87,7 @@ if command -v promtool >/dev/null 2>&1; then
 	assert_ok "promtool check metrics accepts the exposition" \
 		bash -c 'promtool check metrics <<<"$1"' _ "$prom"
 else
-	echo "skip: promtool missing (make deps installs prometheus)"
+	skip_missing "promtool missing (make deps installs prometheus)"
 fi
 
 assert_ok "status --json" lab_tapis status --json
