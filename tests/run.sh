@@ -13,7 +13,7 @@
 # line never says "0 failed" about a failing run.
 #
 # TAPIS_STRICT=1 (set by .ci/run) turns the skips CI must never take into
-# failures, inside the tiers and here: see "Strict runs" in tests/README.md.
+# failures inside the tiers; .ci/run names exactly what it covers.
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
