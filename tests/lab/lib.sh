@@ -162,14 +162,47 @@ rule_stat() {
 	json_q "$js" "next((r.get('$2') for r in d['rules'] if r['name'] == '$1'), '')"
 }
 
+# Absence checks prove something only where the same probe has seen the
+# thing present in this test: with a wrong pin path or interface name,
+# "nothing pinned" and "no XDP program" would pass by themselves. So
+# pins_left and router_xdp remember (in the test's temp dir, which
+# subshells share) that they saw pins or a program, and no_pins and
+# router_no_xdp fail, saying why, when that never happened. Check
+# absence with no_pins / router_no_xdp only.
+
 # Is anything pinned at the pin path? (absent or empty directory: no)
 pins_left() {
-	[ -d "$TAPIS_PIN" ] && [ -n "$(ls -A "$TAPIS_PIN" 2>/dev/null)" ]
+	[ -d "$TAPIS_PIN" ] && [ -n "$(ls -A "$TAPIS_PIN" 2>/dev/null)" ] || return 1
+	[ -z "$T_TMP" ] || : >"$T_TMP/.seen-pins"
+}
+
+# Nothing is pinned at the pin path, where pins_left saw pins before.
+no_pins() {
+	if [ -z "$T_TMP" ] || [ ! -e "$T_TMP/.seen-pins" ]; then
+		echo "no_pins: pins_left never saw pins at $TAPIS_PIN in this test: proves nothing" >&2
+		return 2
+	fi
+	! pins_left
 }
 
 # Does IF in the router namespace have an XDP program attached?
 router_xdp() {
-	ip -n "$LAB_NS_R" link show dev "$1" 2>/dev/null | grep -q 'prog/xdp'
+	ip -n "$LAB_NS_R" link show dev "$1" 2>/dev/null | grep -q 'prog/xdp' || return 1
+	[ -z "$T_TMP" ] || : >"$T_TMP/.seen-xdp-$1"
+}
+
+# IF exists in the router namespace and runs no XDP program, where
+# router_xdp saw one before.
+router_no_xdp() {
+	if [ -z "$T_TMP" ] || [ ! -e "$T_TMP/.seen-xdp-$1" ]; then
+		echo "router_no_xdp: router_xdp never saw a program on $1 in this test: proves nothing" >&2
+		return 2
+	fi
+	if ! ip -n "$LAB_NS_R" link show dev "$1" >/dev/null 2>&1; then
+		echo "router_no_xdp: no interface $1 in $LAB_NS_R" >&2
+		return 2
+	fi
+	! router_xdp "$1"
 }
 
 t_tmp() { # the temp dir of this test (made by lab_test_begin, removed at exit)
