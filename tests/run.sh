@@ -7,7 +7,8 @@
 # skipped]", counts tests of tapis only: cmocka tests, packet test functions
 # (one that runs many cases says how many on its ok line), lab and package
 # assertions, bench harness checks. The lint checks (files formatted, files
-# within the layout) and the test library's own self-tests are reported on
+# within the layout) and the test libraries' own self-tests (tests/lib's
+# selftest_pkt, tests/lab/selftest_lib.sh) are reported on
 # their own lines just before it and add no passes to it; a failure there
 # still fails the run and is added to the failed count, so that the last
 # line never says "0 failed" about a failing run.
@@ -113,13 +114,14 @@ for t in "$B"/tests/unit/test_*; do
 done
 
 echo "== packet (BPF_PROG_TEST_RUN)"
-run_aside "test library self-tests" "passed" "lib/selftest_pkt" "$B"/tests/selftest_pkt
+run_aside "packet test library self-tests" "passed" "lib/selftest_pkt" "$B"/tests/selftest_pkt
 for t in "$B"/tests/bpf/test_*; do
 	[ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue
 	run "bpf/$(basename "$t")" "$t"
 done
 
 echo "== lab (namespaces, real clients)"
+run_aside "lab test library self-tests" "passed" "lab/selftest_lib" bash tests/lab/selftest_lib.sh
 run "lab" bash tests/lab/run.sh
 
 echo "== package (make deb, dpkg, units, man page, completion)"
