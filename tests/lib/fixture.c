@@ -212,6 +212,17 @@ uint64_t fx_rule_bytes(struct fixture *f, const char *rule)
 	return c.bytes;
 }
 
+uint64_t fx_rule_expired(struct fixture *f, const char *rule)
+{
+	struct tapis_counter pc[512];
+	uint64_t sum = 0;
+
+	id_percpu(f, known_rule(f, rule), pc);
+	for (int c = 0; c < f->t.ncpus; c++)
+		sum += pc[c].expired;
+	return sum;
+}
+
 static uint64_t sum(struct fixture *f, int map, unsigned key)
 {
 	uint64_t v[512] = {}, s = 0;

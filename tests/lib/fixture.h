@@ -49,6 +49,8 @@ int fx_flows_clear(struct fixture *f);
 
 uint64_t fx_rule_packets(struct fixture *f, const char *rule);
 uint64_t fx_rule_bytes(struct fixture *f, const char *rule);
+/* Matches ignored because the rule had expired (stats: expired_hits). */
+uint64_t fx_rule_expired(struct fixture *f, const char *rule);
 uint64_t fx_reason(struct fixture *f, unsigned reason);
 uint64_t fx_stat(struct fixture *f, unsigned stat);
 
