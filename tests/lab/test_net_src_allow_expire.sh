@@ -15,6 +15,8 @@
 #   expired_hits      matches of the expired rule count there and in the
 #                     Prometheus tapis_rule_expired_matches_total, not in
 #                     its packets
+#   stats             kinds / kind_bytes add up to packets / bytes; --top N
+#                     gives the N rules with most packets, same document
 #   reload            a rule removed from the policy is gone from stats
 #                     (JSON, text, Prometheus); the others keep their counts
 
@@ -150,6 +152,19 @@ assert_match "tapis_rule_expired_matches_total of expires-soon is its expired_hi
 	"^tapis_rule_expired_matches_total\\{rule=\"expires-soon\",action=\"drop\"\\} $x2\$" "$prom"
 assert_match "a live rule has tapis_rule_expired_matches_total 0" \
 	"^tapis_rule_expired_matches_total\\{rule=\"block-range\",action=\"drop\"\\} 0\$" "$prom"
+
+# --- stats: kinds add up, --top N -------------------------------------------------------
+assert_eq "every rule's kinds add up to its packets, kind_bytes to its bytes" "[]" \
+	"$(json_q "$js" "[r['name'] for r in d['rules'] if sum(r['kinds'].values()) != r['packets'] or sum(r['kind_bytes'].values()) != r['bytes']]")"
+assert_true "the traffic above was counted in bytes" "no bytes" \
+	json_q "$js" "sum(r['bytes'] for r in d['rules']) > 0"
+assert_ok "stats --json --top 2" lab_tapis stats --json --top 2
+top=$OUT
+# Compared by counts, so that rules with equal counts may come in any order.
+want=$(json_q "$js" "sorted((r['packets'] for r in d['rules']), reverse=True)[:2]")
+assert_eq "--top 2: two rules, the most packets first" "$want" \
+	"$(json_q "$top" "[r['packets'] for r in d['rules']]")"
+assert_eq "--top 2: the document keeps its shape" "$(json_q "$js" "sorted(d)")" "$(json_q "$top" "sorted(d)")"
 
 # --- a rule that leaves the policy leaves the stats ------------------------------------
 assert_eq "before: watch-web is in stats" monitor "$(rule_stat watch-web action)"
