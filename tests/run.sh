@@ -74,15 +74,20 @@ report() { # name file [unit]
 
 outfile() { echo "$log/$(tr '/ ' '__' <<<"$1").out"; }
 
+# count NAME FILE RC: a runner's output of tapis tests into the summary.
+count() { # name file rc
+	counts "$2" "$3"
+	pass=$((pass + p)) fail=$((fail + fl)) skip=$((skip + s))
+	report "$1" "$2"
+}
+
 # run NAME CMD...: a runner of tapis tests; its counts go into the summary.
 run() { # name cmd...
 	local name=$1 f
 	shift
 	f=$(outfile "$name")
 	"$@" >"$f" 2>&1
-	counts "$f" $?
-	pass=$((pass + p)) fail=$((fail + fl)) skip=$((skip + s))
-	report "$name" "$f"
+	count "$name" "$f" $?
 }
 
 # run_aside LABEL UNIT NAME CMD...: a check that is not a test of tapis (lint,
