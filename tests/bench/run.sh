@@ -32,8 +32,10 @@
 # that must all be dropped were (blocked addresses, listed DNS names, TLS and
 # HTTP names under a drop pattern, blocked flows), the live edit worked, memory
 # per prefix and per name was measured, the JSON is valid, the live path ran
-# (or was skipped for a stated reason, counted as skipped). Exit status is
-# non-zero only when a check failed. Last line: "N passed, N failed[, N skipped]".
+# (or was skipped for a stated reason, counted as skipped, as is a run with
+# --no-live; never as passed). The checker's own exit status counts: one
+# that dies half-way is a failure. Exit status is non-zero only when a
+# check failed. Last line: "N passed, N failed[, N skipped]".
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
@@ -282,7 +284,7 @@ try:
 except Exception as e:
     out(False, "serve figures", str(e))
 if live_rc == "skip":
-    pass
+    print("skip - live path not run (--no-live)")
 elif live_rc == "77":
     print("skip - live path (see its skip: line above)")
 elif live_rc != "0":
@@ -299,6 +301,7 @@ else:
         out(False, "live path results", str(e))
 EOF
 )
+CHECKS_RC=$?
 [ -n "$CHECKS" ] || check "JSON checks ran" 1
 while IFS= read -r line; do
 	case $line in
@@ -309,4 +312,7 @@ while IFS= read -r line; do
 	esac
 	echo "$line"
 done <<<"$CHECKS"
+# A checker that died half-way has not checked the rest: its lines so far
+# are kept, and its exit status is a failure of its own.
+[ "$CHECKS_RC" = 0 ] || check "JSON checker finished" 1 "exit $CHECKS_RC"
 finish

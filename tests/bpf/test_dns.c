@@ -233,6 +233,7 @@ static bool test_pattern_kinds(void)
 					return false;
 				n++;
 			}
+	test_cases(n);
 	printf("# %u queries\n", n);
 	return true;
 }
@@ -274,6 +275,7 @@ static bool test_encapsulations(void)
 					return false;
 				n += 3;
 			}
+	test_cases(n);
 	printf("# %u queries over %d encapsulations\n", n, PKT_ENC_N);
 	return true;
 }
@@ -410,6 +412,7 @@ static bool test_reject_nxdomain(void)
 						return false;
 					n++;
 				}
+	test_cases(n);
 	printf("# %u NXDOMAIN answers checked\n", n);
 	return true;
 }
@@ -473,6 +476,7 @@ static bool test_sinkhole(void)
 					return false;
 				n += 4;
 			}
+	test_cases(n);
 	printf("# %u sinkhole answers checked\n", n);
 	return true;
 }
@@ -526,6 +530,7 @@ static bool test_answer_sizes(void)
 			return false;
 		n += 2;
 	}
+	test_cases(n);
 	printf("# %u answers of every size\n", n);
 	return true;
 }
@@ -789,6 +794,7 @@ static bool test_tcp_reset(void)
 				return false;
 			n += 2;
 		}
+	test_cases(n);
 	printf("# %u resets checked\n", n);
 	return true;
 }
