@@ -209,11 +209,13 @@ assert_eq "conffiles: /etc/default/tapis, /etc/tapis/policy.yaml" \
 	"/etc/default/tapis /etc/tapis/policy.yaml" \
 	"$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles | sort | tr '\n' ' ' | sed 's/ $//')"
 
-# Every file of the system, but what changes under our feet anyway.
+# Every file of the system, but what changes under our feet anyway (lab
+# tests running beside this one write /etc/netns).
 snapshot() {
 	find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp \
 		-o -path /var/tmp -o -path /work -o -path /root -o -path /home -o -path /var/cache \
-		-o -path /var/log/journal -o -path /var/backups \) -prune -o -print 2>/dev/null |
+		-o -path /var/log/journal -o -path /var/backups -o -path /etc/netns \) -prune \
+		-o -print 2>/dev/null |
 		grep -v -e '^/var/lib/dpkg/[a-z]*-old$' -e '^/etc/\(passwd\|group\|shadow\|gshadow\)-$' |
 		sort
 }
