@@ -258,7 +258,8 @@ static void flows_reset(bool all)
 /* ---- figures ---- */
 static struct {
 	uint64_t frames, sessions, mismatches, verdict[5], reason[TAPIS_R_MAX], stat[TAPIS_S_MAX];
-	uint64_t names[TAPIS_KIND_MAX], events, seeds_named, seeds_name_ok, kernel_err, tx_unread;
+	uint64_t names[TAPIS_KIND_MAX], kind[TAPIS_KIND_MAX], events, seeds_named, seeds_name_ok;
+	uint64_t kernel_err, tx_unread;
 } fig;
 
 /* ---- comparing ---- */
@@ -408,6 +409,9 @@ static void tally(const struct kresult *k, const struct ref_result *r)
 		fig.stat[i] += k->c.stats[i];
 	if (r->name_len && r->name_kind < TAPIS_KIND_MAX)
 		fig.names[r->name_kind]++;
+	for (int i = 0; i < REF_RULES; i++)
+		for (int j = 0; j < TAPIS_KIND_MAX; j++)
+			fig.kind[j] += k->c.rule[i].kind_packets[j];
 	fig.events += k->n_events;
 }
 
@@ -640,6 +644,10 @@ static void figures(double secs)
 	       (unsigned long long)fig.names[TAPIS_KIND_DNS],
 	       (unsigned long long)fig.names[TAPIS_KIND_TLS],
 	       (unsigned long long)fig.names[TAPIS_KIND_HTTP], (unsigned long long)fig.events);
+	printf("# frames counted on a rule, by kind (kernel):");
+	for (int i = 0; i < TAPIS_KIND_MAX; i++)
+		printf(" %s %llu", kind_name(i), (unsigned long long)fig.kind[i]);
+	printf("\n");
 	printf("# unmutated named seeds: %llu, name found as built: %llu\n",
 	       (unsigned long long)fig.seeds_named, (unsigned long long)fig.seeds_name_ok);
 	printf("# XDP_TX answers the test library cannot parse back (PPP PFC): %llu\n",

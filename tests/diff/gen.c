@@ -180,15 +180,21 @@ static void pick_name(struct rng *r, char *out, size_t cap)
 
 /* Ethernet and encapsulation, IP (maybe with IPv6 extension headers or
  * IPv4 options), ready for L4. */
-static void l2_l3(struct rng *r, struct pkt *p, bool v6, bool *plain)
-{
-	enum pkt_encap e = rng_below(r, 3) ? PKT_ENC_NONE : (enum pkt_encap)rng_below(r, PKT_ENC_N);
+struct ends {
+	enum pkt_encap encap;
+	const char *src, *dst;
+};
 
+static void l2_l3_ends(struct rng *r, struct pkt *p, bool v6, bool *plain, struct ends *e)
+{
+	e->encap = rng_below(r, 3) ? PKT_ENC_NONE : (enum pkt_encap)rng_below(r, PKT_ENC_N);
+	e->src = v6 ? PICK(r, SRC6) : PICK(r, SRC4);
+	e->dst = v6 ? PICK(r, DST6) : PICK(r, DST4);
 	pkt_init(p);
-	pkt_l2_encap(p, e);
+	pkt_l2_encap(p, e->encap);
 	*plain = true;
 	if (v6) {
-		pkt_ipv6(p, PICK(r, SRC6), PICK(r, DST6), PKT_AUTO);
+		pkt_ipv6(p, e->src, e->dst, PKT_AUTO);
 		if (rng_below(r, 8) == 0) {
 			pkt_ipv6_ext(p, PICK(r, ((const uint8_t[]){0, 43, 60})), NULL);
 			*plain = false; /* answers are not built behind them */
@@ -201,8 +207,15 @@ static void l2_l3(struct rng *r, struct pkt *p, bool v6, bool *plain)
 			o.options = rr;
 			o.options_len = sizeof(rr);
 		}
-		pkt_ipv4(p, PICK(r, SRC4), PICK(r, DST4), PKT_AUTO, &o);
+		pkt_ipv4(p, e->src, e->dst, PKT_AUTO, &o);
 	}
+}
+
+static void l2_l3(struct rng *r, struct pkt *p, bool v6, bool *plain)
+{
+	struct ends e;
+
+	l2_l3_ends(r, p, v6, plain, &e);
 }
 
 static void put(struct session *s, const struct pkt *p)
@@ -280,8 +293,9 @@ static void tcp_stream(struct rng *r, struct session *s, uint16_t dport, const u
 	uint16_t sport = eport(r);
 	size_t at = 0, cuts[4] = {0};
 	struct pkt p, first;
+	struct ends e;
 
-	l2_l3(r, &first, v6, &plain);
+	l2_l3_ends(r, &first, v6, &plain, &e);
 	if (rng_below(r, 4) == 0) { /* the handshake's SYN first */
 		p = first;
 		pkt_tcp(&p, sport, dport, PKT_TCP_SYN, seq - 1, 0);
@@ -316,14 +330,37 @@ static void tcp_stream(struct rng *r, struct session *s, uint16_t dport, const u
 			at += n;
 		}
 	}
-	/* The server's answer, which follows no stage. */
-	if (rng_below(r, 5) == 0) {
+	/* Later packets of the flow, which a verdict on it decides: the
+	 * server's answer, more from the client, a retransmission of the
+	 * first piece, a reset. */
+	for (unsigned k = rng_below(r, 3); k; k--) {
+		static const char more[] = "more bytes of the same flow";
+		unsigned what = rng_below(r, 4);
+
 		pkt_init(&p);
-		pkt_eth(&p, NULL, NULL);
-		pkt_ip(&p, v6 ? DST6[0] : DST4[0], v6 ? SRC6[0] : SRC4[0], PKT_AUTO);
-		pkt_tcp(&p, dport, sport, PKT_TCP_ACK, ack, seq + (uint32_t)len);
-		if (!pkt_finish(&p))
-			put(s, &p);
+		pkt_l2_encap(&p, e.encap);
+		if (what == 0) {
+			pkt_ip(&p, e.dst, e.src, PKT_AUTO);
+			pkt_tcp(&p, dport, sport, PKT_TCP_ACK | PKT_TCP_PSH, ack,
+				seq + (uint32_t)len);
+			pkt_payload(&p, more, sizeof(more) - 1);
+		} else {
+			pkt_ip(&p, e.src, e.dst, PKT_AUTO);
+			pkt_tcp(&p, sport, dport,
+				what == 3 ? PKT_TCP_RST | PKT_TCP_ACK : PKT_TCP_ACK | PKT_TCP_PSH,
+				what == 2 ? seq : seq + (uint32_t)len, ack);
+			if (what == 2)
+				pkt_payload(&p, app, len < 200 ? len : 200);
+			else if (what == 1)
+				pkt_payload(&p, more, sizeof(more) - 1);
+		}
+		if (pkt_finish(&p))
+			return;
+		if (s->n < SESS_MAX) { /* extra: a full session keeps its name */
+			s->f[s->n].len = p.len;
+			memcpy(s->f[s->n].b, p.buf, p.len);
+			s->n++;
+		}
 	}
 }
 
