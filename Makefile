@@ -164,7 +164,8 @@ $(BUILD)/diff/%.o: tests/diff/%.c | $(BUILD)/diff
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -c $< -o $@
 
-$(DIFF_BIN): $(BUILD)/diff/diff.o $(BUILD)/diff/gen.o $(BUILD)/diff/ref.o $(TLIB_OBJS) \
+$(DIFF_BIN): $(BUILD)/diff/diff.o $(BUILD)/diff/gen.o $(BUILD)/diff/oracle.o $(BUILD)/diff/ref.o \
+	     $(TLIB_OBJS) \
 	     $(BUILD)/libtapis.a | $(BUILD)/tests/bpf
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LIBS)

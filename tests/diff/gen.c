@@ -145,6 +145,24 @@ static const char *const NAMES[] = {
 	"localhost",
 	"a",
 	"com",
+	/* Beside the patterns: one byte more, less, or in the wrong place. */
+	"xblock.example",
+	"block.example.zz",
+	"Block.EXAMPLE",
+	"lock.example",
+	"wild.example.",
+	"api.block.example.",
+	"=api.block.example",
+	"*.wild.example",
+	"block..example",
+	".block.example",
+	"exact.example.x",
+	"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.com",
+	"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.com",
+	"localhost.",
+	"sub.localhost",
+	"old.example.com",
+	"com.example",
 };
 
 static void rand_name(struct rng *r, char *out, size_t cap)
@@ -168,6 +186,31 @@ static void rand_name(struct rng *r, char *out, size_t cap)
 		n += strlen(tld);
 	}
 	out[n] = '\0';
+}
+
+/* A name the stages hand the match: no empty label, none over 63 bytes,
+ * at most 32 labels (TAPIS_MAX_LABELS), a trailing dot allowed; under
+ * 200 bytes, for the expectation's buffer. */
+static bool name_matchable(const char *name)
+{
+	size_t len = strlen(name), label = 0, labels = 1;
+
+	if (len && name[len - 1] == '.')
+		len--;
+	if (!len || len >= 200)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] != '.') {
+			if (++label > TAPIS_LABEL_MAX)
+				return false;
+			continue;
+		}
+		if (!label)
+			return false;
+		label = 0;
+		labels++;
+	}
+	return label && labels <= TAPIS_MAX_LABELS;
 }
 
 static void pick_name(struct rng *r, char *out, size_t cap)
@@ -262,8 +305,8 @@ static void seed_dns(struct rng *r, struct session *s, bool tcp)
 	if (pkt_finish(&p))
 		return;
 	s->origin = tcp ? "dns-tcp" : "dns";
-	if (port == 53 && strlen(name) < 200) {
-		snprintf(s->expect_name, sizeof(s->expect_name), "%s", name);
+	if (port == 53 && name_matchable(name)) {
+		snprintf(s->expect_name, sizeof(s->expect_name), "%.199s", name);
 		s->expect_kind = TAPIS_KIND_DNS;
 	}
 	/* A fragmented query: the first fragment carries the name. */
@@ -384,8 +427,8 @@ static void seed_tls(struct rng *r, struct session *s)
 	if (n <= 0)
 		return;
 	s->origin = "tls";
-	if (o.sni && (port == 443 || port == 8443) && strlen(name) < 200) {
-		snprintf(s->expect_name, sizeof(s->expect_name), "%s", name);
+	if (o.sni && (port == 443 || port == 8443) && name_matchable(name)) {
+		snprintf(s->expect_name, sizeof(s->expect_name), "%.199s", name);
 		s->expect_kind = TAPIS_KIND_TLS;
 	}
 	tcp_stream(r, s, port, b, (size_t)n, 1);
@@ -430,8 +473,8 @@ static void seed_http(struct rng *r, struct session *s)
 	if (n <= 0 || (size_t)n >= sizeof(req))
 		return;
 	s->origin = "http";
-	if (named && (port == 80 || port == 8080) && strlen(name) < 200) {
-		snprintf(s->expect_name, sizeof(s->expect_name), "%s", name);
+	if (named && (port == 80 || port == 8080) && name_matchable(name)) {
+		snprintf(s->expect_name, sizeof(s->expect_name), "%.199s", name);
 		s->expect_kind = TAPIS_KIND_HTTP;
 	}
 	/* A request is followed from a segment that holds its method and

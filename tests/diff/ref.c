@@ -459,7 +459,12 @@ int ref_run(const void *frame, uint32_t len, struct ref_result *r)
 	}
 	n_touched = 0;
 
+	/* parse_dns() copies the name before it reads QTYPE and QCLASS: a
+	 * question cut there leaves a name the match never saw. */
 	n = r_scratch.name_end;
+	for (i = TAPIS_R_DNS_TRUNC; i <= TAPIS_R_DNS_LABELS; i++)
+		if (r_scratch.kind == TAPIS_KIND_DNS && r->c.reasons[i])
+			n = 0;
 	if (n >= 2 && n <= TAPIS_HOST_MAX + 1) {
 		r->name_len = n - 1;
 		r->name_kind = r_scratch.kind;
