@@ -876,6 +876,7 @@ bool answer_allowed(const uint8_t *f, size_t len, const char **why)
 	size_t off = 14, ip, l4, ip_len, ppp_len = 0, pppoe_at = 0;
 	uint16_t et;
 	uint8_t proto;
+	int version = 0; /* what the link layer says comes next; 0: the nibble (MPLS) */
 
 	*why = "";
 	if (len < 14)
@@ -896,7 +897,19 @@ bool answer_allowed(const uint8_t *f, size_t len, const char **why)
 			REFUSE("PPPoE code not session data");
 		pppoe_at = off;
 		ppp_len = (f[off + 6] & 1) ? 1 : 2;
+		{
+			uint16_t pp = ppp_len == 1 ? f[off + 6] : be16(f + off + 6);
+
+			if (pp == 0x21)
+				version = 4;
+			else if (pp == 0x57)
+				version = 6;
+			else
+				REFUSE("PPP protocol not IP");
+		}
 		off += 6 + ppp_len;
+	} else if (et == 0x0800 || et == 0x86dd) {
+		version = et == 0x0800 ? 4 : 6;
 	} else if (et == 0x8847) {
 		for (int i = 0;; i++) {
 			if (i == 8 || off + 4 > len)
@@ -905,10 +918,14 @@ bool answer_allowed(const uint8_t *f, size_t len, const char **why)
 			if (f[off - 2] & 1)
 				break;
 		}
+	} else {
+		REFUSE("not IP");
 	}
 	ip = off;
 	if (ip + 1 > len)
 		REFUSE("no IP header");
+	if (version && (f[ip] >> 4) != version)
+		REFUSE("IP version not the one the link layer names");
 	if ((f[ip] >> 4) == 4) {
 		if (ip + 20 > len)
 			REFUSE("IPv4 header cut");
@@ -969,6 +986,10 @@ bool answer_allowed(const uint8_t *f, size_t len, const char **why)
 			REFUSE("TCP RST");
 		if (!(f[l4 + 13] & PKT_TCP_ACK))
 			REFUSE("TCP without ACK");
+	} else {
+		/* Answers are DNS over UDP or TCP, resets over TCP, and never
+		 * behind IPv6 extension headers. */
+		REFUSE("neither TCP nor UDP after the IP header");
 	}
 	if (pppoe_at && be16(f + pppoe_at + 4) != ip_len + ppp_len)
 		REFUSE("PPPoE length not the datagram's");

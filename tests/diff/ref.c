@@ -43,7 +43,9 @@ struct xdp_md {
  * A page: XDP_PACKET_HEADROOM in front, the frame, and the tail room
  * up to the skb_shared_info the kernel keeps at the page's end (320 bytes
  * on x86-64). The head can move back to just after the xdp_frame the
- * kernel keeps at the page's start. */
+ * kernel keeps at the page's start. Those two sizes vary with the kernel
+ * (the selftests measure them); they decide nothing here, as frames stay
+ * under 1,600 bytes and answers grow them by at most 40, at the tail. */
 #define PAGE	     4096
 #define HEADROOM     256
 #define SHINFO	     320
