@@ -52,6 +52,8 @@
 #include "ref.h"
 
 static struct fixture fx;
+static unsigned policy_now; /* oracle.c's policy in force */
+static int use_policy(unsigned p);
 static struct ring_buffer *rb;
 static int ncpus;
 
@@ -204,7 +206,7 @@ static void flows_reset(bool all)
 static struct {
 	uint64_t frames, sessions, mismatches, verdict[5], reason[TAPIS_R_MAX], stat[TAPIS_S_MAX];
 	uint64_t names[TAPIS_KIND_MAX], kind[TAPIS_KIND_MAX], events, seeds_named, seeds_name_ok;
-	uint64_t kernel_err, tx_unread, oracle_checked, oracle_skipped;
+	uint64_t kernel_err, tx_unread, oracle_checked, oracle_skipped, reloads;
 } fig;
 
 /* ---- comparing ---- */
@@ -366,18 +368,24 @@ static void check_alone(const struct frame *f, const struct kresult *k, struct d
 
 	if (k->verdict < XDP_DROP || k->verdict > XDP_REDIRECT)
 		dif(d, "kernel returned %s (%d)", xdp_action_name(k->verdict), k->verdict);
-	if (k->verdict == XDP_REDIRECT &&
-	    (k->n_events != 1 || k->ev[0].action != TAPIS_ACT_REDIRECT))
+	if (k->verdict == XDP_REDIRECT && k->c.act_packets[TAPIS_ACT_REDIRECT] != 1)
 		dif(d, "XDP_REDIRECT without a redirect rule");
 	if (k->verdict != XDP_TX)
 		return;
 	if (!answer_allowed(f->b, f->len, &why))
 		dif(d, "XDP_TX to a frame never a reflector refuses: %s", why);
-	if (k->n_events != 1 ||
-	    (k->ev[0].action != TAPIS_ACT_REJECT && k->ev[0].action != TAPIS_ACT_SINKHOLE) ||
-	    (k->ev[0].kind != TAPIS_KIND_DNS && k->ev[0].kind != TAPIS_KIND_TLS &&
-	     k->ev[0].kind != TAPIS_KIND_HTTP))
-		dif(d, "XDP_TX without a reject or sinkhole rule matched by name");
+	/* What the counters say, events being off in one policy. */
+	{
+		uint64_t by_name = 0;
+
+		for (int i = 0; i < REF_RULES; i++)
+			by_name += k->c.rule[i].kind_packets[TAPIS_KIND_DNS] +
+				   k->c.rule[i].kind_packets[TAPIS_KIND_TLS] +
+				   k->c.rule[i].kind_packets[TAPIS_KIND_HTTP];
+		if (by_name != 1 ||
+		    k->c.act_packets[TAPIS_ACT_REJECT] + k->c.act_packets[TAPIS_ACT_SINKHOLE] != 1)
+			dif(d, "XDP_TX without a reject or sinkhole rule matched by name");
+	}
 	/* The parse-back reads what the test library reads: no PPP
 	 * protocol-field compression. Such answers are counted, not read. */
 	if (pkt_parse(f->b, f->len, &in) || !in.has_l4) {
@@ -437,6 +445,7 @@ static void save(uint64_t seed, uint64_t sess, const struct session *s, unsigned
 	}
 	fprintf(o, "# tapis differential reproducer: seed %llu, session %llu (%s), frame %u\n",
 		(unsigned long long)seed, (unsigned long long)sess, s->origin, upto);
+	fprintf(o, "# policy %u\n", policy_now);
 	for (const char *p = what; *p;) {
 		size_t l = strcspn(p, "\n");
 
@@ -542,6 +551,7 @@ static bool replay(const char *path)
 	struct diffs d;
 	char line[2 * FRAME_MAX + 8];
 	FILE *in = fopen(path, "r");
+	unsigned policy = 0; /* reproducers from before there were two */
 	bool ok = true;
 
 	if (!in) {
@@ -553,6 +563,8 @@ static bool replay(const char *path)
 		size_t l = strcspn(line, "\r\n");
 		struct frame *f;
 
+		if (!strncmp(line, "# policy ", 9))
+			policy = (unsigned)atoi(line + 9);
 		if (line[0] == '#' || !l)
 			continue;
 		if (s.n == SESS_MAX || l % 2 || l / 2 < FRAME_MIN || l / 2 > FRAME_MAX) {
@@ -571,6 +583,8 @@ static bool replay(const char *path)
 	}
 	fclose(in);
 	if (!ok || !s.n)
+		return false;
+	if (policy != policy_now && use_policy(policy))
 		return false;
 	flows_reset(true);
 	for (unsigned i = 0; i < s.n; i++)
@@ -622,9 +636,9 @@ static void figures(double secs)
 	static const char *const vname[5] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
 					     "XDP_REDIRECT"};
 
-	printf("# %llu frames in %llu sessions, %.1f s, %.0f frames/s\n",
+	printf("# %llu frames in %llu sessions, %.1f s, %.0f frames/s, %llu policy reloads\n",
 	       (unsigned long long)fig.frames, (unsigned long long)fig.sessions, secs,
-	       secs > 0 ? fig.frames / secs : 0.0);
+	       secs > 0 ? fig.frames / secs : 0.0, (unsigned long long)fig.reloads);
 	printf("# verdicts:");
 	for (int i = 0; i < 5; i++)
 		printf(" %s %llu", vname[i], (unsigned long long)fig.verdict[i]);
@@ -653,30 +667,20 @@ static void figures(double secs)
 	       (unsigned long long)fig.tx_unread);
 }
 
-static int setup(void)
+/* Put the oracle's policy p in force on both sides: the kernel through a
+ * reload (a generation flip, as `tapis reload` makes it), the reference by
+ * reading the new generation's tables. Flows start empty. */
+static int use_policy(unsigned p)
 {
-	cpu_set_t one_cpu;
-	int err, cpu = sched_getcpu();
+	int err;
 
-	/* One CPU: the per-CPU scratch and counters the kernel keeps are
-	 * then those of one CPU, as the reference keeps one set. */
-	CPU_ZERO(&one_cpu);
-	CPU_SET(cpu < 0 ? 0 : cpu, &one_cpu);
-	if (sched_setaffinity(0, sizeof(one_cpu), &one_cpu))
-		return -errno;
-	err = fx_setup(&fx, oracle_policy_yaml());
+	oracle_select(p);
+	policy_now = p;
+	err = fx_policy(&fx, oracle_policy_yaml());
+	err = err ?: ref_init(fx.t.map_fd);
 	if (err)
 		return err;
-	ncpus = fx.t.ncpus;
-	err = ref_init(fx.t.map_fd);
-	if (err)
-		return err;
-	err = flows_map();
-	if (err)
-		return err;
-	rb = ring_buffer__new(fx.t.map_fd[M_EVENTS], on_event, NULL, NULL);
-	if (!rb)
-		return -errno;
+	memset(row_id, 0, sizeof(row_id));
 	for (unsigned i = 0; oracle_rule_name(i); i++) {
 		if (i >= sizeof(row_id) / sizeof(row_id[0]))
 			return -E2BIG;
@@ -688,14 +692,40 @@ static int setup(void)
 			return -ENOENT;
 		}
 	}
+	flows_reset(true);
 	return read_counts(&k_prev);
+}
+
+static int setup(void)
+{
+	cpu_set_t one_cpu;
+	int err, cpu = sched_getcpu();
+
+	/* One CPU: the per-CPU scratch and counters the kernel keeps are
+	 * then those of one CPU, as the reference keeps one set. */
+	CPU_ZERO(&one_cpu);
+	CPU_SET(cpu < 0 ? 0 : cpu, &one_cpu);
+	if (sched_setaffinity(0, sizeof(one_cpu), &one_cpu))
+		return -errno;
+	oracle_select(0);
+	err = fx_setup(&fx, oracle_policy_yaml());
+	if (err)
+		return err;
+	ncpus = fx.t.ncpus;
+	err = flows_map();
+	if (err)
+		return err;
+	rb = ring_buffer__new(fx.t.map_fd[M_EVENTS], on_event, NULL, NULL);
+	if (!rb)
+		return -errno;
+	return use_policy(0);
 }
 
 int main(int argc, char **argv)
 {
 	static struct session s;
 	static struct ref_result r;
-	uint64_t frames = 20000, seed = 1;
+	uint64_t frames = 20000, seed = 1, every, next_switch;
 	struct rng rng;
 	struct diffs d;
 	char corpus[512];
@@ -741,12 +771,31 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	rng.s = seed;
 	memset(&fig, 0, sizeof(fig));
+	/* The first policy is in force; the next takes over after `every`
+	 * frames, and so on: twice each at the default 20,000 frames, twenty
+	 * reloads in a million. */
+	every = frames / 4 < 50000 ? frames / 4 : 50000;
+	if (!every)
+		every = frames + 1;
+	next_switch = every;
 	t0 = now_s();
 	while (fig.frames < frames) {
 		bool named = false, agree = true, whole;
 
 		uint64_t first = fig.frames;
 
+		/* Every policy in turn, each for a share of the frames. */
+		if (fig.frames >= next_switch) {
+			next_switch += every;
+			err = use_policy((policy_now + 1) % oracle_policies());
+			if (err) {
+				fprintf(stderr, "diff: reload: %s\n", strerror(-err));
+				tap(false, "reload to policy %u",
+				    (policy_now + 1) % oracle_policies());
+				break;
+			}
+			fig.reloads++;
+		}
 		gen_session(&rng, &s);
 		fig.sessions++;
 		flows_reset(fig.sessions % 4096 == 0);
@@ -770,7 +819,8 @@ int main(int argc, char **argv)
 		/* The last session may stop at the frame budget, before the
 		 * frame with the name. */
 		whole = fig.frames - first == s.n;
-		if (s.expect_name[0] && agree && whole) {
+		if (s.expect_name[0] && agree && whole &&
+		    oracle_port(s.expect_kind - TAPIS_KIND_DNS, s.expect_port)) {
 			fig.seeds_named++;
 			if (named) {
 				fig.seeds_name_ok++;

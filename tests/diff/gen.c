@@ -163,6 +163,10 @@ static const char *const NAMES[] = {
 	"sub.localhost",
 	"old.example.com",
 	"com.example",
+	"redir.example",
+	"www.redir.example",
+	"x.sink.example",
+	"www.block.example",
 };
 
 static void rand_name(struct rng *r, char *out, size_t cap)
@@ -305,9 +309,10 @@ static void seed_dns(struct rng *r, struct session *s, bool tcp)
 	if (pkt_finish(&p))
 		return;
 	s->origin = tcp ? "dns-tcp" : "dns";
-	if (port == 53 && name_matchable(name)) {
+	if (name_matchable(name)) {
 		snprintf(s->expect_name, sizeof(s->expect_name), "%.199s", name);
 		s->expect_kind = TAPIS_KIND_DNS;
+		s->expect_port = port;
 	}
 	/* A fragmented query: the first fragment carries the name. */
 	if (!tcp && rng_below(r, 12) == 0) {
@@ -427,9 +432,10 @@ static void seed_tls(struct rng *r, struct session *s)
 	if (n <= 0)
 		return;
 	s->origin = "tls";
-	if (o.sni && (port == 443 || port == 8443) && name_matchable(name)) {
+	if (o.sni && name_matchable(name)) {
 		snprintf(s->expect_name, sizeof(s->expect_name), "%.199s", name);
 		s->expect_kind = TAPIS_KIND_TLS;
+		s->expect_port = port;
 	}
 	tcp_stream(r, s, port, b, (size_t)n, 1);
 }
@@ -473,9 +479,10 @@ static void seed_http(struct rng *r, struct session *s)
 	if (n <= 0 || (size_t)n >= sizeof(req))
 		return;
 	s->origin = "http";
-	if (named && (port == 80 || port == 8080) && name_matchable(name)) {
+	if (named && name_matchable(name)) {
 		snprintf(s->expect_name, sizeof(s->expect_name), "%.199s", name);
 		s->expect_kind = TAPIS_KIND_HTTP;
+		s->expect_port = port;
 	}
 	/* A request is followed from a segment that holds its method and
 	 * the space after it (l7_http.bpf.h). */

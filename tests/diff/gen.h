@@ -32,10 +32,11 @@ struct session {
 	struct frame f[SESS_MAX];
 	const char *origin; /* "dns", "tls", "corpus:<file>", ... */
 	bool mutated;
-	/* Unmutated builder sessions that carry a name on its stage's port:
-	 * the name one of the frames must hand the match (else ""). */
+	/* Unmutated builder sessions that carry a name: the name one of the
+	 * frames must hand the match when the port is its stage's (else ""). */
 	char expect_name[256];
-	int expect_kind; /* enum tapis_kind */
+	int expect_kind;      /* enum tapis_kind */
+	uint16_t expect_port; /* the server port it was sent to */
 };
 
 /* The shared corpus's pcaps under dir (NULL: none): the frames kept. */

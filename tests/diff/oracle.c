@@ -31,7 +31,7 @@ struct orule {
  * corpus's top-level domains under reject, so that real queries are
  * answered and real hellos reset); nets in both directions and families,
  * one shorter than /32 for IPv6; a redirect; expired rules. */
-static const struct orule RULES[] = {
+static const struct orule RULES_A[] = {
 	{"allow-api", "allow", NULL, false, false, {"=api.block.example"}, {NULL}},
 	{"drop-host",
 	 "drop",
@@ -76,7 +76,62 @@ static const struct orule RULES[] = {
 	{"net-both", "monitor", "both", false, false, {NULL}, {"198.19.0.0/16", "2001:db0::/28"}},
 	{"net-old", "drop", NULL, true, false, {NULL}, {"198.18.2.0/24"}},
 };
-#define N_RULES (sizeof(RULES) / sizeof(RULES[0]))
+
+/* The other policy: names only (no net tables), different ports, QUIC
+ * passed, events off, a sinkhole without an IPv6 address, a redirect by
+ * name, an expired exact pattern under a live parent. */
+static const struct orule RULES_B[] = {
+	{"b-allow", "allow", NULL, false, false, {"=www.block.example"}, {NULL}},
+	{"b-sink", "sinkhole", NULL, false, false, {"block.example", "*.sink.example"}, {NULL}},
+	{"b-reject", "reject", NULL, false, false, {"example", "=exact.example"}, {NULL}},
+	{"b-watch", "monitor", NULL, false, false, {"org", "com", "net"}, {NULL}},
+	{"b-old", "drop", NULL, true, false, {"=reject.example", "watch.example"}, {NULL}},
+	{"b-redirect", "redirect", NULL, false, true, {"redir.example", "=localhost"}, {NULL}},
+};
+
+struct opolicy {
+	uint16_t ports[3][4]; /* dns, tls, http; 0 ends a list */
+	const char *settings; /* the rest of settings: */
+	const struct orule *rules;
+	size_t n;
+};
+
+static const struct opolicy POLICIES[] = {
+	{{{53}, {443, 8443}, {80, 8080}},
+	 "  sinkhole: { ipv4: 198.18.0.10, ipv6: \"2001:db8::10\", ttl: 300 }\n"
+	 "  quic: drop\n"
+	 /* A rate no run reaches: an event for every blocked frame. */
+	 "  events: { rate: 1000000, burst: 1000000 }\n",
+	 RULES_A,
+	 sizeof(RULES_A) / sizeof(RULES_A[0])},
+	{{{53, 5353}, {443}, {80}},
+	 "  sinkhole: { ipv4: 198.18.0.10, ttl: 60 }\n"
+	 "  quic: pass\n"
+	 "  events: { rate: 0 }\n",
+	 RULES_B,
+	 sizeof(RULES_B) / sizeof(RULES_B[0])},
+};
+static unsigned cur;
+#define RULES	(POLICIES[cur].rules)
+#define N_RULES (POLICIES[cur].n)
+
+unsigned oracle_policies(void)
+{
+	return sizeof(POLICIES) / sizeof(POLICIES[0]);
+}
+
+void oracle_select(unsigned policy)
+{
+	cur = policy % oracle_policies();
+}
+
+bool oracle_port(int cls, unsigned port)
+{
+	for (int i = 0; cls >= 0 && cls < 3 && i < 4 && POLICIES[cur].ports[cls][i]; i++)
+		if (POLICIES[cur].ports[cls][i] == port)
+			return true;
+	return false;
+}
 
 const char *oracle_rule_name(unsigned i)
 {
@@ -89,14 +144,14 @@ const char *oracle_policy_yaml(void)
 	size_t n = 0;
 
 #define ADD(...) n += (size_t)snprintf(y + n, n < sizeof(y) ? sizeof(y) - n : 0, __VA_ARGS__)
-	ADD("version: 1\n"
-	    "settings:\n"
-	    "  ports: { dns: [53], tls: [443, 8443], http: [80, 8080] }\n"
-	    "  sinkhole: { ipv4: 198.18.0.10, ipv6: \"2001:db8::10\", ttl: 300 }\n"
-	    "  quic: drop\n"
-	    /* A rate no run reaches: an event for every blocked frame. */
-	    "  events: { rate: 1000000, burst: 1000000 }\n"
-	    "rules:\n");
+	ADD("version: 1\nsettings:\n  ports: {");
+	for (int c = 0; c < 3; c++) {
+		ADD("%s %s: [", c ? "," : "", (const char *[]){"dns", "tls", "http"}[c]);
+		for (int i = 0; i < 4 && POLICIES[cur].ports[c][i]; i++)
+			ADD("%s%u", i ? ", " : "", POLICIES[cur].ports[c][i]);
+		ADD("]");
+	}
+	ADD(" }\n%srules:\n", POLICIES[cur].settings);
 	for (size_t r = 0; r < N_RULES; r++) {
 		const struct orule *o = &RULES[r];
 

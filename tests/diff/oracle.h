@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The differential test's policy, as one table: the YAML the fixture
+/* The differential test's policies, each one table: the YAML the fixture
  * loads is written from it, and so is a matcher that follows DESIGN.md's
  * "Matching semantics" on plain strings and addresses, without the data
  * path's hash, tables or walk. It says which rule a frame with a name
@@ -11,8 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The policy as YAML, for fx_setup(). */
+/* The policies the run alternates between, and the one in force. */
+unsigned oracle_policies(void);
+void oracle_select(unsigned policy);
+
+/* The policy in force as YAML, for fx_setup() and fx_policy(). */
 const char *oracle_policy_yaml(void);
+/* Whether port is one of the policy's ports of class cls (0 dns, 1 tls,
+ * 2 http: enum tapis_port_class). */
+bool oracle_port(int cls, unsigned port);
 /* Rule names in table order (index + 1 is not the rule id: ask the
  * fixture), NULL past the last. */
 const char *oracle_rule_name(unsigned i);
