@@ -29,7 +29,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <linux/if_link.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sched.h>
@@ -672,11 +671,20 @@ static void figures(double secs)
  * reading the new generation's tables. Flows start empty. */
 static int use_policy(unsigned p)
 {
-	int err;
+	static unsigned loads;
+	static FILE *quiet;
+	int err = 0;
 
 	oracle_select(p);
 	policy_now = p;
-	err = fx_policy(&fx, oracle_policy_yaml());
+	/* Each policy's warnings (its expired rules) are shown once. */
+	if (++loads > oracle_policies() && !quiet) {
+		quiet = fopen("/dev/null", "w");
+		if (quiet)
+			policy_set_diag(quiet);
+	}
+	if (loads > 1) /* the first is fx_setup()'s */
+		err = fx_policy(&fx, oracle_policy_yaml());
 	err = err ?: ref_init(fx.t.map_fd);
 	if (err)
 		return err;
