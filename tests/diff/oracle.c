@@ -214,11 +214,10 @@ static bool ieq(const char *a, const char *b, size_t n)
 	return true;
 }
 
-/* How specific a pattern that matches is: its labels, plus a half for a
- * match of the name itself over a match below it (`=a.b` or `a.b` on a.b
- * beats `*.b`... which cannot both hold the same depth; the half only
- * orders a self match above a subtree match of the same pattern text).
- * 0: no match. */
+/* How specific a pattern is when it matches: the labels of the name it
+ * is written on (`*.b.c` and `b.c` both 2, and `=a.b.c` 3); 0 when it
+ * does not match. Two patterns that match one name at one depth would be
+ * the same text in two rules, which these policies do not hold. */
 static int pattern_match(const char *pat, const char *name, size_t len)
 {
 	int kind = 0; /* 0 subtree, 1 exact, 2 wildcard */
@@ -232,9 +231,9 @@ static int pattern_match(const char *pat, const char *name, size_t len)
 	for (size_t i = 0; i < pl; i++)
 		labels += pat[i] == '.';
 	if (len == pl && ieq(name, pat, pl))
-		return kind == 2 ? 0 : (int)labels * 2 + 1;
+		return kind == 2 ? 0 : (int)labels;
 	if (len > pl && name[len - pl - 1] == '.' && ieq(name + len - pl, pat, pl))
-		return kind == 1 ? 0 : (int)labels * 2;
+		return kind == 1 ? 0 : (int)labels;
 	return 0;
 }
 
