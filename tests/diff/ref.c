@@ -412,6 +412,25 @@ void ref_flows_reset(bool all)
 	memset(dirty, 0, sizeof(dirty));
 }
 
+/* DNS leaves its name in wire form, with where each label's length byte
+ * is (tapis_abi.h): as text, a dot for each length byte after the first,
+ * and a dot inside a label made 0x01, which no pattern holds, so that
+ * the text says where the labels are. */
+static void dns_text(struct ref_result *r)
+{
+	const __u8 *w = &r_scratch.bytes[TAPIS_NAME_OFF];
+
+	for (__u32 i = 0; i < r->name_len; i++)
+		if (r->name[i] == '.')
+			r->name[i] = 0x01;
+	for (__u32 j = 1; j < r_scratch.nlab && j < TAPIS_MAX_LABELS; j++) {
+		__u32 at = r_scratch.lab[j];
+
+		if (at >= 1 && at - 1 < r->name_len && w[at])
+			r->name[at - 1] = '.';
+	}
+}
+
 int ref_run(const void *frame, uint32_t len, struct ref_result *r)
 {
 	struct xdp_md ctx = {};
@@ -472,6 +491,8 @@ int ref_run(const void *frame, uint32_t len, struct ref_result *r)
 		r->name_kind = r_scratch.kind;
 		memcpy(r->name, &r_scratch.bytes[TAPIS_NAME_OFF + 1], n - 1);
 		r->name[n - 1] = '\0';
+		if (r_scratch.kind == TAPIS_KIND_DNS)
+			dns_text(r);
 	} else {
 		r->name_len = 0;
 		r->name_kind = 0;
