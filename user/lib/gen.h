@@ -80,4 +80,9 @@ int gen_clear(struct tapis *t, uint32_t gen);
 /* Does anything of generation gen exist: a table in an outer map, a pin? */
 bool gen_in_use(struct tapis *t, uint32_t gen);
 
+/* Entries first .. first + count - 1 of an array map into vals, in as
+ * few system calls as the kernel allows (a lookup each costs about 2 us:
+ * 8,000 of them for a scan of the rule slots). Not for per-CPU maps. */
+int tapis_array_read(int fd, uint32_t first, uint32_t count, void *vals, size_t value_size);
+
 #endif

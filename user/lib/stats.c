@@ -242,6 +242,29 @@ static int read_batch(int fd, uint32_t first, uint32_t *n, uint32_t *keys, void 
 	return 0;
 }
 
+int tapis_array_read(int fd, uint32_t first, uint32_t count, void *vals, size_t value_size)
+{
+	uint32_t *keys = calloc(count ? count : 1, sizeof(*keys)), got = 0, n;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (got < count) {
+		n = count - got;
+		err = read_batch(fd, first + got, &n, keys,
+				 (char *)vals + (size_t)got * value_size);
+		if (err)
+			break;
+		if (!n) {
+			err = -ENOENT; /* the array ends before first + count */
+			break;
+		}
+		got += n;
+	}
+	free(keys);
+	return err;
+}
+
 /* Rule ids read at once: at 64 CPUs the chunk's counters take 2 MiB. */
 #define RULE_CHUNK 256
 
