@@ -16,7 +16,6 @@
  * and a tapis rule has one action.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -266,28 +265,6 @@ static void format_net(const struct net_entry *e, char *buf, size_t n)
 
 	inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->addr, a, sizeof(a));
 	snprintf(buf, n, "%s/%u", a, e->plen);
-}
-
-static unsigned hexval(char ch)
-{
-	return ch <= '9' ? (unsigned)(ch - '0') : (unsigned)((ch | 0x20) - 'a' + 10);
-}
-
-static bool parse_mac(const char *s, uint8_t mac[6])
-{
-	int i;
-
-	if (strlen(s) != 17)
-		return false;
-	for (i = 0; i < 6; i++) {
-		const char *p = s + 3 * i;
-
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
-		    (i < 5 && p[2] != ':'))
-			return false;
-		mac[i] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
-	}
-	return true;
 }
 
 static bool iface_ok(const char *s)
