@@ -21,9 +21,11 @@ CC        ?= gcc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
-# libFuzzer comes with clang; set here, after ARCH_INC, whose multiarch
-# directory is named as gcc names the target.
-ifeq ($(SAN),fuzz)
+# Sanitizer builds use clang: libFuzzer comes with it, and its UBSan writes
+# reports to ASAN_OPTIONS/UBSAN_OPTIONS log_path files as ASan does (gcc's
+# prints them to stderr only, where a test capturing output hides them).
+# Set after ARCH_INC, whose multiarch directory is named as gcc names it.
+ifneq ($(SAN),)
 CC        := $(CLANG)
 endif
 
