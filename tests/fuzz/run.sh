@@ -8,6 +8,7 @@
 # runs, execs/s, coverage at the start and the end, new inputs, crashes.
 # A crash, leak, UB report, time-out or out-of-memory is saved in
 # BUILD/fuzz-crashes/NAME/ (make it a regression: tests/fuzz/README.md).
+# tests/fuzz/NAME.dict, where there is one, is the target's dictionary.
 # Exit 1 when any target found one.
 set -u
 cd "$(dirname "$0")/../.."
@@ -35,7 +36,9 @@ for bin in "$B"/fuzz/*; do
 	work=$B/fuzz-corpus/$t crashes=$B/fuzz-crashes/$t log=$B/fuzz-logs/$t.log
 	mkdir -p "$work" "$crashes" "$(dirname "$log")"
 	rm -f "$crashes"/*
-	"$bin" -max_total_time="$secs" -max_len="$(max_len "$t")" -rss_limit_mb=2048 \
+	dict=()
+	[ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+	"$bin" "${dict[@]}" -max_total_time="$secs" -max_len="$(max_len "$t")" -rss_limit_mb=2048 \
 		-malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$crashes/" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
 	rc=$?
