@@ -97,6 +97,8 @@ expect 2 "--for|duration" "host add --for 0s: exit 2" \
 expect 2 "--expires|time" "host add --expires 2026-13-01T00:00:00Z: exit 2" \
 	-- host add a.example --rule r --expires 2026-13-01T00:00:00Z "${common[@]}"
 expect 2 "--count" "events --count 0: exit 2" -- events --count 0 "${common[@]}"
+expect 2 "--timeout" "events --timeout 0: exit 2" -- events --timeout 0 "${common[@]}"
+expect 2 "--wait takes seconds" "--wait=86401: exit 2" -- status --wait=86401 "${common[@]}"
 expect 2 "--settle" "watch --settle 60001: exit 2" \
 	-- watch --policy examples/demo-policy.yaml --settle 60001 "${common[@]}"
 expect 2 "mode" "load --mode turbo: exit 2" \
