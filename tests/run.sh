@@ -142,7 +142,10 @@ san_reports() { # one failure per report file, with its first lines
 	echo "$((n == 0 ? 1 : 0)) passed, $n failed"
 	[ "$n" -eq 0 ]
 }
-if make --no-print-directory SAN=1 BUILD=$S -j"$(nproc)" >"$log/san-build.out" 2>&1; then
+# A make of its own: not the jobserver or the variables of a `make test`
+# that runs this script.
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory SAN=1 BUILD=$S \
+	-j"$(nproc)" >"$log/san-build.out" 2>&1; then
 	for t in "$S"/tests/unit/test_*; do
 		[ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue
 		run "san/unit/$(basename "$t")" san env TAPIS_TEST_DATA=tests/unit/data "$t"
