@@ -32,6 +32,29 @@ static bool harmless(const char *s, size_t n)
 	return true;
 }
 
+/* The same policy compiled again as a reload onto the filter the first
+ * compile made: every rule keeps its id, so its counters follow it. */
+static void reload(const struct policy *p, const struct compiled *first)
+{
+	struct tapis_rule_meta *run = calloc(TAPIS_MAX_RULES, sizeof(*run));
+	struct compile_opts o = {.running = run};
+	struct compiled again;
+	size_t i;
+
+	FUZZ_CHECK(run);
+	for (i = 0; i < first->n_rules; i++) {
+		struct tapis_rule_meta *m = &run[first->rules[i].id];
+
+		snprintf(m->name, sizeof(m->name), "%s", first->rules[i].r->name);
+		m->in_use = 1;
+	}
+	FUZZ_CHECK(policy_compile(p, &o, &again) == 0);
+	for (i = 0; i < first->n_rules; i++)
+		FUZZ_CHECK(again.rules[i].id == first->rules[i].id);
+	compiled_free(&again);
+	free(run);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data, *end = s + size, *sep;
@@ -71,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(c.rules[i].id >= 1 && c.rules[i].id < TAPIS_MAX_RULES);
 		compiled_totals(&c, &v4, &v6, &hosts);
 		FUZZ_CHECK(hosts == c.n_hosts);
+		reload(&p, &c);
 		compiled_free(&c);
 	}
 	policy_free(&p);
