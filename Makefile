@@ -235,14 +235,23 @@ ifeq ($(SAN),1)
 all: $(UNIT_BINS) $(REPLAY_BINS)
 endif
 
+# The cli target takes the command line whole, its main() renamed.
+FUZZ_CLI_OBJS := $(filter-out %/main.o,$(CLI_OBJS)) $(BUILD)/fuzz/cli_main.o
+$(BUILD)/fuzz/cli $(BUILD)/fuzz-replay/cli: FUZZ_EXTRA = $(FUZZ_CLI_OBJS)
+$(BUILD)/fuzz/cli $(BUILD)/fuzz-replay/cli: $(FUZZ_CLI_OBJS)
+
+$(BUILD)/fuzz/cli_main.o: user/cli/main.c | $(BUILD)/fuzz
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_USER) -Iuser/cli -Dmain=tapis_cli_main -c $< -o $@
+
 $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(BUILD)/libtapis.a | $(BUILD)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CC) $(CFLAGS_USER) -fsanitize=fuzzer -o $@ $< $(BUILD)/libtapis.a $(LIBS)
+	$(Q)$(CC) $(CFLAGS_USER) -fsanitize=fuzzer -o $@ $< $(FUZZ_EXTRA) $(BUILD)/libtapis.a $(LIBS)
 
 $(BUILD)/fuzz-replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(wildcard tests/fuzz/*.h) $(BUILD)/libtapis.a \
 		| $(BUILD)/fuzz-replay
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< tests/fuzz/replay.c $(BUILD)/libtapis.a $(LIBS)
+	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< tests/fuzz/replay.c $(FUZZ_EXTRA) $(BUILD)/libtapis.a $(LIBS)
 
 $(BUILD)/fuzz $(BUILD)/fuzz-replay:
 	$(Q)mkdir -p $@

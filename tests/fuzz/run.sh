@@ -36,9 +36,11 @@ for bin in "$B"/fuzz/*; do
 	work=$B/fuzz-corpus/$t crashes=$B/fuzz-crashes/$t log=$B/fuzz-logs/$t.log
 	mkdir -p "$work" "$crashes" "$(dirname "$log")"
 	rm -f "$crashes"/*
-	dict=()
-	[ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
-	"$bin" "${dict[@]}" -max_total_time="$secs" -max_len="$(max_len "$t")" -rss_limit_mb=2048 \
+	extra=()
+	[ -f "tests/fuzz/$t.dict" ] && extra=(-dict="tests/fuzz/$t.dict")
+	# The command line prints what a user would see: not into the log.
+	[ "$t" = cli ] && extra+=(-close_fd_mask=3)
+	"$bin" "${extra[@]}" -max_total_time="$secs" -max_len="$(max_len "$t")" -rss_limit_mb=2048 \
 		-malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$crashes/" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
 	rc=$?
