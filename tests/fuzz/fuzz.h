@@ -72,12 +72,16 @@ static inline void fuzz_dir_remove(void)
 }
 
 /* A scratch directory of this process for the files a policy names, made
- * once and removed at exit. */
+ * once and removed at exit; in memory where /dev/shm is, since every input
+ * rewrites its files. */
 static inline const char *fuzz_dir(void)
 {
 	if (!fuzz_dir_path[0]) {
-		strcpy(fuzz_dir_path, "/tmp/tapis-fuzz.XXXXXX");
-		FUZZ_CHECK(mkdtemp(fuzz_dir_path));
+		strcpy(fuzz_dir_path, "/dev/shm/tapis-fuzz.XXXXXX");
+		if (!mkdtemp(fuzz_dir_path)) {
+			strcpy(fuzz_dir_path, "/tmp/tapis-fuzz.XXXXXX");
+			FUZZ_CHECK(mkdtemp(fuzz_dir_path));
+		}
 		atexit(fuzz_dir_remove);
 	}
 	return fuzz_dir_path;
