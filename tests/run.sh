@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole suite, tier by tier: unit (cmocka), packet (BPF_PROG_TEST_RUN),
-# lab (namespaces, real clients, the real CLI), package (make deb installed
-# with dpkg, then purged), bench smoke.
+# The whole suite, tier by tier: unit (cmocka), sanitizers (unit, fuzz
+# seeds and CLI again under ASan and UBSan), packet (BPF_PROG_TEST_RUN), lab
+# (namespaces, real clients, the real CLI), package (make deb installed with
+# dpkg, then purged), bench smoke.
 #
 # Like is counted with like. The last line, "N passed, N failed[, N
 # skipped]", counts tests of tapis only: cmocka tests, packet test functions
