@@ -3,6 +3,17 @@
 # Pipeline (libbpf-bootstrap style): bpf/*.bpf.c -> build/*.bpf.o ->
 # build/*.skel.h -> user objects -> build/tapis (one binary, BPF embedded).
 
+# SAN=1: the library, the CLI and the unit tests with ASan and UBSan, in
+# build-san/ so that the plain build stays as it is. SAN=fuzz is what `make
+# fuzz` builds itself with (clang, libFuzzer's coverage), in build-fuzz/.
+ifeq ($(SAN),1)
+BUILD     ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+else ifeq ($(SAN),fuzz)
+BUILD     ?= build-fuzz
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	     -fno-omit-frame-pointer
+endif
 BUILD     ?= build
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -10,6 +21,13 @@ CC        ?= gcc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
+# Sanitizer builds use clang: libFuzzer comes with it, and its UBSan writes
+# reports to ASAN_OPTIONS/UBSAN_OPTIONS log_path files as ASan does (gcc's
+# prints them to stderr only, where a test capturing output hides them).
+# Set after ARCH_INC, whose multiarch directory is named as gcc names it.
+ifneq ($(SAN),)
+CC        := $(CLANG)
+endif
 
 ifeq ($(V),1)
 Q :=
@@ -30,12 +48,13 @@ PKGS        := libxdp libbpf yaml-0.1 libidn2 json-c ldns nettle libmicrohttpd
 PKG_CFLAGS   = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
 PKG_LIBS     = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
 CFLAGS_USER  = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -MMD -MP \
-	       -I$(BUILD) -Iuser/lib -Itests/lib $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+	       -I$(BUILD) -Iuser/lib -Itests/lib $(PKG_CFLAGS) $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS)
 CFLAGS_BPF  := -O2 -g -target bpf -D__BPF__ -Wall -Wextra -Werror -MMD -MP \
 	       -I$(ARCH_INC) -Ibpf
 # LIBS ends every link line; LDFLAGS go with it (-L and -Wl, options apply
 # wherever they stand).
-LIBS         = $(LDFLAGS) $(PKG_LIBS)
+# The sanitizers need their runtime at the link too.
+LIBS         = $(SAN_FLAGS) $(LDFLAGS) $(PKG_LIBS)
 
 # The version is the newest entry of debian/changelog: one place to bump.
 VERSION     := $(or $(shell sed -n '1s/^tapis (\([^)-]*\).*/\1/p' debian/changelog 2>/dev/null),0.0.0)
@@ -64,16 +83,19 @@ SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
 # The bench's reference programs (issue 11): bench-only, never in tapis.
 BENCH_SKELS := $(BUILD)/bench_floor.skel.h $(BUILD)/bench_lpm.skel.h
 
+# libclang-rt-14-dev: libFuzzer and the sanitizer runtimes of Debian 12's
+# clang (14), only a Recommends of it, so named here.
 DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	    dpkg-dev debhelper lintian man-db bash-completion systemd strace adduser \
 	    libyaml-dev libidn2-dev libjson-c-dev libcmocka-dev libldns-dev nettle-dev libmicrohttpd-dev \
-	    pkg-config \
+	    pkg-config libclang-rt-14-dev \
 	    iproute2 iputils-ping curl nginx-light dnsmasq bind9-dnsutils knot-dnsutils \
 	    ldnsutils tcpdump prometheus nftables jq python3 ethtool openssl gnutls-bin wget chromium
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test test-unit test-bpf test-lab demo bench install clean help format fuzz-diff
+.PHONY: all deps test test-unit test-bpf test-lab demo bench install clean help format fuzz-diff \
+	fuzz fuzz-build
 
 all: $(BUILD)/tapis $(BUILD)/xdp_pass.bpf.o
 
@@ -89,7 +111,10 @@ help:
 	@echo 'make uninstall  remove what make install put there (edited configuration stays)'
 	@echo 'make deb     a Debian package in $(BUILD)/deb/ (dpkg-buildpackage)'
 	@echo 'make format   clang-format every C file'
-	@echo 'make clean    remove $(BUILD)/'
+	@echo 'make fuzz     libFuzzer targets (clang, ASan, UBSan) for the policy, the lists and'
+	@echo '              the value parsers, FUZZ_SECONDS=$(FUZZ_SECONDS) each (build-fuzz/); then fuzz-diff'
+	@echo 'SAN=1         build with ASan and UBSan into build-san/ (library, CLI, unit tests)'
+	@echo 'make clean    remove $(BUILD)/ (and build-san/, build-fuzz/)'
 	@echo 'V=1           show the commands'
 
 deps:
@@ -191,10 +216,59 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-san build-fuzz
+
+# ---- fuzzing ------------------------------------------------------------------
+# Each tests/fuzz/fuzz_NAME.c is one libFuzzer target (LLVMFuzzerTestOneInput).
+# `make fuzz` builds them with SAN=fuzz into build-fuzz/ and runs each for
+# FUZZ_SECONDS over its seeds (tests/fuzz/corpus/NAME/), then the packet
+# differential test (fuzz-diff) when the tree has one; a crash anywhere fails
+# it. The same sources linked with tests/fuzz/replay.c instead of libFuzzer
+# (built with SAN=1) replay the seeds and tests/fuzz/regressions/ in `make test`.
+FUZZ_SECONDS ?= 15
+FUZZ_BUILD   := build-fuzz
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+REPLAY_BINS  := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+
+ifeq ($(SAN),1)
+all: $(UNIT_BINS) $(REPLAY_BINS)
+endif
+
+# The cli target takes the command line whole, its main() renamed.
+FUZZ_CLI_OBJS := $(filter-out %/main.o,$(CLI_OBJS)) $(BUILD)/fuzz/cli_main.o
+$(BUILD)/fuzz/cli $(BUILD)/fuzz-replay/cli: FUZZ_EXTRA = $(FUZZ_CLI_OBJS)
+$(BUILD)/fuzz/cli $(BUILD)/fuzz-replay/cli: $(FUZZ_CLI_OBJS)
+
+$(BUILD)/fuzz/cli_main.o: user/cli/main.c | $(BUILD)/fuzz
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_USER) -Iuser/cli -Dmain=tapis_cli_main -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(BUILD)/libtapis.a | $(BUILD)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CC) $(CFLAGS_USER) -fsanitize=fuzzer -o $@ $< $(FUZZ_EXTRA) $(BUILD)/libtapis.a $(LIBS)
+
+$(BUILD)/fuzz-replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(wildcard tests/fuzz/*.h) $(BUILD)/libtapis.a \
+		| $(BUILD)/fuzz-replay
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< tests/fuzz/replay.c $(FUZZ_EXTRA) $(BUILD)/libtapis.a $(LIBS)
+
+$(BUILD)/fuzz $(BUILD)/fuzz-replay:
+	$(Q)mkdir -p $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# fuzz-diff, when some branch defines it, runs after our targets whatever
+# they found (make -q says 2 only when there is no such target).
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory SAN=fuzz BUILD=$(FUZZ_BUILD) fuzz-build
+	$(Q)rc=0; FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD) || rc=1; \
+	$(MAKE) --no-print-directory -q fuzz-diff >/dev/null 2>&1; \
+	if [ $$? -ne 2 ]; then $(MAKE) --no-print-directory fuzz-diff || rc=1; fi; \
+	exit $$rc
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/tlib/*.d $(BUILD)/tests/*/*.d \
-		    $(BUILD)/diff/*.d)
+		    $(BUILD)/diff/*.d $(BUILD)/fuzz/*.d $(BUILD)/fuzz-replay/*.d)
 
 # ---- install, uninstall, deb -------------------------------------------------
 # The files of an installed tapis, from dist/: the binary, tapis(8), bash

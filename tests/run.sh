@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole suite, tier by tier: unit (cmocka), packet (BPF_PROG_TEST_RUN),
-# lab (namespaces, real clients, the real CLI), package (make deb installed
-# with dpkg, then purged), bench smoke.
+# The whole suite, tier by tier: unit (cmocka), sanitizers (unit, fuzz
+# seeds and CLI again under ASan and UBSan), packet (BPF_PROG_TEST_RUN), lab
+# (namespaces, real clients, the real CLI), package (make deb installed with
+# dpkg, then purged), bench smoke.
 #
 # Like is counted with like. The last line, "N passed, N failed[, N
 # skipped]", counts tests of tapis only: cmocka tests, packet test functions
@@ -117,6 +118,52 @@ for t in "$B"/tests/unit/test_*; do
 	[ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue
 	run "unit/$(basename "$t")" env TAPIS_TEST_DATA=tests/unit/data "$t"
 done
+
+# The unit tests, the fuzz targets' seeds and regressions, and the command
+# line where it needs no kernel (and the check and error-path lab tests)
+# again, built with ASan and UBSan (make SAN=1, in build-san/). A report
+# written anywhere fails the tier, whatever the exit code it left behind:
+# each process writes its reports to a file under $san.
+echo "== sanitizers (ASan, UBSan: make SAN=1)"
+S=build-san
+san=$log/san-reports
+mkdir -p "$san"
+san() {
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$san/asan \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$san/ubsan "$@"
+}
+san_reports() { # one failure per report file, with its first lines
+	local r n=0
+	for r in "$san"/*; do
+		[ -e "$r" ] || continue
+		n=$((n + 1))
+		echo "not ok - $(basename "$r"):"
+		head -n 12 "$r"
+	done
+	echo "$((n == 0 ? 1 : 0)) passed, $n failed"
+	[ "$n" -eq 0 ]
+}
+# A make of its own: not the jobserver or the variables of a `make test`
+# that runs this script.
+if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory SAN=1 BUILD=$S \
+	-j"$(nproc)" >"$log/san-build.out" 2>&1; then
+	for t in "$S"/tests/unit/test_*; do
+		[ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue
+		run "san/unit/$(basename "$t")" san env TAPIS_TEST_DATA=tests/unit/data "$t"
+	done
+	for t in "$S"/fuzz-replay/*; do
+		[ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue
+		n=$(basename "$t")
+		run "san/fuzz seeds+regressions/$n" san "$t" "tests/fuzz/corpus/$n" \
+			"tests/fuzz/regressions/$n"
+	done
+	run "san/cli (help, check, value errors)" san bash tests/fuzz/cli_san.sh "$S/tapis"
+	run "san/lab test_check test_cli_errors" san env TAPIS_BIN="$PWD/$S/tapis" \
+		bash tests/lab/run.sh test_check test_cli_errors
+	run "san/reports (ASan, LSan, UBSan)" san_reports
+else
+	count "san/build (make SAN=1)" "$log/san-build.out" 1
+fi
 
 echo "== packet (BPF_PROG_TEST_RUN)"
 run_aside "packet test library self-tests" "passed" "lib/selftest_pkt" "$B"/tests/selftest_pkt

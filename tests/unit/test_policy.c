@@ -1069,6 +1069,60 @@ static void test_depth(void **state)
 	free(y);
 }
 
+/* YAML aliases are sharing, not a way to multiply entries: a list of
+ * 1,000 names named by 1,001 rules (about 1,000,000 nodes through aliases)
+ * is refused at the alias that crosses the bound, before any entry is
+ * made; a list shared by three rules is three rules holding it. */
+static void test_alias_expansion(void **state)
+{
+	size_t cap = 1 << 20, o = 0;
+	char *y = malloc(cap);
+	struct parsed r;
+	int i;
+
+	(void)state;
+	assert_non_null(y);
+	o += snprintf(y + o, cap - o,
+		      "version: 1\nrules:\n  - {name: a, action: drop, hosts: &h [");
+	for (i = 0; i < 1000; i++)
+		o += snprintf(y + o, cap - o, "%sh%d.example", i ? ", " : "", i);
+	o += snprintf(y + o, cap - o, "]}\n");
+	for (i = 0; i < 1001; i++)
+		o += snprintf(y + o, cap - o, "  - {name: r%d, action: drop, hosts: *h}\n", i);
+	parse(&r, y);
+	assert_int_equal(r.rc, -EINVAL);
+	assert_true(policy_is_empty(&r.p));
+	/* Line 3 holds the list (1,001 nodes with its sequence); rule r999
+	 * (line 1003) is the 1,000th alias, whose 1,001,000 nodes cross
+	 * 1,000,000. */
+	if (!strstr(r.diag, "t.yaml:1003: error: YAML aliases stand for more than 1000000 nodes"))
+		fail_msg("no alias error in: %.300s", r.diag);
+	done(&r);
+
+	parse(&r, "version: 1\n"
+		  "rules:\n"
+		  "  - {name: a, action: drop, hosts: &h [a.example, b.example]}\n"
+		  "  - {name: b, action: monitor, hosts: *h}\n"
+		  "  - {name: c, action: allow, hosts: *h}\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.p.n_rules, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(r.p.rules[i].n_hosts, 2);
+	assert_string_equal(r.p.rules[2].hosts[1].name, "b.example");
+	done(&r);
+
+	o = snprintf(y, cap, "version: 1\nrules:\n");
+	for (i = 0; i < 1025; i++)
+		o += snprintf(y + o, cap - o, "  - {name: &n%d r%d, action: drop, nets: []}\n", i,
+			      i);
+	parse(&r, y);
+	assert_int_equal(r.rc, -EINVAL);
+	if (!strstr(r.diag, "t.yaml:1027: error: more than 1024 YAML anchors"))
+		fail_msg("no anchor error in: %.300s", r.diag);
+	done(&r);
+	free(y);
+}
+
 static void test_list_entry_errors(void **state)
 {
 	(void)state;
@@ -1382,6 +1436,7 @@ int main(void)
 		cmocka_unit_test(test_big_lists),
 		cmocka_unit_test(test_skip_warning_cap),
 		cmocka_unit_test(test_parse_file_errors),
+		cmocka_unit_test(test_alias_expansion),
 		cmocka_unit_test(test_parse_cidr),
 		cmocka_unit_test(test_actions),
 	};

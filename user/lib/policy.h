@@ -142,6 +142,8 @@ int policy_rule_add_net(struct rule *r, const struct net_entry *e, const char *f
  * is a host route. *host_bits is set when bits beyond plen were non-zero
  * (they are cleared in e). */
 int parse_cidr(const char *s, struct net_entry *e, bool *host_bits);
+/* "02:00:00:00:00:10": six hex pairs, colons between, any case. */
+bool parse_mac(const char *s, uint8_t mac[6]);
 int parse_action(const char *s, enum tapis_action *a);
 const char *action_name(enum tapis_action a);
 

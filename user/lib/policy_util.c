@@ -6,6 +6,7 @@
  * must be an error, never a silently different network.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,28 @@ int parse_cidr(const char *s, struct net_entry *e, bool *host_bits)
 	if (host_bits)
 		*host_bits = dirty;
 	return 0;
+}
+
+static unsigned hexval(char ch)
+{
+	return ch <= '9' ? (unsigned)(ch - '0') : (unsigned)((ch | 0x20) - 'a' + 10);
+}
+
+bool parse_mac(const char *s, uint8_t mac[6])
+{
+	int i;
+
+	if (strlen(s) != 17)
+		return false;
+	for (i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+		    (i < 5 && p[2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
+	}
+	return true;
 }
 
 static bool is_address(const char *s)

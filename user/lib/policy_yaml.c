@@ -16,7 +16,6 @@
  * and a tapis rule has one action.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -266,28 +265,6 @@ static void format_net(const struct net_entry *e, char *buf, size_t n)
 
 	inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->addr, a, sizeof(a));
 	snprintf(buf, n, "%s/%u", a, e->plen);
-}
-
-static unsigned hexval(char ch)
-{
-	return ch <= '9' ? (unsigned)(ch - '0') : (unsigned)((ch | 0x20) - 'a' + 10);
-}
-
-static bool parse_mac(const char *s, uint8_t mac[6])
-{
-	int i;
-
-	if (strlen(s) != 17)
-		return false;
-	for (i = 0; i < 6; i++) {
-		const char *p = s + 3 * i;
-
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
-		    (i < 5 && p[2] != ':'))
-			return false;
-		mac[i] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
-	}
-	return true;
 }
 
 static bool iface_ok(const char *s)
@@ -1870,35 +1847,144 @@ void policy_free(struct policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Anchors a policy may define, and how many nodes its aliases may stand
+ * for in all: `hosts: *common` in a few rules is sharing; a list of 2,000
+ * names named by 2,000 rules is 4,000,000 entries from 114 KB of YAML
+ * (7 s and 512 MB to check; more aliases, any memory), the YAML form of
+ * the "billion laughs" entity expansion. */
+#define POLICY_ANCHORS_MAX     1024u
+#define POLICY_ALIAS_NODES_MAX 1000000u
+
+/* What the pre-pass knows of an anchor: the nodes it stands for, its own
+ * and those its aliases stand for. Open addressing on the name. */
+struct anchor {
+	char *name;
+	uint64_t nodes;
+};
+
+struct yaml_bounds {
+	struct anchor slots[2 * POLICY_ANCHORS_MAX];
+	unsigned n_anchors;
+	/* Nodes so far, an alias counting as the nodes it stands for; at the
+	 * start of each open collection, and its anchor (NULL for none). */
+	uint64_t nodes;
+	uint64_t open_at[POLICY_DEPTH_MAX + 1];
+	struct anchor *open_anchor[POLICY_DEPTH_MAX + 1];
+	uint64_t alias_nodes;
+};
+
+static struct anchor *anchor_slot(struct yaml_bounds *b, const char *name)
+{
+	size_t i = str_hash(name) % (2 * POLICY_ANCHORS_MAX);
+
+	while (b->slots[i].name && strcmp(b->slots[i].name, name))
+		i = (i + 1) % (2 * POLICY_ANCHORS_MAX);
+	return &b->slots[i];
+}
+
+/* An anchor defined (again: YAML lets a later one replace it), standing
+ * for `nodes`; *out its slot. 0; -E2BIG past POLICY_ANCHORS_MAX; -ENOMEM. */
+static int anchor_set(struct yaml_bounds *b, const char *name, uint64_t nodes, struct anchor **out)
+{
+	struct anchor *a = anchor_slot(b, name);
+
+	if (!a->name) {
+		if (b->n_anchors == POLICY_ANCHORS_MAX)
+			return -E2BIG;
+		a->name = strdup(name);
+		if (!a->name)
+			return -ENOMEM;
+		b->n_anchors++;
+	}
+	a->nodes = nodes;
+	if (out)
+		*out = a;
+	return 0;
+}
+
+static void bounds_free(struct yaml_bounds *b)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * POLICY_ANCHORS_MAX; i++)
+		free(b->slots[i].name);
+	free(b);
+}
+
 /* A policy is a few levels deep; libyaml builds a document of any depth,
  * in time that grows faster than the nesting (100,000 levels took 26 s).
- * One pass over the events, stopped at the first level too many, refuses
- * it with its line. True when refused (or the pass failed: the load that
- * follows reports a syntax error itself). */
-static bool too_deep(struct ctx *c, const char *buf, size_t len)
+ * Its aliases, expanded by the parser's walk, must stand for a bounded
+ * number of nodes (POLICY_ALIAS_NODES_MAX). One pass over the events,
+ * stopped at the first level or alias too many, refuses it with its
+ * line. True when refused (or the pass failed: the load that follows
+ * reports a syntax error itself). */
+static bool too_big(struct ctx *c, const char *buf, size_t len)
 {
+	struct yaml_bounds *b = calloc(1, sizeof(*b));
+	const char *anchor;
 	yaml_parser_t y;
 	yaml_event_t ev;
-	unsigned depth = 0;
+	unsigned depth = 0, line;
 	bool refused = false, done = false;
+	struct anchor *a;
+	int err = 0;
 
-	if (!yaml_parser_initialize(&y))
+	if (!b) {
+		out_of_memory(c);
+		return true;
+	}
+	if (!yaml_parser_initialize(&y)) {
+		bounds_free(b);
 		return false;
+	}
 	yaml_parser_set_input_string(&y, (const unsigned char *)buf, len);
-	while (!done && yaml_parser_parse(&y, &ev)) {
+	while (!done && !err && yaml_parser_parse(&y, &ev)) {
+		line = (unsigned)ev.start_mark.line + 1;
 		switch (ev.type) {
 		case YAML_MAPPING_START_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 			if (++depth > POLICY_DEPTH_MAX) {
-				error_at(c, c->file, (unsigned)ev.start_mark.line + 1,
+				error_at(c, c->file, line,
 					 "nested more than %u levels deep: not a policy",
 					 POLICY_DEPTH_MAX);
 				refused = done = true;
+				break;
 			}
+			anchor = (const char *)(ev.type == YAML_MAPPING_START_EVENT
+							? ev.data.mapping_start.anchor
+							: ev.data.sequence_start.anchor);
+			/* Its size is known when its node ends; an alias
+			 * before that (inside it) counts it as one node. */
+			b->open_at[depth] = b->nodes++;
+			b->open_anchor[depth] = NULL;
+			if (anchor)
+				err = anchor_set(b, anchor, 1, &b->open_anchor[depth]);
 			break;
 		case YAML_MAPPING_END_EVENT:
 		case YAML_SEQUENCE_END_EVENT:
-			depth--;
+			if (depth > 0 && b->open_anchor[depth])
+				b->open_anchor[depth]->nodes = b->nodes - b->open_at[depth];
+			if (depth > 0)
+				depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			b->nodes++;
+			if (ev.data.scalar.anchor)
+				err = anchor_set(b, (const char *)ev.data.scalar.anchor, 1, NULL);
+			break;
+		case YAML_ALIAS_EVENT:
+			a = anchor_slot(b, (const char *)ev.data.alias.anchor);
+			if (!a->name)
+				break; /* undefined: the load says so */
+			b->nodes += a->nodes;
+			b->alias_nodes += a->nodes;
+			if (b->alias_nodes > POLICY_ALIAS_NODES_MAX) {
+				error_at(c, c->file, line,
+					 "YAML aliases stand for more than %u nodes: not a policy "
+					 "(list files hold big lists)",
+					 POLICY_ALIAS_NODES_MAX);
+				refused = done = true;
+			}
 			break;
 		case YAML_STREAM_END_EVENT:
 			done = true;
@@ -1906,9 +1992,18 @@ static bool too_deep(struct ctx *c, const char *buf, size_t len)
 		default:
 			break;
 		}
+		if (err == -E2BIG) {
+			error_at(c, c->file, line, "more than %u YAML anchors: not a policy",
+				 POLICY_ANCHORS_MAX);
+			refused = true;
+		} else if (err) {
+			out_of_memory(c);
+			refused = true;
+		}
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&y);
+	bounds_free(b);
 	return refused;
 }
 
@@ -1933,7 +2028,7 @@ int policy_parse_buffer(const char *name, const char *base_dir, const char *buf,
 		goto done;
 	}
 
-	if (too_deep(&c, buf, len))
+	if (too_big(&c, buf, len))
 		goto done;
 	if (!yaml_parser_initialize(&y)) {
 		out_of_memory(&c);
