@@ -1,30 +1,99 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* BPF-only: address lookups in the active generation's tables. Each returns
- * a table entry (rule id + prefix length, see tapis_abi.h) or 0. */
+ * a table entry (rule id + prefix length, see tapis_abi.h) or 0: for IPv4
+ * the most specific prefix whose rule acts now. */
 #ifndef TAPIS_MATCH_BPF_H
 #define TAPIS_MATCH_BPF_H
 
 #include <bpf/bpf_endian.h>
 #include "maps.bpf.h"
 #include "cursor.bpf.h"
+#include "rules.bpf.h"
 
-static __always_inline __u32 v4_lookup(void *tbl24, void *tbl8, __u32 addr_h, __u32 dir)
+/* The slot for index i of a packed slot array, or 0 (the empty leaf). */
+static __always_inline __u32 v4_slot(void *map, __u32 i)
 {
-	struct tapis_v4_ent *e;
-	__u32 idx = addr_h >> 8;
+	__u32 k = i / TAPIS_V4_SLOTS_PER_VAL;
+	struct tapis_v4_slots *v = bpf_map_lookup_elem(map, &k);
+
+	return v ? v->s[i & (TAPIS_V4_SLOTS_PER_VAL - 1)] : 0;
+}
+
+/* The leaf of an IPv4 address (host order): the first level at its stride,
+ * then a chunk per 8 bits while the slot points to one. A cold lookup that
+ * ends at the first level costs one cache miss; the leaf table is small and
+ * shared by every slot, so it stays cached. */
+static __always_inline __u32 v4_leaf_of(void *dir, void *chunks, int small, __u32 a)
+{
 	__u32 v;
 
-	e = bpf_map_lookup_elem(tbl24, &idx);
-	if (!e)
-		return 0;
-	v = e->ent[dir & 1];
-	if (!(v & TAPIS_ENT_EXT))
-		return v;
-	if (!tbl8)
-		return 0;
-	idx = ((v & TAPIS_ENT_GROUP_MASK) << 8) | (addr_h & 0xff);
-	e = bpf_map_lookup_elem(tbl8, &idx);
-	return e ? e->ent[dir & 1] : 0;
+	if (small) {
+		v = v4_slot(dir, a >> (32 - TAPIS_V4_BITS_SMALL));
+		if (v & TAPIS_V4_CHUNK)
+			v = v4_slot(chunks, ((v & TAPIS_V4_IDX_MASK) << TAPIS_V4_CHUNK_BITS) |
+						    ((a >> 8) & 0xff));
+	} else {
+		v = v4_slot(dir, a >> (32 - TAPIS_V4_BITS_LARGE));
+	}
+	if (v & TAPIS_V4_CHUNK)
+		v = v4_slot(chunks, ((v & TAPIS_V4_IDX_MASK) << TAPIS_V4_CHUNK_BITS) | (a & 0xff));
+	return v & TAPIS_V4_CHUNK ? 0 : v;
+}
+
+/* The first entry of a leaf's list whose rule acts now; expired ones on
+ * the way are counted on their rule, as decide() would have. */
+static __always_inline __u32 chain_live(__u32 gen, const __u32 *ent)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < TAPIS_NET_CHAIN; i++) {
+		__u32 e = ent[i], id = tapis_ent_rule(e);
+		enum rule_state st;
+
+		if (!e)
+			return 0;
+		st = rule_state(gen, id);
+		if (st == RULE_LIVE)
+			return e;
+		if (st == RULE_EXPIRED)
+			count_expired(id);
+	}
+	return 0;
+}
+
+static __always_inline void v4_match(struct pkt *p, __u32 flags, __u32 bits, __u32 *dst_ent,
+				     __u32 *src_ent)
+{
+	__u32 gen = p->gen, ld = 0, ls = 0;
+	void *dir, *chunks, *leaves;
+	struct tapis_v4_leaf *l;
+	int small = bits == TAPIS_V4_BITS_SMALL;
+
+	dir = bpf_map_lookup_elem(&tapis_v4_dir, &gen);
+	chunks = bpf_map_lookup_elem(&tapis_v4_chunk, &gen);
+	if (!dir || !chunks)
+		return;
+	/* Both first-level reads before either leaf: the two misses overlap. */
+	if (flags & TAPIS_SF_V4_DST)
+		ld = v4_leaf_of(dir, chunks, small, bpf_ntohl(p->daddr4_be));
+	if (flags & TAPIS_SF_V4_SRC)
+		ls = v4_leaf_of(dir, chunks, small, bpf_ntohl(p->saddr4_be));
+	if (!ld && !ls)
+		return;
+	leaves = bpf_map_lookup_elem(&tapis_v4_leaf, &gen);
+	if (!leaves)
+		return;
+	if (ld) {
+		l = bpf_map_lookup_elem(leaves, &ld);
+		if (l)
+			*dst_ent = chain_live(gen, l->ent[TAPIS_DIR_DST]);
+	}
+	if (ls) {
+		l = bpf_map_lookup_elem(leaves, &ls);
+		if (l)
+			*src_ent = chain_live(gen, l->ent[TAPIS_DIR_SRC]);
+	}
 }
 
 static __always_inline int fls64_idx(__u64 x)
@@ -180,23 +249,14 @@ static __always_inline __u32 v6_lookup(void *filter, __u32 gen, __u32 flags, con
 
 /* Destination and source entries for this packet, each only when the
  * generation has prefixes for that family and direction. */
-static __always_inline void net_match(struct pkt *p, __u32 flags, __u32 *dst_ent, __u32 *src_ent)
+static __always_inline void net_match(struct pkt *p, __u32 flags, __u32 bits, __u32 *dst_ent,
+				      __u32 *src_ent)
 {
 	__u32 gen = p->gen;
 
 	if (p->family == 4) {
-		void *tbl24, *tbl8;
-
-		if (!(flags & (TAPIS_SF_V4_DST | TAPIS_SF_V4_SRC)))
-			return;
-		tbl24 = bpf_map_lookup_elem(&tapis_v4_tbl24, &gen);
-		if (!tbl24)
-			return;
-		tbl8 = bpf_map_lookup_elem(&tapis_v4_tbl8, &gen);
-		if (flags & TAPIS_SF_V4_DST)
-			*dst_ent = v4_lookup(tbl24, tbl8, bpf_ntohl(p->daddr4_be), TAPIS_DIR_DST);
-		if (flags & TAPIS_SF_V4_SRC)
-			*src_ent = v4_lookup(tbl24, tbl8, bpf_ntohl(p->saddr4_be), TAPIS_DIR_SRC);
+		if (flags & (TAPIS_SF_V4_DST | TAPIS_SF_V4_SRC))
+			v4_match(p, flags, bits, dst_ent, src_ent);
 	} else if (p->family == 6) {
 		void *filter = bpf_map_lookup_elem(&tapis_v6_filter, &gen);
 

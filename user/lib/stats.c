@@ -265,8 +265,8 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 		return err;
 	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &s->gen, &s->settings))
 		return -errno;
-	s->tbl8_groups = s->settings.tbl8_groups;
-	s->tbl8_used = s->settings.tbl8_used;
+	s->tbl8_groups = s->settings.v4_chunks;
+	s->tbl8_used = s->settings.v4_chunks_used;
 
 	s->rules = calloc(TAPIS_MAX_RULES, sizeof(*s->rules));
 	metas = calloc(RULE_CHUNK, sizeof(*metas));
