@@ -40,11 +40,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_rules SEC(".maps");
 
-/* generation -> IPv4 first level: a 16-bit slot per /v4_bits (tapis_abi.h),
- * four to a value; sized per policy, hence BPF_F_INNER_MAP. */
-struct tapis_v4_dir_inner {
+/* generation -> IPv4 first level: a 16-bit slot per /16 or per /24
+ * (tapis_abi.h), four to a value; a generation fills one of the two. */
+struct tapis_v4_dir16_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, (1u << TAPIS_V4_BITS_SMALL) / TAPIS_V4_SLOTS_PER_VAL);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct tapis_v4_slots));
@@ -54,8 +54,23 @@ struct {
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tapis_v4_dir_inner);
-} tapis_v4_dir SEC(".maps");
+	__array(values, struct tapis_v4_dir16_inner);
+} tapis_v4_dir16 SEC(".maps");
+
+struct tapis_v4_dir24_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, (1u << TAPIS_V4_BITS_LARGE) / TAPIS_V4_SLOTS_PER_VAL);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tapis_v4_slots));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v4_dir24_inner);
+} tapis_v4_dir24 SEC(".maps");
 
 /* generation -> IPv4 chunks: 256 slots each for the next 8 bits of the
  * addresses under a slot that longer prefixes split. */

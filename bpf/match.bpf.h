@@ -19,25 +19,21 @@ static __always_inline __u32 v4_slot(void *map, __u32 i)
 	return v ? v->s[i & (TAPIS_V4_SLOTS_PER_VAL - 1)] : 0;
 }
 
-/* The leaf of an IPv4 address (host order): the first level at its stride,
- * then a chunk per 8 bits while the slot points to one. A cold lookup that
- * ends at the first level costs one cache miss; the leaf table is small and
- * shared by every slot, so it stays cached. */
-static __always_inline __u32 v4_leaf_of(void *dir, void *chunks, int small, __u32 a)
+/* The leaf under a slot: a chunk per 8 bits while the slot points to one
+ * (end16: the slot is of the /16 level). */
+static __always_inline __u32 v4_chunk_walk(void *chunks, __u32 v, __u32 a, int end16, __u32 lim)
 {
-	__u32 v;
-
-	if (small) {
-		v = v4_slot(dir, a >> (32 - TAPIS_V4_BITS_SMALL));
-		if (v & TAPIS_V4_CHUNK)
-			v = v4_slot(chunks, ((v & TAPIS_V4_IDX_MASK) << TAPIS_V4_CHUNK_BITS) |
-						    ((a >> 8) & 0xff));
-	} else {
-		v = v4_slot(dir, a >> (32 - TAPIS_V4_BITS_LARGE));
+	if (v < lim)
+		return v;
+	if (!chunks)
+		return 0;
+	if (end16) {
+		v = v4_slot(chunks, ((v - lim) << TAPIS_V4_CHUNK_BITS) | ((a >> 8) & 0xff));
+		if (v < lim)
+			return v;
 	}
-	if (v & TAPIS_V4_CHUNK)
-		v = v4_slot(chunks, ((v & TAPIS_V4_IDX_MASK) << TAPIS_V4_CHUNK_BITS) | (a & 0xff));
-	return v & TAPIS_V4_CHUNK ? 0 : v;
+	v = v4_slot(chunks, ((v - lim) << TAPIS_V4_CHUNK_BITS) | (a & 0xff));
+	return v < lim ? v : 0;
 }
 
 /* The first entry of a leaf's list whose rule acts now; expired ones on
@@ -62,23 +58,39 @@ static __always_inline __u32 chain_live(__u32 gen, const __u32 *ent)
 	return 0;
 }
 
-static __always_inline void v4_match(struct pkt *p, __u32 flags, __u32 bits, __u32 *dst_ent,
-				     __u32 *src_ent)
-{
-	__u32 gen = p->gen, ld = 0, ls = 0;
-	void *dir, *chunks, *leaves;
-	struct tapis_v4_leaf *l;
-	int small = bits == TAPIS_V4_BITS_SMALL;
+/* The leaves of a packet's addresses (host order), first-level reads
+ * first so that their cache misses overlap; the map of each stride has
+ * its own reads, which the verifier inlines (a fixed-size array). */
+#define V4_LEAVES(map, bits, end16)                                                                \
+	do {                                                                                       \
+		void *dir = bpf_map_lookup_elem(&map, &gen);                                       \
+                                                                                                   \
+		if (!dir)                                                                          \
+			return;                                                                    \
+		if (flags & TAPIS_SF_V4_DST)                                                       \
+			ld = v4_slot(dir, da >> (32 - (bits)));                                    \
+		if (flags & TAPIS_SF_V4_SRC)                                                       \
+			ls = v4_slot(dir, sa >> (32 - (bits)));                                    \
+		if (ld >= lim || ls >= lim) {                                                      \
+			void *chunks = bpf_map_lookup_elem(&tapis_v4_chunk, &gen);                 \
+                                                                                                   \
+			ld = v4_chunk_walk(chunks, ld, da, end16, lim);                            \
+			ls = v4_chunk_walk(chunks, ls, sa, end16, lim);                            \
+		}                                                                                  \
+	} while (0)
 
-	dir = bpf_map_lookup_elem(&tapis_v4_dir, &gen);
-	chunks = bpf_map_lookup_elem(&tapis_v4_chunk, &gen);
-	if (!dir || !chunks)
-		return;
-	/* Both first-level reads before either leaf: the two misses overlap. */
-	if (flags & TAPIS_SF_V4_DST)
-		ld = v4_leaf_of(dir, chunks, small, bpf_ntohl(p->daddr4_be));
-	if (flags & TAPIS_SF_V4_SRC)
-		ls = v4_leaf_of(dir, chunks, small, bpf_ntohl(p->saddr4_be));
+static __always_inline void v4_match(struct pkt *p, const struct tapis_settings *set,
+				     __u32 *dst_ent, __u32 *src_ent)
+{
+	__u32 gen = p->gen, ld = 0, ls = 0, flags = set->flags, lim = set->v4_leaf_limit;
+	__u32 da = bpf_ntohl(p->daddr4_be), sa = bpf_ntohl(p->saddr4_be);
+	struct tapis_v4_leaf *l;
+	void *leaves;
+
+	if (set->v4_bits == TAPIS_V4_BITS_SMALL)
+		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1);
+	else
+		V4_LEAVES(tapis_v4_dir24, TAPIS_V4_BITS_LARGE, 0);
 	if (!ld && !ls)
 		return;
 	leaves = bpf_map_lookup_elem(&tapis_v4_leaf, &gen);
@@ -249,14 +261,15 @@ static __always_inline __u32 v6_lookup(void *filter, __u32 gen, __u32 flags, con
 
 /* Destination and source entries for this packet, each only when the
  * generation has prefixes for that family and direction. */
-static __always_inline void net_match(struct pkt *p, __u32 flags, __u32 bits, __u32 *dst_ent,
-				      __u32 *src_ent)
+static __always_inline void net_match(struct pkt *p, const struct tapis_settings *set,
+				      __u32 *dst_ent, __u32 *src_ent)
 {
+	__u32 flags = set->flags;
 	__u32 gen = p->gen;
 
 	if (p->family == 4) {
 		if (flags & (TAPIS_SF_V4_DST | TAPIS_SF_V4_SRC))
-			v4_match(p, flags, bits, dst_ent, src_ent);
+			v4_match(p, set, dst_ent, src_ent);
 	} else if (p->family == 6) {
 		void *filter = bpf_map_lookup_elem(&tapis_v6_filter, &gen);
 

@@ -46,7 +46,8 @@
 	X(CTL, tapis_ctl)                                                                          \
 	X(SETTINGS, tapis_settings)                                                                \
 	X(RULES, tapis_rules)                                                                      \
-	X(V4_DIR, tapis_v4_dir)                                                                    \
+	X(V4_DIR16, tapis_v4_dir16)                                                                \
+	X(V4_DIR24, tapis_v4_dir24)                                                                \
 	X(V4_CHUNK, tapis_v4_chunk)                                                                \
 	X(V4_LEAF, tapis_v4_leaf)                                                                  \
 	X(V6_FILTER, tapis_v6_filter)                                                              \
@@ -70,7 +71,8 @@
 	X(EV_BUCKET, tapis_ev_bucket)
 
 /* IPv4: a multibit trie of 16-bit slots, sized to the policy. The first
- * level (tapis_v4_dir) has a slot per /v4_bits (16 or 24, chosen per policy
+ * level (tapis_v4_dir16 or _dir24: fixed sizes, so that the XDP program's
+ * reads of it are inlined) has a slot per /v4_bits (16 or 24, chosen per policy
  * from the memory each would take: a policy of a few thousand prefixes fits
  * in a few hundred KiB at 16, one with hundreds of thousands of /24s needs
  * 24); a slot either names a leaf or points to a chunk of 256 slots for the
@@ -78,8 +80,11 @@
  * the entries of both directions for the addresses of its slots, so a
  * packet reads one 2-byte slot per address, and leaves are few and shared
  * (they are what the prefixes covering a slot say, not where it is): the
- * leaf table stays in cache. Slots are packed four to a map value, since
- * an array rounds each value up to 8 bytes.
+ * leaf table stays in cache. A slot value below the generation's
+ * v4_leaf_limit is a leaf id (0: the empty leaf), from it up chunk
+ * v - v4_leaf_limit: the chunk count, fixed at load, decides the split.
+ * Slots are packed four to a map value, since an array rounds each value
+ * up to 8 bytes.
  * Leaves are never changed while a slot may point to them, and a chunk is
  * filled before its pointer is written, so every edit is a series of
  * single 2-byte stores each of which leaves a consistent table. */
@@ -87,12 +92,11 @@
 struct tapis_v4_slots {
 	__u16 s[TAPIS_V4_SLOTS_PER_VAL];
 };
-#define TAPIS_V4_CHUNK	     0x8000u /* slot: chunk (low 15 bits), else leaf */
-#define TAPIS_V4_IDX_MASK    0x7fffu
 #define TAPIS_V4_CHUNK_BITS  8
 #define TAPIS_V4_CHUNK_SLOTS (1u << TAPIS_V4_CHUNK_BITS)
-#define TAPIS_V4_MAX_CHUNKS  0x7fffu /* chunk ids 0..0x7ffe */
-#define TAPIS_V4_MAX_LEAVES  0x7fffu /* leaf ids 1..0x7ffe; leaf 0 is empty */
+#define TAPIS_V4_SLOT_IDS    65536u /* leaf ids and chunk ids share them */
+#define TAPIS_V4_MIN_LEAVES  1024u  /* ids left to leaves however many chunks */
+#define TAPIS_V4_MAX_LEAVES  32768u /* leaf map entries at most */
 #define TAPIS_V4_BITS_SMALL  16
 #define TAPIS_V4_BITS_LARGE  24
 
@@ -317,7 +321,8 @@ enum tapis_port_class {
 struct tapis_settings {
 	__u32 flags;  /* enum tapis_settings_flags */
 	__u8 v4_bits; /* first level of the IPv4 trie: 16 or 24 bits */
-	__u8 pad0[3];
+	__u8 pad0;
+	__u16 v4_leaf_limit;  /* IPv4 slots: leaf ids below, chunk ids from */
 	__u16 v4_chunks;      /* capacity of this generation's tapis_v4_chunk */
 	__u16 v4_chunks_used; /* chunks handed out (grows with live adds) */
 	__u16 v4_leaves;      /* capacity of tapis_v4_leaf */

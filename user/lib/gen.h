@@ -38,7 +38,10 @@ struct net_tables {
 	} * win;
 	size_t n_win, cap_win;
 	uint32_t v4_bits, n_chunks, chunks_used, n_leaves, leaves_used;
-	uint16_t *lhash; /* leaf content -> id, open addressing, LHASH_SLOTS */
+	uint32_t leaf_limit;   /* slot values: leaf ids below, chunk ids from */
+	uint16_t *lhash;       /* leaf content -> id, open addressing, LHASH_SLOTS */
+	uint16_t *free_leaves; /* ids no slot names (v4_gc), taken first */
+	uint32_t n_free;
 	/* Per rule id: 0 not known yet, 1 never expires, 2 may expire (the
 	 * leaf lists end at the first entry whose rule never expires). */
 	uint8_t rule_exp[TAPIS_MAX_RULES];

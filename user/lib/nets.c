@@ -64,8 +64,9 @@ int gen_publish_inner(struct tapis *t, int map_id, uint32_t gen, int fd)
 
 void gen_unpin_inner(struct tapis *t, uint32_t gen)
 {
-	static const int inner[] = {M_V4_DIR, M_V4_CHUNK, M_V4_LEAF, M_V6_FILTER,  M_V6_L32,
-				    M_V6_PFX, M_V6_SHORT, M_HOSTS,   M_HOST_INDEX, M_HOST_FILTER};
+	static const int inner[] = {M_V4_DIR16,	 M_V4_DIR24,   M_V4_CHUNK,   M_V4_LEAF,
+				    M_V6_FILTER, M_V6_L32,     M_V6_PFX,     M_V6_SHORT,
+				    M_HOSTS,	 M_HOST_INDEX, M_HOST_FILTER};
 	char path[PATH_MAX];
 
 	for (size_t i = 0; t->pin_path[0] && i < sizeof(inner) / sizeof(inner[0]); i++) {
@@ -195,26 +196,28 @@ int net_v4_plan(const struct compiled *c, struct v4_plan *plan)
 	size_t mem16 = ((size_t)1 << 16) * 2 + (g16 + g24) * TAPIS_V4_CHUNK_SLOTS * 2;
 	size_t mem24 = ((size_t)1 << 24) * 2 + g24 * TAPIS_V4_CHUNK_SLOTS * 2;
 
-	if (mem16 < mem24 && g16 + g24 < TAPIS_V4_MAX_CHUNKS) {
+	size_t max = TAPIS_V4_SLOT_IDS - TAPIS_V4_MIN_LEAVES;
+
+	if (mem16 < mem24 && g16 + g24 < max) {
 		plan->bits = TAPIS_V4_BITS_SMALL;
 		plan->chunks = g16 + g24;
 	} else {
 		plan->bits = TAPIS_V4_BITS_LARGE;
 		plan->chunks = g24;
 	}
-	if (plan->chunks >= TAPIS_V4_MAX_CHUNKS) {
-		pr_err("%zu /24s hold IPv4 prefixes longer than /24: the table takes at most %u",
-		       g24, TAPIS_V4_MAX_CHUNKS - 1);
+	if (plan->chunks >= max) {
+		pr_err("%zu /24s hold IPv4 prefixes longer than /24: the table takes at most %zu",
+		       g24, max - 1);
 		return -ENOSPC;
 	}
 	return 0;
 }
 
-/* Room for live adds: a quarter more than the policy needs, at least 64,
- * within what a 15-bit id can name. */
-static uint32_t with_headroom(uint32_t used, uint32_t max)
+/* Room for live adds: a quarter more than the policy needs, at least
+ * min_extra, within what a 15-bit id can name. */
+static uint32_t with_headroom(uint32_t used, uint32_t max, uint32_t min_extra)
 {
-	uint64_t n = (uint64_t)used + (used / 4 > 64 ? used / 4 : 64);
+	uint64_t n = (uint64_t)used + (used / 4 > min_extra ? used / 4 : min_extra);
 
 	return n > max ? max : (uint32_t)n;
 }
@@ -241,13 +244,14 @@ static void lhash_add(struct net_tables *nt, uint32_t id)
 	nt->lhash[h] = (uint16_t)id;
 }
 
-static int lhash_build(struct net_tables *nt)
+static int lhash_build(struct net_tables *nt, const uint8_t *is_free)
 {
 	nt->lhash = calloc(LHASH_SLOTS, sizeof(*nt->lhash));
 	if (!nt->lhash)
 		return -ENOMEM;
 	for (uint32_t id = 1; id < nt->leaves_used; id++)
-		lhash_add(nt, id);
+		if (!is_free || !is_free[id])
+			lhash_add(nt, id);
 	return 0;
 }
 
@@ -268,6 +272,14 @@ static int leaf_intern(struct net_tables *nt, const struct tapis_v4_leaf *l, uin
 			*id = nt->lhash[h];
 			return 0;
 		}
+	if (nt->n_free) {
+		n = nt->free_leaves[--nt->n_free];
+		memcpy(&nt->leaf[n], l, sizeof(*l));
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		nt->lhash[h] = (uint16_t)n;
+		*id = (uint16_t)n;
+		return 0;
+	}
 	if (nt->leaves_used >= nt->n_leaves) {
 		pr_err("IPv4 table has no room for more distinct entries (%u); reload the policy "
 		       "to grow it",
@@ -418,7 +430,7 @@ static uint16_t *slots_at(struct net_tables *nt, bool chunk, size_t first, size_
 
 static uint16_t *chunk_slots(struct net_tables *nt, uint16_t v)
 {
-	return slots_at(nt, true, (size_t)(v & TAPIS_V4_IDX_MASK) * TAPIS_V4_CHUNK_SLOTS,
+	return slots_at(nt, true, (size_t)(v - nt->leaf_limit) * TAPIS_V4_CHUNK_SLOTS,
 			TAPIS_V4_CHUNK_SLOTS);
 }
 
@@ -426,10 +438,10 @@ static uint16_t *chunk_slots(struct net_tables *nt, uint16_t v)
 static int slots_edit(struct net_tables *nt, struct v4_edit *ed, uint16_t *s, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		uint16_t v = slot_load(&s[i]), to;
+		uint16_t v = slot_load(&s[i]), to = v;
 		int err;
 
-		if (v & TAPIS_V4_CHUNK) {
+		if (v >= nt->leaf_limit) {
 			uint16_t *c = chunk_slots(nt, v);
 
 			err = c ? slots_edit(nt, ed, c, TAPIS_V4_CHUNK_SLOTS) : -errno;
@@ -437,7 +449,7 @@ static int slots_edit(struct net_tables *nt, struct v4_edit *ed, uint16_t *s, ui
 			err = leaf_edit(nt, ed, v, &to);
 		if (err)
 			return err;
-		if (!(v & TAPIS_V4_CHUNK) && to != v)
+		if (v < nt->leaf_limit && to != v)
 			slot_store(&s[i], to);
 	}
 	return 0;
@@ -449,7 +461,7 @@ static int chunk_split(struct net_tables *nt, uint16_t *s)
 	uint16_t v = slot_load(s), *c;
 	uint32_t id;
 
-	if (v & TAPIS_V4_CHUNK)
+	if (v >= nt->leaf_limit)
 		return 0;
 	if (nt->chunks_used >= nt->n_chunks) {
 		pr_err("IPv4 table has no room for more /24s holding longer prefixes (%u); "
@@ -458,13 +470,13 @@ static int chunk_split(struct net_tables *nt, uint16_t *s)
 		return -ENOSPC;
 	}
 	id = nt->chunks_used;
-	c = chunk_slots(nt, (uint16_t)id);
+	c = chunk_slots(nt, (uint16_t)(nt->leaf_limit + id));
 	if (!c)
 		return -errno;
 	nt->chunks_used++;
 	for (uint32_t i = 0; i < TAPIS_V4_CHUNK_SLOTS; i++)
 		c[i] = v;
-	slot_store(s, (uint16_t)(TAPIS_V4_CHUNK | id));
+	slot_store(s, (uint16_t)(nt->leaf_limit + id));
 	return 0;
 }
 
@@ -474,13 +486,13 @@ static void chunk_join(struct net_tables *nt, uint16_t *parent)
 {
 	uint16_t v = slot_load(parent), *c, first;
 
-	if (!(v & TAPIS_V4_CHUNK))
+	if (v < nt->leaf_limit)
 		return;
 	c = chunk_slots(nt, v);
 	if (!c)
 		return;
 	first = slot_load(&c[0]);
-	if (first & TAPIS_V4_CHUNK)
+	if (first >= nt->leaf_limit)
 		return;
 	for (uint32_t i = 1; i < TAPIS_V4_CHUNK_SLOTS; i++)
 		if (slot_load(&c[i]) != first)
@@ -506,7 +518,7 @@ static int v4_edit_prefix(struct net_tables *nt, struct v4_edit *ed, uint32_t a,
 	while (plen > end) {
 		uint16_t *s = &base[idx];
 
-		if (ed->del && !(slot_load(s) & TAPIS_V4_CHUNK))
+		if (ed->del && slot_load(s) < nt->leaf_limit)
 			return -ENOENT;
 		err = chunk_split(nt, s);
 		if (err)
@@ -527,22 +539,26 @@ static int v4_edit_prefix(struct net_tables *nt, struct v4_edit *ed, uint32_t a,
 /* ---- IPv4 trie: maps ---- */
 static int v4_buffers(struct net_tables *nt, const struct v4_plan *plan)
 {
+	/* Chunk ids take the slot values above the leaves': fixed here, with
+	 * room for live adds, the rest left to leaves. */
 	nt->v4_bits = plan->bits;
-	nt->n_chunks = plan->chunks;
-	nt->n_leaves = TAPIS_V4_MAX_LEAVES;
+	nt->n_chunks = with_headroom(plan->chunks, TAPIS_V4_SLOT_IDS - TAPIS_V4_MIN_LEAVES, 64);
+	nt->leaf_limit = TAPIS_V4_SLOT_IDS - nt->n_chunks;
+	nt->n_leaves = nt->leaf_limit < TAPIS_V4_MAX_LEAVES ? nt->leaf_limit : TAPIS_V4_MAX_LEAVES;
 	nt->leaves_used = 1;
 	nt->dir = calloc((size_t)1 << plan->bits, sizeof(*nt->dir));
-	nt->chunk = calloc(((size_t)plan->chunks + 1) * TAPIS_V4_CHUNK_SLOTS, sizeof(*nt->chunk));
-	nt->leaf = calloc(TAPIS_V4_MAX_LEAVES, sizeof(*nt->leaf));
+	nt->chunk = calloc(((size_t)nt->n_chunks + 1) * TAPIS_V4_CHUNK_SLOTS, sizeof(*nt->chunk));
+	nt->leaf = calloc(nt->n_leaves, sizeof(*nt->leaf));
 	if (!nt->dir || !nt->chunk || !nt->leaf)
 		return -ENOMEM;
-	return lhash_build(nt);
+	return lhash_build(nt, NULL);
 }
 
-static int v4_map(int map_id, uint32_t vsz, size_t n_vals, const void *src, size_t bytes)
+static int v4_map(int map_id, uint32_t vsz, size_t n_vals, const void *src, size_t bytes,
+		  uint32_t flags)
 {
 	int fd = create_inner(BPF_MAP_TYPE_ARRAY, tapis_map_names[map_id], 4, vsz,
-			      n_vals ? (uint32_t)n_vals : 1, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+			      n_vals ? (uint32_t)n_vals : 1, BPF_F_MMAPABLE | flags);
 	void *m;
 
 	if (fd < 0)
@@ -559,28 +575,35 @@ static int v4_map(int map_id, uint32_t vsz, size_t n_vals, const void *src, size
 	return fd;
 }
 
+static int v4_dir_map(uint32_t bits)
+{
+	return bits == TAPIS_V4_BITS_SMALL ? M_V4_DIR16 : M_V4_DIR24;
+}
+
 /* The bulk-built trie into maps: the first level as built, chunks and
  * leaves with room for live edits. */
 static int v4_write_maps(struct net_tables *nt)
 {
-	uint32_t chunks = with_headroom(nt->chunks_used, TAPIS_V4_MAX_CHUNKS);
-	uint32_t leaves = with_headroom(nt->leaves_used, TAPIS_V4_MAX_LEAVES);
+	uint32_t chunks = nt->n_chunks;
+	/* Leaves are 32 bytes, and edits take new ones until a collection
+	 * (v4_gc) finds those let go: generous room. */
+	uint32_t leaves = with_headroom(nt->leaves_used, nt->n_leaves, 4096);
 	size_t dir_vals = ((size_t)1 << nt->v4_bits) / TAPIS_V4_SLOTS_PER_VAL;
 	size_t chunk_vals = (size_t)chunks * TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL;
 
-	nt->fd_dir = v4_map(M_V4_DIR, sizeof(struct tapis_v4_slots), dir_vals, nt->dir,
-			    ((size_t)1 << nt->v4_bits) * sizeof(*nt->dir));
+	nt->fd_dir = v4_map(v4_dir_map(nt->v4_bits), sizeof(struct tapis_v4_slots), dir_vals,
+			    nt->dir, ((size_t)1 << nt->v4_bits) * sizeof(*nt->dir), 0);
 	if (nt->fd_dir < 0)
 		return nt->fd_dir;
 	nt->fd_chunk = v4_map(M_V4_CHUNK, sizeof(struct tapis_v4_slots), chunk_vals, nt->chunk,
-			      (size_t)nt->chunks_used * TAPIS_V4_CHUNK_SLOTS * sizeof(*nt->chunk));
+			      (size_t)nt->chunks_used * TAPIS_V4_CHUNK_SLOTS * sizeof(*nt->chunk),
+			      BPF_F_INNER_MAP);
 	if (nt->fd_chunk < 0)
 		return nt->fd_chunk;
 	nt->fd_leaf = v4_map(M_V4_LEAF, sizeof(struct tapis_v4_leaf), leaves, nt->leaf,
-			     (size_t)nt->leaves_used * sizeof(*nt->leaf));
+			     (size_t)nt->leaves_used * sizeof(*nt->leaf), BPF_F_INNER_MAP);
 	if (nt->fd_leaf < 0)
 		return nt->fd_leaf;
-	nt->n_chunks = chunks;
 	nt->n_leaves = leaves;
 	return 0;
 }
@@ -594,6 +617,40 @@ static int map_entries(int fd, uint32_t *n)
 		return -errno;
 	*n = info.max_entries;
 	return 0;
+}
+
+/* Leaves no slot names any more, for reuse: edits make new leaves and
+ * never change one in use, so a table edited for long fills up. Run when
+ * it is three quarters full, by a later command than the edit that let
+ * the leaves go: no packet still holds one. Chunks a delete joined back
+ * are scanned too, which only keeps a few leaves longer. */
+static int v4_gc(struct net_tables *nt)
+{
+	uint8_t *is_free = malloc(nt->n_leaves);
+	size_t nd = (size_t)1 << nt->v4_bits, nc = (size_t)nt->chunks_used * TAPIS_V4_CHUNK_SLOTS;
+	const uint16_t *d = slots_at(nt, false, 0, nd), *c = nc ? slots_at(nt, true, 0, nc) : NULL;
+	int err;
+
+	nt->free_leaves = malloc(nt->n_leaves * sizeof(*nt->free_leaves));
+	if (!is_free || !nt->free_leaves || !d || (nc && !c)) {
+		free(is_free);
+		return -ENOMEM;
+	}
+	memset(is_free, 1, nt->n_leaves);
+	is_free[0] = 0;
+	for (size_t i = 0; i < nd; i++)
+		if (d[i] < nt->n_leaves)
+			is_free[d[i]] = 0;
+	for (size_t i = 0; i < nc; i++)
+		if (c[i] < nt->n_leaves)
+			is_free[c[i]] = 0;
+	nt->n_free = 0;
+	for (uint32_t l = nt->leaves_used; l-- > 1;)
+		if (is_free[l])
+			nt->free_leaves[nt->n_free++] = (uint16_t)l;
+	err = lhash_build(nt, is_free);
+	free(is_free);
+	return err;
 }
 
 /* The trie of a running generation, mapped for live edits (or reads). The
@@ -615,6 +672,9 @@ static int v4_open(struct net_tables *nt, const struct tapis_settings *set)
 		return -EINVAL;
 	nt->n_chunks = nc / (TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL);
 	nt->n_leaves = nl;
+	nt->leaf_limit = set->v4_leaf_limit;
+	if (nt->leaf_limit < nl || nt->leaf_limit + nt->n_chunks > TAPIS_V4_SLOT_IDS)
+		return -EINVAL;
 	nt->dir_bytes = (size_t)nd * sizeof(struct tapis_v4_slots);
 	nt->chunk_bytes = (size_t)nc * sizeof(struct tapis_v4_slots);
 	nt->leaf_bytes = (size_t)nl * sizeof(struct tapis_v4_leaf);
@@ -633,7 +693,9 @@ static int v4_open(struct net_tables *nt, const struct tapis_settings *set)
 			nt->leaves_used = l + 1;
 			break;
 		}
-	return lhash_build(nt);
+	if ((uint64_t)nt->leaves_used * 4 > (uint64_t)nt->n_leaves * 3)
+		return v4_gc(nt);
+	return lhash_build(nt, NULL);
 }
 
 static void v4_close(struct net_tables *nt)
@@ -654,6 +716,9 @@ static void v4_close(struct net_tables *nt)
 		free(nt->leaf);
 	}
 	free(nt->lhash);
+	free(nt->free_leaves);
+	nt->free_leaves = NULL;
+	nt->n_free = 0;
 	nt->dir = nt->chunk = NULL;
 	nt->leaf = NULL;
 	nt->lhash = NULL;
@@ -717,7 +782,7 @@ int net_tables_publish(struct net_tables *nt)
 	char path[PATH_MAX];
 	int err = 0;
 
-	err = err ?: publish_one(t, M_V4_DIR, nt->gen, nt->fd_dir);
+	err = err ?: publish_one(t, v4_dir_map(nt->v4_bits), nt->gen, nt->fd_dir);
 	err = err ?: publish_one(t, M_V4_CHUNK, nt->gen, nt->fd_chunk);
 	err = err ?: publish_one(t, M_V4_LEAF, nt->gen, nt->fd_leaf);
 	err = err ?: publish_one(t, M_V6_FILTER, nt->gen, nt->fd_filter);
@@ -749,7 +814,7 @@ int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen)
 	nt_init(nt, t, gen);
 	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set))
 		return -errno;
-	nt->fd_dir = gen_inner_fd(t, M_V4_DIR, gen);
+	nt->fd_dir = gen_inner_fd(t, v4_dir_map(set.v4_bits), gen);
 	nt->fd_chunk = gen_inner_fd(t, M_V4_CHUNK, gen);
 	nt->fd_leaf = gen_inner_fd(t, M_V4_LEAF, gen);
 	nt->fd_filter = gen_inner_fd(t, M_V6_FILTER, gen);
@@ -1078,7 +1143,7 @@ void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *
 	uint16_t *s = slots_at(nt, false, a >> (32 - end), 1);
 	uint16_t v = s ? slot_load(s) : 0;
 
-	while (v & TAPIS_V4_CHUNK) {
+	while (v >= nt->leaf_limit) {
 		end += TAPIS_V4_CHUNK_BITS;
 		s = chunk_slots(nt, v);
 		v = s ? slot_load(&s[(a >> (32 - end)) & (TAPIS_V4_CHUNK_SLOTS - 1)]) : 0;
@@ -1119,8 +1184,9 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 
 int gen_clear(struct tapis *t, uint32_t gen)
 {
-	static const int outers[] = {M_V4_DIR, M_V4_CHUNK, M_V4_LEAF, M_V6_FILTER,   M_V6_L32,
-				     M_V6_PFX, M_V6_SHORT, M_HOSTS,   M_HOST_FILTER, M_HOST_INDEX};
+	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,	 M_V4_CHUNK,  M_V4_LEAF,
+				     M_V6_FILTER, M_V6_L32,	 M_V6_PFX,    M_V6_SHORT,
+				     M_HOSTS,	  M_HOST_FILTER, M_HOST_INDEX};
 	char path[PATH_MAX];
 	int err = 0;
 
