@@ -78,9 +78,13 @@ static size_t slot_of(uint8_t family, uint8_t plen, const uint8_t *addr)
 {
 	uint64_t h = family * 1000003ULL + plen;
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 0x100000001B3ULL;
-	return (h ^ (h >> 31)) & (set_cap - 1);
+	uint64_t w[2];
+
+	memcpy(w, addr, 16);
+	h ^= w[0] * 0x9E3779B97F4A7C15ULL;
+	h ^= (h >> 29) ^ w[1] * 0xBF58476D1CE4E5B9ULL;
+	h = (h ^ (h >> 31)) * 0x94D049BB133111EBULL;
+	return (h ^ (h >> 32)) & (set_cap - 1);
 }
 
 static struct pfx *find(uint8_t family, uint8_t plen, const uint8_t *addr)

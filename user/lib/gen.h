@@ -8,17 +8,12 @@
 
 #include "tapis.h"
 
-/* v4 exact-prefix key of the user-space-only source of truth, from which
- * live deletes find the covering prefix and `explain` names prefixes. The
- * map is named, and pinned per generation as, V4_EXACT_MAP "_g<gen>": it
- * is no map of the BPF object, so not in TAPIS_MAPS. */
+/* The IPv4 prefixes as written, the user-space-only source of truth from
+ * which live deletes find the covering prefixes and `explain` names
+ * prefixes: a sorted array (nets.c), named, and pinned per generation as,
+ * V4_EXACT_MAP "_g<gen>": it is no map of the BPF object, so not in
+ * TAPIS_MAPS. */
 #define V4_EXACT_MAP "tapis_v4_exact"
-struct v4_exact_key {
-	uint8_t dir;
-	uint8_t plen;
-	uint16_t pad;
-	uint32_t addr_h; /* host order, masked */
-};
 
 /* An address table of one generation, opened for editing. */
 struct net_tables {
@@ -52,9 +47,13 @@ struct net_tables {
 	 * no duplicates or conflicts left): no owner check per prefix, and
 	 * the hash-map writes gathered for net_tables_flush's batches. */
 	bool bulk;
-	void *bk4, *bk6;     /* struct v4_exact_key[], struct tapis_v6_key[] */
-	uint32_t *bv4, *bv6; /* their values */
-	size_t bn4, bn6, bcap4, bcap6;
+	uint64_t *ex;	   /* mmap of the prefixes as written: [0] count */
+	size_t ex_cap;	   /* entries it has room for */
+	uint64_t *ex_bulk; /* a bulk build's, sorted at flush */
+	size_t ex_n, ex_bcap;
+	void *bk6;     /* struct tapis_v6_key[] */
+	uint32_t *bv6; /* their values */
+	size_t bn6, bcap6;
 };
 
 /* The IPv4 first-level stride and chunk count a set of prefixes needs. */

@@ -22,6 +22,15 @@
 #define FILTER_BYTES ((size_t)TAPIS_V6_FILTER_WORDS * sizeof(uint64_t))
 #define MIN_HASH     65536u
 
+static int ex_map(struct net_tables *nt);
+static int ex_flush(struct net_tables *nt);
+
+/* n and a quarter more, at least min_extra more. */
+static size_t with_headroom_sz(size_t n, size_t min_extra)
+{
+	return n + (n / 4 > min_extra ? n / 4 : min_extra);
+}
+
 void gen_userspace_pin_path(const struct tapis *t, int gen, char *buf, size_t sz)
 {
 	snprintf(buf, sz, "%s/" V4_EXACT_MAP "_g%d", t->pin_path, gen);
@@ -97,7 +106,7 @@ int gen_inner_fd(struct tapis *t, int map_id, uint32_t gen)
 static int exact_fd(struct tapis *t, uint32_t gen, bool create, size_t n)
 {
 	char path[PATH_MAX];
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_MMAPABLE);
 	int fd;
 
 	if (!t->pin_path[0]) {
@@ -112,9 +121,9 @@ static int exact_fd(struct tapis *t, uint32_t gen, bool create, size_t n)
 	}
 	if (!create)
 		return -ENOENT;
-	/* Twice the policy's prefixes leaves room for live adds. */
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, V4_EXACT_MAP, sizeof(struct v4_exact_key),
-			    sizeof(uint32_t), n * 2 < MIN_HASH ? MIN_HASH : n * 2, &o);
+	/* The count, the policy's prefixes, and room for live adds. */
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, V4_EXACT_MAP, 4, sizeof(uint64_t),
+			    1 + with_headroom_sz(n, 4096), &o);
 	if (fd < 0)
 		return -errno;
 	return fd;
@@ -762,7 +771,7 @@ int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size
 		err = create_v6(nt, n_v6);
 	if (!err) {
 		nt->exact_fd = exact_fd(t, gen, true, n_v4);
-		err = nt->exact_fd < 0 ? nt->exact_fd : 0;
+		err = nt->exact_fd < 0 ? nt->exact_fd : ex_map(nt);
 	}
 	if (err) {
 		pr_err("create address tables: %s", strerror(-err));
@@ -828,7 +837,7 @@ int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen)
 		goto fail;
 	}
 	nt->flags = set.flags;
-	err = v4_open(nt, &set);
+	err = ex_map(nt) ?: v4_open(nt, &set);
 	if (err)
 		goto fail;
 	return 0;
@@ -840,18 +849,22 @@ fail:
 
 static void free_gathered(struct net_tables *nt)
 {
-	free(nt->bk4);
-	free(nt->bv4);
 	free(nt->bk6);
 	free(nt->bv6);
-	nt->bk4 = nt->bk6 = NULL;
-	nt->bv4 = nt->bv6 = NULL;
-	nt->bn4 = nt->bn6 = nt->bcap4 = nt->bcap6 = 0;
+	nt->bk6 = NULL;
+	nt->bv6 = NULL;
+	nt->bn6 = nt->bcap6 = 0;
 }
 
 void net_tables_close(struct net_tables *nt)
 {
 	v4_close(nt);
+	if (nt->ex)
+		munmap(nt->ex, (nt->ex_cap + 1) * sizeof(uint64_t));
+	nt->ex = NULL;
+	free(nt->ex_bulk);
+	nt->ex_bulk = NULL;
+	nt->ex_n = nt->ex_bcap = 0;
 	if (nt->filter)
 		munmap(nt->filter, FILTER_BYTES);
 	int *fds[] = {&nt->fd_dir,    &nt->fd_chunk, &nt->fd_leaf, &nt->exact_fd,
@@ -934,10 +947,7 @@ int net_tables_flush(struct net_tables *nt)
 {
 	int err = v4_write_maps(nt);
 
-	err = err
-		      ?: batch_write(nt->exact_fd, nt->bk4, nt->bv4, nt->bn4,
-				     sizeof(struct v4_exact_key));
-
+	err = err ?: ex_flush(nt);
 	err = err
 		      ?: batch_write(nt->fd_pfx, nt->bk6, nt->bv6, nt->bn6,
 				     sizeof(struct tapis_v6_key));
@@ -1036,23 +1046,125 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 	return bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY) ? -errno : 0;
 }
 
-/* ---- common ---- */
-static void exact_key(struct v4_exact_key *k, int dir, uint32_t a, unsigned plen)
+/* ---- IPv4 prefixes as written: the user-space source of truth ----
+ * A sorted array of u64 (dir, address, length | rule) in an mmapable map
+ * pinned per generation; [0] holds the count. 8 bytes a prefix, exact
+ * lookups and the covering prefixes by binary search; an insert or delete
+ * moves the tail (a few MiB at most). */
+static uint64_t ex_key(int dir, uint32_t a, unsigned plen)
 {
-	memset(k, 0, sizeof(*k));
-	k->dir = dir;
-	k->plen = plen;
-	k->addr_h = v4_mask(a, plen);
+	return ((uint64_t)(dir & 1) << 40) | ((uint64_t)v4_mask(a, plen) << 8) | plen;
 }
 
+static int ex_map(struct net_tables *nt)
+{
+	uint32_t n = 0;
+	int err = map_entries(nt->exact_fd, &n);
+
+	if (err)
+		return err;
+	nt->ex_cap = n - 1;
+	nt->ex = map_mmap(nt->exact_fd, (size_t)n * sizeof(uint64_t), nt->t->readonly);
+	return nt->ex ? 0 : -errno;
+}
+
+/* Index of the first entry whose key is >= key, in [1, count + 1]. */
+static size_t ex_lower(const struct net_tables *nt, uint64_t key)
+{
+	size_t lo = 1, hi = 1 + nt->ex[0];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (nt->ex[mid] >> 16 < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int ex_get(const struct net_tables *nt, int dir, uint32_t a, unsigned plen, uint32_t *rule)
+{
+	uint64_t key = ex_key(dir, a, plen);
+	size_t i = ex_lower(nt, key);
+
+	if (i > nt->ex[0] || nt->ex[i] >> 16 != key)
+		return -ENOENT;
+	*rule = nt->ex[i] & 0xffff;
+	return 0;
+}
+
+static int ex_insert(struct net_tables *nt, int dir, uint32_t a, unsigned plen, uint32_t rule)
+{
+	uint64_t key = ex_key(dir, a, plen), n = nt->ex[0];
+	size_t i;
+
+	if (nt->bulk) {
+		if (nt->ex_n == nt->ex_bcap) {
+			size_t c = nt->ex_bcap ? 2 * nt->ex_bcap : 4096;
+			uint64_t *p = realloc(nt->ex_bulk, c * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			nt->ex_bulk = p;
+			nt->ex_bcap = c;
+		}
+		nt->ex_bulk[nt->ex_n++] = key << 16 | rule;
+		return 0;
+	}
+	if (n >= nt->ex_cap) {
+		pr_err("the IPv4 prefix list is full (%zu); reload the policy to grow it",
+		       nt->ex_cap);
+		return -ENOSPC;
+	}
+	i = ex_lower(nt, key);
+	if (i <= n && nt->ex[i] >> 16 == key)
+		return -EEXIST;
+	memmove(&nt->ex[i + 1], &nt->ex[i], (n + 1 - i) * sizeof(uint64_t));
+	nt->ex[i] = key << 16 | rule;
+	nt->ex[0] = n + 1;
+	return 0;
+}
+
+static int ex_delete(struct net_tables *nt, int dir, uint32_t a, unsigned plen)
+{
+	uint64_t key = ex_key(dir, a, plen), n = nt->ex[0];
+	size_t i = ex_lower(nt, key);
+
+	if (i > n || nt->ex[i] >> 16 != key)
+		return -ENOENT;
+	memmove(&nt->ex[i], &nt->ex[i + 1], (n - i) * sizeof(uint64_t));
+	nt->ex[0] = n - 1;
+	return 0;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A bulk build's prefixes, sorted, into the array. */
+static int ex_flush(struct net_tables *nt)
+{
+	if (nt->ex_n > nt->ex_cap)
+		return -ENOSPC;
+	qsort(nt->ex_bulk, nt->ex_n, sizeof(uint64_t), u64_cmp);
+	memcpy(&nt->ex[1], nt->ex_bulk, nt->ex_n * sizeof(uint64_t));
+	nt->ex[0] = nt->ex_n;
+	free(nt->ex_bulk);
+	nt->ex_bulk = NULL;
+	nt->ex_n = nt->ex_bcap = 0;
+	return 0;
+}
+
+/* ---- common ---- */
 static int owner_of(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t *owner)
 {
-	if (e->family == 4) {
-		struct v4_exact_key k;
-
-		exact_key(&k, dir, v4_addr_h(e), e->plen);
-		return bpf_map_lookup_elem(nt->exact_fd, &k, owner) ? -errno : 0;
-	}
+	if (e->family == 4)
+		return ex_get(nt, dir, v4_addr_h(e), e->plen, owner);
 	struct tapis_v6_key k;
 	uint32_t v;
 
@@ -1074,23 +1186,16 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 		return cur == rule ? -EALREADY : -EEXIST;
 	}
 	if (e->family == 4) {
-		struct v4_exact_key k;
 		uint32_t a = v4_addr_h(e);
-
-		exact_key(&k, dir, a, e->plen);
-		if (nt->bulk) {
-			err = gather(&nt->bk4, &nt->bv4, &nt->bn4, &nt->bcap4, &k, sizeof(k), rule);
-			if (err)
-				return err;
-		} else if (bpf_map_update_elem(nt->exact_fd, &k, &rule, BPF_NOEXIST)) {
-			return errno == E2BIG ? -ENOSPC : -errno;
-		}
 		struct v4_edit ed = {.dir = dir, .ent = v, .plen = e->plen};
 
+		err = ex_insert(nt, dir, a, e->plen, rule);
+		if (err)
+			return err;
 		err = v4_edit_prefix(nt, &ed, v4_mask(a, e->plen), e->plen);
 		if (err) {
 			if (!nt->bulk)
-				bpf_map_delete_elem(nt->exact_fd, &k);
+				ex_delete(nt, dir, a, e->plen);
 			return err;
 		}
 		nt->flags |= dir == TAPIS_DIR_DST ? TAPIS_SF_V4_DST : TAPIS_SF_V4_SRC;
@@ -1118,21 +1223,17 @@ int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 	 * a list holds (see chain_cut). */
 	uint32_t a = v4_mask(v4_addr_h(e), e->plen), r;
 	struct v4_edit ed = {.dir = dir, .del = true, .plen = e->plen};
-	struct v4_exact_key k;
-	int n = 0;
+	int n = 0, err;
 
 	for (int l = (int)e->plen - 1; l >= 0 && n < TAPIS_NET_CHAIN; l--) {
-		exact_key(&k, dir, a, l);
-		if (bpf_map_lookup_elem(nt->exact_fd, &k, &r))
+		if (ex_get(nt, dir, a, l, &r))
 			continue;
 		ed.covers[n++] = tapis_ent_make(r, l);
 		if (!rule_may_expire(nt, r))
 			break;
 	}
-	exact_key(&k, dir, a, e->plen);
-	if (bpf_map_delete_elem(nt->exact_fd, &k))
-		return -errno;
-	return v4_edit_prefix(nt, &ed, a, e->plen);
+	err = ex_delete(nt, dir, a, e->plen);
+	return err ?: v4_edit_prefix(nt, &ed, a, e->plen);
 }
 
 void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *addr,
