@@ -437,6 +437,22 @@ static uint16_t *slots_at(struct net_tables *nt, bool chunk, size_t first, size_
 	return (uint16_t *)((char *)m + (b0 - p0 * pg));
 }
 
+/* One slot, for readers: looked up where a read-only descriptor cannot
+ * be mapped. */
+static uint16_t slot_peek(struct net_tables *nt, bool chunk, size_t i)
+{
+	struct tapis_v4_slots v = {};
+	uint32_t k = (uint32_t)(i / TAPIS_V4_SLOTS_PER_VAL);
+	uint16_t *s;
+
+	if (!nt->t->readonly) {
+		s = slots_at(nt, chunk, i, 1);
+		return s ? slot_load(s) : 0;
+	}
+	bpf_map_lookup_elem(chunk ? nt->fd_chunk : nt->fd_dir, &k, &v);
+	return v.s[i % TAPIS_V4_SLOTS_PER_VAL];
+}
+
 static uint16_t *chunk_slots(struct net_tables *nt, uint16_t v)
 {
 	return slots_at(nt, true, (size_t)(v - nt->leaf_limit) * TAPIS_V4_CHUNK_SLOTS,
@@ -688,11 +704,12 @@ static int v4_open(struct net_tables *nt, const struct tapis_settings *set)
 	nt->chunk_bytes = (size_t)nc * sizeof(struct tapis_v4_slots);
 	nt->leaf_bytes = (size_t)nl * sizeof(struct tapis_v4_leaf);
 	nt->windowed = true;
-	nt->leaf = map_mmap(nt->fd_leaf, nt->leaf_bytes, ro);
-	if (!nt->leaf)
-		return -errno;
+	/* A read-only descriptor cannot be mapped shared: readers look up. */
 	if (ro)
 		return 0;
+	nt->leaf = map_mmap(nt->fd_leaf, nt->leaf_bytes, false);
+	if (!nt->leaf)
+		return -errno;
 	nt->chunks_used = set->v4_chunks_used;
 	nt->leaves_used = set->v4_leaves_used ? set->v4_leaves_used : 1;
 	static const struct tapis_v4_leaf empty;
@@ -1064,19 +1081,33 @@ static int ex_map(struct net_tables *nt)
 	if (err)
 		return err;
 	nt->ex_cap = n - 1;
-	nt->ex = map_mmap(nt->exact_fd, (size_t)n * sizeof(uint64_t), nt->t->readonly);
+	/* A read-only descriptor cannot be mapped shared: readers look up. */
+	if (nt->t->readonly)
+		return 0;
+	nt->ex = map_mmap(nt->exact_fd, (size_t)n * sizeof(uint64_t), false);
 	return nt->ex ? 0 : -errno;
+}
+
+static uint64_t ex_at(const struct net_tables *nt, size_t i)
+{
+	uint32_t k = (uint32_t)i;
+	uint64_t v = 0;
+
+	if (nt->ex)
+		return nt->ex[i];
+	bpf_map_lookup_elem(nt->exact_fd, &k, &v);
+	return v;
 }
 
 /* Index of the first entry whose key is >= key, in [1, count + 1]. */
 static size_t ex_lower(const struct net_tables *nt, uint64_t key)
 {
-	size_t lo = 1, hi = 1 + nt->ex[0];
+	size_t lo = 1, hi = 1 + ex_at(nt, 0);
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (nt->ex[mid] >> 16 < key)
+		if (ex_at(nt, mid) >> 16 < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1086,12 +1117,15 @@ static size_t ex_lower(const struct net_tables *nt, uint64_t key)
 
 static int ex_get(const struct net_tables *nt, int dir, uint32_t a, unsigned plen, uint32_t *rule)
 {
-	uint64_t key = ex_key(dir, a, plen);
+	uint64_t key = ex_key(dir, a, plen), v;
 	size_t i = ex_lower(nt, key);
 
-	if (i > nt->ex[0] || nt->ex[i] >> 16 != key)
+	if (i > ex_at(nt, 0))
 		return -ENOENT;
-	*rule = nt->ex[i] & 0xffff;
+	v = ex_at(nt, i);
+	if (v >> 16 != key)
+		return -ENOENT;
+	*rule = v & 0xffff;
 	return 0;
 }
 
@@ -1241,17 +1275,24 @@ void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *
 {
 	uint32_t a = v4_addr_h(addr);
 	unsigned end = nt->v4_bits;
-	uint16_t *s = slots_at(nt, false, a >> (32 - end), 1);
-	uint16_t v = s ? slot_load(s) : 0;
+	uint16_t v = slot_peek(nt, false, a >> (32 - end));
+	struct tapis_v4_leaf l = {};
 
-	while (v >= nt->leaf_limit) {
+	while (v >= nt->leaf_limit && end < 32) {
 		end += TAPIS_V4_CHUNK_BITS;
-		s = chunk_slots(nt, v);
-		v = s ? slot_load(&s[(a >> (32 - end)) & (TAPIS_V4_CHUNK_SLOTS - 1)]) : 0;
+		v = slot_peek(nt, true,
+			      (size_t)(v - nt->leaf_limit) * TAPIS_V4_CHUNK_SLOTS +
+				      ((a >> (32 - end)) & (TAPIS_V4_CHUNK_SLOTS - 1)));
 	}
-	if (v >= nt->n_leaves)
-		v = 0;
-	memcpy(ents, nt->leaf[v].ent[dir & 1], sizeof(nt->leaf[v].ent[0]));
+	if (v < nt->n_leaves && v < nt->leaf_limit) {
+		uint32_t k = v;
+
+		if (nt->leaf)
+			l = nt->leaf[v];
+		else
+			bpf_map_lookup_elem(nt->fd_leaf, &k, &l);
+	}
+	memcpy(ents, l.ent[dir & 1], sizeof(l.ent[0]));
 }
 
 uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr)
