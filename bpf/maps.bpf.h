@@ -121,6 +121,22 @@ struct {
 	__array(values, struct tapis_v6_filter_inner);
 } tapis_v6_filter SEC(".maps");
 
+/* generation -> the small IPv6 filter, for policies with few /32s. */
+struct tapis_v6_filter_s_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_V6_FILTER_S_WORDS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u64));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v6_filter_s_inner);
+} tapis_v6_filter_s SEC(".maps");
+
 /* generation -> (top 32 bits, dir) -> which prefix lengths exist there. */
 struct tapis_v6_l32_inner {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -194,18 +194,28 @@ static long v6_probe_one(__u32 idx, void *data)
 	return 0;
 }
 
-static __always_inline __u32 v6_lookup(void *filter, __u32 gen, __u32 flags, const __u8 *addr,
-				       __u32 dir)
+static __always_inline __u32 v6_top(const __u8 *addr)
 {
-	__u32 top =
-		((__u32)addr[0] << 24) | ((__u32)addr[1] << 16) | ((__u32)addr[2] << 8) | addr[3];
-	__u32 bit = tapis_v6_filter_bit(top), word = bit >> 6;
-	void *l32;
-	__u64 *w;
+	return ((__u32)addr[0] << 24) | ((__u32)addr[1] << 16) | ((__u32)addr[2] << 8) | addr[3];
+}
 
-	if (filter) {
-		w = bpf_map_lookup_elem(filter, &word);
-		if (w && (*w & (1ULL << (bit & 63)))) {
+/* Whether the filter's bit for addr's top 32 bits is set. */
+static __always_inline int v6_filter_hit(void *filter, const __u8 *addr, int small)
+{
+	__u32 bit = tapis_v6_filter_bit(v6_top(addr), small), word = bit >> 6;
+	__u64 *w = filter ? bpf_map_lookup_elem(filter, &word) : NULL;
+
+	return w && (*w & (1ULL << (bit & 63)));
+}
+
+/* hit: the filter says the top 32 bits may have prefixes. */
+static __always_inline __u32 v6_lookup(int hit, __u32 gen, __u32 flags, const __u8 *addr, __u32 dir)
+{
+	__u32 top = v6_top(addr);
+	void *l32;
+
+	{
+		if (hit) {
 			struct tapis_v6_l32_key lk = {.top = top, .dir = dir};
 			struct tapis_v6_l32_val *lv;
 
@@ -275,12 +285,27 @@ static __always_inline void net_match(struct pkt *p, const struct tapis_settings
 		if (flags & (TAPIS_SF_V4_DST | TAPIS_SF_V4_SRC))
 			v4_match(p, set, dst_ent, src_ent);
 	} else if (p->family == 6) {
-		void *filter = bpf_map_lookup_elem(&tapis_v6_filter, &gen);
+		int hd = 0, hs = 0;
+		void *filter;
 
+		/* Each filter size its own reads, which the verifier inlines. */
+		if (flags & TAPIS_SF_V6_FILTER_SMALL) {
+			filter = bpf_map_lookup_elem(&tapis_v6_filter_s, &gen);
+			if (flags & TAPIS_SF_V6_DST)
+				hd = v6_filter_hit(filter, p->daddr6, 1);
+			if (flags & TAPIS_SF_V6_SRC)
+				hs = v6_filter_hit(filter, p->saddr6, 1);
+		} else {
+			filter = bpf_map_lookup_elem(&tapis_v6_filter, &gen);
+			if (flags & TAPIS_SF_V6_DST)
+				hd = v6_filter_hit(filter, p->daddr6, 0);
+			if (flags & TAPIS_SF_V6_SRC)
+				hs = v6_filter_hit(filter, p->saddr6, 0);
+		}
 		if (flags & TAPIS_SF_V6_DST)
-			*dst_ent = v6_lookup(filter, gen, flags, p->daddr6, TAPIS_DIR_DST);
+			*dst_ent = v6_lookup(hd, gen, flags, p->daddr6, TAPIS_DIR_DST);
 		if (flags & TAPIS_SF_V6_SRC)
-			*src_ent = v6_lookup(filter, gen, flags, p->saddr6, TAPIS_DIR_SRC);
+			*src_ent = v6_lookup(hs, gen, flags, p->saddr6, TAPIS_DIR_SRC);
 	}
 }
 

@@ -51,6 +51,7 @@
 	X(V4_CHUNK, tapis_v4_chunk)                                                                \
 	X(V4_LEAF, tapis_v4_leaf)                                                                  \
 	X(V6_FILTER, tapis_v6_filter)                                                              \
+	X(V6_FILTER_S, tapis_v6_filter_s)                                                          \
 	X(V6_L32, tapis_v6_l32)                                                                    \
 	X(V6_PFX, tapis_v6_pfx)                                                                    \
 	X(V6_SHORT, tapis_v6_short)                                                                \
@@ -102,10 +103,16 @@ struct tapis_v4_slots {
 
 /* IPv6: a bitmap filter over a hash of the top 32 bits answers "nothing
  * here" for most traffic with one array read; only then are the exact
- * per-length hashes probed, longest present length first. */
-#define TAPIS_V6_FILTER_BITS	 (1u << 24)
-#define TAPIS_V6_FILTER_WORDS	 (TAPIS_V6_FILTER_BITS / 64)
-#define TAPIS_V6_MIN_HASHED_PLEN 32 /* shorter prefixes live in a small trie */
+ * per-length hashes probed, longest present length first. A policy with
+ * few /32s gets a small filter (tapis_v6_filter_s, 8 KiB, flag
+ * TAPIS_SF_V6_FILTER_SMALL), one with many the large one (2 MiB). */
+#define TAPIS_V6_FILTER_BITS	   (1u << 24)
+#define TAPIS_V6_FILTER_WORDS	   (TAPIS_V6_FILTER_BITS / 64)
+#define TAPIS_V6_FILTER_LOG2	   24
+#define TAPIS_V6_FILTER_S_LOG2	   16
+#define TAPIS_V6_FILTER_S_WORDS	   ((1u << TAPIS_V6_FILTER_S_LOG2) / 64)
+#define TAPIS_V6_FILTER_S_MAX_TOPS 4096 /* /32s a small filter is chosen for */
+#define TAPIS_V6_MIN_HASHED_PLEN   32	/* shorter prefixes live in a small trie */
 
 /* ---- table entry encoding (u32, per direction) ----
  * 0                      no prefix covers the address
@@ -190,9 +197,10 @@ struct tapis_v6_l32_val {
 
 /* Filter bit for the top 32 bits of an IPv6 address: a multiplicative
  * hash spreads the few /32s in use over the whole bitmap. */
-static inline __u32 tapis_v6_filter_bit(__u32 top)
+static inline __u32 tapis_v6_filter_bit(__u32 top, int small)
 {
-	return (top * 0x9E3779B1u) >> (32 - 24);
+	return (top * 0x9E3779B1u) >>
+	       (32 - (small ? TAPIS_V6_FILTER_S_LOG2 : TAPIS_V6_FILTER_LOG2));
 }
 
 /* Stock LPM trie key for short IPv6 prefixes and the IPv4 source of truth.
@@ -305,7 +313,8 @@ enum tapis_settings_flags {
 	TAPIS_SF_V6_SRC = 1 << 3,
 	TAPIS_SF_V6_SHORT = 1 << 4, /* IPv6 prefixes shorter than /32 exist */
 	TAPIS_SF_QUIC_DROP = 1 << 5,
-	TAPIS_SF_HOSTS = 1 << 6, /* host table non-empty */
+	TAPIS_SF_HOSTS = 1 << 6,	   /* host table non-empty */
+	TAPIS_SF_V6_FILTER_SMALL = 1 << 7, /* IPv6 filter: tapis_v6_filter_s */
 };
 
 #define TAPIS_PORT_WORDS (65536 / 64)

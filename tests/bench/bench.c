@@ -1461,10 +1461,10 @@ static void mem_measure(struct tapis *t, struct mem *m)
 	static const struct {
 		int id;
 		const char *group;
-	} inner[] = {{M_V4_DIR16, "v4"},       {M_V4_DIR24, "v4"},     {M_V4_CHUNK, "v4"},
-		     {M_V4_LEAF, "v4"},	       {M_V6_FILTER, "v6"},    {M_V6_L32, "v6"},
-		     {M_V6_PFX, "v6"},	       {M_V6_SHORT, "v6"},     {M_HOSTS, "hosts"},
-		     {M_HOST_FILTER, "hosts"}, {M_HOST_INDEX, "hosts"}};
+	} inner[] = {{M_V4_DIR16, "v4"}, {M_V4_DIR24, "v4"},	   {M_V4_CHUNK, "v4"},
+		     {M_V4_LEAF, "v4"},	 {M_V6_FILTER, "v6"},	   {M_V6_FILTER_S, "v6"},
+		     {M_V6_L32, "v6"},	 {M_V6_PFX, "v6"},	   {M_V6_SHORT, "v6"},
+		     {M_HOSTS, "hosts"}, {M_HOST_FILTER, "hosts"}, {M_HOST_INDEX, "hosts"}};
 	struct tapis_ctl ctl = {};
 	uint32_t zero = 0, gen;
 

@@ -19,8 +19,7 @@
 #include "gen.h"
 #include "log.h"
 
-#define FILTER_BYTES ((size_t)TAPIS_V6_FILTER_WORDS * sizeof(uint64_t))
-#define MIN_HASH     65536u
+#define MIN_HASH 16384u /* IPv6 hash entries at least: room for live adds */
 
 static int ex_map(struct net_tables *nt);
 static int ex_flush(struct net_tables *nt);
@@ -73,9 +72,9 @@ int gen_publish_inner(struct tapis *t, int map_id, uint32_t gen, int fd)
 
 void gen_unpin_inner(struct tapis *t, uint32_t gen)
 {
-	static const int inner[] = {M_V4_DIR16,	 M_V4_DIR24,   M_V4_CHUNK,   M_V4_LEAF,
-				    M_V6_FILTER, M_V6_L32,     M_V6_PFX,     M_V6_SHORT,
-				    M_HOSTS,	 M_HOST_INDEX, M_HOST_FILTER};
+	static const int inner[] = {M_V4_DIR16,	 M_V4_DIR24,	M_V4_CHUNK,   M_V4_LEAF,
+				    M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,     M_V6_PFX,
+				    M_V6_SHORT,	 M_HOSTS,	M_HOST_INDEX, M_HOST_FILTER};
 	char path[PATH_MAX];
 
 	for (size_t i = 0; t->pin_path[0] && i < sizeof(inner) / sizeof(inner[0]); i++) {
@@ -752,12 +751,29 @@ static void v4_close(struct net_tables *nt)
 	nt->windowed = false;
 }
 
+static int filter_map(uint32_t flags)
+{
+	return flags & TAPIS_SF_V6_FILTER_SMALL ? M_V6_FILTER_S : M_V6_FILTER;
+}
+
+static size_t filter_bytes(uint32_t flags)
+{
+	return (flags & TAPIS_SF_V6_FILTER_SMALL ? TAPIS_V6_FILTER_S_WORDS
+						 : TAPIS_V6_FILTER_WORDS) *
+	       sizeof(uint64_t);
+}
+
 static int create_v6(struct net_tables *nt, size_t n_v6)
 {
 	uint32_t n = n_v6 * 2 < MIN_HASH ? MIN_HASH : n_v6 * 2;
+	bool small = n_v6 <= TAPIS_V6_FILTER_S_MAX_TOPS;
 
-	nt->fd_filter = create_inner(BPF_MAP_TYPE_ARRAY, tapis_map_names[M_V6_FILTER], 4, 8,
-				     TAPIS_V6_FILTER_WORDS, BPF_F_MMAPABLE);
+	/* A policy's /32s are at most its prefixes. */
+	if (small)
+		nt->flags |= TAPIS_SF_V6_FILTER_SMALL;
+	nt->fd_filter = create_inner(
+		BPF_MAP_TYPE_ARRAY, tapis_map_names[small ? M_V6_FILTER_S : M_V6_FILTER], 4, 8,
+		small ? TAPIS_V6_FILTER_S_WORDS : TAPIS_V6_FILTER_WORDS, BPF_F_MMAPABLE);
 	if (nt->fd_filter < 0)
 		return nt->fd_filter;
 	nt->fd_l32 = create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_L32],
@@ -773,7 +789,7 @@ static int create_v6(struct net_tables *nt, size_t n_v6)
 				    sizeof(struct tapis_lpm_v6_key), 4, 4096, BPF_F_NO_PREALLOC);
 	if (nt->fd_short < 0)
 		return nt->fd_short;
-	nt->filter = map_mmap(nt->fd_filter, FILTER_BYTES, false);
+	nt->filter = map_mmap(nt->fd_filter, filter_bytes(nt->flags), false);
 	return nt->filter ? 0 : -errno;
 }
 
@@ -811,7 +827,7 @@ int net_tables_publish(struct net_tables *nt)
 	err = err ?: publish_one(t, v4_dir_map(nt->v4_bits), nt->gen, nt->fd_dir);
 	err = err ?: publish_one(t, M_V4_CHUNK, nt->gen, nt->fd_chunk);
 	err = err ?: publish_one(t, M_V4_LEAF, nt->gen, nt->fd_leaf);
-	err = err ?: publish_one(t, M_V6_FILTER, nt->gen, nt->fd_filter);
+	err = err ?: publish_one(t, filter_map(nt->flags), nt->gen, nt->fd_filter);
 	err = err ?: publish_one(t, M_V6_L32, nt->gen, nt->fd_l32);
 	err = err ?: publish_one(t, M_V6_PFX, nt->gen, nt->fd_pfx);
 	err = err ?: publish_one(t, M_V6_SHORT, nt->gen, nt->fd_short);
@@ -843,7 +859,7 @@ int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen)
 	nt->fd_dir = gen_inner_fd(t, v4_dir_map(set.v4_bits), gen);
 	nt->fd_chunk = gen_inner_fd(t, M_V4_CHUNK, gen);
 	nt->fd_leaf = gen_inner_fd(t, M_V4_LEAF, gen);
-	nt->fd_filter = gen_inner_fd(t, M_V6_FILTER, gen);
+	nt->fd_filter = gen_inner_fd(t, filter_map(set.flags), gen);
 	nt->fd_l32 = gen_inner_fd(t, M_V6_L32, gen);
 	nt->fd_pfx = gen_inner_fd(t, M_V6_PFX, gen);
 	nt->fd_short = gen_inner_fd(t, M_V6_SHORT, gen);
@@ -883,7 +899,7 @@ void net_tables_close(struct net_tables *nt)
 	nt->ex_bulk = NULL;
 	nt->ex_n = nt->ex_bcap = 0;
 	if (nt->filter)
-		munmap(nt->filter, FILTER_BYTES);
+		munmap(nt->filter, filter_bytes(nt->flags));
 	int *fds[] = {&nt->fd_dir,    &nt->fd_chunk, &nt->fd_leaf, &nt->exact_fd,
 		      &nt->fd_filter, &nt->fd_l32,   &nt->fd_pfx,  &nt->fd_short};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -1017,7 +1033,8 @@ static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, 
 	if (bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY))
 		return -errno;
 	/* Filter last: a packet that sees the bit finds the prefix. */
-	uint32_t fb = tapis_v6_filter_bit(k.top), word = fb >> 6;
+	uint32_t fb = tapis_v6_filter_bit(k.top, !!(nt->flags & TAPIS_SF_V6_FILTER_SMALL));
+	uint32_t word = fb >> 6;
 	uint64_t w = 0;
 
 	if (nt->filter) {
@@ -1326,9 +1343,9 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 
 int gen_clear(struct tapis *t, uint32_t gen)
 {
-	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,	 M_V4_CHUNK,  M_V4_LEAF,
-				     M_V6_FILTER, M_V6_L32,	 M_V6_PFX,    M_V6_SHORT,
-				     M_HOSTS,	  M_HOST_FILTER, M_HOST_INDEX};
+	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,	 M_V4_CHUNK,	M_V4_LEAF,
+				     M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,	M_V6_PFX,
+				     M_V6_SHORT,  M_HOSTS,	 M_HOST_FILTER, M_HOST_INDEX};
 	char path[PATH_MAX];
 	int err = 0;
 
