@@ -126,11 +126,12 @@ static bool ref_add(uint8_t family, uint8_t plen, const uint8_t *addr, int rule)
 /* The entry the data path must give addr in direction dir: the most
  * specific prefix of a rule matching in dir whose rule has not expired
  * (an expired one falls through to the next less specific). */
-static uint32_t ref_lookup(uint8_t family, const uint8_t *addr, int dir)
+static void ref_lookup2(uint8_t family, const uint8_t *addr, uint32_t *want)
 {
-	int max = family == 4 ? 32 : 128;
+	int max = family == 4 ? 32 : 128, found = 0;
 
-	for (int l = max; l >= 0; l--) {
+	want[0] = want[1] = 0;
+	for (int l = max; l >= 0 && found != 3; l--) {
 		uint8_t m[16];
 		struct pfx *p;
 
@@ -139,13 +140,25 @@ static uint32_t ref_lookup(uint8_t family, const uint8_t *addr, int dir)
 		memcpy(m, addr, 16);
 		mask(m, l);
 		p = find(family, l, m);
-		if (!ref_has(p) || !(rule_dirs[p->rule] & TAPIS_DIR_BIT(dir)))
+		if (!ref_has(p) || rule_expired[p->rule])
 			continue;
-		if (rule_expired[p->rule])
-			continue;
-		return tapis_ent_make(rule_id[p->rule], l);
+		for (int d = 0; d < TAPIS_DIR_MAX; d++)
+			if (!(found & (1 << d)) && (rule_dirs[p->rule] & TAPIS_DIR_BIT(d))) {
+				want[d] = tapis_ent_make(rule_id[p->rule], l);
+				found |= 1 << d;
+			}
 	}
-	return 0;
+}
+
+/* The entry the data path must give addr in direction dir: the most
+ * specific prefix of a rule matching in dir whose rule has not expired
+ * (an expired one falls through to the next less specific). */
+static uint32_t ref_lookup(uint8_t family, const uint8_t *addr, int dir)
+{
+	uint32_t want[2];
+
+	ref_lookup2(family, addr, want);
+	return want[dir];
 }
 
 /* ---- the policy ---- */
@@ -326,9 +339,12 @@ static bool compare_reader(const char *when)
 	for (size_t i = 0; i < sz.addrs; i++) {
 		uint8_t a[16];
 
+		uint32_t wants[2];
+
 		draw_addr(4, a);
+		ref_lookup2(4, a, wants);
 		for (int d = 0; d < TAPIS_DIR_MAX; d++) {
-			uint32_t want = ref_lookup(4, a, d), got = table_lookup(&nt, 4, a, d);
+			uint32_t want = wants[d], got = table_lookup(&nt, 4, a, d);
 			char w[80], g[80], txt[INET6_ADDRSTRLEN];
 
 			if (want == got)
