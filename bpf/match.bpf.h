@@ -142,9 +142,8 @@ static __always_inline int fls64_idx(__u64 x)
 }
 
 /* Probe the exact-prefix hash for every length present under this /32,
- * longest first: the first hit whose rule acts now is the answer (an
- * expired one is counted and falls through to shorter lengths). bpf_loop
- * keeps the verifier from walking up to 97 probes one state at a time. */
+ * longest first: the first hit is the most specific prefix. bpf_loop keeps
+ * the verifier from walking up to 97 probes one state at a time. */
 struct v6_probe_ctx {
 	struct tapis_v6_key k;
 	__u8 addr[16];
@@ -189,66 +188,9 @@ static long v6_probe_one(__u32 idx, void *data)
 		return 1;
 	v = bpf_map_lookup_elem(pfx, &c->k);
 	if (v) {
-		__u32 e = *v, st = rule_state(c->gen, tapis_ent_rule(e));
-
-		if (st == RULE_LIVE) {
-			c->result = e;
-			return 1;
-		}
-		if (st == RULE_EXPIRED)
-			count_expired(tapis_ent_rule(e));
-	}
-	return 0;
-}
-
-/* The inline prefixes of a /32 shorter than cutoff, after the best one's
- * rule had expired: the most specific of them whose rule acts now. Each
- * round looks the /32 up again (a pointer cannot cross into bpf_loop's
- * callback); this runs only where an expired rule's prefix matched. */
-struct v6_next_ctx {
-	struct tapis_v6_l32_key lk;
-	__u32 gen;
-	__u32 bits;   /* address bits 32..63 */
-	__u32 cutoff; /* only lengths below */
-	__u32 result;
-};
-
-static long v6_inline_next(__u32 idx, void *data)
-{
-	struct v6_next_ctx *c = data;
-	struct tapis_v6_l32_val *lv;
-	__u32 best = 0, best_len = 0, st;
-	void *l32;
-	int i;
-
-	(void)idx;
-	l32 = bpf_map_lookup_elem(&tapis_v6_l32, &c->gen);
-	lv = l32 ? bpf_map_lookup_elem(l32, &c->lk) : NULL;
-	if (!lv)
-		return 1;
-#pragma unroll
-	for (i = 0; i < TAPIS_V6_INLINE; i++) {
-		const struct tapis_v6_inline *in = &lv->inl[i];
-		__u32 pl = in->plen, m;
-
-		if (i >= lv->n_inline || pl < 32 || pl > 64)
-			break;
-		m = pl == 32 ? 0 : 0xffffffffu << (64 - pl);
-		if ((c->bits & m) == in->bits && pl < c->cutoff && pl >= best_len) {
-			best = in->ent;
-			best_len = pl;
-		}
-	}
-	if (!best)
-		return 1;
-	st = rule_state(c->gen, tapis_ent_rule(best));
-	if (st == RULE_LIVE) {
-		c->result = best;
+		c->result = *v;
 		return 1;
 	}
-	if (st == RULE_EXPIRED)
-		count_expired(tapis_ent_rule(best));
-	c->cutoff = best_len;
 	return 0;
 }
 
@@ -298,20 +240,8 @@ static __always_inline __u32 v6_lookup(int hit, __u32 gen, __u32 flags, const __
 						best_len = pl;
 					}
 				}
-				if (best) {
-					struct v6_next_ctx nc = {
-						.lk = lk, .gen = gen, .bits = bits};
-					__u32 st = rule_state(gen, tapis_ent_rule(best));
-
-					if (st == RULE_LIVE)
-						return best;
-					if (st == RULE_EXPIRED)
-						count_expired(tapis_ent_rule(best));
-					nc.cutoff = best_len;
-					bpf_loop(TAPIS_V6_INLINE, v6_inline_next, &nc, 0);
-					if (nc.result)
-						return nc.result;
-				}
+				if (best)
+					return best;
 			} else if (lv) {
 				struct v6_probe_ctx pc = {};
 

@@ -98,9 +98,6 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule);
 /* The entry that matches addr (most specific), 0 if none. */
 uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr);
-/* The matching entries, most specific first (TAPIS_NET_CHAIN, 0-ended):
- * IPv4 as its leaf lists them, IPv6 the longest matches. */
-void net_lookup_list(struct net_tables *nt, int dir, const struct net_entry *addr, uint32_t *ents);
 /* IPv4: the list the data path walks for addr (TAPIS_NET_CHAIN entries,
  * most specific first, 0-terminated), read from the maps. */
 void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *addr,

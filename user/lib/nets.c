@@ -1314,23 +1314,14 @@ void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *
 
 uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr)
 {
-	uint32_t ents[TAPIS_NET_CHAIN];
-
-	net_lookup_list(nt, dir, addr, ents);
-	return ents[0];
-}
-
-void net_lookup_list(struct net_tables *nt, int dir, const struct net_entry *addr, uint32_t *ents)
-{
-	int n = 0;
-
 	if (addr->family == 4) {
+		uint32_t ents[TAPIS_NET_CHAIN];
+
 		net_lookup_v4_list(nt, dir, addr, ents);
-		return;
+		return ents[0];
 	}
-	memset(ents, 0, TAPIS_NET_CHAIN * sizeof(*ents));
 	/* IPv6 from user space: probe every length, longest first. */
-	for (int l = 128; l >= 0 && n < TAPIS_NET_CHAIN; l--) {
+	for (int l = 128; l >= 0; l--) {
 		struct net_entry m = *addr;
 		struct tapis_v6_key k;
 		uint32_t v;
@@ -1345,8 +1336,9 @@ void net_lookup_list(struct net_tables *nt, int dir, const struct net_entry *add
 		}
 		v6_key(&k, dir, &m);
 		if (bpf_map_lookup_elem(nt->fd_pfx, &k, &v) == 0)
-			ents[n++] = v;
+			return v;
 	}
+	return 0;
 }
 
 int gen_clear(struct tapis *t, uint32_t gen)
