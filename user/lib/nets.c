@@ -358,6 +358,9 @@ static void chain_edit(struct net_tables *nt, const struct v4_edit *ed, uint32_t
 	} else {
 		if (n < TAPIS_NET_CHAIN)
 			out[n++] = ed->ent;
+		/* The same length again: an insert done twice (see net_insert). */
+		if (i < TAPIS_NET_CHAIN && ent[i] && tapis_ent_plen(ent[i]) == ed->plen)
+			i++;
 		for (; i < TAPIS_NET_CHAIN && ent[i] && n < TAPIS_NET_CHAIN; i++)
 			out[n++] = ent[i];
 	}
@@ -1226,6 +1229,31 @@ static int owner_of(struct net_tables *nt, int dir, const struct net_entry *e, u
 	return 0;
 }
 
+/* The prefixes a/plen lies in, most specific first, as many as a list
+ * needs (see chain_cut). */
+static void v4_covers(struct net_tables *nt, int dir, uint32_t a, unsigned plen, uint32_t *covers)
+{
+	uint32_t r;
+	int n = 0;
+
+	for (int l = (int)plen - 1; l >= 0 && n < TAPIS_NET_CHAIN; l--) {
+		if (ex_get(nt, dir, a, l, &r))
+			continue;
+		covers[n++] = tapis_ent_make(r, l);
+		if (!rule_may_expire(nt, r))
+			break;
+	}
+}
+
+/* Take back the slots of an insert that could not be recorded. */
+static void v4_undo_insert(struct net_tables *nt, int dir, uint32_t a, unsigned plen)
+{
+	struct v4_edit ed = {.dir = dir, .del = true, .plen = plen};
+
+	v4_covers(nt, dir, a, plen, ed.covers);
+	v4_edit_prefix(nt, &ed, a, plen);
+}
+
 int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule,
 	       uint32_t *owner)
 {
@@ -1240,13 +1268,16 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 		uint32_t a = v4_addr_h(e);
 		struct v4_edit ed = {.dir = dir, .ent = v, .plen = e->plen};
 
-		err = ex_insert(nt, dir, a, e->plen, rule);
-		if (err)
-			return err;
+		/* The slots first, the prefix list last: the list says that
+		 * an entry exists (owner_of), so a process killed in between
+		 * leaves an entry the next insert makes again (chain_edit
+		 * takes it twice as once) or the next delete finds missing. */
 		err = v4_edit_prefix(nt, &ed, v4_mask(a, e->plen), e->plen);
+		if (!err)
+			err = ex_insert(nt, dir, a, e->plen, rule);
 		if (err) {
 			if (!nt->bulk)
-				ex_delete(nt, dir, a, e->plen);
+				v4_undo_insert(nt, dir, v4_mask(a, e->plen), e->plen);
 			return err;
 		}
 		nt->flags |= dir == TAPIS_DIR_DST ? TAPIS_SF_V4_DST : TAPIS_SF_V4_SRC;
@@ -1272,19 +1303,14 @@ int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 
 	/* The slots continue with the prefixes this one lies in, as many as
 	 * a list holds (see chain_cut). */
-	uint32_t a = v4_mask(v4_addr_h(e), e->plen), r;
+	uint32_t a = v4_mask(v4_addr_h(e), e->plen);
 	struct v4_edit ed = {.dir = dir, .del = true, .plen = e->plen};
-	int n = 0, err;
+	int err;
 
-	for (int l = (int)e->plen - 1; l >= 0 && n < TAPIS_NET_CHAIN; l--) {
-		if (ex_get(nt, dir, a, l, &r))
-			continue;
-		ed.covers[n++] = tapis_ent_make(r, l);
-		if (!rule_may_expire(nt, r))
-			break;
-	}
-	err = ex_delete(nt, dir, a, e->plen);
-	return err ?: v4_edit_prefix(nt, &ed, a, e->plen);
+	v4_covers(nt, dir, a, e->plen, ed.covers);
+	/* The slots first, the list entry last, as in net_insert. */
+	err = v4_edit_prefix(nt, &ed, a, e->plen);
+	return err ?: ex_delete(nt, dir, a, e->plen);
 }
 
 void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *addr,
