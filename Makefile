@@ -61,6 +61,8 @@ BPFT_BINS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bp
 BENCH_BIN   := $(BUILD)/tapis-bench
 SELFTEST    := $(BUILD)/tests/selftest_pkt
 SKELS       := $(BUILD)/tapis.skel.h $(BUILD)/xdp_pass.skel.h
+# The bench's reference programs (issue 11): bench-only, never in tapis.
+BENCH_SKELS := $(BUILD)/bench_floor.skel.h $(BUILD)/bench_lpm.skel.h
 
 DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	    dpkg-dev debhelper lintian man-db bash-completion systemd strace adduser \
@@ -71,7 +73,7 @@ DEPS_APT := clang llvm clang-format bpftool libbpf-dev libxdp-dev xdp-tools libe
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test test-unit test-bpf test-lab demo bench install clean help format
+.PHONY: all deps test test-unit test-bpf test-lab demo bench install clean help format fuzz-diff
 
 all: $(BUILD)/tapis $(BUILD)/xdp_pass.bpf.o
 
@@ -80,7 +82,9 @@ help:
 	@echo 'make          build build/tapis (BPF object embedded) and build/xdp_pass.bpf.o'
 	@echo 'make test     the whole suite: unit, packet (BPF_PROG_TEST_RUN), lab, package, bench smoke'
 	@echo 'make demo     namespace lab: load a policy, show clients blocked and served, stats'
-	@echo 'make bench    speed and memory beside an XDP_PASS baseline (writes build/bench.json)'
+	@echo 'make bench    speed and memory beside XDP_PASS and reference programs (build/bench.json;'
+	@echo '              python3 scripts/bench_table.py puts it in the README)'
+	@echo 'make fuzz-diff  differential packet test, kernel vs reference (DIFF_FRAMES=$(DIFF_FRAMES), DIFF_SEED)'
 	@echo 'make install  binary, man page, completion, systemd units, example configuration (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
 	@echo 'make uninstall  remove what make install put there (edited configuration stays)'
 	@echo 'make deb     a Debian package in $(BUILD)/deb/ (dpkg-buildpackage)'
@@ -137,15 +141,44 @@ $(SELFTEST): tests/lib/selftest_pkt.c $(TLIB_OBJS) $(BUILD)/libtapis.a | $(BUILD
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS)
 
-$(BENCH_BIN): $(wildcard tests/bench/*.c) $(wildcard tests/bench/*.h) $(BUILD)/libtapis.a $(TLIB_OBJS)
+$(BENCH_BIN): $(wildcard tests/bench/*.c) $(wildcard tests/bench/*.h) $(BUILD)/libtapis.a $(TLIB_OBJS) \
+	      $(BENCH_SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $(wildcard tests/bench/*.c) $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS) -lm
 
-$(BUILD) $(BUILD)/user/lib $(BUILD)/user/cli $(BUILD)/tlib $(BUILD)/tests/unit $(BUILD)/tests/bpf:
+# The differential packet test (tests/diff/README.md): the reference is
+# bpf/tapis.bpf.c compiled for user space, by clang as the BPF object is,
+# with a shim for the BPF helpers found before libbpf's. It runs in the
+# packet tier (20,000 frames) and under fuzz-diff (DIFF_FRAMES, a new seed
+# unless DIFF_SEED is given).
+DIFF_BIN    := $(BUILD)/tests/bpf/test_diff
+DIFF_FRAMES ?= 1000000
+CFLAGS_REF  := -std=gnu11 -D_GNU_SOURCE -D__BPF__ -O2 -g -Wall -Wextra -Werror -MMD -MP \
+	       -Itests/diff/shim -Ibpf -I$(ARCH_INC)
+
+$(BUILD)/diff/ref.o: tests/diff/ref.c | $(BUILD)/diff
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(CFLAGS_REF) -c $< -o $@
+
+$(BUILD)/diff/%.o: tests/diff/%.c | $(BUILD)/diff
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_USER) -c $< -o $@
+
+$(DIFF_BIN): $(BUILD)/diff/diff.o $(BUILD)/diff/gen.o $(BUILD)/diff/oracle.o $(BUILD)/diff/ref.o \
+	     $(TLIB_OBJS) \
+	     $(BUILD)/libtapis.a | $(BUILD)/tests/bpf
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LIBS)
+
+fuzz-diff: deps all $(DIFF_BIN)
+	$(Q)$(DIFF_BIN) --frames $(DIFF_FRAMES) --seed $${DIFF_SEED:-$$(date +%s)}
+
+$(BUILD) $(BUILD)/user/lib $(BUILD)/user/cli $(BUILD)/tlib $(BUILD)/tests/unit $(BUILD)/tests/bpf \
+	$(BUILD)/diff:
 	$(Q)mkdir -p $@
 
 # The suite: every tier through one runner, which ends with "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BPFT_BINS) $(SELFTEST) $(BENCH_BIN)
+test: deps all $(UNIT_BINS) $(BPFT_BINS) $(DIFF_BIN) $(SELFTEST) $(BENCH_BIN)
 	$(Q)bash tests/run.sh
 
 demo: deps all
@@ -163,7 +196,8 @@ format:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/tlib/*.d $(BUILD)/tests/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/tlib/*.d $(BUILD)/tests/*/*.d \
+		    $(BUILD)/diff/*.d)
 
 # ---- install, uninstall, deb -------------------------------------------------
 # The files of an installed tapis, from dist/: the binary, tapis(8), bash

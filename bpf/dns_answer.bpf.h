@@ -377,8 +377,10 @@ static __always_inline int tcp_reset(struct xdp_md *ctx, __u32 l3_off, __u32 l4_
  * 0, or the reason (enum tapis_stat) not to: a multicast or broadcast
  * source, MAC or IP (0.0.0.0, 255.255.255.255, 224/4, 127/8; ::, ::1,
  * ff00::/8: a forged one would turn the answer on a bystander or a whole
- * segment); an IP or UDP length the frame does not hold, or UDP without
- * payload; a PPPoE frame that is not session data or whose length is not
+ * segment); an IP or UDP length the frame does not hold, an IP length that
+ * does not hold the TCP or UDP header and the UDP length (0 included: a
+ * host drops such a datagram, RFC 1122 3.2.1.2), or UDP without payload; a
+ * PPPoE frame that is not session data or whose length is not
  * the datagram's; a TCP segment that is a RST or has no ACK (a reset must
  * not answer a reset, nor a SYN: RFC 9293 3.10.7). Checksums are not
  * verified (a veth or a local sender hands over partial ones); the answer
@@ -419,7 +421,8 @@ static __always_inline __u32 answer_refused(struct xdp_md *ctx, __u32 l3_off, __
 		if (src[0] == 0xff || (!hi && (!lo || lo == bpf_cpu_to_be64(1))))
 			return TAPIS_S_NOANS_SOURCE;
 	}
-	if (ip_len > (__u32)(end - (void *)ip))
+	if (ip_len > (__u32)(end - (void *)ip) ||
+	    ip_len < l4 - l3 + (tcp ? sizeof(struct tcphdr) : sizeof(struct udphdr)))
 		return TAPIS_S_NOANS_LENGTH;
 	if (tcp) {
 		struct tcphdr *th = data + l4;
@@ -435,7 +438,8 @@ static __always_inline __u32 answer_refused(struct xdp_md *ctx, __u32 l3_off, __
 		if ((void *)(uh + 1) > end)
 			return TAPIS_S_NOANS_LENGTH;
 		ulen = bpf_ntohs(uh->len);
-		if (ulen <= sizeof(*uh) || ulen > (__u32)(end - (void *)uh))
+		if (ulen <= sizeof(*uh) || ulen > (__u32)(end - (void *)uh) ||
+		    ulen > ip_len - (l4 - l3))
 			return TAPIS_S_NOANS_LENGTH;
 	}
 	/* PPPoE: session data only, its length the datagram's. */

@@ -108,6 +108,19 @@ __noinline int tapis_event(struct xdp_md *ctx, const struct tapis_name_buf *nb,
 			__builtin_memcpy(ev->name, &nb->bytes[TAPIS_NAME_OFF + 1],
 					 TAPIS_EVENT_NAME);
 			ev->name_len = n - 1;
+			/* A DNS name is in its wire form: dots for the
+			 * length bytes after the first. */
+			if (ev->kind == TAPIS_KIND_DNS) {
+				__u32 j, at;
+
+				for (j = 1; j < TAPIS_MAX_LABELS; j++) {
+					if (j >= nb->nlab)
+						break;
+					at = nb->lab[j] - 1;
+					if (at < TAPIS_EVENT_NAME)
+						ev->name[at] = '.';
+				}
+			}
 		}
 	}
 	bpf_ringbuf_submit(ev, 0);

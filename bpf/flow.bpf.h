@@ -321,7 +321,7 @@ __noinline int l7_tcp(struct xdp_md *ctx, __u32 gen)
 	if (ret == L7_ERR)
 		count_reason(reason);
 	else if (ret == L7_NAME)
-		return host_match(gen, nb);
+		return host_match(gen, nb, NAME_DOTTED);
 	return 0;
 }
 

@@ -113,8 +113,19 @@ static __always_inline int parse_ipv6(struct pkt *p, __u32 *reason)
 			return 0;
 		}
 	}
-	*reason = TAPIS_R_IPV6_EXT_DEPTH;
-	return -1;
+	/* TAPIS_MAX_IPV6_EXT headers walked: what the last one names is the
+	 * L4 protocol unless it is one more extension header. */
+	switch (next) {
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_DSTOPTS:
+	case IPPROTO_FRAGMENT:
+		*reason = TAPIS_R_IPV6_EXT_DEPTH;
+		return -1;
+	default:
+		p->l4proto = next;
+		return 0;
+	}
 }
 
 #endif

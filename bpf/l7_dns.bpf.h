@@ -9,8 +9,8 @@
  * name has no compression pointer, at most TAPIS_MAX_LABELS labels and at
  * most TAPIS_HOST_MAX bytes. Anything else returns -reason and the packet
  * goes on as if it carried no name (fail-open). The name is then copied to
- * the scratch buffer as the host match reads it (l7_name.bpf.h): its
- * length bytes turned into dots.
+ * the scratch buffer in its wire form, with where its labels start, which
+ * the walk learned: the host match (l7_name.bpf.h) reads it as it is.
  *
  * host_match() (l7_name.bpf.h) then gives the name's rule. Everything on
  * the way is inlined, but for dns_stage(): calls are what cost (every
@@ -200,22 +200,22 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 			return -TAPIS_R_DNS_POINTER;
 		if (i == TAPIS_MAX_LABELS)
 			return -TAPIS_R_DNS_LABELS;
+		nb->lab[i & (TAPIS_MAX_LABELS - 1)] = off;
 		off += len + 1;
 		/* The zero byte still follows: wire length off + 1 <= 255. */
 		if (off > TAPIS_HOST_MAX + 1)
 			return -TAPIS_R_DNS_NAME_LONG;
 	}
-	/* Opaque: the walk leaves off exact per label count, and the loops
+	nb->nlab = i;
+	/* Opaque: the walk leaves off exact per label count, and the loop
 	 * below would be checked once per value. */
 	off = opaque(off, msg);
 	/* The name, length bytes and final zero, for the host match: eight
 	 * bytes at a time straight off the packet (a helper call costs more
-	 * than a short name's copy), a dot in a label made 0x01, which no
-	 * pattern holds, so that only the separators will be dots. A word
-	 * that would run past the frame, the name's last, is left to
-	 * bpf_xdp_load_bytes. */
+	 * than a short name's copy). A word that would run past the frame,
+	 * the name's last, is left to bpf_xdp_load_bytes. */
 	for (k = 0; k < DNS_NAME_WORDS; k++) {
-		__u64 *src = data + ((msg + 8 * k) & OFF_MASK), *dst, v;
+		__u64 *src = data + ((msg + 8 * k) & OFF_MASK), *dst;
 		__u32 rest = off + 1 - 8 * k;
 
 		if (8 * k > off)
@@ -224,21 +224,9 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 		if ((void *)(src + 1) > end) {
 			if (bpf_xdp_load_bytes(ctx, msg + 8 * k, dst, (rest & 7) | 1))
 				goto trunc;
-			v = *dst;
 		} else {
-			v = *src;
+			*dst = *src;
 		}
-		*dst = v ^ ((eq_bytes(v, '.') >> 7) * ('.' ^ 0x01));
-	}
-	/* Then the length bytes, read off the packet again, become the
-	 * dots. */
-	for (i = 0, k = 0; i < TAPIS_MAX_LABELS; i++) {
-		__u8 *lp = qn + (k & 0xff);
-
-		if (k >= off || (void *)(lp + 1) > end)
-			break;
-		nb->bytes[TAPIS_NAME_OFF + (k & 0xff)] = '.';
-		k += *lp + 1;
 	}
 	nb->name_end = off;
 	nb->kind = TAPIS_KIND_DNS;
@@ -285,7 +273,7 @@ __noinline int dns_stage(struct xdp_md *ctx, struct dns_q *q, __u32 gen)
 		count_reason(-ret);
 		return 0;
 	}
-	return ret > 0 ? host_match(gen, nb) : 0;
+	return ret > 0 ? host_match(gen, nb, NAME_WIRE) : 0;
 }
 
 #endif

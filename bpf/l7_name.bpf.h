@@ -2,14 +2,15 @@
 /* BPF-only: one name matcher for every source of names.
  *
  * An L7 stage (l7_dns, l7_tls, l7_http) that finds a hostname leaves it in
- * the per-CPU scratch buffer (struct tapis_name_buf, tapis_abi.h) as dotted
- * text, with which stage found it. TLS and HTTP copy the name as it is on
- * the wire; DNS copies its wire form and turns the length bytes into dots.
- * host_match() consumes that and nothing else, so a new source of names is
- * a new stage that fills the buffer.
+ * the per-CPU scratch buffer (struct tapis_name_buf, tapis_abi.h), with
+ * which stage found it and in which form: TLS and HTTP copy the name as it
+ * is on the wire, dotted text; DNS copies its wire form and where its
+ * labels start, which its walk of the question learned. host_match()
+ * consumes that and nothing else, so a new source of names is a new stage
+ * that fills the buffer.
  *
  * host_match() hashes the name once, label by label from its last label to
- * its first (tapis_abi.h), finding each label's start as it goes: after
+ * its first (tapis_abi.h), finding each dotted label's start as it goes: after
  * each label, the running hash is the host-table key of the suffix that
  * label starts. Each key is looked up as soon as it is known, shortest
  * suffix first, and the rules found are kept; then the most specific one
@@ -79,6 +80,22 @@ static __always_inline struct tapis_name_buf *name_buf(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&tapis_scratch, &zero);
+}
+
+/* Eight bytes at p, which may be unaligned, in one load: through a pointer
+ * clang cannot trace to a byte array, else it splits the load into eight
+ * byte loads for the bpf target (the verifier allows unaligned map value
+ * and packet access wherever the CPU does it fast). */
+static __always_inline __u64 load64(const void *p)
+{
+	barrier_var(p);
+	return *(const __u64 *)p;
+}
+
+static __always_inline void store64(void *p, __u64 v)
+{
+	barrier_var(p);
+	*(__u64 *)p = v;
 }
 
 #define ONES64 0x0101010101010101ULL
@@ -165,9 +182,9 @@ static __always_inline __u32 last_flag(__u64 t)
  * without a call; only a key that overflowed the index costs a hash-map
  * lookup (tapis_abi.h). */
 struct host_tables {
-	void *hosts;  /* the hash map: the source of truth */
 	void *filter; /* one bit per key */
 	void *index;  /* every key again, open-addressed */
+	__u32 gen;    /* for the hash map, the source of truth */
 };
 
 static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 key, bool self)
@@ -176,6 +193,7 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
 	struct tapis_host_slot *s, *first = NULL;
 	struct tapis_host_val *v;
+	void *hosts;
 
 	if (w && !(*w & (1ULL << (bit & 63))))
 		return 0;
@@ -195,7 +213,11 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 	}
 	if (first && !(first->flags & TAPIS_HIS_OVERFLOW))
 		return 0;
-	v = bpf_map_lookup_elem(ht->hosts, &key);
+	/* Rare: looked up only here. */
+	hosts = bpf_map_lookup_elem(&tapis_hosts, &ht->gen);
+	if (!hosts)
+		return 0;
+	v = bpf_map_lookup_elem(hosts, &key);
 	if (!v)
 		return 0;
 	return self ? v->self_rule : v->sub_rule;
@@ -220,7 +242,13 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
  * Keys are looked up as they appear and the rules found kept in order,
  * least specific first; then the most specific one whose rule still acts
  * wins, and any more specific one skipped because it expired is counted. */
-static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
+enum name_form {
+	NAME_DOTTED, /* TLS, HTTP */
+	NAME_WIRE,   /* DNS: labels where nb->lab says */
+};
+
+static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
+					const enum name_form form)
 {
 	__u32 gen, nc, id, m, t, e, le, s, b, len, pos, salt;
 	/* In the scratch buffer, not on the stack: a stage that calls this
@@ -243,17 +271,62 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 	pos = opaque(1, salt);
 	/* User space publishes a generation's filter and index with its
 	 * host table. */
-	ht.hosts = bpf_map_lookup_elem(&tapis_hosts, &gen);
+	ht.gen = gen;
 	ht.filter = bpf_map_lookup_elem(&tapis_host_filter, &gen);
 	ht.index = bpf_map_lookup_elem(&tapis_host_index, &gen);
 	set = bpf_map_lookup_elem(&tapis_settings, &gen);
-	if (!ht.hosts || !ht.filter || !ht.index || !set)
+	if (!ht.filter || !ht.index || !set)
 		return 0;
 	self_labels = set->self_labels;
 	sub_labels = set->sub_labels;
 
-	/* The label at hand ends at le; the word at hand ends at e. */
 	e = nb->name_end;
+	if (form == NAME_WIRE) {
+		/* Label j spans wire bytes s .. e - 1, its length byte first;
+		 * the chunk at hand ends at e. Lengths are in place and
+		 * checked by the stage, which found at most TAPIS_MAX_LABELS. */
+		__u32 j = nb->nlab, rem, have;
+
+		if (!j || j > TAPIS_MAX_LABELS)
+			return 0;
+		j--;
+		s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
+		for (m = 0; m < NAME_CHUNKS; m++) {
+			e &= 0xff;
+			barrier_var(e);
+			rem = e - s;
+			/* Opaque: the two ways here would each be checked on. */
+			have = opaque(rem < 8 ? rem : 8, salt);
+			if (!have || have > 8)
+				return 0; /* not reached: a label has a length byte */
+			w = lower8(load64(&nb->bytes[e])) & (~0ULL << (64 - 8 * have));
+			if (acc)
+				acc = tapis_hash_mix(acc);
+			acc ^= w;
+			if (rem > 8) {
+				e -= 8;
+				continue;
+			}
+			h = tapis_hash_label(h, acc, pos);
+			acc = 0;
+			if (!j)
+				break;
+			if ((sub_labels >> (pos & 63)) & 1) {
+				id = host_key_rule(&ht, h, false);
+				if (id)
+					cand[nc++ & (HOST_CANDS - 1)] = id;
+			}
+			pos++;
+			/* Masked, not just lowered: a range that moves per
+			 * label keeps the verifier from seeing one label's
+			 * state as another's. */
+			j = (j - 1) & (TAPIS_MAX_LABELS - 1);
+			e = s;
+			s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
+		}
+		goto whole;
+	}
+	/* The label at hand ends at le; the word at hand ends at e. */
 	le = e;
 	for (m = 0; m < NAME_CHUNKS; m++) {
 		/* Known ranges of e that move down per chunk would keep the
@@ -262,7 +335,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 		e &= 0xff;
 		barrier_var(e);
 		/* bytes[e .. e + 7] is name bytes e - 8 .. e - 1. */
-		w = lower8(*(const __u64 *)&nb->bytes[e]);
+		w = lower8(load64(&nb->bytes[e]));
 		d = eq_bytes(w, '.');
 		if (acc)
 			acc = tapis_hash_mix(acc);
@@ -301,6 +374,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb)
 		e = s;
 		le = s;
 	}
+whole:
 	if (m == NAME_CHUNKS)
 		return 0; /* not reached: no name has that many chunks */
 	if ((self_labels >> (pos & 63)) & 1) {

@@ -92,7 +92,7 @@ static __always_inline int l7_name_words(struct xdp_md *ctx, __u32 off, __u32 n)
 						  ((n - 8 * k - 1) & 7) + 1)
 				       ? -1
 				       : 0;
-		*(__u64 *)&nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)] = *src;
+		store64(&nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)], *src);
 	}
 	return 0;
 }

@@ -468,6 +468,14 @@ enum tapis_edit_op {
 	TAPIS_EDIT_ADD = 1, /* not in the file, added live */
 	TAPIS_EDIT_DEL = 2, /* in the file, deleted live */
 };
+/* A record is written before the tables change (the intent) and settled
+ * after, so a command killed in between leaves a record the next command
+ * finds and completes: the edit is then in force and recorded, or neither. */
+enum tapis_edit_pending {
+	TAPIS_EDIT_SETTLED = 0,
+	TAPIS_EDIT_PENDING = 1, /* the record's op is being made */
+	TAPIS_EDIT_UNDOING = 2, /* its opposite is being made: then the record goes */
+};
 struct tapis_edit_key {
 	__u8 type; /* enum tapis_edit_type */
 	__u8 pad[7];
@@ -475,8 +483,9 @@ struct tapis_edit_key {
 	char entry[TAPIS_EDIT_TEXT];
 };
 struct tapis_edit_val {
-	__u8 op; /* enum tapis_edit_op */
-	__u8 pad[7];
+	__u8 op;      /* enum tapis_edit_op */
+	__u8 pending; /* enum tapis_edit_pending */
+	__u8 pad[6];
 	__s64 when_unix;
 	__s64 expires_unix; /* an add with --expires/--for; 0 = never */
 	__u32 uid;
@@ -491,7 +500,11 @@ struct tapis_state {
 	__u64 loaded_unix;
 	__u64 reloaded_unix;
 	__u32 reloads;
-	__u32 pad;
+	/* The generation that policy_path and the digests describe, plus
+	 * one (0: not recorded, by an older tapis). Written before the flip
+	 * to it, so that a reload killed between the two leaves a record
+	 * readers can tell is not of the running generation. */
+	__u32 policy_gen;
 	struct tapis_iface ifaces[TAPIS_MAX_IFACES];
 	/* SHA-256 of the bytes of the policy and its list files when they
 	 * were last applied (content_digest() in user/lib/digest.c; all zero
@@ -753,15 +766,19 @@ struct tapis_flow_pos {
 };
 
 /* The name an L7 stage found, as the host match reads it (BPF scratch,
- * in the ABI because it is a map value): dotted text, whatever the stage.
- * bytes[TAPIS_NAME_OFF + i] for i in 0..name_end - 1: a dot, then the
- * name's labels with a dot between each two, the byte after the last label
- * at name_end. DNS writes its wire form there and turns each length byte
- * into a dot (and a dot inside a label into a byte no pattern holds). The
- * match finds the labels from the end, eight bytes at a time, and puts each
- * label's length in place of the dot before it as it hashes, so the name
- * gives the key of its DNS wire form. TAPIS_NAME_OFF bytes of slack in
- * front let it read eight bytes ending anywhere in the name. */
+ * in the ABI because it is a map value), in one of two forms.
+ * bytes[TAPIS_NAME_OFF + i] for i in 0..name_end - 1 holds the name, the
+ * byte after its last label at name_end:
+ * - dotted text (TLS, HTTP): a dot, then the labels with a dot between
+ *   each two. The match finds the labels from the end, eight bytes at a
+ *   time, and puts each label's length in place of the dot before it as
+ *   it hashes, so the name gives the key of its DNS wire form;
+ * - wire form (DNS): the query name as it came, each label behind its
+ *   length byte, with where those are (lab, nlab), which the stage learned
+ *   walking the name: the match reads the labels straight from there.
+ * The stage knows its form, so each call site of the match is compiled
+ * for one. TAPIS_NAME_OFF bytes of slack in front let it read eight bytes
+ * ending anywhere in the name. */
 #define TAPIS_NAME_OFF 8
 struct tapis_name_buf {
 	/* Twice the longest name: a name is assembled from parts, and the
@@ -769,7 +786,10 @@ struct tapis_name_buf {
 	__u8 bytes[TAPIS_NAME_OFF + 2 * 256 + 8];
 	__u16 name_end;
 	__u8 kind; /* enum tapis_kind: the stage that found it */
-	__u8 pad[5];
+	__u8 nlab; /* wire form (DNS): its labels */
+	__u8 pad[4];
+	/* Wire form: where each label's length byte is, first label first. */
+	__u8 lab[TAPIS_MAX_LABELS];
 	struct tapis_flow_key fk;   /* the packet's flow, as tapis_flows keys it */
 	struct tapis_flow_pos fpos; /* where it stands */
 	__u32 slot;		    /* its slot's index */

@@ -26,7 +26,11 @@ Shape (defaults: 500,000 IPv4, 100,000 IPv6 prefixes, seed 3):
   198.18.0.0/15 (lab and bench traffic) and 2001:db8::/32 are never used,
   so lab addresses stay outside the policy unless a test adds them.
 
-Host patterns (--hosts, default 2,000,000; --smoke 2,000), in the files
+--small writes the "small policy" of issue 11 (most operators' lists hold
+thousands of ranges, not hundreds of thousands): 800 IPv4 and 200 IPv6
+prefixes and 1,000 host patterns, the same shape.
+
+Host patterns (--hosts, default 2,000,000; --smoke 2,000; --small 1,000), in the files
   drop-hosts.txt       rule bench-drop, one pattern a line (~90 % of them)
   drop-hosts-etc.txt   rule bench-drop, hosts-file form ("0.0.0.0 name",
                        sometimes two names a line), plain names only
@@ -309,11 +313,18 @@ def main():
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--smoke", action="store_true",
                     help="small policy for the smoke run (5000 IPv4, 1000 IPv6)")
+    ap.add_argument("--small", action="store_true",
+                    help="the small policy of issue 11's goals: 1,000 prefixes "
+                    "(800 IPv4, 200 IPv6) and 1,000 host patterns")
     a = ap.parse_args()
+    if a.smoke and a.small:
+        ap.error("--smoke and --small are two different policies: choose one")
     if a.smoke:
         a.v4, a.v6 = 5000, 1000
+    if a.small:
+        a.v4, a.v6 = 800, 200
     if a.hosts is None:
-        a.hosts = 2000 if a.smoke else 2000000
+        a.hosts = 2000 if a.smoke else 1000 if a.small else 2000000
     os.makedirs(a.outdir, exist_ok=True)
     rng = random.Random(a.seed)
 

@@ -5,12 +5,14 @@
  *
  *   tapis-bench [--smoke] [--policy-dir DIR] [--rounds N] [--repeat N]
  *               [--cold N] [--cold-inside PCT] [--cpu N] [--json FILE]
- *               [--seed N] [--only SUBSTR]
+ *               [--seed N] [--only SUBSTR] [--goals bench|small] [--refs-only]
  *   tapis-bench live-...   helpers for tests/bench/live.sh (livegen.c)
  *
  * --cold-inside sets the share of cold destinations inside the policy
  * (default 50), and of listed names in dns-5label-nomatch; --only runs the
- * scenarios whose name contains SUBSTR. The environment variable
+ * scenarios whose name contains SUBSTR, --refs-only those that have
+ * references (the address and DNS rows: what the small policy's goals
+ * are about). The environment variable
  * TAPIS_BENCH_ONLY=tapis|pass runs one side only, so that a profiler sees
  * one program (ratios are then meaningless).
  *
@@ -96,12 +98,24 @@
  * first; each round's ratio is tapis / XDP_PASS of that round, and the
  * printed ratio is the median of those ratios.
  *
+ * References (issue 11, refs.c): the address rows (ipv4/ipv6, nomatch and
+ * blocked) and the DNS query rows also run, in every round and regime,
+ * XDP_DROP and the memory floors (bpf/bench_floor.bpf.c: one read per
+ * direction in an array the size of tapis's address tables as loaded, of
+ * its name tables, 64 MiB, 1 MiB, 256 KiB), and the address rows the
+ * kernel LPM trie of the policy's prefixes (bpf/bench_lpm.bpf.c); the order
+ * of the programs rotates by round. Each is printed as ns, extra over
+ * XDP_PASS and tapis's extra over its extra, median and min-max over the
+ * rounds (hot and cold; warm in the JSON). The goals of issue 11 that a run
+ * can judge follow as met / NOT MET rows (--goals bench: the bench policy;
+ * small: the small policy of gen_bench_policy.py --small).
+ *
  * Also measured: load time (parse, create, install), a live `net add` on
- * the loaded handle, kernel memory of this run's maps (memlock from
+ * the loaded handle, kernel memory of tapis's maps (memlock from
  * /proc/self/fdinfo, which is what `bpftool map show -j` reports as
- * bytes_memlock) per IPv4 and IPv6 prefix and per host pattern (the host
- * hash map, filter and index of the active generation), and the RSS
- * high-water mark. Everything goes to the JSON file; nothing here asserts
+ * bytes_memlock), found without knowing the tables' layout (maps_mem.c),
+ * in all and per table (IPv4 and IPv6 per prefix, names per name), and the
+ * RSS high-water mark. Everything goes to the JSON file; nothing here asserts
  * a timing.
  */
 #include <arpa/inet.h>
@@ -109,6 +123,7 @@
 #include <getopt.h>
 #include <linux/bpf.h>
 #include <math.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
@@ -192,6 +207,9 @@ static const struct scenario SCEN[] = {
 	 NULL, 1.5, 8.0, 0, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"ipv4-blocked", "IPv4 TCP SYN inside a drop prefix", 4, E_PLAIN, true, 80, PKT_TCP_SYN, 0,
 	 NULL, 1.7, 0, 0, L7_NONE, false, S_NONE, 0, false, false, NULL},
+	/* issue 11: the cold goal covers both families inside a blocked range */
+	{"ipv6-blocked", "IPv6 TCP SYN inside a drop prefix", 6, E_PLAIN, true, 80, PKT_TCP_SYN, 0,
+	 NULL, 0, 0, 0, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"ipv4-vlan", "ipv4-nomatch behind 802.1Q", 4, E_VLAN, false, 80, PKT_TCP_SYN, 0, NULL, 0,
 	 0, 0.2, L7_NONE, false, S_NONE, 0, false, false, NULL},
 	{"ipv4-qinq", "ipv4-nomatch behind 802.1ad + 802.1Q", 4, E_QINQ, false, 80, PKT_TCP_SYN, 0,
@@ -336,6 +354,8 @@ struct opts {
 	uint64_t seed;
 	const char *only;     /* run only scenarios whose name contains this */
 	unsigned cold_inside; /* percent of cold destinations inside the policy */
+	const char *goals;    /* which of issue 11's goals to judge: bench, small */
+	bool refs_only;	      /* only the rows with references (refs_of) */
 	const char *command;
 };
 
@@ -363,10 +383,17 @@ static struct stat3 stats_of(const double *v, unsigned n)
 {
 	double s[64];
 	struct stat3 r = {NAN, NAN, NAN};
+	unsigned m = 0;
 
-	if (!n || n > 64)
+	if (n > 64)
 		return r;
-	memcpy(s, v, n * sizeof(*v));
+	/* a round without a figure (a ratio to nothing) is left out */
+	for (unsigned i = 0; i < n; i++)
+		if (isfinite(v[i]))
+			s[m++] = v[i];
+	n = m;
+	if (!n)
+		return r;
 	qsort(s, n, sizeof(*s), dbl_cmp);
 	r.min = s[0];
 	r.max = s[n - 1];
@@ -391,14 +418,6 @@ static long long proc_field(const char *path, const char *key)
 		}
 	fclose(f);
 	return v;
-}
-
-static long long fd_memlock(int fd)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	return proc_field(path, "memlock");
 }
 
 /* ---- intervals ---------------------------------------------------------- */
@@ -504,7 +523,8 @@ int space_build(struct space *s, const struct policy *p)
 	s->v4_all = calloc(c4 + 1, sizeof(*s->v4_all));
 	s->v4_drop = calloc(c4 + 1, sizeof(*s->v4_drop));
 	s->v6_all = calloc(c6 + 1, sizeof(*s->v6_all));
-	if (!s->v4_all || !s->v4_drop || !s->v6_all)
+	s->v6_drop = calloc(c6 + 1, sizeof(*s->v6_drop));
+	if (!s->v4_all || !s->v4_drop || !s->v6_all || !s->v6_drop)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
@@ -532,6 +552,8 @@ int space_build(struct space *s, const struct policy *p)
 							  : 0xffffffffu;
 
 				s->v6_all[s->n_v6_all++] = e;
+				if (drop)
+					s->v6_drop[s->n_v6_drop++] = e;
 				if (ivals_add(&s->v6top, top, top + span))
 					return -ENOMEM;
 			}
@@ -547,6 +569,7 @@ void space_free(struct space *s)
 	free(s->v4_all);
 	free(s->v4_drop);
 	free(s->v6_all);
+	free(s->v6_drop);
 	ivals_free(&s->v4);
 	ivals_free(&s->v6top);
 }
@@ -1017,8 +1040,13 @@ static int make_packets(const struct scenario *sc, const struct space *sp,
 		inet_pton(AF_INET6, "2001:db8:1::1", dst);
 		if (ivals_has(&sp->v6top, be32_of(src)))
 			v6_outside(sp, &rng, src);
-		if (ivals_has(&sp->v6top, be32_of(dst)))
+		if (sc->blocked) {
+			if (!sp->n_v6_drop)
+				return -ENOENT;
+			addr_in(sp->v6_drop[0], &rng, dst);
+		} else if (ivals_has(&sp->v6top, be32_of(dst))) {
 			v6_outside(sp, &rng, dst);
+		}
 	}
 	if (sc->redirect)
 		addr_in(&redir_net, &rng, dst);
@@ -1068,7 +1096,9 @@ static int make_packets(const struct scenario *sc, const struct space *sp,
 				v4_outside(sp, &rng, dst);
 		} else {
 			v6_outside(sp, &rng, src);
-			if (inside && sp->n_v6_all)
+			if (sc->blocked)
+				addr_in(sp->v6_drop[rng_next(&rng) % sp->n_v6_drop], &rng, dst);
+			else if (inside && sp->n_v6_all)
 				addr_in(sp->v6_all[rng_next(&rng) % sp->n_v6_all], &rng, dst);
 			else
 				v6_outside(sp, &rng, dst);
@@ -1307,6 +1337,7 @@ static int run_warm(int fd, const struct pkt *p, unsigned n, double *ns)
 #define MAX_ROUNDS 64
 struct regime {
 	double tapis[MAX_ROUNDS], pass[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	double ref[REF__COUNT][MAX_ROUNDS]; /* the scenario's references */
 	unsigned n;
 };
 
@@ -1355,27 +1386,54 @@ static int run_job(int fd, struct job *j, double *ns, bool is_tapis)
 	}
 }
 
-/* One round of one regime: both programs, the order alternating by round. */
-static int measure(unsigned round, int tapis_fd, int pass_fd, struct job *j, struct regime *reg)
+/* The programs of one round: tapis, XDP_PASS and the references whose
+ * bits are set in refs (refs_of), with the program fds in rf. */
+struct progs {
+	int tapis_fd, pass_fd;
+	const struct refs *rf;
+	unsigned refs;
+};
+
+/* One round of one regime: every program of the scenario, the order
+ * rotating by round (with tapis and XDP_PASS alone: alternating), so that
+ * none always runs right after another's cache footprint. */
+static int measure(unsigned round, const struct progs *pg, struct job *j, struct regime *reg)
 {
 	/* TAPIS_BENCH_ONLY=tapis|pass runs one side only, for `perf stat`
 	 * over a regime (investigation, not a figure: ratios become 0). */
 	const char *only = getenv("TAPIS_BENCH_ONLY");
-	double a = 0, b = 0;
-	int err;
+	int fds[2 + REF__COUNT], who[2 + REF__COUNT]; /* who: -2 tapis, -1 pass, else ref */
+	double ns[2 + REF__COUNT] = {0};
+	unsigned np = 0;
+	int err = 0;
 
-	if (only && (!strcmp(only, "tapis") || !strcmp(only, "pass")))
-		err = !strcmp(only, "tapis") ? run_job(tapis_fd, j, &a, true)
-					     : run_job(pass_fd, j, &b, false);
-	else if (round & 1)
-		err = run_job(pass_fd, j, &b, false) ?: run_job(tapis_fd, j, &a, true);
-	else
-		err = run_job(tapis_fd, j, &a, true) ?: run_job(pass_fd, j, &b, false);
+	fds[np] = pg->tapis_fd;
+	who[np++] = -2;
+	fds[np] = pg->pass_fd;
+	who[np++] = -1;
+	for (int r = 0; r < REF__COUNT && !only; r++)
+		if (pg->refs & REF_BIT(r)) {
+			fds[np] = pg->rf->fd[r];
+			who[np++] = r;
+		}
+	if (only && (!strcmp(only, "tapis") || !strcmp(only, "pass"))) {
+		unsigned k = !strcmp(only, "tapis") ? 0 : 1;
+
+		err = run_job(fds[k], j, &ns[k], k == 0);
+	} else {
+		for (unsigned i = 0; i < np && !err; i++) {
+			unsigned k = (round + i) % np;
+
+			err = run_job(fds[k], j, &ns[k], who[k] == -2);
+		}
+	}
 	if (err)
 		return err;
-	reg->tapis[reg->n] = a;
-	reg->pass[reg->n] = b;
-	reg->ratio[reg->n] = b > 0 ? a / b : NAN;
+	reg->tapis[reg->n] = ns[0];
+	reg->pass[reg->n] = ns[1];
+	reg->ratio[reg->n] = ns[1] > 0 ? ns[0] / ns[1] : NAN;
+	for (unsigned k = 2; k < np; k++)
+		reg->ref[who[k]][reg->n] = ns[k];
 	reg->n++;
 	return 0;
 }
@@ -1389,7 +1447,8 @@ static const char *verdict_name(unsigned v)
 
 static struct json_object *jnum(double v)
 {
-	return json_object_new_double(isfinite(v) ? v : -1);
+	/* null, not a number that could be a figure (an extra of -1 ns is one) */
+	return isfinite(v) ? json_object_new_double(v) : NULL;
 }
 
 static struct json_object *stat_json(const double *v, unsigned n)
@@ -1420,74 +1479,65 @@ static struct json_object *regime_json(const struct regime *r)
 	return o;
 }
 
-/* ---- memory ------------------------------------------------------------- */
-struct mem {
-	long long v4, v6, hosts, other, total;
-	unsigned maps;
-	struct json_object *list;
-};
+/* ---- references (refs.c) ----------------------------------------------- */
+#define REFS_ADDR                                                                                  \
+	(REF_BIT(REF_DROP) | REF_BIT(REF_FLOOR_OWN) | REF_BIT(REF_FLOOR_64M) |                     \
+	 REF_BIT(REF_FLOOR_1M) | REF_BIT(REF_FLOOR_256K) | REF_BIT(REF_LPM))
+#define REFS_DNS (REF_BIT(REF_DROP) | REF_BIT(REF_FLOOR_NAMES) | REF_BIT(REF_FLOOR_64M))
 
-static void mem_add(struct mem *m, int fd, const char *group)
+/* Which references run beside a scenario: the address rows (plain
+ * Ethernet, a SYN to port 80, in or out of the policy) meet every floor
+ * and the LPM trie; the DNS query rows the floor of the name tables. The
+ * other rows have their own budgets in ns over XDP_PASS (issue 7), and
+ * running seven programs beside each would triple the run. */
+static unsigned refs_of(const struct scenario *sc)
 {
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-	long long b = fd_memlock(fd);
-	struct json_object *o;
-
-	if (b < 0)
-		return;
-	bpf_obj_get_info_by_fd(fd, &info, &len);
-	o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(info.name));
-	json_object_object_add(o, "id", json_object_new_int64(info.id));
-	json_object_object_add(o, "max_entries", json_object_new_int64(info.max_entries));
-	json_object_object_add(o, "bytes_memlock", json_object_new_int64(b));
-	json_object_object_add(o, "group", json_object_new_string(group));
-	json_object_array_add(m->list, o);
-	m->maps++;
-	m->total += b;
-	if (!strcmp(group, "v4"))
-		m->v4 += b;
-	else if (!strcmp(group, "v6"))
-		m->v6 += b;
-	else if (!strcmp(group, "hosts"))
-		m->hosts += b;
-	else
-		m->other += b;
+	if (sc->l7 == L7_NONE && sc->encap == E_PLAIN && !sc->redirect && !sc->payload &&
+	    sc->dport == 80)
+		return REFS_ADDR;
+	if (sc->l7 == L7_DNS_UDP)
+		return REFS_DNS;
+	return 0;
 }
 
-static void mem_measure(struct tapis *t, struct mem *m)
+/* Per round: tapis's extra over XDP_PASS over the reference's extra.
+ * XDP_DROP does no more than XDP_PASS (its extra is 0 give or take the
+ * timer's nanosecond), so it has no such ratio; nor has a round where a
+ * reference's extra is under 1 ns. */
+static void extra_ratios(const struct regime *r, int ref, double *out)
 {
-	static const struct {
-		int id;
-		const char *group;
-	} inner[] = {{M_V4_DIR16, "v4"}, {M_V4_DIR24, "v4"},	   {M_V4_CHUNK, "v4"},
-		     {M_V4_LEAF, "v4"},	 {M_V6_FILTER, "v6"},	   {M_V6_FILTER_S, "v6"},
-		     {M_V6_L32, "v6"},	 {M_V6_PFX, "v6"},	   {M_V6_SHORT, "v6"},
-		     {M_HOSTS, "hosts"}, {M_HOST_FILTER, "hosts"}, {M_HOST_INDEX, "hosts"}};
-	struct tapis_ctl ctl = {};
-	uint32_t zero = 0, gen;
+	for (unsigned i = 0; i < r->n; i++) {
+		double re = r->ref[ref][i] - r->pass[i];
 
-	memset(m, 0, sizeof(*m));
-	m->list = json_object_new_array();
-	bpf_map_lookup_elem(t->map_fd[M_CTL], &zero, &ctl);
-	gen = ctl.gen & 1;
-	for (int i = 0; i < M__COUNT; i++)
-		mem_add(m, t->map_fd[i], "other");
-	for (size_t i = 0; i < sizeof(inner) / sizeof(inner[0]); i++) {
-		uint32_t id;
-		int fd;
-
-		if (bpf_map_lookup_elem(t->map_fd[inner[i].id], &gen, &id))
-			continue;
-		fd = bpf_map_get_fd_by_id(id);
-		if (fd < 0)
-			continue;
-		mem_add(m, fd, inner[i].group);
-		close(fd);
+		out[i] = ref != REF_DROP && re >= 1.0 ? (r->tapis[i] - r->pass[i]) / re : NAN;
 	}
-	if (t->v4_exact_fd[gen] >= 0)
-		mem_add(m, t->v4_exact_fd[gen], "v4");
+}
+
+static struct json_object *ref_regime_json(const struct regime *r, int ref)
+{
+	struct json_object *o = json_object_new_object();
+	double d[MAX_ROUNDS];
+
+	json_object_object_add(o, "ns", stat_json(r->ref[ref], r->n));
+	for (unsigned i = 0; i < r->n; i++)
+		d[i] = r->ref[ref][i] - r->pass[i];
+	json_object_object_add(o, "added_ns", stat_json(d, r->n));
+	extra_ratios(r, ref, d);
+	/* tapis's added ns / the reference's added ns; -1 where undefined */
+	json_object_object_add(o, "tapis_extra_ratio", stat_json(d, r->n));
+	for (unsigned i = 0; i < r->n; i++)
+		d[i] = r->ref[ref][i] > 0 ? r->tapis[i] / r->ref[ref][i] : NAN;
+	json_object_object_add(o, "tapis_ns_ratio", stat_json(d, r->n));
+	return o;
+}
+
+/* Median (and min-max) over rounds of tapis's extra over ref's extra. */
+static struct stat3 extra_ratio(const struct regime *r, int ref)
+{
+	double d[MAX_ROUNDS];
+
+	extra_ratios(r, ref, d);
+	return stats_of(d, r->n);
 }
 
 /* ---- machine ------------------------------------------------------------ */
@@ -1577,7 +1627,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tapis-bench [--smoke] [--policy-dir DIR] [--rounds N] [--repeat N]\n"
 		   "                   [--cold N] [--cold-inside PCT] [--cpu N] [--seed N]\n"
-		   "                   [--json FILE] [--only SUBSTR]\n"
+		   "                   [--json FILE] [--only SUBSTR] [--goals bench|small]\n"
+		   "                   [--refs-only]\n"
 		   "       tapis-bench live-... (see tests/bench/live.sh)\n");
 }
 
@@ -1594,6 +1645,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{"seed", required_argument, NULL, 'S'},
 		{"only", required_argument, NULL, 'o'},
 		{"cold-inside", required_argument, NULL, 'I'},
+		{"goals", required_argument, NULL, 'G'},
+		{"refs-only", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1607,6 +1660,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			   .cold_n = 65536,
 			   .cpu = -1,
 			   .cold_inside = 50,
+			   .goals = "bench",
 			   .seed = 3};
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
@@ -1643,6 +1697,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'I':
 			o->cold_inside = (unsigned)atoi(optarg);
 			break;
+		case 'G':
+			o->goals = optarg;
+			break;
+		case 'F':
+			o->refs_only = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1663,6 +1723,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		if (!set_cold)
 			o->cold_n = 2048;
 	}
+	if (strcmp(o->goals, "bench") && strcmp(o->goals, "small")) {
+		fprintf(stderr, "tapis-bench: --goals bench|small\n");
+		return -EINVAL;
+	}
 	if (o->rounds < 1 || o->rounds > MAX_ROUNDS || !o->repeat || !o->cold_n ||
 	    o->cold_inside > 100) {
 		fprintf(stderr, "tapis-bench: rounds 1..%d, repeat and cold > 0\n", MAX_ROUNDS);
@@ -1673,7 +1737,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 static bool wanted(const struct opts *o, size_t i)
 {
-	return !SCEN[i].pending && (!o->only || strstr(SCEN[i].name, o->only));
+	return !SCEN[i].pending && (!o->only || strstr(SCEN[i].name, o->only)) &&
+	       (!o->refs_only || refs_of(&SCEN[i]));
 }
 
 static void pin_cpu(int cpu)
@@ -1848,6 +1913,207 @@ static double added_ratio(const struct scen_result *sr, const struct scen_result
 	return stats_of(d, sr->hot.n).med;
 }
 
+static long long sum_groups(const long long *g)
+{
+	long long t = 0;
+
+	for (int i = 0; i < MG__COUNT; i++)
+		t += g[i];
+	return t;
+}
+
+/* The references beside each scenario that has them, hot and cold (warm:
+ * the JSON). */
+static void print_refs(const struct scen_result *res, const struct refs *rf)
+{
+	static const char *const rn[] = {"hot", "warm", "cold"};
+
+	printf("\nreferences (issue 11), same rounds: ns, +ns over XDP_PASS of the round, and "
+	       "tapis's +ns / the reference's +ns (median, min-max over rounds)\n");
+	printf("%-18s %-4s %-14s %-26s %-26s %s\n", "scenario", "", "reference", "ns (min-max)",
+	       "+ns (min-max)", "tapis +ns / ref +ns");
+	for (size_t i = 0; i < NSCEN; i++) {
+		unsigned refs = refs_of(&SCEN[i]);
+
+		if (!res[i].ran || !refs)
+			continue;
+		for (int k = 0; k < 3; k++) {
+			const struct regime *r = k == 0	  ? &res[i].hot
+						 : k == 1 ? &res[i].warm
+							  : &res[i].cold;
+			struct stat3 ta = {0}, x;
+			double d[MAX_ROUNDS];
+
+			if (k == 1)
+				continue;
+			for (unsigned n = 0; n < r->n; n++)
+				d[n] = r->tapis[n] - r->pass[n];
+			ta = stats_of(d, r->n);
+			printf("%-18s %-4s %-14s %-26s %+7.1f (%+6.1f %+6.1f)\n", SCEN[i].name,
+			       rn[k], "tapis", "", ta.med, ta.min, ta.max);
+			for (int f = 0; f < REF__COUNT; f++) {
+				struct stat3 ns, ad;
+
+				if (!(refs & REF_BIT(f)))
+					continue;
+				ns = stats_of(r->ref[f], r->n);
+				for (unsigned n = 0; n < r->n; n++)
+					d[n] = r->ref[f][n] - r->pass[n];
+				ad = stats_of(d, r->n);
+				x = extra_ratio(r, f);
+				printf("%-18s %-4s %-14s %7.1f (%6.1f-%6.1f)    %+7.1f (%+6.1f "
+				       "%+6.1f) ",
+				       "", "", rf->label[f], ns.med, ns.min, ns.max, ad.med, ad.min,
+				       ad.max);
+				if (isfinite(x.med))
+					printf("%6.2fx (%5.2f-%5.2f)\n", x.med, x.min, x.max);
+				else
+					printf("     - (tapis ns / its ns %.2fx)\n",
+					       ns.med > 0 ? (ta.med + stats_of(r->pass, r->n).med) /
+								    ns.med
+							  : NAN);
+			}
+		}
+	}
+}
+
+/* ---- goals of issue 11 -------------------------------------------------- */
+struct goal {
+	char what[160];
+	double value, min, max, budget;
+	const char *unit; /* "x", "ns", "B", "MiB" */
+	bool met;
+};
+#define MAX_GOALS 32
+
+static const struct scenario *scen_named(const char *name, const struct scen_result *res,
+					 const struct scen_result **r)
+{
+	for (size_t i = 0; i < NSCEN; i++)
+		if (!strcmp(SCEN[i].name, name) && res[i].ran) {
+			*r = &res[i];
+			return &SCEN[i];
+		}
+	return NULL;
+}
+
+static void goal_add(struct goal *g, unsigned *n, double v, double lo, double hi, double budget,
+		     const char *unit, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static void goal_add(struct goal *g, unsigned *n, double v, double lo, double hi, double budget,
+		     const char *unit, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*n == MAX_GOALS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(g[*n].what, sizeof(g[*n].what), fmt, ap);
+	va_end(ap);
+	g[*n].value = v;
+	g[*n].min = lo;
+	g[*n].max = hi;
+	g[*n].budget = budget;
+	g[*n].unit = unit;
+	g[*n].met = isfinite(v) && v <= budget;
+	(*n)++;
+}
+
+/* The budgets of issue 11's Goals that this run can judge. "bench": the
+ * bench policy (cold against the floor of tapis's own tables, DNS, bytes
+ * per entry); "small": the small policy (all maps, cold against the 1 MiB
+ * floor and its own). */
+static unsigned goals_eval(const char *kind, const struct scen_result *res, const struct refs *rf,
+			   const struct map_mem *mem, size_t n4, size_t n6, size_t nh,
+			   struct goal *g)
+{
+	static const char *const addr[] = {"ipv4-nomatch", "ipv6-nomatch", "ipv4-blocked",
+					   "ipv6-blocked"};
+	static const char *const dns[] = {"dns-5label-match", "dns-5label-nomatch"};
+	bool small = !strcmp(kind, "small");
+	const struct scen_result *r;
+	unsigned n = 0;
+
+	for (size_t i = 0; i < NELEM(addr); i++) {
+		struct stat3 x;
+
+		if (!scen_named(addr[i], res, &r))
+			continue;
+		x = extra_ratio(&r->cold, REF_FLOOR_OWN);
+		goal_add(g, &n, x.med, x.min, x.max, 1.15, "x",
+			 "%s cold: +ns / floor-own's (%.1f MiB)", addr[i],
+			 rf->bytes[REF_FLOOR_OWN] / 1048576.0);
+		if (small) {
+			x = extra_ratio(&r->cold, REF_FLOOR_1M);
+			goal_add(g, &n, x.med, x.min, x.max, 1.15, "x",
+				 "%s cold: +ns / floor-1MiB's", addr[i]);
+		}
+	}
+	if (small) {
+		goal_add(g, &n, mem->total / 1048576.0, NAN, NAN, 2.0, "MiB",
+			 "tapis's maps in all (both generations)");
+		return n;
+	}
+	for (size_t i = 0; i < NELEM(dns); i++) {
+		double d[MAX_ROUNDS];
+		struct stat3 x;
+
+		if (!scen_named(dns[i], res, &r))
+			continue;
+		x = extra_ratio(&r->cold, REF_FLOOR_NAMES);
+		goal_add(g, &n, x.med, x.min, x.max, 2.5, "x",
+			 "%s cold: +ns / floor-names's (%.1f MiB)", dns[i],
+			 rf->bytes[REF_FLOOR_NAMES] / 1048576.0);
+		for (unsigned k = 0; k < r->hot.n; k++)
+			d[k] = r->hot.tapis[k] - r->hot.pass[k];
+		x = stats_of(d, r->hot.n);
+		goal_add(g, &n, x.med, x.min, x.max, 50, "ns", "%s hot: +ns over XDP_PASS", dns[i]);
+	}
+	if (n4)
+		goal_add(g, &n, (double)mem->loaded[MG_V4] / n4, NAN, NAN, 64, "B",
+			 "IPv4 tables per prefix (%zu prefixes, one generation)", n4);
+	if (n6)
+		goal_add(g, &n, (double)mem->loaded[MG_V6] / n6, NAN, NAN, 64, "B",
+			 "IPv6 tables per prefix (%zu prefixes, one generation)", n6);
+	if (nh)
+		goal_add(g, &n, (double)mem->loaded[MG_HOSTS] / nh, NAN, NAN, 100, "B",
+			 "name tables per name (%zu names, one generation)", nh);
+	return n;
+}
+
+static void goals_print(const char *kind, const struct goal *g, unsigned n)
+{
+	printf("\ngoals of issue 11 (%s policy):\n", kind);
+	for (unsigned i = 0; i < n; i++) {
+		char range[48] = "";
+
+		if (isfinite(g[i].min))
+			snprintf(range, sizeof(range), " (%.2f-%.2f)", g[i].min, g[i].max);
+		printf("  %-58s %9.3f %-3s%-16s budget <= %g %s: %s\n", g[i].what, g[i].value,
+		       g[i].unit, range, g[i].budget, g[i].unit, g[i].met ? "met" : "NOT MET");
+	}
+}
+
+static struct json_object *goals_json(const struct goal *g, unsigned n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "goal", json_object_new_string(g[i].what));
+		json_object_object_add(o, "value", jnum(g[i].value));
+		if (isfinite(g[i].min)) {
+			json_object_object_add(o, "min", jnum(g[i].min));
+			json_object_object_add(o, "max", jnum(g[i].max));
+		}
+		json_object_object_add(o, "budget_max", jnum(g[i].budget));
+		json_object_object_add(o, "unit", json_object_new_string(g[i].unit));
+		json_object_object_add(o, "met", json_object_new_boolean(g[i].met));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 int main(int argc, char **argv)
 {
 	struct scen_result res[NSCEN];
@@ -1859,13 +2125,19 @@ int main(int argc, char **argv)
 	struct hostspace hs;
 	struct tapis t;
 	struct opts o;
-	struct mem mem;
+	struct map_mem mem;
+	struct refs rf;
+	struct tapis_ctl ctl = {};
+	uint32_t zero = 0;
 	char path[4096], cpu[256], cmd[1024] = "";
 	struct utsname un;
-	uint64_t t0, t1, t2, t3;
+	uint64_t t0, t1, t2, t3, tr;
 	long long avail0, avail1, slab0, slab1;
 	int err, pass_fd, rc = 0;
 	bool edit_ok = true;
+	double ref_load_s;
+	struct goal goals[MAX_GOALS];
+	unsigned n_goals = 0;
 	time_t now = time(NULL);
 	char date[64];
 
@@ -1924,6 +2196,17 @@ int main(int argc, char **argv)
 	}
 	avail1 = proc_field("/proc/meminfo", "MemAvailable");
 	slab1 = proc_field("/proc/meminfo", "Slab");
+	/* before the bench creates a map of its own: every map this process
+	 * holds now is tapis's (maps_mem.c) */
+	if (bpf_map_lookup_elem(t.map_fd[M_CTL], &zero, &ctl)) {
+		fprintf(stderr, "tapis-bench: read the generation: %s\n", strerror(errno));
+		return 1;
+	}
+	err = map_mem_walk(t.prog_fd, ctl.gen & 1, &mem);
+	if (err) {
+		fprintf(stderr, "tapis-bench: walk tapis's maps: %s\n", strerror(-err));
+		return 1;
+	}
 	err = space_build(&sp, &pol) ?: hosts_build(&hs, &pol);
 	if (err)
 		return 1;
@@ -1933,6 +2216,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pass_fd = bpf_program__fd(base->progs.xdp_pass);
+	tr = now_ns();
+	err = refs_load(&rf, (uint64_t)(mem.datapath[MG_V4] + mem.datapath[MG_V6]),
+			(uint64_t)mem.datapath[MG_HOSTS], &sp);
+	if (err) {
+		fprintf(stderr, "tapis-bench: load the reference programs: %s\n", strerror(-err));
+		return 1;
+	}
+	ref_load_s = (now_ns() - tr) / 1e9;
 
 	cpu_model(cpu, sizeof(cpu));
 	uname(&un);
@@ -1955,6 +2246,10 @@ int main(int argc, char **argv)
 		       "(for bpftool prog profile)\n",
 		       a.id, a.jited_prog_len, a.verified_insns, b.id);
 	}
+	printf("references (loaded in %.1f s), beside tapis and XDP_PASS in every round:\n",
+	       ref_load_s);
+	for (int r = 0; r < REF__COUNT; r++)
+		printf("  %-14s %s\n", rf.label[r], rf.what[r]);
 
 	/* ---- packets ---- */
 	for (size_t i = 0; i < NSCEN; i++) {
@@ -1985,18 +2280,19 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < NSCEN; i++) {
 			struct scen_result *sr = &res[i];
 			struct job j = {.pk = &pk[i], .sc = &SCEN[i], .o = &o};
+			struct progs pg = {t.prog_fd, pass_fd, &rf, refs_of(&SCEN[i])};
 
 			if (!wanted(&o, i) || sr->skipped)
 				continue;
 			j.k = R_HOT;
-			err = measure(r, t.prog_fd, pass_fd, &j, &sr->hot);
+			err = measure(r, &pg, &j, &sr->hot);
 			sr->hot_verdict = j.ret;
 			j.k = R_WARM; /* per-call hot is warm already */
 			if (!per_call(&SCEN[i]))
-				err = err ?: measure(r, t.prog_fd, pass_fd, &j, &sr->warm);
+				err = err ?: measure(r, &pg, &j, &sr->warm);
 			j.k = R_COLD;
 			j.verdicts = r ? NULL : sr->cold_verdicts;
-			err = err ?: measure(r, t.prog_fd, pass_fd, &j, &sr->cold);
+			err = err ?: measure(r, &pg, &j, &sr->cold);
 			if (err) {
 				fprintf(stderr, "tapis-bench: BPF_PROG_TEST_RUN (%s): %s\n",
 					SCEN[i].name, strerror(-err));
@@ -2025,16 +2321,16 @@ int main(int argc, char **argv)
 	     r < o.rounds && (saved_set[0].ev_interval_ns || saved_set[1].ev_interval_ns); r++) {
 		for (size_t k = 0; k < N_EV_SCEN; k++) {
 			struct job j = {.pk = &pk[ev_idx[k]], .sc = &SCEN[ev_idx[k]], .o = &o};
+			struct progs pg = {t.prog_fd, pass_fd, &rf, 0};
 			bool first_on = !(r & 1);
 
 			if (ev_idx[k] == NSCEN)
 				continue;
 			j.k = R_HOT;
 			err = set_events(&t, saved_set, first_on)
-				      ?: measure(r, t.prog_fd, pass_fd, &j,
-						 first_on ? &ev_on[k] : &ev_off[k]);
+				      ?: measure(r, &pg, &j, first_on ? &ev_on[k] : &ev_off[k]);
 			err = err ?: set_events(&t, saved_set, !first_on) ?:
-				     measure(r, t.prog_fd, pass_fd, &j,
+				     measure(r, &pg, &j,
 					     first_on ? &ev_off[k] : &ev_on[k]);
 			if (err) {
 				fprintf(stderr, "tapis-bench: events on/off (%s): %s\n", EV_SCEN[k],
@@ -2048,7 +2344,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tapis-bench: settings not restored\n");
 
 	/* ---- control plane after the runs (edits must not disturb timings) ---- */
-	mem_measure(&t, &mem);
 	js = net_edit_bench(&t, t.prog_fd, sp.drop_rule ? sp.drop_rule : pol.rules[0].name, &sp,
 			    &edit_ok);
 
@@ -2108,19 +2403,25 @@ int main(int argc, char **argv)
 			       : "  (blocked: every run over the rate, counted lost)");
 	}
 
+	print_refs(res, &rf);
 	{
-		size_t nv4 = sp.n_v4_all, nv6 = sp.n_v6_all;
+		const size_t per[MG__COUNT] = {sp.n_v4_all, sp.n_v6_all, hs.n_hosts, 0};
+		static const char *const unit[MG__COUNT] = {"prefix", "prefix", "name", ""};
 
-		printf("\nmemory: maps of this run %.1f MiB memlock (%u maps): IPv4 tables %.1f "
-		       "MiB "
-		       "(%.0f B/prefix), IPv6 tables %.1f MiB (%.0f B/prefix), other %.1f MiB\n",
-		       mem.total / 1048576.0, mem.maps, mem.v4 / 1048576.0,
-		       nv4 ? (double)mem.v4 / nv4 : 0, mem.v6 / 1048576.0,
-		       nv6 ? (double)mem.v6 / nv6 : 0, mem.other / 1048576.0);
-		if (hs.n_hosts)
-			printf("memory: host tables %.1f MiB for %zu host patterns: %.0f B/name "
-			       "(hash map, 16 MiB filter, 64 MiB index)\n",
-			       mem.hosts / 1048576.0, hs.n_hosts, (double)mem.hosts / hs.n_hosts);
+		printf("\nmemory: tapis's maps %.2f MiB memlock in all (%u maps, both "
+		       "generations), %.2f MiB loaded (standby generation left out)\n",
+		       mem.total / 1048576.0, mem.n, sum_groups(mem.loaded) / 1048576.0);
+		printf("  %-6s %12s %12s %16s %s\n", "table", "all MiB", "loaded MiB",
+		       "read by program", "loaded per entry");
+		for (int g = 0; g < MG__COUNT; g++) {
+			printf("  %-6s %12.2f %12.2f %16.2f", map_group_name(g),
+			       mem.all[g] / 1048576.0, mem.loaded[g] / 1048576.0,
+			       mem.datapath[g] / 1048576.0);
+			if (per[g])
+				printf("  %.1f B/%s (%zu)", (double)mem.loaded[g] / per[g], unit[g],
+				       per[g]);
+			printf("\n");
+		}
 		printf("memory: MemAvailable dropped %.1f MiB, Slab grew %.1f MiB across the "
 		       "load\n",
 		       (avail0 - avail1) / 1024.0, (slab1 - slab0) / 1024.0);
@@ -2128,6 +2429,8 @@ int main(int argc, char **argv)
 		       proc_field("/proc/self/status", "VmHWM") / 1024.0,
 		       proc_field("/proc/self/status", "VmRSS") / 1024.0);
 	}
+	n_goals = goals_eval(o.goals, res, &rf, &mem, sp.n_v4_all, sp.n_v6_all, hs.n_hosts, goals);
+	goals_print(o.goals, goals, n_goals);
 	{
 		struct json_object *a = json_object_object_get(js, "add_24_us"),
 				   *b = json_object_object_get(js, "add_32_us");
@@ -2191,19 +2494,33 @@ int main(int argc, char **argv)
 
 	jm = json_object_new_object();
 	json_object_object_add(jm, "maps_bytes_memlock", json_object_new_int64(mem.total));
-	json_object_object_add(jm, "v4_tables_bytes", json_object_new_int64(mem.v4));
-	json_object_object_add(jm, "v6_tables_bytes", json_object_new_int64(mem.v6));
-	json_object_object_add(jm, "host_tables_bytes", json_object_new_int64(mem.hosts));
-	json_object_object_add(jm, "other_bytes", json_object_new_int64(mem.other));
+	json_object_object_add(jm, "maps", json_object_new_int64(mem.n));
+	json_object_object_add(jm, "loaded_bytes", json_object_new_int64(sum_groups(mem.loaded)));
+	{
+		static const char *const key[MG__COUNT] = {"v4", "v6", "host", "other"};
+
+		for (int g = 0; g < MG__COUNT; g++) {
+			char k[64];
+
+			/* loaded: one generation, what the budgets are about */
+			snprintf(k, sizeof(k), "%s_tables_bytes", key[g]);
+			json_object_object_add(jm, k, json_object_new_int64(mem.loaded[g]));
+			snprintf(k, sizeof(k), "%s_all_generations_bytes", key[g]);
+			json_object_object_add(jm, k, json_object_new_int64(mem.all[g]));
+			snprintf(k, sizeof(k), "%s_read_by_program_bytes", key[g]);
+			json_object_object_add(jm, k, json_object_new_int64(mem.datapath[g]));
+		}
+	}
 	json_object_object_add(jm, "bytes_per_v4_prefix",
-			       jnum(sp.n_v4_all ? (double)mem.v4 / sp.n_v4_all : 0));
+			       jnum(sp.n_v4_all ? (double)mem.loaded[MG_V4] / sp.n_v4_all : 0));
 	json_object_object_add(jm, "bytes_per_host_pattern",
-			       jnum(hs.n_hosts ? (double)mem.hosts / hs.n_hosts : 0));
+			       jnum(hs.n_hosts ? (double)mem.loaded[MG_HOSTS] / hs.n_hosts : 0));
 	json_object_object_add(jm, "bytes_per_v6_prefix",
-			       jnum(sp.n_v6_all ? (double)mem.v6 / sp.n_v6_all : 0));
+			       jnum(sp.n_v6_all ? (double)mem.loaded[MG_V6] / sp.n_v6_all : 0));
 	json_object_object_add(jm, "bytes_per_prefix",
 			       jnum(sp.n_v4_all + sp.n_v6_all
-					    ? (double)mem.total / (sp.n_v4_all + sp.n_v6_all)
+					    ? (double)(mem.loaded[MG_V4] + mem.loaded[MG_V6]) /
+						      (sp.n_v4_all + sp.n_v6_all)
 					    : 0));
 	json_object_object_add(jm, "memavailable_drop_kib", json_object_new_int64(avail0 - avail1));
 	json_object_object_add(jm, "slab_growth_kib", json_object_new_int64(slab1 - slab0));
@@ -2211,8 +2528,23 @@ int main(int argc, char **argv)
 			       json_object_new_int64(proc_field("/proc/self/status", "VmHWM")));
 	json_object_object_add(jm, "vm_rss_kib",
 			       json_object_new_int64(proc_field("/proc/self/status", "VmRSS")));
-	json_object_object_add(jm, "maps", mem.list);
+	json_object_object_add(jm, "map_list", mem.list);
 	json_object_object_add(root, "memory", jm);
+	{
+		struct json_object *ra = json_object_new_array();
+
+		for (int r = 0; r < REF__COUNT; r++) {
+			struct json_object *ro = json_object_new_object();
+
+			json_object_object_add(ro, "name", json_object_new_string(rf.label[r]));
+			json_object_object_add(ro, "what", json_object_new_string(rf.what[r]));
+			json_object_object_add(ro, "bytes", json_object_new_int64(rf.bytes[r]));
+			json_object_array_add(ra, ro);
+		}
+		json_object_object_add(root, "references", ra);
+		json_object_object_add(root, "goals_policy", json_object_new_string(o.goals));
+		json_object_object_add(root, "goals", goals_json(goals, n_goals));
+	}
 	{
 		struct bpf_prog_info pi = {};
 		uint32_t len = sizeof(pi);
@@ -2291,6 +2623,25 @@ int main(int argc, char **argv)
 							       "(hot, warm) or before each cold "
 							       "packet, untimed"));
 			json_object_object_add(s, "cold", regime_json(&res[i].cold));
+			if (refs_of(sc)) {
+				struct json_object *ro = json_object_new_object();
+
+				for (int f = 0; f < REF__COUNT; f++) {
+					struct json_object *rr;
+
+					if (!(refs_of(sc) & REF_BIT(f)))
+						continue;
+					rr = json_object_new_object();
+					json_object_object_add(rr, "hot",
+							       ref_regime_json(&res[i].hot, f));
+					json_object_object_add(rr, "warm",
+							       ref_regime_json(&res[i].warm, f));
+					json_object_object_add(rr, "cold",
+							       ref_regime_json(&res[i].cold, f));
+					json_object_object_add(ro, rf.label[f], rr);
+				}
+				json_object_object_add(s, "references", ro);
+			}
 			v = json_object_new_object();
 			for (unsigned k = 0; k < NVERDICT; k++)
 				if (res[i].cold_verdicts[k])
@@ -2366,6 +2717,7 @@ int main(int argc, char **argv)
 	}
 	space_free(&sp);
 	hosts_free(&hs);
+	refs_close(&rf);
 	xdp_pass_bpf__destroy(base);
 	tapis_close(&t);
 	policy_free(&pol);

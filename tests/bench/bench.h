@@ -5,10 +5,13 @@
 #ifndef TAPIS_BENCH_H
 #define TAPIS_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "policy.h"
+
+struct json_object;
 
 /* `tapis-bench live-* ...`: returns the process exit code. */
 int live_main(int argc, char **argv);
@@ -47,8 +50,8 @@ void ivals_free(struct ivals *v);
 /* The policy's address space: its prefixes by kind, and interval sets to
  * draw addresses inside or outside it (bench.c). */
 struct space {
-	const struct net_entry **v4_all, **v4_drop, **v6_all;
-	size_t n_v4_all, n_v4_drop, n_v6_all;
+	const struct net_entry **v4_all, **v4_drop, **v6_all, **v6_drop;
+	size_t n_v4_all, n_v4_drop, n_v6_all, n_v6_drop;
 	struct ivals v4;       /* every IPv4 prefix */
 	struct ivals v6top;    /* top 32 bits covered by an IPv6 prefix */
 	const char *drop_rule; /* first drop rule matching destinations */
@@ -61,5 +64,55 @@ void addr_in(const struct net_entry *e, uint64_t *rng, uint8_t *out);
 void v4_outside(const struct space *s, uint64_t *rng, uint8_t *out);
 void v6_outside(const struct space *s, uint64_t *rng, uint8_t *out);
 uint32_t be32_of(const uint8_t *a);
+
+/* A program returning action (XDP_DROP, XDP_PASS), loaded from two
+ * instructions (livegen.c); its fd, or -errno. */
+int bench_const_prog(int action);
+
+/* ---- kernel memory of tapis's maps (maps_mem.c) ---- */
+enum map_group { MG_V4, MG_V6, MG_HOSTS, MG_OTHER, MG__COUNT };
+struct map_mem {
+	long long all[MG__COUNT];      /* every map, both generations */
+	long long loaded[MG__COUNT];   /* but the standby generation */
+	long long datapath[MG__COUNT]; /* loaded, and read by the program */
+	long long total;
+	unsigned n;
+	struct json_object *list; /* one object a map */
+};
+/* Walk every map of the program prog_fd, their inner maps, and the maps
+ * this process holds; gen is the active generation (tapis_ctl.gen). */
+int map_mem_walk(int prog_fd, uint32_t gen, struct map_mem *m);
+const char *map_group_name(enum map_group g);
+
+/* ---- reference programs (refs.c) ---- */
+enum ref_id {
+	REF_DROP,
+	REF_FLOOR_OWN,	 /* array of tapis's address tables' size */
+	REF_FLOOR_NAMES, /* array of tapis's name tables' size */
+	REF_FLOOR_64M,
+	REF_FLOOR_1M,
+	REF_FLOOR_256K,
+	REF_LPM, /* kernel LPM tries of the policy's prefixes */
+	REF__COUNT,
+};
+#define REF_BIT(r) (1u << (r))
+struct bench_floor_bpf;
+struct bench_lpm_bpf;
+struct refs {
+	int fd[REF__COUNT]; /* program fds */
+	uint64_t bytes[REF__COUNT];
+	char label[REF__COUNT][32];
+	char what[REF__COUNT][96];
+	struct bench_floor_bpf *floor[REF__COUNT];
+	struct bench_lpm_bpf *lpm;
+};
+int refs_load(struct refs *r, uint64_t own_bytes, uint64_t names_bytes, const struct space *sp);
+void refs_close(struct refs *r);
+/* One floor program over an array of bytes (rounded down to 8-byte
+ * entries) returning verdict for every frame; live.sh attaches one (with
+ * XDP_DROP) through `tapis-bench live-attach --prog floor`. */
+int floor_load(uint64_t bytes, uint32_t verdict, struct bench_floor_bpf **out);
+int floor_fd(struct bench_floor_bpf *s);
+void floor_close(struct bench_floor_bpf *s);
 
 #endif

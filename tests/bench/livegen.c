@@ -3,9 +3,12 @@
  * livegen.c - the live-path helpers of tapis-bench, driven by
  * tests/bench/live.sh inside the namespace it creates:
  *
- *   tapis-bench live-attach --dev IF --prog drop|pass
+ *   tapis-bench live-attach --dev IF --prog drop|pass|floor [--bytes N]
  *       attach a one-instruction XDP_DROP (or XDP_PASS) program to IF in
- *       native mode; the attachment outlives this process.
+ *       native mode, or the memory floor (bpf/bench_floor.bpf.c: one read
+ *       per direction in an array of N bytes, default 64 MiB, then
+ *       XDP_DROP); the attachment (and the floor's array) outlives this
+ *       process.
  *   tapis-bench live-gen --policy-dir DIR --target NAME:NEAR:FAR ...
  *                        [--seconds S] [--rounds N] [--cpu C] [--addrs N]
  *       drive frames out of each NEAR veth end into its peer FAR, round
@@ -151,7 +154,7 @@ static int load_insns(const struct bpf_insn *insns, size_t n, const char *name)
 }
 
 /* return XDP_DROP / XDP_PASS */
-static int const_prog(int action)
+int bench_const_prog(int action)
 {
 	const struct bpf_insn p[] = {MOV64_IMM(BPF_REG_0, action), EXIT()};
 
@@ -198,9 +201,12 @@ static int gen_prog(int map_fd, uint32_t mask, int ifindex)
 static int live_attach(int argc, char **argv)
 {
 	const char *dev = NULL, *prog = "drop";
-	int c, fd, ifindex;
+	struct bench_floor_bpf *floor = NULL;
+	uint64_t bytes = 64ull << 20;
+	int c, fd, ifindex, err;
 	static const struct option lo[] = {{"dev", required_argument, NULL, 'd'},
 					   {"prog", required_argument, NULL, 'p'},
+					   {"bytes", required_argument, NULL, 'b'},
 					   {NULL, 0, NULL, 0}};
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -208,23 +214,38 @@ static int live_attach(int argc, char **argv)
 			dev = optarg;
 		else if (c == 'p')
 			prog = optarg;
+		else if (c == 'b')
+			bytes = strtoull(optarg, NULL, 0);
 		else
 			return 2;
 	}
 	ifindex = dev ? (int)if_nametoindex(dev) : 0;
-	if (!ifindex || (strcmp(prog, "drop") && strcmp(prog, "pass"))) {
-		fprintf(stderr, "usage: tapis-bench live-attach --dev IF --prog drop|pass\n");
+	if (!ifindex || (strcmp(prog, "drop") && strcmp(prog, "pass") && strcmp(prog, "floor"))) {
+		fprintf(stderr, "usage: tapis-bench live-attach --dev IF --prog drop|pass|floor "
+				"[--bytes N]\n");
 		return 2;
 	}
-	fd = const_prog(strcmp(prog, "drop") ? XDP_PASS : XDP_DROP);
+	if (!strcmp(prog, "floor")) {
+		err = floor_load(bytes, XDP_DROP, &floor);
+		if (err) {
+			fprintf(stderr, "tapis-bench: load the floor (%llu B): %s\n",
+				(unsigned long long)bytes, strerror(-err));
+			return 1;
+		}
+		fd = floor_fd(floor);
+	} else {
+		fd = bench_const_prog(strcmp(prog, "drop") ? XDP_PASS : XDP_DROP);
+	}
 	if (fd < 0)
 		return 1;
-	if (bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL)) {
+	err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL) ? -errno : 0;
+	if (err)
 		fprintf(stderr, "tapis-bench: attach %s to %s (native): %s\n", prog, dev,
-			strerror(errno));
-		return 1;
-	}
-	return 0;
+			strerror(-err));
+	/* attached, the program and its array live on without this process */
+	if (floor)
+		floor_close(floor);
+	return err ? 1 : 0;
 }
 
 /* ---- live-gen ----------------------------------------------------------- */

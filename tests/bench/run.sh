@@ -10,8 +10,13 @@
 #   1. scripts/gen_bench_policy.py writes the policy (500,000 IPv4 and
 #      100,000 IPv6 prefixes and 2,000,000 host patterns; --smoke: 5,000,
 #      1,000 and 2,000) unless it is there
-#   2. build/tapis-bench prints the per-scenario table and writes
+#   2. build/tapis-bench prints the per-scenario table, with the reference
+#      programs beside tapis (XDP_DROP, memory floors, the kernel LPM trie;
+#      issue 11) and the goals of issue 11 as met / NOT MET rows, and writes
 #      build/bench.json (--smoke: build/bench-smoke.json, tiny repeat)
+#   2b. the same on the small policy (gen_bench_policy.py --small: 1,000
+#      prefixes, 1,000 names), the rows with references only, with the
+#      small policy's goals, merged into the JSON under "small"
 #   3. tests/bench/control.py times the `tapis` commands themselves with the
 #      same policy (load, reload, host add/del, unload; peak RSS), merged
 #      into the JSON under "control"
@@ -27,8 +32,10 @@
 # that must all be dropped were (blocked addresses, listed DNS names, TLS and
 # HTTP names under a drop pattern, blocked flows), the live edit worked, memory
 # per prefix and per name was measured, the JSON is valid, the live path ran
-# (or was skipped for a stated reason, counted as skipped). Exit status is
-# non-zero only when a check failed. Last line: "N passed, N failed[, N skipped]".
+# (or was skipped for a stated reason, counted as skipped, as is a run with
+# --no-live; never as passed). The checker's own exit status counts: one
+# that dies half-way is a failure. Exit status is non-zero only when a
+# check failed. Last line: "N passed, N failed[, N skipped]".
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
@@ -40,7 +47,7 @@ while [ $# -gt 0 ]; do
 	--smoke) SMOKE=1; shift ;;
 	--no-live) LIVE=0; shift ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h | --help) sed -n '3,27p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,33p' "$0"; exit 0 ;;
 	*) EXTRA+=("$1"); shift ;;
 	esac
 done
@@ -70,6 +77,7 @@ finish() {
 if [ "$SMOKE" = 1 ]; then
 	POLICY_DIR=$B/bench-policy-smoke
 	JSON=$B/bench-smoke.json
+	SMALL_JSON=$B/bench-small-smoke.json
 	GEN_ARGS=(--smoke)
 	BENCH_ARGS=(--smoke)
 	LIVE_ARGS=(--rounds 1 --seconds 0.5 --json "$B/bench-live-smoke.json")
@@ -78,6 +86,7 @@ if [ "$SMOKE" = 1 ]; then
 else
 	POLICY_DIR=$B/bench-policy
 	JSON=$B/bench.json
+	SMALL_JSON=$B/bench-small.json
 	GEN_ARGS=()
 	BENCH_ARGS=()
 	LIVE_ARGS=(--json "$B/bench-live.json")
@@ -92,20 +101,38 @@ for f in "$B/tapis" "$B/tapis-bench"; do
 	fi
 done
 
-# 1. policy (regenerated when missing or older than the generator)
-if [ ! -f "$POLICY_DIR/meta.json" ] || [ scripts/gen_bench_policy.py -nt "$POLICY_DIR/meta.json" ]; then
-	rm -rf "$POLICY_DIR"
-	python3 scripts/gen_bench_policy.py "${GEN_ARGS[@]}" "$POLICY_DIR"
-fi
-[ -f "$POLICY_DIR/policy.yaml" ] && [ -f "$POLICY_DIR/meta.json" ]
+# 1. policies (regenerated when missing or older than the generator)
+SMALL_DIR=$B/bench-policy-small
+gen_policy() { # DIR GEN-ARGS...
+	local dir=$1
+	shift
+	if [ ! -f "$dir/meta.json" ] || [ scripts/gen_bench_policy.py -nt "$dir/meta.json" ]; then
+		rm -rf "$dir"
+		python3 scripts/gen_bench_policy.py "$@" "$dir"
+	fi
+	[ -f "$dir/policy.yaml" ] && [ -f "$dir/meta.json" ]
+}
+gen_policy "$POLICY_DIR" ${GEN_ARGS[@]+"${GEN_ARGS[@]}"}
 check "bench policy in $POLICY_DIR" $?
 [ -f "$POLICY_DIR/policy.yaml" ] || finish
+gen_policy "$SMALL_DIR" --small
+check "small policy in $SMALL_DIR" $?
 
 # 2. the harness (no stale results: the checks read what this run wrote)
 rm -f "$JSON"
 "$B/tapis-bench" "${BENCH_ARGS[@]}" --policy-dir "$POLICY_DIR" --json "$JSON" ${EXTRA[@]+"${EXTRA[@]}"}
 rc=$?
 check "tapis-bench ran (exit $rc)" $rc
+
+# 2b. the small policy, with its own goals
+echo
+rm -f "$SMALL_JSON"
+if [ -f "$SMALL_DIR/policy.yaml" ]; then
+	"$B/tapis-bench" "${BENCH_ARGS[@]}" --goals small --refs-only --policy-dir "$SMALL_DIR" \
+		--json "$SMALL_JSON" ${EXTRA[@]+"${EXTRA[@]}"}
+	rc=$?
+	check "tapis-bench ran on the small policy (exit $rc)" $rc
+fi
 
 # 3. the control plane, as commands
 echo
@@ -127,14 +154,18 @@ if [ "$LIVE" = 1 ]; then
 	echo
 	LIVE_JSON=${LIVE_ARGS[${#LIVE_ARGS[@]} - 1]}
 	rm -f "$LIVE_JSON"
-	bash tests/bench/live.sh --policy-dir "$POLICY_DIR" "${LIVE_ARGS[@]}"
+	# the floor end's array: tapis's address tables as this run loaded them
+	FLOOR_BYTES=$(python3 -c 'import json, sys; m = json.load(open(sys.argv[1]))["memory"]
+print(m["v4_read_by_program_bytes"] + m["v6_read_by_program_bytes"])' "$JSON" 2>/dev/null) ||
+		FLOOR_BYTES=$((64 << 20))
+	bash tests/bench/live.sh --policy-dir "$POLICY_DIR" --floor-bytes "$FLOOR_BYTES" "${LIVE_ARGS[@]}"
 	LIVE_RC=$?
 fi
 
 # checks on the JSON: structure and finiteness, not speed
-CHECKS=$(python3 - "$JSON" "$LIVE_RC" "${LIVE_JSON:-}" "$CONTROL_JSON" "$SERVE_JSON" <<'EOF'
+CHECKS=$(python3 - "$JSON" "$LIVE_RC" "${LIVE_JSON:-}" "$CONTROL_JSON" "$SERVE_JSON" "$SMALL_JSON" <<'EOF'
 import json, math, sys
-path, live_rc, live_json, control_json, serve_json = sys.argv[1:6]
+path, live_rc, live_json, control_json, serve_json, small_json = sys.argv[1:7]
 def out(ok, desc, detail=""):
     print("%s - %s%s" % ("ok" if ok else "not ok", desc, " (%s)" % detail if detail and not ok else ""))
 def finite(x):
@@ -175,6 +206,56 @@ for s in scen:
             bad.append("cold verdicts %s, expected (almost) all drop" % cv)
     out(not bad, "scenario %s: every regime measured, verdict as expected" % s.get("name"),
         "; ".join(bad))
+def check_refs(d, tag):
+    """issue 11: every reference ran beside tapis, its figures are finite,
+    the floors' ratios exist, and the goals were judged."""
+    refs = [r.get("name") for r in d.get("references", [])]
+    want = {"xdp-drop", "floor-own", "floor-names", "floor-64MiB", "floor-1MiB",
+            "floor-256KiB", "lpm"}
+    out(want <= set(refs), "%s: reference programs loaded" % tag,
+        "missing: %s" % ", ".join(sorted(want - set(refs))))
+    rows = {s.get("name"): s for s in d.get("scenarios", []) if s.get("ran")}
+    for name in ("ipv4-nomatch", "ipv6-nomatch", "ipv4-blocked", "ipv6-blocked",
+                 "dns-5label-match", "dns-5label-nomatch"):
+        s = rows.get(name)
+        bad = []
+        if not s:
+            bad.append("did not run")
+        else:
+            rr = s.get("references", {})
+            need = ["xdp-drop", "floor-64MiB"] + (
+                ["floor-names"] if name.startswith("dns") else
+                ["floor-own", "floor-1MiB", "floor-256KiB", "lpm"])
+            for ref in need:
+                for reg in ("hot", "warm", "cold"):
+                    v = rr.get(ref, {}).get(reg, {}).get("ns", {})
+                    if not all(finite(v.get(x)) for x in ("median", "min", "max")):
+                        bad.append("%s %s not finite" % (ref, reg))
+                if ref != "xdp-drop" and not finite(
+                        rr.get(ref, {}).get("cold", {}).get("tapis_extra_ratio", {}).get("median")):
+                    bad.append("%s: no cold ratio" % ref)
+        out(not bad, "%s: %s measured beside its references" % (tag, name), "; ".join(bad))
+    g = d.get("goals", [])
+    out(len(g) > 0 and all(isinstance(x.get("met"), bool) and isinstance(x.get("value"), (int, float))
+                           for x in g), "%s: goals of issue 11 judged (%d rows)" % (tag, len(g)), "none")
+    m = d.get("memory", {})
+    out(all(finite(m.get(k)) for k in ("maps_bytes_memlock", "bytes_per_v4_prefix",
+                                        "bytes_per_v6_prefix", "bytes_per_host_pattern")),
+        "%s: map memory in all and per table" % tag, "missing")
+
+check_refs(d, "bench policy")
+try:
+    sm = json.load(open(small_json))
+    cfg = sm.get("config", {})
+    out(cfg.get("v4_prefixes", 0) + cfg.get("v6_prefixes", 0) <= 1100 and
+        sm.get("goals_policy") == "small", "small policy run: 1,000 prefixes, its goals",
+        "%s prefixes, goals %s" % (cfg.get("v4_prefixes", 0) + cfg.get("v6_prefixes", 0),
+                                   sm.get("goals_policy")))
+    check_refs(sm, "small policy")
+    d["small"] = sm
+    json.dump(d, open(path, "w"), indent=1)
+except Exception as e:
+    out(False, "small policy results", str(e))
 ne = d.get("net_edit", {})
 out(bool(ne.get("ok")) and finite(ne.get("add_24_us", {}).get("median")),
     "live net add/del on the loaded handle", "failed")
@@ -203,7 +284,7 @@ try:
 except Exception as e:
     out(False, "serve figures", str(e))
 if live_rc == "skip":
-    pass
+    print("skip - live path not run (--no-live)")
 elif live_rc == "77":
     print("skip - live path (see its skip: line above)")
 elif live_rc != "0":
@@ -220,6 +301,7 @@ else:
         out(False, "live path results", str(e))
 EOF
 )
+CHECKS_RC=$?
 [ -n "$CHECKS" ] || check "JSON checks ran" 1
 while IFS= read -r line; do
 	case $line in
@@ -230,4 +312,7 @@ while IFS= read -r line; do
 	esac
 	echo "$line"
 done <<<"$CHECKS"
+# A checker that died half-way has not checked the rest: its lines so far
+# are kept, and its exit status is a failure of its own.
+[ "$CHECKS_RC" = 0 ] || check "JSON checker finished" 1 "exit $CHECKS_RC"
 finish

@@ -639,6 +639,7 @@ static bool test_corpus_l7(void)
 	for (size_t i = 0; i < n_confl; i++)
 		printf("%s%u", i ? " " : "", confl[i]);
 	printf("]\n");
+	test_cases(n_checked);
 	printf("# %zu tls/http rows in %zu captures: %u checked, %u matched, %u failed; "
 	       "%u skipped with a reason (%u of them asserted not counted)\n",
 	       n_rows, n_caps, n_checked, n_matched, n_failed, n_skipped, n_must_not);
@@ -660,6 +661,12 @@ int main(int argc, char **argv)
 	int err, rc;
 
 	if (!corpus_find(corpus, sizeof(corpus))) {
+		/* CI has the corpus: there, its absence is a failure. */
+		if (test_strict()) {
+			printf("not ok 1 - corpus not found (TAPIS_STRICT=1: may not skip; set "
+			       "TAPIS_CORPUS)\n0 passed, 1 failed\n");
+			return 1;
+		}
 		printf("1..0 # SKIP corpus not found (set TAPIS_CORPUS)\n0 passed, 0 failed, 1 "
 		       "skipped\n");
 		return 0;

@@ -233,6 +233,7 @@ static bool test_pattern_kinds(void)
 					return false;
 				n++;
 			}
+	test_cases(n);
 	printf("# %u queries\n", n);
 	return true;
 }
@@ -274,6 +275,7 @@ static bool test_encapsulations(void)
 					return false;
 				n += 3;
 			}
+	test_cases(n);
 	printf("# %u queries over %d encapsulations\n", n, PKT_ENC_N);
 	return true;
 }
@@ -410,6 +412,7 @@ static bool test_reject_nxdomain(void)
 						return false;
 					n++;
 				}
+	test_cases(n);
 	printf("# %u NXDOMAIN answers checked\n", n);
 	return true;
 }
@@ -473,6 +476,7 @@ static bool test_sinkhole(void)
 					return false;
 				n += 4;
 			}
+	test_cases(n);
 	printf("# %u sinkhole answers checked\n", n);
 	return true;
 }
@@ -526,6 +530,7 @@ static bool test_answer_sizes(void)
 			return false;
 		n += 2;
 	}
+	test_cases(n);
 	printf("# %u answers of every size\n", n);
 	return true;
 }
@@ -686,6 +691,48 @@ static bool test_ipv4_options_answered(void)
 	return true;
 }
 
+/* Received checksums are not verified (README, "Never a reflector"): a
+ * veth or a local sender hands XDP partial ones. A query whose IPv4 header
+ * and UDP checksums are wrong is matched and answered like any other, and
+ * the answer carries correct checksums of its own. */
+static bool test_wrong_checksums_answered(void)
+{
+	struct pkt_view vin, vout;
+	uint8_t out[PKT_MAX];
+	struct dns_msg m;
+	size_t out_len;
+	struct pkt in;
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		pkt_init(&in);
+		pkt_eth(&in, NULL, NULL);
+		if (v6)
+			pkt_ipv6(&in, SRC6, DST6, PKT_AUTO);
+		else
+			pkt_ipv4(&in, SRC4, DST4, PKT_AUTO, NULL);
+		pkt_udp(&in, SPORT, 53);
+		dns_query(&in, "reject.example", DNS_TYPE_A, 12, DNS_RD, true);
+		ASSERT_OK(pkt_finish(&in));
+		ASSERT_OK(pkt_parse(in.buf, in.len, &vin));
+		/* Flip bits of the UDP checksum, and of the IPv4 header's. */
+		in.buf[vin.l4_off + 6] ^= 0x5a;
+		if (!v6)
+			in.buf[vin.l3_off + 10] ^= 0xa5;
+		ASSERT_OK(pkt_parse(in.buf, in.len, &vin));
+		ASSERT_FALSE(l4_csum_ok(&vin), "the query's UDP checksum is wrong (v6=%d)", v6);
+		if (!v6)
+			ASSERT_FALSE(ipv4_hdr_csum_ok(&vin), "the query's IPv4 checksum is wrong");
+		out_len = sizeof(out);
+		ASSERT_EQ(fx_run(&fx, in.buf, in.len, out, &out_len), XDP_TX, "answered (v6=%d)",
+			  v6);
+		ASSERT_OK(pkt_parse(out, out_len, &vout));
+		ASSERT_TRUE(turned_around(&vin, &vout, out_len));
+		ASSERT_OK(dns_parse_view(&vout, &m));
+		ASSERT_EQ(m.rcode, DNS_RCODE_NXDOMAIN);
+	}
+	return true;
+}
+
 /* IPv6 with extension headers gets no answer (documented): dropped. */
 static bool test_ipv6_ext_dropped(void)
 {
@@ -747,6 +794,7 @@ static bool test_tcp_reset(void)
 				return false;
 			n += 2;
 		}
+	test_cases(n);
 	printf("# %u resets checked\n", n);
 	return true;
 }
@@ -1311,6 +1359,7 @@ static const struct test_case tests[] = {
 	TEST(test_answer_cuts_trailing),
 	TEST(test_first_fragment_answered),
 	TEST(test_ipv4_options_answered),
+	TEST(test_wrong_checksums_answered),
 	TEST(test_ipv6_ext_dropped),
 	TEST(test_tcp_reset),
 	TEST(test_tcp_no_reset_without_ack),

@@ -210,6 +210,7 @@ static bool test_two_segments(void)
 					xdp_action_name(first), xdp_action_name(last));
 		}
 	}
+	test_cases(checked);
 	printf("# %u two-segment cuts checked\n", checked);
 	ASSERT_EQ(bad, 0, "cuts with the wrong verdicts");
 	return true;

@@ -5,8 +5,11 @@
  * header boundary, which must pass and be counted by reason. */
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "pkt.h"
@@ -165,6 +168,7 @@ static bool test_matrix(void)
 					return false;
 				n++;
 			}
+	test_cases(n);
 	printf("# %u cases: %d encapsulations x %d shapes x %zu outcomes\n", n, E__N, S__N,
 	       sizeof(outcomes) / sizeof(outcomes[0]));
 	return true;
@@ -255,6 +259,7 @@ static bool test_truncated(void)
 				}
 			}
 		}
+	test_cases(n);
 	printf("# %u truncated frames\n", n);
 	return true;
 }
@@ -429,6 +434,78 @@ static bool test_never_aborted(void)
 	return true;
 }
 
+/* fn run in a child stops it with SIGABRT and a message containing want
+ * on stderr: the fixture's guard ends the process, so it is watched from
+ * outside. */
+static bool stops_with(void (*fn)(void), const char *want)
+{
+	char msg[512] = "";
+	size_t have = 0;
+	ssize_t n;
+	int fds[2], st;
+	pid_t pid;
+
+	ASSERT_OK(pipe(fds));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		signal(SIGABRT, SIG_DFL);
+		fn();
+		_exit(0); /* the guard let it through */
+	}
+	close(fds[1]);
+	while (have < sizeof(msg) - 1 && (n = read(fds[0], msg + have, sizeof(msg) - 1 - have)) > 0)
+		have += (size_t)n;
+	close(fds[0]);
+	ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+		    "child ended with status 0x%x, want SIGABRT (message: %s)", st, msg);
+	ASSERT_TRUE(strstr(msg, want) != NULL, "message '%s' lacks '%s'", msg, want);
+	return true;
+}
+
+static void ask_unknown_packets(void)
+{
+	fx_rule_packets(&fx, "no-such-rule");
+}
+
+static void ask_unknown_bytes(void)
+{
+	fx_rule_bytes(&fx, "no-such-rule");
+}
+
+static void ask_unknown_kind(void)
+{
+	fx_rule_kind_packets(&fx, "no-such-rule", 0);
+}
+
+static void ask_rule_id_0(void)
+{
+	fx_id_packets(&fx, 0);
+}
+
+static void ask_reason_past_map(void)
+{
+	fx_reason(&fx, 1u << 20);
+}
+
+/* A counter the policy cannot have is not a number a "did not change"
+ * check could compare with itself: the test file stops, naming it. */
+static bool test_fixture_refuses_unknown_counters(void)
+{
+	ASSERT_GT(fx_rule_id(&fx, "block-dst"), 0, "a known rule still has an id");
+	ASSERT_EQ(fx_rule_id(&fx, "no-such-rule"), 0);
+	ASSERT_TRUE(stops_with(ask_unknown_packets, "no rule named 'no-such-rule'"));
+	ASSERT_TRUE(stops_with(ask_unknown_bytes, "no rule named 'no-such-rule'"));
+	ASSERT_TRUE(stops_with(ask_unknown_kind, "no rule named 'no-such-rule'"));
+	ASSERT_TRUE(stops_with(ask_rule_id_0, "rule id 0"));
+	ASSERT_TRUE(stops_with(ask_reason_past_map, "reason 1048576"));
+	return true;
+}
+
 static const struct test_case tests[] = {
 	TEST(test_matrix),
 	TEST(test_bytes_counted),
@@ -439,6 +516,7 @@ static const struct test_case tests[] = {
 	TEST(test_v6_inline_and_overflow),
 	TEST(test_expired_falls_through),
 	TEST(test_never_aborted),
+	TEST(test_fixture_refuses_unknown_counters),
 };
 
 int main(int argc, char **argv)

@@ -168,6 +168,7 @@ static bool test_two_segments_every_cut(void)
 					xdp_action_name(early), xdp_action_name(r));
 		}
 	}
+	test_cases(checked);
 	printf("# %u two-segment cuts checked (name ends at %zu)\n", checked, ne);
 	ASSERT_EQ(bad, 0, "two-segment cuts with the wrong verdict");
 	ASSERT_GT(fx_stat(&fx, TAPIS_S_L7_FOLLOWED), f0, "followed counted");

@@ -6,7 +6,9 @@
 # Each test gets a unique LAB_PREFIX (its own namespaces, bpffs and services)
 # and tears its lab down on any exit. Lines "ok - ..." and "not ok - ..." are
 # counted; a test that dies without saying "not ok" counts one failure; a test
-# (or this runner) that cannot run prints "skip: WHY" and counts one skip.
+# (or this runner) that cannot run prints "skip: WHY" and counts one skip;
+# under TAPIS_STRICT=1 (.ci/run) it fails instead (tests/lab/lib.sh says
+# what that covers).
 # Ends with "N passed, N failed" (", N skipped" appended when there are skips).
 # Exit status: 0 when nothing failed.
 #
@@ -60,6 +62,13 @@ else
 	done
 fi
 if [ -n "$why" ]; then
+	# CI (TAPIS_STRICT=1) runs as root with the lab's tools installed: a
+	# lab tier that cannot run there has failed.
+	if [ "${TAPIS_STRICT:-}" = 1 ]; then
+		echo "not ok - lab tests cannot run: $why (TAPIS_STRICT=1: may not skip)"
+		FAIL=1
+		finish
+	fi
 	echo "skip: lab tests: $why"
 	SKIP=${#tests[@]}
 	[ "$SKIP" -gt 0 ] || SKIP=1

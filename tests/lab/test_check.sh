@@ -24,8 +24,19 @@ re_escape() { sed 's/[][\.*^$()+?{}|/]/\\&/g' <<<"$1"; }
 # has_loc FILE LINE: $OUT has "FILE:LINE: error:"
 has_loc() { grep -qE "^$(re_escape "$1"):$2: error: " <<<"$OUT"; }
 nothing_loaded() { # no pins, no XDP program on r0
-	! pins_left && ! router_xdp r0
+	no_pins && router_no_xdp r0
 }
+
+# The probes of nothing_loaded see pins and a program when there are some.
+cat >"$tmp/one.yaml" <<'EOF'
+version: 1
+rules:
+  - { name: one, action: drop, nets: [198.18.3.10/32] }
+EOF
+assert_ok "load a one-rule policy on r0" lab_tapis load --policy "$tmp/one.yaml" --iface r0 --mode native
+assert_true "loaded: pins at the pin path" "nothing pinned at $TAPIS_PIN" pins_left
+assert_true "loaded: r0 has an XDP program" "no prog/xdp on r0" router_xdp r0
+assert_ok "unload it" lab_tapis unload
 
 # --- more rules than a filter holds -------------------------------------------------------
 python3 - "$tmp/many.yaml" <<'EOF'

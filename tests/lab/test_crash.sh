@@ -27,6 +27,13 @@ rules:
     net_lists: [$tmp/nets.txt]
 EOF
 
+# A load left to finish: the probes of the absence checks below see pins
+# and a program when there are some.
+assert_ok "a load that is not killed" lab_tapis load --policy "$tmp/policy.yaml" --iface r0 --mode native
+assert_true "loaded: pins at the pin path" "nothing pinned at $TAPIS_PIN" pins_left
+assert_true "loaded: r0 has an XDP program" "no prog/xdp on r0" router_xdp r0
+assert_ok "unload it" lab_tapis unload
+
 RANDOM=7
 for round in $(seq 10); do
 	ms=$((RANDOM % 600))
@@ -47,9 +54,9 @@ for round in $(seq 10); do
 	assert_true "round $round: unload reaches a clean state (exit 0, or 4 with nothing there)" \
 		"exit $RC: $(_t_short)" test "$RC" = 0 -o "$RC" = 4
 	assert_true "round $round: nothing pinned after the unload" "pins: $(ls "$TAPIS_PIN" 2>/dev/null | head -3 | tr '\n' ' ')" \
-		eval '! pins_left'
+		no_pins
 	assert_true "round $round: no tapis program on r0" "r0 still runs a program" \
-		eval "! ip -n $LAB_NS_R link show dev r0 | grep -q 'prog/xdp'"
+		router_no_xdp r0
 done
 # Killed again, then a load straight away: it replaces the leftovers.
 lab_bg load tapis r "$TAPIS_BIN" load --policy "$tmp/policy.yaml" --iface r0 --mode native \

@@ -154,7 +154,7 @@ chromium_get() {
 HAVE_CHROMIUM=1
 command -v chromium >/dev/null 2>&1 || {
 	HAVE_CHROMIUM=0
-	echo "skip: chromium not installed (make deps installs it): browser checks left out"
+	skip_missing "chromium not installed (make deps installs it): browser checks left out"
 }
 
 # --- checks on one client run ---------------------------------------------------------

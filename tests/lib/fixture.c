@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,26 +96,54 @@ uint32_t fx_rule_id(struct fixture *f, const char *rule)
 	return fx_each_rule(f, find_one, &c) ? 0 : c.id;
 }
 
-/* The per-CPU counter of a rule id, summed. */
-static bool id_counter(struct fixture *f, uint32_t id, struct tapis_counter *sum)
+/* A counter a test asks for and cannot have (no rule of that name, rule
+ * id 0, a reason or stat index past the map, a failed read) is the test's
+ * mistake or a broken fixture. Returned as a value (0 or -1), a "did not
+ * change" check would compare it with itself and pass: the test file
+ * stops instead, which the runner counts as failed. */
+__attribute__((format(printf, 1, 2), noreturn)) static void fx_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("fixture: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(NULL);
+	abort();
+}
+
+/* The per-CPU counters of a rule id, or the test stops. */
+static void id_percpu(struct fixture *f, uint32_t id, struct tapis_counter *pc)
+{
+	if (!id)
+		fx_fatal("counter of rule id 0 (no rule)");
+	if (f->t.ncpus > 512)
+		fx_fatal("%d CPUs: more than the fixture reads", f->t.ncpus);
+	if (bpf_map_lookup_elem(f->t.map_fd[M_COUNTERS], &id, pc))
+		fx_fatal("counter of rule id %u: %s", id, strerror(errno));
+}
+
+static void id_counter(struct fixture *f, uint32_t id, struct tapis_counter *sum)
 {
 	struct tapis_counter pc[512];
 
 	memset(sum, 0, sizeof(*sum));
-	if (!id || f->t.ncpus > 512 || bpf_map_lookup_elem(f->t.map_fd[M_COUNTERS], &id, pc))
-		return false;
+	id_percpu(f, id, pc);
 	for (int c = 0; c < f->t.ncpus; c++) {
 		sum->packets += pc[c].packets;
 		sum->bytes += pc[c].bytes;
 	}
-	return true;
 }
 
 uint64_t fx_id_packets(struct fixture *f, uint32_t id)
 {
 	struct tapis_counter c;
 
-	return id_counter(f, id, &c) ? c.packets : 0;
+	id_counter(f, id, &c);
+	return c.packets;
 }
 
 uint64_t fx_id_kind_packets(struct fixture *f, uint32_t id, unsigned kind)
@@ -121,26 +151,20 @@ uint64_t fx_id_kind_packets(struct fixture *f, uint32_t id, unsigned kind)
 	struct tapis_counter pc[512];
 	uint64_t sum = 0;
 
-	if (!id || kind >= TAPIS_KIND_MAX || f->t.ncpus > 512 ||
-	    bpf_map_lookup_elem(f->t.map_fd[M_COUNTERS], &id, pc))
-		return 0;
+	if (kind >= TAPIS_KIND_MAX)
+		fx_fatal("counter kind %u: past TAPIS_KIND_MAX", kind);
+	id_percpu(f, id, pc);
 	for (int c = 0; c < f->t.ncpus; c++)
 		sum += pc[c].kind_packets[kind];
 	return sum;
 }
 
-/* A counter asked of a rule the policy does not have is a test's mistake:
- * returned as a value, "did not change" would compare it with itself and
- * pass. The test file stops, which the runner counts as failed. */
 static uint32_t known_rule(struct fixture *f, const char *rule)
 {
 	uint32_t id = fx_rule_id(f, rule);
 
-	if (!id) {
-		fprintf(stderr, "fixture: no rule named '%s' in the loaded policy\n", rule);
-		fflush(NULL);
-		abort();
-	}
+	if (!id)
+		fx_fatal("no rule named '%s' in the loaded policy", rule);
 	return id;
 }
 
@@ -175,31 +199,38 @@ int fx_flows_clear(struct fixture *f)
 	return 0;
 }
 
-static bool rule_counter(struct fixture *f, const char *rule, struct tapis_counter *sum)
-{
-	return id_counter(f, known_rule(f, rule), sum);
-}
-
 uint64_t fx_rule_packets(struct fixture *f, const char *rule)
 {
-	struct tapis_counter c;
-
-	return rule_counter(f, rule, &c) ? c.packets : (uint64_t)-1;
+	return fx_id_packets(f, known_rule(f, rule));
 }
 
 uint64_t fx_rule_bytes(struct fixture *f, const char *rule)
 {
 	struct tapis_counter c;
 
-	return rule_counter(f, rule, &c) ? c.bytes : (uint64_t)-1;
+	id_counter(f, known_rule(f, rule), &c);
+	return c.bytes;
+}
+
+uint64_t fx_rule_expired(struct fixture *f, const char *rule)
+{
+	struct tapis_counter pc[512];
+	uint64_t sum = 0;
+
+	id_percpu(f, known_rule(f, rule), pc);
+	for (int c = 0; c < f->t.ncpus; c++)
+		sum += pc[c].expired;
+	return sum;
 }
 
 static uint64_t sum(struct fixture *f, int map, unsigned key)
 {
 	uint64_t v[512] = {}, s = 0;
 
-	if (f->t.ncpus > 512 || bpf_map_lookup_elem(f->t.map_fd[map], &key, v))
-		return (uint64_t)-1;
+	if (f->t.ncpus > 512)
+		fx_fatal("%d CPUs: more than the fixture reads", f->t.ncpus);
+	if (bpf_map_lookup_elem(f->t.map_fd[map], &key, v))
+		fx_fatal("%s %u: %s", map == M_REASONS ? "reason" : "stat", key, strerror(errno));
 	for (int c = 0; c < f->t.ncpus; c++)
 		s += v[c];
 	return s;

@@ -31,22 +31,26 @@ int fx_run(struct fixture *f, const void *frame, size_t len, void *out, size_t *
 uint32_t fx_rule_id(struct fixture *f, const char *rule);
 int fx_each_rule(struct fixture *f, void (*fn)(const char *name, uint32_t id, void *ctx),
 		 void *ctx);
-/* Packets counted on a rule id (0 for id 0 or on error). */
+/* Counters summed over CPUs. A counter that cannot be had (id 0, no rule
+ * of that name, a reason, stat or kind past its map, a failed read) stops
+ * the test file with a message on stderr (abort, counted failed): returned
+ * as a value, a "did not change" check would compare it with itself and
+ * pass. */
+/* Packets counted on a rule id. */
 uint64_t fx_id_packets(struct fixture *f, uint32_t id);
-/* Packets counted on a rule id for one enum tapis_kind, summed over CPUs
- * (0 for id 0 or on error). */
+/* Packets counted on a rule id for one enum tapis_kind. */
 uint64_t fx_id_kind_packets(struct fixture *f, uint32_t id, unsigned kind);
-/* The same by rule name; (uint64_t)-1 when no rule has that name, so a
- * test naming a rule that does not exist cannot see "no change". */
+/* The same by rule name. */
 uint64_t fx_rule_kind_packets(struct fixture *f, const char *rule, unsigned kind);
 /* Empty the flow table and the L7 states (tapis_flows, tapis_l7_states,
  * tapis_l7_names), e.g. between captures that reuse one 5-tuple. 0 or
  * -errno. */
 int fx_flows_clear(struct fixture *f);
 
-/* Counters summed over CPUs. */
 uint64_t fx_rule_packets(struct fixture *f, const char *rule);
 uint64_t fx_rule_bytes(struct fixture *f, const char *rule);
+/* Matches ignored because the rule had expired (stats: expired_hits). */
+uint64_t fx_rule_expired(struct fixture *f, const char *rule);
 uint64_t fx_reason(struct fixture *f, unsigned reason);
 uint64_t fx_stat(struct fixture *f, unsigned stat);
 

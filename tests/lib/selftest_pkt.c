@@ -1359,7 +1359,7 @@ static bool test_corpus_frame_counts(void)
 	unsigned files = 0;
 
 	if (!dir)
-		SKIP("corpus not found; set TAPIS_CORPUS");
+		SKIP_MISSING("corpus not found; set TAPIS_CORPUS");
 	if (!check_manifest(dir, "pcaps.tsv", "pcap", &files, &frames, &ip, &errs))
 		return false;
 	ASSERT_EQ(files, 78);
@@ -1396,7 +1396,7 @@ static bool test_corpus_tuples(void)
 	FILE *m;
 
 	if (!dir)
-		SKIP("corpus not found; set TAPIS_CORPUS");
+		SKIP_MISSING("corpus not found; set TAPIS_CORPUS");
 	snprintf(path, sizeof(path), "%s/expected-frames.tsv", dir);
 	m = fopen(path, "r");
 	ASSERT_TRUE(m != NULL, "%s", path);

@@ -7,6 +7,10 @@
  * return false from the function they are in, so a helper returning bool can
  * use them too. The message is optional printf text; without it the
  * asserted expression is printed. SKIP("why") ends a test as skipped.
+ * SKIP_MISSING("why") is the skip for want of something CI provides (the
+ * shared corpus, root, a tool `make deps` installs): with TAPIS_STRICT=1 in
+ * the environment (.ci/run) it fails the test instead. A test that runs many cases calls
+ * test_cases(n), and its ok line says "(n cases)".
  *
  *	static bool test_parse(void) { ASSERT_EQ(v.dport, 53, "port"); return true; }
  *	static const struct test_case tests[] = { TEST(test_parse), };
@@ -14,7 +18,8 @@
  *
  * The runner prints TAP ("1..N", "ok 1 - test_parse", "not ok 2 - ...",
  * "ok 3 - x # SKIP why") and last, alone on its line, "N passed, N failed"
- * (", N skipped" when any). It exits 1 if a test failed. Arguments, if any,
+ * (", N skipped" when any), counting test functions. It exits 1 if a test
+ * failed. Arguments, if any,
  * are substrings: only tests whose name contains one of them run.
  */
 #ifndef TAPIS_TEST_H
@@ -40,12 +45,18 @@ struct test_state_ {
 	unsigned failures; /* assertion failures in the running test */
 	bool quiet;	   /* count failures without printing them */
 	bool skipped;
+	unsigned cases; /* set by test_cases() */
 	char skip_reason[200];
 };
 
-/* A function-local static, because a header-level one would be unused (and
- * warned about) in every file that includes this but asserts nothing. */
-static inline struct test_state_ *test_state_(void)
+/* One state for the whole program. The runner (test_run) may be compiled
+ * in another file than the tests (fx_main calls it from fixture.c): with a
+ * copy per file, as a static inline function would give, a skip or a
+ * failure a helper recorded while its test went on never reached the
+ * runner, and the test was reported passed. A weak definition in every
+ * file that includes this one is merged by the linker into one. */
+__attribute__((weak)) struct test_state_ *test_state_(void);
+__attribute__((weak)) struct test_state_ *test_state_(void)
 {
 	static struct test_state_ s;
 
@@ -164,6 +175,30 @@ static inline const char *test_gotwant_ll_(char *b, size_t n, long long got, lon
 		}                                                                                  \
 	} while (0)
 
+/* Is this a strict run (TAPIS_STRICT=1), where nothing CI can run may skip? */
+static inline bool test_strict(void)
+{
+	const char *v = getenv("TAPIS_STRICT");
+
+	return v && !strcmp(v, "1");
+}
+
+/* How many cases the running test checked, for its ok line. */
+static inline void test_cases(unsigned n)
+{
+	test_state_()->cases = n;
+}
+
+#define SKIP_MISSING(...)                                                                          \
+	do {                                                                                       \
+		if (test_strict()) {                                                               \
+			test_fail_(__FILE__, __LINE__, "skip", "TAPIS_STRICT=1: may not skip",     \
+				   "\x01" __VA_ARGS__);                                            \
+			return false;                                                              \
+		}                                                                                  \
+		SKIP(__VA_ARGS__);                                                                 \
+	} while (0)
+
 #define SKIP(...)                                                                                  \
 	do {                                                                                       \
 		snprintf(test_state_()->skip_reason, sizeof(test_state_()->skip_reason),           \
@@ -208,6 +243,9 @@ static inline int test_run(const struct test_case *t, size_t n, int argc, char *
 			skip++;
 			printf("ok %u - %s # SKIP%s%s\n", num, t[i].name,
 			       s->skip_reason[1] ? " " : "", s->skip_reason + 1);
+		} else if (ok && s->cases) {
+			pass++;
+			printf("ok %u - %s (%u cases)\n", num, t[i].name, s->cases);
 		} else if (ok) {
 			pass++;
 			printf("ok %u - %s\n", num, t[i].name);

@@ -221,6 +221,46 @@ static void test_hash_definition(void **state)
 	assert_true(hostname_hash("com.com") != hostname_hash("com"));
 }
 
+/* Known answers: digests computed once (by hostname_hash and, separately,
+ * by a Python transcription of the definition in tapis_abi.h) and written
+ * here as literals. The XDP side is held to hostname_hash by
+ * tests/bpf/test_hash.c; these hold both to a fixed definition, so a change
+ * of the hash on both sides at once fails here. */
+static void test_hash_known_answers(void **state)
+{
+	static const struct {
+		const char *name;
+		uint64_t digest;
+	} kat[] = {
+		{"", 0xcbf29ce484222325ULL},
+		{"com", 0xdc85ffc3bdaea214ULL},
+		{"example.com", 0x2caf087552d05723ULL},
+		{"www.example.com", 0x0fe816304ed5ddd7ULL},
+		{"WWW.Example.COM", 0x0fe816304ed5ddd7ULL},
+		{"t.me", 0x14ab3770e64527c0ULL},
+		{"abcdefghijklmno.p", 0xaa951de253f8a761ULL},
+		{"xn--e1afmkfd.xn--p1ai", 0x3afa19b6f7a1c446ULL},
+		{"a23456789012345678901234567890123456789012345678901234567890123.x.y",
+		 0xf8b15e94d8fc452fULL},
+		{"img.static.cdn.best-2509.com", 0xe8cc750280566749ULL},
+	};
+	uint64_t h[TAPIS_MAX_LABELS];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
+		uint64_t got = hostname_hash(kat[i].name);
+
+		if (got != kat[i].digest)
+			fail_msg("hostname_hash(\"%s\") = 0x%016llx, want 0x%016llx", kat[i].name,
+				 (unsigned long long)got, (unsigned long long)kat[i].digest);
+	}
+	/* The suffix keys the XDP side looks up, longest first. */
+	assert_int_equal(hostname_suffix_hashes("www.example.com", h, TAPIS_MAX_LABELS), 3);
+	assert_true(h[0] == 0x0fe816304ed5ddd7ULL);
+	assert_true(h[1] == 0x2caf087552d05723ULL);
+	assert_true(h[2] == 0xdc85ffc3bdaea214ULL);
+}
+
 /* Keys of many near-identical names: all distinct, and their bits look
  * random (each bit set in about half of them). */
 static void test_hash_spread(void **state)
@@ -311,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_normalize_invalid),
 		cmocka_unit_test(test_normalize_lengths),
 		cmocka_unit_test(test_hash_definition),
+		cmocka_unit_test(test_hash_known_answers),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_suffix_hashes),
 		cmocka_unit_test(test_suffix_hashes_max_labels),

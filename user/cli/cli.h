@@ -76,8 +76,8 @@ extern const size_t tapis_n_cmds;
 #define USAGE_STATS   "[--json | --prometheus] [--top N]"
 #define USAGE_EXPLAIN "ADDRESS | NAME [--json]"
 #define USAGE_HOST                                                                                 \
-	"add|del PATTERN --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
-#define USAGE_NET    "add|del CIDR --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
+	"add|del PATTERN... --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
+#define USAGE_NET    "add|del CIDR... --rule NAME [--expires TIME|--for DURATION] | list [--rule NAME]"
 #define USAGE_WATCH  "--policy FILE [--iface IF ...] [--mode auto|native|generic] [--settle MS]"
 #define USAGE_EVENTS "[--count N] [--timeout SECONDS] [--json]"
 #define USAGE_AUDIT  "[--rule NAME] [--since TIME|DURATION] [--json]"
@@ -175,8 +175,10 @@ int cli_compile_with_edits(const struct cli *c, const char *path, struct tapis *
  * or an error. */
 struct edit_args {
 	bool add;
-	bool list;	      /* `list`: arg NULL, rule optional */
-	const char *arg;      /* PATTERN or CIDR */
+	bool list;	 /* `list`: arg NULL, rule optional */
+	const char *arg; /* PATTERN or CIDR: the first of args */
+	char **args;	 /* add and del take several: a batch */
+	int n_args;
 	const char *rule;     /* --rule NAME */
 	int64_t expires_unix; /* add --expires TIME | --for DURATION; 0 = never */
 	/* The rule edited: rule, or for a timed add its "<rule>@<time>". */
@@ -188,6 +190,16 @@ bool cli_edit_args(const struct cli *c, int argc, char **argv, struct edit_args 
 int cli_edit_target(const struct cli *c, struct tapis *t, struct edit_args *a);
 /* `host list` / `net list` (cmd_list.c). */
 int cli_list_entries(const struct cli *c, const struct edit_args *a, bool hosts);
+
+/* Edit entry i of a batch in rule (the library's edit). 0 or -errno. */
+typedef int (*cli_edit_fn)(struct tapis *t, const char *rule, int i, bool add, void *ctx);
+/* Open the filter and edit a->args in order, each entry recorded in
+ * tapis_edits before it changes the tables (a killed batch leaves each
+ * entry made or not, and at most one pending, which the next command
+ * completes), each finished by cli_edit_done. shown[i]: entry i as
+ * normalised. The first failure's exit code, after every entry was tried. */
+int cli_edit_batch(const struct cli *c, struct edit_args *a, char **shown, cli_edit_fn fn,
+		   void *ctx, const int *printed);
 
 /* Finish a host or net edit: report err once (cli_report with `printed`,
  * "net add X to rule R: reason") and return the exit code; on success

@@ -452,11 +452,10 @@ bool cli_edit_args(const struct cli *c, int argc, char **argv, struct edit_args 
 			cli_bad_args(c, "%s: what to %s is missing", verb->name, verb->name);
 			return false;
 		}
-		a->arg = argv[optind + 1];
-		if (optind + 2 < argc) {
-			cli_bad_args(c, "unexpected argument '%s'", argv[optind + 2]);
-			return false;
-		}
+		/* Several entries make one batch, edited in order. */
+		a->args = argv + optind + 1;
+		a->n_args = argc - optind - 1;
+		a->arg = a->args[0];
 		if (!a->rule) {
 			cli_bad_args(c, "--rule NAME is required");
 			return false;
@@ -502,25 +501,60 @@ int cli_edit_target(const struct cli *c, struct tapis *t, struct edit_args *a)
 	return tapis_timed_rule(t, a->rule, a->expires_unix, a->edit_rule, sizeof(a->edit_rule));
 }
 
-/* Keep the edit in tapis_edits, under the rule the operator named (a timed
- * entry's rule "<base>@<time>" is recorded under base, with the time). */
-static void note_edit(const struct cli *c, struct tapis *t, const struct edit_args *a,
-		      const char *shown)
+/* The rule an edit's record goes under: the one the operator named (a
+ * timed entry's rule "<rule>@<time>" is recorded under rule, with the
+ * time; a delete may name the timed rule). */
+static void record_rule(const struct edit_args *a, char *base, size_t n)
+{
+	const char *at = strrchr(a->rule, '@');
+
+	snprintf(base, n, "%s", a->rule);
+	if (at && !a->add && (size_t)(at - a->rule) < n)
+		base[at - a->rule] = '\0';
+}
+
+int cli_edit_batch(const struct cli *c, struct edit_args *a, char **shown, cli_edit_fn fn,
+		   void *ctx, const int *printed)
 {
 	enum tapis_edit_type type = strcmp(c->cmd->name, "net") ? TAPIS_EDIT_HOST : TAPIS_EDIT_NET;
 	char base[TAPIS_NAME_MAX];
-	const char *at = strrchr(a->rule, '@');
-	int err;
+	struct edit_intent in;
+	int rc, worst = EXIT_OK, err, serr;
+	struct tapis t;
 
-	snprintf(base, sizeof(base), "%s", a->rule);
-	if (at && !a->add)
-		base[at - a->rule] = '\0';
-	err = edits_note(t, type, base, shown, a->add, a->expires_unix);
-	if (err)
-		pr_warn("the edit is made, but not recorded for the next reload: %s (%s)",
-			strerror(-err),
-			err == -ENOSPC ? "too many live edits: fold them into the policy file"
-				       : "a reload will not restore it");
+	memset(&t, 0, sizeof(t));
+	rc = cli_open(c, &t, false);
+	if (rc)
+		return rc;
+	err = cli_edit_target(c, &t, a);
+	if (err) {
+		rc = cli_edit_done(c, &t, a, shown[0], err, printed);
+		tapis_close(&t);
+		return rc;
+	}
+	record_rule(a, base, sizeof(base));
+	for (int i = 0; i < a->n_args; i++) {
+		/* Intent first: a kill between the tables and the record
+		 * must leave a record the next command completes, never an
+		 * entry in force that no record (and so no reload) knows. */
+		err = edits_intend(&t, type, base, shown[i], a->add, a->expires_unix, &in);
+		if (err == -ENOSPC)
+			pr_err("%s %s %s: too many live edits (at most %d): fold them into the "
+			       "policy file",
+			       c->cmd->name, a->add ? "add" : "del", shown[i], TAPIS_EDITS_MAX);
+		if (!err) {
+			err = fn(&t, a->edit_rule, i, a->add, ctx);
+			serr = edits_settle(&t, &in, err == 0);
+			if (serr)
+				pr_warn("%s %s: its record stays pending: %s (the next change "
+					"completes it)",
+					c->cmd->name, shown[i], strerror(-serr));
+		}
+		rc = cli_edit_done(c, &t, a, shown[i], err, printed);
+		worst = worst ?: rc;
+	}
+	tapis_close(&t);
+	return worst;
 }
 
 int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *a,
@@ -543,7 +577,6 @@ int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *
 		char ref[TAPIS_REF_MAX];
 
 		snprintf(command, sizeof(command), "%s %s", obj, a->add ? "add" : "del");
-		note_edit(c, t, a, shown);
 		if (a->add)
 			ev.added = 1;
 		else

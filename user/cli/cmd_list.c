@@ -71,6 +71,11 @@ static void emit(struct lister *l, const char *rule, const char *entry, const ch
 			json_object_object_add(o, "who", json_object_new_string(live->who));
 			json_object_object_add(o, "when", json_time_or_null(live->when_unix));
 			json_object_object_add(o, "expires", json_time_or_null(live->expires_unix));
+			/* Left half made by a killed tapis: the next change
+			 * completes it (edits.h). */
+			json_object_object_add(
+				o, "pending",
+				json_object_new_boolean(live->pending != TAPIS_EDIT_SETTLED));
 		} else {
 			json_object_object_add(o, "source", json_object_new_string("file"));
 			json_object_object_add(o, "file", json_object_new_string(file));
@@ -80,10 +85,13 @@ static void emit(struct lister *l, const char *rule, const char *entry, const ch
 		return;
 	}
 	if (live) {
-		snprintf(src, sizeof(src), "runtime, %s, %s%s%s", live->who,
+		snprintf(src, sizeof(src), "runtime, %s, %s%s%s%s", live->who,
 			 fmt_rfc3339(live->when_unix, t1, sizeof(t1)),
 			 live->expires_unix ? ", until " : "",
-			 live->expires_unix ? fmt_rfc3339(live->expires_unix, t2, sizeof(t2)) : "");
+			 live->expires_unix ? fmt_rfc3339(live->expires_unix, t2, sizeof(t2)) : "",
+			 live->pending != TAPIS_EDIT_SETTLED
+				 ? ", pending (the next change completes it)"
+				 : "");
 	} else {
 		snprintf(src, sizeof(src), "%s:%u", file, line);
 	}

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cmd_net.c - `tapis net add|del CIDR --rule NAME`: edit the running
+ * cmd_net.c - `tapis net add|del CIDR... --rule NAME`: edit the running
  * policy's prefix tables live, without a reload.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -14,38 +15,57 @@
  * or held by another, an IPv4 table full. */
 static const int printed[] = {-ENOENT, -EEXIST, -EPERM, -EALREADY, -ENOSPC, -ENAMETOOLONG, 0};
 
+static int edit_one(struct tapis *t, const char *rule, int i, bool add, void *ctx)
+{
+	const struct net_entry *e = ctx;
+
+	return tapis_net_edit(t, rule, &e[i], add);
+}
+
 int cmd_net(struct cli *c, int argc, char **argv)
 {
-	char addr[INET6_ADDRSTRLEN], shown[INET6_ADDRSTRLEN + 8];
+	char addr[INET6_ADDRSTRLEN], (*shown)[INET6_ADDRSTRLEN + 8] = NULL, **shown_p = NULL;
+	struct net_entry *e = NULL;
 	struct edit_args a;
-	struct net_entry e;
-	struct tapis t;
 	bool host_bits = false;
-	int rc, err;
+	int rc;
 
 	if (!cli_edit_args(c, argc, argv, &a, &rc))
 		return rc;
 	if (a.list)
 		return cli_list_entries(c, &a, false);
-	memset(&e, 0, sizeof(e));
-	if (parse_cidr(a.arg, &e, &host_bits))
-		return cli_bad_args(c, "'%s' is not an IPv4 or IPv6 prefix", a.arg);
-	inet_ntop(e.family == 4 ? AF_INET : AF_INET6, e.addr, addr, sizeof(addr));
-	snprintf(shown, sizeof(shown), "%s/%u", addr, e.plen);
-	/* Strict as the policy file: a typo must not become another network. */
-	if (host_bits)
-		return cli_bad_args(c, "'%s' has host bits set (the network is %s)", a.arg, shown);
-	e.loc.file = "command line";
-	e.loc.line = 0;
-
-	memset(&t, 0, sizeof(t));
-	rc = cli_open(c, &t, false);
-	if (rc)
-		return rc;
-	err = cli_edit_target(c, &t, &a);
-	if (!err)
-		err = tapis_net_edit(&t, a.edit_rule, &e, a.add);
-	rc = cli_edit_done(c, &t, &a, shown, err, printed);
-	tapis_close(&t);
+	shown = calloc(a.n_args, sizeof(*shown));
+	shown_p = calloc(a.n_args, sizeof(*shown_p));
+	e = calloc(a.n_args, sizeof(*e));
+	if (!shown || !shown_p || !e) {
+		pr_err("%s", strerror(ENOMEM));
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	/* Every entry is read before any is edited: a typo refuses the
+	 * batch whole. */
+	for (int i = 0; i < a.n_args; i++) {
+		if (parse_cidr(a.args[i], &e[i], &host_bits)) {
+			rc = cli_bad_args(c, "'%s' is not an IPv4 or IPv6 prefix", a.args[i]);
+			goto out;
+		}
+		inet_ntop(e[i].family == 4 ? AF_INET : AF_INET6, e[i].addr, addr, sizeof(addr));
+		snprintf(shown[i], sizeof(shown[i]), "%s/%u", addr, e[i].plen);
+		shown_p[i] = shown[i];
+		/* Strict as the policy file: a typo must not become another
+		 * network. */
+		if (host_bits) {
+			rc = cli_bad_args(c, "'%s' has host bits set (the network is %s)",
+					  a.args[i], shown[i]);
+			goto out;
+		}
+		e[i].loc.file = "command line";
+		e[i].loc.line = 0;
+	}
+	rc = cli_edit_batch(c, &a, shown_p, edit_one, e, printed);
+out:
+	free(shown);
+	free(shown_p);
+	free(e);
 	return rc;
 }

@@ -49,6 +49,11 @@ static struct json_object *edits_json(const struct edit_rec *e, size_t n)
 		json_object_object_add(o, "who", json_object_new_string(e[i].v.who));
 		json_object_object_add(o, "when", json_time_or_null(e[i].v.when_unix));
 		json_object_object_add(o, "expires", json_time_or_null(e[i].v.expires_unix));
+		/* Left half made by a killed tapis: in force or not until the
+		 * next change completes it. */
+		json_object_object_add(
+			o, "pending",
+			json_object_new_boolean(e[i].v.pending != TAPIS_EDIT_SETTLED));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -61,13 +66,16 @@ static void print_edits(const struct edit_rec *e, size_t n)
 	printf("%-12s%zu (kept by reload; tapis reload --drop-edits forgets them)\n",
 	       "live edits:", n);
 	for (size_t i = 0; i < n; i++)
-		printf("  %s %s %s %s %s by %s at %s\n", edit_type_name(e[i].k.type),
+		printf("  %s %s %s %s %s by %s at %s%s\n", edit_type_name(e[i].k.type),
 		       e[i].v.op == TAPIS_EDIT_ADD ? "add" : "del",
 		       safe_text(e[i].k.entry, b1, sizeof(b1)),
 		       e[i].v.op == TAPIS_EDIT_ADD ? "to" : "from",
 		       safe_text(e[i].k.rule, b1 + TAPIS_EDIT_TEXT, sizeof(b1) - TAPIS_EDIT_TEXT),
 		       safe_text(e[i].v.who, b2, sizeof(b2)),
-		       fmt_rfc3339(e[i].v.when_unix, t, sizeof(t)));
+		       fmt_rfc3339(e[i].v.when_unix, t, sizeof(t)),
+		       e[i].v.pending != TAPIS_EDIT_SETTLED
+			       ? " (left half made by a killed tapis: the next change completes it)"
+			       : "");
 }
 
 int cmd_status(struct cli *c, int argc, char **argv)
@@ -104,6 +112,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	err = tapis_snapshot(&t, &s);
+	if (!err)
+		tapis_check_ifaces(&t, &s); /* a record is not proof: ask the kernel */
 	if (err) {
 		pr_err("read the state at %s: %s", c->pin, strerror(-err));
 		rc = cli_exit_kernel(err);

@@ -208,7 +208,9 @@ static int write_meta(struct tapis *t, const struct compiled *c, struct tapis_ru
 	return 0;
 }
 
-static int update_state(struct tapis *t, const struct policy *p)
+/* Record p as the policy of generation gen; *old gets the state before. */
+static int update_state(struct tapis *t, const struct policy *p, uint32_t gen,
+			struct tapis_state *old)
 {
 	struct tapis_state st;
 	uint32_t zero = 0;
@@ -216,6 +218,8 @@ static int update_state(struct tapis *t, const struct policy *p)
 
 	if (bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st))
 		return -errno;
+	*old = st;
+	st.policy_gen = gen + 1;
 	abs = p->path ? realpath(p->path, NULL) : NULL;
 	snprintf(st.policy_path, sizeof(st.policy_path), "%s", abs ? abs : (p->path ?: ""));
 	free(abs);
@@ -322,10 +326,48 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 	return err;
 }
 
+int tapis_repair_generations(struct tapis *t)
+{
+	struct tapis_rule_meta m, none = {};
+	uint32_t active, idle, k;
+	struct tapis_rule r;
+	int err, ret = 0;
+
+	err = gen_active(t, &active);
+	if (err)
+		return err;
+	idle = active ^ 1;
+	/* Under the writers' lock no reload is under way: whatever the idle
+	 * generation holds is a killed reload's (tables filled, never
+	 * flipped to) or the previous policy's (flipped from, not yet
+	 * freed). */
+	if (gen_in_use(t, idle)) {
+		pr_info("freeing the tables of generation %u that a killed tapis left", idle);
+		ret = gen_clear(t, idle);
+	}
+	/* A name is in use exactly when the running generation has its rule:
+	 * names a killed reload wrote for a policy it never flipped to, or
+	 * that the flipped-from policy had, go (as retire() does). */
+	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
+		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &id, &m))
+			return -errno;
+		if (!m.in_use)
+			continue;
+		k = active * TAPIS_MAX_RULES + id;
+		if (bpf_map_lookup_elem(t->map_fd[M_RULES], &k, &r))
+			return -errno;
+		if ((r.flags & TAPIS_RF_ACTIVE) == 0 &&
+		    bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &none, BPF_ANY))
+			ret = ret ?: -errno;
+	}
+	return ret;
+}
+
 int tapis_apply(struct tapis *t, const struct compiled *c)
 {
 	struct tapis_rule_meta *meta = NULL;
 	uint32_t active, idle, zero = 0;
+	struct tapis_state old_st;
 	struct tapis_ctl ctl;
 	int err;
 
@@ -360,19 +402,28 @@ int tapis_apply(struct tapis *t, const struct compiled *c)
 		goto out;
 	}
 
+	/* Which policy the idle generation holds, before the flip: a process
+	 * killed after the flip must not leave status naming the old one,
+	 * and one killed before leaves a record readers can tell is not of
+	 * the running generation (tapis_snapshot). */
+	err = update_state(t, c->p, idle, &old_st);
+	if (err) {
+		pr_err("record the policy: %s", strerror(-err));
+		gen_clear(t, idle);
+		goto out;
+	}
 	/* The flip: from here on packets read the new generation. */
 	ctl = (struct tapis_ctl){.gen = idle};
 	if (bpf_map_update_elem(t->map_fd[M_CTL], &zero, &ctl, BPF_ANY)) {
 		err = -errno;
 		pr_err("switch generation: %s", strerror(-err));
+		if (bpf_map_update_elem(t->map_fd[M_STATE], &zero, &old_st, BPF_ANY))
+			pr_warn("the running policy is unchanged, but status may not name it "
+				"until the next reload");
 		gen_clear(t, idle);
 		goto out;
 	}
 	retire(t, active, c, meta);
-	/* The new policy runs; a failed bookkeeping write must not say otherwise. */
-	if (update_state(t, c->p))
-		pr_warn("policy installed, but recording its path and time failed: %s",
-			strerror(errno));
 	pr_info("policy %s: %zu rules, %zu IPv4 and %zu IPv6 prefixes, %zu host keys (generation "
 		"%u)",
 		c->p->path ? c->p->path : "", c->n_rules, c->n_v4, c->n_v6, c->n_hosts, idle);

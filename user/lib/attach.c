@@ -213,6 +213,30 @@ static bool record_holds(struct tapis *t, const struct tapis_iface *rec)
 	       x.ifindex == rec->ifindex;
 }
 
+void tapis_check_ifaces(struct tapis *t, struct snapshot *s)
+{
+	char name[TAPIS_IFNAME_MAX + 1];
+	struct tapis_xdp_info x;
+
+	for (int i = 0; i < TAPIS_MAX_IFACES; i++) {
+		const struct tapis_iface *rec = &s->state.ifaces[i];
+		int err;
+
+		if (!rec->in_use)
+			continue;
+		memcpy(name, rec->name, sizeof(rec->name));
+		name[sizeof(rec->name)] = '\0';
+		err = tapis_xdp_query(t, name, &x);
+		if (err == -ENODEV)
+			s->iface_runs[i] = 0; /* the interface is gone */
+		else if (err)
+			s->iface_runs[i] = -1;
+		else
+			s->iface_runs[i] = x.owner == TAPIS_XDP_OURS && x.ifindex == rec->ifindex;
+	}
+	s->ifaces_checked = true;
+}
+
 /* May tapis attach to ifname? Not over another program: libxdp would
  * replace or refuse it depending on its version and the kernel, and an
  * operator's program must not vanish because a filter started. Beside one
@@ -358,10 +382,16 @@ int tapis_detach(struct tapis *t, const char *ifname)
 	if (!prog)
 		return -EINVAL;
 	for (int s = 0; s < TAPIS_MAX_IFACES; s++) {
+		int e;
+
 		if (!st.ifaces[s].in_use || (ifname && strcmp(st.ifaces[s].name, ifname)))
 			continue;
 		found++;
-		err = detach_one(prog, &st.ifaces[s]) ?: err;
+		e = detach_one(prog, &st.ifaces[s]);
+		/* The record goes with each detach, so that a process killed
+		 * half way leaves records of exactly the interfaces it did
+		 * not reach (and at most one more). */
+		err = e ?: state_rw(t, &st, true) ?: err;
 	}
 	xdp_program__close(prog);
 	if (ifname && !found) {

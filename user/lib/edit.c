@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,6 +134,33 @@ static void meta_update(struct tapis *t, uint32_t id, const struct tapis_rule_me
 			m->name, strerror(errno));
 }
 
+/* Set the flags that make packets look e up in the directions dirs, before
+ * the entry goes in: a flag without an entry costs a lookup, while an entry
+ * without its flag (a process killed in between) would be in the tables,
+ * found by the next add, and not in force. 0 or -errno. */
+static int flags_first(struct tapis *t, uint32_t gen, const struct net_entry *e, uint8_t dirs)
+{
+	struct tapis_settings set;
+	uint32_t want = 0;
+
+	for (int d = 0; d < TAPIS_DIR_MAX; d++) {
+		if (!(dirs & TAPIS_DIR_BIT(d)))
+			continue;
+		if (e->family == 4)
+			want |= d == TAPIS_DIR_DST ? TAPIS_SF_V4_DST : TAPIS_SF_V4_SRC;
+		else
+			want |= d == TAPIS_DIR_DST ? TAPIS_SF_V6_DST : TAPIS_SF_V6_SRC;
+	}
+	if (e->family == 6 && e->plen < TAPIS_V6_MIN_HASHED_PLEN)
+		want |= TAPIS_SF_V6_SHORT;
+	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set))
+		return -errno;
+	if ((set.flags & want) == want)
+		return 0;
+	set.flags |= want;
+	return bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY) ? -errno : 0;
+}
+
 int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e, bool add)
 {
 	struct tapis_rule_meta m;
@@ -147,18 +175,38 @@ int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e,
 	err = net_tables_open(&nt, t, gen);
 	if (err)
 		return err;
+	if (add) {
+		err = flags_first(t, gen, e, m.dirs);
+		if (err) {
+			pr_err("add to rule '%s': write the settings: %s", rule, strerror(-err));
+			net_tables_close(&nt);
+			return err;
+		}
+	}
 	int done[TAPIS_DIR_MAX], n_done = 0;
 	char what[INET6_ADDRSTRLEN + 8];
 
 	inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->addr, what, INET6_ADDRSTRLEN);
 	snprintf(what + strlen(what), sizeof(what) - strlen(what), "/%u", e->plen);
+	int n_dirs = 0, n_there = 0;
+
 	for (int d = 0; d < TAPIS_DIR_MAX && !err; d++) {
 		if (!(m.dirs & TAPIS_DIR_BIT(d)))
 			continue;
+		n_dirs++;
 		err = add ? net_insert(&nt, d, e, id, &owner) : net_delete(&nt, d, e, id);
 		if (!err)
 			done[n_done++] = d;
+		/* A direction made already (an edit killed between the two
+		 * of a `both` rule): the other is still to make. */
+		if (err == (add ? -EALREADY : -ENOENT)) {
+			n_there++;
+			err = 0;
+		}
 	}
+	/* Nothing to do in any direction: the edit was made before. */
+	if (!err && n_there == n_dirs)
+		err = add ? -EALREADY : -ENOENT;
 	/* A `both` rule edits two directions: never leave one of them done. */
 	for (int i = 0; err && i < n_done; i++) {
 		uint32_t o;
@@ -293,8 +341,11 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			v.self_rule = id;
 		if (sub)
 			v.sub_rule = id;
-		/* The match looks up only label counts the settings name:
-		 * this pattern's, before its entry exists. */
+		/* The match looks up only label counts the settings name, and
+		 * host tables only when they say there are hosts: both before
+		 * the entry exists, so that storing it is the one step that
+		 * puts it in force (a process killed before has made nothing
+		 * the next one would take for a made edit). */
 		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set)) {
 			err = -errno;
 			goto out;
@@ -303,6 +354,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			set.self_labels |= host_labels_bit(h->name);
 		if (sub)
 			set.sub_labels |= host_labels_bit(h->name);
+		set.flags |= TAPIS_SF_HOSTS;
 		if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY)) {
 			err = -errno;
 			goto out;
@@ -310,13 +362,6 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 		err = host_table_store(t, gen, fd, key, &v);
 		if (err)
 			goto out;
-		if (!(set.flags & TAPIS_SF_HOSTS)) {
-			set.flags |= TAPIS_SF_HOSTS;
-			if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY)) {
-				err = -errno;
-				goto out;
-			}
-		}
 	} else {
 		/* A delete names the entry as it is: "=a.example" of a rule
 		 * that holds "a.example" (the name and every name under it)
@@ -355,4 +400,90 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 out:
 	close(fd);
 	return err;
+}
+
+/* Make the edit a pending record stands for: its op, or for a record being
+ * undone the opposite. Already made counts as made. */
+static int complete_one(struct tapis *t, const struct edit_rec *r, bool *done)
+{
+	bool add = (r->v.op == TAPIS_EDIT_ADD) == (r->v.pending == TAPIS_EDIT_PENDING);
+	char rule[TAPIS_NAME_MAX], why[128];
+	struct host_pattern hp;
+	struct host_entry h;
+	struct net_entry e;
+	bool host_bits;
+	int err = 0;
+
+	snprintf(rule, sizeof(rule), "%s", r->k.rule);
+	/* A timed entry lives in its own rule "<rule>@<time>", which an add
+	 * killed before it made that rule must make. */
+	if (r->v.op == TAPIS_EDIT_ADD && r->v.expires_unix)
+		err = add ? tapis_timed_rule(t, r->k.rule, r->v.expires_unix, rule, sizeof(rule))
+			  : (edits_timed_name(r->k.rule, r->v.expires_unix, rule, sizeof(rule))
+				     ? 0
+				     : -ENAMETOOLONG);
+	if (!err && r->k.type == TAPIS_EDIT_NET) {
+		memset(&e, 0, sizeof(e));
+		err = parse_cidr(r->k.entry, &e, &host_bits) ? -EINVAL : 0;
+		e.loc.file = "pending edit";
+		err = err ?: tapis_net_edit(t, rule, &e, add);
+	} else if (!err) {
+		err = host_pattern_parse(r->k.entry, &hp, why, sizeof(why)) ? -EINVAL : 0;
+		memset(&h, 0, sizeof(h));
+		h.kind = hp.kind;
+		h.name = hp.name;
+		h.loc.file = "pending edit";
+		err = err ?: tapis_host_edit(t, rule, &h, add);
+	}
+	*done = !err || (add && err == -EALREADY) || (!add && err == -ENOENT);
+	return *done ? 0 : err;
+}
+
+int tapis_complete_edits(struct tapis *t)
+{
+	struct edit_intent in;
+	struct edit_rec *v;
+	size_t n, made = 0;
+	int err, ret = 0;
+	bool done;
+
+	err = edits_list(t, &v, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].v.pending == TAPIS_EDIT_SETTLED)
+			continue;
+		/* The edit functions say why an edit cannot be made; here
+		 * "already made" is the expected answer. */
+		log_mute(true);
+		err = complete_one(t, &v[i], &done);
+		log_mute(false);
+		memset(&in, 0, sizeof(in));
+		in.k = v[i].k;
+		in.v = v[i].v;
+		/* Not made (its rule left the policy): the record goes, or
+		 * an undo leaves the record as it was. */
+		in.had_old = v[i].v.pending == TAPIS_EDIT_UNDOING;
+		in.old = v[i].v;
+		in.old.pending = TAPIS_EDIT_SETTLED;
+		if (!done)
+			pr_warn("a %s %s of '%s' in rule '%s' that a killed tapis left half made "
+				"cannot be made (%s): rolled back",
+				edit_type_name(v[i].k.type),
+				(v[i].v.op == TAPIS_EDIT_ADD) ==
+						(v[i].v.pending == TAPIS_EDIT_PENDING)
+					? "add"
+					: "del",
+				v[i].k.entry, v[i].k.rule, strerror(-err));
+		err = edits_settle(t, &in, done);
+		if (err)
+			ret = ret ?: err;
+		else if (done)
+			made++;
+	}
+	free(v);
+	if (made)
+		pr_info("completed %zu live edit%s a killed tapis left half made", made,
+			made == 1 ? "" : "s");
+	return ret;
 }

@@ -30,30 +30,51 @@ static void fill_key(struct tapis_edit_key *k, enum tapis_edit_type type, const 
 	snprintf(k->entry, sizeof(k->entry), "%s", entry);
 }
 
-int edits_note(struct tapis *t, enum tapis_edit_type type, const char *rule, const char *entry,
-	       bool add, int64_t expires_unix)
+int edits_intend(struct tapis *t, enum tapis_edit_type type, const char *rule, const char *entry,
+		 bool add, int64_t expires_unix, struct edit_intent *in)
 {
-	struct tapis_edit_key k;
-	struct tapis_edit_val v, old;
 	struct passwd *pw = getpwuid(getuid());
 	const char *sudo = getenv("SUDO_USER");
+	struct tapis_edit_val *v = &in->v;
 
-	fill_key(&k, type, rule, entry);
-	if (bpf_map_lookup_elem(t->map_fd[M_EDITS], &k, &old) == 0 &&
-	    old.op == (add ? TAPIS_EDIT_DEL : TAPIS_EDIT_ADD)) {
-		/* Undoing a live edit puts the file's state back. */
-		return bpf_map_delete_elem(t->map_fd[M_EDITS], &k) ? -errno : 0;
+	memset(in, 0, sizeof(*in));
+	fill_key(&in->k, type, rule, entry);
+	in->had_old = bpf_map_lookup_elem(t->map_fd[M_EDITS], &in->k, &in->old) == 0;
+	if (in->had_old && in->old.op == (add ? TAPIS_EDIT_DEL : TAPIS_EDIT_ADD)) {
+		/* Undoing a live edit puts the file's state back: the record
+		 * goes once the tables are changed. */
+		*v = in->old;
+		v->pending = TAPIS_EDIT_UNDOING;
+	} else {
+		v->op = add ? TAPIS_EDIT_ADD : TAPIS_EDIT_DEL;
+		v->pending = TAPIS_EDIT_PENDING;
+		v->when_unix = time(NULL);
+		v->expires_unix = add ? expires_unix : 0;
+		v->uid = getuid();
+		snprintf(v->who, sizeof(v->who), "%s%s%s", pw ? pw->pw_name : "?",
+			 sudo ? " via " : "", sudo ? sudo : "");
 	}
-	memset(&v, 0, sizeof(v));
-	v.op = add ? TAPIS_EDIT_ADD : TAPIS_EDIT_DEL;
-	v.when_unix = time(NULL);
-	v.expires_unix = add ? expires_unix : 0;
-	v.uid = getuid();
-	snprintf(v.who, sizeof(v.who), "%s%s%s", pw ? pw->pw_name : "?", sudo ? " via " : "",
-		 sudo ? sudo : "");
-	if (bpf_map_update_elem(t->map_fd[M_EDITS], &k, &v, BPF_ANY))
+	if (bpf_map_update_elem(t->map_fd[M_EDITS], &in->k, v, BPF_ANY))
 		return errno == E2BIG ? -ENOSPC : -errno;
 	return 0;
+}
+
+int edits_settle(struct tapis *t, const struct edit_intent *in, bool done)
+{
+	int fd = t->map_fd[M_EDITS];
+	struct tapis_edit_val v;
+
+	if (done && in->v.pending == TAPIS_EDIT_UNDOING)
+		return bpf_map_delete_elem(fd, &in->k) && errno != ENOENT ? -errno : 0;
+	if (done) {
+		v = in->v;
+		v.pending = TAPIS_EDIT_SETTLED;
+	} else if (in->had_old) {
+		v = in->old;
+	} else {
+		return bpf_map_delete_elem(fd, &in->k) && errno != ENOENT ? -errno : 0;
+	}
+	return bpf_map_update_elem(fd, &in->k, &v, BPF_ANY) ? -errno : 0;
 }
 
 static int rec_cmp(const void *a, const void *b)

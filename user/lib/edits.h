@@ -22,11 +22,25 @@ struct edit_rec {
 	struct tapis_edit_val v;
 };
 
-/* Record a successful live edit. An add cancels a recorded delete of the
- * same entry and a delete a recorded add (the file's state is back); else
- * the edit is recorded, with who and when. 0 or -errno. */
-int edits_note(struct tapis *t, enum tapis_edit_type type, const char *rule, const char *entry,
-	       bool add, int64_t expires_unix);
+/* An edit under way: its record is written before the tables change
+ * (edits_intend) and settled after (edits_settle), so that a process
+ * killed in between leaves a pending record, which the next writer
+ * completes (tapis_complete_edits in edit.c). */
+struct edit_intent {
+	struct tapis_edit_key k;
+	struct tapis_edit_val v;   /* as written, pending */
+	struct tapis_edit_val old; /* the record before, if had_old */
+	bool had_old;
+};
+/* Record the intent of a live edit: an add where a delete is recorded (or
+ * the other way round) marks that record as being undone; else the edit's
+ * own record is written, pending. 0 or -errno (-ENOSPC: too many records):
+ * then nothing may change. */
+int edits_intend(struct tapis *t, enum tapis_edit_type type, const char *rule, const char *entry,
+		 bool add, int64_t expires_unix, struct edit_intent *in);
+/* The edit was made (done) or not: the record is settled or put back. 0 or
+ * -errno; a record left pending is completed by the next writer. */
+int edits_settle(struct tapis *t, const struct edit_intent *in, bool done);
 
 /* Every record, sorted by rule then entry; *out malloc'ed. 0 or -errno. */
 int edits_list(struct tapis *t, struct edit_rec **out, size_t *n);

@@ -3,6 +3,7 @@
 #ifndef TAPIS_GEN_H
 #define TAPIS_GEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -106,5 +107,7 @@ void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *
 /* Drop the inner maps of a generation from every outer map (waits for an
  * RCU grace period in the kernel, so no packet still reads them). */
 int gen_clear(struct tapis *t, uint32_t gen);
+/* Does anything of generation gen exist: a table in an outer map, a pin? */
+bool gen_in_use(struct tapis *t, uint32_t gen);
 
 #endif

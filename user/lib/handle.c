@@ -367,6 +367,25 @@ static int open_start(struct tapis *t, const char *pin_path, char *ctl, size_t n
 	return 0;
 }
 
+/* What a killed writer left half done is completed or undone by the next
+ * writer, under the lock, before it acts. A failure is told and leaves
+ * the half-done state for the next one: the command itself may still be
+ * what repairs it (an unload). */
+static void repair(struct tapis *t)
+{
+	int err = tapis_repair_generations(t);
+
+	if (err)
+		pr_warn("what a killed reload left could not all be freed: %s (the next change "
+			"retries)",
+			strerror(-err));
+	err = tapis_complete_edits(t);
+	if (err)
+		pr_warn("live edits a killed tapis left half made stay pending: %s (the next "
+			"change retries)",
+			strerror(-err));
+}
+
 int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 {
 	char ctl[PATH_MAX];
@@ -390,6 +409,8 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 		err = err ?: open_pins(t, false, false);
 		if (err)
 			tapis_close(t);
+		else
+			repair(t);
 		return err;
 	}
 	/* Readers take no lock: a writer must never wait for a `stats`, and a
@@ -465,24 +486,33 @@ void tapis_close(struct tapis *t)
 		t->map_fd[i] = -1;
 }
 
-/* Every pin's file, the directory left. */
+/* Every pin's file, the directory left. The program goes first and
+ * tapis_ctl last, so that an unload killed half way leaves tapis_ctl
+ * without the program: stale pins (stale_pins), which the next command
+ * sees and removes, never a partial filter taken for a loaded one nor
+ * pins taken for nothing. */
 static int unpin_files(struct tapis *t)
 {
 	char path[PATH_MAX];
 	int err = 0;
 
-	for (int i = 0; i < M__COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/%s", t->pin_path, tapis_map_names[i]);
-		if (unlink(path) && errno != ENOENT)
-			err = -errno;
-	}
+	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
+	if (unlink(path) && errno != ENOENT)
+		err = -errno;
 	for (int g = 0; g < 2; g++) {
 		gen_unpin_inner(t, (uint32_t)g);
 		gen_userspace_pin_path(t, g, path, sizeof(path));
 		if (unlink(path) && errno != ENOENT)
 			err = -errno;
 	}
-	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
+	for (int i = 0; i < M__COUNT; i++) {
+		if (i == M_CTL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", t->pin_path, tapis_map_names[i]);
+		if (unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	snprintf(path, sizeof(path), "%s/%s", t->pin_path, tapis_map_names[M_CTL]);
 	if (unlink(path) && errno != ENOENT)
 		err = -errno;
 	return err;
@@ -501,16 +531,22 @@ int tapis_unpin(struct tapis *t)
 }
 
 /* Pins without the program: a load killed before it pinned the program
- * (the program is pinned last) left them, and no process can use them. */
+ * (the program is pinned last), or an unload killed after it unpinned it
+ * (first), left them, and no process can use them. Any map pin counts:
+ * libbpf pins the maps one by one, tapis_ctl among them. */
 static bool stale_pins(const struct tapis *t)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/tapis_ctl", t->pin_path);
-	if (access(path, F_OK))
-		return false;
 	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
-	return access(path, F_OK) && errno == ENOENT;
+	if (access(path, F_OK) == 0 || errno != ENOENT)
+		return false;
+	for (int i = 0; i < M__COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", t->pin_path, tapis_map_names[i]);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
 }
 
 int tapis_remove_stale(const char *pin_path)

@@ -10,6 +10,7 @@
 
 static int g_verbosity;
 static bool g_json;
+static int g_muted; /* log_mute */
 
 /* libbpf and libxdp are chatty about things tapis already handles (a
  * missing pin, the dispatcher fallback): their lines show only with -v. */
@@ -34,6 +35,11 @@ void log_setup(int verbosity, bool json)
 	g_json = json;
 	libbpf_set_print(lib_print);
 	libxdp_set_print(xdp_print);
+}
+
+void log_mute(bool on)
+{
+	g_muted += on ? 1 : -1;
 }
 
 bool log_json(void)
@@ -61,6 +67,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	char buf[2048];
 	va_list ap;
 
+	if (g_muted > 0)
+		lvl = LOG_DEBUG;
 	if ((int)lvl > LOG_WARN + g_verbosity)
 		return;
 	va_start(ap, fmt);

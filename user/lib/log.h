@@ -17,6 +17,10 @@ enum log_level {
 /* json: errors are printed as {"error": "..."} on stdout. */
 void log_setup(int verbosity, bool json);
 bool log_json(void);
+/* While muted (calls nest), messages show only as debug: for library calls
+ * whose failures the caller expects and handles, such as completing an
+ * edit that may already be made. */
+void log_mute(bool on);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define pr_err(...)   log_msg(LOG_ERR, __VA_ARGS__)

@@ -991,20 +991,23 @@ int net_tables_flush(struct net_tables *nt)
 	return err;
 }
 
+/* The prefix table (fd_pfx) says that an entry exists (owner_of): an
+ * insert writes it last and a delete removes it last, so that a process
+ * killed in between leaves an entry the next insert or delete finds to
+ * do, and the steps before it are safe to do twice. */
+static int v6_pfx_commit(struct net_tables *nt, const struct tapis_v6_key *k, uint32_t v)
+{
+	if (nt->bulk)
+		return gather(&nt->bk6, &nt->bv6, &nt->bn6, &nt->bcap6, k, sizeof(*k), v);
+	return bpf_map_update_elem(nt->fd_pfx, k, &v, BPF_ANY) ? -errno : 0;
+}
+
 static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t v)
 {
 	struct tapis_v6_key k;
 	int err;
 
 	v6_key(&k, dir, e);
-	if (nt->bulk) {
-		int err2 = gather(&nt->bk6, &nt->bv6, &nt->bn6, &nt->bcap6, &k, sizeof(k), v);
-
-		if (err2)
-			return err2;
-	} else if (bpf_map_update_elem(nt->fd_pfx, &k, &v, BPF_ANY)) {
-		return -errno;
-	}
 	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
 		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
 
@@ -1013,18 +1016,25 @@ static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, 
 		if (bpf_map_update_elem(nt->fd_short, &lk, &v, BPF_ANY))
 			return -errno;
 		nt->flags |= TAPIS_SF_V6_SHORT;
-		return 0;
+		return v6_pfx_commit(nt, &k, v);
 	}
 	struct tapis_v6_l32_key lk = {.top = k.top, .dir = dir};
 	struct tapis_v6_l32_val lv = {};
 	unsigned bit = e->plen - 32;
+	int i;
 
 	err = bpf_map_lookup_elem(nt->fd_l32, &lk, &lv);
 	if (err && errno != ENOENT)
 		return -errno;
 	lv.lenmask[bit / 64] |= 1ULL << (bit % 64);
 	lv.count++;
-	if (!lv.overflow && e->plen <= 64 && lv.n_inline < TAPIS_V6_INLINE) {
+	/* Inline already: an insert killed before its commit, done again. */
+	for (i = 0; i < lv.n_inline; i++)
+		if (lv.inl[i].plen == e->plen && lv.inl[i].bits == v6_bits(e))
+			break;
+	if (i < lv.n_inline) {
+		lv.inl[i].ent = v;
+	} else if (!lv.overflow && e->plen <= 64 && lv.n_inline < TAPIS_V6_INLINE) {
 		struct tapis_v6_inline *in = &lv.inl[lv.n_inline++];
 
 		in->bits = v6_bits(e);
@@ -1035,19 +1045,22 @@ static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, 
 	}
 	if (bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY))
 		return -errno;
-	/* Filter last: a packet that sees the bit finds the prefix. */
+	/* Filter after the table: a packet that sees the bit finds the
+	 * prefix. */
 	uint32_t fb = tapis_v6_filter_bit(k.top, !!(nt->flags & TAPIS_SF_V6_FILTER_SMALL));
 	uint32_t word = fb >> 6;
 	uint64_t w = 0;
 
 	if (nt->filter) {
 		__atomic_fetch_or(&nt->filter[word], 1ULL << (fb & 63), __ATOMIC_RELEASE);
-		return 0;
+	} else {
+		if (bpf_map_lookup_elem(nt->fd_filter, &word, &w))
+			return -errno;
+		w |= 1ULL << (fb & 63);
+		if (bpf_map_update_elem(nt->fd_filter, &word, &w, BPF_ANY))
+			return -errno;
 	}
-	if (bpf_map_lookup_elem(nt->fd_filter, &word, &w))
-		return -errno;
-	w |= 1ULL << (fb & 63);
-	return bpf_map_update_elem(nt->fd_filter, &word, &w, BPF_ANY) ? -errno : 0;
+	return v6_pfx_commit(nt, &k, v);
 }
 
 static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
@@ -1055,32 +1068,43 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 	struct tapis_v6_key k;
 
 	v6_key(&k, dir, e);
-	if (bpf_map_delete_elem(nt->fd_pfx, &k))
-		return -errno;
 	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
 		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
 
 		lk.data[0] = dir;
 		memcpy(&lk.data[1], e->addr, 16);
-		return bpf_map_delete_elem(nt->fd_short, &lk) ? -errno : 0;
+		if (bpf_map_delete_elem(nt->fd_short, &lk) && errno != ENOENT)
+			return -errno;
+		return bpf_map_delete_elem(nt->fd_pfx, &k) ? -errno : 0;
 	}
 	/* The length bit and the filter bit stay: other prefixes of the same
 	 * length may share them, and a stale bit only costs one probe. */
 	struct tapis_v6_l32_key lk = {.top = k.top, .dir = dir};
 	struct tapis_v6_l32_val lv;
+	bool found = false;
 
-	if (bpf_map_lookup_elem(nt->fd_l32, &lk, &lv))
-		return 0;
-	for (int i = 0; i < lv.n_inline; i++) {
-		if (lv.inl[i].plen != e->plen || lv.inl[i].bits != v6_bits(e))
-			continue;
-		memmove(&lv.inl[i], &lv.inl[i + 1], (lv.n_inline - i - 1) * sizeof(lv.inl[0]));
-		lv.n_inline--;
-		break;
+	if (bpf_map_lookup_elem(nt->fd_l32, &lk, &lv) == 0) {
+		for (int i = 0; i < lv.n_inline; i++) {
+			if (lv.inl[i].plen != e->plen || lv.inl[i].bits != v6_bits(e))
+				continue;
+			memmove(&lv.inl[i], &lv.inl[i + 1],
+				(lv.n_inline - i - 1) * sizeof(lv.inl[0]));
+			lv.n_inline--;
+			found = true;
+			break;
+		}
+		/* Counted down only with an inline entry, which a delete done
+		 * twice finds once: a count too high keeps the key (one
+		 * probe, until the next reload), one too low would drop the
+		 * key of prefixes still there. */
+		if (found && lv.count > 0 && --lv.count == 0) {
+			if (bpf_map_delete_elem(nt->fd_l32, &lk))
+				return -errno;
+		} else if (found && bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY)) {
+			return -errno;
+		}
 	}
-	if (--lv.count == 0)
-		return bpf_map_delete_elem(nt->fd_l32, &lk) ? -errno : 0;
-	return bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY) ? -errno : 0;
+	return bpf_map_delete_elem(nt->fd_pfx, &k) ? -errno : 0;
 }
 
 /* ---- IPv4 prefixes as written: the user-space source of truth ----
@@ -1293,6 +1317,7 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule)
 {
 	uint32_t cur;
+	int err;
 
 	if (owner_of(nt, dir, e, &cur))
 		return -ENOENT;
@@ -1305,7 +1330,6 @@ int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 	 * a list holds (see chain_cut). */
 	uint32_t a = v4_mask(v4_addr_h(e), e->plen);
 	struct v4_edit ed = {.dir = dir, .del = true, .plen = e->plen};
-	int err;
 
 	v4_covers(nt, dir, a, e->plen, ed.covers);
 	/* The slots first, the list entry last, as in net_insert. */
@@ -1365,6 +1389,31 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 			return v;
 	}
 	return 0;
+}
+
+bool gen_in_use(struct tapis *t, uint32_t gen)
+{
+	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,	 M_V4_CHUNK,	M_V4_LEAF,
+				     M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,	M_V6_PFX,
+				     M_V6_SHORT,  M_HOSTS,	 M_HOST_FILTER, M_HOST_INDEX};
+	char path[PATH_MAX];
+	uint32_t id;
+
+	for (size_t i = 0; i < sizeof(outers) / sizeof(outers[0]); i++) {
+		if (bpf_map_lookup_elem(t->map_fd[outers[i]], &gen, &id) == 0)
+			return true;
+		if (t->pin_path[0]) {
+			inner_pin_path(t, outers[i], gen, path, sizeof(path));
+			if (access(path, F_OK) == 0)
+				return true;
+		}
+	}
+	if (t->pin_path[0]) {
+		gen_userspace_pin_path(t, (int)gen, path, sizeof(path));
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
 }
 
 int gen_clear(struct tapis *t, uint32_t gen)

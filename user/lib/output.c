@@ -166,6 +166,11 @@ struct json_object *status_json(const struct snapshot *s, const char *pin_path)
 		json_object_object_add(j, "ifindex", json_object_new_uint64(ifc->ifindex));
 		json_object_object_add(j, "mode", json_object_new_string(mode_name(ifc->mode)));
 		json_object_object_add(j, "multiprog", json_object_new_boolean(ifc->multiprog));
+		if (s->ifaces_checked)
+			json_object_object_add(j, "running",
+					       s->iface_runs[i] < 0
+						       ? NULL
+						       : json_object_new_boolean(s->iface_runs[i]));
 		json_object_array_add(ifs, j);
 	}
 	json_object_object_add(o, "ifaces", ifs);
@@ -207,9 +212,13 @@ static void status_text(const struct snapshot *s, const char *pin_path, FILE *f)
 
 		if (!ifc->in_use)
 			continue;
-		fprintf(f, "%-12s%s (ifindex %" PRIu32 ", %s, multiprog %s)\n", lead,
+		fprintf(f, "%-12s%s (ifindex %" PRIu32 ", %s, multiprog %s)%s\n", lead,
 			abi_str(ifc->name, sizeof(ifc->name), name), ifc->ifindex,
-			mode_name(ifc->mode), ifc->multiprog ? "yes" : "no");
+			mode_name(ifc->mode), ifc->multiprog ? "yes" : "no",
+			s->ifaces_checked && s->iface_runs[i] == 0
+				? ": recorded, but tapis does not run there (tapis attach or "
+				  "unload puts that right)"
+				: "");
 		lead = "";
 	}
 	if (*lead)

@@ -263,6 +263,13 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 	err = gen_active(t, &s->gen);
 	if (err)
 		return err;
+	if (s->state.policy_gen && s->state.policy_gen != s->gen + 1) {
+		/* A reload was killed between recording its policy and the
+		 * flip (or is under way): which file runs is not known. */
+		s->state.policy_path[0] = '\0';
+		s->state.policy_digest[0] = '\0';
+		memset(s->state.content_digest, 0, sizeof(s->state.content_digest));
+	}
 	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &s->gen, &s->settings))
 		return -errno;
 	s->tbl8_groups = s->settings.v4_chunks;

@@ -170,6 +170,10 @@ int tapis_compile(struct tapis *t, const struct policy *p, struct compiled *c);
  * generation, then flip. Either the whole new policy runs afterwards, or
  * (on error) the old one still does. */
 int tapis_apply(struct tapis *t, const struct compiled *c);
+/* Undo what a killed tapis_apply left: the idle generation's tables and
+ * pins, and rule names the running generation does not have. A writer's
+ * open calls it. 0 or -errno. */
+int tapis_repair_generations(struct tapis *t);
 /* tapis_compile, compiled_resolve and tapis_apply in one call. */
 int tapis_install(struct tapis *t, const struct policy *p);
 
@@ -182,6 +186,10 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
  * reference and target, its own counters, expiring then (or with base, if
  * sooner). Its name, "<base>@<time>", into name. 0 or -errno (reported). */
 int tapis_timed_rule(struct tapis *t, const char *base, int64_t expires, char *name, size_t n);
+/* Complete the live edits a killed process left pending (edits.h): each is
+ * made, or, when it cannot be (its rule is gone), its record is put back.
+ * A writer's open calls it. 0 or the first -errno of a record left pending. */
+int tapis_complete_edits(struct tapis *t);
 /* The reference of the rule called name ("" when it has none). 0 or
  * -ENOENT. */
 int tapis_rule_reference(struct tapis *t, const char *name, char *out, size_t n);
@@ -233,9 +241,16 @@ struct snapshot {
 	uint32_t tbl8_groups, tbl8_used;
 	struct flow_stat flows;
 	int64_t taken_unix_ns;
+	/* tapis_check_ifaces: for each interface record, whether tapis runs
+	 * there now (1), not (0: a killed tapis or someone else detached
+	 * it), or cannot be told (-1). */
+	bool ifaces_checked;
+	int8_t iface_runs[TAPIS_MAX_IFACES];
 };
 
 int tapis_snapshot(struct tapis *t, struct snapshot *s);
+/* Fill s->iface_runs from the kernel (one query per recorded interface). */
+void tapis_check_ifaces(struct tapis *t, struct snapshot *s);
 void snapshot_free(struct snapshot *s);
 
 /* Entries tapis_flows was created with (its max_entries). */
