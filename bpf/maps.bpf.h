@@ -40,38 +40,70 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_rules SEC(".maps");
 
-/* generation -> IPv4 /24 table (2^24 slots, mmapable for fast loads). */
-struct tapis_v4_tbl24_inner {
+/* generation -> IPv4 first level: a 16-bit slot per /16 or per /24
+ * (tapis_abi.h), four to a value; a generation fills one of the two. */
+struct tapis_v4_dir16_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_V4_TBL24_SIZE);
+	__uint(max_entries, (1u << TAPIS_V4_BITS_SMALL) / TAPIS_V4_SLOTS_PER_VAL);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct tapis_v4_ent));
+	__uint(value_size, sizeof(struct tapis_v4_slots));
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tapis_v4_tbl24_inner);
-} tapis_v4_tbl24 SEC(".maps");
+	__array(values, struct tapis_v4_dir16_inner);
+} tapis_v4_dir16 SEC(".maps");
 
-/* generation -> IPv4 tbl8 groups (256 slots per /24 holding longer
- * prefixes); sized per policy, hence BPF_F_INNER_MAP. */
-struct tapis_v4_tbl8_inner {
+struct tapis_v4_dir24_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, (1u << TAPIS_V4_BITS_LARGE) / TAPIS_V4_SLOTS_PER_VAL);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tapis_v4_slots));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v4_dir24_inner);
+} tapis_v4_dir24 SEC(".maps");
+
+/* generation -> IPv4 chunks: 256 slots each for the next 8 bits of the
+ * addresses under a slot that longer prefixes split. */
+struct tapis_v4_chunk_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-	__uint(max_entries, TAPIS_V4_TBL8_GROUP);
+	__uint(max_entries, TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct tapis_v4_ent));
+	__uint(value_size, sizeof(struct tapis_v4_slots));
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tapis_v4_tbl8_inner);
-} tapis_v4_tbl8 SEC(".maps");
+	__array(values, struct tapis_v4_chunk_inner);
+} tapis_v4_chunk SEC(".maps");
+
+/* generation -> IPv4 leaf id -> the entries of both directions. */
+struct tapis_v4_leaf_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, 256);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tapis_v4_leaf));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v4_leaf_inner);
+} tapis_v4_leaf SEC(".maps");
 
 /* generation -> IPv6 filter bitmap over hash(top 32 bits). */
 struct tapis_v6_filter_inner {
@@ -88,6 +120,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct tapis_v6_filter_inner);
 } tapis_v6_filter SEC(".maps");
+
+/* generation -> the small IPv6 filter, for policies with few /32s. */
+struct tapis_v6_filter_s_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_V6_FILTER_S_WORDS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u64));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v6_filter_s_inner);
+} tapis_v6_filter_s SEC(".maps");
 
 /* generation -> (top 32 bits, dir) -> which prefix lengths exist there. */
 struct tapis_v6_l32_inner {

@@ -1,30 +1,115 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* BPF-only: address lookups in the active generation's tables. Each returns
- * a table entry (rule id + prefix length, see tapis_abi.h) or 0. */
+ * a table entry (rule id + prefix length, see tapis_abi.h) or 0: for IPv4
+ * the most specific prefix whose rule acts now. */
 #ifndef TAPIS_MATCH_BPF_H
 #define TAPIS_MATCH_BPF_H
 
 #include <bpf/bpf_endian.h>
 #include "maps.bpf.h"
 #include "cursor.bpf.h"
+#include "rules.bpf.h"
 
-static __always_inline __u32 v4_lookup(void *tbl24, void *tbl8, __u32 addr_h, __u32 dir)
+/* The slot for index i of a packed slot array, or 0 (the empty leaf). */
+static __always_inline __u32 v4_slot(void *map, __u32 i)
 {
-	struct tapis_v4_ent *e;
-	__u32 idx = addr_h >> 8;
-	__u32 v;
+	__u32 k = i / TAPIS_V4_SLOTS_PER_VAL;
+	struct tapis_v4_slots *v = bpf_map_lookup_elem(map, &k);
 
-	e = bpf_map_lookup_elem(tbl24, &idx);
-	if (!e)
-		return 0;
-	v = e->ent[dir & 1];
-	if (!(v & TAPIS_ENT_EXT))
+	return v ? v->s[i & (TAPIS_V4_SLOTS_PER_VAL - 1)] : 0;
+}
+
+/* The leaf under a slot: a chunk per 8 bits while the slot points to one
+ * (end16: the slot is of the /16 level). */
+static __always_inline __u32 v4_chunk_walk(void *chunks, __u32 v, __u32 a, int end16, __u32 lim)
+{
+	if (v < lim)
 		return v;
-	if (!tbl8)
+	if (!chunks)
 		return 0;
-	idx = ((v & TAPIS_ENT_GROUP_MASK) << 8) | (addr_h & 0xff);
-	e = bpf_map_lookup_elem(tbl8, &idx);
-	return e ? e->ent[dir & 1] : 0;
+	if (end16) {
+		v = v4_slot(chunks, ((v - lim) << TAPIS_V4_CHUNK_BITS) | ((a >> 8) & 0xff));
+		if (v < lim)
+			return v;
+	}
+	v = v4_slot(chunks, ((v - lim) << TAPIS_V4_CHUNK_BITS) | (a & 0xff));
+	return v < lim ? v : 0;
+}
+
+/* The first entry of a leaf's list whose rule acts now; expired ones on
+ * the way are counted on their rule, as decide() would have. */
+static __always_inline __u32 chain_live(__u32 gen, const __u32 *ent)
+{
+	int i;
+
+	/* One entry (its rule never expires, or nothing lies under it):
+	 * decide() asks about its rule anyway. */
+	if (!ent[1])
+		return ent[0];
+#pragma unroll
+	for (i = 0; i < TAPIS_NET_CHAIN; i++) {
+		__u32 e = ent[i], id = tapis_ent_rule(e);
+		enum rule_state st;
+
+		if (!e)
+			return 0;
+		st = rule_state(gen, id);
+		if (st == RULE_LIVE)
+			return e;
+		if (st == RULE_EXPIRED)
+			count_expired(id);
+	}
+	return 0;
+}
+
+/* The leaves of a packet's addresses (host order), first-level reads
+ * first so that their cache misses overlap; the map of each stride has
+ * its own reads, which the verifier inlines (a fixed-size array). */
+#define V4_LEAVES(map, bits, end16)                                                                \
+	do {                                                                                       \
+		void *dir = bpf_map_lookup_elem(&map, &gen);                                       \
+                                                                                                   \
+		if (!dir)                                                                          \
+			return;                                                                    \
+		if (flags & TAPIS_SF_V4_DST)                                                       \
+			ld = v4_slot(dir, da >> (32 - (bits)));                                    \
+		if (flags & TAPIS_SF_V4_SRC)                                                       \
+			ls = v4_slot(dir, sa >> (32 - (bits)));                                    \
+		if (ld >= lim || ls >= lim) {                                                      \
+			void *chunks = bpf_map_lookup_elem(&tapis_v4_chunk, &gen);                 \
+                                                                                                   \
+			ld = v4_chunk_walk(chunks, ld, da, end16, lim);                            \
+			ls = v4_chunk_walk(chunks, ls, sa, end16, lim);                            \
+		}                                                                                  \
+	} while (0)
+
+static __always_inline void v4_match(struct pkt *p, const struct tapis_settings *set,
+				     __u32 *dst_ent, __u32 *src_ent)
+{
+	__u32 gen = p->gen, ld = 0, ls = 0, flags = set->flags, lim = set->v4_leaf_limit;
+	__u32 da = bpf_ntohl(p->daddr4_be), sa = bpf_ntohl(p->saddr4_be);
+	struct tapis_v4_leaf *l;
+	void *leaves;
+
+	if (set->v4_bits == TAPIS_V4_BITS_SMALL)
+		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1);
+	else
+		V4_LEAVES(tapis_v4_dir24, TAPIS_V4_BITS_LARGE, 0);
+	if (!ld && !ls)
+		return;
+	leaves = bpf_map_lookup_elem(&tapis_v4_leaf, &gen);
+	if (!leaves)
+		return;
+	if (ld) {
+		l = bpf_map_lookup_elem(leaves, &ld);
+		if (l)
+			*dst_ent = chain_live(gen, l->ent[TAPIS_DIR_DST]);
+	}
+	if (ls) {
+		l = bpf_map_lookup_elem(leaves, &ls);
+		if (l)
+			*src_ent = chain_live(gen, l->ent[TAPIS_DIR_SRC]);
+	}
 }
 
 static __always_inline int fls64_idx(__u64 x)
@@ -109,18 +194,28 @@ static long v6_probe_one(__u32 idx, void *data)
 	return 0;
 }
 
-static __always_inline __u32 v6_lookup(void *filter, __u32 gen, __u32 flags, const __u8 *addr,
-				       __u32 dir)
+static __always_inline __u32 v6_top(const __u8 *addr)
 {
-	__u32 top =
-		((__u32)addr[0] << 24) | ((__u32)addr[1] << 16) | ((__u32)addr[2] << 8) | addr[3];
-	__u32 bit = tapis_v6_filter_bit(top), word = bit >> 6;
-	void *l32;
-	__u64 *w;
+	return ((__u32)addr[0] << 24) | ((__u32)addr[1] << 16) | ((__u32)addr[2] << 8) | addr[3];
+}
 
-	if (filter) {
-		w = bpf_map_lookup_elem(filter, &word);
-		if (w && (*w & (1ULL << (bit & 63)))) {
+/* Whether the filter's bit for addr's top 32 bits is set. */
+static __always_inline int v6_filter_hit(void *filter, const __u8 *addr, int small)
+{
+	__u32 bit = tapis_v6_filter_bit(v6_top(addr), small), word = bit >> 6;
+	__u64 *w = filter ? bpf_map_lookup_elem(filter, &word) : NULL;
+
+	return w && (*w & (1ULL << (bit & 63)));
+}
+
+/* hit: the filter says the top 32 bits may have prefixes. */
+static __always_inline __u32 v6_lookup(int hit, __u32 gen, __u32 flags, const __u8 *addr, __u32 dir)
+{
+	__u32 top = v6_top(addr);
+	void *l32;
+
+	{
+		if (hit) {
 			struct tapis_v6_l32_key lk = {.top = top, .dir = dir};
 			struct tapis_v6_l32_val *lv;
 
@@ -180,30 +275,37 @@ static __always_inline __u32 v6_lookup(void *filter, __u32 gen, __u32 flags, con
 
 /* Destination and source entries for this packet, each only when the
  * generation has prefixes for that family and direction. */
-static __always_inline void net_match(struct pkt *p, __u32 flags, __u32 *dst_ent, __u32 *src_ent)
+static __always_inline void net_match(struct pkt *p, const struct tapis_settings *set,
+				      __u32 *dst_ent, __u32 *src_ent)
 {
+	__u32 flags = set->flags;
 	__u32 gen = p->gen;
 
 	if (p->family == 4) {
-		void *tbl24, *tbl8;
-
-		if (!(flags & (TAPIS_SF_V4_DST | TAPIS_SF_V4_SRC)))
-			return;
-		tbl24 = bpf_map_lookup_elem(&tapis_v4_tbl24, &gen);
-		if (!tbl24)
-			return;
-		tbl8 = bpf_map_lookup_elem(&tapis_v4_tbl8, &gen);
-		if (flags & TAPIS_SF_V4_DST)
-			*dst_ent = v4_lookup(tbl24, tbl8, bpf_ntohl(p->daddr4_be), TAPIS_DIR_DST);
-		if (flags & TAPIS_SF_V4_SRC)
-			*src_ent = v4_lookup(tbl24, tbl8, bpf_ntohl(p->saddr4_be), TAPIS_DIR_SRC);
+		if (flags & (TAPIS_SF_V4_DST | TAPIS_SF_V4_SRC))
+			v4_match(p, set, dst_ent, src_ent);
 	} else if (p->family == 6) {
-		void *filter = bpf_map_lookup_elem(&tapis_v6_filter, &gen);
+		int hd = 0, hs = 0;
+		void *filter;
 
+		/* Each filter size its own reads, which the verifier inlines. */
+		if (flags & TAPIS_SF_V6_FILTER_SMALL) {
+			filter = bpf_map_lookup_elem(&tapis_v6_filter_s, &gen);
+			if (flags & TAPIS_SF_V6_DST)
+				hd = v6_filter_hit(filter, p->daddr6, 1);
+			if (flags & TAPIS_SF_V6_SRC)
+				hs = v6_filter_hit(filter, p->saddr6, 1);
+		} else {
+			filter = bpf_map_lookup_elem(&tapis_v6_filter, &gen);
+			if (flags & TAPIS_SF_V6_DST)
+				hd = v6_filter_hit(filter, p->daddr6, 0);
+			if (flags & TAPIS_SF_V6_SRC)
+				hs = v6_filter_hit(filter, p->saddr6, 0);
+		}
 		if (flags & TAPIS_SF_V6_DST)
-			*dst_ent = v6_lookup(filter, gen, flags, p->daddr6, TAPIS_DIR_DST);
+			*dst_ent = v6_lookup(hd, gen, flags, p->daddr6, TAPIS_DIR_DST);
 		if (flags & TAPIS_SF_V6_SRC)
-			*src_ent = v6_lookup(filter, gen, flags, p->saddr6, TAPIS_DIR_SRC);
+			*src_ent = v6_lookup(hs, gen, flags, p->saddr6, TAPIS_DIR_SRC);
 	}
 }
 

@@ -69,7 +69,7 @@ int tapis_xdp(struct xdp_md *ctx)
 	/* Addresses first, then the name: once net_match has read what
 	 * the parsers found, the L7 stages start from the same state
 	 * whatever the headers were, and the verifier checks them once. */
-	net_match(&p, set->flags, &dst_ent, &src_ent);
+	net_match(&p, set, &dst_ent, &src_ent);
 	/* Only a policy with names pays for the L7 stages, and only on the
 	 * ports of a stage (one read of the port's classes each way);
 	 * everything else goes straight to the verdict. */

@@ -46,9 +46,12 @@
 	X(CTL, tapis_ctl)                                                                          \
 	X(SETTINGS, tapis_settings)                                                                \
 	X(RULES, tapis_rules)                                                                      \
-	X(V4_TBL24, tapis_v4_tbl24)                                                                \
-	X(V4_TBL8, tapis_v4_tbl8)                                                                  \
+	X(V4_DIR16, tapis_v4_dir16)                                                                \
+	X(V4_DIR24, tapis_v4_dir24)                                                                \
+	X(V4_CHUNK, tapis_v4_chunk)                                                                \
+	X(V4_LEAF, tapis_v4_leaf)                                                                  \
 	X(V6_FILTER, tapis_v6_filter)                                                              \
+	X(V6_FILTER_S, tapis_v6_filter_s)                                                          \
 	X(V6_L32, tapis_v6_l32)                                                                    \
 	X(V6_PFX, tapis_v6_pfx)                                                                    \
 	X(V6_SHORT, tapis_v6_short)                                                                \
@@ -68,28 +71,56 @@
 	X(EVENTS, tapis_events)                                                                    \
 	X(EV_BUCKET, tapis_ev_bucket)
 
-/* IPv4: DIR-24-8. tbl24 has one entry per /24; an entry either holds the
- * result for the whole /24 or points to a tbl8 group of 256 entries. */
-#define TAPIS_V4_TBL24_SIZE (1u << 24)
-#define TAPIS_V4_TBL8_GROUP 256
+/* IPv4: a multibit trie of 16-bit slots, sized to the policy. The first
+ * level (tapis_v4_dir16 or _dir24: fixed sizes, so that the XDP program's
+ * reads of it are inlined) has a slot per /v4_bits (16 or 24, chosen per policy
+ * from the memory each would take: a policy of a few thousand prefixes fits
+ * in a few hundred KiB at 16, one with hundreds of thousands of /24s needs
+ * 24); a slot either names a leaf or points to a chunk of 256 slots for the
+ * next 8 bits (tapis_v4_chunk), down to /32. A leaf (tapis_v4_leaf) holds
+ * the entries of both directions for the addresses of its slots, so a
+ * packet reads one 2-byte slot per address, and leaves are few and shared
+ * (they are what the prefixes covering a slot say, not where it is): the
+ * leaf table stays in cache. A slot value below the generation's
+ * v4_leaf_limit is a leaf id (0: the empty leaf), from it up chunk
+ * v - v4_leaf_limit: the chunk count, fixed at load, decides the split.
+ * Slots are packed four to a map value, since an array rounds each value
+ * up to 8 bytes.
+ * Leaves are never changed while a slot may point to them, and a chunk is
+ * filled before its pointer is written, so every edit is a series of
+ * single 2-byte stores each of which leaves a consistent table. */
+#define TAPIS_V4_SLOTS_PER_VAL 4
+struct tapis_v4_slots {
+	__u16 s[TAPIS_V4_SLOTS_PER_VAL];
+};
+#define TAPIS_V4_CHUNK_BITS  8
+#define TAPIS_V4_CHUNK_SLOTS (1u << TAPIS_V4_CHUNK_BITS)
+#define TAPIS_V4_SLOT_IDS    65536u /* leaf ids and chunk ids share them */
+#define TAPIS_V4_MIN_LEAVES  1024u  /* ids left to leaves however many chunks */
+#define TAPIS_V4_MAX_LEAVES  32768u /* leaf map entries at most */
+#define TAPIS_V4_BITS_SMALL  16
+#define TAPIS_V4_BITS_LARGE  24
 
 /* IPv6: a bitmap filter over a hash of the top 32 bits answers "nothing
  * here" for most traffic with one array read; only then are the exact
- * per-length hashes probed, longest present length first. */
-#define TAPIS_V6_FILTER_BITS	 (1u << 24)
-#define TAPIS_V6_FILTER_WORDS	 (TAPIS_V6_FILTER_BITS / 64)
-#define TAPIS_V6_MIN_HASHED_PLEN 32 /* shorter prefixes live in a small trie */
+ * per-length hashes probed, longest present length first. A policy with
+ * few /32s gets a small filter (tapis_v6_filter_s, 8 KiB, flag
+ * TAPIS_SF_V6_FILTER_SMALL), one with many the large one (2 MiB). */
+#define TAPIS_V6_FILTER_BITS	   (1u << 24)
+#define TAPIS_V6_FILTER_WORDS	   (TAPIS_V6_FILTER_BITS / 64)
+#define TAPIS_V6_FILTER_LOG2	   24
+#define TAPIS_V6_FILTER_S_LOG2	   16
+#define TAPIS_V6_FILTER_S_WORDS	   ((1u << TAPIS_V6_FILTER_S_LOG2) / 64)
+#define TAPIS_V6_FILTER_S_MAX_TOPS 4096 /* /32s a small filter is chosen for */
+#define TAPIS_V6_MIN_HASHED_PLEN   32	/* shorter prefixes live in a small trie */
 
 /* ---- table entry encoding (u32, per direction) ----
  * 0                      no prefix covers the address
- * TAPIS_ENT_EXT | group   tbl24 only: consult tbl8 group
  * otherwise               rule id (bits 0-15), prefix length (bits 16-23)
  */
-#define TAPIS_ENT_EXT	     0x80000000u
 #define TAPIS_ENT_RULE_MASK  0x0000ffffu
 #define TAPIS_ENT_PLEN_SHIFT 16
 #define TAPIS_ENT_PLEN_MASK  0x00ff0000u
-#define TAPIS_ENT_GROUP_MASK 0x00ffffffu
 
 static inline __u32 tapis_ent_make(__u32 rule, __u32 plen)
 {
@@ -105,7 +136,7 @@ static inline __u32 tapis_ent_plen(__u32 e)
 }
 
 /* Which address of a packet: its destination or its source. Tables hold
- * an entry per direction (tapis_v4_ent.ent[dir], the IPv6 keys' dir); a
+ * an entry per direction (tapis_v4_leaf.ent[dir], the IPv6 keys' dir); a
  * rule matches in a set of directions, bit TAPIS_DIR_BIT(dir) for each
  * (tapis_rule_meta.dirs, the policy's `direction`). */
 enum tapis_dir {
@@ -118,9 +149,15 @@ enum tapis_dir {
 #define TAPIS_DIRS_SRC	   TAPIS_DIR_BIT(TAPIS_DIR_SRC) /* direction: src */
 #define TAPIS_DIRS_BOTH	   (TAPIS_DIRS_DST | TAPIS_DIRS_SRC)
 
-/* One IPv4 slot carries both directions: dst and src rules may differ. */
-struct tapis_v4_ent {
-	__u32 ent[TAPIS_DIR_MAX];
+/* The entries a leaf holds per direction, most specific first: the prefix
+ * that matches and, while the ones before it may expire, the prefixes it
+ * lies in, so that a packet falls through an expired rule's prefix to the
+ * next less specific live one. The list ends after the first entry whose
+ * rule never expires, or at TAPIS_NET_CHAIN entries (more nested expiring
+ * prefixes than that: the least specific ones are not seen). */
+#define TAPIS_NET_CHAIN 4
+struct tapis_v4_leaf {
+	__u32 ent[TAPIS_DIR_MAX][TAPIS_NET_CHAIN];
 };
 
 /* IPv6 exact prefix key (the address masked to plen). */
@@ -160,9 +197,10 @@ struct tapis_v6_l32_val {
 
 /* Filter bit for the top 32 bits of an IPv6 address: a multiplicative
  * hash spreads the few /32s in use over the whole bitmap. */
-static inline __u32 tapis_v6_filter_bit(__u32 top)
+static inline __u32 tapis_v6_filter_bit(__u32 top, int small)
 {
-	return (top * 0x9E3779B1u) >> (32 - 24);
+	return (top * 0x9E3779B1u) >>
+	       (32 - (small ? TAPIS_V6_FILTER_S_LOG2 : TAPIS_V6_FILTER_LOG2));
 }
 
 /* Stock LPM trie key for short IPv6 prefixes and the IPv4 source of truth.
@@ -275,7 +313,8 @@ enum tapis_settings_flags {
 	TAPIS_SF_V6_SRC = 1 << 3,
 	TAPIS_SF_V6_SHORT = 1 << 4, /* IPv6 prefixes shorter than /32 exist */
 	TAPIS_SF_QUIC_DROP = 1 << 5,
-	TAPIS_SF_HOSTS = 1 << 6, /* host table non-empty */
+	TAPIS_SF_HOSTS = 1 << 6,	   /* host table non-empty */
+	TAPIS_SF_V6_FILTER_SMALL = 1 << 7, /* IPv6 filter: tapis_v6_filter_s */
 };
 
 #define TAPIS_PORT_WORDS (65536 / 64)
@@ -289,9 +328,14 @@ enum tapis_port_class {
 
 /* Indexed by generation in tapis_settings. */
 struct tapis_settings {
-	__u32 flags;	   /* enum tapis_settings_flags */
-	__u32 tbl8_groups; /* capacity of this generation's tbl8 */
-	__u32 tbl8_used;   /* groups handed out (grows with live adds) */
+	__u32 flags;  /* enum tapis_settings_flags */
+	__u8 v4_bits; /* first level of the IPv4 trie: 16 or 24 bits */
+	__u8 pad0;
+	__u16 v4_leaf_limit;  /* IPv4 slots: leaf ids below, chunk ids from */
+	__u16 v4_chunks;      /* capacity of this generation's tapis_v4_chunk */
+	__u16 v4_chunks_used; /* chunks handed out (grows with live adds) */
+	__u16 v4_leaves;      /* capacity of tapis_v4_leaf */
+	__u16 v4_leaves_used; /* leaves handed out, leaf 0 included */
 	__u32 sinkhole_ttl;
 	__u8 sinkhole_v4[4];
 	__u8 sinkhole_v6[16];

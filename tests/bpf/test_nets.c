@@ -385,6 +385,30 @@ static bool test_v6_inline_and_overflow(void)
 	return true;
 }
 
+/* An expired rule's prefix lets its addresses fall through to the next
+ * less specific live prefix, counted as an expired match on its rule, and
+ * a delete of that cover leaves them unmatched again. */
+static bool test_expired_falls_through(void)
+{
+	struct net_entry e;
+	bool hb;
+	struct pkt p;
+
+	ASSERT_OK(build(&p, E_PLAIN, S_V4, "198.18.1.2", "198.18.7.5"));
+	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_PASS, "expired /24 alone");
+	ASSERT_OK(parse_cidr("198.18.6.0/23", &e, &hb));
+	ASSERT_OK(tapis_net_edit(&fx.t, "block-dst", &e, true));
+	uint64_t blocked = fx_rule_packets(&fx, "block-dst");
+	uint64_t expired = fx_stat(&fx, TAPIS_S_EXPIRED);
+
+	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_DROP, "the /23 under the expired /24");
+	ASSERT_EQ(fx_rule_packets(&fx, "block-dst"), blocked + 1, "counted on the /23's rule");
+	ASSERT_EQ(fx_stat(&fx, TAPIS_S_EXPIRED), expired + 1, "and as an expired match");
+	ASSERT_OK(tapis_net_edit(&fx.t, "block-dst", &e, false));
+	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_PASS, "nothing live after the del");
+	return true;
+}
+
 static bool test_never_aborted(void)
 {
 	uint8_t junk[256];
@@ -490,6 +514,7 @@ static const struct test_case tests[] = {
 	TEST(test_reload_keeps_counters),
 	TEST(test_live_add_del),
 	TEST(test_v6_inline_and_overflow),
+	TEST(test_expired_falls_through),
 	TEST(test_never_aborted),
 	TEST(test_fixture_refuses_unknown_counters),
 };

@@ -174,9 +174,12 @@ struct inner {
 };
 
 enum outer_id {
-	O_TBL24,
-	O_TBL8,
+	O_V4_DIR16,
+	O_V4_DIR24,
+	O_V4_CHUNK,
+	O_V4_LEAF,
 	O_V6_FILTER,
+	O_V6_FILTER_S,
 	O_V6_L32,
 	O_V6_PFX,
 	O_V6_SHORT,
@@ -185,9 +188,15 @@ enum outer_id {
 	O_HINDEX,
 	O_N
 };
+/* The maps' indices in map_fd, in the order TAPIS_MAPS names them. */
+#define REF_MAP_ID(id, name) R_##id,
+enum { TAPIS_MAPS(REF_MAP_ID) R__N };
+#undef REF_MAP_ID
 static const int outer_map[O_N] = {
-	[O_TBL24] = 3,	  [O_TBL8] = 4,	 [O_V6_FILTER] = 5, [O_V6_L32] = 6,  [O_V6_PFX] = 7,
-	[O_V6_SHORT] = 8, [O_HOSTS] = 9, [O_HFILTER] = 16,  [O_HINDEX] = 17,
+	[O_V4_DIR16] = R_V4_DIR16, [O_V4_DIR24] = R_V4_DIR24,	[O_V4_CHUNK] = R_V4_CHUNK,
+	[O_V4_LEAF] = R_V4_LEAF,   [O_V6_FILTER] = R_V6_FILTER, [O_V6_FILTER_S] = R_V6_FILTER_S,
+	[O_V6_L32] = R_V6_L32,	   [O_V6_PFX] = R_V6_PFX,	[O_V6_SHORT] = R_V6_SHORT,
+	[O_HOSTS] = R_HOSTS,	   [O_HFILTER] = R_HOST_FILTER, [O_HINDEX] = R_HOST_INDEX,
 };
 static struct inner inners[O_N][2];
 static const void *outer_sym[O_N];
@@ -350,9 +359,12 @@ int ref_init(const int *map_fd)
 	__u32 i;
 	int o, g, err;
 
-	outer_sym[O_TBL24] = &tapis_v4_tbl24;
-	outer_sym[O_TBL8] = &tapis_v4_tbl8;
+	outer_sym[O_V4_DIR16] = &tapis_v4_dir16;
+	outer_sym[O_V4_DIR24] = &tapis_v4_dir24;
+	outer_sym[O_V4_CHUNK] = &tapis_v4_chunk;
+	outer_sym[O_V4_LEAF] = &tapis_v4_leaf;
 	outer_sym[O_V6_FILTER] = &tapis_v6_filter;
+	outer_sym[O_V6_FILTER_S] = &tapis_v6_filter_s;
 	outer_sym[O_V6_L32] = &tapis_v6_l32;
 	outer_sym[O_V6_PFX] = &tapis_v6_pfx;
 	outer_sym[O_V6_SHORT] = &tapis_v6_short;

@@ -12,7 +12,7 @@
 #include "log.h"
 
 /* What tapis_net_edit reports itself: unknown rule, prefix not in the rule
- * or held by another, IPv4 tbl8 groups exhausted. */
+ * or held by another, an IPv4 table full. */
 static const int printed[] = {-ENOENT, -EEXIST, -EPERM, -EALREADY, -ENOSPC, -ENAMETOOLONG, 0};
 
 static int edit_one(struct tapis *t, const char *rule, int i, bool add, void *ctx)

@@ -275,11 +275,17 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 {
 	struct tapis_settings set = c->settings;
 	struct net_tables nt;
+	struct v4_plan plan;
 	int err;
 
-	err = net_tables_create(&nt, t, idle, c->n_v4, c->v4_groups, c->n_v6);
+	err = net_v4_plan(c, &plan) ?: net_tables_create(&nt, t, idle, c->n_v4, &plan, c->n_v6);
 	if (err)
 		return err;
+	/* The rules are written after the tables: the lists learn which
+	 * rules may expire from the policy itself. */
+	for (size_t i = 0; i < c->n_rules; i++)
+		nt.rule_exp[c->rules[i].id & (TAPIS_MAX_RULES - 1)] =
+			c->rules[i].r->expires_unix ? 2 : 1;
 	/* The compile left no duplicate or conflict: no owner checks, and
 	 * the hash-map writes go in batches. */
 	nt.bulk = true;
@@ -301,8 +307,12 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 			pr_err("publish address tables: %s", strerror(-err));
 	}
 	set.flags |= nt.flags;
-	set.tbl8_groups = nt.tbl8_groups;
-	set.tbl8_used = nt.tbl8_used;
+	set.v4_bits = (uint8_t)nt.v4_bits;
+	set.v4_leaf_limit = (uint16_t)nt.leaf_limit;
+	set.v4_chunks = (uint16_t)nt.n_chunks;
+	set.v4_chunks_used = (uint16_t)nt.chunks_used;
+	set.v4_leaves = (uint16_t)nt.n_leaves;
+	set.v4_leaves_used = (uint16_t)nt.leaves_used;
 	net_tables_close(&nt);
 	if (err)
 		return err;

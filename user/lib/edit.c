@@ -232,13 +232,14 @@ int tapis_net_edit(struct tapis *t, const char *rule, const struct net_entry *e,
 	} else if (err) {
 		pr_err("%s %s rule '%s': %s", add ? "add" : "delete", what, rule, strerror(-err));
 	} else {
-		/* tbl8 use, and any flag the tables set, in the settings
-		 * slot (flags_first set those the lookup needs). */
+		/* Flags and trie use live in the settings slot: written after
+		 * the tables, so packets never see a flag before its data. */
 		if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set)) {
 			err = -errno;
 		} else {
 			set.flags |= nt.flags;
-			set.tbl8_used = nt.tbl8_used;
+			set.v4_chunks_used = (uint16_t)nt.chunks_used;
+			set.v4_leaves_used = (uint16_t)nt.leaves_used;
 			if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &gen, &set, BPF_ANY))
 				err = -errno;
 		}

@@ -9,26 +9,38 @@
 
 #include "tapis.h"
 
-/* v4 exact-prefix key of the user-space-only source of truth, from which
- * live deletes find the covering prefix and `explain` names prefixes. The
- * map is named, and pinned per generation as, V4_EXACT_MAP "_g<gen>": it
- * is no map of the BPF object, so not in TAPIS_MAPS. */
+/* The IPv4 prefixes as written, the user-space-only source of truth from
+ * which live deletes find the covering prefixes and `explain` names
+ * prefixes: a sorted array (nets.c), named, and pinned per generation as,
+ * V4_EXACT_MAP "_g<gen>": it is no map of the BPF object, so not in
+ * TAPIS_MAPS. */
 #define V4_EXACT_MAP "tapis_v4_exact"
-struct v4_exact_key {
-	uint8_t dir;
-	uint8_t plen;
-	uint16_t pad;
-	uint32_t addr_h; /* host order, masked */
-};
 
 /* An address table of one generation, opened for editing. */
 struct net_tables {
 	struct tapis *t;
 	uint32_t gen;
-	int fd24, fd8, exact_fd;
-	struct tapis_v4_ent *tbl24; /* mmap */
-	struct tapis_v4_ent *tbl8;  /* mmap */
-	uint32_t tbl8_groups, tbl8_used;
+	/* IPv4 trie (tapis_abi.h): mmapped maps of a running generation, or
+	 * for a bulk build buffers copied into maps sized to the result. */
+	int fd_dir, fd_chunk, fd_leaf, exact_fd;
+	uint16_t *dir, *chunk;			   /* slots */
+	struct tapis_v4_leaf *leaf;		   /* leaves, [0] empty */
+	size_t dir_bytes, chunk_bytes, leaf_bytes; /* sizes of the maps */
+	bool windowed; /* running generation: slots mapped a few pages at a time */
+	struct nt_win {
+		bool chunk;
+		size_t p0, p1; /* pages [p0, p1) of the map */
+		void *m;
+	} * win;
+	size_t n_win, cap_win;
+	uint32_t v4_bits, n_chunks, chunks_used, n_leaves, leaves_used;
+	uint32_t leaf_limit;   /* slot values: leaf ids below, chunk ids from */
+	uint16_t *lhash;       /* leaf content -> id, open addressing, LHASH_SLOTS */
+	uint16_t *free_leaves; /* ids no slot names (v4_gc), taken first */
+	uint32_t n_free;
+	/* Per rule id: 0 not known yet, 1 never expires, 2 may expire (the
+	 * leaf lists end at the first entry whose rule never expires). */
+	uint8_t rule_exp[TAPIS_MAX_RULES];
 	int fd_filter, fd_l32, fd_pfx, fd_short;
 	uint64_t *filter; /* mmap */
 	uint32_t flags;	  /* settings flags this table set or needs */
@@ -36,10 +48,23 @@ struct net_tables {
 	 * no duplicates or conflicts left): no owner check per prefix, and
 	 * the hash-map writes gathered for net_tables_flush's batches. */
 	bool bulk;
-	void *bk4, *bk6;     /* struct v4_exact_key[], struct tapis_v6_key[] */
-	uint32_t *bv4, *bv6; /* their values */
-	size_t bn4, bn6, bcap4, bcap6;
+	uint64_t *ex;	   /* mmap of the prefixes as written: [0] count */
+	size_t ex_cap;	   /* entries it has room for */
+	uint64_t *ex_bulk; /* a bulk build's, sorted at flush */
+	size_t ex_n, ex_bcap;
+	void *bk6;     /* struct tapis_v6_key[] */
+	uint32_t *bv6; /* their values */
+	size_t bn6, bcap6;
 };
+
+/* The IPv4 first-level stride and chunk count a set of prefixes needs. */
+struct v4_plan {
+	uint32_t bits;
+	uint32_t chunks;
+};
+struct compiled;
+/* The plan for a compiled policy's IPv4 prefixes. 0 or -errno. */
+int net_v4_plan(const struct compiled *c, struct v4_plan *plan);
 
 void gen_userspace_pin_path(const struct tapis *t, int gen, char *buf, size_t sz);
 int gen_active(struct tapis *t, uint32_t *gen);
@@ -58,8 +83,9 @@ void gen_unpin_inner(struct tapis *t, uint32_t gen);
 /* Create empty tables for generation gen sized for the given counts; they
  * are not visible to packets until net_tables_publish. */
 int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size_t n_v4,
-		      size_t n_v4_groups, size_t n_v6);
-/* Write what a bulk build gathered (nt->bulk). 0 or -errno. */
+		      const struct v4_plan *plan, size_t n_v6);
+/* Write what a bulk build gathered (nt->bulk), the IPv4 trie into maps
+ * sized to it. 0 or -errno. */
 int net_tables_flush(struct net_tables *nt);
 /* Open the tables of a live generation for editing (creates missing ones). */
 int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen);
@@ -73,6 +99,10 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule);
 /* The entry that matches addr (most specific), 0 if none. */
 uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr);
+/* IPv4: the list the data path walks for addr (TAPIS_NET_CHAIN entries,
+ * most specific first, 0-terminated), read from the maps. */
+void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *addr,
+			uint32_t *ents);
 
 /* Drop the inner maps of a generation from every outer map (waits for an
  * RCU grace period in the kernel, so no packet still reads them). */

@@ -226,7 +226,7 @@ static void status_text(const struct snapshot *s, const char *pin_path, FILE *f)
 	fprintf(f, "%-12s%zu\n", "rules:", s->n_rules);
 	fprintf(f, "%-12sv4 %" PRIu64 ", v6 %" PRIu64 ", hosts %" PRIu64 "\n",
 		"entries:", s->entries_v4, s->entries_v6, s->entries_hosts);
-	fprintf(f, "%-12s%" PRIu32 " of %" PRIu32 " groups used\n", "tbl8:", s->tbl8_used,
+	fprintf(f, "%-12s%" PRIu32 " of %" PRIu32 " IPv4 chunks used\n", "tbl8:", s->tbl8_used,
 		s->tbl8_groups);
 }
 

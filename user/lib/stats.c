@@ -295,8 +295,8 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 	}
 	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &s->gen, &s->settings))
 		return -errno;
-	s->tbl8_groups = s->settings.tbl8_groups;
-	s->tbl8_used = s->settings.tbl8_used;
+	s->tbl8_groups = s->settings.v4_chunks;
+	s->tbl8_used = s->settings.v4_chunks_used;
 
 	s->rules = calloc(TAPIS_MAX_RULES, sizeof(*s->rules));
 	metas = calloc(RULE_CHUNK, sizeof(*metas));
@@ -458,8 +458,22 @@ int tapis_explain_addr(struct tapis *t, const struct net_entry *addr, struct exp
 	err = gen_active(t, &gen) ?: net_tables_open(&nt, t, gen);
 	if (err)
 		return err;
-	for (int d = 0; d < TAPIS_DIR_MAX; d++)
-		fill_hit(t, gen, addr, net_lookup(&nt, d, addr), &r->dir[d]);
+	for (int d = 0; d < TAPIS_DIR_MAX; d++) {
+		uint32_t ents[TAPIS_NET_CHAIN] = {net_lookup(&nt, d, addr)};
+
+		/* IPv4: an expired prefix falls through to the next live one
+		 * it lies in, as the data path does; none: the expired one. */
+		if (addr->family == 4)
+			net_lookup_v4_list(&nt, d, addr, ents);
+		fill_hit(t, gen, addr, ents[0], &r->dir[d]);
+		for (int i = 1; r->dir[d].expired && i < TAPIS_NET_CHAIN && ents[i]; i++) {
+			struct explain_hit h;
+
+			fill_hit(t, gen, addr, ents[i], &h);
+			if (h.found && !h.expired)
+				r->dir[d] = h;
+		}
+	}
 	net_tables_close(&nt);
 
 	/* The same precedence as decide() in bpf/action.bpf.h, for an address
