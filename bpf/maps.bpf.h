@@ -92,8 +92,11 @@ struct {
 /* generation -> IPv4 leaf id -> the entries of both directions. */
 struct tapis_v4_leaf_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-	__uint(max_entries, 256);
+	/* Fixed at its largest (1 MiB): a map of one size is read inline,
+	 * one sized per policy (BPF_F_INNER_MAP) costs a helper call on
+	 * every packet that meets a prefix. */
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_V4_MAX_LEAVES);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct tapis_v4_leaf));
 };

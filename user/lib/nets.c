@@ -612,9 +612,6 @@ static int v4_dir_map(uint32_t bits)
 static int v4_write_maps(struct net_tables *nt)
 {
 	uint32_t chunks = nt->n_chunks;
-	/* Leaves are 32 bytes, and edits take new ones until a collection
-	 * (v4_gc) finds those let go: generous room. */
-	uint32_t leaves = with_headroom(nt->leaves_used, nt->n_leaves, 4096);
 	size_t dir_vals = ((size_t)1 << nt->v4_bits) / TAPIS_V4_SLOTS_PER_VAL;
 	size_t chunk_vals = (size_t)chunks * TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL;
 
@@ -627,11 +624,12 @@ static int v4_write_maps(struct net_tables *nt)
 			      BPF_F_INNER_MAP);
 	if (nt->fd_chunk < 0)
 		return nt->fd_chunk;
-	nt->fd_leaf = v4_map(M_V4_LEAF, sizeof(struct tapis_v4_leaf), leaves, nt->leaf,
-			     (size_t)nt->leaves_used * sizeof(*nt->leaf), BPF_F_INNER_MAP);
+	/* The leaf map has one size (maps.bpf.h), of which the leaf ids below
+	 * the chunks' can be used: n_leaves. */
+	nt->fd_leaf = v4_map(M_V4_LEAF, sizeof(struct tapis_v4_leaf), TAPIS_V4_MAX_LEAVES, nt->leaf,
+			     (size_t)nt->leaves_used * sizeof(*nt->leaf), 0);
 	if (nt->fd_leaf < 0)
 		return nt->fd_leaf;
-	nt->n_leaves = leaves;
 	return 0;
 }
 
@@ -698,10 +696,11 @@ static int v4_open(struct net_tables *nt, const struct tapis_settings *set)
 	if ((size_t)nd * TAPIS_V4_SLOTS_PER_VAL != (size_t)1 << nt->v4_bits)
 		return -EINVAL;
 	nt->n_chunks = nc / (TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL);
-	nt->n_leaves = nl;
 	nt->leaf_limit = set->v4_leaf_limit;
-	if (nt->leaf_limit < nl || nt->leaf_limit + nt->n_chunks > TAPIS_V4_SLOT_IDS)
+	if (nl != TAPIS_V4_MAX_LEAVES || nt->leaf_limit + nt->n_chunks > TAPIS_V4_SLOT_IDS)
 		return -EINVAL;
+	nl = nt->leaf_limit < nl ? nt->leaf_limit : nl;
+	nt->n_leaves = nl;
 	nt->dir_bytes = (size_t)nd * sizeof(struct tapis_v4_slots);
 	nt->chunk_bytes = (size_t)nc * sizeof(struct tapis_v4_slots);
 	nt->leaf_bytes = (size_t)nl * sizeof(struct tapis_v4_leaf);
