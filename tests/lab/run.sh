@@ -85,6 +85,7 @@ for t in "${tests[@]}"; do
 		continue
 	fi
 	log=$(mktemp "/tmp/tapis-lab-$name.XXXXXX")
+	t0=$SECONDS
 	# A unique, short prefix per test: tl<runner pid><n>.
 	LAB_PREFIX="tl$$n$n" LAB_DIR="/run/tl$$n$n-lab" \
 		timeout --kill-after=10 600 bash "$t" 2>&1 </dev/null | tee "$log"
@@ -107,6 +108,8 @@ for t in "${tests[@]}"; do
 		FAIL=$((FAIL + 1))
 	fi
 	rm -f "$log"
+	# What each test costs, for whoever keeps the suite short.
+	echo "# $name: $((SECONDS - t0)) s"
 	# Nothing of the test's lab may survive it.
 	for ns in "tl$$n$n-c" "tl$$n$n-r" "tl$$n$n-s" "tl$$n$n-b"; do
 		if [ -e "/run/netns/$ns" ]; then
