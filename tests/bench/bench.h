@@ -82,6 +82,8 @@ struct map_mem {
 /* Walk every map of the program prog_fd, their inner maps, and the maps
  * this process holds; gen is the active generation (tapis_ctl.gen). */
 int map_mem_walk(int prog_fd, uint32_t gen, struct map_mem *m);
+/* A map's memlock as its fdinfo gives it, in bytes; -1 when unknown. */
+long long fd_memlock(int fd);
 const char *map_group_name(enum map_group g);
 
 /* ---- reference programs (refs.c) ---- */

@@ -58,7 +58,7 @@ static enum map_group group_of(const char *name)
 	return MG_OTHER;
 }
 
-static long long memlock_of(int fd)
+long long fd_memlock(int fd)
 {
 	char path[64], line[256];
 	long long v = -1;
@@ -222,7 +222,7 @@ int map_mem_walk(int prog_fd, uint32_t gen, struct map_mem *m)
 		fd = bpf_map_get_fd_by_id(it->id);
 		if (fd < 0)
 			continue; /* freed since: nothing to count */
-		b = memlock_of(fd);
+		b = fd_memlock(fd);
 		if (b < 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
 			close(fd);
 			continue;

@@ -108,23 +108,6 @@ static int lpm_load(const struct space *sp, struct bench_lpm_bpf **out)
 	return 0;
 }
 
-static long long fd_memlock_of(int fd)
-{
-	char path[64], line[256];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "memlock:", 8))
-			v = atoll(line + 8);
-	fclose(f);
-	return v;
-}
-
 static void mib_label(char *buf, size_t sz, const char *stem, uint64_t bytes)
 {
 	if (bytes >= (1u << 20) && bytes % (1u << 20) == 0)
@@ -180,8 +163,8 @@ int refs_load(struct refs *r, uint64_t own_bytes, uint64_t names_bytes, const st
 	if (err)
 		return err;
 	r->fd[REF_LPM] = bpf_program__fd(r->lpm->progs.bench_lpm);
-	r->bytes[REF_LPM] = (uint64_t)(fd_memlock_of(bpf_map__fd(r->lpm->maps.lpm_v4)) +
-				       fd_memlock_of(bpf_map__fd(r->lpm->maps.lpm_v6)));
+	r->bytes[REF_LPM] = (uint64_t)(fd_memlock(bpf_map__fd(r->lpm->maps.lpm_v4)) +
+				       fd_memlock(bpf_map__fd(r->lpm->maps.lpm_v6)));
 	snprintf(r->label[REF_LPM], sizeof(r->label[0]), "lpm");
 	snprintf(r->what[REF_LPM], sizeof(r->what[0]),
 		 "kernel LPM tries of the %zu + %zu prefixes, by source and destination",
