@@ -233,6 +233,12 @@ struct iface_plan {
 int cli_iface_plan(const struct cli *c, struct tapis *t, const struct snapshot *s,
 		   char *const *ifnames, int n, enum tapis_mode mode, struct iface_plan *pl);
 
+/* "attached to IF (MODE mode)" for each interface of the plan attached,
+ * then "already attached to IF (MODE mode)<already_tail>" for each one
+ * tapis ran on already, their modes as `after` records them. */
+void cli_print_plan_done(const struct iface_plan *pl, const struct snapshot *after,
+			 const char *already_tail);
+
 /* names[0..n) as a JSON array of strings. */
 struct json_object *cli_names_json(char *const *names, int n);
 

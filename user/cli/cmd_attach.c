@@ -46,6 +46,23 @@ const struct tapis_iface *cli_iface_record(const struct snapshot *s, const char 
 	return NULL;
 }
 
+void cli_print_plan_done(const struct iface_plan *pl, const struct snapshot *after,
+			 const char *already_tail)
+{
+	const struct tapis_iface *r;
+
+	for (int i = 0; i < pl->n_attach; i++) {
+		r = cli_iface_record(after, pl->attach[i]);
+		printf("attached to %s (%s mode)\n", pl->attach[i],
+		       r ? mode_name(r->mode) : "unknown");
+	}
+	for (int i = 0; i < pl->n_already; i++) {
+		r = cli_iface_record(after, pl->already[i]);
+		printf("already attached to %s (%s mode)%s\n", pl->already[i],
+		       r ? mode_name(r->mode) : "unknown", already_tail);
+	}
+}
+
 struct json_object *cli_names_json(char *const *names, int n)
 {
 	struct json_object *a = json_object_new_array();
@@ -264,18 +281,7 @@ int cmd_attach(struct cli *c, int argc, char **argv)
 		json_object_object_add(o, "ifaces", ifaces_json(&after, c->pin));
 		cli_json_print(o);
 	} else {
-		for (int i = 0; i < pl.n_attach; i++) {
-			const struct tapis_iface *r = cli_iface_record(&after, pl.attach[i]);
-
-			printf("attached to %s (%s mode)\n", pl.attach[i],
-			       r ? mode_name(r->mode) : "unknown");
-		}
-		for (int i = 0; i < pl.n_already; i++) {
-			const struct tapis_iface *r = cli_iface_record(&after, pl.already[i]);
-
-			printf("already attached to %s (%s mode): nothing to do\n", pl.already[i],
-			       r ? mode_name(r->mode) : "unknown");
-		}
+		cli_print_plan_done(&pl, &after, ": nothing to do");
 		printf("tapis at %s runs on ", c->pin);
 		print_recorded(&after);
 		printf("\n");

@@ -297,18 +297,7 @@ static int load_running(const struct cli *c, struct tapis *t, const char *path, 
 			       c->pin, path, before.gen, after.gen, before.n_rules, after.n_rules,
 			       before.entries_v4, after.entries_v4, before.entries_v6,
 			       after.entries_v6, before.entries_hosts, after.entries_hosts);
-		for (int i = 0; i < pl.n_attach; i++) {
-			const struct tapis_iface *r = cli_iface_record(&after, pl.attach[i]);
-
-			printf("attached to %s (%s mode)\n", pl.attach[i],
-			       r ? mode_name(r->mode) : "unknown");
-		}
-		for (int i = 0; i < pl.n_already; i++) {
-			const struct tapis_iface *r = cli_iface_record(&after, pl.already[i]);
-
-			printf("already attached to %s (%s mode)\n", pl.already[i],
-			       r ? mode_name(r->mode) : "unknown");
-		}
+		cli_print_plan_done(&pl, &after, "");
 		for (int i = 0; i < n_nn; i++)
 			printf("still attached to %s, which this load does not name (tapis detach "
 			       "--iface %s removes it)\n",
