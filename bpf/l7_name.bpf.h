@@ -12,7 +12,9 @@
  * host_match() hashes the name once, label by label from its last label to
  * its first (tapis_abi.h), finding each dotted label's start as it goes: after
  * each label, the running hash is the host-table key of the suffix that
- * label starts. Each key is looked up as soon as it is known, shortest
+ * label starts. Each key's filter bit is read as soon as the key is
+ * known, with nothing waiting on it, so a name's filter reads overlap;
+ * then the index is asked for the keys the filter let through, shortest
  * suffix first, and the rules found are kept; then the most specific one
  * whose rule still acts wins. The whole name is looked up for its self
  * rule (`example.com`, `=example.com`), every proper suffix for its sub
@@ -187,17 +189,17 @@ struct host_tables {
 	__u32 gen;    /* for the hash map, the source of truth */
 };
 
+/* The rule the host index (or, for a key that overflowed it, the hash map)
+ * gives key: the self rule for the whole name, the sub rule for a parent
+ * of it; 0 when the key is absent. Asked only for keys whose filter bit is
+ * set. */
 static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 key, bool self)
 {
-	__u32 bit = tapis_host_filter_bit(key), word = bit >> 6, home, i, p;
-	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
 	struct tapis_host_slot *s, *first = NULL;
+	__u32 home = tapis_host_idx_home(key), i, p;
 	struct tapis_host_val *v;
 	void *hosts;
 
-	if (w && !(*w & (1ULL << (bit & 63))))
-		return 0;
-	home = tapis_host_idx_home(key);
 #pragma unroll
 	for (p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
 		i = (home + p) & (TAPIS_HOST_IDX_SLOTS - 1);
@@ -223,6 +225,34 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 	return self ? v->self_rule : v->sub_rule;
 }
 
+/* Key's filter bit: 0 rules the key out; 1 lets it through to the index
+ * (so does a missing word, not reached: the word is in range). */
+static __always_inline __u8 host_filter_bit(const struct host_tables *ht, __u64 key)
+{
+	__u32 bit = tapis_host_filter_bit(key), word = bit >> 6;
+	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
+
+	return w ? (*w >> (bit & 63)) & 1 : 1;
+}
+
+/* The key h of the suffix of pos labels into nb->keys, and its filter bit
+ * into nb->key_hits if labels (a mask of label counts) says some pattern
+ * is that long: for the index pass after the hash (host_match()).
+ *
+ * Why the index waits: nothing here branches on a filter word, so the
+ * CPU has the filter reads of all of a name's suffixes in flight at once;
+ * looked up whole one key at a time, a name paid one cache miss after the
+ * other. The bits gather in memory, not in a register: the verifier would
+ * tell apart each mix of bits known and unknown, and check the rest once
+ * per mix. */
+static __always_inline void host_key_filter(const struct host_tables *ht, struct tapis_name_buf *nb,
+					    __u64 h, __u32 pos, __u64 labels)
+{
+	nb->keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
+	if ((labels >> (pos & 63)) & 1)
+		nb->key_hits |= (__u64)host_filter_bit(ht, h) << (pos & 63);
+}
+
 /* Chunks a name can take (tapis_abi.h): a label of n wire bytes is
  * (n + 7) / 8 of them, and the wire bytes of all labels add up to at most
  * TAPIS_HOST_MAX + 1. */
@@ -239,8 +269,9 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
  * suffix that label starts; after the first label (its dot the one in front
  * of the name), of the whole name.
  *
- * Keys are looked up as they appear and the rules found kept in order,
- * least specific first; then the most specific one whose rule still acts
+ * Each key's filter bit is read as the key appears; the index is asked
+ * after the hash, for the keys let through, and the rules found kept in
+ * order, least specific first; then the most specific one whose rule still acts
  * wins, and any more specific one skipped because it expired is counted. */
 enum name_form {
 	NAME_DOTTED, /* TLS, HTTP */
@@ -254,7 +285,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 	/* In the scratch buffer, not on the stack: a stage that calls this
 	 * from a global function shares the 512-byte stack with the entry. */
 	__u16 *cand = nb->cand;
-	__u64 h = TAPIS_HASH_INIT, acc = 0, w, d, self_labels, sub_labels;
+	__u64 h = TAPIS_HASH_INIT, acc = 0, w, d, self_labels, sub_labels, hits;
 	struct tapis_settings *set;
 	struct host_tables ht;
 
@@ -278,6 +309,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 	if (!ht.filter || !ht.index || !set)
 		return 0;
 	self_labels = set->self_labels;
+	nb->key_hits = 0;
 	sub_labels = set->sub_labels;
 
 	e = nb->name_end;
@@ -311,11 +343,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 			acc = 0;
 			if (!j)
 				break;
-			if ((sub_labels >> (pos & 63)) & 1) {
-				id = host_key_rule(&ht, h, false);
-				if (id)
-					cand[nc++ & (HOST_CANDS - 1)] = id;
-			}
+			host_key_filter(&ht, nb, h, pos, sub_labels);
 			pos++;
 			/* Masked, not just lowered: a range that moves per
 			 * label keeps the verifier from seeing one label's
@@ -364,11 +392,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 			break;
 		/* Only suffixes as long as some pattern that holds names
 		 * below it. */
-		if ((sub_labels >> (pos & 63)) & 1) {
-			id = host_key_rule(&ht, h, false);
-			if (id)
-				cand[nc++ & (HOST_CANDS - 1)] = id;
-		}
+		host_key_filter(&ht, nb, h, pos, sub_labels);
 		if (pos++ >= TAPIS_MAX_LABELS)
 			goto syntax;
 		e = s;
@@ -377,8 +401,16 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 whole:
 	if (m == NAME_CHUNKS)
 		return 0; /* not reached: no name has that many chunks */
-	if ((self_labels >> (pos & 63)) & 1) {
-		id = host_key_rule(&ht, h, true);
+	host_key_filter(&ht, nb, h, pos, self_labels);
+	/* The index for the keys the filter let through, least specific
+	 * first, as the rules found are kept. */
+	hits = nb->key_hits;
+	for (t = 1; t <= TAPIS_MAX_LABELS; t++) {
+		if (!(hits >> t))
+			break;
+		if (!((hits >> t) & 1))
+			continue;
+		id = host_key_rule(&ht, nb->keys[t & (TAPIS_MAX_LABELS - 1)], t == pos);
 		if (id)
 			cand[nc++ & (HOST_CANDS - 1)] = id;
 	}

@@ -800,6 +800,10 @@ struct tapis_name_buf {
 	__u32 res; /* the stage's outcome (bpf/l7_stream.bpf.h) */
 	__u32 reason;
 	__u16 cand[16]; /* the host match's rules along the name (HOST_CANDS) */
+	/* The host match's keys to look up, least specific first: hashed
+	 * first, then read together (bpf/l7_name.bpf.h). */
+	__u64 keys[TAPIS_MAX_LABELS];
+	__u64 key_hits; /* bit p: the filter let keys[p & 31] through */
 	/* The L7 stage's working state for this packet (TLS, HTTP), kept
 	 * in tapis_flows between segments. */
 	struct tapis_flow_val st;
