@@ -12,17 +12,17 @@
  * host_match() hashes the name once, label by label from its last label to
  * its first (tapis_abi.h), finding each dotted label's start as it goes: after
  * each label, the running hash is the host-table key of the suffix that
- * label starts. Each key's filter bit is read as soon as the key is
- * known, with nothing waiting on it, so a name's filter reads overlap;
- * then the index is asked for the keys the filter let through, shortest
- * suffix first, and the rules found are kept; then the most specific one
- * whose rule still acts wins. The whole name is looked up for its self
- * rule (`example.com`, `=example.com`), every proper suffix for its sub
- * rule (`example.com`, `*.example.com`). A pattern whose rule has expired
- * is skipped, so the next less specific one applies; the skipped one is
- * counted as expired. A name with an empty label, a label over 63 bytes or
- * over TAPIS_MAX_LABELS labels matches nothing and is counted
- * (TAPIS_R_NAME_SYNTAX).
+ * label starts. The keys are hashed first; then the filter bits of all of
+ * them are read in one pass, with nothing waiting on a word read, so a
+ * name's filter reads overlap; then the index is asked for the keys the
+ * filter let through, shortest suffix first, and the rules found are
+ * kept; then the most specific one whose rule still acts wins. The whole
+ * name is looked up for its self rule (`example.com`, `=example.com`),
+ * every proper suffix for its sub rule (`example.com`, `*.example.com`). A
+ * pattern whose rule has expired is skipped, so the next less specific one
+ * applies; the skipped one is counted as expired. A name with an empty
+ * label, a label over 63 bytes or over TAPIS_MAX_LABELS labels matches
+ * nothing and is counted (TAPIS_R_NAME_SYNTAX).
  *
  * Speed: calls are what cost (every return pays for the CPU's return-stack
  * mitigations), so the match is inlined and a lookup is a filter bit and,
@@ -225,32 +225,32 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 	return self ? v->self_rule : v->sub_rule;
 }
 
-/* Key's filter bit: 0 rules the key out; 1 lets it through to the index
- * (so does a missing word, not reached: the word is in range). */
-static __always_inline __u8 host_filter_bit(const struct host_tables *ht, __u64 key)
-{
-	__u32 bit = tapis_host_filter_bit(key), word = bit >> 6;
-	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
-
-	return w ? (*w >> (bit & 63)) & 1 : 1;
-}
-
-/* The key h of the suffix of pos labels into nb->keys, and its filter bit
- * into nb->key_hits if labels (a mask of label counts) says some pattern
- * is that long: for the index pass after the hash (host_match()).
+/* The filter bits of the keys want flags (bit p for keys[p & 31], p = 1
+ * .. TAPIS_MAX_LABELS), left in hits[p & 31]. A key with no filter word
+ * (not reached: the word is in range) counts as set, so the index decides.
  *
- * Why the index waits: nothing here branches on a filter word, so the
- * CPU has the filter reads of all of a name's suffixes in flight at once;
- * looked up whole one key at a time, a name paid one cache miss after the
- * other. The bits gather in memory, not in a register: the verifier would
- * tell apart each mix of bits known and unknown, and check the rest once
- * per mix. */
-static __always_inline void host_key_filter(const struct host_tables *ht, struct tapis_name_buf *nb,
-					    __u64 h, __u32 pos, __u64 labels)
+ * Why a pass of its own: the keys are all known before the first read,
+ * and nothing here branches on a word read, so the CPU has every word's
+ * cache miss in flight at once; looked up one key at a time, a name paid
+ * one miss after the other. The bits go to memory, not into one register:
+ * the verifier would tell apart each mix of bits known and unknown, and
+ * check the loop once per mix. */
+static __always_inline void host_filter_bits(const struct host_tables *ht, const __u64 *keys,
+					     __u64 want, __u8 *hits)
 {
-	nb->keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
-	if ((labels >> (pos & 63)) & 1)
-		nb->key_hits |= (__u64)host_filter_bit(ht, h) << (pos & 63);
+	__u32 i, bit, word;
+	__u64 *w;
+
+	for (i = 1; i <= TAPIS_MAX_LABELS; i++) {
+		if (!(want >> i))
+			break;
+		if (!((want >> i) & 1))
+			continue;
+		bit = tapis_host_filter_bit(keys[i & (TAPIS_MAX_LABELS - 1)]);
+		word = bit >> 6;
+		w = bpf_map_lookup_elem(ht->filter, &word);
+		hits[i & (TAPIS_MAX_LABELS - 1)] = w ? (*w >> (bit & 63)) & 1 : 1;
+	}
 }
 
 /* Chunks a name can take (tapis_abi.h): a label of n wire bytes is
@@ -269,10 +269,11 @@ static __always_inline void host_key_filter(const struct host_tables *ht, struct
  * suffix that label starts; after the first label (its dot the one in front
  * of the name), of the whole name.
  *
- * Each key's filter bit is read as the key appears; the index is asked
- * after the hash, for the keys let through, and the rules found kept in
- * order, least specific first; then the most specific one whose rule still acts
- * wins, and any more specific one skipped because it expired is counted. */
+ * All keys are hashed first, then their filter bits read in one pass, then
+ * the index asked for the keys let through, and the rules found kept in
+ * order, least specific first; then the most specific one whose rule
+ * still acts wins, and any more specific one skipped because it expired is
+ * counted. */
 enum name_form {
 	NAME_DOTTED, /* TLS, HTTP */
 	NAME_WIRE,   /* DNS: labels where nb->lab says */
@@ -285,7 +286,8 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 	/* In the scratch buffer, not on the stack: a stage that calls this
 	 * from a global function shares the 512-byte stack with the entry. */
 	__u16 *cand = nb->cand;
-	__u64 h = TAPIS_HASH_INIT, acc = 0, w, d, self_labels, sub_labels, hits;
+	__u64 *keys = nb->keys;
+	__u64 h = TAPIS_HASH_INIT, acc = 0, w, d, self_labels, sub_labels, want;
 	struct tapis_settings *set;
 	struct host_tables ht;
 
@@ -309,7 +311,6 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 	if (!ht.filter || !ht.index || !set)
 		return 0;
 	self_labels = set->self_labels;
-	nb->key_hits = 0;
 	sub_labels = set->sub_labels;
 
 	e = nb->name_end;
@@ -343,7 +344,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 			acc = 0;
 			if (!j)
 				break;
-			host_key_filter(&ht, nb, h, pos, sub_labels);
+			keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
 			pos++;
 			/* Masked, not just lowered: a range that moves per
 			 * label keeps the verifier from seeing one label's
@@ -392,7 +393,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 			break;
 		/* Only suffixes as long as some pattern that holds names
 		 * below it. */
-		host_key_filter(&ht, nb, h, pos, sub_labels);
+		keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
 		if (pos++ >= TAPIS_MAX_LABELS)
 			goto syntax;
 		e = s;
@@ -401,16 +402,23 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 whole:
 	if (m == NAME_CHUNKS)
 		return 0; /* not reached: no name has that many chunks */
-	host_key_filter(&ht, nb, h, pos, self_labels);
-	/* The index for the keys the filter let through, least specific
-	 * first, as the rules found are kept. */
-	hits = nb->key_hits;
+	/* keys[p & 31] is now the key of the suffix of p labels, p = 1 ..
+	 * pos, the whole name's at pos (at most TAPIS_MAX_LABELS). Looked up:
+	 * the suffixes as long as some pattern that holds names below it,
+	 * the whole name if it is as long as some pattern that holds it. */
+	keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
+	pos &= 63;
+	want = (sub_labels & ((1ULL << pos) - 1)) | (self_labels & (1ULL << pos));
+
+	/* Every filter word first, then the index for the keys it lets
+	 * through, least specific first, as the rules found are kept. */
+	host_filter_bits(&ht, keys, want, nb->key_hit);
 	for (t = 1; t <= TAPIS_MAX_LABELS; t++) {
-		if (!(hits >> t))
+		if (!(want >> t))
 			break;
-		if (!((hits >> t) & 1))
+		if (!((want >> t) & 1) || !nb->key_hit[t & (TAPIS_MAX_LABELS - 1)])
 			continue;
-		id = host_key_rule(&ht, nb->keys[t & (TAPIS_MAX_LABELS - 1)], t == pos);
+		id = host_key_rule(&ht, keys[t & (TAPIS_MAX_LABELS - 1)], t == pos);
 		if (id)
 			cand[nc++ & (HOST_CANDS - 1)] = id;
 	}

@@ -803,7 +803,7 @@ struct tapis_name_buf {
 	/* The host match's keys to look up, least specific first: hashed
 	 * first, then read together (bpf/l7_name.bpf.h). */
 	__u64 keys[TAPIS_MAX_LABELS];
-	__u64 key_hits; /* bit p: the filter let keys[p & 31] through */
+	__u8 key_hit[TAPIS_MAX_LABELS]; /* and their filter bits */
 	/* The L7 stage's working state for this packet (TLS, HTTP), kept
 	 * in tapis_flows between segments. */
 	struct tapis_flow_val st;
