@@ -790,12 +790,6 @@ struct tapis_name_buf {
 	__u8 pad[4];
 	/* Wire form: where each label's length byte is, first label first. */
 	__u8 lab[TAPIS_MAX_LABELS];
-	/* The host match's working set, in the cache lines after lab[]: the
-	 * rules along the name (HOST_CANDS), the filter bits of its keys, and
-	 * the keys, keys[p] for the suffix of p labels (bpf/l7_name.bpf.h). */
-	__u16 cand[16];
-	__u8 key_hit[TAPIS_MAX_LABELS];
-	__u64 keys[TAPIS_MAX_LABELS];
 	struct tapis_flow_key fk;   /* the packet's flow, as tapis_flows keys it */
 	struct tapis_flow_pos fpos; /* where it stands */
 	__u32 slot;		    /* its slot's index */
@@ -805,9 +799,15 @@ struct tapis_name_buf {
 	__u32 end; /* end of this segment's payload */
 	__u32 res; /* the stage's outcome (bpf/l7_stream.bpf.h) */
 	__u32 reason;
+	__u16 cand[16]; /* the host match's rules along the name (HOST_CANDS) */
 	/* The L7 stage's working state for this packet (TLS, HTTP), kept
 	 * in tapis_flows between segments. */
 	struct tapis_flow_val st;
+	/* The DNS host match's keys, keys[p] for the suffix of p labels, and
+	 * their filter bits (bpf/l7_name.bpf.h). Last: the fields above keep
+	 * the lines they had, which the TLS stage's figures depend on. */
+	__u8 key_hit[TAPIS_MAX_LABELS];
+	__u64 keys[TAPIS_MAX_LABELS];
 };
 
 #endif /* TAPIS_ABI_H */
