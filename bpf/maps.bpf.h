@@ -89,6 +89,23 @@ struct {
 	__array(values, struct tapis_v4_chunk_inner);
 } tapis_v4_chunk SEC(".maps");
 
+/* generation -> the same for a policy with at most TAPIS_V4_CHUNKS_SMALL
+ * chunks: one size, so that the XDP program reads it inline. */
+struct tapis_v4_chunk_s_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_V4_CHUNKS_SMALL *TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tapis_v4_slots));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v4_chunk_s_inner);
+} tapis_v4_chunk_s SEC(".maps");
+
 /* generation -> IPv4 leaf id -> the entries of both directions. */
 struct tapis_v4_leaf_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

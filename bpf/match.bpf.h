@@ -64,8 +64,9 @@ static __always_inline __u32 chain_live(__u32 gen, const __u32 *ent)
 
 /* The leaves of a packet's addresses (host order), first-level reads
  * first so that their cache misses overlap; the map of each stride has
- * its own reads, which the verifier inlines (a fixed-size array). */
-#define V4_LEAVES(map, bits, end16)                                                                \
+ * its own reads, which the verifier inlines (a fixed-size array), and so
+ * has the small chunk map (cmap). */
+#define V4_LEAVES(map, bits, end16, cmap)                                                          \
 	do {                                                                                       \
 		void *dir = bpf_map_lookup_elem(&map, &gen);                                       \
                                                                                                    \
@@ -76,7 +77,7 @@ static __always_inline __u32 chain_live(__u32 gen, const __u32 *ent)
 		if (flags & TAPIS_SF_V4_SRC)                                                       \
 			ls = v4_slot(dir, sa >> (32 - (bits)));                                    \
 		if (ld >= lim || ls >= lim) {                                                      \
-			void *chunks = bpf_map_lookup_elem(&tapis_v4_chunk, &gen);                 \
+			void *chunks = bpf_map_lookup_elem(&cmap, &gen);                           \
                                                                                                    \
 			ld = v4_chunk_walk(chunks, ld, da, end16, lim);                            \
 			ls = v4_chunk_walk(chunks, ls, sa, end16, lim);                            \
@@ -91,10 +92,13 @@ static __always_inline void v4_match(struct pkt *p, const struct tapis_settings 
 	struct tapis_v4_leaf *l;
 	void *leaves;
 
-	if (set->v4_bits == TAPIS_V4_BITS_SMALL)
-		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1);
+	/* The small chunk map goes with a /16 first level only (nets.c). */
+	if (set->v4_bits != TAPIS_V4_BITS_SMALL)
+		V4_LEAVES(tapis_v4_dir24, TAPIS_V4_BITS_LARGE, 0, tapis_v4_chunk);
+	else if (flags & TAPIS_SF_V4_CHUNK_SMALL)
+		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1, tapis_v4_chunk_s);
 	else
-		V4_LEAVES(tapis_v4_dir24, TAPIS_V4_BITS_LARGE, 0);
+		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1, tapis_v4_chunk);
 	if (!ld && !ls)
 		return;
 	leaves = bpf_map_lookup_elem(&tapis_v4_leaf, &gen);

@@ -49,6 +49,7 @@
 	X(V4_DIR16, tapis_v4_dir16)                                                                \
 	X(V4_DIR24, tapis_v4_dir24)                                                                \
 	X(V4_CHUNK, tapis_v4_chunk)                                                                \
+	X(V4_CHUNK_S, tapis_v4_chunk_s)                                                            \
 	X(V4_LEAF, tapis_v4_leaf)                                                                  \
 	X(V6_FILTER, tapis_v6_filter)                                                              \
 	X(V6_FILTER_S, tapis_v6_filter_s)                                                          \
@@ -100,6 +101,10 @@ struct tapis_v4_slots {
 #define TAPIS_V4_MAX_LEAVES  32768u /* leaf map entries at most */
 #define TAPIS_V4_BITS_SMALL  16
 #define TAPIS_V4_BITS_LARGE  24
+/* Chunks a policy with few of them gets in tapis_v4_chunk_s, a map of one
+ * size (512 KiB) read inline (flag TAPIS_SF_V4_CHUNK_SMALL); more go to
+ * tapis_v4_chunk, sized to the policy, which costs a helper call a read. */
+#define TAPIS_V4_CHUNKS_SMALL 1024u
 
 /* IPv6: a bitmap filter over a hash of the top 32 bits answers "nothing
  * here" for most traffic with one array read; only then are the exact
@@ -315,6 +320,7 @@ enum tapis_settings_flags {
 	TAPIS_SF_QUIC_DROP = 1 << 5,
 	TAPIS_SF_HOSTS = 1 << 6,	   /* host table non-empty */
 	TAPIS_SF_V6_FILTER_SMALL = 1 << 7, /* IPv6 filter: tapis_v6_filter_s */
+	TAPIS_SF_V4_CHUNK_SMALL = 1 << 8,  /* IPv4 chunks: tapis_v4_chunk_s */
 };
 
 #define TAPIS_PORT_WORDS (65536 / 64)

@@ -11,7 +11,9 @@
  * Sizes: 20,000 IPv4 + 4,000 IPv6 prefixes, 200,000 addresses, 2,000
  * edits, a few seconds (make test). TAPIS_DIFF_SCALE=full: the bench's
  * 500,000 + 100,000 prefixes, 1,000,000 addresses, 10,000 edits (make
- * bench). TAPIS_DIFF_SEED changes the draw. */
+ * bench). TAPIS_DIFF_SEED changes the draw. test_nets_diff_small.c builds
+ * this file with sizes of a few hundred prefixes, whose chunks take the
+ * small chunk map (tapis_v4_chunk_s): each run asserts which one it met. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/bpf.h>
@@ -41,7 +43,14 @@ static bool rule_expired[R__N];
 struct sizes {
 	size_t n4, n6, addrs, pkts, edits;
 };
-static struct sizes sz = {20000, 4000, 200000, 20000, 2000};
+#ifndef DIFF_SIZES
+#define DIFF_SIZES                                                                                 \
+	{                                                                                          \
+		20000, 4000, 200000, 20000, 2000                                                   \
+	}
+#define DIFF_CHUNK_SMALL false
+#endif
+static struct sizes sz = DIFF_SIZES;
 
 static struct fixture fx;
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
@@ -336,6 +345,8 @@ static bool compare_reader(const char *when)
 
 	ASSERT_OK(gen_active(&fx.t, &gen));
 	ASSERT_OK(net_tables_open(&nt, &fx.t, gen));
+	ASSERT_EQ(!!(nt.flags & TAPIS_SF_V4_CHUNK_SMALL), DIFF_CHUNK_SMALL,
+		  "%s: the chunk map this policy's size gets (small: %d)", when, DIFF_CHUNK_SMALL);
 	for (size_t i = 0; i < sz.addrs; i++) {
 		uint8_t a[16];
 
@@ -521,7 +532,7 @@ int main(int argc, char **argv)
 	char *yaml = NULL;
 	int rc;
 
-	if (scale && !strcmp(scale, "full"))
+	if (scale && !strcmp(scale, "full") && !DIFF_CHUNK_SMALL)
 		sz = (struct sizes){500000, 100000, 1000000, 100000, 10000};
 	if (seed)
 		rng ^= strtoull(seed, NULL, 0) * 0x9E3779B97F4A7C15ULL;

@@ -177,6 +177,7 @@ enum outer_id {
 	O_V4_DIR16,
 	O_V4_DIR24,
 	O_V4_CHUNK,
+	O_V4_CHUNK_S,
 	O_V4_LEAF,
 	O_V6_FILTER,
 	O_V6_FILTER_S,
@@ -193,10 +194,11 @@ enum outer_id {
 enum { TAPIS_MAPS(REF_MAP_ID) R__N };
 #undef REF_MAP_ID
 static const int outer_map[O_N] = {
-	[O_V4_DIR16] = R_V4_DIR16, [O_V4_DIR24] = R_V4_DIR24,	[O_V4_CHUNK] = R_V4_CHUNK,
-	[O_V4_LEAF] = R_V4_LEAF,   [O_V6_FILTER] = R_V6_FILTER, [O_V6_FILTER_S] = R_V6_FILTER_S,
-	[O_V6_L32] = R_V6_L32,	   [O_V6_PFX] = R_V6_PFX,	[O_V6_SHORT] = R_V6_SHORT,
-	[O_HOSTS] = R_HOSTS,	   [O_HFILTER] = R_HOST_FILTER, [O_HINDEX] = R_HOST_INDEX,
+	[O_V4_DIR16] = R_V4_DIR16,	 [O_V4_DIR24] = R_V4_DIR24, [O_V4_CHUNK] = R_V4_CHUNK,
+	[O_V4_CHUNK_S] = R_V4_CHUNK_S,	 [O_V4_LEAF] = R_V4_LEAF,   [O_V6_FILTER] = R_V6_FILTER,
+	[O_V6_FILTER_S] = R_V6_FILTER_S, [O_V6_L32] = R_V6_L32,	    [O_V6_PFX] = R_V6_PFX,
+	[O_V6_SHORT] = R_V6_SHORT,	 [O_HOSTS] = R_HOSTS,	    [O_HFILTER] = R_HOST_FILTER,
+	[O_HINDEX] = R_HOST_INDEX,
 };
 static struct inner inners[O_N][2];
 static const void *outer_sym[O_N];
@@ -362,6 +364,7 @@ int ref_init(const int *map_fd)
 	outer_sym[O_V4_DIR16] = &tapis_v4_dir16;
 	outer_sym[O_V4_DIR24] = &tapis_v4_dir24;
 	outer_sym[O_V4_CHUNK] = &tapis_v4_chunk;
+	outer_sym[O_V4_CHUNK_S] = &tapis_v4_chunk_s;
 	outer_sym[O_V4_LEAF] = &tapis_v4_leaf;
 	outer_sym[O_V6_FILTER] = &tapis_v6_filter;
 	outer_sym[O_V6_FILTER_S] = &tapis_v6_filter_s;

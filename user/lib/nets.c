@@ -72,9 +72,10 @@ int gen_publish_inner(struct tapis *t, int map_id, uint32_t gen, int fd)
 
 void gen_unpin_inner(struct tapis *t, uint32_t gen)
 {
-	static const int inner[] = {M_V4_DIR16,	 M_V4_DIR24,	M_V4_CHUNK,   M_V4_LEAF,
-				    M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,     M_V6_PFX,
-				    M_V6_SHORT,	 M_HOSTS,	M_HOST_INDEX, M_HOST_FILTER};
+	static const int inner[] = {M_V4_DIR16,	  M_V4_DIR24,  M_V4_CHUNK,    M_V4_CHUNK_S,
+				    M_V4_LEAF,	  M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,
+				    M_V6_PFX,	  M_V6_SHORT,  M_HOSTS,	      M_HOST_INDEX,
+				    M_HOST_FILTER};
 	char path[PATH_MAX];
 
 	for (size_t i = 0; t->pin_path[0] && i < sizeof(inner) / sizeof(inner[0]); i++) {
@@ -570,6 +571,12 @@ static int v4_buffers(struct net_tables *nt, const struct v4_plan *plan)
 	 * room for live adds, the rest left to leaves. */
 	nt->v4_bits = plan->bits;
 	nt->n_chunks = with_headroom(plan->chunks, TAPIS_V4_SLOT_IDS - TAPIS_V4_MIN_LEAVES, 64);
+	/* Few chunks: the small map, read inline, whatever room it leaves
+	 * for live adds beyond the 64 at least that the policy gets. */
+	if (plan->bits == TAPIS_V4_BITS_SMALL && plan->chunks + 64 <= TAPIS_V4_CHUNKS_SMALL) {
+		nt->n_chunks = TAPIS_V4_CHUNKS_SMALL;
+		nt->flags |= TAPIS_SF_V4_CHUNK_SMALL;
+	}
 	nt->leaf_limit = TAPIS_V4_SLOT_IDS - nt->n_chunks;
 	nt->n_leaves = nt->leaf_limit < TAPIS_V4_MAX_LEAVES ? nt->leaf_limit : TAPIS_V4_MAX_LEAVES;
 	nt->leaves_used = 1;
@@ -607,6 +614,11 @@ static int v4_dir_map(uint32_t bits)
 	return bits == TAPIS_V4_BITS_SMALL ? M_V4_DIR16 : M_V4_DIR24;
 }
 
+static int v4_chunk_map(uint32_t flags)
+{
+	return flags & TAPIS_SF_V4_CHUNK_SMALL ? M_V4_CHUNK_S : M_V4_CHUNK;
+}
+
 /* The bulk-built trie into maps: the first level as built, chunks and
  * leaves with room for live edits. */
 static int v4_write_maps(struct net_tables *nt)
@@ -619,9 +631,10 @@ static int v4_write_maps(struct net_tables *nt)
 			    nt->dir, ((size_t)1 << nt->v4_bits) * sizeof(*nt->dir), 0);
 	if (nt->fd_dir < 0)
 		return nt->fd_dir;
-	nt->fd_chunk = v4_map(M_V4_CHUNK, sizeof(struct tapis_v4_slots), chunk_vals, nt->chunk,
+	nt->fd_chunk = v4_map(v4_chunk_map(nt->flags), sizeof(struct tapis_v4_slots), chunk_vals,
+			      nt->chunk,
 			      (size_t)nt->chunks_used * TAPIS_V4_CHUNK_SLOTS * sizeof(*nt->chunk),
-			      BPF_F_INNER_MAP);
+			      nt->flags & TAPIS_SF_V4_CHUNK_SMALL ? 0 : BPF_F_INNER_MAP);
 	if (nt->fd_chunk < 0)
 		return nt->fd_chunk;
 	/* The leaf map has one size (maps.bpf.h), of which the leaf ids below
@@ -827,7 +840,7 @@ int net_tables_publish(struct net_tables *nt)
 	int err = 0;
 
 	err = err ?: publish_one(t, v4_dir_map(nt->v4_bits), nt->gen, nt->fd_dir);
-	err = err ?: publish_one(t, M_V4_CHUNK, nt->gen, nt->fd_chunk);
+	err = err ?: publish_one(t, v4_chunk_map(nt->flags), nt->gen, nt->fd_chunk);
 	err = err ?: publish_one(t, M_V4_LEAF, nt->gen, nt->fd_leaf);
 	err = err ?: publish_one(t, filter_map(nt->flags), nt->gen, nt->fd_filter);
 	err = err ?: publish_one(t, M_V6_L32, nt->gen, nt->fd_l32);
@@ -859,7 +872,7 @@ int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen)
 	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set))
 		return -errno;
 	nt->fd_dir = gen_inner_fd(t, v4_dir_map(set.v4_bits), gen);
-	nt->fd_chunk = gen_inner_fd(t, M_V4_CHUNK, gen);
+	nt->fd_chunk = gen_inner_fd(t, v4_chunk_map(set.flags), gen);
 	nt->fd_leaf = gen_inner_fd(t, M_V4_LEAF, gen);
 	nt->fd_filter = gen_inner_fd(t, filter_map(set.flags), gen);
 	nt->fd_l32 = gen_inner_fd(t, M_V6_L32, gen);
@@ -1392,9 +1405,10 @@ uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr
 
 bool gen_in_use(struct tapis *t, uint32_t gen)
 {
-	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,	 M_V4_CHUNK,	M_V4_LEAF,
-				     M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,	M_V6_PFX,
-				     M_V6_SHORT,  M_HOSTS,	 M_HOST_FILTER, M_HOST_INDEX};
+	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,  M_V4_CHUNK,    M_V4_CHUNK_S,
+				     M_V4_LEAF,	  M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,
+				     M_V6_PFX,	  M_V6_SHORT,  M_HOSTS,	      M_HOST_FILTER,
+				     M_HOST_INDEX};
 	char path[PATH_MAX];
 	uint32_t id;
 
@@ -1417,9 +1431,10 @@ bool gen_in_use(struct tapis *t, uint32_t gen)
 
 int gen_clear(struct tapis *t, uint32_t gen)
 {
-	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,	 M_V4_CHUNK,	M_V4_LEAF,
-				     M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,	M_V6_PFX,
-				     M_V6_SHORT,  M_HOSTS,	 M_HOST_FILTER, M_HOST_INDEX};
+	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,  M_V4_CHUNK,    M_V4_CHUNK_S,
+				     M_V4_LEAF,	  M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,
+				     M_V6_PFX,	  M_V6_SHORT,  M_HOSTS,	      M_HOST_FILTER,
+				     M_HOST_INDEX};
 	char path[PATH_MAX];
 	int err = 0;
 
