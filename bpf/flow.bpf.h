@@ -54,6 +54,28 @@ static __always_inline int flow_payload(struct xdp_md *ctx, const struct pkt *p,
 	return 0;
 }
 
+/* A SYN without ACK and without payload: it opens a connection, so it has
+ * no name and meets no flow verdict (flow_lookup would return at once; a
+ * SYN with data, TCP Fast Open, may carry a hello). The entry asks before
+ * the name stages, so that a SYN flood to random addresses touches no
+ * cache line of the scratch buffer. The header is found again through
+ * opaque offsets, as flow_payload does: one verifier state. */
+static __always_inline bool tcp_bare_syn(struct xdp_md *ctx, const struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct tcphdr *th;
+	__u32 l4;
+
+	if ((p->tcp_flags & (TAPIS_TCP_SYN | TAPIS_TCP_ACK)) != TAPIS_TCP_SYN)
+		return false;
+	l4 = opaque(p->l4_off, p->len);
+	th = data + (l4 & OFF_MASK);
+	if ((void *)(th + 1) > end)
+		return false;
+	return l4 + th->doff * 4 >=
+	       ip_datagram_end(data, end, p->family, opaque(p->l3_off, p->len));
+}
+
 /* Fill the key in nb, hash it to its slot and read the slot, for a TCP
  * packet to or from a tls or http port (the entry checks; dcls: the
  * destination port's port_classes()) of a policy with names. */
