@@ -358,9 +358,9 @@ static bool v6_edit(const char *cidr, const char *rule, bool add)
 	return true;
 }
 
-/* IPv6 prefixes of /64 or shorter sit inline in their /32's value until
- * the /32 holds more than TAPIS_V6_INLINE or a longer prefix; both forms
- * must give the most specific match. 3fff::/20 is documentation space
+/* IPv6 prefixes of /64 or shorter sit inline in their /32's block until
+ * the /32 holds more than TAPIS_V6_BLK_INLINE or a longer prefix, when it
+ * becomes hashed; both forms must give the most specific match. 3fff::/20 is documentation space
  * (RFC 9637), and these frames never leave BPF_PROG_TEST_RUN. */
 static bool test_v6_inline_and_overflow(void)
 {
@@ -375,7 +375,7 @@ static bool test_v6_inline_and_overflow(void)
 		ASSERT_EQ(v6_verdict("3fff:100:abcd::1"), XDP_DROP, "/48 (round %d)", round);
 		ASSERT_EQ(v6_verdict("3fff:101::1"), XDP_PASS, "other /32 (round %d)", round);
 		/* Round two: the same /32 overflowed into per-length probes. */
-		for (int i = 0; round == 0 && i < TAPIS_V6_INLINE + 1; i++) {
+		for (int i = 0; round == 0 && i < TAPIS_V6_BLK_INLINE + 1; i++) {
 			snprintf(cidr, sizeof(cidr), "3fff:100:%x::/56", 0x1000 + i);
 			ASSERT_TRUE(v6_edit(cidr, "watch", true));
 		}
