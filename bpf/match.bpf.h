@@ -339,7 +339,9 @@ static __always_inline __u32 v6_group(const struct tapis_v6_bucket *bk, __u32 to
 	for (i = 0; i < TAPIS_V6_DIR_SLOTS; i++) {
 		__u64 s = bk->slot[i];
 
-		if ((s & ~(__u64)TAPIS_V6_SLOT_BLK_MASK) == want && (s & TAPIS_V6_SLOT_BLK_MASK))
+		if (!s)
+			break;
+		if ((s & ~(__u64)TAPIS_V6_SLOT_BLK_MASK) == want)
 			return s & TAPIS_V6_SLOT_BLK_MASK;
 	}
 	return 0;

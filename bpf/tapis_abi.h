@@ -131,8 +131,12 @@ struct tapis_v4_slots {
 #define TAPIS_V6_MIN_HASHED_PLEN 32 /* shorter prefixes live in a small trie */
 #define TAPIS_V6_INLINE_MAX_PLEN 64
 
-/* A dir slot: top 32 bits << 32 | dir << 31 | block index; 0 is empty
- * (block 0 is never handed out). Written with one 8-byte store. */
+/* A dir slot: top 32 bits << 32 | dir << 31 | block index, written with
+ * one 8-byte store. 0 is empty, and ends a bucket: slots are taken in
+ * order and never emptied (block 0 is never handed out). A group whose
+ * last prefix is deleted keeps its slot, pointing to block
+ * TAPIS_V6_BLK_EMPTY, which holds nothing and is never written. */
+#define TAPIS_V6_BLK_EMPTY     1
 #define TAPIS_V6_SLOT_BLK_MASK 0x7fffffffu
 #define TAPIS_V6_SLOT_DIR_BIT  31
 struct tapis_v6_bucket {

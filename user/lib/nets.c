@@ -1223,7 +1223,7 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 		if (bpf_map_delete_elem(nt->fd_pfx, &k))
 			return -errno;
 		if (__atomic_sub_fetch(&nt->v6blk[blk].count, 1, __ATOMIC_RELAXED) == 0)
-			v6_slot_store(nt, b, si, 0);
+			v6_slot_store(nt, b, si, v6_slot_make(top, dir, TAPIS_V6_BLK_EMPTY));
 		return 0;
 	}
 	for (i = 0; i < bl.n; i++)
@@ -1234,7 +1234,7 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 	memmove(&bl.inl[i], &bl.inl[i + 1], (bl.n - i - 1) * sizeof(bl.inl[0]));
 	memset(&bl.inl[--bl.n], 0, sizeof(bl.inl[0]));
 	if (!bl.n) {
-		v6_slot_store(nt, b, si, 0);
+		v6_slot_store(nt, b, si, v6_slot_make(top, dir, TAPIS_V6_BLK_EMPTY));
 		return 0;
 	}
 	v6_link(nt, &bl);
@@ -1360,7 +1360,9 @@ static int v6_plan(struct net_tables *nt, const struct v6_item *it, size_t n, si
 {
 	uint32_t c;
 
-	for (c = 0; c < TAPIS_V6_CLASSES && ((size_t)1 << TAPIS_V6_BLK_BITS(c)) < cap + 1; c++)
+	for (c = 0; c < TAPIS_V6_CLASSES &&
+		    ((size_t)1 << TAPIS_V6_BLK_BITS(c)) < cap + TAPIS_V6_BLK_EMPTY + 1;
+	     c++)
 		;
 	nt->v6_blk_class = c;
 	for (c = 0; c < TAPIS_V6_CLASSES; c++) {
@@ -1433,7 +1435,7 @@ static int v6_build(struct net_tables *nt)
 {
 	struct v6_item *it = nt->b6;
 	size_t n = nt->b6_n, groups = 0, n_hash = 0, i, j;
-	uint32_t next = 1;
+	uint32_t next = TAPIS_V6_BLK_EMPTY + 1;
 	int err;
 
 	qsort(it, n, sizeof(*it), v6_item_cmp);
@@ -1546,7 +1548,7 @@ static int v6_open(struct net_tables *nt)
 				used[id] = 1;
 		}
 	/* Taken from the end: the lowest first. */
-	for (uint32_t id = nt->n_v6blk; id-- > 1;)
+	for (uint32_t id = nt->n_v6blk; id-- > TAPIS_V6_BLK_EMPTY + 1;)
 		if (!used[id])
 			nt->v6_free[nt->n_v6free++] = id;
 	free(used);
