@@ -300,6 +300,7 @@ struct target {
 	int prog_fd; /* live frames, tc clone: the generator program for near */
 	int sock;    /* AF_PACKET: a socket bound to near */
 	double pps[64], sent_pps[64], refused[64], cap[64], busy[64];
+	int64_t frames[64]; /* frames the far end ran through XDP, per round */
 	unsigned n;
 };
 
@@ -565,6 +566,9 @@ static void print_json(const struct gen *g, const struct target *tg, unsigned nt
 		       median(tg[i].cap, tg[i].n), median(tg[i].busy, tg[i].n));
 		for (unsigned r = 0; r < tg[i].n; r++)
 			printf("%s%.0f", r ? ", " : "", tg[i].pps[r]);
+		printf("], \"frames\": [");
+		for (unsigned r = 0; r < tg[i].n; r++)
+			printf("%s%lld", r ? ", " : "", (long long)tg[i].frames[r]);
 		printf("], \"capacity_pps\": [");
 		for (unsigned r = 0; r < tg[i].n; r++)
 			printf("%s%.0f", r ? ", " : "", tg[i].cap[r]);
@@ -814,6 +818,7 @@ static int live_gen(int argc, char **argv)
 					       ? (double)(rx1 - rx0) * 1e9 / (double)(cpu1 - cpu0)
 					       : -1;
 			t->busy[t->n] = cpu0 >= 0 ? (double)(cpu1 - cpu0) / (double)(t1 - t0) : -1;
+			t->frames[t->n] = rx1 - rx0;
 			t->pps[t->n] = (double)(rx1 - rx0) * 1e9 / (double)(t1 - t0);
 			t->sent_pps[t->n] = (double)sent * 1e9 / (double)(t1 - t0);
 			/* refused: sent, never run through the far end's XDP
