@@ -11,34 +11,49 @@
  *       process.
  *   tapis-bench live-gen --policy-dir DIR --target NAME:NEAR:FAR ...
  *                        [--seconds S] [--rounds N] [--cpu C] [--addrs N]
+ *                        [--gen auto|live|clone|packet] [--dst random|zipf]
+ *                        [--population N] [--batch N]
  *       drive frames out of each NEAR veth end into its peer FAR, round
  *       robin over the targets for N rounds of S seconds each, and print
  *       one JSON object with the frames per second FAR handled.
  *   tapis-bench live-stats --dev IF
  *       print IF's ethtool counters (to see what a veth exposes).
  *
- * The generator is BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on a
- * small XDP program of our own (raw instructions, so nothing is compiled at
- * bench time): for every frame it draws an index with bpf_get_prandom_u32,
- * writes that (source, destination) pair into the IPv4 header and returns
- * bpf_redirect(NEAR). The kernel transmits the frame out of NEAR; it lands
- * in FAR's XDP receive queue and FAR's NAPI runs whatever is attached there.
- * Live-frame mode keeps the frame bytes between runs (only the xdp_buff
- * pointers are reset), so the rewrite is all the variation needed. The
- * IPv4 header checksum is left stale: tapis and nftables' netdev hook do
- * not check it, and every frame is dropped at the far end anyway.
+ * Generators, tried in this order by --gen auto (the first that the kernel
+ * accepts is used, and named in the JSON):
  *
- * Addresses: destinations inside prefixes of the policy's first drop rule
- * (random prefix, random host bits), sources outside every prefix, so the
- * filters under test all drop every frame and the figure is their per-frame
- * cost, with destinations random enough that table lookups miss the caches.
+ *   live   BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on a small XDP
+ *          program of our own (raw instructions, so nothing is compiled at
+ *          bench time): for every frame it draws an index with
+ *          bpf_get_prandom_u32, writes that (source, destination) pair into
+ *          the IPv4 header and returns bpf_redirect(NEAR). The frame lands
+ *          in FAR's XDP receive queue as an xdp_frame. Live-frame mode keeps
+ *          the frame bytes between runs, so the rewrite is all the
+ *          variation needed. Some sandboxes refuse it to root (EPERM).
+ *   clone  BPF_PROG_TEST_RUN of a tc program with a repeat count: each run
+ *          writes a drawn pair into the test skb and sends a clone of it
+ *          out of NEAR (bpf_clone_redirect). No socket, no syscall per
+ *          batch; FAR gets an skb, which veth copies before XDP runs.
+ *   packet an AF_PACKET socket on NEAR with PACKET_QDISC_BYPASS, batches
+ *          of --batch frames per sendmmsg, the pairs in table order.
+ *
+ * The IPv4 header checksum is left stale: none of the far ends checks it
+ * before its verdict. The destination MAC is no far end's, so a frame a far
+ * end passes is dropped by its stack at the first IP check.
+ *
+ * Addresses (--dst): random, destinations inside the policy's drop prefixes
+ * (random prefix, random host bits), so the filters under test all drop
+ * every frame and lookups miss the caches as the table's size makes them;
+ * zipf, destinations drawn with P(rank k) ~ 1/k over --population
+ * addresses (default 1,000,000), half inside the drop prefixes and half
+ * outside every prefix. Sources are random outside every prefix.
  *
  * What is counted: FAR's ethtool counters rx_queue_*_xdp_packets, i.e. the
  * frames FAR's NAPI took off its ring and ran through XDP, per second of
- * generator time. When FAR is slower than the generator its ring fills and
- * veth refuses the excess (counted as xdp_xmit errors, reported too); so
- * with the generator on one core and FAR's NAPI thread on the other
- * (live.sh pins them), FAR's rate is its capacity.
+ * generator time and per second of CPU time of FAR's threaded-NAPI kernel
+ * thread (the capacity); frames sent and not run through XDP were refused
+ * by veth (ring full). The generator's own CPU time per frame is reported
+ * too.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -57,6 +72,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -301,6 +317,7 @@ struct target {
 	int sock;    /* AF_PACKET: a socket bound to near */
 	double pps[64], sent_pps[64], refused[64], cap[64], busy[64];
 	int64_t frames[64]; /* frames the far end ran through XDP, per round */
+	double gen_ns[64];  /* generator CPU time per frame sent */
 	unsigned n;
 };
 
@@ -318,6 +335,16 @@ struct gen {
 	unsigned batch;	     /* AF_PACKET: frames per sendmmsg */
 	int map_fd;	     /* live frames, tc clone: the pairs as an array map */
 };
+
+/* CPU time of this thread, ns: what the generator itself spends */
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static int dbl_cmp(const void *a, const void *b)
 {
@@ -560,10 +587,12 @@ static void print_json(const struct gen *g, const struct target *tg, unsigned nt
 	for (unsigned i = 0; i < ntg; i++) {
 		printf("%s\"%s\": {\"far\": \"%s\", \"median_pps\": %.0f, "
 		       "\"median_generated_pps\": %.0f, \"median_refused_fraction\": %.4f, "
-		       "\"median_capacity_pps\": %.0f, \"median_napi_busy\": %.3f, \"pps\": [",
+		       "\"median_capacity_pps\": %.0f, \"median_napi_busy\": %.3f, "
+		       "\"median_generator_ns_per_frame\": %.0f, \"pps\": [",
 		       i ? ", " : "", tg[i].name, tg[i].far, median(tg[i].pps, tg[i].n),
 		       median(tg[i].sent_pps, tg[i].n), median(tg[i].refused, tg[i].n),
-		       median(tg[i].cap, tg[i].n), median(tg[i].busy, tg[i].n));
+		       median(tg[i].cap, tg[i].n), median(tg[i].busy, tg[i].n),
+		       median(tg[i].gen_ns, tg[i].n));
 		for (unsigned r = 0; r < tg[i].n; r++)
 			printf("%s%.0f", r ? ", " : "", tg[i].pps[r]);
 		printf("], \"frames\": [");
@@ -779,12 +808,13 @@ static int live_gen(int argc, char **argv)
 		for (unsigned k = 0; k < ntg; k++) {
 			/* rotate the order each round so no target always goes first */
 			struct target *t = &tg[(k + r) % ntg];
-			int64_t rx0, rx1, cpu0, cpu1, sent = 0;
+			int64_t rx0, rx1, cpu0, cpu1, g0, g1, sent = 0;
 			uint64_t t0, t1;
 
 			usleep(200000); /* let the previous target's ring drain */
 			rx0 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_packets", 0);
 			cpu0 = napi_runtime_ns(t->far);
+			g0 = thread_cpu_ns();
 			t0 = now_ns();
 			if (g.kind == GEN_PACKET) {
 				sent = gen_packet_run(&g, t->sock, seconds, t0, &next);
@@ -809,8 +839,12 @@ static int live_gen(int argc, char **argv)
 					t1 = now_ns();
 				} while ((t1 - t0) < (uint64_t)(seconds * 1e9));
 			}
+			g1 = thread_cpu_ns();
 			rx1 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_packets", 0);
 			cpu1 = napi_runtime_ns(t->far);
+			t->gen_ns[t->n] = g0 >= 0 && g1 > g0 && sent > 0
+						  ? (double)(g1 - g0) / (double)sent
+						  : -1;
 			/* capacity: frames per second of the far end's NAPI CPU
 			 * time, i.e. the rate it would handle with a core of its
 			 * own even when the generator cannot saturate it */
@@ -827,10 +861,10 @@ static int live_gen(int argc, char **argv)
 			fprintf(stderr,
 				"live-gen: round %u %-8s far %s: %.3f Mpps handled, NAPI busy "
 				"%.0f %% -> capacity %.3f Mpps (%.0f ns/frame); generated %.3f "
-				"Mpps, refused %.1f %%\n",
+				"Mpps (%.0f ns of generator CPU a frame), refused %.1f %%\n",
 				r + 1, t->name, t->far, t->pps[t->n] / 1e6, t->busy[t->n] * 100,
 				t->cap[t->n] / 1e6, t->cap[t->n] > 0 ? 1e9 / t->cap[t->n] : -1,
-				t->sent_pps[t->n] / 1e6, t->refused[t->n] * 100);
+				t->sent_pps[t->n] / 1e6, t->gen_ns[t->n], t->refused[t->n] * 100);
 			t->n++;
 		}
 	}
