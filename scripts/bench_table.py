@@ -208,6 +208,10 @@ def live_table(lv, label):
                            "%.2fx" % r if fin(r) else "",
                            e["median_pps"] / 1e6, 100 * e["median_napi_busy"],
                            100 * max(e["median_refused_fraction"], 0)))
+        if m.get("nftables_extra_vs_tapis_extra"):
+            out += ["", "Over XDP_DROP, nftables adds %.1fx what tapis adds (the copy every end "
+                    "pays for an skb generator is in both rates, not in this)." % (
+                        m["nftables_extra_vs_tapis_extra"])]
         if m.get("ideal_ns"):
             out += ["", "An ideal filter (XDP_DROP's cost for the frames inside the policy, "
                     "XDP_PASS's for the rest, which the stack drops) would take %.0f ns a frame "
