@@ -308,6 +308,8 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 	}
 	set.flags |= nt.flags;
 	set.v4_bits = (uint8_t)nt.v4_bits;
+	set.v6_dir_class = (uint8_t)nt.v6_dir_class;
+	set.v6_blk_class = (uint8_t)nt.v6_blk_class;
 	set.v4_leaf_limit = (uint16_t)nt.leaf_limit;
 	set.v4_chunks = (uint16_t)nt.n_chunks;
 	set.v4_chunks_used = (uint16_t)nt.chunks_used;
