@@ -204,12 +204,20 @@ struct {
 	__array(values, struct tapis_hosts_inner);
 } tapis_hosts SEC(".maps");
 
+/* The host index's size, log2 of its slots (the filter has
+ * TAPIS_HOST_FILTER_LOG2_PER_SLOT more bits): set at load with the two
+ * inner templates below, sized to the policy (tapis_abi.h). */
+const volatile __u32 host_idx_log2 = TAPIS_HOST_IDX_LOG2_DEFAULT;
+const volatile __u32 host_idx_mask = (1u << TAPIS_HOST_IDX_LOG2_DEFAULT) - 1;
+
 /* generation -> host filter: bit tapis_host_filter_bit(key) set for every
  * key of that generation's tapis_hosts (a clear bit: key absent). */
 struct tapis_host_filter_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_HOST_FILTER_WORDS);
+	/* Words: resized at load (host_idx_log2). */
+	__uint(max_entries,
+	       1u << (TAPIS_HOST_IDX_LOG2_DEFAULT + TAPIS_HOST_FILTER_LOG2_PER_SLOT - 6));
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u64));
 };
@@ -226,7 +234,7 @@ struct {
 struct tapis_host_index_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_HOST_IDX_SLOTS);
+	__uint(max_entries, 1u << TAPIS_HOST_IDX_LOG2_DEFAULT); /* resized at load */
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct tapis_host_slot));
 };

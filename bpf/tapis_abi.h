@@ -511,6 +511,11 @@ struct tapis_state {
 	 * when unknown). A `load` of the same content finds nothing to do.
 	 * policy_digest above covers the policy file alone. */
 	__u8 content_digest[TAPIS_DIGEST_LEN];
+	/* log2 of the host index's slots the program was loaded with (its
+	 * load-time constant, which user space must hash with too); 0: not
+	 * recorded, TAPIS_HOST_IDX_LOG2_DEFAULT. Written once, at load. */
+	__u32 host_idx_log2;
+	__u32 pad;
 };
 
 /* ---- the hostname hash: one definition, compiled into both worlds ----
@@ -602,16 +607,26 @@ struct tapis_host_val {
  * suffix up: most suffixes of most queried names are in no list, and an
  * array read costs a fraction of a hash-map lookup. A set bit proves
  * nothing (the hash lookup decides); a clear bit proves absence. Bits are
- * only ever set while a generation lives; a reload starts afresh. 2^27
- * bits (16 MiB): about 1.5% of absent suffixes reach the hash table with
- * 2 million patterns, 7% with 10 million. */
-#define TAPIS_HOST_FILTER_LOG2	27
-#define TAPIS_HOST_FILTER_WORDS (1u << (TAPIS_HOST_FILTER_LOG2 - 6))
+ * only ever set while a generation lives; a reload starts afresh.
+ *
+ * Filter and index are sized when the program is loaded, to the policy
+ * (tapis_host_idx_log2_for() in user space, settings.capacity.names): the
+ * index has 2^log2 slots and the filter TAPIS_HOST_FILTER_BITS_PER_SLOT bits
+ * a slot, 32, which keeps the share of absent suffixes that reach the
+ * index (about 1.5% at half load) the same at every size. Both arrays are
+ * read inline, so their sizes are fixed for the program's life: the data
+ * path takes log2 from load-time constants. At log2 22 (64 + 16 MiB) they
+ * hold about 3 million keys before the overflow grows. */
+#define TAPIS_HOST_FILTER_LOG2_PER_SLOT 5
+#define TAPIS_HOST_IDX_LOG2_MIN		12 /* 4096 slots, 64 KiB: the floor */
+#define TAPIS_HOST_IDX_LOG2_MAX		24 /* 16M slots, 256 MiB */
+#define TAPIS_HOST_IDX_LOG2_DEFAULT	22 /* a handle loaded unsized (tests) */
 
-static inline __u32 tapis_host_filter_bit(__u64 key)
+static inline __u32 tapis_host_filter_bit(__u64 key, __u32 idx_log2)
 {
 	/* Fibonacci hashing: the top bits of key * 2^64/phi. */
-	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >> (64 - TAPIS_HOST_FILTER_LOG2));
+	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >>
+		       (64 - idx_log2 - TAPIS_HOST_FILTER_LOG2_PER_SLOT));
 }
 
 /* Host index: the host table once more, as an open-addressed array the
@@ -620,10 +635,7 @@ static inline __u32 tapis_host_filter_bit(__u64 key)
  * from its home slot; slots are never emptied while a generation lives (a
  * deleted pattern leaves its key with zero rules), so an empty slot ends a
  * search. A key that found no slot is only in the hash map, and its home
- * slot says so (TAPIS_HIS_OVERFLOW): the XDP side then asks the hash map.
- * 2^22 slots (64 MiB) hold about 3 million keys before overflow grows. */
-#define TAPIS_HOST_IDX_LOG2   22
-#define TAPIS_HOST_IDX_SLOTS  (1u << TAPIS_HOST_IDX_LOG2)
+ * slot says so (TAPIS_HIS_OVERFLOW): the XDP side then asks the hash map. */
 #define TAPIS_HOST_IDX_PROBES 4
 #define TAPIS_HIS_OVERFLOW    1
 
@@ -635,9 +647,10 @@ struct tapis_host_slot {
 	__u16 pad;
 };
 
-static inline __u32 tapis_host_idx_home(__u64 key)
+/* Home slot of key in an index of 2^idx_log2 slots. */
+static inline __u32 tapis_host_idx_home(__u64 key, __u32 idx_log2)
 {
-	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> (64 - TAPIS_HOST_IDX_LOG2));
+	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> (64 - idx_log2));
 }
 
 /* ---- per-flow state (hostname rules on TCP) ----

@@ -308,7 +308,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 
 		fd = bpf_map_create(BPF_MAP_TYPE_HASH, tapis_map_names[M_HOSTS], 8,
-				    sizeof(struct tapis_host_val), 65536, &o);
+				    sizeof(struct tapis_host_val), host_hash_entries(t), &o);
 		if (fd < 0)
 			return -errno;
 		err = gen_publish_inner(t, M_HOSTS, gen, fd);
