@@ -360,6 +360,12 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			goto out;
 		}
 		err = host_table_store(t, gen, fd, key, &v);
+		if (err == -ENOSPC)
+			pr_err("'%s%s': the host tables are full (loaded for %zu host names, "
+			       "settings.capacity.names): put the names in the policy file with a "
+			       "larger settings.capacity.names, then unload and load",
+			       host_pattern_prefix(h->kind), h->name,
+			       tapis_host_capacity(tapis_host_log2(t)));
 		if (err)
 			goto out;
 	} else {
