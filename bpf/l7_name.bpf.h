@@ -189,7 +189,10 @@ struct host_tables {
 
 static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 key, bool self)
 {
-	__u32 bit = tapis_host_filter_bit(key, host_idx_log2), word = bit >> 6, home, i, p;
+	/* The tables' size (maps.bpf.h), read once: each read of a load-time
+	 * constant is a load. */
+	__u32 log2 = host_idx_log2, mask = (1u << log2) - 1;
+	__u32 bit = tapis_host_filter_bit(key, log2), word = bit >> 6, home, i, p;
 	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
 	struct tapis_host_slot *s, *first = NULL;
 	struct tapis_host_val *v;
@@ -197,10 +200,10 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 
 	if (w && !(*w & (1ULL << (bit & 63))))
 		return 0;
-	home = tapis_host_idx_home(key, host_idx_log2);
+	home = tapis_host_idx_home(key, log2);
 #pragma unroll
 	for (p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
-		i = (home + p) & host_idx_mask;
+		i = (home + p) & mask;
 		s = bpf_map_lookup_elem(ht->index, &i);
 		if (!s)
 			break;

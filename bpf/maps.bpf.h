@@ -208,7 +208,6 @@ struct {
  * TAPIS_HOST_FILTER_LOG2_PER_SLOT more bits): set at load with the two
  * inner templates below, sized to the policy (tapis_abi.h). */
 const volatile __u32 host_idx_log2 = TAPIS_HOST_IDX_LOG2_DEFAULT;
-const volatile __u32 host_idx_mask = (1u << TAPIS_HOST_IDX_LOG2_DEFAULT) - 1;
 
 /* generation -> host filter: bit tapis_host_filter_bit(key) set for every
  * key of that generation's tapis_hosts (a clear bit: key absent). */

@@ -622,11 +622,17 @@ struct tapis_host_val {
 #define TAPIS_HOST_IDX_LOG2_MAX		24 /* 16M slots, 256 MiB */
 #define TAPIS_HOST_IDX_LOG2_DEFAULT	22 /* a handle loaded unsized (tests) */
 
+/* The filter's bit for key when the index has 2^idx_log2 slots. The
+ * shifts are constants and only the masks follow the size: the data path
+ * reads the size from a load-time constant, and a variable shift cost the
+ * verifier more than a variable mask. */
 static inline __u32 tapis_host_filter_bit(__u64 key, __u32 idx_log2)
 {
-	/* Fibonacci hashing: the top bits of key * 2^64/phi. */
+	/* Fibonacci hashing: the top bits of key * 2^64/phi, as many as the
+	 * largest filter has, cut to the filter at hand. */
 	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >>
-		       (64 - idx_log2 - TAPIS_HOST_FILTER_LOG2_PER_SLOT));
+		       (64 - TAPIS_HOST_IDX_LOG2_MAX - TAPIS_HOST_FILTER_LOG2_PER_SLOT)) &
+	       ((1u << (idx_log2 + TAPIS_HOST_FILTER_LOG2_PER_SLOT)) - 1);
 }
 
 /* Host index: the host table once more, as an open-addressed array the
@@ -650,7 +656,8 @@ struct tapis_host_slot {
 /* Home slot of key in an index of 2^idx_log2 slots. */
 static inline __u32 tapis_host_idx_home(__u64 key, __u32 idx_log2)
 {
-	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> (64 - idx_log2));
+	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> (64 - TAPIS_HOST_IDX_LOG2_MAX)) &
+	       ((1u << idx_log2) - 1);
 }
 
 /* ---- per-flow state (hostname rules on TCP) ----

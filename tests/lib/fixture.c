@@ -57,7 +57,7 @@ int fx_setup(struct fixture *f, const char *yaml)
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	log_setup(0, false);
+	log_setup(getenv("FX_VV") ? 2 : 0, false);
 	err = load_opts_for(yaml, &lo) ?: tapis_create_opts(&f->t, NULL, &lo);
 	if (err)
 		return err;

@@ -273,7 +273,6 @@ static int size_host_tables(struct tapis *t, uint32_t log2, int tmpl[2])
 		}
 	}
 	t->skel->rodata->host_idx_log2 = log2;
-	t->skel->rodata->host_idx_mask = (1u << log2) - 1;
 	t->host_idx_log2 = log2;
 	return 0;
 }
