@@ -677,12 +677,15 @@ static inline __u32 tapis_host_idx_home(__u64 key, __u32 idx_log2)
  * way. */
 #define TAPIS_FLOWS_DEFAULT 65536 /* settings.flows: slots of tapis_flows (a power of 2) */
 /* Entries of tapis_l7_states and tapis_l7_names: powers of two, as a flow's
- * slot picks its entry by its low bits. */
-#define TAPIS_L7_STATES	   16384 /* hellos and requests followed at once */
-#define TAPIS_L7_NAMES	   4096	 /* partial names carried between segments */
-#define TAPIS_L7_MAX_SEGS  8	 /* segments one hello or request is followed */
-#define TAPIS_L7_MAX_BYTES 16384 /* bytes of one hello or request followed */
-#define TAPIS_L7_MAX_STEPS 64	 /* fields parsed per segment */
+ * slot picks its entry by its low bits; a quarter and a sixteenth of the
+ * flow table's slots (settings.flows), these at the default. */
+#define TAPIS_L7_STATES_SHIFT 2
+#define TAPIS_L7_NAMES_SHIFT  4
+#define TAPIS_L7_STATES	      (TAPIS_FLOWS_DEFAULT >> TAPIS_L7_STATES_SHIFT) /* followed at once */
+#define TAPIS_L7_NAMES	      (TAPIS_FLOWS_DEFAULT >> TAPIS_L7_NAMES_SHIFT) /* partial names carried */
+#define TAPIS_L7_MAX_SEGS     8	    /* segments one hello or request is followed */
+#define TAPIS_L7_MAX_BYTES    16384 /* bytes of one hello or request followed */
+#define TAPIS_L7_MAX_STEPS    64    /* fields parsed per segment */
 
 /* Five words, compared as such: caddr, saddr (IPv4 in their first 4
  * bytes), then both ports and the family. */

@@ -341,17 +341,30 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 		bpf_object__for_each_map(m, t->skel->obj) bpf_map__set_pin_path(m, NULL);
 	}
 	if (o && o->flows) {
-		/* A power of two, so the data path masks a hash into it. */
+		/* Powers of two, so the data path masks a hash into them; the
+		 * state of followed flows in proportion (tapis_abi.h). */
 		uint32_t slots = tapis_flow_slots(o->flows);
+		const struct {
+			int map;
+			uint32_t n;
+		} fl[] = {
+			{M_FLOWS, slots},
+			{M_L7_STATES, slots >> TAPIS_L7_STATES_SHIFT},
+			{M_L7_NAMES, slots >> TAPIS_L7_NAMES_SHIFT},
+		};
 
-		m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[M_FLOWS]);
-		err = m ? bpf_map__set_max_entries(m, slots) : -ENOENT;
-		if (err) {
-			pr_err("size %s to %u entries: %s", tapis_map_names[M_FLOWS], slots,
-			       strerror(-err));
-			goto fail;
+		for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+			m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[fl[i].map]);
+			err = m ? bpf_map__set_max_entries(m, fl[i].n) : -ENOENT;
+			if (err) {
+				pr_err("size %s to %u entries: %s", tapis_map_names[fl[i].map],
+				       fl[i].n, strerror(-err));
+				goto fail;
+			}
 		}
 		t->skel->rodata->flow_mask = slots - 1;
+		t->skel->rodata->l7_state_mask = fl[1].n - 1;
+		t->skel->rodata->l7_name_mask = fl[2].n - 1;
 	}
 	err = size_host_tables(
 		t, o && o->host_idx_log2 ? o->host_idx_log2 : TAPIS_HOST_IDX_LOG2_DEFAULT, tmpl);
