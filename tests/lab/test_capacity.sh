@@ -9,6 +9,8 @@
 #              still blocks and the new names are not in force; the setting
 #              in the reloaded file alone does not help (sizes are fixed at
 #              load)
+#   host add   past the tables' room: exit 2, the same advice; the names
+#              added before it filled are in force
 #   load       with settings.capacity.names: 5000 sizes for it up front: the
 #              same 3,100-name reload is then applied and in force
 
@@ -44,6 +46,9 @@ assert_ok "load 1,000 names" lab_tapis load --policy "$tmp/small.yaml" --iface r
 assert_fail "blocked.example is dropped" answered blocked.example
 assert_fail "n998.cap.example is dropped" answered n998.cap.example
 assert_ok "n3000.cap.example is answered" answered n3000.cap.example
+assert_ok "status --json" lab_tapis status --json
+assert_eq "status: host tables of 4096 slots for 3072 names" "4096 3072" \
+	"$(json_q "$OUT" "'%d %d' % (d['host_tables']['slots'], d['host_tables']['capacity'])")"
 
 assert_exit "reload 3,100 names into tables for 3,072: exit 2" 2 lab_tapis reload --policy "$tmp/big.yaml"
 assert_match "it names the setting and what to do" \
@@ -58,10 +63,27 @@ assert_match "it says so" "at most 3072" "$OUT"
 assert_ok "status answers" lab_tapis status
 assert_match "status names the running policy" "small.yaml" "$OUT"
 
+assert_ok "reload of 1,000 names asking for capacity 5000" lab_tapis reload --policy "$tmp/small-cap.yaml"
+assert_match "it warns that the capacity takes effect at the next load" \
+	"settings.capacity.names is 5000 but the running host tables take 3072 names: the new size takes effect at the next load" \
+	"$OUT"
+
+# shellcheck disable=SC2046 # one argument a name
+assert_exit "host add of 4,500 names past the tables' room: exit 2" 2 \
+	lab_tapis host add $(seq 0 4499 | sed 's/^/live/; s/$/.cap.example/') --rule names
+assert_match "it says the tables are full and names the setting" \
+	"the host tables are full \(loaded for 3072 host names, settings.capacity.names\)" "$OUT"
+assert_fail "live0.cap.example, added while there was room, is dropped" answered live0.cap.example
+assert_ok "live4499.cap.example, refused, is answered" answered live4499.cap.example
+assert_fail "blocked.example is still dropped" answered blocked.example
+
 assert_ok "unload" lab_tapis unload
 assert_ok "load 1,000 names with settings.capacity.names: 5000" \
 	lab_tapis load --policy "$tmp/small-cap.yaml" --iface r0 --mode native || lab_test_end
 assert_ok "n3000.cap.example is answered" answered n3000.cap.example
+assert_ok "status" lab_tapis status
+assert_match "status: room for 12288 names (2 x 5000, a power of two, three quarters)" \
+	"hosts: +host names up to 12288 \(16384 index slots" "$OUT"
 assert_ok "reload 3,100 names" lab_tapis reload --policy "$tmp/big-cap.yaml"
 assert_fail "n3000.cap.example is dropped" answered n3000.cap.example
 assert_fail "blocked.example is still dropped" answered blocked.example
