@@ -211,17 +211,15 @@ struct {
 	__array(values, struct tapis_hosts_inner);
 } tapis_hosts SEC(".maps");
 
-/* The host index's size, log2 of its slots (the filter has
- * TAPIS_HOST_FILTER_LOG2_PER_SLOT more bits): set at load with the two
- * inner templates below, sized to the policy (tapis_abi.h). */
-TAPIS_LOAD_CONST __u32 host_idx_log2 = TAPIS_HOST_IDX_LOG2_DEFAULT;
-
+/* The host index's size is chosen at load (tapis_abi.h) and given to the
+ * data path in tapis_settings.host_idx_log2; the filter has
+ * TAPIS_HOST_FILTER_LOG2_PER_SLOT more bits. */
 /* generation -> host filter: bit tapis_host_filter_bit(key) set for every
  * key of that generation's tapis_hosts (a clear bit: key absent). */
 struct tapis_host_filter_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	/* Words: resized at load (host_idx_log2). */
+	/* Words: resized at load. */
 	__uint(max_entries,
 	       1u << (TAPIS_HOST_IDX_LOG2_DEFAULT + TAPIS_HOST_FILTER_LOG2_PER_SLOT - 6));
 	__uint(key_size, sizeof(__u32));
@@ -240,7 +238,8 @@ struct {
 struct tapis_host_index_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1u << TAPIS_HOST_IDX_LOG2_DEFAULT); /* resized at load */
+	/* resized at load */
+	__uint(max_entries, (1u << TAPIS_HOST_IDX_LOG2_DEFAULT) + TAPIS_HOST_IDX_PROBES - 1);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct tapis_host_slot));
 };

@@ -341,7 +341,11 @@ struct tapis_settings {
 	__u8 sinkhole_v6[16];
 	__u8 has_sinkhole_v4;
 	__u8 has_sinkhole_v6;
-	__u8 pad[2];
+	/* log2 of the host index's slots (its size as loaded, for every
+	 * generation the same): here, on the line the host match reads
+	 * anyway, rather than in rodata, a line more for a cold packet. */
+	__u8 host_idx_log2;
+	__u8 pad;
 	/* Bit k: some host pattern of k labels matches the name it names
 	 * (self_labels), or names below it (sub_labels). The match looks up
 	 * only suffixes of those label counts; a live `host add` sets its
@@ -611,28 +615,33 @@ struct tapis_host_val {
  *
  * Filter and index are sized when the program is loaded, to the policy
  * (tapis_host_idx_log2_for() in user space, settings.capacity.names): the
- * index has 2^log2 slots and the filter TAPIS_HOST_FILTER_BITS_PER_SLOT bits
+ * index has 2^log2 slots (and TAPIS_HOST_IDX_PROBES - 1 more, so that a
+ * probe never wraps) and the filter 2^TAPIS_HOST_FILTER_LOG2_PER_SLOT bits
  * a slot, 32, which keeps the share of absent suffixes that reach the
  * index (about 1.5% at half load) the same at every size. Both arrays are
- * read inline, so their sizes are fixed for the program's life: the data
- * path takes log2 from load-time constants. At log2 22 (64 + 16 MiB) they
- * hold about 3 million keys before the overflow grows. */
+ * read inline, so their sizes are fixed for the program's life; every
+ * generation's tapis_settings.host_idx_log2 repeats the size for the data
+ * path. At log2 22 (64 + 16 MiB) they hold about 3 million keys before the
+ * overflow grows.
+ *
+ * Both hashes take the top bits of a product (Fibonacci hashing), as many
+ * as the size needs: shift is tapis_host_idx_shift(log2), worked out once
+ * per name by the data path, as a shift by a register costs what a shift
+ * by a constant does. */
 #define TAPIS_HOST_FILTER_LOG2_PER_SLOT 5
 #define TAPIS_HOST_IDX_LOG2_MIN		12 /* 4096 slots, 64 KiB: the floor */
 #define TAPIS_HOST_IDX_LOG2_MAX		24 /* 16M slots, 256 MiB */
 #define TAPIS_HOST_IDX_LOG2_DEFAULT	22 /* a handle loaded unsized (tests) */
 
-/* The filter's bit for key when the index has 2^idx_log2 slots. The
- * shifts are constants and only the masks follow the size: the data path
- * reads the size from a load-time constant, and a variable shift cost the
- * verifier more than a variable mask. */
-static inline __u32 tapis_host_filter_bit(__u64 key, __u32 idx_log2)
+static inline __u32 tapis_host_idx_shift(__u32 idx_log2)
 {
-	/* Fibonacci hashing: the top bits of key * 2^64/phi, as many as the
-	 * largest filter has, cut to the filter at hand. */
-	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >>
-		       (64 - TAPIS_HOST_IDX_LOG2_MAX - TAPIS_HOST_FILTER_LOG2_PER_SLOT)) &
-	       ((1u << (idx_log2 + TAPIS_HOST_FILTER_LOG2_PER_SLOT)) - 1);
+	return 64 - idx_log2;
+}
+
+/* The filter's bit for key. */
+static inline __u32 tapis_host_filter_bit(__u64 key, __u32 shift)
+{
+	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >> (shift - TAPIS_HOST_FILTER_LOG2_PER_SLOT));
 }
 
 /* Host index: the host table once more, as an open-addressed array the
@@ -653,11 +662,16 @@ struct tapis_host_slot {
 	__u16 pad;
 };
 
-/* Home slot of key in an index of 2^idx_log2 slots. */
-static inline __u32 tapis_host_idx_home(__u64 key, __u32 idx_log2)
+/* Home slot of key; its probes are the TAPIS_HOST_IDX_PROBES from there. */
+static inline __u32 tapis_host_idx_home(__u64 key, __u32 shift)
 {
-	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> (64 - TAPIS_HOST_IDX_LOG2_MAX)) &
-	       ((1u << idx_log2) - 1);
+	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> shift);
+}
+
+/* Entries of the index (array) map of 2^idx_log2 slots. */
+static inline __u32 tapis_host_idx_entries(__u32 idx_log2)
+{
+	return (1u << idx_log2) + TAPIS_HOST_IDX_PROBES - 1;
 }
 
 /* ---- per-flow state (hostname rules on TCP) ----

@@ -355,20 +355,18 @@ static int inner_open(int outer_fd, __u32 gen, struct inner *in)
 }
 
 /* The load-time constants the kernel's program was loaded with: the
- * fixture sizes the tables to the policy, as `tapis load` does. */
+ * fixture sizes the flow table to the policy, as `tapis load` does (the
+ * host tables' size comes with the settings). */
 static int sync_load_consts(const int *map_fd)
 {
 	struct bpf_map_info info = {};
-	struct tapis_state st;
-	__u32 len = sizeof(info), zero = 0;
+	__u32 len = sizeof(info);
 
-	if (bpf_map_lookup_elem(map_fd[R_STATE], &zero, &st) ||
-	    bpf_obj_get_info_by_fd(map_fd[R_FLOWS], &info, &len))
+	if (bpf_obj_get_info_by_fd(map_fd[R_FLOWS], &info, &len))
 		return -errno;
 	/* The reference's arrays are of the default sizes. */
 	if (info.max_entries != TAPIS_FLOWS_DEFAULT)
 		return -E2BIG;
-	host_idx_log2 = st.host_idx_log2 ? st.host_idx_log2 : TAPIS_HOST_IDX_LOG2_DEFAULT;
 	flow_mask = info.max_entries - 1;
 	l7_state_mask = (info.max_entries >> TAPIS_L7_STATES_SHIFT) - 1;
 	l7_name_mask = (info.max_entries >> TAPIS_L7_NAMES_SHIFT) - 1;

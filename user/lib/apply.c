@@ -332,6 +332,7 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 			pr_err("publish address tables: %s", strerror(-err));
 	}
 	set.flags |= nt.flags;
+	set.host_idx_log2 = (uint8_t)tapis_host_log2(t);
 	set.v4_bits = (uint8_t)nt.v4_bits;
 	set.v4_leaf_limit = (uint16_t)nt.leaf_limit;
 	set.v4_chunks = (uint16_t)nt.n_chunks;

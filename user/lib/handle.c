@@ -237,21 +237,21 @@ uint32_t tapis_host_log2(struct tapis *t)
 }
 
 /* The host filter and index are read inline, so the program is verified
- * against their inner templates' sizes, and hashes with host_idx_log2:
- * both set here, before the load, for good. libbpf 1.1 cannot resize an
+ * against their inner templates' sizes: set here, before the load, for
+ * good (every generation's settings repeat the size for the data path). libbpf 1.1 cannot resize an
  * inner template (bpf_map__set_max_entries on one crashes), so each
  * outer map gets a template map of the size instead, tmpl[] (closed by the
  * caller once the object is loaded). */
 static int size_host_tables(struct tapis *t, uint32_t log2, int tmpl[2])
 {
-	static const struct {
+	const struct {
 		int map;
-		uint32_t value_size;
-		uint32_t shift; /* entries: 2^(log2 + shift - sub) */
-		uint32_t sub;
+		uint32_t value_size, n;
 	} sizes[] = {
-		{M_HOST_INDEX, sizeof(struct tapis_host_slot), 0, 0},
-		{M_HOST_FILTER, sizeof(uint64_t), TAPIS_HOST_FILTER_LOG2_PER_SLOT, 6},
+		{M_HOST_INDEX, sizeof(struct tapis_host_slot), tapis_host_idx_entries(log2)},
+		/* 64-bit words */
+		{M_HOST_FILTER, sizeof(uint64_t),
+		 1u << (log2 + TAPIS_HOST_FILTER_LOG2_PER_SLOT - 6)},
 	};
 	LIBBPF_OPTS(bpf_map_create_opts, co, .map_flags = BPF_F_MMAPABLE);
 	struct bpf_map *m;
@@ -262,7 +262,7 @@ static int size_host_tables(struct tapis *t, uint32_t log2, int tmpl[2])
 		return -EINVAL;
 	for (size_t i = 0; i < 2; i++) {
 		m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[sizes[i].map]);
-		n = 1u << (log2 + sizes[i].shift - sizes[i].sub);
+		n = sizes[i].n;
 		tmpl[i] = bpf_map_create(BPF_MAP_TYPE_ARRAY, tapis_map_names[sizes[i].map],
 					 sizeof(uint32_t), sizes[i].value_size, n, &co);
 		err = tmpl[i] < 0 ? -errno : m ? bpf_map__set_inner_map_fd(m, tmpl[i]) : -ENOENT;
@@ -272,7 +272,6 @@ static int size_host_tables(struct tapis *t, uint32_t log2, int tmpl[2])
 			return err;
 		}
 	}
-	t->skel->rodata->host_idx_log2 = log2;
 	t->host_idx_log2 = log2;
 	return 0;
 }

@@ -45,12 +45,12 @@ static size_t filter_bytes(uint32_t log2)
 
 static size_t index_bytes(uint32_t log2)
 {
-	return ((size_t)1 << log2) * sizeof(struct tapis_host_slot);
+	return (size_t)tapis_host_idx_entries(log2) * sizeof(struct tapis_host_slot);
 }
 
 static void filter_set(const struct views *v, uint64_t key)
 {
-	uint32_t bit = tapis_host_filter_bit(key, v->log2);
+	uint32_t bit = tapis_host_filter_bit(key, tapis_host_idx_shift(v->log2));
 
 	v->filter[bit >> 6] |= 1ULL << (bit & 63);
 }
@@ -62,14 +62,14 @@ static void filter_set(const struct views *v, uint64_t key)
 static bool index_set(const struct views *vw, uint64_t key, const struct tapis_host_val *v)
 {
 	struct tapis_host_slot *idx = vw->index;
-	uint32_t home = tapis_host_idx_home(key, vw->log2), mask = (1u << vw->log2) - 1;
+	uint32_t home = tapis_host_idx_home(key, tapis_host_idx_shift(vw->log2));
 
 	if (!key) { /* 0 marks an empty slot: such a key lives in the hash map */
 		__atomic_fetch_or(&idx[home].flags, TAPIS_HIS_OVERFLOW, __ATOMIC_RELEASE);
 		return false;
 	}
 	for (uint32_t p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
-		struct tapis_host_slot *s = &idx[(home + p) & mask];
+		struct tapis_host_slot *s = &idx[home + p];
 		uint64_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
 		if (k == key) {
@@ -124,7 +124,7 @@ static int create_both(int *ffd, int *ifd, struct views *v)
 		      (uint32_t)filter_words(v->log2));
 	*ifd = *ffd < 0 ? -1
 			: create(tapis_map_names[M_HOST_INDEX], sizeof(struct tapis_host_slot),
-				 1u << v->log2);
+				 tapis_host_idx_entries(v->log2));
 	if (*ffd < 0 || *ifd < 0)
 		return *ffd < 0 ? *ffd : *ifd;
 	v->filter = map_view(*ffd, filter_bytes(v->log2));
@@ -187,13 +187,13 @@ int host_table_lookup(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 		      struct tapis_host_val *v)
 {
 	struct tapis_host_slot slot;
-	uint32_t log2 = tapis_host_log2(t), home = tapis_host_idx_home(key, log2), i;
+	uint32_t home = tapis_host_idx_home(key, tapis_host_idx_shift(tapis_host_log2(t))), i;
 	int ifd = gen_inner_fd(t, M_HOST_INDEX, gen), err = -ENOENT;
 
 	memset(v, 0, sizeof(*v));
 	if (ifd >= 0 && key) {
 		for (uint32_t p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
-			i = (home + p) & ((1u << log2) - 1);
+			i = home + p;
 			if (bpf_map_lookup_elem(ifd, &i, &slot) || !slot.key)
 				break;
 			if (slot.key == key) {
