@@ -115,55 +115,53 @@ struct {
 	__array(values, struct tapis_v4_leaf_inner);
 } tapis_v4_leaf SEC(".maps");
 
-/* generation -> IPv6 filter bitmap over hash(top 32 bits). */
-struct tapis_v6_filter_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_V6_FILTER_WORDS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u64));
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tapis_v6_filter_inner);
-} tapis_v6_filter SEC(".maps");
+/* generation -> IPv6 groups (top 32 bits, direction) -> their block:
+ * 2^bits buckets of slots, one map per size class (tapis_abi.h). */
+#define TAPIS_V6_DIR_MAP(bits)                                                                     \
+	struct tapis_v6_dir##bits##_inner {                                                        \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
+		__uint(max_entries, 1u << (bits));                                                 \
+		__uint(key_size, sizeof(__u32));                                                   \
+		__uint(value_size, sizeof(struct tapis_v6_bucket));                                \
+	};                                                                                         \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                                          \
+		__uint(max_entries, 2);                                                            \
+		__type(key, __u32);                                                                \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
+		__array(values, struct tapis_v6_dir##bits##_inner);                                \
+	} tapis_v6_dir##bits SEC(".maps")
+TAPIS_V6_DIR_MAP(6);
+TAPIS_V6_DIR_MAP(10);
+TAPIS_V6_DIR_MAP(14);
+TAPIS_V6_DIR_MAP(18);
 
-/* generation -> the small IPv6 filter, for policies with few /32s. */
-struct tapis_v6_filter_s_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_V6_FILTER_S_WORDS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u64));
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tapis_v6_filter_s_inner);
-} tapis_v6_filter_s SEC(".maps");
+/* generation -> IPv6 block id -> a group's prefixes /32../64 inline, or
+ * the lengths its hashed prefixes have; 2^bits blocks, one map per size
+ * class. */
+#define TAPIS_V6_BLK_MAP(bits)                                                                     \
+	struct tapis_v6_blk##bits##_inner {                                                        \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
+		__uint(max_entries, 1u << (bits));                                                 \
+		__uint(key_size, sizeof(__u32));                                                   \
+		__uint(value_size, sizeof(struct tapis_v6_blk));                                   \
+	};                                                                                         \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                                          \
+		__uint(max_entries, 2);                                                            \
+		__type(key, __u32);                                                                \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
+		__array(values, struct tapis_v6_blk##bits##_inner);                                \
+	} tapis_v6_blk##bits SEC(".maps")
+TAPIS_V6_BLK_MAP(8);
+TAPIS_V6_BLK_MAP(12);
+TAPIS_V6_BLK_MAP(15);
+TAPIS_V6_BLK_MAP(18);
 
-/* generation -> (top 32 bits, dir) -> which prefix lengths exist there. */
-struct tapis_v6_l32_inner {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(struct tapis_v6_l32_key));
-	__uint(value_size, sizeof(struct tapis_v6_l32_val));
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tapis_v6_l32_inner);
-} tapis_v6_l32 SEC(".maps");
-
-/* generation -> exact IPv6 prefix (/32../128) -> table entry. */
+/* generation -> exact IPv6 prefix of a hashed group, or shorter than
+ * /32 -> table entry. */
 struct tapis_v6_pfx_inner {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -178,9 +178,14 @@ enum outer_id {
 	O_V4_DIR24,
 	O_V4_CHUNK,
 	O_V4_LEAF,
-	O_V6_FILTER,
-	O_V6_FILTER_S,
-	O_V6_L32,
+	O_V6_DIR0,
+	O_V6_DIR1,
+	O_V6_DIR2,
+	O_V6_DIR3,
+	O_V6_BLK0,
+	O_V6_BLK1,
+	O_V6_BLK2,
+	O_V6_BLK3,
 	O_V6_PFX,
 	O_V6_SHORT,
 	O_HOSTS,
@@ -193,10 +198,12 @@ enum outer_id {
 enum { TAPIS_MAPS(REF_MAP_ID) R__N };
 #undef REF_MAP_ID
 static const int outer_map[O_N] = {
-	[O_V4_DIR16] = R_V4_DIR16, [O_V4_DIR24] = R_V4_DIR24,	[O_V4_CHUNK] = R_V4_CHUNK,
-	[O_V4_LEAF] = R_V4_LEAF,   [O_V6_FILTER] = R_V6_FILTER, [O_V6_FILTER_S] = R_V6_FILTER_S,
-	[O_V6_L32] = R_V6_L32,	   [O_V6_PFX] = R_V6_PFX,	[O_V6_SHORT] = R_V6_SHORT,
-	[O_HOSTS] = R_HOSTS,	   [O_HFILTER] = R_HOST_FILTER, [O_HINDEX] = R_HOST_INDEX,
+	[O_V4_DIR16] = R_V4_DIR16,   [O_V4_DIR24] = R_V4_DIR24, [O_V4_CHUNK] = R_V4_CHUNK,
+	[O_V4_LEAF] = R_V4_LEAF,     [O_V6_DIR0] = R_V6_DIR0,	[O_V6_DIR1] = R_V6_DIR1,
+	[O_V6_DIR2] = R_V6_DIR2,     [O_V6_DIR3] = R_V6_DIR3,	[O_V6_BLK0] = R_V6_BLK0,
+	[O_V6_BLK1] = R_V6_BLK1,     [O_V6_BLK2] = R_V6_BLK2,	[O_V6_BLK3] = R_V6_BLK3,
+	[O_V6_PFX] = R_V6_PFX,	     [O_V6_SHORT] = R_V6_SHORT, [O_HOSTS] = R_HOSTS,
+	[O_HFILTER] = R_HOST_FILTER, [O_HINDEX] = R_HOST_INDEX,
 };
 static struct inner inners[O_N][2];
 static const void *outer_sym[O_N];
@@ -386,9 +393,14 @@ int ref_init(const int *map_fd)
 	outer_sym[O_V4_DIR24] = &tapis_v4_dir24;
 	outer_sym[O_V4_CHUNK] = &tapis_v4_chunk;
 	outer_sym[O_V4_LEAF] = &tapis_v4_leaf;
-	outer_sym[O_V6_FILTER] = &tapis_v6_filter;
-	outer_sym[O_V6_FILTER_S] = &tapis_v6_filter_s;
-	outer_sym[O_V6_L32] = &tapis_v6_l32;
+	outer_sym[O_V6_DIR0] = &tapis_v6_dir6;
+	outer_sym[O_V6_DIR1] = &tapis_v6_dir10;
+	outer_sym[O_V6_DIR2] = &tapis_v6_dir14;
+	outer_sym[O_V6_DIR3] = &tapis_v6_dir18;
+	outer_sym[O_V6_BLK0] = &tapis_v6_blk8;
+	outer_sym[O_V6_BLK1] = &tapis_v6_blk12;
+	outer_sym[O_V6_BLK2] = &tapis_v6_blk15;
+	outer_sym[O_V6_BLK3] = &tapis_v6_blk18;
 	outer_sym[O_V6_PFX] = &tapis_v6_pfx;
 	outer_sym[O_V6_SHORT] = &tapis_v6_short;
 	outer_sym[O_HOSTS] = &tapis_hosts;

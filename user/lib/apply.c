@@ -334,6 +334,8 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 	set.flags |= nt.flags;
 	set.host_idx_log2 = (uint8_t)tapis_host_log2(t);
 	set.v4_bits = (uint8_t)nt.v4_bits;
+	set.v6_dir_class = (uint8_t)nt.v6_dir_class;
+	set.v6_blk_class = (uint8_t)nt.v6_blk_class;
 	set.v4_leaf_limit = (uint16_t)nt.leaf_limit;
 	set.v4_chunks = (uint16_t)nt.n_chunks;
 	set.v4_chunks_used = (uint16_t)nt.chunks_used;
