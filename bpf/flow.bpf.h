@@ -22,7 +22,7 @@
 #include "l7_dns.bpf.h"
 
 /* Slots of tapis_flows less one (a power of two), set at load. */
-const volatile __u32 flow_mask = TAPIS_FLOWS_DEFAULT - 1;
+TAPIS_LOAD_CONST __u32 flow_mask = TAPIS_FLOWS_DEFAULT - 1;
 
 /* Where the packet's flow stands: in the scratch buffer (nb->fpos), off
  * the entry's stack, which it shares with the global functions it calls. */
@@ -202,7 +202,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	c->res = L7_RUN;
 	c->reason = 0;
 	if (f->state == TAPIS_FLOW_TLS || f->state == TAPIS_FLOW_HTTP) {
-		idx = nb->slot & (TAPIS_L7_STATES - 1);
+		idx = nb->slot & l7_state_mask;
 		prev = bpf_map_lookup_elem(&tapis_l7_states, &idx);
 		if (!prev || !l7_tag_ours(&prev->tag, nb))
 			goto lost;
@@ -212,7 +212,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 		if (!l7_tag_ours(&prev->tag, nb) || st->next_seq != f->seq)
 			goto lost;
 		if (st->name_have) {
-			idx = nb->slot & (TAPIS_L7_NAMES - 1);
+			idx = nb->slot & l7_name_mask;
 			part = bpf_map_lookup_elem(&tapis_l7_names, &idx);
 			if (!part || !l7_tag_ours(&part->tag, nb))
 				goto lost;
@@ -280,7 +280,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 			if (st->segs == 1)
 				count_stat(TAPIS_S_L7_FOLLOWED);
 			if (st->name_have) {
-				idx = nb->slot & (TAPIS_L7_NAMES - 1);
+				idx = nb->slot & l7_name_mask;
 				part = bpf_map_lookup_elem(&tapis_l7_names, &idx);
 				if (!part)
 					goto lost;
@@ -293,7 +293,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 				__builtin_memcpy(&prev->st, st, sizeof(*st));
 				return L7_MORE;
 			}
-			idx = nb->slot & (TAPIS_L7_STATES - 1);
+			idx = nb->slot & l7_state_mask;
 			prev = bpf_map_lookup_elem(&tapis_l7_states, &idx);
 			if (!prev)
 				return L7_NONE;

@@ -185,11 +185,12 @@ struct host_tables {
 	void *filter; /* one bit per key */
 	void *index;  /* every key again, open-addressed */
 	__u32 gen;    /* for the hash map, the source of truth */
+	__u32 shift;  /* tapis_host_idx_shift(tapis_settings.host_idx_log2) */
 };
 
 static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 key, bool self)
 {
-	__u32 bit = tapis_host_filter_bit(key), word = bit >> 6, home, i, p;
+	__u32 bit = tapis_host_filter_bit(key, ht->shift), word = bit >> 6, home, i, p;
 	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
 	struct tapis_host_slot *s, *first = NULL;
 	struct tapis_host_val *v;
@@ -197,10 +198,10 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 
 	if (w && !(*w & (1ULL << (bit & 63))))
 		return 0;
-	home = tapis_host_idx_home(key);
+	home = tapis_host_idx_home(key, ht->shift);
 #pragma unroll
 	for (p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
-		i = (home + p) & (TAPIS_HOST_IDX_SLOTS - 1);
+		i = home + p; /* the index has room past its last home */
 		s = bpf_map_lookup_elem(ht->index, &i);
 		if (!s)
 			break;
@@ -278,6 +279,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 	if (!ht.filter || !ht.index || !set)
 		return 0;
 	self_labels = set->self_labels;
+	ht.shift = tapis_host_idx_shift(set->host_idx_log2);
 	sub_labels = set->sub_labels;
 
 	e = nb->name_end;

@@ -13,6 +13,13 @@
 #include <bpf/bpf_helpers.h>
 #include "tapis_abi.h"
 
+/* Load-time constants (rodata), set through the skeleton before the load
+ * (user/lib/handle.c). The differential test's reference sets them from
+ * the kernel's maps instead, so its shim makes them plain variables. */
+#ifndef TAPIS_LOAD_CONST
+#define TAPIS_LOAD_CONST const volatile
+#endif
+
 /* [0] -> the active generation. One write flips the whole policy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -219,12 +226,17 @@ struct {
 	__array(values, struct tapis_hosts_inner);
 } tapis_hosts SEC(".maps");
 
+/* The host index's size is chosen at load (tapis_abi.h) and given to the
+ * data path in tapis_settings.host_idx_log2; the filter has
+ * TAPIS_HOST_FILTER_LOG2_PER_SLOT more bits. */
 /* generation -> host filter: bit tapis_host_filter_bit(key) set for every
  * key of that generation's tapis_hosts (a clear bit: key absent). */
 struct tapis_host_filter_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_HOST_FILTER_WORDS);
+	/* Words: resized at load. */
+	__uint(max_entries,
+	       1u << (TAPIS_HOST_IDX_LOG2_DEFAULT + TAPIS_HOST_FILTER_LOG2_PER_SLOT - 6));
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u64));
 };
@@ -241,7 +253,8 @@ struct {
 struct tapis_host_index_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_HOST_IDX_SLOTS);
+	/* resized at load */
+	__uint(max_entries, (1u << TAPIS_HOST_IDX_LOG2_DEFAULT) + TAPIS_HOST_IDX_PROBES - 1);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct tapis_host_slot));
 };
@@ -346,12 +359,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_flows SEC(".maps");
 
+/* Entries of tapis_l7_states and tapis_l7_names less one: they follow
+ * settings.flows (tapis_abi.h), set at load with the maps' sizes. */
+TAPIS_LOAD_CONST __u32 l7_state_mask = TAPIS_L7_STATES - 1;
+TAPIS_LOAD_CONST __u32 l7_name_mask = TAPIS_L7_NAMES - 1;
+
 /* flow slot's low bits -> the state of a ClientHello / HTTP request
  * followed across segments, tagged with its flow (tapis_abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_L7_STATES);
+	__uint(max_entries, TAPIS_L7_STATES); /* resized at load */
 	__type(key, __u32);
 	__type(value, struct tapis_l7_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -362,7 +380,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_L7_NAMES);
+	__uint(max_entries, TAPIS_L7_NAMES); /* resized at load */
 	__type(key, __u32);
 	__type(value, struct tapis_l7_name);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

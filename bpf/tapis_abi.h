@@ -370,7 +370,10 @@ struct tapis_settings {
 	__u8 has_sinkhole_v4;
 	__u8 has_sinkhole_v6;
 	__u8 v6_blk_class; /* IPv6 blocks: tapis_v6_blk<TAPIS_V6_BLK_BITS(class)> */
-	__u8 pad;
+	/* log2 of the host index's slots (its size as loaded, for every
+	 * generation the same): here, on the line the host match reads
+	 * anyway, rather than in rodata, a line more for a cold packet. */
+	__u8 host_idx_log2;
 	/* Bit k: some host pattern of k labels matches the name it names
 	 * (self_labels), or names below it (sub_labels). The match looks up
 	 * only suffixes of those label counts; a live `host add` sets its
@@ -540,6 +543,11 @@ struct tapis_state {
 	 * when unknown). A `load` of the same content finds nothing to do.
 	 * policy_digest above covers the policy file alone. */
 	__u8 content_digest[TAPIS_DIGEST_LEN];
+	/* log2 of the host index's slots the program was loaded with (its
+	 * load-time constant, which user space must hash with too); 0: not
+	 * recorded, TAPIS_HOST_IDX_LOG2_DEFAULT. Written once, at load. */
+	__u32 host_idx_log2;
+	__u32 pad;
 };
 
 /* ---- the hostname hash: one definition, compiled into both worlds ----
@@ -631,16 +639,37 @@ struct tapis_host_val {
  * suffix up: most suffixes of most queried names are in no list, and an
  * array read costs a fraction of a hash-map lookup. A set bit proves
  * nothing (the hash lookup decides); a clear bit proves absence. Bits are
- * only ever set while a generation lives; a reload starts afresh. 2^27
- * bits (16 MiB): about 1.5% of absent suffixes reach the hash table with
- * 2 million patterns, 7% with 10 million. */
-#define TAPIS_HOST_FILTER_LOG2	27
-#define TAPIS_HOST_FILTER_WORDS (1u << (TAPIS_HOST_FILTER_LOG2 - 6))
+ * only ever set while a generation lives; a reload starts afresh.
+ *
+ * Filter and index are sized when the program is loaded, to the policy
+ * (tapis_host_idx_log2_for() in user space, settings.capacity.names): the
+ * index has 2^log2 slots (and TAPIS_HOST_IDX_PROBES - 1 more, so that a
+ * probe never wraps) and the filter 2^TAPIS_HOST_FILTER_LOG2_PER_SLOT bits
+ * a slot, 32, which keeps the share of absent suffixes that reach the
+ * index (about 1.5% at half load) the same at every size. Both arrays are
+ * read inline, so their sizes are fixed for the program's life; every
+ * generation's tapis_settings.host_idx_log2 repeats the size for the data
+ * path. At log2 22 (64 + 16 MiB) they hold about 3 million keys before the
+ * overflow grows.
+ *
+ * Both hashes take the top bits of a product (Fibonacci hashing), as many
+ * as the size needs: shift is tapis_host_idx_shift(log2), worked out once
+ * per name by the data path, as a shift by a register costs what a shift
+ * by a constant does. */
+#define TAPIS_HOST_FILTER_LOG2_PER_SLOT 5
+#define TAPIS_HOST_IDX_LOG2_MIN		12 /* 4096 slots, 64 KiB: the floor */
+#define TAPIS_HOST_IDX_LOG2_MAX		24 /* 16M slots, 256 MiB */
+#define TAPIS_HOST_IDX_LOG2_DEFAULT	22 /* a handle loaded unsized (tests) */
 
-static inline __u32 tapis_host_filter_bit(__u64 key)
+static inline __u32 tapis_host_idx_shift(__u32 idx_log2)
 {
-	/* Fibonacci hashing: the top bits of key * 2^64/phi. */
-	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >> (64 - TAPIS_HOST_FILTER_LOG2));
+	return 64 - idx_log2;
+}
+
+/* The filter's bit for key. */
+static inline __u32 tapis_host_filter_bit(__u64 key, __u32 shift)
+{
+	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >> (shift - TAPIS_HOST_FILTER_LOG2_PER_SLOT));
 }
 
 /* Host index: the host table once more, as an open-addressed array the
@@ -649,10 +678,7 @@ static inline __u32 tapis_host_filter_bit(__u64 key)
  * from its home slot; slots are never emptied while a generation lives (a
  * deleted pattern leaves its key with zero rules), so an empty slot ends a
  * search. A key that found no slot is only in the hash map, and its home
- * slot says so (TAPIS_HIS_OVERFLOW): the XDP side then asks the hash map.
- * 2^22 slots (64 MiB) hold about 3 million keys before overflow grows. */
-#define TAPIS_HOST_IDX_LOG2   22
-#define TAPIS_HOST_IDX_SLOTS  (1u << TAPIS_HOST_IDX_LOG2)
+ * slot says so (TAPIS_HIS_OVERFLOW): the XDP side then asks the hash map. */
 #define TAPIS_HOST_IDX_PROBES 4
 #define TAPIS_HIS_OVERFLOW    1
 
@@ -664,9 +690,16 @@ struct tapis_host_slot {
 	__u16 pad;
 };
 
-static inline __u32 tapis_host_idx_home(__u64 key)
+/* Home slot of key; its probes are the TAPIS_HOST_IDX_PROBES from there. */
+static inline __u32 tapis_host_idx_home(__u64 key, __u32 shift)
 {
-	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> (64 - TAPIS_HOST_IDX_LOG2));
+	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> shift);
+}
+
+/* Entries of the index (array) map of 2^idx_log2 slots. */
+static inline __u32 tapis_host_idx_entries(__u32 idx_log2)
+{
+	return (1u << idx_log2) + TAPIS_HOST_IDX_PROBES - 1;
 }
 
 /* ---- per-flow state (hostname rules on TCP) ----
@@ -686,12 +719,15 @@ static inline __u32 tapis_host_idx_home(__u64 key)
  * way. */
 #define TAPIS_FLOWS_DEFAULT 65536 /* settings.flows: slots of tapis_flows (a power of 2) */
 /* Entries of tapis_l7_states and tapis_l7_names: powers of two, as a flow's
- * slot picks its entry by its low bits. */
-#define TAPIS_L7_STATES	   16384 /* hellos and requests followed at once */
-#define TAPIS_L7_NAMES	   4096	 /* partial names carried between segments */
-#define TAPIS_L7_MAX_SEGS  8	 /* segments one hello or request is followed */
-#define TAPIS_L7_MAX_BYTES 16384 /* bytes of one hello or request followed */
-#define TAPIS_L7_MAX_STEPS 64	 /* fields parsed per segment */
+ * slot picks its entry by its low bits; a quarter and a sixteenth of the
+ * flow table's slots (settings.flows), these at the default. */
+#define TAPIS_L7_STATES_SHIFT 2
+#define TAPIS_L7_NAMES_SHIFT  4
+#define TAPIS_L7_STATES	      (TAPIS_FLOWS_DEFAULT >> TAPIS_L7_STATES_SHIFT) /* followed at once */
+#define TAPIS_L7_NAMES	      (TAPIS_FLOWS_DEFAULT >> TAPIS_L7_NAMES_SHIFT) /* partial names carried */
+#define TAPIS_L7_MAX_SEGS     8	    /* segments one hello or request is followed */
+#define TAPIS_L7_MAX_BYTES    16384 /* bytes of one hello or request followed */
+#define TAPIS_L7_MAX_STEPS    64    /* fields parsed per segment */
 
 /* Five words, compared as such: caddr, saddr (IPv4 in their first 4
  * bytes), then both ports and the family. */

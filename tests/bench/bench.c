@@ -145,6 +145,7 @@
 #include <json-c/json.h>
 
 #include "bench.h"
+#include "compile.h"
 #include "hostname.h"
 #include "log.h"
 #include "pkt.h"
@@ -2140,6 +2141,8 @@ int main(int argc, char **argv)
 	struct policy pol;
 	struct space sp;
 	struct hostspace hs;
+	struct tapis_load_opts lo = {0};
+	struct compiled cpol;
 	struct tapis t;
 	struct opts o;
 	struct map_mem mem;
@@ -2194,13 +2197,22 @@ int main(int argc, char **argv)
 			strerror(-err));
 		return 1;
 	}
-	err = tapis_create(&t, NULL);
+	/* Compiled first, as `tapis load` does: the program's host tables are
+	 * sized to the policy when it is loaded. */
+	err = policy_compile(&pol, NULL, &cpol);
+	if (!err) {
+		err = tapis_host_idx_log2_for(cpol.n_hosts, cpol.capacity_names);
+		lo.flows = cpol.flows;
+		lo.host_idx_log2 = err < 0 ? 0 : (uint32_t)err;
+		err = err < 0 ? err : tapis_create_opts(&t, NULL, &lo);
+	}
 	if (err) {
 		fprintf(stderr, "tapis-bench: load tapis: %s\n", strerror(-err));
 		return 1;
 	}
 	t2 = now_ns();
-	err = tapis_install(&t, &pol);
+	err = compiled_resolve(&cpol) ?: tapis_apply(&t, &cpol);
+	compiled_free(&cpol);
 	t3 = now_ns();
 	if (err) {
 		fprintf(stderr, "tapis-bench: install %s: %s\n", path, strerror(-err));

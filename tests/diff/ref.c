@@ -362,10 +362,33 @@ static int inner_open(int outer_fd, __u32 gen, struct inner *in)
 	return 0;
 }
 
+/* The load-time constants the kernel's program was loaded with: the
+ * fixture sizes the flow table to the policy, as `tapis load` does (the
+ * host tables' size comes with the settings). */
+static int sync_load_consts(const int *map_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(map_fd[R_FLOWS], &info, &len))
+		return -errno;
+	/* The reference's arrays are of the default sizes. */
+	if (info.max_entries != TAPIS_FLOWS_DEFAULT)
+		return -E2BIG;
+	flow_mask = info.max_entries - 1;
+	l7_state_mask = (info.max_entries >> TAPIS_L7_STATES_SHIFT) - 1;
+	l7_name_mask = (info.max_entries >> TAPIS_L7_NAMES_SHIFT) - 1;
+	return 0;
+}
+
 int ref_init(const int *map_fd)
 {
 	__u32 i;
 	int o, g, err;
+
+	err = sync_load_consts(map_fd);
+	if (err)
+		return err;
 
 	outer_sym[O_V4_DIR16] = &tapis_v4_dir16;
 	outer_sym[O_V4_DIR24] = &tapis_v4_dir24;
