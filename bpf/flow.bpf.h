@@ -22,7 +22,7 @@
 #include "l7_dns.bpf.h"
 
 /* Slots of tapis_flows less one (a power of two), set at load. */
-const volatile __u32 flow_mask = TAPIS_FLOWS_DEFAULT - 1;
+TAPIS_LOAD_CONST __u32 flow_mask = TAPIS_FLOWS_DEFAULT - 1;
 
 /* Where the packet's flow stands: in the scratch buffer (nb->fpos), off
  * the entry's stack, which it shares with the global functions it calls. */
@@ -52,6 +52,28 @@ static __always_inline int flow_payload(struct xdp_md *ctx, const struct pkt *p,
 	f->pay_off = l4 + th->doff * 4;
 	f->pay_end = l3_end > f->pay_off ? l3_end : f->pay_off;
 	return 0;
+}
+
+/* A SYN without ACK and without payload: it opens a connection, so it has
+ * no name and meets no flow verdict (flow_lookup would return at once; a
+ * SYN with data, TCP Fast Open, may carry a hello). The entry asks before
+ * the name stages, so that a SYN flood to random addresses touches no
+ * cache line of the scratch buffer. The header is found again through
+ * opaque offsets, as flow_payload does: one verifier state. */
+static __always_inline bool tcp_bare_syn(struct xdp_md *ctx, const struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct tcphdr *th;
+	__u32 l4;
+
+	if ((p->tcp_flags & (TAPIS_TCP_SYN | TAPIS_TCP_ACK)) != TAPIS_TCP_SYN)
+		return false;
+	l4 = opaque(p->l4_off, p->len);
+	th = data + (l4 & OFF_MASK);
+	if ((void *)(th + 1) > end)
+		return false;
+	return l4 + th->doff * 4 >=
+	       ip_datagram_end(data, end, p->family, opaque(p->l3_off, p->len));
 }
 
 /* Fill the key in nb, hash it to its slot and read the slot, for a TCP
@@ -180,7 +202,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	c->res = L7_RUN;
 	c->reason = 0;
 	if (f->state == TAPIS_FLOW_TLS || f->state == TAPIS_FLOW_HTTP) {
-		idx = nb->slot & (TAPIS_L7_STATES - 1);
+		idx = nb->slot & l7_state_mask;
 		prev = bpf_map_lookup_elem(&tapis_l7_states, &idx);
 		if (!prev || !l7_tag_ours(&prev->tag, nb))
 			goto lost;
@@ -190,7 +212,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 		if (!l7_tag_ours(&prev->tag, nb) || st->next_seq != f->seq)
 			goto lost;
 		if (st->name_have) {
-			idx = nb->slot & (TAPIS_L7_NAMES - 1);
+			idx = nb->slot & l7_name_mask;
 			part = bpf_map_lookup_elem(&tapis_l7_names, &idx);
 			if (!part || !l7_tag_ours(&part->tag, nb))
 				goto lost;
@@ -258,7 +280,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 			if (st->segs == 1)
 				count_stat(TAPIS_S_L7_FOLLOWED);
 			if (st->name_have) {
-				idx = nb->slot & (TAPIS_L7_NAMES - 1);
+				idx = nb->slot & l7_name_mask;
 				part = bpf_map_lookup_elem(&tapis_l7_names, &idx);
 				if (!part)
 					goto lost;
@@ -271,7 +293,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 				__builtin_memcpy(&prev->st, st, sizeof(*st));
 				return L7_MORE;
 			}
-			idx = nb->slot & (TAPIS_L7_STATES - 1);
+			idx = nb->slot & l7_state_mask;
 			prev = bpf_map_lookup_elem(&tapis_l7_states, &idx);
 			if (!prev)
 				return L7_NONE;

@@ -188,6 +188,7 @@ struct host_tables {
 	void *filter; /* one bit per key */
 	void *index;  /* every key again, open-addressed */
 	__u32 gen;    /* for the hash map, the source of truth */
+	__u32 shift;  /* tapis_host_idx_shift(tapis_settings.host_idx_log2) */
 };
 
 /* The rule the host index (or, for a key that overflowed it, the hash map)
@@ -197,13 +198,13 @@ struct host_tables {
 static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 key, bool self)
 {
 	struct tapis_host_slot *s, *first = NULL;
-	__u32 home = tapis_host_idx_home(key), i, p;
+	__u32 home = tapis_host_idx_home(key, ht->shift), i, p;
 	struct tapis_host_val *v;
 	void *hosts;
 
 #pragma unroll
 	for (p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
-		i = (home + p) & (TAPIS_HOST_IDX_SLOTS - 1);
+		i = home + p; /* the index has room past its last home */
 		s = bpf_map_lookup_elem(ht->index, &i);
 		if (!s)
 			break;
@@ -229,7 +230,7 @@ static __always_inline __u32 host_key_rule(const struct host_tables *ht, __u64 k
 /* Key's rule, the filter asked first (host_key_rule()). */
 static __always_inline __u32 host_key_lookup(const struct host_tables *ht, __u64 key, bool self)
 {
-	__u32 bit = tapis_host_filter_bit(key), word = bit >> 6;
+	__u32 bit = tapis_host_filter_bit(key, ht->shift), word = bit >> 6;
 	__u64 *w = bpf_map_lookup_elem(ht->filter, &word);
 
 	if (w && !(*w & (1ULL << (bit & 63))))
@@ -258,7 +259,7 @@ static __always_inline void host_filter_bits(const struct host_tables *ht, const
 			break;
 		if (!((want >> i) & 1))
 			continue;
-		bit = tapis_host_filter_bit(keys[i & (TAPIS_MAX_LABELS - 1)]);
+		bit = tapis_host_filter_bit(keys[i & (TAPIS_MAX_LABELS - 1)], ht->shift);
 		word = bit >> 6;
 		w = bpf_map_lookup_elem(ht->filter, &word);
 		hits[i & (TAPIS_MAX_LABELS - 1)] = w ? (*w >> (bit & 63)) & 1 : 1;
@@ -324,6 +325,7 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 	if (!ht.filter || !ht.index || !set)
 		return 0;
 	self_labels = set->self_labels;
+	ht.shift = tapis_host_idx_shift(set->host_idx_log2);
 	sub_labels = set->sub_labels;
 
 	e = nb->name_end;

@@ -13,6 +13,13 @@
 #include <bpf/bpf_helpers.h>
 #include "tapis_abi.h"
 
+/* Load-time constants (rodata), set through the skeleton before the load
+ * (user/lib/handle.c). The differential test's reference sets them from
+ * the kernel's maps instead, so its shim makes them plain variables. */
+#ifndef TAPIS_LOAD_CONST
+#define TAPIS_LOAD_CONST const volatile
+#endif
+
 /* [0] -> the active generation. One write flips the whole policy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -89,6 +96,23 @@ struct {
 	__array(values, struct tapis_v4_chunk_inner);
 } tapis_v4_chunk SEC(".maps");
 
+/* generation -> the same for a policy with at most TAPIS_V4_CHUNKS_SMALL
+ * chunks: one size, so that the XDP program reads it inline. */
+struct tapis_v4_chunk_s_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TAPIS_V4_CHUNKS_SMALL *TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tapis_v4_slots));
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct tapis_v4_chunk_s_inner);
+} tapis_v4_chunk_s SEC(".maps");
+
 /* generation -> IPv4 leaf id -> the entries of both directions. */
 struct tapis_v4_leaf_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -108,55 +132,53 @@ struct {
 	__array(values, struct tapis_v4_leaf_inner);
 } tapis_v4_leaf SEC(".maps");
 
-/* generation -> IPv6 filter bitmap over hash(top 32 bits). */
-struct tapis_v6_filter_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_V6_FILTER_WORDS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u64));
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tapis_v6_filter_inner);
-} tapis_v6_filter SEC(".maps");
+/* generation -> IPv6 groups (top 32 bits, direction) -> their block:
+ * 2^bits buckets of slots, one map per size class (tapis_abi.h). */
+#define TAPIS_V6_DIR_MAP(bits)                                                                     \
+	struct tapis_v6_dir##bits##_inner {                                                        \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
+		__uint(max_entries, 1u << (bits));                                                 \
+		__uint(key_size, sizeof(__u32));                                                   \
+		__uint(value_size, sizeof(struct tapis_v6_bucket));                                \
+	};                                                                                         \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                                          \
+		__uint(max_entries, 2);                                                            \
+		__type(key, __u32);                                                                \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
+		__array(values, struct tapis_v6_dir##bits##_inner);                                \
+	} tapis_v6_dir##bits SEC(".maps")
+TAPIS_V6_DIR_MAP(6);
+TAPIS_V6_DIR_MAP(10);
+TAPIS_V6_DIR_MAP(14);
+TAPIS_V6_DIR_MAP(18);
 
-/* generation -> the small IPv6 filter, for policies with few /32s. */
-struct tapis_v6_filter_s_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_V6_FILTER_S_WORDS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u64));
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tapis_v6_filter_s_inner);
-} tapis_v6_filter_s SEC(".maps");
+/* generation -> IPv6 block id -> a group's prefixes /32../64 inline, or
+ * the lengths its hashed prefixes have; 2^bits blocks, one map per size
+ * class. */
+#define TAPIS_V6_BLK_MAP(bits)                                                                     \
+	struct tapis_v6_blk##bits##_inner {                                                        \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
+		__uint(max_entries, 1u << (bits));                                                 \
+		__uint(key_size, sizeof(__u32));                                                   \
+		__uint(value_size, sizeof(struct tapis_v6_blk));                                   \
+	};                                                                                         \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                                          \
+		__uint(max_entries, 2);                                                            \
+		__type(key, __u32);                                                                \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
+		__array(values, struct tapis_v6_blk##bits##_inner);                                \
+	} tapis_v6_blk##bits SEC(".maps")
+TAPIS_V6_BLK_MAP(8);
+TAPIS_V6_BLK_MAP(12);
+TAPIS_V6_BLK_MAP(15);
+TAPIS_V6_BLK_MAP(18);
 
-/* generation -> (top 32 bits, dir) -> which prefix lengths exist there. */
-struct tapis_v6_l32_inner {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(struct tapis_v6_l32_key));
-	__uint(value_size, sizeof(struct tapis_v6_l32_val));
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct tapis_v6_l32_inner);
-} tapis_v6_l32 SEC(".maps");
-
-/* generation -> exact IPv6 prefix (/32../128) -> table entry. */
+/* generation -> exact IPv6 prefix of a hashed group, or shorter than
+ * /32 -> table entry. */
 struct tapis_v6_pfx_inner {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -204,12 +226,17 @@ struct {
 	__array(values, struct tapis_hosts_inner);
 } tapis_hosts SEC(".maps");
 
+/* The host index's size is chosen at load (tapis_abi.h) and given to the
+ * data path in tapis_settings.host_idx_log2; the filter has
+ * TAPIS_HOST_FILTER_LOG2_PER_SLOT more bits. */
 /* generation -> host filter: bit tapis_host_filter_bit(key) set for every
  * key of that generation's tapis_hosts (a clear bit: key absent). */
 struct tapis_host_filter_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_HOST_FILTER_WORDS);
+	/* Words: resized at load. */
+	__uint(max_entries,
+	       1u << (TAPIS_HOST_IDX_LOG2_DEFAULT + TAPIS_HOST_FILTER_LOG2_PER_SLOT - 6));
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u64));
 };
@@ -226,7 +253,8 @@ struct {
 struct tapis_host_index_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_HOST_IDX_SLOTS);
+	/* resized at load */
+	__uint(max_entries, (1u << TAPIS_HOST_IDX_LOG2_DEFAULT) + TAPIS_HOST_IDX_PROBES - 1);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(struct tapis_host_slot));
 };
@@ -331,12 +359,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_flows SEC(".maps");
 
+/* Entries of tapis_l7_states and tapis_l7_names less one: they follow
+ * settings.flows (tapis_abi.h), set at load with the maps' sizes. */
+TAPIS_LOAD_CONST __u32 l7_state_mask = TAPIS_L7_STATES - 1;
+TAPIS_LOAD_CONST __u32 l7_name_mask = TAPIS_L7_NAMES - 1;
+
 /* flow slot's low bits -> the state of a ClientHello / HTTP request
  * followed across segments, tagged with its flow (tapis_abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_L7_STATES);
+	__uint(max_entries, TAPIS_L7_STATES); /* resized at load */
 	__type(key, __u32);
 	__type(value, struct tapis_l7_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -347,7 +380,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, TAPIS_L7_NAMES);
+	__uint(max_entries, TAPIS_L7_NAMES); /* resized at load */
 	__type(key, __u32);
 	__type(value, struct tapis_l7_name);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -64,8 +64,9 @@ static __always_inline __u32 chain_live(__u32 gen, const __u32 *ent)
 
 /* The leaves of a packet's addresses (host order), first-level reads
  * first so that their cache misses overlap; the map of each stride has
- * its own reads, which the verifier inlines (a fixed-size array). */
-#define V4_LEAVES(map, bits, end16)                                                                \
+ * its own reads, which the verifier inlines (a fixed-size array), and so
+ * has the small chunk map (cmap). */
+#define V4_LEAVES(map, bits, end16, cmap)                                                          \
 	do {                                                                                       \
 		void *dir = bpf_map_lookup_elem(&map, &gen);                                       \
                                                                                                    \
@@ -76,7 +77,7 @@ static __always_inline __u32 chain_live(__u32 gen, const __u32 *ent)
 		if (flags & TAPIS_SF_V4_SRC)                                                       \
 			ls = v4_slot(dir, sa >> (32 - (bits)));                                    \
 		if (ld >= lim || ls >= lim) {                                                      \
-			void *chunks = bpf_map_lookup_elem(&tapis_v4_chunk, &gen);                 \
+			void *chunks = bpf_map_lookup_elem(&cmap, &gen);                           \
                                                                                                    \
 			ld = v4_chunk_walk(chunks, ld, da, end16, lim);                            \
 			ls = v4_chunk_walk(chunks, ls, sa, end16, lim);                            \
@@ -91,10 +92,13 @@ static __always_inline void v4_match(struct pkt *p, const struct tapis_settings 
 	struct tapis_v4_leaf *l;
 	void *leaves;
 
-	if (set->v4_bits == TAPIS_V4_BITS_SMALL)
-		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1);
+	/* The small chunk map goes with a /16 first level only (nets.c). */
+	if (set->v4_bits != TAPIS_V4_BITS_SMALL)
+		V4_LEAVES(tapis_v4_dir24, TAPIS_V4_BITS_LARGE, 0, tapis_v4_chunk);
+	else if (flags & TAPIS_SF_V4_CHUNK_SMALL)
+		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1, tapis_v4_chunk_s);
 	else
-		V4_LEAVES(tapis_v4_dir24, TAPIS_V4_BITS_LARGE, 0);
+		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1, tapis_v4_chunk);
 	if (!ld && !ls)
 		return;
 	leaves = bpf_map_lookup_elem(&tapis_v4_leaf, &gen);
@@ -141,9 +145,10 @@ static __always_inline int fls64_idx(__u64 x)
 	return n;
 }
 
-/* Probe the exact-prefix hash for every length present under this /32,
- * longest first: the first hit is the most specific prefix. bpf_loop keeps
- * the verifier from walking up to 97 probes one state at a time. */
+/* Probe the exact-prefix hash for the lengths of a hashed group, longest
+ * first: the first prefix whose rule acts is the match, expired ones on
+ * the way counted and fallen through. bpf_loop keeps the verifier from
+ * walking up to 97 probes one state at a time. */
 struct v6_probe_ctx {
 	struct tapis_v6_key k;
 	__u8 addr[16];
@@ -155,7 +160,8 @@ struct v6_probe_ctx {
 static long v6_probe_one(__u32 idx, void *data)
 {
 	struct v6_probe_ctx *c = data;
-	__u32 w, b, plen, full, rem, j;
+	__u32 w, b, plen, full, rem, j, id;
+	enum rule_state st;
 	void *pfx;
 	__u32 *v;
 
@@ -187,91 +193,189 @@ static long v6_probe_one(__u32 idx, void *data)
 	if (!pfx)
 		return 1;
 	v = bpf_map_lookup_elem(pfx, &c->k);
-	if (v) {
+	if (!v)
+		return 0;
+	id = tapis_ent_rule(*v);
+	st = rule_state(c->gen, id);
+	if (st == RULE_LIVE) {
 		c->result = *v;
 		return 1;
 	}
+	if (st == RULE_EXPIRED)
+		count_expired(id);
 	return 0;
 }
 
-static __always_inline __u32 v6_top(const __u8 *addr)
+/* The most specific prefix of the inline ones that holds bits (address
+ * bits 32..63), and the parents it lies in: the list chain_live walks. */
+static __always_inline void v6_inline_list(const struct tapis_v6_blk *bl, __u32 bits, __u32 *list)
 {
-	return ((__u32)addr[0] << 24) | ((__u32)addr[1] << 16) | ((__u32)addr[2] << 8) | addr[3];
-}
-
-/* Whether the filter's bit for addr's top 32 bits is set. */
-static __always_inline int v6_filter_hit(void *filter, const __u8 *addr, int small)
-{
-	__u32 bit = tapis_v6_filter_bit(v6_top(addr), small), word = bit >> 6;
-	__u64 *w = filter ? bpf_map_lookup_elem(filter, &word) : NULL;
-
-	return w && (*w & (1ULL << (bit & 63)));
-}
-
-/* hit: the filter says the top 32 bits may have prefixes. */
-static __always_inline __u32 v6_lookup(int hit, __u32 gen, __u32 flags, const __u8 *addr, __u32 dir)
-{
-	__u32 top = v6_top(addr);
-	void *l32;
-
-	{
-		if (hit) {
-			struct tapis_v6_l32_key lk = {.top = top, .dir = dir};
-			struct tapis_v6_l32_val *lv;
-
-			l32 = bpf_map_lookup_elem(&tapis_v6_l32, &gen);
-			lv = l32 ? bpf_map_lookup_elem(l32, &lk) : NULL;
-			if (lv && !lv->overflow) {
-				__u32 bits = ((__u32)addr[4] << 24) | ((__u32)addr[5] << 16) |
-					     ((__u32)addr[6] << 8) | addr[7];
-				__u32 best = 0, best_len = 0;
-				int i;
+	__u32 best = 0, best_len = 0, cur;
+	int i;
 
 #pragma unroll
-				for (i = 0; i < TAPIS_V6_INLINE; i++) {
-					const struct tapis_v6_inline *in = &lv->inl[i];
-					__u32 pl = in->plen, m;
+	for (i = 0; i < TAPIS_V6_BLK_INLINE; i++) {
+		__u32 e = bl->inl[i].ent, pl = tapis_ent_plen(e), m;
 
-					if (i >= lv->n_inline || pl < 32 || pl > 64)
-						break;
-					m = pl == 32 ? 0 : 0xffffffffu << (64 - pl);
-					if ((bits & m) == in->bits && pl >= best_len) {
-						best = in->ent;
-						best_len = pl;
-					}
-				}
-				if (best)
-					return best;
-			} else if (lv) {
-				struct v6_probe_ctx pc = {};
-
-				pc.k.dir = dir;
-				pc.k.top = top;
-				pc.gen = gen;
-				pc.mask[0] = lv->lenmask[0];
-				pc.mask[1] = lv->lenmask[1];
-				__builtin_memcpy(pc.addr, addr, 16);
-				bpf_loop(97, v6_probe_one, &pc, 0);
-				if (pc.result)
-					return pc.result;
-			}
+		if (i >= bl->n)
+			break;
+		m = pl <= 32 ? 0 : 0xffffffffu << ((64 - pl) & 31);
+		if ((bits & m) == bl->inl[i].bits && pl >= best_len) {
+			best = i + 1;
+			best_len = pl;
 		}
 	}
-	if (flags & TAPIS_SF_V6_SHORT) {
-		struct tapis_lpm_v6_key k = {.prefixlen = 8 + 128};
-		void *trie = bpf_map_lookup_elem(&tapis_v6_short, &gen);
-		__u32 *v;
+	cur = best;
+#pragma unroll
+	for (i = 0; i < TAPIS_NET_CHAIN; i++) {
+		__u32 e;
 
-		if (!trie)
+		if (!cur || cur > TAPIS_V6_BLK_INLINE)
+			break;
+		e = bl->inl[cur - 1].ent;
+		list[i] = e & (TAPIS_ENT_RULE_MASK | TAPIS_ENT_PLEN_MASK);
+		cur = e >> TAPIS_V6_PARENT_SHIFT;
+	}
+}
+
+/* The entry for one IPv6 address (hi, lo: its two halves, host order),
+ * its group's block blk (0: none) found: a global function, so that the
+ * verifier checks it once for both directions. At most five arguments:
+ * how holds the generation, the direction and whether short prefixes
+ * exist (V6_HOW). */
+/* Keeps the compiler from merging the lookups of the size classes into
+ * one call (which the verifier could not inline, as it would read several
+ * maps): an empty statement that names the class. */
+#define V6_KEEP(ptr, bits) asm volatile("" : "+r"(ptr) : "i"(bits))
+
+#define V6_HOW(gen, dir, flags, cls)                                                               \
+	(((gen)&1) | ((dir) << 1) | ((flags)&TAPIS_SF_V6_SHORT ? 4 : 0) | (((cls)&3) << 3))
+
+/* A block read from the map of its size class: each class its own reads,
+ * which the verifier inlines. */
+#define V6_BLK_READ(map, bits)                                                                     \
+	do {                                                                                       \
+		void *m_ = bpf_map_lookup_elem(&map, &gen);                                        \
+		__u32 k_ = blk & ((1u << (bits)) - 1);                                             \
+                                                                                                   \
+		bl = m_ ? bpf_map_lookup_elem(m_, &k_) : NULL;                                     \
+		V6_KEEP(bl, bits);                                                                 \
+	} while (0)
+
+__noinline __u32 tapis_v6_match(__u32 how, __u32 blk, __u64 hi, __u64 lo)
+{
+	__u32 gen = how & 1, dir = (how >> 1) & 1;
+	struct tapis_v6_blk *bl = NULL;
+	void *m;
+
+	if (blk) {
+		switch ((how >> 3) & 3) {
+		case 0:
+			V6_BLK_READ(tapis_v6_blk8, 8);
+			break;
+		case 1:
+			V6_BLK_READ(tapis_v6_blk12, 12);
+			break;
+		case 2:
+			V6_BLK_READ(tapis_v6_blk15, 15);
+			break;
+		default:
+			V6_BLK_READ(tapis_v6_blk18, 18);
+			break;
+		}
+		if (bl && !bl->hashed) {
+			__u32 list[TAPIS_NET_CHAIN] = {}, e;
+
+			v6_inline_list(bl, (__u32)hi, list);
+			e = chain_live(gen, list);
+			if (e)
+				return e;
+		} else if (bl) {
+			struct v6_probe_ctx pc = {};
+			int j;
+
+			pc.k.dir = dir;
+			pc.k.top = hi >> 32;
+			pc.gen = gen;
+			pc.mask[0] = bl->lenmask[0];
+			pc.mask[1] = bl->lenmask[1];
+#pragma unroll
+			for (j = 0; j < 8; j++) {
+				pc.addr[j] = hi >> (56 - 8 * j);
+				pc.addr[8 + j] = lo >> (56 - 8 * j);
+			}
+			bpf_loop(97, v6_probe_one, &pc, 0);
+			if (pc.result)
+				return pc.result;
+		}
+	}
+	if (how & 4) {
+		struct tapis_lpm_v6_key k = {.prefixlen = 8 + 128};
+		__u32 *v;
+		int j;
+
+		m = bpf_map_lookup_elem(&tapis_v6_short, &gen);
+		if (!m)
 			return 0;
 		k.data[0] = dir;
-		__builtin_memcpy(&k.data[1], addr, 16);
-		v = bpf_map_lookup_elem(trie, &k);
+#pragma unroll
+		for (j = 0; j < 8; j++) {
+			k.data[1 + j] = hi >> (56 - 8 * j);
+			k.data[9 + j] = lo >> (56 - 8 * j);
+		}
+		v = bpf_map_lookup_elem(m, &k);
 		if (v)
 			return *v;
 	}
 	return 0;
 }
+
+/* The block of the group of top in direction dir, found in its bucket
+ * (bk: NULL when the generation has none), or 0. */
+static __always_inline __u32 v6_group(const struct tapis_v6_bucket *bk, __u32 top, __u32 dir)
+{
+	__u64 want = ((__u64)top << 32) | ((__u64)dir << TAPIS_V6_SLOT_DIR_BIT);
+	int i;
+
+	if (!bk)
+		return 0;
+#pragma unroll
+	for (i = 0; i < TAPIS_V6_DIR_SLOTS; i++) {
+		__u64 s = bk->slot[i];
+
+		if (!s)
+			break;
+		if ((s & ~(__u64)TAPIS_V6_SLOT_BLK_MASK) == want)
+			return s & TAPIS_V6_SLOT_BLK_MASK;
+	}
+	return 0;
+}
+
+static __always_inline __u64 v6_half(const __u8 *a)
+{
+	__u64 v;
+
+	__builtin_memcpy(&v, a, 8);
+	return bpf_be64_to_cpu(v);
+}
+
+/* The buckets of a packet's addresses in the map of the generation's
+ * class, both first, so that their cache misses overlap. */
+#define V6_BUCKETS(map, bits)                                                                      \
+	do {                                                                                       \
+		void *d_ = bpf_map_lookup_elem(&map, &gen);                                        \
+                                                                                                   \
+		if (d_ && (flags & TAPIS_SF_V6_DST)) {                                             \
+			k = tapis_v6_bucket_of(dh >> 32, TAPIS_DIR_DST, bits);                     \
+			bd = bpf_map_lookup_elem(d_, &k);                                          \
+			V6_KEEP(bd, bits);                                                         \
+		}                                                                                  \
+		if (d_ && (flags & TAPIS_SF_V6_SRC)) {                                             \
+			k = tapis_v6_bucket_of(sh >> 32, TAPIS_DIR_SRC, bits);                     \
+			bs = bpf_map_lookup_elem(d_, &k);                                          \
+			V6_KEEP(bs, bits);                                                         \
+		}                                                                                  \
+	} while (0)
 
 /* Destination and source entries for this packet, each only when the
  * generation has prefixes for that family and direction. */
@@ -285,27 +389,32 @@ static __always_inline void net_match(struct pkt *p, const struct tapis_settings
 		if (flags & (TAPIS_SF_V4_DST | TAPIS_SF_V4_SRC))
 			v4_match(p, set, dst_ent, src_ent);
 	} else if (p->family == 6) {
-		int hd = 0, hs = 0;
-		void *filter;
+		__u64 dh = v6_half(p->daddr6), sh = v6_half(p->saddr6);
+		struct tapis_v6_bucket *bd = NULL, *bs = NULL;
+		__u32 k, gd = 0, gs = 0, bc = set->v6_blk_class;
 
-		/* Each filter size its own reads, which the verifier inlines. */
-		if (flags & TAPIS_SF_V6_FILTER_SMALL) {
-			filter = bpf_map_lookup_elem(&tapis_v6_filter_s, &gen);
-			if (flags & TAPIS_SF_V6_DST)
-				hd = v6_filter_hit(filter, p->daddr6, 1);
-			if (flags & TAPIS_SF_V6_SRC)
-				hs = v6_filter_hit(filter, p->saddr6, 1);
-		} else {
-			filter = bpf_map_lookup_elem(&tapis_v6_filter, &gen);
-			if (flags & TAPIS_SF_V6_DST)
-				hd = v6_filter_hit(filter, p->daddr6, 0);
-			if (flags & TAPIS_SF_V6_SRC)
-				hs = v6_filter_hit(filter, p->saddr6, 0);
+		switch (set->v6_dir_class) {
+		case 0:
+			V6_BUCKETS(tapis_v6_dir6, 6);
+			break;
+		case 1:
+			V6_BUCKETS(tapis_v6_dir10, 10);
+			break;
+		case 2:
+			V6_BUCKETS(tapis_v6_dir14, 14);
+			break;
+		default:
+			V6_BUCKETS(tapis_v6_dir18, 18);
+			break;
 		}
-		if (flags & TAPIS_SF_V6_DST)
-			*dst_ent = v6_lookup(hd, gen, flags, p->daddr6, TAPIS_DIR_DST);
-		if (flags & TAPIS_SF_V6_SRC)
-			*src_ent = v6_lookup(hs, gen, flags, p->saddr6, TAPIS_DIR_SRC);
+		gd = v6_group(bd, dh >> 32, TAPIS_DIR_DST);
+		gs = v6_group(bs, sh >> 32, TAPIS_DIR_SRC);
+		if ((flags & TAPIS_SF_V6_DST) && (gd || (flags & TAPIS_SF_V6_SHORT)))
+			*dst_ent = tapis_v6_match(V6_HOW(gen, TAPIS_DIR_DST, flags, bc), gd, dh,
+						  v6_half(p->daddr6 + 8));
+		if ((flags & TAPIS_SF_V6_SRC) && (gs || (flags & TAPIS_SF_V6_SHORT)))
+			*src_ent = tapis_v6_match(V6_HOW(gen, TAPIS_DIR_SRC, flags, bc), gs, sh,
+						  v6_half(p->saddr6 + 8));
 	}
 }
 

@@ -74,8 +74,13 @@ int tapis_xdp(struct xdp_md *ctx)
 	 * ports of a stage (one read of the port's classes each way);
 	 * everything else goes straight to the verdict. */
 	dq.msg_off = 0;
-	if (p.l4proto)
+	if (p.l4proto) {
 		dcls = port_classes(set, p.dport_be);
+		/* A bare SYN has no name for any stage: it goes the way of a
+		 * port without one (the verifier meets a state it knows). */
+		if (tcp_bare_syn(ctx, &p))
+			dcls = 0;
+	}
 	if ((set->flags & TAPIS_SF_HOSTS) && (dcls & PC_DNS)) {
 		nb = name_buf();
 		if (nb) {

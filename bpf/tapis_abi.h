@@ -49,10 +49,16 @@
 	X(V4_DIR16, tapis_v4_dir16)                                                                \
 	X(V4_DIR24, tapis_v4_dir24)                                                                \
 	X(V4_CHUNK, tapis_v4_chunk)                                                                \
+	X(V4_CHUNK_S, tapis_v4_chunk_s)                                                            \
 	X(V4_LEAF, tapis_v4_leaf)                                                                  \
-	X(V6_FILTER, tapis_v6_filter)                                                              \
-	X(V6_FILTER_S, tapis_v6_filter_s)                                                          \
-	X(V6_L32, tapis_v6_l32)                                                                    \
+	X(V6_DIR0, tapis_v6_dir6)                                                                  \
+	X(V6_DIR1, tapis_v6_dir10)                                                                 \
+	X(V6_DIR2, tapis_v6_dir14)                                                                 \
+	X(V6_DIR3, tapis_v6_dir18)                                                                 \
+	X(V6_BLK0, tapis_v6_blk8)                                                                  \
+	X(V6_BLK1, tapis_v6_blk12)                                                                 \
+	X(V6_BLK2, tapis_v6_blk15)                                                                 \
+	X(V6_BLK3, tapis_v6_blk18)                                                                 \
 	X(V6_PFX, tapis_v6_pfx)                                                                    \
 	X(V6_SHORT, tapis_v6_short)                                                                \
 	X(HOSTS, tapis_hosts)                                                                      \
@@ -100,19 +106,75 @@ struct tapis_v4_slots {
 #define TAPIS_V4_MAX_LEAVES  32768u /* leaf map entries at most */
 #define TAPIS_V4_BITS_SMALL  16
 #define TAPIS_V4_BITS_LARGE  24
+/* Chunks a policy with few of them gets in tapis_v4_chunk_s, a map of one
+ * size (512 KiB) read inline (flag TAPIS_SF_V4_CHUNK_SMALL); more go to
+ * tapis_v4_chunk, sized to the policy, which costs a helper call a read. */
+#define TAPIS_V4_CHUNKS_SMALL 1024u
 
-/* IPv6: a bitmap filter over a hash of the top 32 bits answers "nothing
- * here" for most traffic with one array read; only then are the exact
- * per-length hashes probed, longest present length first. A policy with
- * few /32s gets a small filter (tapis_v6_filter_s, 8 KiB, flag
- * TAPIS_SF_V6_FILTER_SMALL), one with many the large one (2 MiB). */
-#define TAPIS_V6_FILTER_BITS	   (1u << 24)
-#define TAPIS_V6_FILTER_WORDS	   (TAPIS_V6_FILTER_BITS / 64)
-#define TAPIS_V6_FILTER_LOG2	   24
-#define TAPIS_V6_FILTER_S_LOG2	   16
-#define TAPIS_V6_FILTER_S_WORDS	   ((1u << TAPIS_V6_FILTER_S_LOG2) / 64)
-#define TAPIS_V6_FILTER_S_MAX_TOPS 4096 /* /32s a small filter is chosen for */
-#define TAPIS_V6_MIN_HASHED_PLEN   32	/* shorter prefixes live in a small trie */
+/* IPv6: prefixes are grouped by their first 32 bits and direction (a
+ * provider's /32 with a handful of /40s../64s: the shape of blocklists).
+ * tapis_v6_dir* finds a group's block: an array of cache-line buckets of
+ * TAPIS_V6_DIR_SLOTS slots; a group sits in the bucket its hash names, so
+ * an address whose /32 holds nothing costs one read. Its block
+ * (tapis_v6_blk*, 128 bytes, two cache lines) holds the group's prefixes /32../64 inline with,
+ * for each, the next less specific one of the group (its parent), so that
+ * an expired rule's prefix falls through without another read. A group
+ * with more prefixes than a block holds, or one longer than /64, is
+ * "hashed": its prefixes live in the exact-prefix hash (tapis_v6_pfx) and
+ * the block says which lengths to probe. Prefixes shorter than /32 live
+ * in a small LPM trie (tapis_v6_short).
+ * Both arrays come in four sizes (classes, tapis_settings.v6_dir_class
+ * and v6_blk_class), each an outer map of its own: a map of one size is
+ * read inline, one sized per policy (BPF_F_INNER_MAP) costs a helper call
+ * per read, about 10 ns. A generation fills one class of each, the
+ * smallest that holds its groups with room for live adds. */
+#define TAPIS_V6_DIR_SLOTS	 8
+#define TAPIS_V6_CLASSES	 4
+#define TAPIS_V6_DIR_BITS(c)	 (6 + 4 * (c)) /* 64 .. 262,144 buckets: 4 KiB .. 16 MiB */
+#define TAPIS_V6_BLK_BITS(c)	 ((c) == 0 ? 8 : (c) == 1 ? 12 : (c) == 2 ? 15 : 18)
+#define TAPIS_V6_BLK_INLINE	 15
+#define TAPIS_V6_MIN_HASHED_PLEN 32 /* shorter prefixes live in a small trie */
+#define TAPIS_V6_INLINE_MAX_PLEN 64
+
+/* A dir slot: top 32 bits << 32 | dir << 31 | block index, written with
+ * one 8-byte store. 0 is empty, and ends a bucket: slots are taken in
+ * order and never emptied (block 0 is never handed out). A group whose
+ * last prefix is deleted keeps its slot, pointing to block
+ * TAPIS_V6_BLK_EMPTY, which holds nothing and is never written. */
+#define TAPIS_V6_BLK_EMPTY     1
+#define TAPIS_V6_SLOT_BLK_MASK 0x7fffffffu
+#define TAPIS_V6_SLOT_DIR_BIT  31
+struct tapis_v6_bucket {
+	__u64 slot[TAPIS_V6_DIR_SLOTS];
+};
+
+/* An inline prefix: address bits 32..63 (host order, masked to its
+ * length) and its table entry, whose top byte holds the index + 1 of its
+ * parent in the block (0: none); tapis_ent_rule/plen ignore that byte. */
+#define TAPIS_V6_PARENT_SHIFT 24
+struct tapis_v6_inl {
+	__u32 bits;
+	__u32 ent;
+};
+struct tapis_v6_blk {
+	__u8 n;	     /* inline prefixes, inl[0..n) */
+	__u8 hashed; /* 1: the group's prefixes are in tapis_v6_pfx */
+	__u8 pad[2];
+	__u32 count; /* hashed: prefixes of the group, for deletes */
+	union {
+		struct tapis_v6_inl inl[TAPIS_V6_BLK_INLINE];
+		__u64 lenmask[2]; /* hashed: bit i = length 32 + i (word i / 64) */
+	};
+};
+
+/* The bucket of a group: a multiplicative hash of its top 32 bits and
+ * direction, cut to the table's 2^bits buckets. */
+static inline __u32 tapis_v6_bucket_of(__u32 top, __u32 dir, __u32 bits)
+{
+	__u64 h = (__u32)((top ^ (dir * 0x85EBCA77u)) * 0x9E3779B1u);
+
+	return (__u32)(h >> (32 - (bits & 31)));
+}
 
 /* ---- table entry encoding (u32, per direction) ----
  * 0                      no prefix covers the address
@@ -165,43 +227,9 @@ struct tapis_v6_key {
 	__u8 dir;
 	__u8 plen;
 	__u8 pad[2];
-	__u32 top; /* first 32 bits, host order: also the l32 key */
+	__u32 top; /* first 32 bits, host order: the group */
 	__u8 addr[16];
 };
-
-/* Per (dir, top 32 bits): which prefix lengths 32..128 exist there. */
-struct tapis_v6_l32_key {
-	__u32 top;
-	__u32 dir;
-};
-/* The prefixes of /64 or shorter under one /32 (in blocklists: a provider's
- * /32 with a handful of /40s../64s; 16 cover 99 % of the bench's /32s) sit
- * inline in the /32's value and a packet compares them there: a few
- * adjacent cache lines instead of a hash probe (two misses) per length. A
- * /32 with more, or with longer ones, is marked overflow and probed length
- * by length. */
-#define TAPIS_V6_INLINE 16
-struct tapis_v6_inline {
-	__u32 bits; /* address bits 32..63, host order, masked to plen */
-	__u32 plen; /* 32..64 */
-	__u32 ent;  /* table entry */
-};
-struct tapis_v6_l32_val {
-	__u64 lenmask[2]; /* bit i = plen 32 + i, i in 0..96 (word i / 64) */
-	__u32 count;	  /* prefixes under this key, for deletes */
-	__u8 n_inline;
-	__u8 overflow; /* 1: probe lenmask instead of reading inl[] */
-	__u8 pad[2];
-	struct tapis_v6_inline inl[TAPIS_V6_INLINE];
-};
-
-/* Filter bit for the top 32 bits of an IPv6 address: a multiplicative
- * hash spreads the few /32s in use over the whole bitmap. */
-static inline __u32 tapis_v6_filter_bit(__u32 top, int small)
-{
-	return (top * 0x9E3779B1u) >>
-	       (32 - (small ? TAPIS_V6_FILTER_S_LOG2 : TAPIS_V6_FILTER_LOG2));
-}
 
 /* Stock LPM trie key for short IPv6 prefixes and the IPv4 source of truth.
  * data[0] is the direction, so one trie serves both (prefixlen counts it). */
@@ -313,8 +341,8 @@ enum tapis_settings_flags {
 	TAPIS_SF_V6_SRC = 1 << 3,
 	TAPIS_SF_V6_SHORT = 1 << 4, /* IPv6 prefixes shorter than /32 exist */
 	TAPIS_SF_QUIC_DROP = 1 << 5,
-	TAPIS_SF_HOSTS = 1 << 6,	   /* host table non-empty */
-	TAPIS_SF_V6_FILTER_SMALL = 1 << 7, /* IPv6 filter: tapis_v6_filter_s */
+	TAPIS_SF_HOSTS = 1 << 6,	  /* host table non-empty */
+	TAPIS_SF_V4_CHUNK_SMALL = 1 << 8, /* IPv4 chunks: tapis_v4_chunk_s */
 };
 
 #define TAPIS_PORT_WORDS (65536 / 64)
@@ -328,9 +356,9 @@ enum tapis_port_class {
 
 /* Indexed by generation in tapis_settings. */
 struct tapis_settings {
-	__u32 flags;  /* enum tapis_settings_flags */
-	__u8 v4_bits; /* first level of the IPv4 trie: 16 or 24 bits */
-	__u8 pad0;
+	__u32 flags;	      /* enum tapis_settings_flags */
+	__u8 v4_bits;	      /* first level of the IPv4 trie: 16 or 24 bits */
+	__u8 v6_dir_class;    /* IPv6 buckets: tapis_v6_dir<TAPIS_V6_DIR_BITS(class)> */
 	__u16 v4_leaf_limit;  /* IPv4 slots: leaf ids below, chunk ids from */
 	__u16 v4_chunks;      /* capacity of this generation's tapis_v4_chunk */
 	__u16 v4_chunks_used; /* chunks handed out (grows with live adds) */
@@ -341,7 +369,11 @@ struct tapis_settings {
 	__u8 sinkhole_v6[16];
 	__u8 has_sinkhole_v4;
 	__u8 has_sinkhole_v6;
-	__u8 pad[2];
+	__u8 v6_blk_class; /* IPv6 blocks: tapis_v6_blk<TAPIS_V6_BLK_BITS(class)> */
+	/* log2 of the host index's slots (its size as loaded, for every
+	 * generation the same): here, on the line the host match reads
+	 * anyway, rather than in rodata, a line more for a cold packet. */
+	__u8 host_idx_log2;
 	/* Bit k: some host pattern of k labels matches the name it names
 	 * (self_labels), or names below it (sub_labels). The match looks up
 	 * only suffixes of those label counts; a live `host add` sets its
@@ -511,6 +543,11 @@ struct tapis_state {
 	 * when unknown). A `load` of the same content finds nothing to do.
 	 * policy_digest above covers the policy file alone. */
 	__u8 content_digest[TAPIS_DIGEST_LEN];
+	/* log2 of the host index's slots the program was loaded with (its
+	 * load-time constant, which user space must hash with too); 0: not
+	 * recorded, TAPIS_HOST_IDX_LOG2_DEFAULT. Written once, at load. */
+	__u32 host_idx_log2;
+	__u32 pad;
 };
 
 /* ---- the hostname hash: one definition, compiled into both worlds ----
@@ -602,16 +639,37 @@ struct tapis_host_val {
  * suffix up: most suffixes of most queried names are in no list, and an
  * array read costs a fraction of a hash-map lookup. A set bit proves
  * nothing (the hash lookup decides); a clear bit proves absence. Bits are
- * only ever set while a generation lives; a reload starts afresh. 2^27
- * bits (16 MiB): about 1.5% of absent suffixes reach the hash table with
- * 2 million patterns, 7% with 10 million. */
-#define TAPIS_HOST_FILTER_LOG2	27
-#define TAPIS_HOST_FILTER_WORDS (1u << (TAPIS_HOST_FILTER_LOG2 - 6))
+ * only ever set while a generation lives; a reload starts afresh.
+ *
+ * Filter and index are sized when the program is loaded, to the policy
+ * (tapis_host_idx_log2_for() in user space, settings.capacity.names): the
+ * index has 2^log2 slots (and TAPIS_HOST_IDX_PROBES - 1 more, so that a
+ * probe never wraps) and the filter 2^TAPIS_HOST_FILTER_LOG2_PER_SLOT bits
+ * a slot, 32, which keeps the share of absent suffixes that reach the
+ * index (about 1.5% at half load) the same at every size. Both arrays are
+ * read inline, so their sizes are fixed for the program's life; every
+ * generation's tapis_settings.host_idx_log2 repeats the size for the data
+ * path. At log2 22 (64 + 16 MiB) they hold about 3 million keys before the
+ * overflow grows.
+ *
+ * Both hashes take the top bits of a product (Fibonacci hashing), as many
+ * as the size needs: shift is tapis_host_idx_shift(log2), worked out once
+ * per name by the data path, as a shift by a register costs what a shift
+ * by a constant does. */
+#define TAPIS_HOST_FILTER_LOG2_PER_SLOT 5
+#define TAPIS_HOST_IDX_LOG2_MIN		12 /* 4096 slots, 64 KiB: the floor */
+#define TAPIS_HOST_IDX_LOG2_MAX		24 /* 16M slots, 256 MiB */
+#define TAPIS_HOST_IDX_LOG2_DEFAULT	22 /* a handle loaded unsized (tests) */
 
-static inline __u32 tapis_host_filter_bit(__u64 key)
+static inline __u32 tapis_host_idx_shift(__u32 idx_log2)
 {
-	/* Fibonacci hashing: the top bits of key * 2^64/phi. */
-	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >> (64 - TAPIS_HOST_FILTER_LOG2));
+	return 64 - idx_log2;
+}
+
+/* The filter's bit for key. */
+static inline __u32 tapis_host_filter_bit(__u64 key, __u32 shift)
+{
+	return (__u32)((key * 0x9E3779B97F4A7C15ULL) >> (shift - TAPIS_HOST_FILTER_LOG2_PER_SLOT));
 }
 
 /* Host index: the host table once more, as an open-addressed array the
@@ -620,10 +678,7 @@ static inline __u32 tapis_host_filter_bit(__u64 key)
  * from its home slot; slots are never emptied while a generation lives (a
  * deleted pattern leaves its key with zero rules), so an empty slot ends a
  * search. A key that found no slot is only in the hash map, and its home
- * slot says so (TAPIS_HIS_OVERFLOW): the XDP side then asks the hash map.
- * 2^22 slots (64 MiB) hold about 3 million keys before overflow grows. */
-#define TAPIS_HOST_IDX_LOG2   22
-#define TAPIS_HOST_IDX_SLOTS  (1u << TAPIS_HOST_IDX_LOG2)
+ * slot says so (TAPIS_HIS_OVERFLOW): the XDP side then asks the hash map. */
 #define TAPIS_HOST_IDX_PROBES 4
 #define TAPIS_HIS_OVERFLOW    1
 
@@ -635,9 +690,16 @@ struct tapis_host_slot {
 	__u16 pad;
 };
 
-static inline __u32 tapis_host_idx_home(__u64 key)
+/* Home slot of key; its probes are the TAPIS_HOST_IDX_PROBES from there. */
+static inline __u32 tapis_host_idx_home(__u64 key, __u32 shift)
 {
-	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> (64 - TAPIS_HOST_IDX_LOG2));
+	return (__u32)((key * 0xD6E8FEB86659FD93ULL) >> shift);
+}
+
+/* Entries of the index (array) map of 2^idx_log2 slots. */
+static inline __u32 tapis_host_idx_entries(__u32 idx_log2)
+{
+	return (1u << idx_log2) + TAPIS_HOST_IDX_PROBES - 1;
 }
 
 /* ---- per-flow state (hostname rules on TCP) ----
@@ -657,12 +719,15 @@ static inline __u32 tapis_host_idx_home(__u64 key)
  * way. */
 #define TAPIS_FLOWS_DEFAULT 65536 /* settings.flows: slots of tapis_flows (a power of 2) */
 /* Entries of tapis_l7_states and tapis_l7_names: powers of two, as a flow's
- * slot picks its entry by its low bits. */
-#define TAPIS_L7_STATES	   16384 /* hellos and requests followed at once */
-#define TAPIS_L7_NAMES	   4096	 /* partial names carried between segments */
-#define TAPIS_L7_MAX_SEGS  8	 /* segments one hello or request is followed */
-#define TAPIS_L7_MAX_BYTES 16384 /* bytes of one hello or request followed */
-#define TAPIS_L7_MAX_STEPS 64	 /* fields parsed per segment */
+ * slot picks its entry by its low bits; a quarter and a sixteenth of the
+ * flow table's slots (settings.flows), these at the default. */
+#define TAPIS_L7_STATES_SHIFT 2
+#define TAPIS_L7_NAMES_SHIFT  4
+#define TAPIS_L7_STATES	      (TAPIS_FLOWS_DEFAULT >> TAPIS_L7_STATES_SHIFT) /* followed at once */
+#define TAPIS_L7_NAMES	      (TAPIS_FLOWS_DEFAULT >> TAPIS_L7_NAMES_SHIFT) /* partial names carried */
+#define TAPIS_L7_MAX_SEGS     8	    /* segments one hello or request is followed */
+#define TAPIS_L7_MAX_BYTES    16384 /* bytes of one hello or request followed */
+#define TAPIS_L7_MAX_STEPS    64    /* fields parsed per segment */
 
 /* Five words, compared as such: caddr, saddr (IPv4 in their first 4
  * bytes), then both ports and the family. */

@@ -5,7 +5,7 @@
 #
 # Builds the namespace lab (scripts/lab.sh), loads examples/demo-policy.yaml
 # on the router's client-facing interface in native XDP mode, sends real
-# traffic (ping, curl, dig, kdig; IPv4 and IPv6) from the client, shows status, per-rule
+# traffic (ping, curl, dig, kdig, curl over HTTPS; IPv4 and IPv6) from the client, shows status, per-rule
 # statistics and `explain`, unloads, and tears the lab down, also on failure.
 # Exits non-zero if any expected result is not seen; ends with "demo OK".
 #
@@ -150,6 +150,31 @@ dns_expect() {
 	fi
 }
 
+# web_expect served|reset SCHEME NAME ADDR [SITE]: curl SCHEME://NAME/ at
+# ADDR (as if NAME resolved there): the page of SITE (default NAME), or a
+# reset tapis sent at the ClientHello / request, seen within a second.
+web_expect() {
+	local want=$1 scheme=$2 name=$3 addr=$4 site=${5:-$3} port=80 t0 ms body
+	[ "$scheme" = https ] && port=443
+	case $addr in *:*) addr="[$addr]" ;; esac
+	show "curl $scheme://$name/        # in $LAB_NS_C, $name resolving to $addr"
+	t0=$(date +%s%N)
+	body=$(lab_exec c curl -sS --max-time 5 --cacert "$PKI/ca.pem" \
+		--resolve "$name:$port:$addr" "$scheme://$name/" 2>&1)
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if [ "$want" = served ]; then
+		if grep -q "^tapis-lab site=$site " <<<"$body"; then
+			good "$scheme://$name/: served by site $site (${body#tapis-lab })"
+		else
+			bad "$scheme://$name/: expected the page of $site, got: $body"
+		fi
+	elif grep -qiE 'reset by peer' <<<"$body" && [ "$ms" -lt 1000 ]; then
+		good "$scheme://$name/: BLOCKED, connection reset after $ms ms (${body#curl: })"
+	else
+		bad "$scheme://$name/: expected a reset within 1 s, got after $ms ms: $body"
+	fi
+}
+
 traffic() {
 	local want=$1 addr=$2
 	ping_expect "$want" "$addr"
@@ -173,6 +198,9 @@ json_check() {
 
 rule_packets() { # rule_packets NAME: python expression for that rule's packets
 	echo "next(r['packets'] for r in d['rules'] if r['name']=='$1')"
+}
+rule_kind() { # rule_kind NAME KIND: python expression for its packets matched in KIND
+	echo "next(r['kinds']['$2'] for r in d['rules'] if r['name']=='$1')"
 }
 
 main() {
@@ -244,6 +272,25 @@ main() {
 		bad "TCP query for a blocked name: no reset seen"
 	fi
 
+	heading "6c. Hostnames in TLS (SNI) and HTTP (Host): the same patterns, no DNS needed"
+	cat <<-EOF
+		   A client that skips the lab's DNS (another resolver, DNS over HTTPS, a
+		   cached address) still names the host in its ClientHello or Host header.
+		   nginx on 198.18.2.10 serves allowed.example, blocked.example and
+		   sinkhole.example (and names under them) with certificates of a lab CA.
+	EOF
+	PKI=$LAB_DIR/pki
+	if lab_web_sites "$PKI" allowed.example blocked.example sinkhole.example; then
+		web_expect served https allowed.example 198.18.2.10
+		web_expect reset https www.blocked.example 198.18.2.10
+		web_expect reset https www.blocked.example 2001:db8:2::10
+		web_expect reset http blocked.example 198.18.2.10
+		web_expect served https exception.blocked.example 198.18.2.10 blocked.example
+		web_expect reset https login.sinkhole.example 198.18.2.10
+	else
+		bad "the lab's nginx does not serve the demo's HTTPS sites"
+	fi
+
 	heading "7. Status"
 	run_tapis status
 
@@ -255,6 +302,8 @@ main() {
 			"demo-blocked-range counted the 6 blocked pings (and the curl SYNs)"
 		json_check "$OUT" "$(rule_packets demo-exception) > 0" "demo-exception counted traffic"
 		json_check "$OUT" "$(rule_packets demo-watch-web) > 0" "demo-watch-web counted traffic"
+		json_check "$OUT" "$(rule_kind demo-name-order tls) >= 2 and $(rule_kind demo-name-order http) >= 1" \
+			"demo-name-order counted the blocked ClientHellos (tls) and the GET (http)"
 	fi
 
 	heading "9. Why is 198.18.3.10 blocked, and 198.18.3.99 not?"

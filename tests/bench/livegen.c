@@ -11,34 +11,49 @@
  *       process.
  *   tapis-bench live-gen --policy-dir DIR --target NAME:NEAR:FAR ...
  *                        [--seconds S] [--rounds N] [--cpu C] [--addrs N]
+ *                        [--gen auto|live|clone|packet] [--dst random|zipf]
+ *                        [--population N] [--batch N]
  *       drive frames out of each NEAR veth end into its peer FAR, round
  *       robin over the targets for N rounds of S seconds each, and print
  *       one JSON object with the frames per second FAR handled.
  *   tapis-bench live-stats --dev IF
  *       print IF's ethtool counters (to see what a veth exposes).
  *
- * The generator is BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on a
- * small XDP program of our own (raw instructions, so nothing is compiled at
- * bench time): for every frame it draws an index with bpf_get_prandom_u32,
- * writes that (source, destination) pair into the IPv4 header and returns
- * bpf_redirect(NEAR). The kernel transmits the frame out of NEAR; it lands
- * in FAR's XDP receive queue and FAR's NAPI runs whatever is attached there.
- * Live-frame mode keeps the frame bytes between runs (only the xdp_buff
- * pointers are reset), so the rewrite is all the variation needed. The
- * IPv4 header checksum is left stale: tapis and nftables' netdev hook do
- * not check it, and every frame is dropped at the far end anyway.
+ * Generators, tried in this order by --gen auto (the first that the kernel
+ * accepts is used, and named in the JSON):
  *
- * Addresses: destinations inside prefixes of the policy's first drop rule
- * (random prefix, random host bits), sources outside every prefix, so the
- * filters under test all drop every frame and the figure is their per-frame
- * cost, with destinations random enough that table lookups miss the caches.
+ *   live   BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES on a small XDP
+ *          program of our own (raw instructions, so nothing is compiled at
+ *          bench time): for every frame it draws an index with
+ *          bpf_get_prandom_u32, writes that (source, destination) pair into
+ *          the IPv4 header and returns bpf_redirect(NEAR). The frame lands
+ *          in FAR's XDP receive queue as an xdp_frame. Live-frame mode keeps
+ *          the frame bytes between runs, so the rewrite is all the
+ *          variation needed. Some sandboxes refuse it to root (EPERM).
+ *   clone  BPF_PROG_TEST_RUN of a tc program with a repeat count: each run
+ *          writes a drawn pair into the test skb and sends a clone of it
+ *          out of NEAR (bpf_clone_redirect). No socket, no syscall per
+ *          batch; FAR gets an skb, which veth copies before XDP runs.
+ *   packet an AF_PACKET socket on NEAR with PACKET_QDISC_BYPASS, batches
+ *          of --batch frames per sendmmsg, the pairs in table order.
+ *
+ * The IPv4 header checksum is left stale: none of the far ends checks it
+ * before its verdict. The destination MAC is no far end's, so a frame a far
+ * end passes is dropped by its stack at the first IP check.
+ *
+ * Addresses (--dst): random, destinations inside the policy's drop prefixes
+ * (random prefix, random host bits), so the filters under test all drop
+ * every frame and lookups miss the caches as the table's size makes them;
+ * zipf, destinations drawn with P(rank k) ~ 1/k over --population
+ * addresses (default 1,000,000), half inside the drop prefixes and half
+ * outside every prefix. Sources are random outside every prefix.
  *
  * What is counted: FAR's ethtool counters rx_queue_*_xdp_packets, i.e. the
  * frames FAR's NAPI took off its ring and ran through XDP, per second of
- * generator time. When FAR is slower than the generator its ring fills and
- * veth refuses the excess (counted as xdp_xmit errors, reported too); so
- * with the generator on one core and FAR's NAPI thread on the other
- * (live.sh pins them), FAR's rate is its capacity.
+ * generator time and per second of CPU time of FAR's threaded-NAPI kernel
+ * thread (the capacity); frames sent and not run through XDP were refused
+ * by veth (ring full). The generator's own CPU time per frame is reported
+ * too.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -47,6 +62,7 @@
 #include <getopt.h>
 #include <linux/bpf.h>
 #include <linux/ethtool.h>
+#include <linux/if_packet.h>
 #include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -56,6 +72,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -136,21 +153,27 @@ out:
 #define LD_MAP_FD(d, fd)                                                                           \
 	INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), INSN(0, 0, 0, 0, 0)
 
-static int load_insns(const struct bpf_insn *insns, size_t n, const char *name)
+static int load_insns_type(enum bpf_prog_type type, const struct bpf_insn *insns, size_t n,
+			   const char *name)
 {
 	char log[4096] = "";
 	LIBBPF_OPTS(bpf_prog_load_opts, o, .log_buf = log, .log_size = sizeof(log), .log_level = 0);
-	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, &o);
+	int fd = bpf_prog_load(type, name, "GPL", insns, n, &o);
 
 	if (fd < 0) {
 		int err = -errno;
 
 		o.log_level = 1;
-		bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, n, &o);
+		bpf_prog_load(type, name, "GPL", insns, n, &o);
 		fprintf(stderr, "tapis-bench: load %s: %s\n%s\n", name, strerror(-err), log);
 		return err;
 	}
 	return fd;
+}
+
+static int load_insns(const struct bpf_insn *insns, size_t n, const char *name)
+{
+	return load_insns_type(BPF_PROG_TYPE_XDP, insns, n, name);
 }
 
 /* return XDP_DROP / XDP_PASS */
@@ -195,6 +218,44 @@ static int gen_prog(int map_fd, uint32_t mask, int ifindex)
 	};
 
 	return load_insns(p, sizeof(p) / sizeof(p[0]), "bench_gen");
+}
+
+/* The generator where live frames are refused: a tc program run by
+ * BPF_PROG_TEST_RUN with a repeat count. Each run writes pairs[prandom &
+ * mask] as IPv4 saddr/daddr into the test skb (bpf_skb_store_bytes: the
+ * skb's data is still shared with the previous clone, so the helper gives
+ * it a private copy first) and sends a clone of it out of ifindex
+ * (bpf_clone_redirect, egress): one frame per run, from one syscall per
+ * repeat count, with no socket in between. */
+static int clone_prog(int map_fd, uint32_t mask, int ifindex)
+{
+	const struct bpf_insn p[] = {
+		MOV64_REG(BPF_REG_6, BPF_REG_1),
+		CALL(BPF_FUNC_get_prandom_u32),
+		ALU64_IMM(BPF_AND, BPF_REG_0, (int32_t)mask),
+		STX_W(BPF_REG_10, BPF_REG_0, -4),
+		MOV64_REG(BPF_REG_2, BPF_REG_10),
+		ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
+		LD_MAP_FD(BPF_REG_1, map_fd),
+		CALL(BPF_FUNC_map_lookup_elem),
+		JEQ_IMM(BPF_REG_0, 0, 11), /* -> out */
+		MOV64_REG(BPF_REG_3, BPF_REG_0),
+		MOV64_REG(BPF_REG_1, BPF_REG_6),
+		MOV64_IMM(BPF_REG_2, 26),
+		MOV64_IMM(BPF_REG_4, 8),
+		MOV64_IMM(BPF_REG_5, 0),
+		CALL(BPF_FUNC_skb_store_bytes),
+		MOV64_REG(BPF_REG_1, BPF_REG_6),
+		MOV64_IMM(BPF_REG_2, ifindex),
+		MOV64_IMM(BPF_REG_3, 0),
+		CALL(BPF_FUNC_clone_redirect),
+		EXIT(), /* r0: 0 sent, < 0 refused */
+		/* out: */
+		MOV64_IMM(BPF_REG_0, -1),
+		EXIT(),
+	};
+
+	return load_insns_type(BPF_PROG_TYPE_SCHED_CLS, p, sizeof(p) / sizeof(p[0]), "bench_clone");
 }
 
 /* ---- live-attach -------------------------------------------------------- */
@@ -249,12 +310,41 @@ static int live_attach(int argc, char **argv)
 }
 
 /* ---- live-gen ----------------------------------------------------------- */
+/* Per far end, one value per round of each figure. */
 struct target {
 	char name[32], near[IFNAMSIZ], far[IFNAMSIZ];
-	int prog_fd;
+	int prog_fd; /* live frames, tc clone: the generator program for near */
+	int sock;    /* AF_PACKET: a socket bound to near */
 	double pps[64], sent_pps[64], refused[64], cap[64], busy[64];
+	int64_t frames[64]; /* frames the far end ran through XDP, per round */
+	double gen_ns[64];  /* generator CPU time per frame sent */
 	unsigned n;
 };
+
+enum gen_kind { GEN_LIVE, GEN_CLONE, GEN_PACKET };
+static const char *const gen_names[] = {"live-frames", "tc-clone", "af-packet"};
+
+/* The frames of a run: the template and the (source, destination) pairs
+ * written into it, in the order they are sent (AF_PACKET) or drawn from
+ * at random (live frames). */
+struct gen {
+	enum gen_kind kind;
+	struct pkt frame;
+	uint8_t (*pairs)[8]; /* IPv4 source, destination; network order */
+	uint32_t npairs;     /* a power of 2 */
+	unsigned batch;	     /* AF_PACKET: frames per sendmmsg */
+	int map_fd;	     /* live frames, tc clone: the pairs as an array map */
+};
+
+/* CPU time of this thread, ns: what the generator itself spends */
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static int dbl_cmp(const void *a, const void *b)
 {
@@ -272,22 +362,6 @@ static double median(const double *v, unsigned n)
 	memcpy(s, v, n * sizeof(*v));
 	qsort(s, n, sizeof(*s), dbl_cmp);
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static int far_mac(const char *dev, uint8_t mac[6])
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return err;
 }
 
 /* CPU time (ns, from /proc/PID/schedstat) of the threaded-NAPI kernel
@@ -329,6 +403,209 @@ static int64_t napi_runtime_ns(const char *dev)
 	return sum;
 }
 
+/* Random destinations: each pair a random host of a random prefix of the
+ * drop rule, so every far end drops every frame and every lookup is as
+ * cold as the table's size makes it. */
+static void pairs_random(struct gen *g, const struct space *sp, uint64_t *rng)
+{
+	for (uint32_t i = 0; i < g->npairs; i++) {
+		v4_outside(sp, rng, g->pairs[i]);
+		addr_in(sp->v4_drop[rng_next(rng) % sp->n_v4_drop], rng, g->pairs[i] + 4);
+	}
+}
+
+/* Realistic destinations (issue 11): a population of n addresses, half
+ * inside the drop prefixes and half outside every prefix, in a random
+ * order of rank; each pair's destination is drawn with P(rank k) ~ 1/k
+ * (Zipf, s = 1), as ISP traffic concentrates on few destinations. Sources
+ * stay random outside the policy. Returns the share of pairs whose
+ * destination is inside the policy, or -errno. */
+static double pairs_zipf(struct gen *g, const struct space *sp, uint64_t *rng, uint32_t n)
+{
+	uint32_t *addr = calloc(n, sizeof(*addr));
+	uint8_t *inside = calloc(n, 1);
+	double *cdf = calloc(n, sizeof(*cdf)), sum = 0;
+	uint32_t in = 0;
+
+	if (!addr || !inside || !cdf) {
+		free(addr);
+		free(inside);
+		free(cdf);
+		return -ENOMEM;
+	}
+	for (uint32_t k = 0; k < n; k++)
+		inside[k] = k < n / 2;
+	for (uint32_t k = n - 1; k > 0; k--) {
+		uint32_t j = (uint32_t)(rng_next(rng) % (k + 1));
+		uint8_t t = inside[k];
+
+		inside[k] = inside[j];
+		inside[j] = t;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		if (inside[k])
+			addr_in(sp->v4_drop[rng_next(rng) % sp->n_v4_drop], rng,
+				(uint8_t *)&addr[k]);
+		else
+			v4_outside(sp, rng, (uint8_t *)&addr[k]);
+		sum += 1.0 / (k + 1);
+		cdf[k] = sum;
+	}
+	for (uint32_t i = 0; i < g->npairs; i++) {
+		/* inverse CDF: the first rank whose cumulative weight
+		 * reaches u */
+		double u = (double)(rng_next(rng) >> 11) / 9007199254740992.0 * sum;
+		uint32_t lo = 0, hi = n - 1;
+
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (cdf[mid] < u)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		v4_outside(sp, rng, g->pairs[i]);
+		memcpy(g->pairs[i] + 4, &addr[lo], 4);
+		in += inside[lo];
+	}
+	free(addr);
+	free(inside);
+	free(cdf);
+	return (double)in / g->npairs;
+}
+
+/* Live frames: the pairs as an array map that the generator program reads. */
+static int gen_live_setup(struct gen *g)
+{
+	g->map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_pairs", 4, 8, g->npairs, NULL);
+	if (g->map_fd < 0)
+		return -errno;
+	for (uint32_t i = 0; i < g->npairs; i++)
+		if (bpf_map_update_elem(g->map_fd, &i, g->pairs[i], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* One short live-frames run: 0, -EPERM where the kernel refuses them (some
+ * sandboxes deny them to root: no CAP_NET_ADMIN in the initial user
+ * namespace), or another -errno. */
+static int gen_live_run(const struct gen *g, int prog_fd, uint32_t repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = g->frame.buf,
+		    .data_size_in = (uint32_t)g->frame.len, .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+		    .repeat = repeat, .batch_size = 64);
+
+	return bpf_prog_test_run_opts(prog_fd, &o) ? -errno : 0;
+}
+
+/* One tc-clone run of `repeat` frames: 0, or -errno (the test run refused;
+ * a clone veth cannot take is dropped there and shows as refused). */
+static int gen_clone_run(const struct gen *g, int prog_fd, uint32_t repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = g->frame.buf,
+		    .data_size_in = (uint32_t)g->frame.len, .repeat = repeat);
+
+	return bpf_prog_test_run_opts(prog_fd, &o) ? -errno : 0;
+}
+
+/* AF_PACKET: a raw socket bound to near for sending only (protocol 0:
+ * nothing is received), past the qdisc layer so a frame goes from the
+ * socket straight to veth_xmit. */
+static int packet_socket(const char *near)
+{
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET};
+	int fd, one = 1;
+
+	sll.sll_ifindex = (int)if_nametoindex(near);
+	if (!sll.sll_ifindex)
+		return -ENODEV;
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+#define GEN_MAX_BATCH 256
+
+/* Send frames out of sock for `seconds`: batches of g->batch frames, each
+ * with the next pairs of the table. Frames the far end cannot take are
+ * dropped by veth (ring full) and show as sent but not handled; a send that
+ * fails as a whole (ENOBUFS) counts its batch as not sent. Returns the
+ * frames the kernel took, or -errno. */
+static int64_t gen_packet_run(const struct gen *g, int sock, double seconds, uint64_t t0,
+			      uint32_t *next)
+{
+	static uint8_t bufs[GEN_MAX_BATCH][128];
+	static struct mmsghdr msgs[GEN_MAX_BATCH];
+	static struct iovec iov[GEN_MAX_BATCH];
+	uint64_t end = t0 + (uint64_t)(seconds * 1e9);
+	size_t len = g->frame.len;
+	int64_t sent = 0;
+	uint32_t i = *next;
+
+	for (unsigned b = 0; b < g->batch; b++) {
+		memcpy(bufs[b], g->frame.buf, len);
+		iov[b] = (struct iovec){.iov_base = bufs[b], .iov_len = len};
+		msgs[b] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[b], .msg_iovlen = 1}};
+	}
+	do {
+		int n;
+
+		/* a clock read every 16 batches: a few ns a frame, not more */
+		for (unsigned rep = 0; rep < 16; rep++) {
+			for (unsigned b = 0; b < g->batch; b++, i++)
+				memcpy(bufs[b] + 26, g->pairs[i & (g->npairs - 1)], 8);
+			n = sendmmsg(sock, msgs, g->batch, 0);
+			if (n < 0) {
+				if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR)
+					continue;
+				return -errno;
+			}
+			sent += n;
+		}
+	} while (now_ns() < end);
+	*next = i;
+	return sent;
+}
+
+static void print_json(const struct gen *g, const struct target *tg, unsigned ntg, double seconds,
+		       unsigned rounds, const char *dst, uint32_t population, double inside)
+{
+	printf("{\"generator\": \"%s\", \"destinations\": \"%s\", \"population\": %u, "
+	       "\"inside_fraction\": %.4f, \"seconds\": %.2f, \"rounds\": %u, \"addresses\": %u, "
+	       "\"batch\": %u, \"frame_bytes\": %zu, \"targets\": {",
+	       gen_names[g->kind], dst, population, inside, seconds, rounds, g->npairs, g->batch,
+	       g->frame.len);
+	for (unsigned i = 0; i < ntg; i++) {
+		printf("%s\"%s\": {\"far\": \"%s\", \"median_pps\": %.0f, "
+		       "\"median_generated_pps\": %.0f, \"median_refused_fraction\": %.4f, "
+		       "\"median_capacity_pps\": %.0f, \"median_napi_busy\": %.3f, "
+		       "\"median_generator_ns_per_frame\": %.0f, \"pps\": [",
+		       i ? ", " : "", tg[i].name, tg[i].far, median(tg[i].pps, tg[i].n),
+		       median(tg[i].sent_pps, tg[i].n), median(tg[i].refused, tg[i].n),
+		       median(tg[i].cap, tg[i].n), median(tg[i].busy, tg[i].n),
+		       median(tg[i].gen_ns, tg[i].n));
+		for (unsigned r = 0; r < tg[i].n; r++)
+			printf("%s%.0f", r ? ", " : "", tg[i].pps[r]);
+		printf("], \"frames\": [");
+		for (unsigned r = 0; r < tg[i].n; r++)
+			printf("%s%lld", r ? ", " : "", (long long)tg[i].frames[r]);
+		printf("], \"capacity_pps\": [");
+		for (unsigned r = 0; r < tg[i].n; r++)
+			printf("%s%.0f", r ? ", " : "", tg[i].cap[r]);
+		printf("]}");
+	}
+	printf("}}\n");
+}
+
 static int live_gen(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -338,21 +615,28 @@ static int live_gen(int argc, char **argv)
 		{"rounds", required_argument, NULL, 'r'},
 		{"cpu", required_argument, NULL, 'c'},
 		{"addrs", required_argument, NULL, 'a'},
+		{"gen", required_argument, NULL, 'g'},
+		{"dst", required_argument, NULL, 'd'},
+		{"population", required_argument, NULL, 'n'},
+		{"batch", required_argument, NULL, 'b'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = "build/bench-policy";
+	const char *dir = "build/bench-policy", *gen_arg = "auto", *dst = "random";
 	struct target tg[8];
-	unsigned ntg = 0, rounds = 3, naddr = 65536;
-	double seconds = 3;
-	int cpu = 0, c, map_fd;
+	unsigned ntg = 0, rounds = 3;
+	uint32_t naddr = 0, population = 1000000, next = 0;
+	double seconds = 3, inside = 1;
+	int cpu = 0, c, rc = 1;
 	char path[4096];
 	struct policy pol;
 	struct space sp;
 	uint64_t rng = 0x1234567;
-	struct pkt frame;
-	uint8_t mac[6];
+	struct gen g = {.batch = 64, .map_fd = -1};
 
 	memset(tg, 0, sizeof(tg));
+	memset(&sp, 0, sizeof(sp));
+	for (unsigned i = 0; i < 8; i++)
+		tg[i].prog_fd = tg[i].sock = -1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -376,14 +660,35 @@ static int live_gen(int argc, char **argv)
 			cpu = atoi(optarg);
 			break;
 		case 'a':
-			naddr = (unsigned)atoi(optarg);
+			naddr = (uint32_t)atoi(optarg);
+			break;
+		case 'g':
+			gen_arg = optarg;
+			break;
+		case 'd':
+			dst = optarg;
+			break;
+		case 'n':
+			population = (uint32_t)atoi(optarg);
+			break;
+		case 'b':
+			g.batch = (unsigned)atoi(optarg);
 			break;
 		default:
 			return 2;
 		}
 	}
-	if (!ntg || rounds < 1 || rounds > 64 || naddr < 1 || (naddr & (naddr - 1))) {
-		fprintf(stderr, "live-gen: need --target, rounds 1..64, --addrs a power of 2\n");
+	if (!naddr)
+		naddr = strcmp(dst, "zipf") ? 65536 : 1u << 20;
+	if (!ntg || rounds < 1 || rounds > 64 || (naddr & (naddr - 1)) ||
+	    (strcmp(dst, "random") && strcmp(dst, "zipf")) || population < 2 ||
+	    (strcmp(gen_arg, "auto") && strcmp(gen_arg, "live") && strcmp(gen_arg, "clone") &&
+	     strcmp(gen_arg, "packet")) ||
+	    g.batch < 1 || g.batch > GEN_MAX_BATCH) {
+		fprintf(stderr,
+			"live-gen: need --target, rounds 1..64, --addrs a power of 2, "
+			"--dst random|zipf, --gen auto|live|clone|packet, --batch 1..%d\n",
+			GEN_MAX_BATCH);
 		return 2;
 	}
 	{
@@ -391,45 +696,111 @@ static int live_gen(int argc, char **argv)
 
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
-		sched_setaffinity(0, sizeof(set), &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			fprintf(stderr, "live-gen: cannot pin to CPU %d: %s\n", cpu,
+				strerror(errno));
 	}
 
-	/* addresses: destinations in the drop rule, sources outside */
 	snprintf(path, sizeof(path), "%s/policy.yaml", dir);
 	log_setup(0, false);
-	if (policy_parse_file(path, &pol) || space_build(&sp, &pol) || !sp.n_v4_drop) {
+	if (policy_parse_file(path, &pol))
+		return 1;
+	if (space_build(&sp, &pol) || !sp.n_v4_drop) {
 		fprintf(stderr, "live-gen: %s: no IPv4 drop prefixes\n", path);
-		return 1;
+		goto out_sp;
 	}
-	map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bench_pairs", 4, 8, naddr, NULL);
-	if (map_fd < 0) {
-		perror("live-gen: map");
-		return 1;
+	g.npairs = naddr;
+	g.pairs = calloc(naddr, sizeof(*g.pairs));
+	if (!g.pairs) {
+		fprintf(stderr, "live-gen: out of memory\n");
+		goto out_sp;
 	}
-	for (uint32_t i = 0; i < naddr; i++) {
-		uint8_t v[8];
-
-		v4_outside(&sp, &rng, v);
-		addr_in(sp.v4_drop[rng_next(&rng) % sp.n_v4_drop], &rng, v + 4);
-		if (bpf_map_update_elem(map_fd, &i, v, BPF_ANY)) {
-			perror("live-gen: fill");
-			return 1;
+	if (!strcmp(dst, "zipf")) {
+		inside = pairs_zipf(&g, &sp, &rng, population);
+		if (inside < 0) {
+			fprintf(stderr, "live-gen: out of memory for the Zipf population\n");
+			goto out_sp;
 		}
+	} else {
+		pairs_random(&g, &sp, &rng);
+	}
+
+	/* The frame: a TCP SYN to port 80, 60 bytes. Its destination MAC is
+	 * no far end's: a frame that a far end passes is dropped by its
+	 * namespace's stack as "other host" at the first IP check, the same
+	 * small cost for every far end that passes frames. The IPv4 header
+	 * checksum goes stale with each rewrite: none of the far ends checks
+	 * it before its verdict. */
+	pkt_init(&g.frame);
+	pkt_eth(&g.frame, "02:00:00:00:00:02", "02:00:00:00:00:01");
+	pkt_ipv4(&g.frame, "198.18.0.1", "198.19.0.1", IPPROTO_TCP, NULL);
+	pkt_tcp(&g.frame, 40000, 80, PKT_TCP_SYN, 1, 0);
+	pkt_pad(&g.frame, 60);
+	if (pkt_finish(&g.frame)) {
+		fprintf(stderr, "live-gen: frame: %s\n", g.frame.errmsg);
+		goto out_sp;
 	}
 
 	for (unsigned i = 0; i < ntg; i++) {
-		int ifi = (int)if_nametoindex(tg[i].near);
-
-		if (!ifi) {
-			fprintf(stderr, "live-gen: no interface %s\n", tg[i].near);
-			return 1;
-		}
-		tg[i].prog_fd = gen_prog(map_fd, naddr - 1, ifi);
-		if (tg[i].prog_fd < 0)
-			return 1;
 		if (ethtool_stat_sum(tg[i].far, "rx_queue_*_xdp_packets", 0) < 0) {
 			fprintf(stderr, "live-gen: no ethtool xdp counters on %s\n", tg[i].far);
-			return 1;
+			goto out_tg;
+		}
+	}
+
+	/* Live frames where the kernel allows them (the far ends get
+	 * xdp_frames, nothing to convert); otherwise tc clones from a test
+	 * run, or AF_PACKET: there each frame is an skb that the far end's
+	 * veth copies into a page of its own before XDP runs (see live.sh). */
+	g.kind = !strcmp(gen_arg, "packet")  ? GEN_PACKET
+		 : !strcmp(gen_arg, "clone") ? GEN_CLONE
+					     : GEN_LIVE;
+	if (g.kind != GEN_PACKET) {
+		int err = gen_live_setup(&g);
+
+		if (err) {
+			fprintf(stderr, "live-gen: pairs map: %s\n", strerror(-err));
+			goto out_tg;
+		}
+	}
+	while (g.kind != GEN_PACKET) {
+		int err = 0;
+
+		for (unsigned i = 0; !err && i < ntg; i++) {
+			int ifi = (int)if_nametoindex(tg[i].near);
+
+			if (tg[i].prog_fd >= 0)
+				close(tg[i].prog_fd);
+			tg[i].prog_fd = !ifi ? -ENODEV
+					: g.kind == GEN_LIVE
+						? gen_prog(g.map_fd, g.npairs - 1, ifi)
+						: clone_prog(g.map_fd, g.npairs - 1, ifi);
+			if (tg[i].prog_fd < 0)
+				err = tg[i].prog_fd;
+		}
+		if (!err)
+			err = g.kind == GEN_LIVE ? gen_live_run(&g, tg[0].prog_fd, 1)
+						 : gen_clone_run(&g, tg[0].prog_fd, 1);
+		if (!err)
+			break;
+		fprintf(stderr, "live-gen: %s: %s\n", gen_names[g.kind], strerror(-err));
+		if (strcmp(gen_arg, "auto")) {
+			rc = err == -EPERM ? 77 : 1;
+			goto out_tg;
+		}
+		/* Some sandboxes refuse live frames to root (no CAP_NET_ADMIN
+		 * in the initial user namespace): fall back, and say so. */
+		g.kind++;
+		fprintf(stderr, "live-gen: generating with %s\n", gen_names[g.kind]);
+	}
+	if (g.kind == GEN_PACKET) {
+		for (unsigned i = 0; i < ntg; i++) {
+			tg[i].sock = packet_socket(tg[i].near);
+			if (tg[i].sock < 0) {
+				fprintf(stderr, "live-gen: AF_PACKET socket on %s: %s\n",
+					tg[i].near, strerror(-tg[i].sock));
+				goto out_tg;
+			}
 		}
 	}
 
@@ -437,52 +808,43 @@ static int live_gen(int argc, char **argv)
 		for (unsigned k = 0; k < ntg; k++) {
 			/* rotate the order each round so no target always goes first */
 			struct target *t = &tg[(k + r) % ntg];
-			int64_t rx0, rx1, er0, er1, cpu0, cpu1;
-			uint64_t sent = 0, t0, t1;
+			int64_t rx0, rx1, cpu0, cpu1, g0, g1, sent = 0;
+			uint64_t t0, t1;
 
-			if (far_mac(t->far, mac))
-				memset(mac, 2, 6);
-			{
-				char m[32];
-
-				snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
-					 mac[1], mac[2], mac[3], mac[4], mac[5]);
-				pkt_init(&frame);
-				pkt_eth(&frame, m, "02:00:00:00:00:01");
-				pkt_ipv4(&frame, "198.18.0.1", "198.19.0.1", IPPROTO_TCP, NULL);
-				pkt_tcp(&frame, 40000, 80, PKT_TCP_SYN, 1, 0);
-				pkt_pad(&frame, 60);
-				if (pkt_finish(&frame)) {
-					fprintf(stderr, "live-gen: frame: %s\n", frame.errmsg);
-					return 1;
-				}
-			}
 			usleep(200000); /* let the previous target's ring drain */
 			rx0 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_packets", 0);
-			er0 = ethtool_stat_sum(t->near, "*xdp_xmit_err*", 0);
 			cpu0 = napi_runtime_ns(t->far);
+			g0 = thread_cpu_ns();
 			t0 = now_ns();
-			do {
-				LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame.buf,
-					    .data_size_in = (uint32_t)frame.len,
-					    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .repeat = 1 << 18,
-					    .batch_size = 64);
-
-				if (bpf_prog_test_run_opts(t->prog_fd, &o)) {
-					fprintf(stderr, "live-gen: test run (live frames): %s\n",
-						strerror(errno));
-					/* Some sandboxes refuse live frames to root
-					 * (no CAP_NET_ADMIN in the initial user
-					 * namespace): the path cannot be measured
-					 * there, which is not a failure of tapis. */
-					return errno == EPERM ? 77 : 1;
+			if (g.kind == GEN_PACKET) {
+				sent = gen_packet_run(&g, t->sock, seconds, t0, &next);
+				if (sent < 0) {
+					fprintf(stderr, "live-gen: send on %s: %s\n", t->near,
+						strerror((int)-sent));
+					goto out_tg;
 				}
-				sent += o.repeat;
 				t1 = now_ns();
-			} while ((t1 - t0) < (uint64_t)(seconds * 1e9));
+			} else {
+				do {
+					int err = g.kind == GEN_LIVE
+							  ? gen_live_run(&g, t->prog_fd, 1 << 18)
+							  : gen_clone_run(&g, t->prog_fd, 1 << 14);
+
+					if (err) {
+						fprintf(stderr, "live-gen: %s: %s\n",
+							gen_names[g.kind], strerror(-err));
+						goto out_tg;
+					}
+					sent += g.kind == GEN_LIVE ? 1 << 18 : 1 << 14;
+					t1 = now_ns();
+				} while ((t1 - t0) < (uint64_t)(seconds * 1e9));
+			}
+			g1 = thread_cpu_ns();
 			rx1 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_packets", 0);
-			er1 = ethtool_stat_sum(t->near, "*xdp_xmit_err*", 0);
 			cpu1 = napi_runtime_ns(t->far);
+			t->gen_ns[t->n] = g0 >= 0 && g1 > g0 && sent > 0
+						  ? (double)(g1 - g0) / (double)sent
+						  : -1;
 			/* capacity: frames per second of the far end's NAPI CPU
 			 * time, i.e. the rate it would handle with a core of its
 			 * own even when the generator cannot saturate it */
@@ -490,43 +852,38 @@ static int live_gen(int argc, char **argv)
 					       ? (double)(rx1 - rx0) * 1e9 / (double)(cpu1 - cpu0)
 					       : -1;
 			t->busy[t->n] = cpu0 >= 0 ? (double)(cpu1 - cpu0) / (double)(t1 - t0) : -1;
+			t->frames[t->n] = rx1 - rx0;
 			t->pps[t->n] = (double)(rx1 - rx0) * 1e9 / (double)(t1 - t0);
 			t->sent_pps[t->n] = (double)sent * 1e9 / (double)(t1 - t0);
-			t->refused[t->n] = er0 >= 0 && er1 >= 0 ? (double)(er1 - er0) / sent : -1;
+			/* refused: sent, never run through the far end's XDP
+			 * (its ring was full) */
+			t->refused[t->n] = sent > 0 ? 1.0 - (double)(rx1 - rx0) / (double)sent : -1;
 			fprintf(stderr,
 				"live-gen: round %u %-8s far %s: %.3f Mpps handled, NAPI busy "
 				"%.0f %% -> capacity %.3f Mpps (%.0f ns/frame); generated %.3f "
-				"Mpps, refused %.1f %%\n",
+				"Mpps (%.0f ns of generator CPU a frame), refused %.1f %%\n",
 				r + 1, t->name, t->far, t->pps[t->n] / 1e6, t->busy[t->n] * 100,
 				t->cap[t->n] / 1e6, t->cap[t->n] > 0 ? 1e9 / t->cap[t->n] : -1,
-				t->sent_pps[t->n] / 1e6, t->refused[t->n] * 100);
+				t->sent_pps[t->n] / 1e6, t->gen_ns[t->n], t->refused[t->n] * 100);
 			t->n++;
 		}
 	}
-
-	printf("{\"seconds\": %.2f, \"rounds\": %u, \"addresses\": %u, \"targets\": {", seconds,
-	       rounds, naddr);
+	print_json(&g, tg, ntg, seconds, rounds, dst, population, inside);
+	rc = 0;
+out_tg:
 	for (unsigned i = 0; i < ntg; i++) {
-		printf("%s\"%s\": {\"far\": \"%s\", \"median_pps\": %.0f, "
-		       "\"median_generated_pps\": "
-		       "%.0f, \"median_refused_fraction\": %.4f, \"median_capacity_pps\": %.0f, "
-		       "\"median_napi_busy\": %.3f, \"pps\": [",
-		       i ? ", " : "", tg[i].name, tg[i].far, median(tg[i].pps, tg[i].n),
-		       median(tg[i].sent_pps, tg[i].n), median(tg[i].refused, tg[i].n),
-		       median(tg[i].cap, tg[i].n), median(tg[i].busy, tg[i].n));
-		for (unsigned r = 0; r < tg[i].n; r++)
-			printf("%s%.0f", r ? ", " : "", tg[i].pps[r]);
-		printf("], \"capacity_pps\": [");
-		for (unsigned r = 0; r < tg[i].n; r++)
-			printf("%s%.0f", r ? ", " : "", tg[i].cap[r]);
-		printf("]}");
-		close(tg[i].prog_fd);
+		if (tg[i].prog_fd >= 0)
+			close(tg[i].prog_fd);
+		if (tg[i].sock >= 0)
+			close(tg[i].sock);
 	}
-	printf("}}\n");
-	close(map_fd);
+	if (g.map_fd >= 0)
+		close(g.map_fd);
+out_sp:
+	free(g.pairs);
 	space_free(&sp);
 	policy_free(&pol);
-	return 0;
+	return rc;
 }
 
 static int live_stats(int argc, char **argv)

@@ -24,7 +24,9 @@
 #      with 4,000 rules loaded (budget <= 50 ms; --smoke: fewer scrapes),
 #      merged into the JSON under "serve"
 #   5. tests/bench/live.sh (unless --no-live; --smoke runs one short round)
-#      adds the live-path figures, merged into the JSON under "live"
+#      adds the live-path figures, random and Zipf destinations, merged
+#      into the JSON under "live"; then on the small policy (3 rounds;
+#      --smoke: one short one), under "live_small"
 #
 # The checks are about the harness, never about timings: the policy was
 # written (host patterns included), every scenario ran with finite figures,
@@ -81,6 +83,7 @@ if [ "$SMOKE" = 1 ]; then
 	GEN_ARGS=(--smoke)
 	BENCH_ARGS=(--smoke)
 	LIVE_ARGS=(--rounds 1 --seconds 0.5 --json "$B/bench-live-smoke.json")
+	LIVE_SMALL_ARGS=(--rounds 1 --seconds 0.5 --json "$B/bench-live-small-smoke.json")
 	CONTROL_ARGS=(--rounds 1 --adds 5 --json "$B/bench-control-smoke.json")
 	SERVE_ARGS=(--scrapes 10 --json "$B/bench-serve-smoke.json")
 else
@@ -90,6 +93,7 @@ else
 	GEN_ARGS=()
 	BENCH_ARGS=()
 	LIVE_ARGS=(--json "$B/bench-live.json")
+	LIVE_SMALL_ARGS=(--rounds 3 --json "$B/bench-live-small.json")
 	CONTROL_ARGS=(--rounds 3 --adds 21 --json "$B/bench-control.json")
 	SERVE_ARGS=(--scrapes 50 --json "$B/bench-serve.json")
 fi
@@ -161,11 +165,24 @@ print(m["v4_read_by_program_bytes"] + m["v6_read_by_program_bytes"])' "$JSON" 2>
 	bash tests/bench/live.sh --policy-dir "$POLICY_DIR" --floor-bytes "$FLOOR_BYTES" "${LIVE_ARGS[@]}"
 	LIVE_RC=$?
 fi
+LIVE_SMALL_RC=skip
+if [ "$LIVE" = 1 ] && [ -f "$SMALL_DIR/policy.yaml" ]; then
+	echo
+	LIVE_SMALL_JSON=${LIVE_SMALL_ARGS[${#LIVE_SMALL_ARGS[@]} - 1]}
+	rm -f "$LIVE_SMALL_JSON"
+	FLOOR_BYTES=$(python3 -c 'import json, sys; m = json.load(open(sys.argv[1]))["memory"]
+print(m["v4_read_by_program_bytes"] + m["v6_read_by_program_bytes"])' "$SMALL_JSON" 2>/dev/null) ||
+		FLOOR_BYTES=$((1 << 20))
+	bash tests/bench/live.sh --policy-dir "$SMALL_DIR" --floor-bytes "$FLOOR_BYTES" "${LIVE_SMALL_ARGS[@]}"
+	LIVE_SMALL_RC=$?
+fi
 
 # checks on the JSON: structure and finiteness, not speed
-CHECKS=$(python3 - "$JSON" "$LIVE_RC" "${LIVE_JSON:-}" "$CONTROL_JSON" "$SERVE_JSON" "$SMALL_JSON" <<'EOF'
+CHECKS=$(python3 - "$JSON" "$LIVE_RC" "${LIVE_JSON:-}" "$CONTROL_JSON" "$SERVE_JSON" "$SMALL_JSON" \
+	"$LIVE_SMALL_RC" "${LIVE_SMALL_JSON:-}" <<'EOF'
 import json, math, sys
 path, live_rc, live_json, control_json, serve_json, small_json = sys.argv[1:7]
+live_small_rc, live_small_json = sys.argv[7:9]
 def out(ok, desc, detail=""):
     print("%s - %s%s" % ("ok" if ok else "not ok", desc, " (%s)" % detail if detail and not ok else ""))
 def finite(x):
@@ -283,22 +300,43 @@ try:
     json.dump(d, open(path, "w"), indent=1)
 except Exception as e:
     out(False, "serve figures", str(e))
-if live_rc == "skip":
-    print("skip - live path not run (--no-live)")
-elif live_rc == "77":
-    print("skip - live path (see its skip: line above)")
-elif live_rc != "0":
-    out(False, "live path ran", "live.sh exit %s" % live_rc)
-else:
+def live_checks(rc, jpath, key, what):
+    """The live path ran (or was skipped for a stated reason), its rates
+    are finite, and tapis dropped what it should: every frame with random
+    destinations, about the inside share with Zipf ones."""
+    if rc == "skip":
+        print("skip - %s not run (--no-live)" % what)
+        return
+    if rc == "77":
+        print("skip - %s (see its skip: line above)" % what)
+        return
+    if rc != "0":
+        out(False, "%s ran" % what, "live.sh exit %s" % rc)
+        return
     try:
-        lv = json.load(open(live_json))
-        tg = lv["gen"]["targets"]
-        ok = all(finite(tg[k]["median_pps"]) for k in ("tapis", "xdp_drop", "nftables"))
-        out(ok, "live path: rates for tapis, XDP_DROP, nftables", "not finite")
-        d["live"] = lv
+        lv = json.load(open(jpath))
+        for mode in lv.get("modes", ["random"]):
+            m = lv[mode]
+            tg = m["gen"]["targets"]
+            ok = all(finite(tg[k]["median_pps"]) and finite(tg[k]["median_capacity_pps"])
+                     for k in ("tapis", "xdp_drop", "nftables", "floor"))
+            out(ok, "%s, %s destinations: rates for tapis, XDP_DROP, nftables, floor" % (
+                what, mode), "not finite")
+            f = m.get("tapis_dropped_fraction")
+            want = 1.0 if mode == "random" else m["gen"]["inside_fraction"]
+            out(f is not None and abs(f - want) <= 0.05,
+                "%s, %s destinations: tapis dropped %.0f %% of its frames" % (
+                    what, mode, 100 * want), "dropped %s" % f)
+            if mode == "zipf":
+                inside = m["gen"]["inside_fraction"]
+                out(0.35 <= inside <= 0.65, "%s: Zipf frames about half inside the policy" % what,
+                    "%.2f inside" % inside)
+        d[key] = lv
         json.dump(d, open(path, "w"), indent=1)
     except Exception as e:
-        out(False, "live path results", str(e))
+        out(False, "%s results" % what, repr(e))
+live_checks(live_rc, live_json, "live", "live path")
+live_checks(live_small_rc, live_small_json, "live_small", "live path, small policy")
 EOF
 )
 CHECKS_RC=$?

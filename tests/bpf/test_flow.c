@@ -25,7 +25,10 @@
 	"    action: drop\n"                                                                       \
 	"    hosts: [keep.example]\n"
 
-static const char *const POLICY = "version: 1\nrules:\n" RULES_BLOCK RULE_KEEP;
+/* settings.flows below the default: the flow table and the state of
+ * followed flows (a quarter, a sixteenth of it) sized at load. */
+static const char *const POLICY =
+	"version: 1\nsettings: { flows: 4096 }\nrules:\n" RULES_BLOCK RULE_KEEP;
 static const char *const POLICY_LIFTED = "version: 1\nrules:\n" RULE_KEEP;
 static const char *const POLICY_MONITOR = "version: 1\nrules:\n"
 					  "  - name: flow-drop\n"
@@ -269,16 +272,19 @@ static bool test_state_taken(void)
 	struct tls_ch_opts o = {.sni = "flow.example"};
 	int n = tls_client_hello_bytes(m, sizeof(m), &o);
 	uint16_t a = port_next++, b = 0;
-	uint32_t sa, sb;
+	uint32_t sa, sb, slots = 0, states;
 	uint64_t r0 = fx_reason(&fx, TAPIS_R_L7_OUT_OF_ORDER);
 	const size_t cut = 60; /* before the extensions: both are followed */
 
 	ASSERT_GT(n, (int)cut, "a hello");
+	ASSERT_OK(tapis_flows_size(&fx.t, &slots));
+	ASSERT_EQ(slots, 4096u, "settings.flows sized the flow table");
+	states = slots >> TAPIS_L7_STATES_SHIFT;
 	ASSERT_OK(slot_of(a, &sa), "slot of a");
 	for (uint32_t p = 1024; p < 65535 && !b; p++) {
 		if (p == a || slot_of((uint16_t)p, &sb))
 			continue;
-		if (sb != sa && (sb & (TAPIS_L7_STATES - 1)) == (sa & (TAPIS_L7_STATES - 1)))
+		if (sb != sa && (sb & (states - 1)) == (sa & (states - 1)))
 			b = (uint16_t)p;
 	}
 	ASSERT_TRUE(b, "a port whose slot shares a's state entry");

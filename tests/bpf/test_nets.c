@@ -358,9 +358,9 @@ static bool v6_edit(const char *cidr, const char *rule, bool add)
 	return true;
 }
 
-/* IPv6 prefixes of /64 or shorter sit inline in their /32's value until
- * the /32 holds more than TAPIS_V6_INLINE or a longer prefix; both forms
- * must give the most specific match. 3fff::/20 is documentation space
+/* IPv6 prefixes of /64 or shorter sit inline in their /32's block until
+ * the /32 holds more than TAPIS_V6_BLK_INLINE or a longer prefix, when it
+ * becomes hashed; both forms must give the most specific match. 3fff::/20 is documentation space
  * (RFC 9637), and these frames never leave BPF_PROG_TEST_RUN. */
 static bool test_v6_inline_and_overflow(void)
 {
@@ -375,7 +375,7 @@ static bool test_v6_inline_and_overflow(void)
 		ASSERT_EQ(v6_verdict("3fff:100:abcd::1"), XDP_DROP, "/48 (round %d)", round);
 		ASSERT_EQ(v6_verdict("3fff:101::1"), XDP_PASS, "other /32 (round %d)", round);
 		/* Round two: the same /32 overflowed into per-length probes. */
-		for (int i = 0; round == 0 && i < TAPIS_V6_INLINE + 1; i++) {
+		for (int i = 0; round == 0 && i < TAPIS_V6_BLK_INLINE + 1; i++) {
 			snprintf(cidr, sizeof(cidr), "3fff:100:%x::/56", 0x1000 + i);
 			ASSERT_TRUE(v6_edit(cidr, "watch", true));
 		}
@@ -406,6 +406,38 @@ static bool test_expired_falls_through(void)
 	ASSERT_EQ(fx_stat(&fx, TAPIS_S_EXPIRED), expired + 1, "and as an expired match");
 	ASSERT_OK(tapis_net_edit(&fx.t, "block-dst", &e, false));
 	ASSERT_EQ(fx_run(&fx, p.buf, p.len, NULL, NULL), XDP_PASS, "nothing live after the del");
+	return true;
+}
+
+/* The same for IPv6, in a /32 whose prefixes sit inline (3fff:200::/32)
+ * and in one that is hashed (2001:db8::/32 holds a /128): the expired
+ * /48 lets its addresses fall through to the /32 added under it. */
+static bool test_v6_expired_falls_through(void)
+{
+	static const char *const cases[][3] = {
+		{"3fff:200::/32", "3fff:200:7::/48", "3fff:200:7::1"},
+		{"2001:db8::/32", NULL, "2001:db8:7::1"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *cover = cases[i][0], *expired = cases[i][1], *addr = cases[i][2];
+		uint64_t blocked, n_expired;
+
+		if (expired)
+			ASSERT_TRUE(v6_edit(expired, "old-order", true));
+		ASSERT_EQ(v6_verdict(addr), XDP_PASS, "%s: expired /48 alone", addr);
+		ASSERT_TRUE(v6_edit(cover, "block-dst", true));
+		blocked = fx_rule_packets(&fx, "block-dst");
+		n_expired = fx_stat(&fx, TAPIS_S_EXPIRED);
+		ASSERT_EQ(v6_verdict(addr), XDP_DROP, "%s: the /32 under the expired /48", addr);
+		ASSERT_EQ(fx_rule_packets(&fx, "block-dst"), blocked + 1, "%s: counted on the /32",
+			  addr);
+		ASSERT_EQ(fx_stat(&fx, TAPIS_S_EXPIRED), n_expired + 1, "%s: and as expired", addr);
+		ASSERT_TRUE(v6_edit(cover, "block-dst", false));
+		ASSERT_EQ(v6_verdict(addr), XDP_PASS, "%s: nothing live after the del", addr);
+		if (expired)
+			ASSERT_TRUE(v6_edit(expired, "old-order", false));
+	}
 	return true;
 }
 
@@ -515,6 +547,7 @@ static const struct test_case tests[] = {
 	TEST(test_live_add_del),
 	TEST(test_v6_inline_and_overflow),
 	TEST(test_expired_falls_through),
+	TEST(test_v6_expired_falls_through),
 	TEST(test_never_aborted),
 	TEST(test_fixture_refuses_unknown_counters),
 };

@@ -177,10 +177,16 @@ enum outer_id {
 	O_V4_DIR16,
 	O_V4_DIR24,
 	O_V4_CHUNK,
+	O_V4_CHUNK_S,
 	O_V4_LEAF,
-	O_V6_FILTER,
-	O_V6_FILTER_S,
-	O_V6_L32,
+	O_V6_DIR0,
+	O_V6_DIR1,
+	O_V6_DIR2,
+	O_V6_DIR3,
+	O_V6_BLK0,
+	O_V6_BLK1,
+	O_V6_BLK2,
+	O_V6_BLK3,
 	O_V6_PFX,
 	O_V6_SHORT,
 	O_HOSTS,
@@ -193,10 +199,12 @@ enum outer_id {
 enum { TAPIS_MAPS(REF_MAP_ID) R__N };
 #undef REF_MAP_ID
 static const int outer_map[O_N] = {
-	[O_V4_DIR16] = R_V4_DIR16, [O_V4_DIR24] = R_V4_DIR24,	[O_V4_CHUNK] = R_V4_CHUNK,
-	[O_V4_LEAF] = R_V4_LEAF,   [O_V6_FILTER] = R_V6_FILTER, [O_V6_FILTER_S] = R_V6_FILTER_S,
-	[O_V6_L32] = R_V6_L32,	   [O_V6_PFX] = R_V6_PFX,	[O_V6_SHORT] = R_V6_SHORT,
-	[O_HOSTS] = R_HOSTS,	   [O_HFILTER] = R_HOST_FILTER, [O_HINDEX] = R_HOST_INDEX,
+	[O_V4_DIR16] = R_V4_DIR16,     [O_V4_DIR24] = R_V4_DIR24,   [O_V4_CHUNK] = R_V4_CHUNK,
+	[O_V4_CHUNK_S] = R_V4_CHUNK_S, [O_V4_LEAF] = R_V4_LEAF,	    [O_V6_DIR0] = R_V6_DIR0,
+	[O_V6_DIR1] = R_V6_DIR1,       [O_V6_DIR2] = R_V6_DIR2,	    [O_V6_DIR3] = R_V6_DIR3,
+	[O_V6_BLK0] = R_V6_BLK0,       [O_V6_BLK1] = R_V6_BLK1,	    [O_V6_BLK2] = R_V6_BLK2,
+	[O_V6_BLK3] = R_V6_BLK3,       [O_V6_PFX] = R_V6_PFX,	    [O_V6_SHORT] = R_V6_SHORT,
+	[O_HOSTS] = R_HOSTS,	       [O_HFILTER] = R_HOST_FILTER, [O_HINDEX] = R_HOST_INDEX,
 };
 static struct inner inners[O_N][2];
 static const void *outer_sym[O_N];
@@ -354,18 +362,47 @@ static int inner_open(int outer_fd, __u32 gen, struct inner *in)
 	return 0;
 }
 
+/* The load-time constants the kernel's program was loaded with: the
+ * fixture sizes the flow table to the policy, as `tapis load` does (the
+ * host tables' size comes with the settings). */
+static int sync_load_consts(const int *map_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(map_fd[R_FLOWS], &info, &len))
+		return -errno;
+	/* The reference's arrays are of the default sizes. */
+	if (info.max_entries != TAPIS_FLOWS_DEFAULT)
+		return -E2BIG;
+	flow_mask = info.max_entries - 1;
+	l7_state_mask = (info.max_entries >> TAPIS_L7_STATES_SHIFT) - 1;
+	l7_name_mask = (info.max_entries >> TAPIS_L7_NAMES_SHIFT) - 1;
+	return 0;
+}
+
 int ref_init(const int *map_fd)
 {
 	__u32 i;
 	int o, g, err;
 
+	err = sync_load_consts(map_fd);
+	if (err)
+		return err;
+
 	outer_sym[O_V4_DIR16] = &tapis_v4_dir16;
 	outer_sym[O_V4_DIR24] = &tapis_v4_dir24;
 	outer_sym[O_V4_CHUNK] = &tapis_v4_chunk;
+	outer_sym[O_V4_CHUNK_S] = &tapis_v4_chunk_s;
 	outer_sym[O_V4_LEAF] = &tapis_v4_leaf;
-	outer_sym[O_V6_FILTER] = &tapis_v6_filter;
-	outer_sym[O_V6_FILTER_S] = &tapis_v6_filter_s;
-	outer_sym[O_V6_L32] = &tapis_v6_l32;
+	outer_sym[O_V6_DIR0] = &tapis_v6_dir6;
+	outer_sym[O_V6_DIR1] = &tapis_v6_dir10;
+	outer_sym[O_V6_DIR2] = &tapis_v6_dir14;
+	outer_sym[O_V6_DIR3] = &tapis_v6_dir18;
+	outer_sym[O_V6_BLK0] = &tapis_v6_blk8;
+	outer_sym[O_V6_BLK1] = &tapis_v6_blk12;
+	outer_sym[O_V6_BLK2] = &tapis_v6_blk15;
+	outer_sym[O_V6_BLK3] = &tapis_v6_blk18;
 	outer_sym[O_V6_PFX] = &tapis_v6_pfx;
 	outer_sym[O_V6_SHORT] = &tapis_v6_short;
 	outer_sym[O_HOSTS] = &tapis_hosts;

@@ -9,6 +9,7 @@
 
 #include <bpf/bpf.h>
 
+#include "compile.h"
 #include "fixture.h"
 #include "log.h"
 #include "test.h"
@@ -26,13 +27,38 @@ int fx_policy(struct fixture *f, const char *yaml)
 	return err;
 }
 
+/* Load options as `tapis load` takes them from the policy: the host
+ * tables sized to it, so every packet test runs on tables of the size an
+ * operator's load of that policy gets. */
+static int load_opts_for(const char *yaml, struct tapis_load_opts *lo)
+{
+	struct compiled c;
+	struct policy p;
+	int err;
+
+	err = policy_parse_buffer("test-policy.yaml", ".", yaml, strlen(yaml), &p);
+	if (err)
+		return err;
+	err = policy_compile(&p, NULL, &c);
+	if (!err) {
+		err = tapis_host_idx_log2_for(c.n_hosts, c.capacity_names);
+		lo->flows = c.flows;
+		lo->host_idx_log2 = err < 0 ? 0 : (uint32_t)err;
+		err = err < 0 ? err : 0;
+		compiled_free(&c);
+	}
+	policy_free(&p);
+	return err;
+}
+
 int fx_setup(struct fixture *f, const char *yaml)
 {
+	struct tapis_load_opts lo = {0};
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	log_setup(0, false);
-	err = tapis_create(&f->t, NULL);
+	log_setup(getenv("FX_VV") ? 2 : 0, false);
+	err = load_opts_for(yaml, &lo) ?: tapis_create_opts(&f->t, NULL, &lo);
 	if (err)
 		return err;
 	f->up = true;

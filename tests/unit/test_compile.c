@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "../../user/lib/tapis.h"
+
 #include "../../user/lib/compile.h"
 #include "../../user/lib/hostname.h"
 
@@ -390,6 +392,42 @@ static void test_settings(void **state)
 	done(&r);
 }
 
+/* The host tables' size at load: twice the names (or the capacity
+ * setting, when more), a power of two, 4096 slots at least, 2^24 at most;
+ * they take three quarters of their slots. */
+static void test_host_sizing(void **state)
+{
+	struct run r;
+
+	(void)state;
+	assert_int_equal(tapis_host_idx_log2_for(0, 0), TAPIS_HOST_IDX_LOG2_MIN);
+	assert_int_equal(tapis_host_idx_log2_for(1000, 0), 12);
+	assert_int_equal(tapis_host_idx_log2_for(2048, 0), 12);
+	assert_int_equal(tapis_host_idx_log2_for(2049, 0), 13);
+	assert_int_equal(tapis_host_idx_log2_for(2000001, 0), 22); /* the bench policy */
+	assert_int_equal(tapis_host_idx_log2_for(1000, 100000), 18);
+	assert_int_equal(tapis_host_idx_log2_for(100000, 1000), 18);
+	assert_int_equal(tapis_host_idx_log2_for(POLICY_CAPACITY_NAMES_MAX, 0),
+			 TAPIS_HOST_IDX_LOG2_MAX);
+	assert_int_equal(tapis_host_idx_log2_for(POLICY_CAPACITY_NAMES_MAX + 1, 0), -E2BIG);
+	assert_int_equal(tapis_host_capacity(12), 3072);
+	assert_int_equal(tapis_host_capacity(TAPIS_HOST_IDX_LOG2_MAX), POLICY_CAPACITY_NAMES_MAX);
+	/* whatever the size, a policy fits the tables made for it */
+	for (size_t n = 1; n < 20000000; n = n * 3 + 1) {
+		int l = tapis_host_idx_log2_for(n, 0);
+
+		if (l > 0)
+			assert_true(tapis_host_capacity((uint32_t)l) >= n);
+	}
+	/* the compile carries the setting to the load */
+	compile(&r, "version: 1\nsettings:\n  capacity: { names: 70000 }\n"
+		    "rules:\n  - { name: s, action: drop, hosts: [s.example] }\n");
+	assert_int_equal(r.c.capacity_names, 70000);
+	assert_int_equal(r.c.n_hosts, 1);
+	assert_int_equal(tapis_host_idx_log2_for(r.c.n_hosts, r.c.capacity_names), 18);
+	done(&r);
+}
+
 static void test_empty_rule(void **state)
 {
 	struct run r;
@@ -459,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_host_too_many_labels),
 		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_host_sizing),
 		cmocka_unit_test(test_empty_rule),
 		cmocka_unit_test(test_resolve),
 	};

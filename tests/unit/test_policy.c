@@ -497,6 +497,42 @@ static void test_settings_events(void **state)
 		     "t.yaml:3: error: ", "unknown key 'rates'", "'events'");
 }
 
+/* settings.capacity.names: what the host tables loaded must take later,
+ * 1..POLICY_CAPACITY_NAMES_MAX; absent: 0, sized to the policy. */
+static void test_settings_capacity(void **state)
+{
+	struct parsed r;
+
+	(void)state;
+	parse(&r, "version: 1\nsettings:\n  capacity: { names: 250000 }\nrules: []\n");
+	if (r.rc)
+		fail_msg("capacity: rc %d:\n%s", r.rc, r.diag);
+	assert_int_equal(r.p.settings.capacity_names, 250000);
+	done(&r);
+	parse(&r, "version: 1\nsettings:\n  capacity: { names: 12582912 }\nrules: []\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.p.settings.capacity_names, POLICY_CAPACITY_NAMES_MAX);
+	done(&r);
+	parse(&r, "version: 1\nsettings:\n  capacity: {}\nrules: []\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.p.settings.capacity_names, 0);
+	done(&r);
+	parse(&r, "version: 1\nrules: []\n");
+	assert_int_equal(r.p.settings.capacity_names, 0);
+	done(&r);
+
+	expect_error("version: 1\nsettings:\n  capacity: { names: 0 }\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid capacity names '0'", "1-12582912");
+	expect_error("version: 1\nsettings:\n  capacity:\n    names: 12582913\nrules: []\n",
+		     "t.yaml:4: error: ", "invalid capacity names '12582913'");
+	expect_error("version: 1\nsettings:\n  capacity: { names: lots }\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid capacity names 'lots'");
+	expect_error("version: 1\nsettings:\n  capacity: { rules: 5 }\nrules: []\n",
+		     "t.yaml:3: error: ", "unknown key 'rules'", "'capacity'");
+	expect_error("version: 1\nsettings:\n  capacity: 5000\nrules: []\n",
+		     "t.yaml:3: error: ", "'capacity'");
+}
+
 /* settings.flows: the flow table's entries, 1024..16777216. */
 static void test_settings_flows(void **state)
 {
@@ -1407,6 +1443,7 @@ int main(void)
 		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_settings_errors),
 		cmocka_unit_test(test_settings_flows),
+		cmocka_unit_test(test_settings_capacity),
 		cmocka_unit_test(test_settings_events),
 		cmocka_unit_test(test_rule_keys),
 		cmocka_unit_test(test_rule_name_ok),

@@ -567,8 +567,11 @@ int cli_edit_done(const struct cli *c, struct tapis *t, const struct edit_args *
 		cli_report(err, printed, "%s %s %s %s rule %s", obj, a->add ? "add" : "del", shown,
 			   a->add ? "to" : "from", a->edit_rule);
 		/* The operator named something that is not there, or that
-		 * another rule holds: the command line's fault. */
-		if (err == -ENOENT || err == -EEXIST || err == -EPERM || err == -EALREADY)
+		 * another rule holds: the command line's fault. No room (live
+		 * edits, host tables sized at load) is the policy's to make,
+		 * as a reload that needs more is refused. */
+		if (err == -ENOENT || err == -EEXIST || err == -EPERM || err == -EALREADY ||
+		    err == -ENOSPC)
 			return EXIT_POLICY;
 		return cli_exit_for(err);
 	}

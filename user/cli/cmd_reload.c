@@ -5,7 +5,8 @@
  * to the idle generation and flip to it. Packets see the
  * old policy or the new one, never a mix; on any error the old one keeps
  * running. Without --policy the file recorded at load time is read again.
- * Sizes fixed at load (settings.flows) stay as they are, with a warning.
+ * Sizes fixed at load (settings.flows, settings.capacity.names) stay as they
+ * are, with a warning; a policy the host tables cannot take is refused.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -71,7 +72,7 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	struct snapshot old, cur;
 	const char *arg = NULL;
 	int opt, rc = EXIT_POLICY, err;
-	uint32_t flows, flows_now;
+	uint32_t flows, flows_now, capacity;
 	struct edits_report er = {0};
 	bool drop_edits = false;
 	size_t n_dropped_edits = 0;
@@ -127,6 +128,7 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	have_digest = content_digest(&p, digest) == 0;
 	/* tapis_apply reports its failures itself. */
 	flows = cp.flows;
+	capacity = cp.capacity_names;
 	err = tapis_apply(&t, &cp);
 	compiled_free(&cp);
 	policy_free(&p);
@@ -163,6 +165,11 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 		pr_warn("settings.flows is %" PRIu32 " but the running flow table has %" PRIu32
 			" entries: the new size takes effect at the next load (unload, then load)",
 			flows, flows_now);
+	/* So are the host tables. */
+	if (capacity > tapis_host_capacity(tapis_host_log2(&t)))
+		pr_warn("settings.capacity.names is %" PRIu32 " but the running host tables take "
+			"%zu names: the new size takes effect at the next load (unload, then load)",
+			capacity, tapis_host_capacity(tapis_host_log2(&t)));
 
 	err = tapis_snapshot(&t, &cur);
 	if (err) {

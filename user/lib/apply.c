@@ -7,6 +7,7 @@
  * slot is emptied and the running policy never noticed.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,7 @@ static int build_nets(struct net_tables *nt, const struct compiled *c)
 static int build_hosts(struct tapis *t, uint32_t gen, const struct compiled *c)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
-	uint32_t max = c->n_hosts * 2 < 65536 ? 65536 : c->n_hosts * 2;
+	uint32_t max = host_hash_entries(t);
 	size_t *over = NULL, n_over = 0;
 	uint64_t *ok = NULL;
 	struct tapis_host_val *ov = NULL;
@@ -117,6 +118,13 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct compiled *c)
 
 		if (bpf_map_update_batch(fd, ok + off, ov + off, &n, &bo)) {
 			err = -errno;
+			if (err == -E2BIG) {
+				pr_err("%zu host names found no slot in the host index and the "
+				       "overflow table holds %" PRIu32
+				       ": raise settings.capacity.names, then unload and load",
+				       n_over, max);
+				err = -ENOSPC;
+			}
 			goto out;
 		}
 		off += n;
@@ -269,6 +277,23 @@ static void retire(struct tapis *t, uint32_t old, const struct compiled *c,
 	free(kept);
 }
 
+/* The host tables' size is fixed when the program is loaded (their reads
+ * are inlined against it): a policy that needs more is refused before
+ * anything changes, naming what would make room. */
+static int check_host_capacity(struct tapis *t, const struct compiled *c)
+{
+	uint32_t log2 = tapis_host_log2(t);
+	size_t cap = tapis_host_capacity(log2);
+
+	if (c->n_hosts <= cap)
+		return 0;
+	pr_err("the policy has %zu host names, the host tables were loaded for at most %zu "
+	       "(%u index slots, sized at load to that policy or settings.capacity.names): "
+	       "set settings.capacity.names to %zu or more, then unload and load",
+	       c->n_hosts, cap, 1u << log2, c->n_hosts);
+	return -ENOSPC;
+}
+
 /* Everything of the new policy into generation idle; nothing packets see. */
 static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 		     struct tapis_rule_meta *meta)
@@ -307,7 +332,10 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 			pr_err("publish address tables: %s", strerror(-err));
 	}
 	set.flags |= nt.flags;
+	set.host_idx_log2 = (uint8_t)tapis_host_log2(t);
 	set.v4_bits = (uint8_t)nt.v4_bits;
+	set.v6_dir_class = (uint8_t)nt.v6_dir_class;
+	set.v6_blk_class = (uint8_t)nt.v6_blk_class;
 	set.v4_leaf_limit = (uint16_t)nt.leaf_limit;
 	set.v4_chunks = (uint16_t)nt.n_chunks;
 	set.v4_chunks_used = (uint16_t)nt.chunks_used;
@@ -382,6 +410,9 @@ int tapis_apply(struct tapis *t, const struct compiled *c)
 		pr_err("internal: a compiled policy must be resolved before it is applied");
 		return -EINVAL;
 	}
+	err = check_host_capacity(t, c);
+	if (err)
+		return err;
 	meta = calloc(TAPIS_MAX_RULES, sizeof(*meta));
 	if (!meta)
 		return -ENOMEM;

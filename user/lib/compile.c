@@ -370,6 +370,7 @@ static void compile_settings(struct compiled *c)
 		s->ev_burst_ns = s->ev_interval_ns * (ps->events_burst ? ps->events_burst : 1);
 	}
 	c->flows = ps->flows ? ps->flows : TAPIS_FLOWS_DEFAULT;
+	c->capacity_names = ps->capacity_names;
 }
 
 int policy_compile(const struct policy *p, const struct compile_opts *o, struct compiled *c)

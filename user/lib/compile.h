@@ -65,12 +65,13 @@ struct compiled {
 	/* The settings slot, but for what the address tables add when they
 	 * are built (their flags again, tbl8 sizes). */
 	struct tapis_settings settings;
-	uint32_t flows;	       /* settings.flows: tapis_flows' size, fixed at load */
-	unsigned warnings;     /* printed by the compile */
-	size_t net_conflicts;  /* prefix entries another rule keeps */
-	size_t host_conflicts; /* host patterns another rule keeps */
-	size_t ids_held;       /* ids held by running rules this policy drops */
-	bool resolved;	       /* compiled_resolve succeeded */
+	uint32_t flows;		 /* settings.flows: tapis_flows' size, fixed at load */
+	uint32_t capacity_names; /* settings.capacity.names (0: unset), used at load */
+	unsigned warnings;	 /* printed by the compile */
+	size_t net_conflicts;	 /* prefix entries another rule keeps */
+	size_t host_conflicts;	 /* host patterns another rule keeps */
+	size_t ids_held;	 /* ids held by running rules this policy drops */
+	bool resolved;		 /* compiled_resolve succeeded */
 };
 
 struct compile_opts {

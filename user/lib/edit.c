@@ -308,7 +308,7 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 
 		fd = bpf_map_create(BPF_MAP_TYPE_HASH, tapis_map_names[M_HOSTS], 8,
-				    sizeof(struct tapis_host_val), 65536, &o);
+				    sizeof(struct tapis_host_val), host_hash_entries(t), &o);
 		if (fd < 0)
 			return -errno;
 		err = gen_publish_inner(t, M_HOSTS, gen, fd);
@@ -360,6 +360,12 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			goto out;
 		}
 		err = host_table_store(t, gen, fd, key, &v);
+		if (err == -ENOSPC)
+			pr_err("'%s%s': the host tables are full (loaded for %zu host names, "
+			       "settings.capacity.names): put the names in the policy file with a "
+			       "larger settings.capacity.names, then unload and load",
+			       host_pattern_prefix(h->kind), h->name,
+			       tapis_host_capacity(tapis_host_log2(t)));
 		if (err)
 			goto out;
 	} else {

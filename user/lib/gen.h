@@ -41,9 +41,19 @@ struct net_tables {
 	/* Per rule id: 0 not known yet, 1 never expires, 2 may expire (the
 	 * leaf lists end at the first entry whose rule never expires). */
 	uint8_t rule_exp[TAPIS_MAX_RULES];
-	int fd_filter, fd_l32, fd_pfx, fd_short;
-	uint64_t *filter; /* mmap */
-	uint32_t flags;	  /* settings flags this table set or needs */
+	/* IPv6 (tapis_abi.h): buckets and blocks, mmapped (NULL for a
+	 * reader, which looks up), the hash of hashed groups' and short
+	 * prefixes, the short-prefix trie. */
+	int fd_v6dir, fd_v6blk, fd_pfx, fd_short;
+	struct tapis_v6_bucket *v6dir;
+	struct tapis_v6_blk *v6blk;
+	uint32_t v6_dir_class, v6_blk_class; /* size classes (tapis_abi.h) */
+	uint32_t v6_bits, n_v6blk;	     /* 2^v6_bits buckets, n_v6blk blocks */
+	uint32_t *v6_free;		     /* blocks no slot named at open, taken from the end */
+	uint32_t n_v6free;
+	struct v6_item *b6; /* a bulk build's IPv6 prefixes, laid out at flush */
+	size_t b6_n, b6_cap;
+	uint32_t flags; /* settings flags this table set or needs */
 	/* Bulk build (a whole generation from a compiled policy, which has
 	 * no duplicates or conflicts left): no owner check per prefix, and
 	 * the hash-map writes gathered for net_tables_flush's batches. */
@@ -52,7 +62,7 @@ struct net_tables {
 	size_t ex_cap;	   /* entries it has room for */
 	uint64_t *ex_bulk; /* a bulk build's, sorted at flush */
 	size_t ex_n, ex_bcap;
-	void *bk6;     /* struct tapis_v6_key[] */
+	void *bk6;     /* struct tapis_v6_key[]: hash writes of a bulk build */
 	uint32_t *bv6; /* their values */
 	size_t bn6, bcap6;
 };
@@ -99,10 +109,10 @@ int net_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t rule);
 /* The entry that matches addr (most specific), 0 if none. */
 uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr);
-/* IPv4: the list the data path walks for addr (TAPIS_NET_CHAIN entries,
- * most specific first, 0-terminated), read from the maps. */
-void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *addr,
-			uint32_t *ents);
+/* The list the data path walks for addr (TAPIS_NET_CHAIN entries, most
+ * specific first, 0-terminated; the first whose rule acts matches), read
+ * from the maps. */
+void net_lookup_list(struct net_tables *nt, int dir, const struct net_entry *addr, uint32_t *ents);
 
 /* Drop the inner maps of a generation from every outer map (waits for an
  * RCU grace period in the kernel, so no packet still reads them). */

@@ -209,6 +209,85 @@ static int fill_fds_from_skel(struct tapis *t)
 	return t->prog_fd < 0 ? -errno : 0;
 }
 
+int tapis_host_idx_log2_for(size_t n_hosts, uint32_t capacity)
+{
+	size_t want = n_hosts > capacity ? n_hosts : capacity;
+	uint32_t log2 = TAPIS_HOST_IDX_LOG2_MIN;
+
+	while (log2 < TAPIS_HOST_IDX_LOG2_MAX && ((size_t)1 << log2) < 2 * want)
+		log2++;
+	return tapis_host_capacity(log2) < want ? -E2BIG : (int)log2;
+}
+
+uint32_t tapis_host_log2(struct tapis *t)
+{
+	struct tapis_state st;
+	uint32_t zero = 0;
+
+	if (!t->host_idx_log2) {
+		/* Before tapis_state had it: the one size there was. */
+		t->host_idx_log2 = TAPIS_HOST_IDX_LOG2_DEFAULT;
+		if (t->map_fd[M_STATE] >= 0 &&
+		    bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st) == 0 &&
+		    st.host_idx_log2 >= TAPIS_HOST_IDX_LOG2_MIN &&
+		    st.host_idx_log2 <= TAPIS_HOST_IDX_LOG2_MAX)
+			t->host_idx_log2 = st.host_idx_log2;
+	}
+	return t->host_idx_log2;
+}
+
+/* The host filter and index are read inline, so the program is verified
+ * against their inner templates' sizes: set here, before the load, for
+ * good (every generation's settings repeat the size for the data path). libbpf 1.1 cannot resize an
+ * inner template (bpf_map__set_max_entries on one crashes), so each
+ * outer map gets a template map of the size instead, tmpl[] (closed by the
+ * caller once the object is loaded). */
+static int size_host_tables(struct tapis *t, uint32_t log2, int tmpl[2])
+{
+	const struct {
+		int map;
+		uint32_t value_size, n;
+	} sizes[] = {
+		{M_HOST_INDEX, sizeof(struct tapis_host_slot), tapis_host_idx_entries(log2)},
+		/* 64-bit words */
+		{M_HOST_FILTER, sizeof(uint64_t),
+		 1u << (log2 + TAPIS_HOST_FILTER_LOG2_PER_SLOT - 6)},
+	};
+	LIBBPF_OPTS(bpf_map_create_opts, co, .map_flags = BPF_F_MMAPABLE);
+	struct bpf_map *m;
+	uint32_t n;
+	int err;
+
+	if (log2 < TAPIS_HOST_IDX_LOG2_MIN || log2 > TAPIS_HOST_IDX_LOG2_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < 2; i++) {
+		m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[sizes[i].map]);
+		n = sizes[i].n;
+		tmpl[i] = bpf_map_create(BPF_MAP_TYPE_ARRAY, tapis_map_names[sizes[i].map],
+					 sizeof(uint32_t), sizes[i].value_size, n, &co);
+		err = tmpl[i] < 0 ? -errno : m ? bpf_map__set_inner_map_fd(m, tmpl[i]) : -ENOENT;
+		if (err) {
+			pr_err("size %s to %u entries: %s", tapis_map_names[sizes[i].map], n,
+			       strerror(-err));
+			return err;
+		}
+	}
+	t->host_idx_log2 = log2;
+	return 0;
+}
+
+/* Written once into the fresh tapis_state, for every later process. */
+static int record_host_log2(struct tapis *t)
+{
+	struct tapis_state st;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st))
+		return -errno;
+	st.host_idx_log2 = t->host_idx_log2;
+	return bpf_map_update_elem(t->map_fd[M_STATE], &zero, &st, BPF_ANY) ? -errno : 0;
+}
+
 int tapis_create(struct tapis *t, const char *pin_path)
 {
 	return tapis_create_opts(t, pin_path, NULL);
@@ -220,6 +299,7 @@ static bool stale_pins(const struct tapis *t);
 int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_load_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	int tmpl[2] = {-1, -1};
 	struct bpf_map *m;
 	char path[PATH_MAX];
 	int err;
@@ -260,19 +340,38 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 		bpf_object__for_each_map(m, t->skel->obj) bpf_map__set_pin_path(m, NULL);
 	}
 	if (o && o->flows) {
-		/* A power of two, so the data path masks a hash into it. */
+		/* Powers of two, so the data path masks a hash into them; the
+		 * state of followed flows in proportion (tapis_abi.h). */
 		uint32_t slots = tapis_flow_slots(o->flows);
+		const struct {
+			int map;
+			uint32_t n;
+		} fl[] = {
+			{M_FLOWS, slots},
+			{M_L7_STATES, slots >> TAPIS_L7_STATES_SHIFT},
+			{M_L7_NAMES, slots >> TAPIS_L7_NAMES_SHIFT},
+		};
 
-		m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[M_FLOWS]);
-		err = m ? bpf_map__set_max_entries(m, slots) : -ENOENT;
-		if (err) {
-			pr_err("size %s to %u entries: %s", tapis_map_names[M_FLOWS], slots,
-			       strerror(-err));
-			goto fail;
+		for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+			m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[fl[i].map]);
+			err = m ? bpf_map__set_max_entries(m, fl[i].n) : -ENOENT;
+			if (err) {
+				pr_err("size %s to %u entries: %s", tapis_map_names[fl[i].map],
+				       fl[i].n, strerror(-err));
+				goto fail;
+			}
 		}
 		t->skel->rodata->flow_mask = slots - 1;
+		t->skel->rodata->l7_state_mask = fl[1].n - 1;
+		t->skel->rodata->l7_name_mask = fl[2].n - 1;
 	}
-	err = tapis_bpf__load(t->skel);
+	err = size_host_tables(
+		t, o && o->host_idx_log2 ? o->host_idx_log2 : TAPIS_HOST_IDX_LOG2_DEFAULT, tmpl);
+	if (!err)
+		err = tapis_bpf__load(t->skel);
+	for (int i = 0; i < 2; i++)
+		if (tmpl[i] >= 0)
+			close(tmpl[i]);
 	if (err) {
 		pr_err("load BPF program: %s (run with -vv for the verifier log)", strerror(-err));
 		goto fail;
@@ -280,6 +379,12 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 	err = fill_fds_from_skel(t);
 	if (err) {
 		pr_err("BPF object lacks its maps: %s", strerror(-err));
+		goto fail;
+	}
+	err = record_host_log2(t);
+	if (err) {
+		pr_err("record the host tables' size in %s: %s", tapis_map_names[M_STATE],
+		       strerror(-err));
 		goto fail;
 	}
 	if (pin_path) {

@@ -25,35 +25,51 @@
 #include "gen.h"
 #include "host_filter.h"
 
-#define FILTER_BYTES ((size_t)TAPIS_HOST_FILTER_WORDS * sizeof(uint64_t))
-#define INDEX_BYTES  ((size_t)TAPIS_HOST_IDX_SLOTS * sizeof(struct tapis_host_slot))
-
+/* Both arrays mapped, with the size the program was loaded with
+ * (tapis_abi.h): the hashes must agree with the data path's. */
 struct views {
 	uint64_t *filter;
 	struct tapis_host_slot *index;
+	uint32_t log2; /* of the index's slots */
 };
 
-static void filter_set(uint64_t *words, uint64_t key)
+static size_t filter_words(uint32_t log2)
 {
-	uint32_t bit = tapis_host_filter_bit(key);
+	return (size_t)1 << (log2 + TAPIS_HOST_FILTER_LOG2_PER_SLOT - 6);
+}
 
-	words[bit >> 6] |= 1ULL << (bit & 63);
+static size_t filter_bytes(uint32_t log2)
+{
+	return filter_words(log2) * sizeof(uint64_t);
+}
+
+static size_t index_bytes(uint32_t log2)
+{
+	return (size_t)tapis_host_idx_entries(log2) * sizeof(struct tapis_host_slot);
+}
+
+static void filter_set(const struct views *v, uint64_t key)
+{
+	uint32_t bit = tapis_host_filter_bit(key, tapis_host_idx_shift(v->log2));
+
+	v->filter[bit >> 6] |= 1ULL << (bit & 63);
 }
 
 /* Put key with v in the index: its slot if it has one, else the first
  * empty one from home. False when it found neither: home is then marked
  * overflowed and the key belongs in the hash map (the XDP side asks it). A
  * key with no rules that has no slot takes none. */
-static bool index_set(struct tapis_host_slot *idx, uint64_t key, const struct tapis_host_val *v)
+static bool index_set(const struct views *vw, uint64_t key, const struct tapis_host_val *v)
 {
-	uint32_t home = tapis_host_idx_home(key);
+	struct tapis_host_slot *idx = vw->index;
+	uint32_t home = tapis_host_idx_home(key, tapis_host_idx_shift(vw->log2));
 
 	if (!key) { /* 0 marks an empty slot: such a key lives in the hash map */
 		__atomic_fetch_or(&idx[home].flags, TAPIS_HIS_OVERFLOW, __ATOMIC_RELEASE);
 		return false;
 	}
 	for (uint32_t p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
-		struct tapis_host_slot *s = &idx[(home + p) & (TAPIS_HOST_IDX_SLOTS - 1)];
+		struct tapis_host_slot *s = &idx[home + p];
 		uint64_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
 		if (k == key) {
@@ -94,9 +110,9 @@ static void *map_view(int fd, size_t bytes)
 static void views_unmap(struct views *v)
 {
 	if (v->filter)
-		munmap(v->filter, FILTER_BYTES);
+		munmap(v->filter, filter_bytes(v->log2));
 	if (v->index)
-		munmap(v->index, INDEX_BYTES);
+		munmap(v->index, index_bytes(v->log2));
 	v->filter = NULL;
 	v->index = NULL;
 }
@@ -104,14 +120,15 @@ static void views_unmap(struct views *v)
 /* Create both maps for a generation, mapped. fds out; -errno. */
 static int create_both(int *ffd, int *ifd, struct views *v)
 {
-	*ffd = create(tapis_map_names[M_HOST_FILTER], sizeof(uint64_t), TAPIS_HOST_FILTER_WORDS);
+	*ffd = create(tapis_map_names[M_HOST_FILTER], sizeof(uint64_t),
+		      (uint32_t)filter_words(v->log2));
 	*ifd = *ffd < 0 ? -1
 			: create(tapis_map_names[M_HOST_INDEX], sizeof(struct tapis_host_slot),
-				 TAPIS_HOST_IDX_SLOTS);
+				 tapis_host_idx_entries(v->log2));
 	if (*ffd < 0 || *ifd < 0)
 		return *ffd < 0 ? *ffd : *ifd;
-	v->filter = map_view(*ffd, FILTER_BYTES);
-	v->index = v->filter ? map_view(*ifd, INDEX_BYTES) : NULL;
+	v->filter = map_view(*ffd, filter_bytes(v->log2));
+	v->index = v->filter ? map_view(*ifd, index_bytes(v->log2)) : NULL;
 	return v->index ? 0 : -errno;
 }
 
@@ -125,16 +142,16 @@ static int publish(struct tapis *t, uint32_t gen, int ffd, int ifd)
 int host_filter_build(struct tapis *t, uint32_t gen, const uint64_t *keys,
 		      const struct tapis_host_val *vals, size_t n, size_t *over, size_t *n_over)
 {
-	struct views v = {};
+	struct views v = {.log2 = tapis_host_log2(t)};
 	int ffd = -1, ifd = -1, err;
 
 	*n_over = 0;
 	err = create_both(&ffd, &ifd, &v);
 	if (!err) {
 		for (size_t i = 0; i < n; i++) {
-			if (!index_set(v.index, keys[i], &vals[i]))
+			if (!index_set(&v, keys[i], &vals[i]))
 				over[(*n_over)++] = i;
-			filter_set(v.filter, keys[i]);
+			filter_set(&v, keys[i]);
 		}
 		views_unmap(&v);
 		err = publish(t, gen, ffd, ifd);
@@ -157,8 +174,8 @@ static int fill_from_table(int hosts_fd, struct views *v)
 
 	while (bpf_map_get_next_key(hosts_fd, prev, &next) == 0) {
 		if (bpf_map_lookup_elem(hosts_fd, &next, &val) == 0) {
-			index_set(v->index, next, &val);
-			filter_set(v->filter, next);
+			index_set(v, next, &val);
+			filter_set(v, next);
 		}
 		key = next;
 		prev = &key;
@@ -170,13 +187,13 @@ int host_table_lookup(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 		      struct tapis_host_val *v)
 {
 	struct tapis_host_slot slot;
-	uint32_t home = tapis_host_idx_home(key), i;
+	uint32_t home = tapis_host_idx_home(key, tapis_host_idx_shift(tapis_host_log2(t))), i;
 	int ifd = gen_inner_fd(t, M_HOST_INDEX, gen), err = -ENOENT;
 
 	memset(v, 0, sizeof(*v));
 	if (ifd >= 0 && key) {
 		for (uint32_t p = 0; p < TAPIS_HOST_IDX_PROBES; p++) {
-			i = (home + p) & (TAPIS_HOST_IDX_SLOTS - 1);
+			i = home + p;
 			if (bpf_map_lookup_elem(ifd, &i, &slot) || !slot.key)
 				break;
 			if (slot.key == key) {
@@ -197,7 +214,7 @@ int host_table_lookup(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 int host_table_store(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 		     const struct tapis_host_val *val)
 {
-	struct views v = {};
+	struct views v = {.log2 = tapis_host_log2(t)};
 	int ffd, ifd, err;
 
 	ffd = gen_inner_fd(t, M_HOST_FILTER, gen);
@@ -219,13 +236,13 @@ int host_table_store(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 		err = ffd < 0 ? ffd : ifd;
 		goto out;
 	}
-	v.filter = map_view(ffd, FILTER_BYTES);
-	v.index = v.filter ? map_view(ifd, INDEX_BYTES) : NULL;
+	v.filter = map_view(ffd, filter_bytes(v.log2));
+	v.index = v.filter ? map_view(ifd, index_bytes(v.log2)) : NULL;
 	if (!v.index) {
 		err = -errno;
 		goto out;
 	}
-	if (index_set(v.index, key, val)) {
+	if (index_set(&v, key, val)) {
 		/* In the index now: a copy in the hash map would be stale. */
 		if (bpf_map_delete_elem(hosts_fd, &key) && errno != ENOENT) {
 			err = -errno;
@@ -244,7 +261,7 @@ int host_table_store(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 	}
 	/* Last: the bit lets readers look at all. */
 	if (val->self_rule || val->sub_rule)
-		filter_set(v.filter, key);
+		filter_set(&v, key);
 	err = 0;
 out:
 	views_unmap(&v);

@@ -35,4 +35,14 @@ int host_table_lookup(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 int host_table_store(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 		     const struct tapis_host_val *v);
 
+/* Entries of a generation's hash map (tapis_hosts): the keys that find no
+ * index slot, a few percent below the index's capacity, and live edits
+ * that find none; a quarter of the index's slots, at least 1024. */
+static inline uint32_t host_hash_entries(struct tapis *t)
+{
+	uint32_t n = (1u << tapis_host_log2(t)) / 4;
+
+	return n < 1024 ? 1024 : n;
+}
+
 #endif /* TAPIS_HOST_FILTER_H */

@@ -23,6 +23,8 @@
 
 static int ex_map(struct net_tables *nt);
 static int ex_flush(struct net_tables *nt);
+static int v6_open(struct net_tables *nt);
+static void v6_close(struct net_tables *nt);
 
 /* n and a quarter more, at least min_extra more. */
 static size_t with_headroom_sz(size_t n, size_t min_extra)
@@ -72,9 +74,10 @@ int gen_publish_inner(struct tapis *t, int map_id, uint32_t gen, int fd)
 
 void gen_unpin_inner(struct tapis *t, uint32_t gen)
 {
-	static const int inner[] = {M_V4_DIR16,	 M_V4_DIR24,	M_V4_CHUNK,   M_V4_LEAF,
-				    M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,     M_V6_PFX,
-				    M_V6_SHORT,	 M_HOSTS,	M_HOST_INDEX, M_HOST_FILTER};
+	static const int inner[] = {
+		M_V4_DIR16, M_V4_DIR24, M_V4_CHUNK, M_V4_CHUNK_S, M_V4_LEAF,	M_V6_DIR0,
+		M_V6_DIR1,  M_V6_DIR2,	M_V6_DIR3,  M_V6_BLK0,	  M_V6_BLK1,	M_V6_BLK2,
+		M_V6_BLK3,  M_V6_PFX,	M_V6_SHORT, M_HOSTS,	  M_HOST_INDEX, M_HOST_FILTER};
 	char path[PATH_MAX];
 
 	for (size_t i = 0; t->pin_path[0] && i < sizeof(inner) / sizeof(inner[0]); i++) {
@@ -150,7 +153,7 @@ static void nt_init(struct net_tables *nt, struct tapis *t, uint32_t gen)
 	nt->t = t;
 	nt->gen = gen;
 	nt->fd_dir = nt->fd_chunk = nt->fd_leaf = nt->exact_fd = -1;
-	nt->fd_filter = nt->fd_l32 = nt->fd_pfx = nt->fd_short = -1;
+	nt->fd_v6dir = nt->fd_v6blk = nt->fd_pfx = nt->fd_short = -1;
 }
 
 /* ---- IPv4 trie: sizes ---- */
@@ -570,6 +573,12 @@ static int v4_buffers(struct net_tables *nt, const struct v4_plan *plan)
 	 * room for live adds, the rest left to leaves. */
 	nt->v4_bits = plan->bits;
 	nt->n_chunks = with_headroom(plan->chunks, TAPIS_V4_SLOT_IDS - TAPIS_V4_MIN_LEAVES, 64);
+	/* Few chunks: the small map, read inline, whatever room it leaves
+	 * for live adds beyond the 64 at least that the policy gets. */
+	if (plan->bits == TAPIS_V4_BITS_SMALL && plan->chunks + 64 <= TAPIS_V4_CHUNKS_SMALL) {
+		nt->n_chunks = TAPIS_V4_CHUNKS_SMALL;
+		nt->flags |= TAPIS_SF_V4_CHUNK_SMALL;
+	}
 	nt->leaf_limit = TAPIS_V4_SLOT_IDS - nt->n_chunks;
 	nt->n_leaves = nt->leaf_limit < TAPIS_V4_MAX_LEAVES ? nt->leaf_limit : TAPIS_V4_MAX_LEAVES;
 	nt->leaves_used = 1;
@@ -607,6 +616,11 @@ static int v4_dir_map(uint32_t bits)
 	return bits == TAPIS_V4_BITS_SMALL ? M_V4_DIR16 : M_V4_DIR24;
 }
 
+static int v4_chunk_map(uint32_t flags)
+{
+	return flags & TAPIS_SF_V4_CHUNK_SMALL ? M_V4_CHUNK_S : M_V4_CHUNK;
+}
+
 /* The bulk-built trie into maps: the first level as built, chunks and
  * leaves with room for live edits. */
 static int v4_write_maps(struct net_tables *nt)
@@ -619,9 +633,10 @@ static int v4_write_maps(struct net_tables *nt)
 			    nt->dir, ((size_t)1 << nt->v4_bits) * sizeof(*nt->dir), 0);
 	if (nt->fd_dir < 0)
 		return nt->fd_dir;
-	nt->fd_chunk = v4_map(M_V4_CHUNK, sizeof(struct tapis_v4_slots), chunk_vals, nt->chunk,
+	nt->fd_chunk = v4_map(v4_chunk_map(nt->flags), sizeof(struct tapis_v4_slots), chunk_vals,
+			      nt->chunk,
 			      (size_t)nt->chunks_used * TAPIS_V4_CHUNK_SLOTS * sizeof(*nt->chunk),
-			      BPF_F_INNER_MAP);
+			      nt->flags & TAPIS_SF_V4_CHUNK_SMALL ? 0 : BPF_F_INNER_MAP);
 	if (nt->fd_chunk < 0)
 		return nt->fd_chunk;
 	/* The leaf map has one size (maps.bpf.h), of which the leaf ids below
@@ -753,57 +768,14 @@ static void v4_close(struct net_tables *nt)
 	nt->windowed = false;
 }
 
-static int filter_map(uint32_t flags)
-{
-	return flags & TAPIS_SF_V6_FILTER_SMALL ? M_V6_FILTER_S : M_V6_FILTER;
-}
-
-static size_t filter_bytes(uint32_t flags)
-{
-	return (flags & TAPIS_SF_V6_FILTER_SMALL ? TAPIS_V6_FILTER_S_WORDS
-						 : TAPIS_V6_FILTER_WORDS) *
-	       sizeof(uint64_t);
-}
-
-static int create_v6(struct net_tables *nt, size_t n_v6)
-{
-	uint32_t n = n_v6 * 2 < MIN_HASH ? MIN_HASH : n_v6 * 2;
-	bool small = n_v6 <= TAPIS_V6_FILTER_S_MAX_TOPS;
-
-	/* A policy's /32s are at most its prefixes. */
-	if (small)
-		nt->flags |= TAPIS_SF_V6_FILTER_SMALL;
-	nt->fd_filter = create_inner(
-		BPF_MAP_TYPE_ARRAY, tapis_map_names[small ? M_V6_FILTER_S : M_V6_FILTER], 4, 8,
-		small ? TAPIS_V6_FILTER_S_WORDS : TAPIS_V6_FILTER_WORDS, BPF_F_MMAPABLE);
-	if (nt->fd_filter < 0)
-		return nt->fd_filter;
-	nt->fd_l32 = create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_L32],
-				  sizeof(struct tapis_v6_l32_key), sizeof(struct tapis_v6_l32_val),
-				  n, BPF_F_NO_PREALLOC);
-	if (nt->fd_l32 < 0)
-		return nt->fd_l32;
-	nt->fd_pfx = create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_PFX],
-				  sizeof(struct tapis_v6_key), 4, n, BPF_F_NO_PREALLOC);
-	if (nt->fd_pfx < 0)
-		return nt->fd_pfx;
-	nt->fd_short = create_inner(BPF_MAP_TYPE_LPM_TRIE, tapis_map_names[M_V6_SHORT],
-				    sizeof(struct tapis_lpm_v6_key), 4, 4096, BPF_F_NO_PREALLOC);
-	if (nt->fd_short < 0)
-		return nt->fd_short;
-	nt->filter = map_mmap(nt->fd_filter, filter_bytes(nt->flags), false);
-	return nt->filter ? 0 : -errno;
-}
-
 int net_tables_create(struct net_tables *nt, struct tapis *t, uint32_t gen, size_t n_v4,
 		      const struct v4_plan *plan, size_t n_v6)
 {
 	int err;
 
 	nt_init(nt, t, gen);
+	(void)n_v6; /* the IPv6 maps are sized at flush, to the groups */
 	err = v4_buffers(nt, plan);
-	if (!err)
-		err = create_v6(nt, n_v6);
 	if (!err) {
 		nt->exact_fd = exact_fd(t, gen, true, n_v4);
 		err = nt->exact_fd < 0 ? nt->exact_fd : ex_map(nt);
@@ -827,10 +799,10 @@ int net_tables_publish(struct net_tables *nt)
 	int err = 0;
 
 	err = err ?: publish_one(t, v4_dir_map(nt->v4_bits), nt->gen, nt->fd_dir);
-	err = err ?: publish_one(t, M_V4_CHUNK, nt->gen, nt->fd_chunk);
+	err = err ?: publish_one(t, v4_chunk_map(nt->flags), nt->gen, nt->fd_chunk);
 	err = err ?: publish_one(t, M_V4_LEAF, nt->gen, nt->fd_leaf);
-	err = err ?: publish_one(t, filter_map(nt->flags), nt->gen, nt->fd_filter);
-	err = err ?: publish_one(t, M_V6_L32, nt->gen, nt->fd_l32);
+	err = err ?: publish_one(t, M_V6_DIR0 + nt->v6_dir_class, nt->gen, nt->fd_v6dir);
+	err = err ?: publish_one(t, M_V6_BLK0 + nt->v6_blk_class, nt->gen, nt->fd_v6blk);
 	err = err ?: publish_one(t, M_V6_PFX, nt->gen, nt->fd_pfx);
 	err = err ?: publish_one(t, M_V6_SHORT, nt->gen, nt->fd_short);
 	if (err)
@@ -859,20 +831,22 @@ int net_tables_open(struct net_tables *nt, struct tapis *t, uint32_t gen)
 	if (bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set))
 		return -errno;
 	nt->fd_dir = gen_inner_fd(t, v4_dir_map(set.v4_bits), gen);
-	nt->fd_chunk = gen_inner_fd(t, M_V4_CHUNK, gen);
+	nt->fd_chunk = gen_inner_fd(t, v4_chunk_map(set.flags), gen);
 	nt->fd_leaf = gen_inner_fd(t, M_V4_LEAF, gen);
-	nt->fd_filter = gen_inner_fd(t, filter_map(set.flags), gen);
-	nt->fd_l32 = gen_inner_fd(t, M_V6_L32, gen);
+	nt->v6_dir_class = set.v6_dir_class & (TAPIS_V6_CLASSES - 1);
+	nt->v6_blk_class = set.v6_blk_class & (TAPIS_V6_CLASSES - 1);
+	nt->fd_v6dir = gen_inner_fd(t, M_V6_DIR0 + nt->v6_dir_class, gen);
+	nt->fd_v6blk = gen_inner_fd(t, M_V6_BLK0 + nt->v6_blk_class, gen);
 	nt->fd_pfx = gen_inner_fd(t, M_V6_PFX, gen);
 	nt->fd_short = gen_inner_fd(t, M_V6_SHORT, gen);
 	nt->exact_fd = exact_fd(t, gen, false, 0);
-	if (nt->fd_dir < 0 || nt->fd_chunk < 0 || nt->fd_leaf < 0 || nt->fd_filter < 0 ||
-	    nt->fd_l32 < 0 || nt->fd_pfx < 0 || nt->fd_short < 0 || nt->exact_fd < 0) {
+	if (nt->fd_dir < 0 || nt->fd_chunk < 0 || nt->fd_leaf < 0 || nt->fd_v6dir < 0 ||
+	    nt->fd_v6blk < 0 || nt->fd_pfx < 0 || nt->fd_short < 0 || nt->exact_fd < 0) {
 		err = -ENOENT;
 		goto fail;
 	}
 	nt->flags = set.flags;
-	err = ex_map(nt) ?: v4_open(nt, &set);
+	err = ex_map(nt) ?: v4_open(nt, &set) ?: v6_open(nt);
 	if (err)
 		goto fail;
 	return 0;
@@ -900,14 +874,12 @@ void net_tables_close(struct net_tables *nt)
 	free(nt->ex_bulk);
 	nt->ex_bulk = NULL;
 	nt->ex_n = nt->ex_bcap = 0;
-	if (nt->filter)
-		munmap(nt->filter, filter_bytes(nt->flags));
-	int *fds[] = {&nt->fd_dir,    &nt->fd_chunk, &nt->fd_leaf, &nt->exact_fd,
-		      &nt->fd_filter, &nt->fd_l32,   &nt->fd_pfx,  &nt->fd_short};
+	v6_close(nt);
+	int *fds[] = {&nt->fd_dir,   &nt->fd_chunk, &nt->fd_leaf, &nt->exact_fd,
+		      &nt->fd_v6dir, &nt->fd_v6blk, &nt->fd_pfx,  &nt->fd_short};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
-	nt->filter = NULL;
 	free_gathered(nt);
 }
 
@@ -923,23 +895,6 @@ static uint32_t v4_addr_h(const struct net_entry *e)
 static uint32_t v4_mask(uint32_t a, unsigned plen)
 {
 	return plen ? a & (0xffffffffu << (32 - plen)) : 0;
-}
-
-/* ---- IPv6 ---- */
-static void v6_key(struct tapis_v6_key *k, int dir, const struct net_entry *e)
-{
-	memset(k, 0, sizeof(*k));
-	k->dir = dir;
-	k->plen = e->plen;
-	k->top = ((uint32_t)e->addr[0] << 24) | ((uint32_t)e->addr[1] << 16) |
-		 ((uint32_t)e->addr[2] << 8) | e->addr[3];
-	memcpy(k->addr, e->addr, 16);
-}
-
-static uint32_t v6_bits(const struct net_entry *e)
-{
-	return ((uint32_t)e->addr[4] << 24) | ((uint32_t)e->addr[5] << 16) |
-	       ((uint32_t)e->addr[6] << 8) | e->addr[7];
 }
 
 /* Append a key and value for a later batch write. */
@@ -978,95 +933,287 @@ static int batch_write(int fd, const void *keys, const uint32_t *vals, size_t n,
 	return 0;
 }
 
-int net_tables_flush(struct net_tables *nt)
-{
-	int err = v4_write_maps(nt);
+/* ---- IPv6: groups in buckets, their prefixes in blocks (tapis_abi.h) ---- */
+struct v6_item {
+	uint8_t dir, plen;
+	uint8_t addr[16];
+	uint32_t ent;
+};
 
-	err = err ?: ex_flush(nt);
-	err = err
-		      ?: batch_write(nt->fd_pfx, nt->bk6, nt->bv6, nt->bn6,
-				     sizeof(struct tapis_v6_key));
-	free_gathered(nt);
-	return err;
+static uint32_t be32_at(const uint8_t *a)
+{
+	return ((uint32_t)a[0] << 24) | ((uint32_t)a[1] << 16) | ((uint32_t)a[2] << 8) | a[3];
 }
 
-/* The prefix table (fd_pfx) says that an entry exists (owner_of): an
- * insert writes it last and a delete removes it last, so that a process
- * killed in between leaves an entry the next insert or delete finds to
- * do, and the steps before it are safe to do twice. */
-static int v6_pfx_commit(struct net_tables *nt, const struct tapis_v6_key *k, uint32_t v)
+/* The mask of address bits 32..63 that a length 32..64 keeps. */
+static uint32_t v6_mask32(unsigned plen)
 {
+	return plen <= 32 ? 0 : 0xffffffffu << (64 - plen);
+}
+
+static uint64_t v6_slot_make(uint32_t top, int dir, uint32_t blk)
+{
+	return ((uint64_t)top << 32) | ((uint64_t)(dir & 1) << TAPIS_V6_SLOT_DIR_BIT) | blk;
+}
+
+static void v6_key(struct tapis_v6_key *k, int dir, const uint8_t *addr, unsigned plen)
+{
+	memset(k, 0, sizeof(*k));
+	k->dir = dir;
+	k->plen = plen;
+	k->top = be32_at(addr);
+	memcpy(k->addr, addr, 16);
+}
+
+/* A block's inline prefixes linked to their parents: each to the most
+ * specific other one it lies in, while its own rule may expire (the walk
+ * ends at a rule that never expires, as chain_cut ends an IPv4 list). */
+static void v6_link(struct net_tables *nt, struct tapis_v6_blk *b)
+{
+	for (int i = 0; i < b->n; i++) {
+		uint32_t e = b->inl[i].ent & (TAPIS_ENT_RULE_MASK | TAPIS_ENT_PLEN_MASK);
+		unsigned pl = tapis_ent_plen(e), best = 0;
+		int par = -1;
+
+		for (int j = 0; j < b->n && rule_may_expire(nt, tapis_ent_rule(e)); j++) {
+			unsigned pj = tapis_ent_plen(b->inl[j].ent);
+
+			if (j == i || pj >= pl || (par >= 0 && pj <= best))
+				continue;
+			if ((b->inl[i].bits & v6_mask32(pj)) == b->inl[j].bits) {
+				par = j;
+				best = pj;
+			}
+		}
+		b->inl[i].ent = e | (uint32_t)(par + 1) << TAPIS_V6_PARENT_SHIFT;
+	}
+}
+
+static void v6_lenbit(struct tapis_v6_blk *b, unsigned plen)
+{
+	unsigned bit = plen - 32;
+
+	b->lenmask[bit / 64] |= 1ULL << (bit % 64);
+}
+
+static int v6_bucket_read(struct net_tables *nt, uint32_t b, struct tapis_v6_bucket *out)
+{
+	if (nt->v6dir) {
+		for (int i = 0; i < TAPIS_V6_DIR_SLOTS; i++)
+			out->slot[i] = __atomic_load_n(&nt->v6dir[b].slot[i], __ATOMIC_ACQUIRE);
+		return 0;
+	}
+	return bpf_map_lookup_elem(nt->fd_v6dir, &b, out) ? -errno : 0;
+}
+
+static int v6_blk_read(struct net_tables *nt, uint32_t id, struct tapis_v6_blk *out)
+{
+	if (id >= nt->n_v6blk)
+		return -EUCLEAN; /* a slot names a block the table does not have */
+	if (nt->v6blk) {
+		memcpy(out, &nt->v6blk[id], sizeof(*out));
+		return 0;
+	}
+	return bpf_map_lookup_elem(nt->fd_v6blk, &id, out) ? -errno : 0;
+}
+
+/* Group (top, dir): its bucket *b, slot *si (-1: no such group) and block. */
+static int v6_find(struct net_tables *nt, uint32_t top, int dir, uint32_t *b, int *si,
+		   uint32_t *blk)
+{
+	uint64_t want = v6_slot_make(top, dir, 0);
+	struct tapis_v6_bucket bk;
+	int err;
+
+	*b = tapis_v6_bucket_of(top, dir, nt->v6_bits);
+	*si = -1;
+	*blk = 0;
+	if (nt->fd_v6dir < 0)
+		return 0;
+	err = v6_bucket_read(nt, *b, &bk);
+	if (err)
+		return err;
+	for (int i = 0; i < TAPIS_V6_DIR_SLOTS; i++) {
+		uint64_t s = bk.slot[i];
+
+		if ((s & ~(uint64_t)TAPIS_V6_SLOT_BLK_MASK) == want &&
+		    (s & TAPIS_V6_SLOT_BLK_MASK)) {
+			*si = i;
+			*blk = s & TAPIS_V6_SLOT_BLK_MASK;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* One 8-byte store: packets see the group's old block or its new one. */
+static void v6_slot_store(struct net_tables *nt, uint32_t b, int si, uint64_t v)
+{
+	__atomic_store_n(&nt->v6dir[b].slot[si], v, __ATOMIC_RELEASE);
+}
+
+/* A block no slot names, written whole before a slot names it. Blocks a
+ * command stops naming are taken again only by a later command (v6_open):
+ * no packet still reads them. */
+static int v6_blk_new(struct net_tables *nt, const struct tapis_v6_blk *b, uint32_t *id)
+{
+	if (!nt->n_v6free) {
+		pr_err("IPv6 table has no room for more edits (%u blocks); reload the policy to "
+		       "grow it",
+		       nt->n_v6blk);
+		return -ENOSPC;
+	}
+	*id = nt->v6_free[--nt->n_v6free];
+	memcpy(&nt->v6blk[*id], b, sizeof(*b));
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	return 0;
+}
+
+static int v6_hash_put(struct net_tables *nt, int dir, const uint8_t *addr, unsigned plen,
+		       uint32_t v)
+{
+	struct tapis_v6_key k;
+
+	v6_key(&k, dir, addr, plen);
 	if (nt->bulk)
-		return gather(&nt->bk6, &nt->bv6, &nt->bn6, &nt->bcap6, k, sizeof(*k), v);
-	return bpf_map_update_elem(nt->fd_pfx, k, &v, BPF_ANY) ? -errno : 0;
+		return gather(&nt->bk6, &nt->bv6, &nt->bn6, &nt->bcap6, &k, sizeof(k), v);
+	if (bpf_map_update_elem(nt->fd_pfx, &k, &v, BPF_ANY))
+		return errno == E2BIG ? -ENOSPC : -errno;
+	return 0;
+}
+
+/* The address of an inline prefix, from its group's top and its bits. */
+static void v6_inl_addr(uint32_t top, uint32_t bits, uint8_t *addr)
+{
+	uint32_t w[2] = {htonl(top), htonl(bits)};
+
+	memset(addr, 0, 16);
+	memcpy(addr, w, 8);
+}
+
+/* An inline block made hashed: its prefixes into the hash first (a
+ * process killed before the block is swapped leaves hash entries that no
+ * packet and no owner check reads, rewritten by the next try). */
+static int v6_to_hashed(struct net_tables *nt, struct tapis_v6_blk *b, uint32_t top, int dir)
+{
+	struct tapis_v6_blk h = {.hashed = 1, .count = b->n};
+	uint8_t addr[16];
+	int err;
+
+	for (int i = 0; i < b->n; i++) {
+		uint32_t e = b->inl[i].ent & (TAPIS_ENT_RULE_MASK | TAPIS_ENT_PLEN_MASK);
+
+		v6_inl_addr(top, b->inl[i].bits, addr);
+		err = v6_hash_put(nt, dir, addr, tapis_ent_plen(e), e);
+		if (err)
+			return err;
+		v6_lenbit(&h, tapis_ent_plen(e));
+	}
+	*b = h;
+	return 0;
+}
+
+static int v6_short_put(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t v)
+{
+	struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
+
+	lk.data[0] = dir;
+	memcpy(&lk.data[1], e->addr, 16);
+	if (bpf_map_update_elem(nt->fd_short, &lk, &v, BPF_ANY))
+		return -errno;
+	nt->flags |= TAPIS_SF_V6_SHORT;
+	/* The hash says that the entry exists (owner_of): last. */
+	return v6_hash_put(nt, dir, e->addr, e->plen, v);
 }
 
 static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t v)
 {
-	struct tapis_v6_key k;
-	int err;
+	uint32_t top = be32_at(e->addr), bits = be32_at(e->addr + 4), b, blk, id;
+	struct tapis_v6_blk bl = {};
+	int si, err, i;
 
-	v6_key(&k, dir, e);
-	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
-		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
+	if (nt->bulk) {
+		struct v6_item *it;
 
-		lk.data[0] = dir;
-		memcpy(&lk.data[1], e->addr, 16);
-		if (bpf_map_update_elem(nt->fd_short, &lk, &v, BPF_ANY))
-			return -errno;
-		nt->flags |= TAPIS_SF_V6_SHORT;
-		return v6_pfx_commit(nt, &k, v);
+		if (nt->b6_n == nt->b6_cap) {
+			size_t c = nt->b6_cap ? 2 * nt->b6_cap : 4096;
+
+			it = realloc(nt->b6, c * sizeof(*it));
+			if (!it)
+				return -ENOMEM;
+			nt->b6 = it;
+			nt->b6_cap = c;
+		}
+		it = &nt->b6[nt->b6_n++];
+		*it = (struct v6_item){.dir = dir, .plen = e->plen, .ent = v};
+		memcpy(it->addr, e->addr, 16);
+		return 0;
 	}
-	struct tapis_v6_l32_key lk = {.top = k.top, .dir = dir};
-	struct tapis_v6_l32_val lv = {};
-	unsigned bit = e->plen - 32;
-	int i;
+	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN)
+		return v6_short_put(nt, dir, e, v);
+	err = v6_find(nt, top, dir, &b, &si, &blk);
+	if (!err && si >= 0)
+		err = v6_blk_read(nt, blk, &bl);
+	if (err)
+		return err;
+	if (si >= 0 && bl.hashed) {
+		/* In place: the count (user space's only) may run high, a
+		 * length bit before its prefix only costs a probe; the hash
+		 * entry last. */
+		struct tapis_v6_blk *m = &nt->v6blk[blk];
+		unsigned bit = e->plen - 32;
 
-	err = bpf_map_lookup_elem(nt->fd_l32, &lk, &lv);
-	if (err && errno != ENOENT)
-		return -errno;
-	lv.lenmask[bit / 64] |= 1ULL << (bit % 64);
-	lv.count++;
-	/* Inline already: an insert killed before its commit, done again. */
-	for (i = 0; i < lv.n_inline; i++)
-		if (lv.inl[i].plen == e->plen && lv.inl[i].bits == v6_bits(e))
+		__atomic_fetch_add(&m->count, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&m->lenmask[bit / 64], 1ULL << (bit % 64), __ATOMIC_RELEASE);
+		return v6_hash_put(nt, dir, e->addr, e->plen, v);
+	}
+	/* An inline group, or a new one: a new block, then one store. */
+	for (i = 0; i < bl.n; i++)
+		if (tapis_ent_plen(bl.inl[i].ent) == e->plen && bl.inl[i].bits == bits)
 			break;
-	if (i < lv.n_inline) {
-		lv.inl[i].ent = v;
-	} else if (!lv.overflow && e->plen <= 64 && lv.n_inline < TAPIS_V6_INLINE) {
-		struct tapis_v6_inline *in = &lv.inl[lv.n_inline++];
-
-		in->bits = v6_bits(e);
-		in->plen = e->plen;
-		in->ent = v;
+	if (i < bl.n) {
+		bl.inl[i].ent = v;
+	} else if (e->plen <= TAPIS_V6_INLINE_MAX_PLEN && bl.n < TAPIS_V6_BLK_INLINE) {
+		bl.inl[bl.n].bits = bits & v6_mask32(e->plen);
+		bl.inl[bl.n++].ent = v;
 	} else {
-		lv.overflow = 1;
+		err = v6_to_hashed(nt, &bl, top, dir) ?: v6_hash_put(nt, dir, e->addr, e->plen, v);
+		if (err)
+			return err;
+		bl.count++;
+		v6_lenbit(&bl, e->plen);
 	}
-	if (bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY))
-		return -errno;
-	/* Filter after the table: a packet that sees the bit finds the
-	 * prefix. */
-	uint32_t fb = tapis_v6_filter_bit(k.top, !!(nt->flags & TAPIS_SF_V6_FILTER_SMALL));
-	uint32_t word = fb >> 6;
-	uint64_t w = 0;
+	if (!bl.hashed)
+		v6_link(nt, &bl);
+	if (si < 0) {
+		struct tapis_v6_bucket bk;
 
-	if (nt->filter) {
-		__atomic_fetch_or(&nt->filter[word], 1ULL << (fb & 63), __ATOMIC_RELEASE);
-	} else {
-		if (bpf_map_lookup_elem(nt->fd_filter, &word, &w))
-			return -errno;
-		w |= 1ULL << (fb & 63);
-		if (bpf_map_update_elem(nt->fd_filter, &word, &w, BPF_ANY))
-			return -errno;
+		err = v6_bucket_read(nt, b, &bk);
+		if (err)
+			return err;
+		for (si = 0; si < TAPIS_V6_DIR_SLOTS && bk.slot[si]; si++)
+			;
+		if (si == TAPIS_V6_DIR_SLOTS) {
+			pr_err("IPv6 table has no room for another /32 in this bucket; reload the "
+			       "policy to grow it");
+			return -ENOSPC;
+		}
 	}
-	return v6_pfx_commit(nt, &k, v);
+	err = v6_blk_new(nt, &bl, &id);
+	if (err)
+		return err;
+	v6_slot_store(nt, b, si, v6_slot_make(top, dir, id));
+	return 0;
 }
 
 static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 {
+	uint32_t top = be32_at(e->addr), bits = be32_at(e->addr + 4), b, blk, id;
+	struct tapis_v6_blk bl;
 	struct tapis_v6_key k;
+	int si, err, i;
 
-	v6_key(&k, dir, e);
+	v6_key(&k, dir, e->addr, e->plen);
 	if (e->plen < TAPIS_V6_MIN_HASHED_PLEN) {
 		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + e->plen};
 
@@ -1076,34 +1223,377 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 			return -errno;
 		return bpf_map_delete_elem(nt->fd_pfx, &k) ? -errno : 0;
 	}
-	/* The length bit and the filter bit stay: other prefixes of the same
-	 * length may share them, and a stale bit only costs one probe. */
-	struct tapis_v6_l32_key lk = {.top = k.top, .dir = dir};
-	struct tapis_v6_l32_val lv;
-	bool found = false;
-
-	if (bpf_map_lookup_elem(nt->fd_l32, &lk, &lv) == 0) {
-		for (int i = 0; i < lv.n_inline; i++) {
-			if (lv.inl[i].plen != e->plen || lv.inl[i].bits != v6_bits(e))
-				continue;
-			memmove(&lv.inl[i], &lv.inl[i + 1],
-				(lv.n_inline - i - 1) * sizeof(lv.inl[0]));
-			lv.n_inline--;
-			found = true;
-			break;
-		}
-		/* Counted down only with an inline entry, which a delete done
-		 * twice finds once: a count too high keeps the key (one
-		 * probe, until the next reload), one too low would drop the
-		 * key of prefixes still there. */
-		if (found && lv.count > 0 && --lv.count == 0) {
-			if (bpf_map_delete_elem(nt->fd_l32, &lk))
-				return -errno;
-		} else if (found && bpf_map_update_elem(nt->fd_l32, &lk, &lv, BPF_ANY)) {
+	err = v6_find(nt, top, dir, &b, &si, &blk);
+	if (!err && si < 0)
+		err = -ENOENT;
+	err = err ?: v6_blk_read(nt, blk, &bl);
+	if (err)
+		return err;
+	if (bl.hashed) {
+		/* The hash entry first: a delete killed after it leaves a
+		 * count too high, which only keeps the group (a probe). */
+		if (bpf_map_delete_elem(nt->fd_pfx, &k))
 			return -errno;
+		if (__atomic_sub_fetch(&nt->v6blk[blk].count, 1, __ATOMIC_RELAXED) == 0)
+			v6_slot_store(nt, b, si, v6_slot_make(top, dir, TAPIS_V6_BLK_EMPTY));
+		return 0;
+	}
+	for (i = 0; i < bl.n; i++)
+		if (tapis_ent_plen(bl.inl[i].ent) == e->plen && bl.inl[i].bits == bits)
+			break;
+	if (i == bl.n)
+		return -ENOENT;
+	memmove(&bl.inl[i], &bl.inl[i + 1], (bl.n - i - 1) * sizeof(bl.inl[0]));
+	memset(&bl.inl[--bl.n], 0, sizeof(bl.inl[0]));
+	if (!bl.n) {
+		v6_slot_store(nt, b, si, v6_slot_make(top, dir, TAPIS_V6_BLK_EMPTY));
+		return 0;
+	}
+	v6_link(nt, &bl);
+	err = v6_blk_new(nt, &bl, &id);
+	if (err)
+		return err;
+	v6_slot_store(nt, b, si, v6_slot_make(top, dir, id));
+	return 0;
+}
+
+/* The rule of exact prefix e in direction dir. */
+static int v6_owner(struct net_tables *nt, int dir, const struct net_entry *e, uint32_t *owner)
+{
+	uint32_t top = be32_at(e->addr), bits = be32_at(e->addr + 4), b, blk, v;
+	struct tapis_v6_blk bl;
+	struct tapis_v6_key k;
+	int si, err;
+
+	if (e->plen >= TAPIS_V6_MIN_HASHED_PLEN) {
+		err = v6_find(nt, top, dir, &b, &si, &blk);
+		if (!err && si < 0)
+			err = -ENOENT;
+		err = err ?: v6_blk_read(nt, blk, &bl);
+		if (err)
+			return err;
+		for (int i = 0; !bl.hashed && i < bl.n; i++)
+			if (tapis_ent_plen(bl.inl[i].ent) == e->plen && bl.inl[i].bits == bits) {
+				*owner = tapis_ent_rule(bl.inl[i].ent);
+				return 0;
+			}
+		if (!bl.hashed)
+			return -ENOENT;
+	}
+	v6_key(&k, dir, e->addr, e->plen);
+	if (bpf_map_lookup_elem(nt->fd_pfx, &k, &v))
+		return -errno;
+	*owner = tapis_ent_rule(v);
+	return 0;
+}
+
+/* What the data path walks for addr: the group's inline prefix and its
+ * parents, or its hashed prefixes longest first, then a short prefix. */
+static void v6_list(struct net_tables *nt, int dir, const uint8_t *addr, uint32_t *ents)
+{
+	uint32_t top = be32_at(addr), bits = be32_at(addr + 4), b, blk, v;
+	struct tapis_v6_blk bl;
+	int si, n = 0;
+
+	memset(ents, 0, TAPIS_NET_CHAIN * sizeof(*ents));
+	if (v6_find(nt, top, dir, &b, &si, &blk) == 0 && si >= 0 &&
+	    v6_blk_read(nt, blk, &bl) == 0) {
+		if (!bl.hashed) {
+			unsigned best = 0, best_len = 0;
+
+			for (int i = 0; i < bl.n; i++) {
+				unsigned pl = tapis_ent_plen(bl.inl[i].ent);
+
+				if ((bits & v6_mask32(pl)) == bl.inl[i].bits && pl >= best_len) {
+					best = i + 1;
+					best_len = pl;
+				}
+			}
+			while (best && best <= bl.n && n < TAPIS_NET_CHAIN) {
+				uint32_t e = bl.inl[best - 1].ent;
+
+				ents[n++] = e & (TAPIS_ENT_RULE_MASK | TAPIS_ENT_PLEN_MASK);
+				best = e >> TAPIS_V6_PARENT_SHIFT;
+			}
+			/* The data path falls to a short prefix only when the
+			 * walk found none that acts. */
+			if (n)
+				return;
+		} else {
+			for (int l = 128; l >= 32 && n < TAPIS_NET_CHAIN; l--) {
+				struct net_entry m = {.family = 6, .plen = l};
+				struct tapis_v6_key k;
+
+				if (!(bl.lenmask[(l - 32) / 64] & (1ULL << ((l - 32) % 64))))
+					continue;
+				memcpy(m.addr, addr, 16);
+				for (int i = 0; i < 16; i++) {
+					int keep = l - i * 8;
+
+					m.addr[i] =
+						keep >= 8 ? addr[i]
+						: keep <= 0
+							? 0
+							: addr[i] & (uint8_t)(0xff << (8 - keep));
+				}
+				v6_key(&k, dir, m.addr, l);
+				if (bpf_map_lookup_elem(nt->fd_pfx, &k, &v) == 0)
+					ents[n++] = v;
+			}
 		}
 	}
-	return bpf_map_delete_elem(nt->fd_pfx, &k) ? -errno : 0;
+	if (n < TAPIS_NET_CHAIN && (nt->flags & TAPIS_SF_V6_SHORT) && nt->fd_short >= 0) {
+		struct tapis_lpm_v6_key lk = {.prefixlen = 8 + 128};
+
+		lk.data[0] = dir;
+		memcpy(&lk.data[1], addr, 16);
+		if (bpf_map_lookup_elem(nt->fd_short, &lk, &v) == 0)
+			ents[n++] = v;
+	}
+}
+
+/* ---- IPv6: maps ---- */
+static int v6_item_cmp(const void *a, const void *b)
+{
+	const struct v6_item *x = a, *y = b;
+	uint32_t tx = be32_at(x->addr), ty = be32_at(y->addr);
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return x->plen < y->plen ? -1 : x->plen > y->plen;
+}
+
+/* The size classes for cap groups: blocks for them all, and buckets of
+ * which two slots in eight are used at most, more when some bucket of
+ * this policy would overflow. */
+static int v6_plan(struct net_tables *nt, const struct v6_item *it, size_t n, size_t cap)
+{
+	uint32_t c;
+
+	for (c = 0; c < TAPIS_V6_CLASSES &&
+		    ((size_t)1 << TAPIS_V6_BLK_BITS(c)) < cap + TAPIS_V6_BLK_EMPTY + 1;
+	     c++)
+		;
+	nt->v6_blk_class = c;
+	for (c = 0; c < TAPIS_V6_CLASSES; c++) {
+		uint32_t k = TAPIS_V6_DIR_BITS(c);
+		uint8_t *fill;
+		bool ok = ((uint64_t)1 << k) * 2 >= cap;
+
+		fill = ok ? calloc((size_t)1 << k, 1) : NULL;
+		if (ok && !fill)
+			return -ENOMEM;
+		for (size_t i = 0; i < n && ok; i++) {
+			if (it[i].plen < TAPIS_V6_MIN_HASHED_PLEN)
+				continue;
+			if (i && it[i].dir == it[i - 1].dir &&
+			    be32_at(it[i].addr) == be32_at(it[i - 1].addr) &&
+			    it[i - 1].plen >= TAPIS_V6_MIN_HASHED_PLEN)
+				continue;
+			ok = ++fill[tapis_v6_bucket_of(be32_at(it[i].addr), it[i].dir, k)] <=
+			     TAPIS_V6_DIR_SLOTS;
+		}
+		free(fill);
+		if (ok)
+			break;
+	}
+	nt->v6_dir_class = c;
+	if (nt->v6_blk_class == TAPIS_V6_CLASSES || c == TAPIS_V6_CLASSES) {
+		pr_err("too many IPv6 /32s for the table (%zu groups of a /32 and a direction; "
+		       "at most %u)",
+		       cap, 1u << TAPIS_V6_BLK_BITS(TAPIS_V6_CLASSES - 1));
+		return -ENOSPC;
+	}
+	nt->v6_bits = TAPIS_V6_DIR_BITS(nt->v6_dir_class);
+	return 0;
+}
+
+static int v6_create(struct net_tables *nt, size_t n_hash)
+{
+	size_t hcap = n_hash + (n_hash / 4 > 256 ? n_hash / 4 : 256);
+
+	nt->n_v6blk = 1u << TAPIS_V6_BLK_BITS(nt->v6_blk_class);
+	nt->fd_v6dir =
+		create_inner(BPF_MAP_TYPE_ARRAY, tapis_map_names[M_V6_DIR0 + nt->v6_dir_class], 4,
+			     sizeof(struct tapis_v6_bucket), 1u << nt->v6_bits, BPF_F_MMAPABLE);
+	if (nt->fd_v6dir < 0)
+		return nt->fd_v6dir;
+	nt->fd_v6blk =
+		create_inner(BPF_MAP_TYPE_ARRAY, tapis_map_names[M_V6_BLK0 + nt->v6_blk_class], 4,
+			     sizeof(struct tapis_v6_blk), nt->n_v6blk, BPF_F_MMAPABLE);
+	if (nt->fd_v6blk < 0)
+		return nt->fd_v6blk;
+	nt->fd_pfx =
+		create_inner(BPF_MAP_TYPE_HASH, tapis_map_names[M_V6_PFX],
+			     sizeof(struct tapis_v6_key), 4, (uint32_t)hcap, BPF_F_NO_PREALLOC);
+	if (nt->fd_pfx < 0)
+		return nt->fd_pfx;
+	nt->fd_short = create_inner(BPF_MAP_TYPE_LPM_TRIE, tapis_map_names[M_V6_SHORT],
+				    sizeof(struct tapis_lpm_v6_key), 4, 4096, BPF_F_NO_PREALLOC);
+	if (nt->fd_short < 0)
+		return nt->fd_short;
+	nt->v6dir = map_mmap(nt->fd_v6dir, ((size_t)1 << nt->v6_bits) * sizeof(*nt->v6dir), false);
+	nt->v6blk =
+		nt->v6dir ? map_mmap(nt->fd_v6blk, (size_t)nt->n_v6blk * sizeof(*nt->v6blk), false)
+			  : NULL;
+	return nt->v6blk ? 0 : -errno;
+}
+
+/* A bulk build's IPv6 prefixes, laid out: groups counted, the maps sized
+ * to them with room for live edits, blocks filled, slots written. */
+static int v6_build(struct net_tables *nt)
+{
+	struct v6_item *it = nt->b6;
+	size_t n = nt->b6_n, groups = 0, n_hash = 0, i, j;
+	uint32_t next = TAPIS_V6_BLK_EMPTY + 1;
+	int err;
+
+	qsort(it, n, sizeof(*it), v6_item_cmp);
+	for (i = 0; i < n; i = j) {
+		bool hashed = false;
+
+		for (j = i; j < n && it[j].dir == it[i].dir &&
+			    be32_at(it[j].addr) == be32_at(it[i].addr) &&
+			    (it[j].plen >= TAPIS_V6_MIN_HASHED_PLEN) ==
+				    (it[i].plen >= TAPIS_V6_MIN_HASHED_PLEN);
+		     j++)
+			hashed |= it[j].plen > TAPIS_V6_INLINE_MAX_PLEN;
+		if (it[i].plen < TAPIS_V6_MIN_HASHED_PLEN) {
+			n_hash += j - i;
+			continue;
+		}
+		groups++;
+		if (hashed || j - i > TAPIS_V6_BLK_INLINE)
+			n_hash += j - i;
+	}
+	err = v6_plan(nt, it, n, groups + (groups / 4 > 32 ? groups / 4 : 32))
+		      ?: v6_create(nt, n_hash);
+	if (err)
+		return err;
+	for (i = 0; i < n; i = j) {
+		uint32_t top = be32_at(it[i].addr), b;
+		struct tapis_v6_blk *bl;
+		bool hashed = false;
+		int si;
+
+		for (j = i; j < n && it[j].dir == it[i].dir && be32_at(it[j].addr) == top &&
+			    (it[j].plen >= TAPIS_V6_MIN_HASHED_PLEN) ==
+				    (it[i].plen >= TAPIS_V6_MIN_HASHED_PLEN);
+		     j++)
+			hashed |= it[j].plen > TAPIS_V6_INLINE_MAX_PLEN;
+		if (it[i].plen < TAPIS_V6_MIN_HASHED_PLEN) {
+			for (size_t k = i; k < j; k++) {
+				struct net_entry e = {.family = 6, .plen = it[k].plen};
+
+				memcpy(e.addr, it[k].addr, 16);
+				err = v6_short_put(nt, it[k].dir, &e, it[k].ent);
+				if (err)
+					return err;
+			}
+			continue;
+		}
+		bl = &nt->v6blk[next];
+		if (hashed || j - i > TAPIS_V6_BLK_INLINE) {
+			bl->hashed = 1;
+			bl->count = (uint32_t)(j - i);
+			for (size_t k = i; k < j; k++) {
+				err = v6_hash_put(nt, it[k].dir, it[k].addr, it[k].plen, it[k].ent);
+				if (err)
+					return err;
+				v6_lenbit(bl, it[k].plen);
+			}
+		} else {
+			for (size_t k = i; k < j; k++) {
+				bl->inl[bl->n].bits =
+					be32_at(it[k].addr + 4) & v6_mask32(it[k].plen);
+				bl->inl[bl->n++].ent = it[k].ent;
+			}
+			v6_link(nt, bl);
+		}
+		b = tapis_v6_bucket_of(top, it[i].dir, nt->v6_bits);
+		for (si = 0; si < TAPIS_V6_DIR_SLOTS && nt->v6dir[b].slot[si]; si++)
+			;
+		if (si == TAPIS_V6_DIR_SLOTS)
+			return -EUCLEAN; /* v6_plan_bits saw room */
+		nt->v6dir[b].slot[si] = v6_slot_make(top, it[i].dir, next++);
+	}
+	free(nt->b6);
+	nt->b6 = NULL;
+	nt->b6_n = nt->b6_cap = 0;
+	return 0;
+}
+
+/* A running generation's IPv6 maps, mapped for live edits; the blocks no
+ * slot names are free (a block an earlier command let go no packet still
+ * reads). Readers look up instead. */
+static int v6_open(struct net_tables *nt)
+{
+	uint32_t nd = 0;
+	uint8_t *used;
+	int err;
+
+	err = map_entries(nt->fd_v6dir, &nd) ?: map_entries(nt->fd_v6blk, &nt->n_v6blk);
+	if (err)
+		return err;
+	nt->v6_bits = TAPIS_V6_DIR_BITS(nt->v6_dir_class);
+	if (nd != 1u << nt->v6_bits || nt->n_v6blk != 1u << TAPIS_V6_BLK_BITS(nt->v6_blk_class))
+		return -EINVAL;
+	if (nt->t->readonly)
+		return 0;
+	nt->v6dir = map_mmap(nt->fd_v6dir, (size_t)nd * sizeof(*nt->v6dir), false);
+	nt->v6blk =
+		nt->v6dir ? map_mmap(nt->fd_v6blk, (size_t)nt->n_v6blk * sizeof(*nt->v6blk), false)
+			  : NULL;
+	used = calloc(nt->n_v6blk, 1);
+	nt->v6_free = malloc((size_t)nt->n_v6blk * sizeof(*nt->v6_free));
+	if (!nt->v6blk || !used || !nt->v6_free) {
+		free(used);
+		return nt->v6blk ? -ENOMEM : -errno;
+	}
+	for (uint32_t b = 0; b < nd; b++)
+		for (int i = 0; i < TAPIS_V6_DIR_SLOTS; i++) {
+			uint32_t id = nt->v6dir[b].slot[i] & TAPIS_V6_SLOT_BLK_MASK;
+
+			if (id < nt->n_v6blk)
+				used[id] = 1;
+		}
+	/* Taken from the end: the lowest first. */
+	for (uint32_t id = nt->n_v6blk; id-- > TAPIS_V6_BLK_EMPTY + 1;)
+		if (!used[id])
+			nt->v6_free[nt->n_v6free++] = id;
+	free(used);
+	return 0;
+}
+
+static void v6_close(struct net_tables *nt)
+{
+	if (nt->v6dir)
+		munmap(nt->v6dir, ((size_t)1 << nt->v6_bits) * sizeof(*nt->v6dir));
+	if (nt->v6blk)
+		munmap(nt->v6blk, (size_t)nt->n_v6blk * sizeof(*nt->v6blk));
+	nt->v6dir = NULL;
+	nt->v6blk = NULL;
+	free(nt->v6_free);
+	nt->v6_free = NULL;
+	nt->n_v6free = 0;
+	free(nt->b6);
+	nt->b6 = NULL;
+	nt->b6_n = nt->b6_cap = 0;
+}
+
+int net_tables_flush(struct net_tables *nt)
+{
+	int err = v4_write_maps(nt);
+
+	err = err ?: ex_flush(nt);
+	err = err ?: v6_build(nt);
+	err = err
+		      ?: batch_write(nt->fd_pfx, nt->bk6, nt->bv6, nt->bn6,
+				     sizeof(struct tapis_v6_key));
+	free_gathered(nt);
+	return err;
 }
 
 /* ---- IPv4 prefixes as written: the user-space source of truth ----
@@ -1242,14 +1732,7 @@ static int owner_of(struct net_tables *nt, int dir, const struct net_entry *e, u
 {
 	if (e->family == 4)
 		return ex_get(nt, dir, v4_addr_h(e), e->plen, owner);
-	struct tapis_v6_key k;
-	uint32_t v;
-
-	v6_key(&k, dir, e);
-	if (bpf_map_lookup_elem(nt->fd_pfx, &k, &v))
-		return -errno;
-	*owner = tapis_ent_rule(v);
-	return 0;
+	return v6_owner(nt, dir, e, owner);
 }
 
 /* The prefixes a/plen lies in, most specific first, as many as a list
@@ -1336,14 +1819,18 @@ int net_delete(struct net_tables *nt, int dir, const struct net_entry *e, uint32
 	return err ?: ex_delete(nt, dir, a, e->plen);
 }
 
-void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *addr,
-			uint32_t *ents)
+void net_lookup_list(struct net_tables *nt, int dir, const struct net_entry *addr, uint32_t *ents)
 {
 	uint32_t a = v4_addr_h(addr);
 	unsigned end = nt->v4_bits;
-	uint16_t v = slot_peek(nt, false, a >> (32 - end));
 	struct tapis_v4_leaf l = {};
+	uint16_t v;
 
+	if (addr->family == 6) {
+		v6_list(nt, dir, addr->addr, ents);
+		return;
+	}
+	v = slot_peek(nt, false, a >> (32 - end));
 	while (v >= nt->leaf_limit && end < 32) {
 		end += TAPIS_V4_CHUNK_BITS;
 		v = slot_peek(nt, true,
@@ -1363,38 +1850,18 @@ void net_lookup_v4_list(struct net_tables *nt, int dir, const struct net_entry *
 
 uint32_t net_lookup(struct net_tables *nt, int dir, const struct net_entry *addr)
 {
-	if (addr->family == 4) {
-		uint32_t ents[TAPIS_NET_CHAIN];
+	uint32_t ents[TAPIS_NET_CHAIN];
 
-		net_lookup_v4_list(nt, dir, addr, ents);
-		return ents[0];
-	}
-	/* IPv6 from user space: probe every length, longest first. */
-	for (int l = 128; l >= 0; l--) {
-		struct net_entry m = *addr;
-		struct tapis_v6_key k;
-		uint32_t v;
-
-		m.plen = l;
-		for (int b = 0; b < 16; b++) {
-			int keep = l - b * 8;
-
-			m.addr[b] = keep >= 8	? addr->addr[b]
-				    : keep <= 0 ? 0
-						: addr->addr[b] & (uint8_t)(0xff << (8 - keep));
-		}
-		v6_key(&k, dir, &m);
-		if (bpf_map_lookup_elem(nt->fd_pfx, &k, &v) == 0)
-			return v;
-	}
-	return 0;
+	net_lookup_list(nt, dir, addr, ents);
+	return ents[0];
 }
 
 bool gen_in_use(struct tapis *t, uint32_t gen)
 {
-	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,	 M_V4_CHUNK,	M_V4_LEAF,
-				     M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,	M_V6_PFX,
-				     M_V6_SHORT,  M_HOSTS,	 M_HOST_FILTER, M_HOST_INDEX};
+	static const int outers[] = {
+		M_V4_DIR16, M_V4_DIR24, M_V4_CHUNK, M_V4_CHUNK_S, M_V4_LEAF,	 M_V6_DIR0,
+		M_V6_DIR1,  M_V6_DIR2,	M_V6_DIR3,  M_V6_BLK0,	  M_V6_BLK1,	 M_V6_BLK2,
+		M_V6_BLK3,  M_V6_PFX,	M_V6_SHORT, M_HOSTS,	  M_HOST_FILTER, M_HOST_INDEX};
 	char path[PATH_MAX];
 	uint32_t id;
 
@@ -1417,9 +1884,10 @@ bool gen_in_use(struct tapis *t, uint32_t gen)
 
 int gen_clear(struct tapis *t, uint32_t gen)
 {
-	static const int outers[] = {M_V4_DIR16,  M_V4_DIR24,	 M_V4_CHUNK,	M_V4_LEAF,
-				     M_V6_FILTER, M_V6_FILTER_S, M_V6_L32,	M_V6_PFX,
-				     M_V6_SHORT,  M_HOSTS,	 M_HOST_FILTER, M_HOST_INDEX};
+	static const int outers[] = {
+		M_V4_DIR16, M_V4_DIR24, M_V4_CHUNK, M_V4_CHUNK_S, M_V4_LEAF,	 M_V6_DIR0,
+		M_V6_DIR1,  M_V6_DIR2,	M_V6_DIR3,  M_V6_BLK0,	  M_V6_BLK1,	 M_V6_BLK2,
+		M_V6_BLK3,  M_V6_PFX,	M_V6_SHORT, M_HOSTS,	  M_HOST_FILTER, M_HOST_INDEX};
 	char path[PATH_MAX];
 	int err = 0;
 

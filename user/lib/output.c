@@ -131,9 +131,16 @@ static const char *abi_str(const char *s, size_t n, char *buf)
 
 /* ---- status ---- */
 
+/* The host tables' size as loaded (0: by a tapis that did not record it,
+ * which had one size). */
+static uint32_t host_log2(const struct tapis_state *st)
+{
+	return st->host_idx_log2 ? st->host_idx_log2 : TAPIS_HOST_IDX_LOG2_DEFAULT;
+}
+
 struct json_object *status_json(const struct snapshot *s, const char *pin_path)
 {
-	struct json_object *o = json_object_new_object(), *ifs, *tbl8;
+	struct json_object *o = json_object_new_object(), *ifs, *tbl8, *ht;
 	char path[TAPIS_PATH_MAX + 1], name[TAPIS_IFNAME_MAX + 1], digest[TAPIS_DIGEST_STR];
 	const struct tapis_state *st = &s->state;
 	unsigned i;
@@ -181,6 +188,11 @@ struct json_object *status_json(const struct snapshot *s, const char *pin_path)
 	json_object_object_add(tbl8, "used", json_object_new_uint64(s->tbl8_used));
 	json_object_object_add(tbl8, "capacity", json_object_new_uint64(s->tbl8_groups));
 	json_object_object_add(o, "tbl8", tbl8);
+	ht = json_object_new_object();
+	json_object_object_add(ht, "slots", json_object_new_uint64(1ull << host_log2(st)));
+	json_object_object_add(ht, "capacity",
+			       json_object_new_uint64(tapis_host_capacity(host_log2(st))));
+	json_object_object_add(o, "host_tables", ht);
 	return o;
 }
 
@@ -228,6 +240,8 @@ static void status_text(const struct snapshot *s, const char *pin_path, FILE *f)
 		"entries:", s->entries_v4, s->entries_v6, s->entries_hosts);
 	fprintf(f, "%-12s%" PRIu32 " of %" PRIu32 " IPv4 chunks used\n", "tbl8:", s->tbl8_used,
 		s->tbl8_groups);
+	fprintf(f, "%-12shost names up to %zu (%llu index slots, sized at load)\n",
+		"hosts:", tapis_host_capacity(host_log2(st)), 1ull << host_log2(st));
 }
 
 int status_render(const struct snapshot *s, const char *pin_path, enum out_format fmt, FILE *f)

@@ -58,7 +58,8 @@ unsigned snapshot_ifaces(const struct snapshot *s);
  * "content_digest" (of the policy and its lists, or null), "loaded_at",
  * "reloaded_at" (or null), "reloads", "generation", "ifaces": [{"name",
  * "ifindex", "mode", "multiprog"}], "rules", "entries": {"v4", "v6",
- * "hosts"}, "tbl8": {"used", "capacity"}}. */
+ * "hosts"}, "tbl8": {"used", "capacity"}, "host_tables": {"slots",
+ * "capacity"}: the host names a reload may bring, fixed at load}. */
 int status_render(const struct snapshot *s, const char *pin_path, enum out_format fmt, FILE *f);
 
 /* `tapis stats`: an aligned table (rules by hits, most first), the JSON object

@@ -95,7 +95,14 @@ struct policy_settings {
 	/* settings.events: block events a second per CPU (0: none), and how
 	 * many may come at once. */
 	uint32_t events_rate, events_burst;
+	/* settings.capacity.names: host names the tables loaded with this
+	 * policy must take later (0: sized to the policy); fixed at load. */
+	uint32_t capacity_names;
 };
+
+/* settings.capacity.names: at most what the largest host tables hold
+ * (TAPIS_HOST_IDX_LOG2_MAX: three quarters of 2^24 slots). */
+#define POLICY_CAPACITY_NAMES_MAX 12582912u
 
 /* settings.flows: default TAPIS_FLOWS_DEFAULT. Below the minimum a busy
  * link would evict verdicts within moments; the maximum keeps the LRU map

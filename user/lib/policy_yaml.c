@@ -1158,10 +1158,37 @@ static void parse_events(struct ctx *c, yaml_node_t *n)
 	}
 }
 
+/* settings.capacity: what the tables sized at load must hold later. */
+static void parse_capacity(struct ctx *c, yaml_node_t *n)
+{
+	static const char *const keys[] = {"names", NULL};
+	unsigned seen[1] = {0};
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	const char *s;
+	uint64_t x;
+
+	if (is_null(n) || !want_map(c, n, "'capacity'"))
+		return;
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
+		if (map_key(c, k, keys, seen, "'capacity'") < 0)
+			continue;
+		s = want_string(c, v, "'names'");
+		if (s && parse_uint(s, 1, POLICY_CAPACITY_NAMES_MAX, &x))
+			c->p->settings.capacity_names = (uint32_t)x;
+		else if (s)
+			error_at(c, c->file, node_line(v),
+				 "invalid capacity names '%.64s' (expected 1-%u host names)", s,
+				 POLICY_CAPACITY_NAMES_MAX);
+	}
+}
+
 static void parse_settings(struct ctx *c, yaml_node_t *n)
 {
-	static const char *const keys[] = {"ports", "sinkhole", "quic", "flows", "events", NULL};
-	unsigned seen[5] = {0};
+	static const char *const keys[] = {"ports",  "sinkhole", "quic", "flows",
+					   "events", "capacity", NULL};
+	unsigned seen[6] = {0};
 	yaml_node_pair_t *pair;
 	yaml_node_t *k, *v;
 	const char *s;
@@ -1199,6 +1226,9 @@ static void parse_settings(struct ctx *c, yaml_node_t *n)
 			break;
 		case 4:
 			parse_events(c, v);
+			break;
+		case 5:
+			parse_capacity(c, v);
 			break;
 		}
 	}

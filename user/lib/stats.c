@@ -459,12 +459,11 @@ int tapis_explain_addr(struct tapis *t, const struct net_entry *addr, struct exp
 	if (err)
 		return err;
 	for (int d = 0; d < TAPIS_DIR_MAX; d++) {
-		uint32_t ents[TAPIS_NET_CHAIN] = {net_lookup(&nt, d, addr)};
+		uint32_t ents[TAPIS_NET_CHAIN];
 
-		/* IPv4: an expired prefix falls through to the next live one
-		 * it lies in, as the data path does; none: the expired one. */
-		if (addr->family == 4)
-			net_lookup_v4_list(&nt, d, addr, ents);
+		/* An expired prefix falls through to the next live one it
+		 * lies in, as the data path does; none: the expired one. */
+		net_lookup_list(&nt, d, addr, ents);
 		fill_hit(t, gen, addr, ents[0], &r->dir[d]);
 		for (int i = 1; r->dir[d].expired && i < TAPIS_NET_CHAIN && ents[i]; i++) {
 			struct explain_hit h;

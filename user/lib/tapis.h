@@ -62,6 +62,7 @@ struct tapis {
 	struct tapis_bpf *skel; /* set when this process loaded the object */
 	void *xdp_prog;		/* struct xdp_program *, for attach */
 	bool readonly;		/* opened shared: pins opened BPF_F_RDONLY */
+	uint32_t host_idx_log2; /* host index size as loaded; 0: not read yet */
 };
 
 /* Load the BPF object. pin_path NULL: nothing pinned (packet tests, bench);
@@ -72,6 +73,9 @@ int tapis_create(struct tapis *t, const char *pin_path);
 /* Sizes fixed when the object is loaded: a reload cannot change them. */
 struct tapis_load_opts {
 	uint32_t flows; /* entries of tapis_flows (settings.flows); 0: TAPIS_FLOWS_DEFAULT */
+	/* log2 of the host index's slots (tapis_host_idx_log2_for());
+	 * 0: TAPIS_HOST_IDX_LOG2_DEFAULT. */
+	uint32_t host_idx_log2;
 };
 /* tapis_create with o applied before the object is loaded (o may be NULL). */
 int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_load_opts *o);
@@ -265,6 +269,21 @@ static inline uint32_t tapis_flow_slots(uint32_t flows)
 		n <<= 1;
 	return n;
 }
+
+/* The host tables' size for a policy of n_hosts patterns, or for
+ * `capacity` (settings.capacity.names; 0: not set) when that is more: log2
+ * of the index's slots, at least twice the patterns (a probe window is
+ * then mostly free), rounded up to a power of two, between
+ * TAPIS_HOST_IDX_LOG2_MIN and _MAX. -E2BIG when even _MAX is too small. */
+int tapis_host_idx_log2_for(size_t n_hosts, uint32_t capacity);
+/* The patterns tables of 2^log2 index slots take: three quarters of the
+ * slots (beyond that, ever more keys overflow into the hash map). */
+static inline size_t tapis_host_capacity(uint32_t log2)
+{
+	return ((size_t)1 << log2) / 4 * 3;
+}
+/* The host index's log2 as t's program was loaded with (tapis_state). */
+uint32_t tapis_host_log2(struct tapis *t);
 
 const char *reason_name(unsigned r);
 const char *stat_name(unsigned s);

@@ -18,6 +18,9 @@
 #define __type(name, val)  __typeof__(val) *name
 #define __array(name, val) __typeof__(val) *name[]
 #define SEC(name)
+/* The reference's load-time constants are set by ref_init() from the
+ * kernel's maps: writable here (bpf/maps.bpf.h). */
+#define TAPIS_LOAD_CONST   volatile
 #define LIBBPF_PIN_BY_NAME 1
 #undef __always_inline
 #define __always_inline inline __attribute__((always_inline))
