@@ -1450,7 +1450,8 @@ static int v6_build(struct net_tables *nt)
 	uint32_t next = TAPIS_V6_BLK_EMPTY + 1;
 	int err;
 
-	qsort(it, n, sizeof(*it), v6_item_cmp);
+	if (n) /* a policy without IPv6 prefixes has no array */
+		qsort(it, n, sizeof(*it), v6_item_cmp);
 	for (i = 0; i < n; i = j) {
 		bool hashed = false;
 
