@@ -77,8 +77,10 @@ int tapis_xdp(struct xdp_md *ctx)
 	if (p.l4proto) {
 		dcls = port_classes(set, p.dport_be);
 		/* A bare SYN has no name for any stage: it goes the way of a
-		 * port without one (the verifier meets a state it knows). */
-		if (tcp_bare_syn(ctx, &p))
+		 * port without one (the verifier meets a state it knows).
+		 * Asked only on a stage's port: a SYN to any other port is
+		 * on that way already, and pays nothing for the test. */
+		if (dcls && tcp_bare_syn(ctx, &p))
 			dcls = 0;
 	}
 	if ((set->flags & TAPIS_SF_HOSTS) && (dcls & PC_DNS)) {
