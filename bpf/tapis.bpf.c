@@ -26,7 +26,7 @@ int tapis_xdp(struct xdp_md *ctx)
 {
 	struct pkt p = {};
 	struct dns_q dq;
-	struct flow_ctx *f;
+	struct flow_ctx *f = NULL;
 	struct tapis_name_buf *nb = NULL;
 	struct tapis_settings *set;
 	struct tapis_rule *flow_r = NULL;
@@ -66,10 +66,6 @@ int tapis_xdp(struct xdp_md *ctx)
 		}
 	}
 
-	/* Addresses first, then the name: once net_match has read what
-	 * the parsers found, the L7 stages start from the same state
-	 * whatever the headers were, and the verifier checks them once. */
-	net_match(&p, set, &dst_ent, &src_ent);
 	/* Only a policy with names pays for the L7 stages, and only on the
 	 * ports of a stage (one read of the port's classes each way);
 	 * everything else goes straight to the verdict. */
@@ -83,6 +79,24 @@ int tapis_xdp(struct xdp_md *ctx)
 		if (dcls && tcp_bare_syn(ctx, &p))
 			dcls = 0;
 	}
+	/* A flow a name blocked: its verdict is all its packets need (the
+	 * addresses never overrule it), so it is looked up first and its
+	 * packets skip the address tables. */
+	if ((set->flags & TAPIS_SF_HOSTS) && !(dcls & PC_DNS) && p.l4proto == IPPROTO_TCP &&
+	    ((dcls & (PC_TLS | PC_HTTP)) || (port_classes(set, p.sport_be) & (PC_TLS | PC_HTTP)))) {
+		nb = name_buf();
+		if (nb) {
+			f = &nb->fpos;
+			__builtin_memset(f, 0, sizeof(*f));
+			flow_lookup(ctx, &p, dcls, nb, f);
+			flow_rule = flow_verdict_rule(p.gen, nb, f, &flow_r);
+		}
+	}
+	/* Addresses, then the name: once net_match has read what the
+	 * parsers found, the L7 stages start from the same state whatever
+	 * the headers were, and the verifier checks them once. */
+	if (!flow_rule)
+		net_match(&p, set, &dst_ent, &src_ent);
 	if ((set->flags & TAPIS_SF_HOSTS) && (dcls & PC_DNS)) {
 		nb = name_buf();
 		if (nb) {
@@ -91,22 +105,10 @@ int tapis_xdp(struct xdp_md *ctx)
 			host_rule = dns_stage(ctx, &dq, p.gen);
 			kind = TAPIS_KIND_DNS;
 		}
-	} else if ((set->flags & TAPIS_SF_HOSTS) && p.l4proto == IPPROTO_TCP &&
-		   ((dcls & (PC_TLS | PC_HTTP)) ||
-		    (port_classes(set, p.sport_be) & (PC_TLS | PC_HTTP)))) {
-		nb = name_buf();
-		if (nb) {
-			f = &nb->fpos;
-			__builtin_memset(f, 0, sizeof(*f));
-			flow_lookup(ctx, &p, dcls, nb, f);
-			flow_rule = flow_verdict_rule(p.gen, nb, f, &flow_r);
-			/* Only a client's segment with payload can carry a
-			 * name. */
-			if (!flow_rule && f->to_server && f->pay_off < f->pay_end) {
-				host_rule = l7_tcp(ctx, p.gen);
-				kind = nb->kind;
-			}
-		}
+	} else if (f && !flow_rule && f->to_server && f->pay_off < f->pay_end) {
+		/* Only a client's segment with payload can carry a name. */
+		host_rule = l7_tcp(ctx, p.gen);
+		kind = nb->kind;
 	}
 	if (p.l4proto == IPPROTO_UDP && (dcls & PC_TLS))
 		quic = quic_initial(ctx, p.l4_off + 8, p.len);
