@@ -132,50 +132,37 @@ struct {
 	__array(values, struct tapis_v4_leaf_inner);
 } tapis_v4_leaf SEC(".maps");
 
-/* generation -> IPv6 groups (top 32 bits, direction) -> their block:
- * 2^bits buckets of slots, one map per size class (tapis_abi.h). */
-#define TAPIS_V6_DIR_MAP(bits)                                                                     \
-	struct tapis_v6_dir##bits##_inner {                                                        \
+/* One outer map per size class of an IPv6 table: a map of one size is
+ * read inline (tapis_abi.h); name##bits holds 2^bits values of vtype. */
+#define TAPIS_V6_CLASS_MAP(name, bits, vtype)                                                      \
+	struct name##bits##_inner {                                                                \
 		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
 		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
 		__uint(max_entries, 1u << (bits));                                                 \
 		__uint(key_size, sizeof(__u32));                                                   \
-		__uint(value_size, sizeof(struct tapis_v6_bucket));                                \
+		__uint(value_size, sizeof(vtype));                                                 \
 	};                                                                                         \
 	struct {                                                                                   \
 		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                                          \
 		__uint(max_entries, 2);                                                            \
 		__type(key, __u32);                                                                \
 		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
-		__array(values, struct tapis_v6_dir##bits##_inner);                                \
-	} tapis_v6_dir##bits SEC(".maps")
-TAPIS_V6_DIR_MAP(6);
-TAPIS_V6_DIR_MAP(10);
-TAPIS_V6_DIR_MAP(14);
-TAPIS_V6_DIR_MAP(18);
+		__array(values, struct name##bits##_inner);                                        \
+	} name##bits SEC(".maps")
+
+/* generation -> IPv6 groups (top 32 bits, direction) -> their block:
+ * 2^bits buckets of slots. */
+TAPIS_V6_CLASS_MAP(tapis_v6_dir, 6, struct tapis_v6_bucket);
+TAPIS_V6_CLASS_MAP(tapis_v6_dir, 10, struct tapis_v6_bucket);
+TAPIS_V6_CLASS_MAP(tapis_v6_dir, 14, struct tapis_v6_bucket);
+TAPIS_V6_CLASS_MAP(tapis_v6_dir, 18, struct tapis_v6_bucket);
 
 /* generation -> IPv6 block id -> a group's prefixes /32../64 inline, or
- * the lengths its hashed prefixes have; 2^bits blocks, one map per size
- * class. */
-#define TAPIS_V6_BLK_MAP(bits)                                                                     \
-	struct tapis_v6_blk##bits##_inner {                                                        \
-		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
-		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
-		__uint(max_entries, 1u << (bits));                                                 \
-		__uint(key_size, sizeof(__u32));                                                   \
-		__uint(value_size, sizeof(struct tapis_v6_blk));                                   \
-	};                                                                                         \
-	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                                          \
-		__uint(max_entries, 2);                                                            \
-		__type(key, __u32);                                                                \
-		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
-		__array(values, struct tapis_v6_blk##bits##_inner);                                \
-	} tapis_v6_blk##bits SEC(".maps")
-TAPIS_V6_BLK_MAP(8);
-TAPIS_V6_BLK_MAP(12);
-TAPIS_V6_BLK_MAP(15);
-TAPIS_V6_BLK_MAP(18);
+ * the lengths its hashed prefixes have; 2^bits blocks. */
+TAPIS_V6_CLASS_MAP(tapis_v6_blk, 8, struct tapis_v6_blk);
+TAPIS_V6_CLASS_MAP(tapis_v6_blk, 12, struct tapis_v6_blk);
+TAPIS_V6_CLASS_MAP(tapis_v6_blk, 15, struct tapis_v6_blk);
+TAPIS_V6_CLASS_MAP(tapis_v6_blk, 18, struct tapis_v6_blk);
 
 /* generation -> exact IPv6 prefix of a hashed group, or shorter than
  * /32 -> table entry. */
