@@ -1046,6 +1046,17 @@ static int v6_find(struct net_tables *nt, uint32_t top, int dir, uint32_t *b, in
 	return 0;
 }
 
+/* The block of a group that must exist: -ENOENT when it does not. */
+static int v6_group_read(struct net_tables *nt, uint32_t top, int dir, uint32_t *b, int *si,
+			 uint32_t *blk, struct tapis_v6_blk *bl)
+{
+	int err = v6_find(nt, top, dir, b, si, blk);
+
+	if (!err && *si < 0)
+		return -ENOENT;
+	return err ?: v6_blk_read(nt, *blk, bl);
+}
+
 /* One 8-byte store: packets see the group's old block or its new one. */
 static void v6_slot_store(struct net_tables *nt, uint32_t b, int si, uint64_t v)
 {
@@ -1223,10 +1234,7 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 			return -errno;
 		return bpf_map_delete_elem(nt->fd_pfx, &k) ? -errno : 0;
 	}
-	err = v6_find(nt, top, dir, &b, &si, &blk);
-	if (!err && si < 0)
-		err = -ENOENT;
-	err = err ?: v6_blk_read(nt, blk, &bl);
+	err = v6_group_read(nt, top, dir, &b, &si, &blk, &bl);
 	if (err)
 		return err;
 	if (bl.hashed) {
@@ -1266,10 +1274,7 @@ static int v6_owner(struct net_tables *nt, int dir, const struct net_entry *e, u
 	int si, err;
 
 	if (e->plen >= TAPIS_V6_MIN_HASHED_PLEN) {
-		err = v6_find(nt, top, dir, &b, &si, &blk);
-		if (!err && si < 0)
-			err = -ENOENT;
-		err = err ?: v6_blk_read(nt, blk, &bl);
+		err = v6_group_read(nt, top, dir, &b, &si, &blk, &bl);
 		if (err)
 			return err;
 		for (int i = 0; !bl.hashed && i < bl.n; i++)
