@@ -184,7 +184,10 @@ int tapis_xdp_query(struct tapis *t, const char *ifname, struct tapis_xdp_info *
 		p = xdp_multiprog__main_prog(mp);
 		if (p) {
 			set_prog(x, p);
-			x->owner = x->prog_id == ours ? TAPIS_XDP_OURS : TAPIS_XDP_OTHER;
+			x->owner = x->prog_id == ours ||
+						   (t->alt_prog_id && x->prog_id == t->alt_prog_id)
+					   ? TAPIS_XDP_OURS
+					   : TAPIS_XDP_OTHER;
 		}
 	} else {
 		/* Behind a dispatcher: ours if one of its programs is. */

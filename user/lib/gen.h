@@ -125,4 +125,41 @@ bool gen_in_use(struct tapis *t, uint32_t gen);
  * 8,000 of them for a scan of the rule slots). Not for per-CPU maps. */
 int tapis_array_read(int fd, uint32_t first, uint32_t count, void *vals, size_t value_size);
 
+/* ---- host tables of another size: a program swap (swap.c) ---- */
+#define TAPIS_PROG_PIN "tapis_xdp"
+/* The maps a program with other host tables has of its own; it shares
+ * every other map with the running one. */
+#define SWAP_N 3
+extern const int swap_maps[SWAP_N]; /* M_CTL, M_HOST_FILTER, M_HOST_INDEX */
+/* Load the program again with host index tables of 2^log2 slots, every map
+ * but swap_maps shared with t's (bpf_map__reuse_fd), t's load-time
+ * constants copied; nothing pinned. The program and its own maps, in
+ * swap_maps' order. 0 or -errno (reported). */
+int tapis_load_sibling(struct tapis *t, uint32_t log2, int *prog_fd, int fds[SWAP_N]);
+
+struct swap {
+	bool active;		 /* the handle holds the new maps */
+	int prog_fd, fd[SWAP_N]; /* the new program and its maps */
+	int old_prog_fd, old_fd[SWAP_N];
+	uint32_t log2, old_log2;
+};
+/* Load the new program, its tapis_ctl naming gen, and point t's maps of
+ * swap_maps at its maps, so that gen's host tables are made for it. */
+int swap_prepare(struct tapis *t, uint32_t log2, uint32_t gen, struct swap *s);
+/* Pin the new maps, then the program: from then on the swap is decided
+ * and a killed process's successor completes it. */
+int swap_commit(struct tapis *t, struct swap *s);
+/* Replace the program on every interface, then rename the pins. On a
+ * failure the interfaces are put back and the swap undone (swap_abort). */
+int swap_finish(struct tapis *t, struct swap *s);
+/* Before the commit: t as it was, the new program and pins gone. */
+void swap_abort(struct tapis *t, struct swap *s);
+/* Does the pin path hold a decided swap (the new program's pin)? */
+bool swap_pending(const struct tapis *t);
+/* Under the writers' lock, before the pins are opened: complete a decided
+ * swap a killed process left, or remove the pins of one never decided. */
+int swap_recover(struct tapis *t);
+/* Remove every "_next" pin (unload). */
+void swap_unpin(const struct tapis *t);
+
 #endif

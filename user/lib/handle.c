@@ -32,8 +32,6 @@ const char *const tapis_map_names[M__COUNT] = {
 #undef TAPIS_MAP_NAME
 };
 
-#define PROG_PIN "tapis_xdp"
-
 static void tapis_init(struct tapis *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -221,16 +219,26 @@ int tapis_host_idx_log2_for(size_t n_hosts, uint32_t capacity)
 
 uint32_t tapis_host_log2(struct tapis *t)
 {
+	struct tapis_settings set;
 	struct tapis_state st;
-	uint32_t zero = 0;
+	uint32_t zero = 0, gen;
 
 	if (!t->host_idx_log2) {
-		/* Before tapis_state had it: the one size there was. */
+		/* The running generation's settings say what its program reads
+		 * with: after a program swap (swap.c) a handle that opened the
+		 * new tapis_ctl gets the new size even before tapis_state says
+		 * it. Before tapis_state had it: the one size there was. */
 		t->host_idx_log2 = TAPIS_HOST_IDX_LOG2_DEFAULT;
-		if (t->map_fd[M_STATE] >= 0 &&
-		    bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st) == 0 &&
-		    st.host_idx_log2 >= TAPIS_HOST_IDX_LOG2_MIN &&
-		    st.host_idx_log2 <= TAPIS_HOST_IDX_LOG2_MAX)
+		if (t->map_fd[M_CTL] >= 0 && t->map_fd[M_SETTINGS] >= 0 &&
+		    gen_active(t, &gen) == 0 &&
+		    bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &gen, &set) == 0 &&
+		    set.host_idx_log2 >= TAPIS_HOST_IDX_LOG2_MIN &&
+		    set.host_idx_log2 <= TAPIS_HOST_IDX_LOG2_MAX)
+			t->host_idx_log2 = set.host_idx_log2;
+		else if (t->map_fd[M_STATE] >= 0 &&
+			 bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st) == 0 &&
+			 st.host_idx_log2 >= TAPIS_HOST_IDX_LOG2_MIN &&
+			 st.host_idx_log2 <= TAPIS_HOST_IDX_LOG2_MAX)
 			t->host_idx_log2 = st.host_idx_log2;
 	}
 	return t->host_idx_log2;
@@ -242,7 +250,7 @@ uint32_t tapis_host_log2(struct tapis *t)
  * inner template (bpf_map__set_max_entries on one crashes), so each
  * outer map gets a template map of the size instead, tmpl[] (closed by the
  * caller once the object is loaded). */
-static int size_host_tables(struct tapis *t, uint32_t log2, int tmpl[2])
+static int size_host_tables(struct bpf_object *obj, uint32_t log2, int tmpl[2])
 {
 	const struct {
 		int map;
@@ -261,7 +269,7 @@ static int size_host_tables(struct tapis *t, uint32_t log2, int tmpl[2])
 	if (log2 < TAPIS_HOST_IDX_LOG2_MIN || log2 > TAPIS_HOST_IDX_LOG2_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < 2; i++) {
-		m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[sizes[i].map]);
+		m = bpf_object__find_map_by_name(obj, tapis_map_names[sizes[i].map]);
 		n = sizes[i].n;
 		tmpl[i] = bpf_map_create(BPF_MAP_TYPE_ARRAY, tapis_map_names[sizes[i].map],
 					 sizeof(uint32_t), sizes[i].value_size, n, &co);
@@ -272,8 +280,131 @@ static int size_host_tables(struct tapis *t, uint32_t log2, int tmpl[2])
 			return err;
 		}
 	}
-	t->host_idx_log2 = log2;
 	return 0;
+}
+
+/* The running program's load-time constants (its .rodata: the flow masks
+ * and whatever else the loader set) into a sibling's, so that the two
+ * read the maps they share alike. */
+static int copy_rodata(int prog_fd, struct bpf_map *rodata)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info), *ids = NULL, n;
+	size_t size = 0;
+	/* The skeleton's own mapping of it, writable until the load. */
+	void *dst = (void *)bpf_map__initial_value(rodata, &size);
+	int err = -ENOENT;
+
+	memset(&info, 0, sizeof(info));
+	if (!dst)
+		return -EINVAL;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	n = info.nr_map_ids;
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = n;
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		err = -errno;
+		goto out;
+	}
+	for (uint32_t i = 0; i < n && i < info.nr_map_ids && err == -ENOENT; i++) {
+		struct bpf_map_info mi;
+		uint32_t mlen = sizeof(mi), zero = 0;
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen) == 0 && strstr(mi.name, ".rodata")) {
+			/* Another layout: another tapis version loaded it. */
+			if (mi.value_size != size)
+				err = -EPROTO;
+			else
+				err = bpf_map_lookup_elem(fd, &zero, dst) ? -errno : 0;
+		}
+		close(fd);
+	}
+out:
+	free(ids);
+	return err;
+}
+
+const int swap_maps[SWAP_N] = {M_CTL, M_HOST_FILTER, M_HOST_INDEX};
+
+int tapis_load_sibling(struct tapis *t, uint32_t log2, int *prog_fd, int fds[SWAP_N])
+{
+	struct tapis_bpf *skel;
+	int tmpl[2] = {-1, -1}, err = 0;
+	struct bpf_map *m;
+
+	*prog_fd = -1;
+	for (int i = 0; i < SWAP_N; i++)
+		fds[i] = -1;
+	skel = tapis_bpf__open_opts(NULL);
+	if (!skel)
+		return -errno;
+	/* Nothing pinned by libbpf: the caller pins the new maps under
+	 * names of its own, and the shared ones are pinned already. */
+	bpf_object__for_each_map(m, skel->obj) bpf_map__set_pin_path(m, NULL);
+	for (int i = 0; !err && i < M__COUNT; i++) {
+		bool fresh = false;
+
+		for (int k = 0; k < SWAP_N; k++)
+			fresh |= swap_maps[k] == i;
+		if (fresh)
+			continue;
+		m = bpf_object__find_map_by_name(skel->obj, tapis_map_names[i]);
+		err = m ? bpf_map__reuse_fd(m, t->map_fd[i]) : -ENOENT;
+		if (err)
+			pr_err("share %s with the new program: %s", tapis_map_names[i],
+			       strerror(-err));
+	}
+	if (!err) {
+		err = copy_rodata(t->prog_fd, skel->maps.rodata);
+		if (err)
+			pr_err("read the running program's load-time settings: %s%s",
+			       strerror(-err),
+			       err == -EPROTO
+				       ? " (another tapis version loaded it: unload and load)"
+				       : "");
+	}
+	err = err ?: size_host_tables(skel->obj, log2, tmpl);
+	if (!err) {
+		err = tapis_bpf__load(skel);
+		if (err)
+			pr_err("load the program with larger host tables: %s (run with -vv for the "
+			       "verifier log)",
+			       strerror(-err));
+	}
+	for (int i = 0; i < 2; i++)
+		if (tmpl[i] >= 0)
+			close(tmpl[i]);
+	if (!err) {
+		*prog_fd = dup(bpf_program__fd(skel->progs.tapis_xdp));
+		err = *prog_fd < 0 ? -errno : 0;
+	}
+	for (int i = 0; !err && i < SWAP_N; i++) {
+		m = bpf_object__find_map_by_name(skel->obj, tapis_map_names[swap_maps[i]]);
+		fds[i] = m ? dup(bpf_map__fd(m)) : -1;
+		err = fds[i] < 0 ? -ENOENT : 0;
+	}
+	tapis_bpf__destroy(skel);
+	if (err) {
+		if (*prog_fd >= 0)
+			close(*prog_fd);
+		*prog_fd = -1;
+		for (int i = 0; i < SWAP_N; i++) {
+			if (fds[i] >= 0)
+				close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	return err;
 }
 
 /* Written once into the fresh tapis_state, for every later process. */
@@ -365,8 +496,8 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 		t->skel->rodata->l7_state_mask = fl[1].n - 1;
 		t->skel->rodata->l7_name_mask = fl[2].n - 1;
 	}
-	err = size_host_tables(
-		t, o && o->host_idx_log2 ? o->host_idx_log2 : TAPIS_HOST_IDX_LOG2_DEFAULT, tmpl);
+	t->host_idx_log2 = o && o->host_idx_log2 ? o->host_idx_log2 : TAPIS_HOST_IDX_LOG2_DEFAULT;
+	err = size_host_tables(t->skel->obj, t->host_idx_log2, tmpl);
 	if (!err)
 		err = tapis_bpf__load(t->skel);
 	for (int i = 0; i < 2; i++)
@@ -388,7 +519,7 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 		goto fail;
 	}
 	if (pin_path) {
-		snprintf(path, sizeof(path), "%s/%s", pin_path, PROG_PIN);
+		snprintf(path, sizeof(path), "%s/%s", pin_path, TAPIS_PROG_PIN);
 		err = bpf_obj_pin(t->prog_fd, path);
 		if (err) {
 			err = -errno;
@@ -433,14 +564,46 @@ static int open_pin(const struct tapis *t, const char *name, const char *what, b
 	return err;
 }
 
+/* A reader that finds a program swap decided but not complete (swap.c)
+ * reads the new program's maps: the policy they hold is the one being put
+ * in force. The old program stays "ours" for status meanwhile. */
+static int open_next(struct tapis *t, const char *name, const char *what, bool quiet)
+{
+	char next[NAME_MAX];
+	int fd;
+
+	snprintf(next, sizeof(next), "%s_next", name);
+	fd = open_pin(t, next, what, true, true);
+	return fd == -ENOENT ? open_pin(t, name, what, true, quiet) : fd;
+}
+
 static int open_pins(struct tapis *t, bool shared, bool quiet)
 {
+	bool next = shared && swap_pending(t);
+
 	for (int i = 0; i < M__COUNT; i++) {
-		t->map_fd[i] = open_pin(t, tapis_map_names[i], "map", shared, quiet);
+		bool own = false;
+
+		for (int k = 0; next && k < SWAP_N; k++)
+			own |= swap_maps[k] == i;
+		t->map_fd[i] = own ? open_next(t, tapis_map_names[i], "map", quiet)
+				   : open_pin(t, tapis_map_names[i], "map", shared, quiet);
 		if (t->map_fd[i] < 0)
 			return t->map_fd[i];
 	}
-	t->prog_fd = open_pin(t, PROG_PIN, "program", shared, quiet);
+	if (next) {
+		int fd = open_pin(t, TAPIS_PROG_PIN, "program", true, true);
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			t->alt_prog_id = info.id;
+		if (fd >= 0)
+			close(fd);
+	}
+	t->prog_fd = next ? open_next(t, TAPIS_PROG_PIN, "program", quiet)
+			  : open_pin(t, TAPIS_PROG_PIN, "program", shared, quiet);
 	return t->prog_fd < 0 ? t->prog_fd : 0;
 }
 
@@ -505,6 +668,10 @@ int tapis_open(struct tapis *t, const char *pin_path, bool shared)
 		/* A writer must not act on a directory it cannot trust, and
 		 * writers take turns. */
 		err = pin_dir_trusted(pin_path) ?: take_lock(t, false);
+		/* A program swap a killed writer left is completed (or its
+		 * undecided pins removed) before any pin is opened. */
+		if (!err)
+			swap_recover(t);
 		if (!err && stale_pins(t)) {
 			pr_err("%s holds only the pins of a load that did not finish (tapis unload "
 			       "removes them, tapis load replaces them)",
@@ -601,9 +768,10 @@ static int unpin_files(struct tapis *t)
 	char path[PATH_MAX];
 	int err = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
+	snprintf(path, sizeof(path), "%s/%s", t->pin_path, TAPIS_PROG_PIN);
 	if (unlink(path) && errno != ENOENT)
 		err = -errno;
+	swap_unpin(t);
 	for (int g = 0; g < 2; g++) {
 		gen_unpin_inner(t, (uint32_t)g);
 		gen_userspace_pin_path(t, g, path, sizeof(path));
@@ -643,7 +811,7 @@ static bool stale_pins(const struct tapis *t)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", t->pin_path, PROG_PIN);
+	snprintf(path, sizeof(path), "%s/%s", t->pin_path, TAPIS_PROG_PIN);
 	if (access(path, F_OK) == 0 || errno != ENOENT)
 		return false;
 	for (int i = 0; i < M__COUNT; i++) {

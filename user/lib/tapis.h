@@ -63,6 +63,7 @@ struct tapis {
 	void *xdp_prog;		/* struct xdp_program *, for attach */
 	bool readonly;		/* opened shared: pins opened BPF_F_RDONLY */
 	uint32_t host_idx_log2; /* host index size as loaded; 0: not read yet */
+	uint32_t alt_prog_id;	/* a reader during a program swap: the old program's id */
 };
 
 /* Load the BPF object. pin_path NULL: nothing pinned (packet tests, bench);
@@ -178,6 +179,10 @@ int tapis_apply(struct tapis *t, const struct compiled *c);
  * pins, and rule names the running generation does not have. A writer's
  * open calls it. 0 or -errno. */
 int tapis_repair_generations(struct tapis *t);
+/* The running policy as it is, live edits included, with host tables of
+ * 2^log2 index slots: a program swap (swap.c). -ENOSPC past the largest
+ * size or when not larger; 0 or -errno (reported). */
+int tapis_grow_hosts(struct tapis *t, uint32_t log2);
 /* tapis_compile, compiled_resolve and tapis_apply in one call. */
 int tapis_install(struct tapis *t, const struct policy *p);
 
