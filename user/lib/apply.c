@@ -74,7 +74,8 @@ static int build_nets(struct net_tables *nt, const struct compiled *c)
 	return 0;
 }
 
-static int build_hosts(struct tapis *t, uint32_t gen, const struct compiled *c)
+static int build_hosts(struct tapis *t, uint32_t gen, const uint64_t *keys,
+		       const struct tapis_host_val *vals, size_t n_hosts)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 	uint32_t max = host_hash_entries(t);
@@ -91,14 +92,13 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct compiled *c)
 	 * (a live `host add` makes them when the first pattern comes). The
 	 * index takes most keys; the hash map only those it has no room
 	 * for. */
-	if (c->n_hosts) {
-		over = malloc(c->n_hosts * sizeof(*over));
+	if (n_hosts) {
+		over = malloc(n_hosts * sizeof(*over));
 		if (!over) {
 			err = -ENOMEM;
 			goto out;
 		}
-		err = host_filter_build(t, gen, c->host_keys, c->host_vals, c->n_hosts, over,
-					&n_over);
+		err = host_filter_build(t, gen, keys, vals, n_hosts, over, &n_over);
 		if (err)
 			goto out;
 		ok = malloc((n_over ? n_over : 1) * sizeof(*ok));
@@ -108,8 +108,8 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct compiled *c)
 			goto out;
 		}
 		for (size_t i = 0; i < n_over; i++) {
-			ok[i] = c->host_keys[over[i]];
-			ov[i] = c->host_vals[over[i]];
+			ok[i] = keys[over[i]];
+			ov[i] = vals[over[i]];
 		}
 	}
 	for (size_t off = 0; off < n_over;) {
@@ -121,7 +121,7 @@ static int build_hosts(struct tapis *t, uint32_t gen, const struct compiled *c)
 			if (err == -E2BIG) {
 				pr_err("%zu host names found no slot in the host index and the "
 				       "overflow table holds %" PRIu32
-				       ": raise settings.capacity.names, then unload and load",
+				       ": raise settings.capacity.names",
 				       n_over, max);
 				err = -ENOSPC;
 			}
@@ -277,20 +277,35 @@ static void retire(struct tapis *t, uint32_t old, const struct compiled *c,
 	free(kept);
 }
 
-/* The host tables' size is fixed when the program is loaded (their reads
- * are inlined against it): a policy that needs more is refused before
- * anything changes, naming what would make room. */
-static int check_host_capacity(struct tapis *t, const struct compiled *c)
+/* The host tables' size is part of the verified program (their reads are
+ * inlined against it): a policy that needs more gets a program of the
+ * size it needs (swap.c), 0 and *log2 > the running size; where that
+ * cannot be (a handle with no pins: tests, the bench) or the policy is past
+ * the largest size, it is refused before anything changes. */
+static int host_size_for(struct tapis *t, const struct compiled *c, uint32_t *log2)
 {
-	uint32_t log2 = tapis_host_log2(t);
-	size_t cap = tapis_host_capacity(log2);
+	int need = tapis_host_idx_log2_for(c->n_hosts, c->capacity_names);
+	uint32_t have = tapis_host_log2(t);
+	size_t cap = tapis_host_capacity(have);
 
+	*log2 = have;
+	if (need < 0) {
+		pr_err("the policy has %zu host names, more than the host tables take at their "
+		       "largest (%zu)",
+		       c->n_hosts, tapis_host_capacity(TAPIS_HOST_IDX_LOG2_MAX));
+		return -ENOSPC;
+	}
+	if ((uint32_t)need <= have)
+		return 0;
+	if (t->pin_path[0]) {
+		*log2 = (uint32_t)need;
+		return 0;
+	}
 	if (c->n_hosts <= cap)
 		return 0;
 	pr_err("the policy has %zu host names, the host tables were loaded for at most %zu "
-	       "(%u index slots, sized at load to that policy or settings.capacity.names): "
-	       "set settings.capacity.names to %zu or more, then unload and load",
-	       c->n_hosts, cap, 1u << log2, c->n_hosts);
+	       "(%u index slots): an unpinned filter cannot grow them",
+	       c->n_hosts, cap, 1u << have);
 	return -ENOSPC;
 }
 
@@ -322,7 +337,7 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 	}
 	nt.bulk = false;
 	if (!err) {
-		err = build_hosts(t, idle, c);
+		err = build_hosts(t, idle, c->host_keys, c->host_vals, c->n_hosts);
 		if (err)
 			pr_err("build host table: %s", strerror(-err));
 	}
@@ -401,16 +416,18 @@ int tapis_repair_generations(struct tapis *t)
 int tapis_apply(struct tapis *t, const struct compiled *c)
 {
 	struct tapis_rule_meta *meta = NULL;
-	uint32_t active, idle, zero = 0;
+	uint32_t active, idle, zero = 0, log2;
 	struct tapis_state old_st;
 	struct tapis_ctl ctl;
+	struct swap sw = {0};
+	bool grow;
 	int err;
 
 	if (!c->resolved) {
 		pr_err("internal: a compiled policy must be resolved before it is applied");
 		return -EINVAL;
 	}
-	err = check_host_capacity(t, c);
+	err = host_size_for(t, c, &log2);
 	if (err)
 		return err;
 	meta = calloc(TAPIS_MAX_RULES, sizeof(*meta));
@@ -434,9 +451,22 @@ int tapis_apply(struct tapis *t, const struct compiled *c)
 	idle = active ^ 1;
 	/* Leftovers of an interrupted reload must not leak into this one. */
 	gen_clear(t, idle);
+	grow = log2 > tapis_host_log2(t);
+	if (grow) {
+		/* Larger host tables come with a program of their own: the
+		 * idle generation is filled for it, and it replaces the
+		 * running one instead of the flip. */
+		err = swap_prepare(t, log2, idle, &sw);
+		if (err) {
+			pr_err("host tables of %u slots for %zu host names: %s", 1u << log2,
+			       c->n_hosts, strerror(-err));
+			goto out;
+		}
+	}
 	err = fill_idle(t, idle, c, meta);
 	if (err) {
 		gen_clear(t, idle);
+		swap_abort(t, &sw);
 		goto out;
 	}
 
@@ -448,7 +478,26 @@ int tapis_apply(struct tapis *t, const struct compiled *c)
 	if (err) {
 		pr_err("record the policy: %s", strerror(-err));
 		gen_clear(t, idle);
+		swap_abort(t, &sw);
 		goto out;
+	}
+	if (grow) {
+		/* The swap is the flip: each interface goes from the old
+		 * program and generation to the new ones in one exchange. */
+		err = swap_commit(t, &sw) ?: swap_finish(t, &sw);
+		if (err) {
+			swap_abort(t, &sw);
+			if (bpf_map_update_elem(t->map_fd[M_STATE], &zero, &old_st, BPF_ANY))
+				pr_warn("the running policy is unchanged, but status may not name "
+					"it until the next reload");
+			gen_clear(t, idle);
+			goto out;
+		}
+		pr_info("host tables grown to %u index slots (%zu host names): the program was "
+			"replaced on every interface",
+			1u << log2, tapis_host_capacity(log2));
+		retire(t, active, c, meta);
+		goto done;
 	}
 	/* The flip: from here on packets read the new generation. */
 	ctl = (struct tapis_ctl){.gen = idle};
@@ -462,6 +511,7 @@ int tapis_apply(struct tapis *t, const struct compiled *c)
 		goto out;
 	}
 	retire(t, active, c, meta);
+done:
 	pr_info("policy %s: %zu rules, %zu IPv4 and %zu IPv6 prefixes, %zu host keys (generation "
 		"%u)",
 		c->p->path ? c->p->path : "", c->n_rules, c->n_v4, c->n_v6, c->n_hosts, idle);
@@ -501,4 +551,139 @@ int tapis_install(struct tapis *t, const struct policy *p)
 	err = compiled_resolve(&c) ?: tapis_apply(t, &c);
 	compiled_free(&c);
 	return err;
+}
+
+/* The running generation's tables (all but the host tables, which the new
+ * program has of another size) put in generation idle as they are: an
+ * inner map may sit in both slots of its outer map, and the user-space
+ * prefix list gets a second pin. */
+static int share_tables(struct tapis *t, uint32_t active, uint32_t idle)
+{
+	static const int inner[] = {M_V4_DIR16, M_V4_DIR24, M_V4_CHUNK, M_V4_CHUNK_S, M_V4_LEAF,
+				    M_V6_DIR0,	M_V6_DIR1,  M_V6_DIR2,	M_V6_DIR3,    M_V6_BLK0,
+				    M_V6_BLK1,	M_V6_BLK2,  M_V6_BLK3,	M_V6_PFX,     M_V6_SHORT};
+	char from[PATH_MAX], to[PATH_MAX];
+	int err = 0, fd;
+
+	for (size_t i = 0; !err && i < sizeof(inner) / sizeof(inner[0]); i++) {
+		fd = gen_inner_fd(t, inner[i], active);
+		if (fd == -ENOENT)
+			continue;
+		err = fd < 0 ? fd : gen_publish_inner(t, inner[i], idle, fd);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (err)
+		return err;
+	if (!t->pin_path[0]) {
+		if (t->v4_exact_fd[active] >= 0) {
+			t->v4_exact_fd[idle] = dup(t->v4_exact_fd[active]);
+			err = t->v4_exact_fd[idle] < 0 ? -errno : 0;
+		}
+		return err;
+	}
+	gen_userspace_pin_path(t, (int)active, from, sizeof(from));
+	gen_userspace_pin_path(t, (int)idle, to, sizeof(to));
+	fd = bpf_obj_get(from);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	unlink(to);
+	if (bpf_obj_pin(fd, to))
+		err = -errno;
+	else
+		tapis_pin_perms(to);
+	close(fd);
+	return err;
+}
+
+/* Generation idle made the running one's twin, with host tables of the new
+ * size: tables shared, rules and settings copied, the host keys rebuilt. */
+static int twin_generation(struct tapis *t, uint32_t active, uint32_t idle, const uint64_t *keys,
+			   const struct tapis_host_val *vals, size_t n)
+{
+	struct tapis_rule *rules = calloc(TAPIS_MAX_RULES, sizeof(*rules));
+	struct tapis_settings set;
+	int err;
+
+	if (!rules)
+		return -ENOMEM;
+	err = share_tables(t, active, idle);
+	err = err
+		      ?: tapis_array_read(t->map_fd[M_RULES], active * TAPIS_MAX_RULES,
+					  TAPIS_MAX_RULES, rules, sizeof(*rules));
+	for (uint32_t id = 0; !err && id < TAPIS_MAX_RULES; id++) {
+		uint32_t k = idle * TAPIS_MAX_RULES + id;
+
+		if (bpf_map_update_elem(t->map_fd[M_RULES], &k, &rules[id], BPF_ANY))
+			err = -errno;
+	}
+	free(rules);
+	err = err ?: build_hosts(t, idle, keys, vals, n);
+	if (!err && bpf_map_lookup_elem(t->map_fd[M_SETTINGS], &active, &set))
+		err = -errno;
+	if (!err) {
+		set.host_idx_log2 = (uint8_t)tapis_host_log2(t);
+		if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &idle, &set, BPF_ANY))
+			err = -errno;
+	}
+	return err;
+}
+
+int tapis_grow_hosts(struct tapis *t, uint32_t log2)
+{
+	struct tapis_host_val *vals = NULL;
+	struct tapis_state st, old_st;
+	uint32_t active, idle, zero = 0;
+	uint64_t *keys = NULL;
+	struct swap sw = {0};
+	size_t n = 0;
+	int err;
+
+	if (log2 > TAPIS_HOST_IDX_LOG2_MAX || log2 <= tapis_host_log2(t))
+		return -ENOSPC;
+	err = gen_active(t, &active);
+	if (err)
+		return err;
+	idle = active ^ 1;
+	err = host_table_read(t, active, &keys, &vals, &n);
+	if (err) {
+		pr_err("read the host tables: %s", strerror(-err));
+		return err;
+	}
+	gen_clear(t, idle);
+	err = swap_prepare(t, log2, idle, &sw);
+	err = err ?: twin_generation(t, active, idle, keys, vals, n);
+	if (!err && bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st))
+		err = -errno;
+	if (!err) {
+		/* The same policy, now in generation idle (apply.c records
+		 * a policy before its flip the same way). */
+		old_st = st;
+		if (st.policy_gen == active + 1)
+			st.policy_gen = idle + 1;
+		if (bpf_map_update_elem(t->map_fd[M_STATE], &zero, &st, BPF_ANY))
+			err = -errno;
+		err = err ?: swap_commit(t, &sw);
+		err = err ?: swap_finish(t, &sw);
+		if (err && bpf_map_update_elem(t->map_fd[M_STATE], &zero, &old_st, BPF_ANY))
+			pr_warn("status may not name the running policy until the next reload");
+	}
+	free(keys);
+	free(vals);
+	if (err) {
+		pr_err("grow the host tables to %u index slots: %s", 1u << log2, strerror(-err));
+		swap_abort(t, &sw);
+		gen_clear(t, idle);
+		return err;
+	}
+	/* The old generation's slots go; its tables live on in idle's. */
+	err = gen_clear(t, active);
+	if (err)
+		pr_warn("host tables grown, but the previous generation's slots were not all "
+			"freed: %s",
+			strerror(-err));
+	pr_info("host tables grown to %u index slots (%zu host names): the program was replaced "
+		"on every interface",
+		1u << log2, tapis_host_capacity(log2));
+	return 0;
 }

@@ -289,7 +289,7 @@ static const char *held_by(struct tapis *t, const char *name, const struct tapis
 	return buf;
 }
 
-int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *h, bool add)
+static int host_edit_once(struct tapis *t, const char *rule, const struct host_entry *h, bool add)
 {
 	struct tapis_rule_meta m;
 	struct tapis_host_val v = {};
@@ -360,12 +360,6 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 			goto out;
 		}
 		err = host_table_store(t, gen, fd, key, &v);
-		if (err == -ENOSPC)
-			pr_err("'%s%s': the host tables are full (loaded for %zu host names, "
-			       "settings.capacity.names): put the names in the policy file with a "
-			       "larger settings.capacity.names, then unload and load",
-			       host_pattern_prefix(h->kind), h->name,
-			       tapis_host_capacity(tapis_host_log2(t)));
 		if (err)
 			goto out;
 	} else {
@@ -406,6 +400,31 @@ int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *
 out:
 	close(fd);
 	return err;
+}
+
+int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *h, bool add)
+{
+	uint32_t log2 = tapis_host_log2(t);
+	int err = host_edit_once(t, rule, h, add);
+
+	if (err != -ENOSPC || !add)
+		return err;
+	/* The tables are full: a program with tables twice the size takes
+	 * the running policy and edits as they are, then this name. */
+	if (t->pin_path[0] && log2 < TAPIS_HOST_IDX_LOG2_MAX) {
+		pr_info("the host tables are full (%zu host names): growing them to %u index "
+			"slots",
+			tapis_host_capacity(log2), 2u << log2);
+		err = tapis_grow_hosts(t, log2 + 1);
+		if (!err)
+			err = host_edit_once(t, rule, h, add);
+		if (err != -ENOSPC)
+			return err;
+	}
+	pr_err("'%s%s': the host tables are full (%zu host names, at their largest or not "
+	       "pinned)",
+	       host_pattern_prefix(h->kind), h->name, tapis_host_capacity(tapis_host_log2(t)));
+	return -ENOSPC;
 }
 
 /* Make the edit a pending record stands for: its op, or for a record being

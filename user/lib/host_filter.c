@@ -271,3 +271,91 @@ out:
 		close(ifd);
 	return err;
 }
+
+/* Is key in the index view with rules? (A reader's probe.) */
+static bool index_has(const struct views *vw, uint64_t key)
+{
+	uint32_t home = tapis_host_idx_home(key, tapis_host_idx_shift(vw->log2));
+
+	for (uint32_t p = 0; key && p < TAPIS_HOST_IDX_PROBES; p++) {
+		const struct tapis_host_slot *s = &vw->index[home + p];
+
+		if (!s->key)
+			return false;
+		if (s->key == key)
+			return s->self_rule || s->sub_rule;
+	}
+	return false;
+}
+
+static int push(uint64_t **keys, struct tapis_host_val **vals, size_t *n, size_t *cap, uint64_t key,
+		const struct tapis_host_val *v)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 4096;
+		uint64_t *k = realloc(*keys, c * sizeof(**keys));
+		struct tapis_host_val *x = k ? realloc(*vals, c * sizeof(**vals)) : NULL;
+
+		if (k)
+			*keys = k;
+		if (!x)
+			return -ENOMEM;
+		*vals = x;
+		*cap = c;
+	}
+	(*keys)[*n] = key;
+	(*vals)[(*n)++] = *v;
+	return 0;
+}
+
+int host_table_read(struct tapis *t, uint32_t gen, uint64_t **keys, struct tapis_host_val **vals,
+		    size_t *n)
+{
+	struct views v = {.log2 = tapis_host_log2(t)};
+	int ifd = gen_inner_fd(t, M_HOST_INDEX, gen), hfd = gen_inner_fd(t, M_HOSTS, gen);
+	struct tapis_host_val val;
+	uint64_t key, next;
+	void *prev = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	*keys = NULL;
+	*vals = NULL;
+	*n = 0;
+	if (ifd >= 0) {
+		void *p = mmap(NULL, index_bytes(v.log2), PROT_READ, MAP_SHARED, ifd, 0);
+
+		v.index = p == MAP_FAILED ? NULL : p;
+		if (!v.index)
+			err = -errno;
+		for (uint32_t i = 0; !err && i < tapis_host_idx_entries(v.log2); i++) {
+			const struct tapis_host_slot *s = &v.index[i];
+			struct tapis_host_val x = {.self_rule = s->self_rule,
+						   .sub_rule = s->sub_rule};
+
+			if (s->key && (x.self_rule || x.sub_rule))
+				err = push(keys, vals, n, &cap, s->key, &x);
+		}
+	}
+	/* The hash map's keys are those the index has no slot for. */
+	while (!err && hfd >= 0 && bpf_map_get_next_key(hfd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(hfd, &next, &val) == 0 && (val.self_rule || val.sub_rule) &&
+		    !(v.index && index_has(&v, next)))
+			err = push(keys, vals, n, &cap, next, &val);
+		key = next;
+		prev = &key;
+	}
+	if (v.index)
+		munmap(v.index, index_bytes(v.log2));
+	if (ifd >= 0)
+		close(ifd);
+	if (hfd >= 0)
+		close(hfd);
+	if (err) {
+		free(*keys);
+		free(*vals);
+		*keys = NULL;
+		*vals = NULL;
+	}
+	return err;
+}

@@ -35,6 +35,12 @@ int host_table_lookup(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 int host_table_store(struct tapis *t, uint32_t gen, int hosts_fd, uint64_t key,
 		     const struct tapis_host_val *v);
 
+/* Every key of generation gen with rules, and its rules: from its index
+ * (as sized now, tapis_host_log2) and its hash map. Arrays for the
+ * caller to free. 0 or -errno. */
+int host_table_read(struct tapis *t, uint32_t gen, uint64_t **keys, struct tapis_host_val **vals,
+		    size_t *n);
+
 /* Entries of a generation's hash map (tapis_hosts): the keys that find no
  * index slot, a few percent below the index's capacity, and live edits
  * that find none; a quarter of the index's slots, at least 1024. */
