@@ -5,8 +5,9 @@
  * to the idle generation and flip to it. Packets see the
  * old policy or the new one, never a mix; on any error the old one keeps
  * running. Without --policy the file recorded at load time is read again.
- * Sizes fixed at load (settings.flows, settings.capacity.names) stay as they
- * are, with a warning; a policy the host tables cannot take is refused.
+ * The flow table's size is fixed at load (settings.flows: a warning); host
+ * tables too small for the policy (or settings.capacity.names) grow, the
+ * program replaced on every interface (user/lib/swap.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +22,15 @@
 #include "log.h"
 #include "output.h"
 
+/* The host index's slots as loaded: a reload grows them when the policy
+ * needs more (a program swap). */
+static uint64_t host_slots(const struct snapshot *s)
+{
+	uint32_t log2 = s->state.host_idx_log2;
+
+	return 1ull << (log2 ? log2 : TAPIS_HOST_IDX_LOG2_DEFAULT);
+}
+
 static struct json_object *summary_json(const struct snapshot *s)
 {
 	struct json_object *o = json_object_new_object();
@@ -29,6 +39,7 @@ static struct json_object *summary_json(const struct snapshot *s)
 	json_object_object_add(o, "rules", json_object_new_uint64(s->n_rules));
 	json_object_object_add(o, "entries",
 			       json_entries(s->entries_v4, s->entries_v6, s->entries_hosts));
+	json_object_object_add(o, "host_table_slots", json_object_new_uint64(host_slots(s)));
 	return o;
 }
 
@@ -210,6 +221,8 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 		print_change("v4", old.entries_v4, cur.entries_v4, ",");
 		print_change("v6", old.entries_v6, cur.entries_v6, ",");
 		print_change("hosts", old.entries_hosts, cur.entries_hosts, ",");
+		if (host_slots(&cur) != host_slots(&old))
+			print_change("host table slots", host_slots(&old), host_slots(&cur), ",");
 		if (drop_edits)
 			printf("; dropped %zu live edit%s", n_dropped_edits,
 			       n_dropped_edits == 1 ? "" : "s");

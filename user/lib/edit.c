@@ -402,20 +402,59 @@ out:
 	return err;
 }
 
+/* The running rules' host entries, counted once per handle and then kept
+ * up to date by the edits it makes. */
+static int64_t host_entries(struct tapis *t)
+{
+	struct tapis_rule_meta *m;
+
+	if (t->host_entries >= 0)
+		return t->host_entries;
+	m = calloc(TAPIS_MAX_RULES, sizeof(*m));
+	if (!m)
+		return 0;
+	if (tapis_array_read(t->map_fd[M_RULE_META], 0, TAPIS_MAX_RULES, m, sizeof(*m)) == 0) {
+		t->host_entries = 0;
+		for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++)
+			t->host_entries += m[id].in_use ? m[id].n_hosts : 0;
+	}
+	free(m);
+	return t->host_entries < 0 ? 0 : t->host_entries;
+}
+
 int tapis_host_edit(struct tapis *t, const char *rule, const struct host_entry *h, bool add)
 {
 	uint32_t log2 = tapis_host_log2(t);
-	int err = host_edit_once(t, rule, h, add);
+	int err;
 
+	/* Past three quarters of the index's slots names start to miss it
+	 * and cost the data path a hash-map call: grow before that, as a
+	 * reload would (below, a full table forces it). */
+	if (add && t->pin_path[0] && log2 < TAPIS_HOST_IDX_LOG2_MAX &&
+	    (size_t)host_entries(t) + 1 > tapis_host_capacity(log2)) {
+		err = tapis_grow_hosts(t, log2 + 1);
+		if (err)
+			return err;
+		pr_warn("the host tables hold %zu host names at most: grown to %u index slots "
+			"(%zu names), the program replaced on every interface",
+			tapis_host_capacity(log2), 2u << log2, tapis_host_capacity(log2 + 1));
+		log2++;
+	}
+	err = host_edit_once(t, rule, h, add);
+	if (!err && t->host_entries >= 0)
+		t->host_entries += add ? 1 : -1;
 	if (err != -ENOSPC || !add)
 		return err;
 	/* The tables are full: a program with tables twice the size takes
 	 * the running policy and edits as they are, then this name. */
 	if (t->pin_path[0] && log2 < TAPIS_HOST_IDX_LOG2_MAX) {
-		pr_info("the host tables are full (%zu host names): growing them to %u index "
-			"slots",
-			tapis_host_capacity(log2), 2u << log2);
 		err = tapis_grow_hosts(t, log2 + 1);
+		if (!err)
+			/* Memory an operator did not ask for by name: say so. */
+			pr_warn("the host tables hold %zu host names at most: grown to %u index "
+				"slots (%zu names), the program replaced on every interface",
+				tapis_host_capacity(log2), 2u << log2,
+				tapis_host_capacity(log2 + 1));
 		if (!err)
 			err = host_edit_once(t, rule, h, add);
 		if (err != -ENOSPC)

@@ -40,6 +40,7 @@ static void tapis_init(struct tapis *t)
 	for (int i = 0; i < M__COUNT; i++)
 		t->map_fd[i] = -1;
 	t->v4_exact_fd[0] = t->v4_exact_fd[1] = -1;
+	t->host_entries = -1;
 	t->ncpus = libbpf_num_possible_cpus();
 }
 

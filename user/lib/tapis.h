@@ -64,6 +64,7 @@ struct tapis {
 	bool readonly;		/* opened shared: pins opened BPF_F_RDONLY */
 	uint32_t host_idx_log2; /* host index size as loaded; 0: not read yet */
 	uint32_t alt_prog_id;	/* a reader during a program swap: the old program's id */
+	int64_t host_entries;	/* host entries of the running rules; < 0: not counted yet */
 };
 
 /* Load the BPF object. pin_path NULL: nothing pinned (packet tests, bench);
