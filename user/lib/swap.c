@@ -31,6 +31,8 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,6 +48,19 @@
 
 /* bpffs refuses names with a dot. */
 #define NEXT "_next"
+
+/* Fault injection for tests/lab/test_crash_grow.sh: TAPIS_FAULT=<point>
+ * kills the process there, so that each window of a swap is tested, not
+ * only those a random instant lands in. */
+static void fault(const char *point, int n)
+{
+	const char *f = getenv("TAPIS_FAULT");
+	char want[64];
+
+	snprintf(want, sizeof(want), "%s-%d", point, n);
+	if (f && strcmp(f, want) == 0)
+		raise(SIGKILL);
+}
 
 static void pin_of(const struct tapis *t, const char *name, bool next, char *buf, size_t n)
 {
@@ -170,6 +185,8 @@ static int move_ifaces(struct tapis *t, int from, int to, bool undo)
 			pr_err("replace the program on %s: %s", st.ifaces[i].name, strerror(-err));
 		else if (err == 0)
 			moved[n++] = i;
+		if (err == 0)
+			fault("swap-moved", n);
 		else
 			err = 0; /* not running ours: status tells */
 	}
@@ -246,6 +263,8 @@ int swap_commit(struct tapis *t, struct swap *s)
 	}
 	if (err)
 		unpin_next(t);
+	else
+		fault("swap-committed", 0);
 	return err;
 }
 
@@ -270,6 +289,7 @@ static int rename_next(struct tapis *t, uint32_t log2)
 			err = -errno;
 			pr_err("rename %s to %s: %s", from, to, strerror(-err));
 		}
+		fault("swap-renamed", i + 1);
 	}
 	return err;
 }
