@@ -240,7 +240,7 @@ static void status_text(const struct snapshot *s, const char *pin_path, FILE *f)
 		"entries:", s->entries_v4, s->entries_v6, s->entries_hosts);
 	fprintf(f, "%-12s%" PRIu32 " of %" PRIu32 " IPv4 chunks used\n", "tbl8:", s->tbl8_used,
 		s->tbl8_groups);
-	fprintf(f, "%-12shost names up to %zu (%llu index slots, sized at load)\n",
+	fprintf(f, "%-12shost names up to %zu (%llu index slots; they grow as needed)\n",
 		"hosts:", tapis_host_capacity(host_log2(st)), 1ull << host_log2(st));
 }
 
