@@ -129,8 +129,8 @@ static __always_inline int apply_action(struct xdp_md *ctx, struct pkt *p, const
 	/* Scalars only (tapis_event says why), and few branches: every path
 	 * reaching here is a verifier state. A flow's later packets give no
 	 * event: its first block did, with the name. */
-	if (action >= TAPIS_ACT_DROP && v->kind != TAPIS_KIND_FLOW && set->ev_interval_ns &&
-	    !ev_skipped())
+	if (action >= TAPIS_ACT_DROP && v->kind != TAPIS_KIND_FLOW && ev_reader() &&
+	    set->ev_interval_ns && !ev_skipped())
 		tapis_event(ctx, nb, set,
 			    v->rule | action << 16 | (__u64)v->kind << 24 |
 				    (__u64)v->by_host << 32 | (__u64)p->family << 40 |

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* BPF-only: block events into the tapis_events ring buffer, for `tapis
- * events`. Reached only by packets a rule blocks, in a function of its own,
- * so a packet that matches nothing pays nothing for it and the verifier
- * checks it once. A per-CPU generic cell rate algorithm keeps a flood from
+ * events`. Reached only by packets a rule blocks while a reader runs, in a
+ * function of its own, so a packet that matches nothing pays nothing for it
+ * and the verifier checks it once. A per-CPU generic cell rate algorithm keeps a flood from
  * filling the ring or the consumer: what it keeps out is counted, never
  * waited for. */
 #ifndef TAPIS_EVENTS_BPF_H
@@ -11,6 +11,16 @@
 #include "maps.bpf.h"
 #include "cursor.bpf.h"
 #include "rules.bpf.h"
+
+/* Is a `tapis events` reading (tapis_ctl.events_reader)? The entry read
+ * that line for the generation: asking costs no miss. */
+static __always_inline bool ev_reader(void)
+{
+	__u32 zero = 0;
+	struct tapis_ctl *ctl = bpf_map_lookup_elem(&tapis_ctl, &zero);
+
+	return ctl && ctl->events_reader;
+}
 
 /* A flood's packet over the rate, inline: counted lost without the call
  * (tapis_abi.h, struct tapis_ev_bucket). */

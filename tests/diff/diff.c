@@ -666,6 +666,19 @@ static void figures(double secs)
 	       (unsigned long long)fig.tx_unread);
 }
 
+static int events_reader_on(void)
+{
+	struct tapis_ctl ctl;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(fx.t.map_fd[M_CTL], &zero, &ctl))
+		return -errno;
+	ctl.events_reader = 1;
+	if (bpf_map_update_elem(fx.t.map_fd[M_CTL], &zero, &ctl, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 /* Put the oracle's policy p in force on both sides: the kernel through a
  * reload (a generation flip, as `tapis reload` makes it), the reference by
  * reading the new generation's tables. Flows start empty. */
@@ -685,6 +698,9 @@ static int use_policy(unsigned p)
 	}
 	if (loads > 1) /* the first is fx_setup()'s */
 		err = fx_policy(&fx, oracle_policy_yaml());
+	/* This harness reads the events, as `tapis events` would: the data
+	 * path writes them only while a reader says so. */
+	err = err ?: events_reader_on();
 	err = err ?: ref_init(fx.t.map_fd);
 	if (err)
 		return err;

@@ -6,9 +6,11 @@
 # A reader runs while a ping to a blocked address, a DNS query for a blocked
 # name and a TLS ClientHello for a blocked SNI cross the router: each gives
 # one event whose fields (rule, action, kind, hostname, addresses, ports,
-# protocol, interface) are those of the packet. Then a flood far over
-# settings.events' rate: the events lost are counted, the events written
-# stay within the rate, and the CLI answers meanwhile.
+# protocol, interface) are those of the packet. With no reader, blocked
+# packets write no event and count none lost. Then a flood far over
+# settings.events' rate while a reader runs: the events lost are counted,
+# the events written stay within the rate and reach the reader, and the
+# CLI answers meanwhile.
 
 . "$(dirname "$0")/lib.sh"
 lab_test_begin dig curl
@@ -61,7 +63,22 @@ assert_eq "TLS event: the SNI and port 443 over TCP" \
 	"$(q tls rule,action,hostname,dst,proto,dport)"
 assert_match "each event has an RFC 3339 time" '"time": "20[0-9-]+T[0-9:.]+Z"' "$ev"
 
-# --- a flood over the rate ------------------------------------------------------------------
+# The reader ended with --count: it said so, and blocked packets now write no
+# event and count none lost (nobody would see them).
+assert_ok "stats after the reader" lab_tapis stats --json
+e0=$(json_q "$OUT" "d['counters']['events']")
+l0=$(json_q "$OUT" "d['counters']['events_lost']")
+n0=$(rule_stat nets packets "$OUT")
+assert_eq "ping 198.18.3.10 (blocked, no reader): no reply" 0 "$(ping_count c 198.18.3.10 3)"
+assert_ok "stats after the pings" lab_tapis stats --json
+assert_eq "rule nets counted the pings with no reader" 3 "$(($(rule_stat nets packets "$OUT") - n0))"
+assert_eq "no reader: no event written" "$e0" "$(json_q "$OUT" "d['counters']['events']")"
+assert_eq "no reader: none counted lost" "$l0" "$(json_q "$OUT" "d['counters']['events_lost']")"
+
+# --- a flood over the rate, a reader running ---------------------------------------------------
+lab_bg events2 tapis r "$TAPIS_BIN" events --json --timeout 30 --pin-path "$TAPIS_PIN"
+rpid=$LAB_LAST_PID
+sleep 0.5
 assert_ok "stats before the flood" lab_tapis stats --json
 e0=$(json_q "$OUT" "d['counters']['events']")
 l0=$(json_q "$OUT" "d['counters']['events_lost']")
@@ -104,4 +121,9 @@ assert_eq "rule nets counted every packet of the flood" "${sent:-x}" "$((n1 - n0
 # (a retransmission of the blocked TLS flow may land in the window too: a
 # flow verdict's packet gives no event)
 assert_eq "written and lost add up to the packets rule nets blocked" "$((n1 - n0))" "$((de + dl))"
+sleep 0.5 # the reader drains what the flood left
+kill -INT "$rpid" 2>/dev/null
+for _ in $(seq 50); do lab_pid_alive "$rpid" || break; sleep 0.1; done
+wait "$rpid" 2>/dev/null
+assert_eq "the reader printed the events written" "$de" "$(grep -c '^{' "$LAB_DIR/events2.out")"
 lab_test_end

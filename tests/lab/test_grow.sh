@@ -74,6 +74,10 @@ P0=$(rule_stat names packets)
 SINCE0=$(rule_stat names since)
 assert_true "rule names has counted packets ($P0)" "" test "${P0:-0}" -gt 0
 
+# A `tapis events` started before the swap keeps getting events after it
+# (the new tapis_ctl starts with its flag, and it follows the pinned one).
+lab_bg events tapis r "$TAPIS_BIN" events --json --timeout 25 --pin-path "$TAPIS_PIN"
+EVENTS_PID=$LAB_LAST_PID
 lab_bg ping ping c ping -n -q -i 0.01 -c 500 -W 1 198.18.2.2
 PING_PID=$LAB_LAST_PID
 sleep 1
@@ -95,6 +99,12 @@ assert_eq "the program running is the pinned one" "$ID1" "$(pinned_id)"
 assert_eq "no pin of the swap is left" "" "$(ls "$TAPIS_PIN" | grep _next)"
 assert_fail "DNS: g9000.grow.example (new) is dropped" answered g9000.grow.example
 assert_fail "DNS: g9299.grow.example (new, last) is dropped" answered g9299.grow.example
+sleep 1.2 # past the reader's next renewal, on the new tapis_ctl
+assert_fail "DNS: g9298.grow.example (new) is dropped" answered g9298.grow.example
+sleep 0.5
+assert_match "the events reader started before the swap saw the drop after it" \
+	'"g9298.grow.example"' "$(cat "$LAB_DIR/events.out")"
+lab_stop_pid "$EVENTS_PID" tapis
 assert_fail "DNS: blocked.example (old) is still dropped" answered blocked.example
 assert_fail "DNS: g99.grow.example (old) is still dropped" answered g99.grow.example
 assert_ok "DNS: allowed.example is answered" answered allowed.example

@@ -5,9 +5,11 @@
  * buffer, one line each (JSON lines under --json).
  *
  * The ring has one consumer position: two `tapis events` at once share the
- * events between them. The data path writes at most settings.events' rate
- * per CPU and counts the rest (events_lost in stats), so a flood costs the
- * reader nothing.
+ * events between them. The data path writes events only while a reader
+ * says it runs (tapis_ctl.events_reader, set here and cleared at the end),
+ * at most settings.events' rate per CPU, and counts the rest (events_lost
+ * in stats), so a flood costs the reader nothing, and without a reader a
+ * blocked packet pays nothing for events.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +42,7 @@ struct reader {
 	const struct cli *c;
 	struct tapis *t;
 	int64_t tai_offset_ns;
+	uint64_t start_tai_ns; /* events stamped before this reader are stale */
 	uint64_t seen, want;
 	/* Rule names by id, read once per id (a reload may rename: a miss
 	 * after it reads again). */
@@ -80,6 +83,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	const char *iface;
 
 	if (size < sizeof(*e))
+		return 0;
+	/* Left in the ring by an earlier reader's time, not this one's. */
+	if (e->tai_ns < r->start_tai_ns)
 		return 0;
 	gmtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -125,6 +131,45 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Say whether a reader runs (tapis_ctl.events_reader): the data path
+ * writes events only while one does. Read, changed and written back, so a
+ * reload's flip in between is kept: the flip keeps the flag in turn. */
+static int set_reader(int ctl_fd, bool on)
+{
+	struct tapis_ctl ctl;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(ctl_fd, &zero, &ctl))
+		return -errno;
+	if (!!ctl.events_reader == on)
+		return 0;
+	ctl.events_reader = on;
+	if (bpf_map_update_elem(ctl_fd, &zero, &ctl, BPF_EXIST))
+		return -errno;
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The tapis_ctl pinned now: a reload that grows the host tables replaces
+ * the program and its tapis_ctl (user/lib/swap.c), whose flag the new
+ * program reads. The one held is kept when the pin cannot be opened. */
+static int follow_ctl(const char *path, int ctl_fd)
+{
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return ctl_fd;
+	close(ctl_fd);
+	return fd;
+}
+
 int cmd_events(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -138,8 +183,9 @@ int cmd_events(struct cli *c, int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	char path[PATH_MAX + 32], *end;
 	long long deadline = -1, timeout = -1;
-	int opt, rc = EXIT_POLICY, fd = -1, err;
+	int opt, rc = EXIT_POLICY, fd = -1, ctl_fd = -1, err;
 	unsigned long long want = 0;
+	long long renewed;
 	struct tapis t;
 	struct timespec ts;
 
@@ -182,6 +228,13 @@ int cmd_events(struct cli *c, int argc, char **argv)
 		rc = err == -EACCES || err == -EPERM ? EXIT_RUNTIME : EXIT_KERNEL;
 		goto out;
 	}
+	snprintf(path, sizeof(path), "%s/%s", c->pin, tapis_map_names[M_CTL]);
+	ctl_fd = bpf_obj_get(path);
+	if (ctl_fd < 0) {
+		pr_err("open %s: %s", path, strerror(errno));
+		rc = EXIT_KERNEL;
+		goto out;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		rc = EXIT_RUNTIME;
@@ -199,10 +252,17 @@ int cmd_events(struct cli *c, int argc, char **argv)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (timeout > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 + timeout * 1000;
+	if (timeout > 0)
+		deadline = now_ms() + timeout * 1000;
+	clock_gettime(CLOCK_TAI, &ts);
+	r->start_tai_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	err = set_reader(ctl_fd, true);
+	if (err) {
+		pr_err("tell the data path a reader runs: %s", strerror(-err));
+		rc = EXIT_KERNEL;
+		goto out;
 	}
+	renewed = now_ms();
 	rc = EXIT_OK;
 	while (!stop) {
 		err = ring_buffer__poll(rb, 200);
@@ -211,13 +271,27 @@ int cmd_events(struct cli *c, int argc, char **argv)
 			rc = EXIT_KERNEL;
 			break;
 		}
-		if (deadline >= 0) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			if (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 >= deadline)
-				break;
+		if (deadline >= 0 && now_ms() >= deadline)
+			break;
+		/* A second reader that ended cleared the flag: set again
+		 * within a second. */
+		if (now_ms() - renewed >= 1000) {
+			ctl_fd = follow_ctl(path, ctl_fd);
+			err = set_reader(ctl_fd, true);
+			if (err)
+				pr_warn("tell the data path a reader runs: %s", strerror(-err));
+			renewed = now_ms();
 		}
 	}
+	/* No reader left that we know of: blocked packets stop paying for
+	 * events. A reader still running sets it again within a second. */
+	ctl_fd = follow_ctl(path, ctl_fd);
+	err = set_reader(ctl_fd, false);
+	if (err)
+		pr_warn("tell the data path no reader runs: %s", strerror(-err));
 out:
+	if (ctl_fd >= 0)
+		close(ctl_fd);
 	ring_buffer__free(rb);
 	if (fd >= 0)
 		close(fd);

@@ -70,8 +70,9 @@ const struct cmd tapis_cmds[] = {
 	{"events", cmd_events, USAGE_EVENTS,
 	 "Block events as they happen (time, rule, action, kind, hostname, addresses, ports,\n"
 	 "interface), one line each or JSON lines, until interrupted, --count events or\n"
-	 "--timeout seconds. The data path writes at most settings.events' rate per CPU and\n"
-	 "counts the rest (events_lost in stats). Needs root."},
+	 "--timeout seconds. The data path writes events only while a reader runs, at most\n"
+	 "settings.events' rate per CPU, and counts the rest (events_lost in stats). Needs\n"
+	 "root."},
 	{"audit", cmd_audit, USAGE_AUDIT,
 	 "The changes made to the filter, oldest first, from the audit log: who, what, when,\n"
 	 "on whose order. --since takes an RFC 3339 time or a duration back from now (2h, 7d)."},

@@ -199,10 +199,14 @@ static int move_ifaces(struct tapis *t, int from, int to, bool undo)
 
 int swap_prepare(struct tapis *t, uint32_t log2, uint32_t gen, struct swap *s)
 {
-	struct tapis_ctl ctl = {.gen = gen};
+	struct tapis_ctl ctl;
 	uint32_t zero = 0;
 	int err;
 
+	/* The rest of tapis_ctl (a `tapis events` reading) carries over. */
+	if (bpf_map_lookup_elem(t->map_fd[M_CTL], &zero, &ctl))
+		memset(&ctl, 0, sizeof(ctl));
+	ctl.gen = gen;
 	memset(s, 0, sizeof(*s));
 	s->old_prog_fd = -1;
 	if (!t->pin_path[0] || t->prog_fd < 0)
