@@ -16,7 +16,7 @@
 # every interface on the pinned program, no tapis_*_next pin, no pin of an
 # idle generation, the big tables in status, the big policy in force for
 # real DNS queries. Six kills at the fault points of each command's swap,
-# then CRASH_CYCLES (default 12) at random instants, a third of them of
+# then CRASH_CYCLES (default 6) at random instants, a third of them of
 # host add; CRASH_SEED replays a run.
 
 export LAB_SERVICES="dns"
@@ -24,7 +24,7 @@ export LAB_SERVICES="dns"
 lab_test_begin bpftool dig
 
 SEED=${CRASH_SEED:-$(($(date +%s) % 100000))}
-CYCLES=${CRASH_CYCLES:-12}
+CYCLES=${CRASH_CYCLES:-6}
 echo "# seed $SEED (CRASH_SEED=$SEED replays this run), $CYCLES cycles"
 RANDOM=$SEED
 
