@@ -102,6 +102,8 @@ assert_ok "load the small policy" lab_tapis load --policy "$tmp/small.yaml" "${I
 T=$(ms_of lab_tapis reload --policy "$tmp/big.yaml")
 echo "# a grow reload (100 -> 9,300 names, three interfaces) takes $T ms"
 assert_eq "calibration: grown" 32768 "$(slots)"
+assert_eq "calibration: all three run the pinned program" "$(pin_id tapis_xdp) x3" \
+	"$(xdp_ids | cut -d' ' -f2 | sort | uniq -c | awk '{print $2 " x" $1}')"
 assert_ok "unload" lab_tapis unload
 
 # The windows of a decided swap are a few ms wide: besides the random
@@ -197,6 +199,30 @@ assert_eq "calibration: 4096 slots" 4096 "$(slots)"
 T_HOST=$(ms_of lab_tapis host add g9000.grow.example --rule names)
 echo "# a host add that grows the tables (3,072 entries, three interfaces) takes $T_HOST ms"
 assert_eq "calibration: grown" 8192 "$(slots)"
+assert_ok "unload" lab_tapis unload
+
+# All or nothing: an interface that refuses the new program (the second:
+# TAPIS_FAULT=swap-fail-2) undoes the swap, the first interface included.
+assert_ok "load the small policy" lab_tapis load --policy "$tmp/small.yaml" "${IFARGS[@]}" --mode native
+TAPIS_FAULT=swap-fail-2 t_run lab_tapis reload --policy "$tmp/big.yaml"
+assert_true "a grow reload whose second interface fails: exit 3" "exit $RC: $(_t_short)" test "$RC" = 3
+assert_match "it names the interface" "replace the program on x1" "$OUT"
+assert_match "and says the running policy is unchanged" "the running policy is unchanged" "$OUT"
+pinned=$(pin_id tapis_xdp)
+bad=""
+while read -r ifc id; do
+	[ "$id" = "$pinned" ] && [ "$(policy_of "$id")" = small ] || bad="$bad $ifc:$id"
+done < <(xdp_ids)
+assert_true "every interface runs the old program, the small policy" "pinned $pinned, other:$bad" \
+	test -z "$bad"
+assert_eq "no pin of the swap left" "" "$(ls "$TAPIS_PIN" | grep _next)"
+assert_eq "status: the tables as they were" 4096 "$(slots)"
+gen=$(lab_tapis status --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+assert_eq "no pin of another generation than $gen" "" \
+	"$(ls "$TAPIS_PIN" | grep -E '_g[0-9]+$' | grep -v "_g$gen\$" | tr '\n' ' ')"
+assert_match "status names the small policy" "small.yaml" "$(lab_tapis status)"
+assert_ok "the reload without the fault grows" lab_tapis reload --policy "$tmp/big.yaml"
+assert_eq "status: grown" 32768 "$(slots)"
 assert_ok "unload" lab_tapis unload
 
 n=0

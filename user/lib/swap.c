@@ -51,14 +51,20 @@
 
 /* Fault injection for tests/lab/test_crash_grow.sh: TAPIS_FAULT=<point>
  * kills the process there, so that each window of a swap is tested, not
- * only those a random instant lands in. */
-static void fault(const char *point, int n)
+ * only those a random instant lands in; swap-fail-<n> makes the move of
+ * the n-th interface fail, so that the undo is. */
+static bool failed(const char *point, int n)
 {
 	const char *f = getenv("TAPIS_FAULT");
 	char want[64];
 
 	snprintf(want, sizeof(want), "%s-%d", point, n);
-	if (f && strcmp(f, want) == 0)
+	return f && strcmp(f, want) == 0;
+}
+
+static void fault(const char *point, int n)
+{
+	if (failed(point, n))
 		raise(SIGKILL);
 }
 
@@ -128,7 +134,8 @@ static int move_iface(const struct tapis_iface *rec, int from, int to)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = from);
-	uint32_t from_id = 0, to_id = 0, id;
+	uint32_t from_id = 0, to_id = 0;
+	uint8_t mode;
 	int err;
 
 	err = prog_id(from, &from_id) ?: prog_id(to, &to_id);
@@ -153,16 +160,19 @@ static int move_iface(const struct tapis_iface *rec, int from, int to)
 		return err;
 	}
 	if (bpf_xdp_query((int)rec->ifindex, 0, &q))
-		return errno == ENODEV ? 1 : -errno;
-	id = rec->mode == XDP_MODE_SKB	? q.skb_prog_id
-	     : rec->mode == XDP_MODE_HW ? q.hw_prog_id
-					: q.drv_prog_id;
-	if (id == to_id)
-		return 0;
-	if (id != from_id)
-		return 1;
+		return errno == ENODEV || errno == ENOENT ? 1 : -errno;
+	/* In whichever mode it runs: a program left where the record's mode
+	 * does not say would keep reading tables the swap frees. */
+	mode = q.drv_prog_id == from_id	  ? XDP_MODE_NATIVE
+	       : q.skb_prog_id == from_id ? XDP_MODE_SKB
+	       : q.hw_prog_id == from_id  ? XDP_MODE_HW
+					  : XDP_MODE_UNSPEC;
+	if (mode == XDP_MODE_UNSPEC)
+		return q.drv_prog_id == to_id || q.skb_prog_id == to_id || q.hw_prog_id == to_id
+			       ? 0
+			       : 1;
 	/* One exchange in the kernel, refused if `from` no longer runs. */
-	if (bpf_xdp_attach((int)rec->ifindex, to, mode_flags(rec->mode) | XDP_FLAGS_REPLACE, &ao))
+	if (bpf_xdp_attach((int)rec->ifindex, to, mode_flags(mode) | XDP_FLAGS_REPLACE, &ao))
 		return -errno;
 	return 0;
 }
@@ -180,15 +190,15 @@ static int move_ifaces(struct tapis *t, int from, int to, bool undo)
 	for (int i = 0; i < TAPIS_MAX_IFACES && !err; i++) {
 		if (!st.ifaces[i].in_use)
 			continue;
-		err = move_iface(&st.ifaces[i], from, to);
-		if (err < 0)
+		err = failed("swap-fail", n + 1) ? -EIO : move_iface(&st.ifaces[i], from, to);
+		if (err < 0) {
 			pr_err("replace the program on %s: %s", st.ifaces[i].name, strerror(-err));
-		else if (err == 0)
+		} else if (err == 0) {
 			moved[n++] = i;
-		if (err == 0)
 			fault("swap-moved", n);
-		else
+		} else {
 			err = 0; /* not running ours: status tells */
+		}
 	}
 	if (err && undo)
 		for (int k = 0; k < n; k++)
