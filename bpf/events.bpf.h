@@ -12,12 +12,12 @@
 #include "cursor.bpf.h"
 #include "rules.bpf.h"
 
-/* Is a `tapis events` reading (tapis_ctl.events_reader)? The entry read
- * that line for the generation: asking costs no miss. */
+/* Is a `tapis events` reading (tapis_ctl[TAPIS_CTL_EVENTS])? The entry
+ * read that line for the generation: asking costs no miss. */
 static __always_inline bool ev_reader(void)
 {
-	__u32 zero = 0;
-	struct tapis_ctl *ctl = bpf_map_lookup_elem(&tapis_ctl, &zero);
+	__u32 k = TAPIS_CTL_EVENTS;
+	struct tapis_ctl *ctl = bpf_map_lookup_elem(&tapis_ctl, &k);
 
 	return ctl && ctl->events_reader;
 }

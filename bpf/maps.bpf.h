@@ -20,10 +20,11 @@
 #define TAPIS_LOAD_CONST const volatile
 #endif
 
-/* [0] -> the active generation. One write flips the whole policy. */
+/* [TAPIS_CTL_GEN] -> the active generation: one write flips the whole
+ * policy; [TAPIS_CTL_EVENTS] -> whether a `tapis events` reads. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, TAPIS_CTL_N);
 	__type(key, __u32);
 	__type(value, struct tapis_ctl);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -391,7 +391,7 @@ struct tapis_settings {
 
 /* ---- block events (tapis_events, a ring buffer) ----
  * One per blocked packet (drop, reject, sinkhole, redirect) while a reader
- * runs (tapis_ctl.events_reader), within the per-CPU rate of
+ * runs (tapis_ctl[TAPIS_CTL_EVENTS]), within the per-CPU rate of
  * settings.events; what the rate or a full ring keeps out is counted
  * (TAPIS_S_EVENTS_LOST), never waited for. */
 #define TAPIS_EVENTS_RING (1u << 20) /* bytes */
@@ -424,12 +424,21 @@ struct tapis_event {
 	char name[TAPIS_EVENT_NAME]; /* as on the wire, name_len bytes */
 };
 
-/* tapis_ctl[0]: which generation packets read, and whether anyone reads
- * block events. */
+/* tapis_ctl: which generation packets read, and whether anyone reads block
+ * events. Two entries, each written whole by one kind of writer, so that
+ * neither can put back an older value of the other's: a reload's flip
+ * writes [TAPIS_CTL_GEN], `tapis events` [TAPIS_CTL_EVENTS]. Both lie on
+ * the line the entry reads for the generation. */
+enum {
+	TAPIS_CTL_GEN = 0,
+	TAPIS_CTL_EVENTS = 1,
+	TAPIS_CTL_N,
+};
 struct tapis_ctl {
-	__u32 gen; /* 0 or 1 */
-	/* Nonzero while a `tapis events` runs: it sets this when it starts,
-	 * again every second, and clears it when it ends. Only then does a
+	__u32 gen; /* [TAPIS_CTL_GEN]: 0 or 1 */
+	/* [TAPIS_CTL_EVENTS]: nonzero while a `tapis events` runs: it sets
+	 * this when it starts, again every second, and clears it when it
+	 * ends. Only then does a
 	 * blocked packet pass the events' rate gate, whose per-CPU state is
 	 * a line (and a page) no other part of the packet's path touches:
 	 * 20-30 ns for a packet that finds it cold (a name's first blocked

@@ -78,9 +78,9 @@
  *          branches a packet touches, and the monitor twin touches all the
  *          listed packet's but the flow slot's write (and the event
  *          gate's, which it does not reach: no `tapis events` reads in the
- *          bench's rows, tapis_ctl.events_reader) (the unlisted twin used until 2026-12-06 reads no
- * index slot, rule or counter, so it charged those misses to the budget). The budget is judged on
- * the hot-equivalent, the per-call +ns less that.
+ *          bench's rows, tapis_ctl[TAPIS_CTL_EVENTS]) (the unlisted twin used until 2026-12-06
+ * reads no index slot, rule or counter, so it charged those misses to the budget). The budget is
+ * judged on the hot-equivalent, the per-call +ns less that.
  *        - tls-ch-split2: a ClientHello with a 1216-byte key_share and the
  *          SNI last, cut at min(1460, the server_name extension), so the
  *          whole extension is in the second segment. The first segment
@@ -1882,14 +1882,14 @@ static double added_ns(const struct regime *r)
 	return stats_of(d, r->n).med;
 }
 
-/* Block events on (a `tapis events` reading: tapis_ctl.events_reader, and
+/* Block events on (a `tapis events` reading: tapis_ctl[TAPIS_CTL_EVENTS], and
  * the policy's settings.events) or off (no reader, as after a load; the
  * settings off too) (the budget of issue 9: events may cost a packet that
  * matches nothing at most +3 ns). The other rows run with no reader. */
 static int set_events(struct tapis *t, const struct tapis_settings *saved, bool on)
 {
-	struct tapis_ctl ctl;
-	uint32_t zero = 0;
+	struct tapis_ctl ctl = {.events_reader = on};
+	uint32_t kev = TAPIS_CTL_EVENTS;
 
 	for (uint32_t g = 0; g < 2; g++) {
 		struct tapis_settings s = saved[g];
@@ -1899,10 +1899,7 @@ static int set_events(struct tapis *t, const struct tapis_settings *saved, bool 
 		if (bpf_map_update_elem(t->map_fd[M_SETTINGS], &g, &s, BPF_ANY))
 			return -errno;
 	}
-	if (bpf_map_lookup_elem(t->map_fd[M_CTL], &zero, &ctl))
-		return -errno;
-	ctl.events_reader = on;
-	if (bpf_map_update_elem(t->map_fd[M_CTL], &zero, &ctl, BPF_ANY))
+	if (bpf_map_update_elem(t->map_fd[M_CTL], &kev, &ctl, BPF_ANY))
 		return -errno;
 	return 0;
 }

@@ -668,13 +668,10 @@ static void figures(double secs)
 
 static int events_reader_on(void)
 {
-	struct tapis_ctl ctl;
-	uint32_t zero = 0;
+	struct tapis_ctl ctl = {.events_reader = 1};
+	uint32_t k = TAPIS_CTL_EVENTS;
 
-	if (bpf_map_lookup_elem(fx.t.map_fd[M_CTL], &zero, &ctl))
-		return -errno;
-	ctl.events_reader = 1;
-	if (bpf_map_update_elem(fx.t.map_fd[M_CTL], &zero, &ctl, BPF_ANY))
+	if (bpf_map_update_elem(fx.t.map_fd[M_CTL], &k, &ctl, BPF_ANY))
 		return -errno;
 	return 0;
 }

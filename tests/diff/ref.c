@@ -209,7 +209,7 @@ static const int outer_map[O_N] = {
 static struct inner inners[O_N][2];
 static const void *outer_sym[O_N];
 
-static struct tapis_ctl k_ctl;
+static struct tapis_ctl k_ctl[TAPIS_CTL_N];
 static struct tapis_settings k_settings[2];
 static struct tapis_rule k_rules[2 * TAPIS_MAX_RULES];
 
@@ -280,7 +280,7 @@ void *ref_map_lookup(const void *map, const void *key)
 		if (map == outer_sym[o])
 			return k < 2 && inners[o][k].fd >= 0 ? &inners[o][k] : NULL;
 	if (map == &tapis_ctl)
-		return k == 0 ? &k_ctl : NULL;
+		return ARRAY_AT(k_ctl, key);
 	if (map == &tapis_settings)
 		return ARRAY_AT(k_settings, key);
 	if (map == &tapis_rules)
@@ -408,9 +408,9 @@ int ref_init(const int *map_fd)
 	outer_sym[O_HOSTS] = &tapis_hosts;
 	outer_sym[O_HFILTER] = &tapis_host_filter;
 	outer_sym[O_HINDEX] = &tapis_host_index;
-	i = 0;
-	if (bpf_map_lookup_elem(map_fd[0], &i, &k_ctl))
-		return -errno;
+	for (i = 0; i < TAPIS_CTL_N; i++)
+		if (bpf_map_lookup_elem(map_fd[0], &i, &k_ctl[i]))
+			return -errno;
 	for (i = 0; i < 2; i++)
 		if (bpf_map_lookup_elem(map_fd[1], &i, &k_settings[i]))
 			return -errno;

@@ -6,7 +6,7 @@
  *
  * The ring has one consumer position: two `tapis events` at once share the
  * events between them. The data path writes events only while a reader
- * says it runs (tapis_ctl.events_reader, set here and cleared at the end),
+ * says it runs (tapis_ctl[TAPIS_CTL_EVENTS], set here and cleared at the end),
  * at most settings.events' rate per CPU, and counts the rest (events_lost
  * in stats), so a flood costs the reader nothing, and without a reader a
  * blocked packet pays nothing for events.
@@ -131,20 +131,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Say whether a reader runs (tapis_ctl.events_reader): the data path
- * writes events only while one does. Read, changed and written back, so a
- * reload's flip in between is kept: the flip keeps the flag in turn. */
+/* Say whether a reader runs (tapis_ctl[TAPIS_CTL_EVENTS]): the data path
+ * writes events only while one does. An entry of its own, written whole:
+ * a reload's flip writes the other one, so neither undoes the other. */
 static int set_reader(int ctl_fd, bool on)
 {
-	struct tapis_ctl ctl;
-	uint32_t zero = 0;
+	struct tapis_ctl ctl = {.events_reader = on};
+	uint32_t k = TAPIS_CTL_EVENTS;
 
-	if (bpf_map_lookup_elem(ctl_fd, &zero, &ctl))
-		return -errno;
-	if (!!ctl.events_reader == on)
-		return 0;
-	ctl.events_reader = on;
-	if (bpf_map_update_elem(ctl_fd, &zero, &ctl, BPF_EXIST))
+	if (bpf_map_update_elem(ctl_fd, &k, &ctl, BPF_EXIST))
 		return -errno;
 	return 0;
 }

@@ -499,11 +499,8 @@ int tapis_apply(struct tapis *t, const struct compiled *c)
 		retire(t, active, c, meta);
 		goto done;
 	}
-	/* The flip: from here on packets read the new generation. The rest
-	 * of ctl (a `tapis events` reading) is kept. */
-	if (bpf_map_lookup_elem(t->map_fd[M_CTL], &zero, &ctl))
-		memset(&ctl, 0, sizeof(ctl));
-	ctl.gen = idle;
+	/* The flip: from here on packets read the new generation. */
+	ctl = (struct tapis_ctl){.gen = idle};
 	if (bpf_map_update_elem(t->map_fd[M_CTL], &zero, &ctl, BPF_ANY)) {
 		err = -errno;
 		pr_err("switch generation: %s", strerror(-err));

@@ -209,14 +209,13 @@ static int move_ifaces(struct tapis *t, int from, int to, bool undo)
 
 int swap_prepare(struct tapis *t, uint32_t log2, uint32_t gen, struct swap *s)
 {
-	struct tapis_ctl ctl;
-	uint32_t zero = 0;
+	struct tapis_ctl ctl = {.gen = gen}, ev = {0};
+	uint32_t zero = TAPIS_CTL_GEN, kev = TAPIS_CTL_EVENTS;
 	int err;
 
-	/* The rest of tapis_ctl (a `tapis events` reading) carries over. */
-	if (bpf_map_lookup_elem(t->map_fd[M_CTL], &zero, &ctl))
-		memset(&ctl, 0, sizeof(ctl));
-	ctl.gen = gen;
+	/* Whether a `tapis events` reads carries over. */
+	if (bpf_map_lookup_elem(t->map_fd[M_CTL], &kev, &ev))
+		memset(&ev, 0, sizeof(ev));
 	memset(s, 0, sizeof(*s));
 	s->old_prog_fd = -1;
 	if (!t->pin_path[0] || t->prog_fd < 0)
@@ -226,7 +225,8 @@ int swap_prepare(struct tapis *t, uint32_t log2, uint32_t gen, struct swap *s)
 	err = tapis_load_sibling(t, log2, &s->prog_fd, s->fd);
 	if (err)
 		return err;
-	if (bpf_map_update_elem(s->fd[0], &zero, &ctl, BPF_ANY)) {
+	if (bpf_map_update_elem(s->fd[0], &kev, &ev, BPF_ANY) ||
+	    bpf_map_update_elem(s->fd[0], &zero, &ctl, BPF_ANY)) {
 		err = -errno;
 		for (int i = 0; i < SWAP_N; i++)
 			close(s->fd[i]);
