@@ -24,6 +24,15 @@
 #   gf ──veth── ff   the memory floor (tapis-bench live-attach --prog floor)
 #   gp ──veth── fp   XDP_PASS: every frame to the stack (Zipf only: what a
 #                    pass costs)
+#   gv ──veth── fv   the floor with a verdict (Zipf only): the same reads,
+#                    XDP_DROP where the destination's entry is marked
+#                    (live-gen --mark: the destinations inside the policy),
+#                    else XDP_PASS. The floor and XDP_DROP return a
+#                    constant, which the CPU guesses and runs ahead on
+#                    while the reads are outstanding; a filter's verdict
+#                    waits for its reads, and with half the frames inside
+#                    the guess fails about half the time. This is the one-
+#                    read filter that pays that too: what tapis can reach.
 #   gb ──veth── fb   with --tapis-b TAPIS: a second tapis binary (another
 #                    build, e.g. a worktree of the unchanged tree), loaded
 #                    the same way beside the first, as the end tapis_b: an
@@ -121,7 +130,7 @@ NS=tbench-$$
 DIR=/run/tbench-$$
 PIN=$DIR/bpffs/tapis
 PIN_B=$DIR/bpffs/tapis-b
-ENDS="t d n f p"
+ENDS="t d n f p v"
 # The veths carry this run's PID: the NAPI threads are found by name
 # ("napi/DEV-ID", here and in live-gen), and those of another run of this
 # script on the machine must not be counted or re-pinned as ours.
@@ -207,6 +216,8 @@ nsx "$BENCH" live-attach --dev fn$SUF --prog pass || fail "attach XDP_PASS to fn
 nsx "$BENCH" live-attach --dev fp$SUF --prog pass || fail "attach XDP_PASS to fp$SUF"
 nsx "$BENCH" live-attach --dev ff$SUF --prog floor --bytes "$FLOOR_BYTES" ||
 	fail "attach the memory floor ($FLOOR_BYTES B) to ff$SUF"
+nsx "$BENCH" live-attach --dev fv$SUF --prog floor-verdict --bytes "$FLOOR_BYTES" ||
+	fail "attach the memory floor with a verdict ($FLOOR_BYTES B) to fv$SUF"
 sed "s/@IFACE@/fn$SUF/" "$POLICY_DIR/nft.conf" >"$DIR/nft.conf"
 say "nft -f (interval set of the same IPv4 prefixes) ..."
 timed nft_load nsx nft -f "$DIR/nft.conf" || fail "nft -f: $(head -5 "$DIR/nft_load.out")"
@@ -255,7 +266,11 @@ for dst in ${DSTS//,/ }; do
 	for t in tapis:t xdp_drop:d nftables:n floor:f; do
 		targets+=(--target "${t%:*}:g${t#*:}$SUF:f${t#*:}$SUF")
 	done
-	[ "$dst" = zipf ] && targets+=(--target xdp_pass:gp$SUF:fp$SUF)
+	mark=()
+	if [ "$dst" = zipf ]; then
+		targets+=(--target xdp_pass:gp$SUF:fp$SUF --target floor_v:gv$SUF:fv$SUF)
+		mark=(--mark fv$SUF)
+	fi
 	[ -n "$TAPIS_B" ] && targets+=(--target tapis_b:gb$SUF:fb$SUF)
 	if [ -n "$ONLY_ENDS" ]; then
 		sel=()
@@ -263,6 +278,7 @@ for dst in ${DSTS//,/ }; do
 			[[ $ONLY_ENDS == *",${targets[i]%%:*},"* ]] && sel+=(--target "${targets[i]}")
 		done
 		targets=(${sel[@]+"${sel[@]}"})
+		[[ $ONLY_ENDS == *,floor_v,* ]] || mark=()
 		[ ${#targets[@]} -gt 0 ] || fail "--ends${ONLY_ENDS//,/ }: no such end"
 	fi
 	say "generating, $dst destinations: $ROUNDS rounds x $((${#targets[@]} / 2)) ends x $SECONDS_PER s ..."
@@ -273,7 +289,7 @@ for dst in ${DSTS//,/ }; do
 	nsx ip -s -s -j link show >"$DIR/link-$dst-0.json"
 	nsx cat /proc/net/snmp >"$DIR/snmp-$dst-0.txt"
 	nsx taskset -c "$GEN_CPU" "$BENCH" live-gen --policy-dir "$POLICY_DIR" --cpu "$GEN_CPU" \
-		--seconds "$SECONDS_PER" --rounds "$ROUNDS" --gen "$GEN" --dst "$dst" "${targets[@]}" \
+		--seconds "$SECONDS_PER" --rounds "$ROUNDS" --gen "$GEN" --dst "$dst" "${targets[@]}" ${mark[@]+"${mark[@]}"} \
 		>"$DIR/gen-$dst.json" 2>"$DIR/gen-$dst.err"
 	rc=$?
 	if [ "$rc" = 77 ]; then

@@ -69,6 +69,9 @@ def stack_drops(d, mode, tg, rule_count):
             passed = 0
         elif k == "tapis" and rule_count is not None and rule_count >= 0:
             passed = ran - rule_count
+        elif k != "nftables" and tg[k].get("median_dropped_fraction", -1) >= 0:
+            # (nftables's XDP passes everything; its chain drops after)
+            passed = round(ran * (1 - tg[k]["median_dropped_fraction"]))
         out["ends"][k] = {
             "frames_run": ran, "passed_expected": passed,
             "to_stack": a.get("packets", 0) - b.get("packets", 0),
@@ -106,6 +109,13 @@ def summarise(d, mode):
         f = g["inside_fraction"]
         x["ideal_ns"] = f * 1e9 / cap["xdp_drop"] + (1 - f) * 1e9 / cap["xdp_pass"]
         x["tapis_vs_ideal"] = x["ideal_ns"] / (1e9 / tp)
+    # The floor with a verdict (live.sh, fv): one read per direction and a
+    # verdict that waits for it, as any filter's does; tapis against it is
+    # what is left to win in tapis itself.
+    if "floor_v" in tg and "tapis" in tg and cap.get("floor_v", 0) > 0 and tp > 0:
+        x["tapis_vs_floor_v"] = tp / cap["floor_v"]
+        x["tapis_vs_floor_v_per_round"] = spread(per_round(tg, "tapis", "floor_v"))
+        x["floor_v_dropped_fraction"] = tg["floor_v"].get("median_dropped_fraction")
     for ref, lim, src in GOALS.get(mode, []):
         v = x["ratios"].get(ref)
         b = {"reference": ref, "min": lim, "value": v, "source": src,
@@ -189,6 +199,14 @@ def table(x, mode, rule):
     if x.get("ideal_ns"):
         lines.append("  ideal filter (XDP_DROP's ns inside, XDP_PASS's outside): %.0f ns/frame; "
                      "tapis = %.2f of its rate" % (x["ideal_ns"], x["tapis_vs_ideal"]))
+    if x.get("tapis_vs_floor_v"):
+        pr = x["tapis_vs_floor_v_per_round"]
+        lines.append("  floor with a verdict (one read per direction, XDP_DROP for the %.0f %% "
+                     "it marks, XDP_PASS else): %.0f ns/frame; tapis = %.2f of its rate, per "
+                     "round %.2f (%.2f-%.2f)" % (
+                         100 * (x["floor_v_dropped_fraction"] or 0),
+                         1e9 / x["gen"]["targets"]["floor_v"]["median_capacity_pps"],
+                         x["tapis_vs_floor_v"], pr["median"], pr["min"], pr["max"]))
     if x["tapis_dropped_fraction"] is not None:
         lines.append("  tapis dropped %.1f %% of the frames it ran (rule %s)" % (
             100 * x["tapis_dropped_fraction"], rule))
