@@ -331,6 +331,21 @@ def live_checks(rc, jpath, key, what):
                 inside = m["gen"]["inside_fraction"]
                 out(0.35 <= inside <= 0.65, "%s: Zipf frames about half inside the policy" % what,
                     "%.2f inside" % inside)
+                # the floor with a verdict found the destinations inside
+                fv = m.get("floor_v_dropped_fraction")
+                out(fv is not None and abs(fv - inside) <= 0.05,
+                    "%s: floor_v dropped the frames inside the policy" % what,
+                    "dropped %s of %.2f" % (fv, inside))
+            # passed frames die at ip_rcv's first test, as otherhost, before
+            # any IP counter, route, conntrack or ICMP error
+            st = m.get("stack") or {}
+            pe = st.get("ends", {}).get("xdp_pass" if mode == "zipf" else "tapis", {})
+            oh, exp = pe.get("otherhost_dropped"), pe.get("passed_expected")
+            moved = {k: v for k, v in st.get("ip_counters", {}).items() if v}
+            out(oh is not None and exp is not None and abs(oh - exp) <= max(0.01 * exp, 4096)
+                and not moved,
+                "%s, %s destinations: passed frames dropped as otherhost, IP counters still" % (
+                    what, mode), "otherhost %s of %s passed, moved: %s" % (oh, exp, moved))
         d[key] = lv
         json.dump(d, open(path, "w"), indent=1)
     except Exception as e:
