@@ -228,8 +228,9 @@ def live_table(lv, label):
                     "constant the CPU guesses and runs ahead on, a filter's waits for its "
                     "lookup, and the guess fails for about half the frames here. `floor_v` reads "
                     "as the floor does and drops the %.0f %% of frames whose destination entry is "
-                    "marked: %.0f ns a frame; tapis runs at %.2f of its rate (per round %.2f-%.2f)."
-                    % (100 * (m.get("floor_v_dropped_fraction") or 0),
+                    "marked (inside the policy, or sharing an entry with an address inside): "
+                    "%.0f ns a frame; tapis runs at %.2f of its rate (per round %.2f-%.2f)."
+                    % (100 * (m.get("floor_v_marked_fraction") or 0),
                        1e9 / tg["floor_v"]["median_capacity_pps"], m["tapis_vs_floor_v"],
                        pr.get("min", 0), pr.get("max", 0))]
         st = m.get("stack")

@@ -116,6 +116,8 @@ def summarise(d, mode):
         x["tapis_vs_floor_v"] = tp / cap["floor_v"]
         x["tapis_vs_floor_v_per_round"] = spread(per_round(tg, "tapis", "floor_v"))
         x["floor_v_dropped_fraction"] = tg["floor_v"].get("median_dropped_fraction")
+        # the share its marks drop: inside, and outside colliding with inside
+        x["floor_v_marked_fraction"] = g.get("floor_marked_fraction")
     for ref, lim, src in GOALS.get(mode, []):
         v = x["ratios"].get(ref)
         b = {"reference": ref, "min": lim, "value": v, "source": src,
@@ -202,9 +204,9 @@ def table(x, mode, rule):
     if x.get("tapis_vs_floor_v"):
         pr = x["tapis_vs_floor_v_per_round"]
         lines.append("  floor with a verdict (one read per direction, XDP_DROP for the %.0f %% "
-                     "it marks, XDP_PASS else): %.0f ns/frame; tapis = %.2f of its rate, per "
-                     "round %.2f (%.2f-%.2f)" % (
-                         100 * (x["floor_v_dropped_fraction"] or 0),
+                     "of frames its marks cover, XDP_PASS else): %.0f ns/frame; tapis = %.2f of "
+                     "its rate, per round %.2f (%.2f-%.2f)" % (
+                         100 * (x["floor_v_marked_fraction"] or 0),
                          1e9 / x["gen"]["targets"]["floor_v"]["median_capacity_pps"],
                          x["tapis_vs_floor_v"], pr["median"], pr["min"], pr["max"]))
     if x["tapis_dropped_fraction"] is not None:

@@ -588,9 +588,11 @@ static int64_t gen_packet_run(const struct gen *g, int sock, double seconds, uin
 
 /* The table of the floor-verdict program attached to far: 1 at the entry
  * of each destination inside the policy, so that the program drops what a
- * filter of the policy would (a destination outside whose entry collides
- * with a marked one is dropped too: the share it drops is reported). */
-static int mark_floor(const struct gen *g, const char *far)
+ * filter of the policy would. A destination outside whose entry collides
+ * with a marked one is dropped too (more often the smaller the table):
+ * *marked gets the share of the pairs the program will drop, which the
+ * run checks against what it dropped. */
+static int mark_floor(const struct gen *g, const char *far, double *marked)
 {
 	int ifindex = (int)if_nametoindex(far), prog_fd = -1, map_fd = -1, err = 0;
 	struct bpf_prog_info pi = {};
@@ -629,6 +631,16 @@ static int mark_floor(const struct gen *g, const char *far)
 		if (g->inside[i] && bpf_map_update_elem(map_fd, &k, &one, BPF_ANY))
 			err = -errno;
 	}
+	*marked = 0;
+	for (uint32_t i = 0; i < g->npairs && !err; i++) {
+		uint32_t k = bench_floor_index(g->pairs[i] + 4, 4, mi.max_entries);
+		uint64_t v = 0;
+
+		if (bpf_map_lookup_elem(map_fd, &k, &v))
+			err = -errno;
+		*marked += v == one;
+	}
+	*marked /= g->npairs;
 	close(map_fd);
 out:
 	close(prog_fd);
@@ -636,13 +648,15 @@ out:
 }
 
 static void print_json(const struct gen *g, const struct target *tg, unsigned ntg, double seconds,
-		       unsigned rounds, const char *dst, uint32_t population, double inside)
+		       unsigned rounds, const char *dst, uint32_t population, double inside,
+		       double marked)
 {
 	printf("{\"generator\": \"%s\", \"destinations\": \"%s\", \"population\": %u, "
-	       "\"inside_fraction\": %.4f, \"seconds\": %.2f, \"rounds\": %u, \"addresses\": %u, "
+	       "\"inside_fraction\": %.4f, \"floor_marked_fraction\": %.4f, \"seconds\": %.2f, "
+	       "\"rounds\": %u, \"addresses\": %u, "
 	       "\"batch\": %u, \"frame_bytes\": %zu, \"targets\": {",
-	       gen_names[g->kind], dst, population, inside, seconds, rounds, g->npairs, g->batch,
-	       g->frame.len);
+	       gen_names[g->kind], dst, population, inside, marked, seconds, rounds, g->npairs,
+	       g->batch, g->frame.len);
 	for (unsigned i = 0; i < ntg; i++) {
 		printf("%s\"%s\": {\"far\": \"%s\", \"median_pps\": %.0f, "
 		       "\"median_generated_pps\": %.0f, \"median_refused_fraction\": %.4f, "
@@ -686,7 +700,7 @@ static int live_gen(int argc, char **argv)
 	struct target tg[8];
 	unsigned ntg = 0, rounds = 3;
 	uint32_t naddr = 0, population = 1000000, next = 0;
-	double seconds = 3, inside = 1;
+	double seconds = 3, inside = 1, marked = -1;
 	int cpu = 0, c, rc = 1;
 	char path[4096];
 	struct policy pol;
@@ -791,7 +805,7 @@ static int live_gen(int argc, char **argv)
 	}
 
 	if (mark) {
-		int err = mark_floor(&g, mark);
+		int err = mark_floor(&g, mark, &marked);
 
 		if (err) {
 			fprintf(stderr,
@@ -949,7 +963,7 @@ static int live_gen(int argc, char **argv)
 			t->n++;
 		}
 	}
-	print_json(&g, tg, ntg, seconds, rounds, dst, population, inside);
+	print_json(&g, tg, ntg, seconds, rounds, dst, population, inside, marked);
 	rc = 0;
 out_tg:
 	for (unsigned i = 0; i < ntg; i++) {
