@@ -68,7 +68,8 @@ def stack_drops(d, mode, tg, rule_count):
         elif k in ("xdp_drop", "floor"):
             passed = 0
         elif k == "tapis" and rule_count is not None and rule_count >= 0:
-            passed = ran - rule_count
+            # (a frame counted after the window's last read: not below 0)
+            passed = max(ran - rule_count, 0)
         elif k != "nftables" and tg[k].get("median_dropped_fraction", -1) >= 0:
             # (nftables's XDP passes everything; its chain drops after)
             passed = round(ran * (1 - tg[k]["median_dropped_fraction"]))
