@@ -8,6 +8,7 @@
  * The bench loads one instance per size (the array's max_entries and
  * floor_entries set before load); a bench-only object, not part of tapis. */
 #include "bench_parse.bpf.h"
+#include "bench_floor.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -17,6 +18,12 @@ const volatile __u32 floor_entries = 1;
 /* What every frame gets: XDP_PASS beside tapis in test runs (as XDP_PASS,
  * the baseline), XDP_DROP on the live path (as the other far ends). */
 const volatile __u32 floor_verdict = XDP_PASS;
+/* Set: the verdict is read from the table instead, XDP_DROP where the
+ * destination's entry is 1 (the live bench marks the destinations inside
+ * the policy), else XDP_PASS: a filter at the floor whose verdict, like
+ * any real filter's, waits for its read (the CPU cannot run ahead on a
+ * guessed constant verdict, as it does for floor_verdict). */
+const volatile __u32 floor_by_entry;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -24,24 +31,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } floor_tbl SEC(".maps");
-
-/* Multiplicative hashing of the address: every bit of it moves the index,
- * as a hash table's or a trie's lookup depends on every bit it reads. */
-static __always_inline __u32 floor_index(const __u8 *addr, int family)
-{
-	__u64 h = 0;
-	__u32 w;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < 16; i += 4) {
-		if (i && family == 4)
-			break;
-		__builtin_memcpy(&w, addr + i, 4);
-		h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-	}
-	return (__u32)(((h >> 32) * (__u64)floor_entries) >> 32);
-}
 
 SEC("xdp")
 int bench_floor(struct xdp_md *ctx)
@@ -52,10 +41,13 @@ int bench_floor(struct xdp_md *ctx)
 
 	if (!bench_parse(ctx, &a))
 		return XDP_PASS;
-	ks = floor_index(a.src, a.family);
-	kd = floor_index(a.dst, a.family);
+	ks = bench_floor_index(a.src, a.family, floor_entries);
+	kd = bench_floor_index(a.dst, a.family, floor_entries);
 	vs = bpf_map_lookup_elem(&floor_tbl, &ks);
 	vd = bpf_map_lookup_elem(&floor_tbl, &kd);
+	/* A source entry is never above 1: the test keeps its read. */
+	if (floor_by_entry && vs && vd)
+		return *vs >> 1 ? XDP_ABORTED : *vd ? XDP_DROP : XDP_PASS;
 	/* The entries are zero: the verdict depends on both reads, so neither
 	 * can be left out, and every frame gets floor_verdict. */
 	if (vs && vd && (*vs | *vd))

@@ -171,8 +171,13 @@ def live_rows(lv, label):
             val = "%.3fx" % v if fin(v) else "n/a"
             if per:
                 val += " (%.2f-%.2f)" % (min(per), max(per))
-            out.append("| %s | live, %s destinations: tapis / %s, capacity | %s | >= %g x | %s |" % (
-                label, mode, ref.replace("xdp_drop", "XDP_DROP"), val, b["min"],
+            bound = ""
+            if fin(b.get("bound_xdp_drop")):
+                bound = " (XDP_DROP / %s = %.2fx here: %s)" % (
+                    ref, b["bound_xdp_drop"],
+                    "reachable" if b.get("reachable") else "out of any XDP program's reach")
+            out.append("| %s | live, %s destinations: tapis / %s, capacity | %s%s | >= %g x | %s |" % (
+                label, mode, ref.replace("xdp_drop", "XDP_DROP"), val, bound, b["min"],
                 "met" if b["met"] else "**NOT MET**"))
     return out
 
@@ -217,6 +222,27 @@ def live_table(lv, label):
                     "XDP_PASS's for the rest, which the stack drops) would take %.0f ns a frame "
                     "in this run; tapis runs at %.2f of its rate." % (
                         m["ideal_ns"], m["tapis_vs_ideal"])]
+        if m.get("tapis_vs_floor_v"):
+            pr = m.get("tapis_vs_floor_v_per_round") or {}
+            out += ["", "That ideal leaves out what a lookup costs a verdict: XDP_DROP's is a "
+                    "constant the CPU guesses and runs ahead on, a filter's waits for its "
+                    "lookup, and the guess fails for about half the frames here. `floor_v` reads "
+                    "as the floor does and drops the %.0f %% of frames whose destination entry is "
+                    "marked (inside the policy, or sharing an entry with an address inside): "
+                    "%.0f ns a frame; tapis runs at %.2f of its rate (per round %.2f-%.2f)."
+                    % (100 * (m.get("floor_v_marked_fraction") or 0),
+                       1e9 / tg["floor_v"]["median_capacity_pps"], m["tapis_vs_floor_v"],
+                       pr.get("min", 0), pr.get("max", 0))]
+        st = m.get("stack")
+        if st and st.get("ends"):
+            oh = sum(e["otherhost_dropped"] for e in st["ends"].values())
+            moved = {k: v for k, v in st.get("ip_counters", {}).items() if v}
+            if oh:
+                out += ["", "The %s frames the ends passed to the far namespace's stack died at "
+                        "ip_rcv's first test (otherhost: no far end's MAC); its IP and ICMP "
+                        "counters %s." % (format(oh, ","), "did not move" if not moved else
+                                          "moved: %s" % ", ".join("%s %+d" % kv
+                                                                  for kv in moved.items()))]
     return out
 
 

@@ -111,9 +111,11 @@ struct refs {
 int refs_load(struct refs *r, uint64_t own_bytes, uint64_t names_bytes, const struct space *sp);
 void refs_close(struct refs *r);
 /* One floor program over an array of bytes (rounded down to 8-byte
- * entries) returning verdict for every frame; live.sh attaches one (with
- * XDP_DROP) through `tapis-bench live-attach --prog floor`. */
-int floor_load(uint64_t bytes, uint32_t verdict, struct bench_floor_bpf **out);
+ * entries) returning verdict for every frame, or with by_entry XDP_DROP
+ * where the destination's entry is 1 and XDP_PASS elsewhere; live.sh
+ * attaches one of each through `tapis-bench live-attach --prog floor` and
+ * `--prog floor-verdict` (XDP_DROP). */
+int floor_load(uint64_t bytes, uint32_t verdict, bool by_entry, struct bench_floor_bpf **out);
 int floor_fd(struct bench_floor_bpf *s);
 void floor_close(struct bench_floor_bpf *s);
 

@@ -12,8 +12,10 @@
 #   bash tests/bench/live.sh [--policy-dir DIR] [--seconds S] [--rounds N]
 #                            [--json FILE] [--floor-bytes N] [--dst LIST]
 #                            [--gen auto|live|clone|packet] [--no-rt]
+#                            [--tapis-b TAPIS] [--ends LIST]
 #
-# Everything lives in one namespace this script creates, tbench-PID:
+# Everything lives in one namespace this script creates, tbench-PID (the
+# veths' names below end in the PID too):
 #
 #   gt ──veth── ft   tapis (tapis load --mode native, pinned on a bpffs
 #                    mounted at /run/tbench-PID/bpffs)
@@ -22,15 +24,40 @@
 #   gf ──veth── ff   the memory floor (tapis-bench live-attach --prog floor)
 #   gp ──veth── fp   XDP_PASS: every frame to the stack (Zipf only: what a
 #                    pass costs)
+#   gv ──veth── fv   the floor with a verdict (Zipf only): the same reads,
+#                    XDP_DROP where the destination's entry is marked
+#                    (live-gen --mark: the destinations inside the policy),
+#                    else XDP_PASS. The floor and XDP_DROP return a
+#                    constant, which the CPU guesses and runs ahead on
+#                    while the reads are outstanding; a filter's verdict
+#                    waits for its reads, and with half the frames inside
+#                    the guess fails about half the time. This is the one-
+#                    read filter that pays that too: what tapis can reach.
+#   gb ──veth── fb   with --tapis-b TAPIS: a second tapis binary (another
+#                    build, e.g. a worktree of the unchanged tree), loaded
+#                    the same way beside the first, as the end tapis_b: an
+#                    A/B of a data-path change whose rounds alternate with
+#                    the first's in one run (figures from two runs of this
+#                    shared VM do not compare)
+#
+# --ends LIST (comma-separated end names, default all): generate into those
+# ends only, e.g. --ends tapis,tapis_b,xdp_drop for a quicker A/B with more
+# rounds; the goals whose reference is left out print n/a.
 #
 # Destinations (--dst, default "random,zipf"): random, a random host of a
 # random drop prefix (every end but fp drops every frame); zipf, drawn with
 # P(rank k) ~ 1/k over 1,000,000 addresses half inside the drop prefixes,
 # half outside every prefix (issue 11). Sources are random outside the
-# policy. A frame a far end passes goes up its namespace's stack, which
-# drops it at the first IP check (its destination MAC is no host's): tapis,
-# nftables and fp pay that for the Zipf frames outside the policy, XDP_DROP
-# and the floor drop everything.
+# policy. A frame a far end passes goes up its namespace's stack: veth
+# builds an skb, GRO and the receive list take it, and ip_rcv drops it at
+# its first test, as "other host" (the destination MAC is no far end's),
+# before any IP counter, route lookup, conntrack, rp_filter, martian log or
+# ICMP error. That is the least a stack can do with a frame (a router would
+# forward it, which costs more), so the frames a filter must pass cost it
+# as little here as anywhere. tapis, nftables and fp pay it for the Zipf
+# frames outside the policy, XDP_DROP and the floor drop everything. The
+# run checks it: each end's otherhost counter against the frames it
+# passed, and the namespace's IP and ICMP counters, which must not move.
 #
 # The generator (tapis-bench live-gen, tests/bench/livegen.c) runs on CPU
 # 0: BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES where the kernel
@@ -72,12 +99,14 @@ REPO=$(pwd)
 B=${BUILD:-build}
 POLICY_DIR=$B/bench-policy
 SECONDS_PER=2
-ROUNDS=5
+ROUNDS=7
 JSON=$B/bench-live.json
 FLOOR_BYTES=$((64 << 20))
 DSTS=random,zipf
 GEN=auto
 RT=1
+TAPIS_B=
+ONLY_ENDS=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--policy-dir) POLICY_DIR=$2; shift 2 ;;
@@ -88,6 +117,8 @@ while [ $# -gt 0 ]; do
 	--dst) DSTS=$2; shift 2 ;;
 	--gen) GEN=$2; shift 2 ;;
 	--no-rt) RT=0; shift ;;
+	--tapis-b) TAPIS_B=$2; shift 2 ;;
+	--ends) ONLY_ENDS=,$2,; shift 2 ;;
 	-h | --help) sed -n '3,/^set -u/p' "$0" | sed '$d'; exit 0 ;;
 	*) echo "live.sh: unknown argument $1" >&2; exit 1 ;;
 	esac
@@ -98,16 +129,31 @@ BENCH=$REPO/$B/tapis-bench
 NS=tbench-$$
 DIR=/run/tbench-$$
 PIN=$DIR/bpffs/tapis
+PIN_B=$DIR/bpffs/tapis-b
+ENDS="t d n f p v"
+# The veths carry this run's PID: the NAPI threads are found by name
+# ("napi/DEV-ID", here and in live-gen), and those of another run of this
+# script on the machine must not be counted or re-pinned as ours.
+SUF=$$
 export LIBXDP_BPFFS=$DIR/bpffs
 
 say() { echo "live: $*" >&2; }
 skip() { echo "skip: $*"; exit 77; }
+fail() {
+	say "error: $*"
+	exit 1
+}
 
 [ "$(id -u)" = 0 ] || skip "not root"
 for b in ip nft taskset chrt mount; do
 	command -v $b >/dev/null 2>&1 || skip "$b not installed"
 done
 [ -x "$TAPIS" ] && [ -x "$BENCH" ] || skip "$TAPIS or $BENCH not built (make && make $B/tapis-bench)"
+if [ -n "$TAPIS_B" ]; then
+	[ -x "$TAPIS_B" ] || fail "--tapis-b $TAPIS_B: not an executable"
+	TAPIS_B=$(cd "$(dirname "$TAPIS_B")" && pwd)/$(basename "$TAPIS_B")
+	ENDS="$ENDS b"
+fi
 [ -f "$POLICY_DIR/policy.yaml" ] && [ -f "$POLICY_DIR/nft.conf" ] ||
 	skip "no policy in $POLICY_DIR (python3 scripts/gen_bench_policy.py $POLICY_DIR)"
 NCPU=$(nproc)
@@ -119,6 +165,10 @@ cleanup() {
 		ip netns exec "$NS" "$TAPIS" unload --pin-path "$PIN" >/dev/null 2>&1 ||
 			say "tapis unload failed"
 	fi
+	if [ -e "$PIN_B/tapis_ctl" ]; then
+		ip netns exec "$NS" "$TAPIS_B" unload --pin-path "$PIN_B" >/dev/null 2>&1 ||
+			say "tapis unload (--tapis-b) failed"
+	fi
 	[ -e "/run/netns/$NS" ] && ip netns del "$NS"
 	if mountpoint -q "$DIR/bpffs" 2>/dev/null; then
 		rm -rf "$DIR/bpffs"/* 2>/dev/null
@@ -128,11 +178,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-fail() {
-	say "error: $*"
-	exit 1
-}
 
 # wall-clock seconds of a command (its output to $DIR/NAME.out)
 timed() { # NAME CMD...
@@ -151,22 +196,29 @@ mount -t bpf bpf "$DIR/bpffs" || fail "mount bpffs at $DIR/bpffs"
 ip netns add "$NS" || fail "ip netns add $NS"
 nsx() { ip netns exec "$NS" "$@"; }
 nsx ip link set lo up
-for e in t d n f p; do
-	nsx ip link add g$e type veth peer name f$e || fail "veth g$e/f$e"
-	nsx ip link set g$e up && nsx ip link set f$e up || fail "link up g$e/f$e"
+for e in $ENDS; do
+	nsx ip link add g$e$SUF type veth peer name f$e$SUF || fail "veth g$e$SUF/f$e$SUF"
+	nsx ip link set g$e$SUF up && nsx ip link set f$e$SUF up || fail "link up g$e$SUF/f$e$SUF"
 done
 
 # far ends: tapis through the real CLI, the XDP_DROP floor, nftables
 say "tapis load (full policy, native) ..."
-timed tapis_load nsx "$TAPIS" load --policy "$POLICY_DIR/policy.yaml" --iface ft --mode native \
+timed tapis_load nsx "$TAPIS" load --policy "$POLICY_DIR/policy.yaml" --iface ft$SUF --mode native \
 	--pin-path "$PIN" || fail "tapis load: $(cat "$DIR/tapis_load.out")"
 say "tapis load took $(cat "$DIR/tapis_load.time") s: $(tail -1 "$DIR/tapis_load.out")"
-nsx "$BENCH" live-attach --dev fd --prog drop || fail "attach XDP_DROP to fd"
-nsx "$BENCH" live-attach --dev fn --prog pass || fail "attach XDP_PASS to fn"
-nsx "$BENCH" live-attach --dev fp --prog pass || fail "attach XDP_PASS to fp"
-nsx "$BENCH" live-attach --dev ff --prog floor --bytes "$FLOOR_BYTES" ||
-	fail "attach the memory floor ($FLOOR_BYTES B) to ff"
-sed 's/@IFACE@/fn/' "$POLICY_DIR/nft.conf" >"$DIR/nft.conf"
+if [ -n "$TAPIS_B" ]; then
+	timed tapis_b_load nsx "$TAPIS_B" load --policy "$POLICY_DIR/policy.yaml" --iface fb$SUF \
+		--mode native --pin-path "$PIN_B" || fail "tapis load (--tapis-b): $(cat "$DIR/tapis_b_load.out")"
+	say "tapis load (--tapis-b $TAPIS_B) took $(cat "$DIR/tapis_b_load.time") s"
+fi
+nsx "$BENCH" live-attach --dev fd$SUF --prog drop || fail "attach XDP_DROP to fd$SUF"
+nsx "$BENCH" live-attach --dev fn$SUF --prog pass || fail "attach XDP_PASS to fn$SUF"
+nsx "$BENCH" live-attach --dev fp$SUF --prog pass || fail "attach XDP_PASS to fp$SUF"
+nsx "$BENCH" live-attach --dev ff$SUF --prog floor --bytes "$FLOOR_BYTES" ||
+	fail "attach the memory floor ($FLOOR_BYTES B) to ff$SUF"
+nsx "$BENCH" live-attach --dev fv$SUF --prog floor-verdict --bytes "$FLOOR_BYTES" ||
+	fail "attach the memory floor with a verdict ($FLOOR_BYTES B) to fv$SUF"
+sed "s/@IFACE@/fn$SUF/" "$POLICY_DIR/nft.conf" >"$DIR/nft.conf"
 say "nft -f (interval set of the same IPv4 prefixes) ..."
 timed nft_load nsx nft -f "$DIR/nft.conf" || fail "nft -f: $(head -5 "$DIR/nft_load.out")"
 say "nft -f took $(cat "$DIR/nft_load.time") s"
@@ -181,15 +233,16 @@ say "tapis net add $(cat "$DIR/net_add.time") s, net del $(cat "$DIR/net_del.tim
 
 # NAPI of each far end in its own thread, on the core the generator leaves,
 # polled on a timer while frames keep coming
-for e in t d n f p; do
-	nsx sh -c "echo 1 > /sys/class/net/f$e/threaded" 2>/dev/null ||
-		say "threaded NAPI not available on f$e: NAPI shares the generator's core"
-	nsx sh -c "echo 100 > /sys/class/net/f$e/napi_defer_hard_irqs &&
-		echo 50000 > /sys/class/net/f$e/gro_flush_timeout" 2>/dev/null ||
-		say "cannot defer NAPI re-arming on f$e: woken per burst"
+for e in $ENDS; do
+	nsx sh -c "echo 1 > /sys/class/net/f$e$SUF/threaded" 2>/dev/null ||
+		say "threaded NAPI not available on f$e$SUF: NAPI shares the generator's core"
+	nsx sh -c "echo 100 > /sys/class/net/f$e$SUF/napi_defer_hard_irqs &&
+		echo 50000 > /sys/class/net/f$e$SUF/gro_flush_timeout" 2>/dev/null ||
+		say "cannot defer NAPI re-arming on f$e$SUF: woken per burst"
 done
 sleep 0.2
-napi_pids=$(ps -eo pid=,comm= | awk '$2 ~ /^napi\/f[tdnfp]-/ {print $1}')
+napi_pids=$(ps -eo pid=,comm= |
+	awk -v e="$(echo $ENDS | tr -d ' ')" -v s="$SUF" '$2 ~ "^napi/f[" e "]" s "-" {print $1}')
 for p in $napi_pids; do
 	taskset -pc "$NAPI_CPU" "$p" >/dev/null 2>&1 || say "cannot pin NAPI thread $p"
 	if [ "$RT" = 1 ]; then
@@ -209,12 +262,34 @@ except Exception:
 
 DONE=
 for dst in ${DSTS//,/ }; do
-	targets=(--target tapis:gt:ft --target xdp_drop:gd:fd --target nftables:gn:fn --target floor:gf:ff)
-	[ "$dst" = zipf ] && targets+=(--target xdp_pass:gp:fp)
+	targets=()
+	for t in tapis:t xdp_drop:d nftables:n floor:f; do
+		targets+=(--target "${t%:*}:g${t#*:}$SUF:f${t#*:}$SUF")
+	done
+	mark=()
+	if [ "$dst" = zipf ]; then
+		targets+=(--target xdp_pass:gp$SUF:fp$SUF --target floor_v:gv$SUF:fv$SUF)
+		mark=(--mark fv$SUF)
+	fi
+	[ -n "$TAPIS_B" ] && targets+=(--target tapis_b:gb$SUF:fb$SUF)
+	if [ -n "$ONLY_ENDS" ]; then
+		sel=()
+		for ((i = 1; i < ${#targets[@]}; i += 2)); do
+			[[ $ONLY_ENDS == *",${targets[i]%%:*},"* ]] && sel+=(--target "${targets[i]}")
+		done
+		targets=(${sel[@]+"${sel[@]}"})
+		[[ $ONLY_ENDS == *,floor_v,* ]] || mark=()
+		[ ${#targets[@]} -gt 0 ] || fail "--ends${ONLY_ENDS//,/ }: no such end"
+	fi
 	say "generating, $dst destinations: $ROUNDS rounds x $((${#targets[@]} / 2)) ends x $SECONDS_PER s ..."
 	before=$(rule_packets)
+	# what the stack did with the frames the ends passed (summarised by
+	# live_summary.py): each end's otherhost drops, the namespace's IP
+	# and ICMP counters
+	nsx ip -s -s -j link show >"$DIR/link-$dst-0.json"
+	nsx cat /proc/net/snmp >"$DIR/snmp-$dst-0.txt"
 	nsx taskset -c "$GEN_CPU" "$BENCH" live-gen --policy-dir "$POLICY_DIR" --cpu "$GEN_CPU" \
-		--seconds "$SECONDS_PER" --rounds "$ROUNDS" --gen "$GEN" --dst "$dst" "${targets[@]}" \
+		--seconds "$SECONDS_PER" --rounds "$ROUNDS" --gen "$GEN" --dst "$dst" "${targets[@]}" ${mark[@]+"${mark[@]}"} \
 		>"$DIR/gen-$dst.json" 2>"$DIR/gen-$dst.err"
 	rc=$?
 	if [ "$rc" = 77 ]; then
@@ -222,6 +297,8 @@ for dst in ${DSTS//,/ }; do
 	elif [ "$rc" != 0 ]; then
 		fail "live-gen --dst $dst: $(tail -5 "$DIR/gen-$dst.err")"
 	fi
+	nsx ip -s -s -j link show >"$DIR/link-$dst-1.json"
+	nsx cat /proc/net/snmp >"$DIR/snmp-$dst-1.txt"
 	cat "$DIR/gen-$dst.err" >&2
 	echo $(($(rule_packets) - before)) >"$DIR/rule-$dst.count"
 	DONE="$DONE $dst"

@@ -3,19 +3,23 @@
  * livegen.c - the live-path helpers of tapis-bench, driven by
  * tests/bench/live.sh inside the namespace it creates:
  *
- *   tapis-bench live-attach --dev IF --prog drop|pass|floor [--bytes N]
+ *   tapis-bench live-attach --dev IF --prog drop|pass|floor|floor-verdict
+ *                           [--bytes N]
  *       attach a one-instruction XDP_DROP (or XDP_PASS) program to IF in
  *       native mode, or the memory floor (bpf/bench_floor.bpf.c: one read
  *       per direction in an array of N bytes, default 64 MiB, then
- *       XDP_DROP); the attachment (and the floor's array) outlives this
- *       process.
+ *       XDP_DROP; floor-verdict: XDP_DROP where the destination's entry is
+ *       marked, which live-gen --mark does, else XDP_PASS); the attachment
+ *       (and the floor's array) outlives this process.
  *   tapis-bench live-gen --policy-dir DIR --target NAME:NEAR:FAR ...
  *                        [--seconds S] [--rounds N] [--cpu C] [--addrs N]
  *                        [--gen auto|live|clone|packet] [--dst random|zipf]
- *                        [--population N] [--batch N]
+ *                        [--population N] [--batch N] [--mark FAR]
  *       drive frames out of each NEAR veth end into its peer FAR, round
  *       robin over the targets for N rounds of S seconds each, and print
- *       one JSON object with the frames per second FAR handled.
+ *       one JSON object with the frames per second FAR handled. --mark
+ *       FAR: mark in the table of the floor-verdict program on FAR the
+ *       entries of the destinations inside the policy first.
  *   tapis-bench live-stats --dev IF
  *       print IF's ethtool counters (to see what a veth exposes).
  *
@@ -79,6 +83,7 @@
 #include <bpf/libbpf.h>
 
 #include "bench.h"
+#include "../../bpf/bench_floor.h"
 #include "log.h"
 #include "pkt.h"
 
@@ -281,13 +286,14 @@ static int live_attach(int argc, char **argv)
 			return 2;
 	}
 	ifindex = dev ? (int)if_nametoindex(dev) : 0;
-	if (!ifindex || (strcmp(prog, "drop") && strcmp(prog, "pass") && strcmp(prog, "floor"))) {
-		fprintf(stderr, "usage: tapis-bench live-attach --dev IF --prog drop|pass|floor "
-				"[--bytes N]\n");
+	if (!ifindex || (strcmp(prog, "drop") && strcmp(prog, "pass") && strcmp(prog, "floor") &&
+			 strcmp(prog, "floor-verdict"))) {
+		fprintf(stderr, "usage: tapis-bench live-attach --dev IF --prog "
+				"drop|pass|floor|floor-verdict [--bytes N]\n");
 		return 2;
 	}
-	if (!strcmp(prog, "floor")) {
-		err = floor_load(bytes, XDP_DROP, &floor);
+	if (!strncmp(prog, "floor", 5)) {
+		err = floor_load(bytes, XDP_DROP, !strcmp(prog, "floor-verdict"), &floor);
 		if (err) {
 			fprintf(stderr, "tapis-bench: load the floor (%llu B): %s\n",
 				(unsigned long long)bytes, strerror(-err));
@@ -316,6 +322,7 @@ struct target {
 	int prog_fd; /* live frames, tc clone: the generator program for near */
 	int sock;    /* AF_PACKET: a socket bound to near */
 	double pps[64], sent_pps[64], refused[64], cap[64], busy[64];
+	double dropped[64]; /* share of the frames run that XDP dropped */
 	int64_t frames[64]; /* frames the far end ran through XDP, per round */
 	double gen_ns[64];  /* generator CPU time per frame sent */
 	unsigned n;
@@ -331,6 +338,7 @@ struct gen {
 	enum gen_kind kind;
 	struct pkt frame;
 	uint8_t (*pairs)[8]; /* IPv4 source, destination; network order */
+	uint8_t *inside;     /* per pair: the destination is inside the policy */
 	uint32_t npairs;     /* a power of 2 */
 	unsigned batch;	     /* AF_PACKET: frames per sendmmsg */
 	int map_fd;	     /* live frames, tc clone: the pairs as an array map */
@@ -411,6 +419,7 @@ static void pairs_random(struct gen *g, const struct space *sp, uint64_t *rng)
 	for (uint32_t i = 0; i < g->npairs; i++) {
 		v4_outside(sp, rng, g->pairs[i]);
 		addr_in(sp->v4_drop[rng_next(rng) % sp->n_v4_drop], rng, g->pairs[i] + 4);
+		g->inside[i] = 1;
 	}
 }
 
@@ -467,6 +476,7 @@ static double pairs_zipf(struct gen *g, const struct space *sp, uint64_t *rng, u
 		}
 		v4_outside(sp, rng, g->pairs[i]);
 		memcpy(g->pairs[i] + 4, &addr[lo], 4);
+		g->inside[i] = inside[lo];
 		in += inside[lo];
 	}
 	free(addr);
@@ -576,23 +586,87 @@ static int64_t gen_packet_run(const struct gen *g, int sock, double seconds, uin
 	return sent;
 }
 
+/* The table of the floor-verdict program attached to far: 1 at the entry
+ * of each destination inside the policy, so that the program drops what a
+ * filter of the policy would. A destination outside whose entry collides
+ * with a marked one is dropped too (more often the smaller the table):
+ * *marked gets the share of the pairs the program will drop, which the
+ * run checks against what it dropped. */
+static int mark_floor(const struct gen *g, const char *far, double *marked)
+{
+	int ifindex = (int)if_nametoindex(far), prog_fd = -1, map_fd = -1, err = 0;
+	struct bpf_prog_info pi = {};
+	struct bpf_map_info mi = {};
+	uint32_t ids[8], len = sizeof(pi), id = 0;
+	const uint64_t one = 1;
+
+	if (!ifindex || bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &id) || !id)
+		return -ENOENT;
+	prog_fd = bpf_prog_get_fd_by_id(id);
+	if (prog_fd < 0)
+		return -errno;
+	pi.nr_map_ids = 8;
+	pi.map_ids = (uint64_t)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len)) {
+		err = -errno;
+		goto out;
+	}
+	for (uint32_t i = 0; i < pi.nr_map_ids && i < 8 && map_fd < 0; i++) {
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		len = sizeof(mi);
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &mi, &len) &&
+		    !strcmp(mi.name, "floor_tbl") && mi.value_size == sizeof(one))
+			map_fd = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	if (map_fd < 0) {
+		err = -ENOENT;
+		goto out;
+	}
+	for (uint32_t i = 0; i < g->npairs && !err; i++) {
+		uint32_t k = bench_floor_index(g->pairs[i] + 4, 4, mi.max_entries);
+
+		if (g->inside[i] && bpf_map_update_elem(map_fd, &k, &one, BPF_ANY))
+			err = -errno;
+	}
+	*marked = 0;
+	for (uint32_t i = 0; i < g->npairs && !err; i++) {
+		uint32_t k = bench_floor_index(g->pairs[i] + 4, 4, mi.max_entries);
+		uint64_t v = 0;
+
+		if (bpf_map_lookup_elem(map_fd, &k, &v))
+			err = -errno;
+		*marked += v == one;
+	}
+	*marked /= g->npairs;
+	close(map_fd);
+out:
+	close(prog_fd);
+	return err;
+}
+
 static void print_json(const struct gen *g, const struct target *tg, unsigned ntg, double seconds,
-		       unsigned rounds, const char *dst, uint32_t population, double inside)
+		       unsigned rounds, const char *dst, uint32_t population, double inside,
+		       double marked)
 {
 	printf("{\"generator\": \"%s\", \"destinations\": \"%s\", \"population\": %u, "
-	       "\"inside_fraction\": %.4f, \"seconds\": %.2f, \"rounds\": %u, \"addresses\": %u, "
+	       "\"inside_fraction\": %.4f, \"floor_marked_fraction\": %.4f, \"seconds\": %.2f, "
+	       "\"rounds\": %u, \"addresses\": %u, "
 	       "\"batch\": %u, \"frame_bytes\": %zu, \"targets\": {",
-	       gen_names[g->kind], dst, population, inside, seconds, rounds, g->npairs, g->batch,
-	       g->frame.len);
+	       gen_names[g->kind], dst, population, inside, marked, seconds, rounds, g->npairs,
+	       g->batch, g->frame.len);
 	for (unsigned i = 0; i < ntg; i++) {
 		printf("%s\"%s\": {\"far\": \"%s\", \"median_pps\": %.0f, "
 		       "\"median_generated_pps\": %.0f, \"median_refused_fraction\": %.4f, "
 		       "\"median_capacity_pps\": %.0f, \"median_napi_busy\": %.3f, "
-		       "\"median_generator_ns_per_frame\": %.0f, \"pps\": [",
+		       "\"median_generator_ns_per_frame\": %.0f, "
+		       "\"median_dropped_fraction\": %.4f, \"pps\": [",
 		       i ? ", " : "", tg[i].name, tg[i].far, median(tg[i].pps, tg[i].n),
 		       median(tg[i].sent_pps, tg[i].n), median(tg[i].refused, tg[i].n),
 		       median(tg[i].cap, tg[i].n), median(tg[i].busy, tg[i].n),
-		       median(tg[i].gen_ns, tg[i].n));
+		       median(tg[i].gen_ns, tg[i].n), median(tg[i].dropped, tg[i].n));
 		for (unsigned r = 0; r < tg[i].n; r++)
 			printf("%s%.0f", r ? ", " : "", tg[i].pps[r]);
 		printf("], \"frames\": [");
@@ -619,13 +693,14 @@ static int live_gen(int argc, char **argv)
 		{"dst", required_argument, NULL, 'd'},
 		{"population", required_argument, NULL, 'n'},
 		{"batch", required_argument, NULL, 'b'},
+		{"mark", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = "build/bench-policy", *gen_arg = "auto", *dst = "random";
+	const char *dir = "build/bench-policy", *gen_arg = "auto", *dst = "random", *mark = NULL;
 	struct target tg[8];
 	unsigned ntg = 0, rounds = 3;
 	uint32_t naddr = 0, population = 1000000, next = 0;
-	double seconds = 3, inside = 1;
+	double seconds = 3, inside = 1, marked = -1;
 	int cpu = 0, c, rc = 1;
 	char path[4096];
 	struct policy pol;
@@ -674,6 +749,9 @@ static int live_gen(int argc, char **argv)
 		case 'b':
 			g.batch = (unsigned)atoi(optarg);
 			break;
+		case 'm':
+			mark = optarg;
+			break;
 		default:
 			return 2;
 		}
@@ -711,7 +789,8 @@ static int live_gen(int argc, char **argv)
 	}
 	g.npairs = naddr;
 	g.pairs = calloc(naddr, sizeof(*g.pairs));
-	if (!g.pairs) {
+	g.inside = calloc(naddr, 1);
+	if (!g.pairs || !g.inside) {
 		fprintf(stderr, "live-gen: out of memory\n");
 		goto out_sp;
 	}
@@ -723,6 +802,17 @@ static int live_gen(int argc, char **argv)
 		}
 	} else {
 		pairs_random(&g, &sp, &rng);
+	}
+
+	if (mark) {
+		int err = mark_floor(&g, mark, &marked);
+
+		if (err) {
+			fprintf(stderr,
+				"live-gen: --mark %s (a floor-verdict program's table): %s\n", mark,
+				strerror(-err));
+			goto out_sp;
+		}
 	}
 
 	/* The frame: a TCP SYN to port 80, 60 bytes. Its destination MAC is
@@ -808,11 +898,12 @@ static int live_gen(int argc, char **argv)
 		for (unsigned k = 0; k < ntg; k++) {
 			/* rotate the order each round so no target always goes first */
 			struct target *t = &tg[(k + r) % ntg];
-			int64_t rx0, rx1, cpu0, cpu1, g0, g1, sent = 0;
+			int64_t rx0, rx1, cpu0, cpu1, g0, g1, d0, d1, sent = 0;
 			uint64_t t0, t1;
 
 			usleep(200000); /* let the previous target's ring drain */
 			rx0 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_packets", 0);
+			d0 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_drops", 0);
 			cpu0 = napi_runtime_ns(t->far);
 			g0 = thread_cpu_ns();
 			t0 = now_ns();
@@ -841,6 +932,7 @@ static int live_gen(int argc, char **argv)
 			}
 			g1 = thread_cpu_ns();
 			rx1 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_packets", 0);
+			d1 = ethtool_stat_sum(t->far, "rx_queue_*_xdp_drops", 0);
 			cpu1 = napi_runtime_ns(t->far);
 			t->gen_ns[t->n] = g0 >= 0 && g1 > g0 && sent > 0
 						  ? (double)(g1 - g0) / (double)sent
@@ -853,6 +945,9 @@ static int live_gen(int argc, char **argv)
 					       : -1;
 			t->busy[t->n] = cpu0 >= 0 ? (double)(cpu1 - cpu0) / (double)(t1 - t0) : -1;
 			t->frames[t->n] = rx1 - rx0;
+			t->dropped[t->n] = rx1 > rx0 && d0 >= 0 && d1 >= d0
+						   ? (double)(d1 - d0) / (double)(rx1 - rx0)
+						   : -1;
 			t->pps[t->n] = (double)(rx1 - rx0) * 1e9 / (double)(t1 - t0);
 			t->sent_pps[t->n] = (double)sent * 1e9 / (double)(t1 - t0);
 			/* refused: sent, never run through the far end's XDP
@@ -868,7 +963,7 @@ static int live_gen(int argc, char **argv)
 			t->n++;
 		}
 	}
-	print_json(&g, tg, ntg, seconds, rounds, dst, population, inside);
+	print_json(&g, tg, ntg, seconds, rounds, dst, population, inside, marked);
 	rc = 0;
 out_tg:
 	for (unsigned i = 0; i < ntg; i++) {
@@ -881,6 +976,7 @@ out_tg:
 		close(g.map_fd);
 out_sp:
 	free(g.pairs);
+	free(g.inside);
 	space_free(&sp);
 	policy_free(&pol);
 	return rc;

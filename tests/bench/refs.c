@@ -34,7 +34,7 @@
 /* one 8-byte entry per slot (bench_floor.bpf.c) */
 #define FLOOR_VALUE 8
 
-int floor_load(uint64_t bytes, uint32_t verdict, struct bench_floor_bpf **out)
+int floor_load(uint64_t bytes, uint32_t verdict, bool by_entry, struct bench_floor_bpf **out)
 {
 	uint64_t n = bytes / FLOOR_VALUE;
 	struct bench_floor_bpf *s;
@@ -47,6 +47,7 @@ int floor_load(uint64_t bytes, uint32_t verdict, struct bench_floor_bpf **out)
 		return -errno;
 	s->rodata->floor_entries = (uint32_t)n;
 	s->rodata->floor_verdict = verdict;
+	s->rodata->floor_by_entry = by_entry;
 	err = bpf_map__set_max_entries(s->maps.floor_tbl, (uint32_t)n);
 	err = err ?: bench_floor_bpf__load(s);
 	if (err) {
@@ -141,7 +142,7 @@ int refs_load(struct refs *r, uint64_t own_bytes, uint64_t names_bytes, const st
 		/* round to whole entries; a policy without names still gets
 		 * a (tiny) floor so that every row has its reference */
 		b = b < FLOOR_VALUE ? FLOOR_VALUE : b / FLOOR_VALUE * FLOOR_VALUE;
-		err = floor_load(b, XDP_PASS, &r->floor[i]);
+		err = floor_load(b, XDP_PASS, false, &r->floor[i]);
 		if (err)
 			break;
 		r->fd[i] = floor_fd(r->floor[i]);

@@ -331,6 +331,24 @@ def live_checks(rc, jpath, key, what):
                 inside = m["gen"]["inside_fraction"]
                 out(0.35 <= inside <= 0.65, "%s: Zipf frames about half inside the policy" % what,
                     "%.2f inside" % inside)
+                # the floor with a verdict dropped what live-gen marked
+                # (the destinations inside, and those outside that share
+                # their entry): its index is the one the program reads
+                fv, mk = m.get("floor_v_dropped_fraction"), m.get("floor_v_marked_fraction")
+                out(fv is not None and mk is not None and mk >= inside - 0.01
+                    and abs(fv - mk) <= 0.02,
+                    "%s: floor_v dropped the frames its marks cover" % what,
+                    "dropped %s, marked %s, inside %.2f" % (fv, mk, inside))
+            # passed frames die at ip_rcv's first test, as otherhost, before
+            # any IP counter, route, conntrack or ICMP error
+            st = m.get("stack") or {}
+            pe = st.get("ends", {}).get("xdp_pass" if mode == "zipf" else "tapis", {})
+            oh, exp = pe.get("otherhost_dropped"), pe.get("passed_expected")
+            moved = {k: v for k, v in st.get("ip_counters", {}).items() if v}
+            out(oh is not None and exp is not None and abs(oh - exp) <= max(0.01 * exp, 4096)
+                and not moved,
+                "%s, %s destinations: passed frames dropped as otherhost, IP counters still" % (
+                    what, mode), "otherhost %s of %s passed, moved: %s" % (oh, exp, moved))
         d[key] = lv
         json.dump(d, open(path, "w"), indent=1)
     except Exception as e:
