@@ -39,10 +39,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_settings SEC(".maps");
 
-/* gen * TAPIS_MAX_RULES + rule id -> action, expiry, redirect target. */
+/* Rule slots less one (tapis_abi.h): set at load with the sizes of
+ * tapis_rules, tapis_counters and tapis_rule_meta. */
+TAPIS_LOAD_CONST __u32 rule_mask = TAPIS_MAX_RULES - 1;
+
+/* gen * rule slots + rule id -> action, expiry, redirect target. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * TAPIS_MAX_RULES);
+	__uint(max_entries, 2 * TAPIS_MAX_RULES); /* resized at load */
 	__type(key, __u32);
 	__type(value, struct tapis_rule);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -257,7 +261,7 @@ struct {
 /* rule id -> packets, bytes, last hit (per CPU; ids stable across reloads). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TAPIS_MAX_RULES);
+	__uint(max_entries, TAPIS_MAX_RULES); /* resized at load */
 	__type(key, __u32);
 	__type(value, struct tapis_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -293,7 +297,7 @@ struct {
 /* rule id -> name, reference, since: read only by user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TAPIS_MAX_RULES);
+	__uint(max_entries, TAPIS_MAX_RULES); /* resized at load */
 	__type(key, __u32);
 	__type(value, struct tapis_rule_meta);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -312,7 +316,7 @@ struct {
  * written only by user space, memory only for what is there. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TAPIS_EDITS_MAX);
+	__uint(max_entries, TAPIS_EDITS_DEFAULT); /* resized at load */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct tapis_edit_key);
 	__type(value, struct tapis_edit_val);
@@ -322,7 +326,7 @@ struct {
 /* Block events for `tapis events` (tapis_abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, TAPIS_EVENTS_RING);
+	__uint(max_entries, TAPIS_EVENTS_RING); /* resized at load */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tapis_events SEC(".maps");
 

@@ -28,7 +28,7 @@ static __always_inline void count_stat(__u32 stat)
 
 static __always_inline struct tapis_rule *rule_get(__u32 gen, __u32 id)
 {
-	__u32 k = (gen & 1) * TAPIS_MAX_RULES + (id & (TAPIS_MAX_RULES - 1));
+	__u32 k = (gen & 1) * (rule_mask + 1) + (id & rule_mask);
 
 	return bpf_map_lookup_elem(&tapis_rules, &k);
 }

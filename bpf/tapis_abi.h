@@ -21,7 +21,7 @@
 #include <linux/types.h>
 
 /* ---- limits: every loop and table size, shared with docs and the CLI ---- */
-#define TAPIS_MAX_RULES	   4096 /* rule ids 1..4095; 0 means "no rule" */
+#define TAPIS_MAX_RULES	   4096 /* rule ids 1..4095 at most; 0 means "no rule" */
 #define TAPIS_MAX_VLAN	   2	/* 802.1Q / 802.1ad tags walked */
 #define TAPIS_MAX_MPLS	   8	/* MPLS labels walked to bottom-of-stack */
 #define TAPIS_MAX_IPV6_EXT 8	/* IPv6 extension headers walked */
@@ -323,7 +323,14 @@ enum tapis_rule_flags {
 	TAPIS_RF_ACTIVE = 1 << 1,  /* slot holds a rule in this generation */
 };
 
-/* Indexed gen * TAPIS_MAX_RULES + rule id in tapis_rules. */
+/* Rule slots: tapis_counters and tapis_rule_meta have that many entries,
+ * tapis_rules two generations of them, indexed gen * slots + rule id. A
+ * power of two from TAPIS_RULES_MIN to TAPIS_MAX_RULES, chosen at load:
+ * room for twice the policy's rules or settings.capacity.rules, so that a
+ * reload that renames every rule still finds ids while the old ones run
+ * (tapis_rule_slots_for() in user space). The data path masks ids with
+ * rule_mask (rodata); user space reads the size from the maps. */
+#define TAPIS_RULES_MIN 64
 struct tapis_rule {
 	__u8 action;	       /* enum tapis_action */
 	__u8 flags;	       /* enum tapis_rule_flags */
@@ -394,7 +401,10 @@ struct tapis_settings {
  * runs (tapis_ctl[TAPIS_CTL_EVENTS]), within the per-CPU rate of
  * settings.events; what the rate or a full ring keeps out is counted
  * (TAPIS_S_EVENTS_LOST), never waited for. */
-#define TAPIS_EVENTS_RING (1u << 20) /* bytes */
+/* The ring's bytes: settings.events.ring, a power of two, this by default
+ * (about 800 events of 328 bytes: what `tapis events` reads in a moment,
+ * far above the default rate), set at load. */
+#define TAPIS_EVENTS_RING (1u << 18)
 /* tapis_ev_bucket, per CPU: the rate's state, and the events it kept out
  * (user space adds them to TAPIS_S_EVENTS_LOST). Over the rate, the next
  * `skip` blocked packets are counted lost without reading the clock, skip
@@ -508,8 +518,11 @@ struct tapis_iface {
  * them again on top of the file, and says which no longer apply) and die
  * with the filter at unload. The entry as the operator would type it:
  * "=a.example", "*.example.org", "198.18.0.0/15". */
-#define TAPIS_EDITS_MAX 65536
-#define TAPIS_EDIT_TEXT 264
+/* Entries at most: settings.capacity.edits, this by default, set at load.
+ * A hash map without preallocation: what it costs is its buckets, 16
+ * bytes an entry of capacity, and the edits there. */
+#define TAPIS_EDITS_DEFAULT 4096
+#define TAPIS_EDIT_TEXT	    264
 enum tapis_edit_type {
 	TAPIS_EDIT_HOST = 1,
 	TAPIS_EDIT_NET = 2,
@@ -735,7 +748,7 @@ static inline __u32 tapis_host_idx_entries(__u32 idx_log2)
  * whose state entry another took is counted as out of order. A name cut
  * by a segment boundary keeps its first part in tapis_l7_names, the same
  * way. */
-#define TAPIS_FLOWS_DEFAULT 65536 /* settings.flows: slots of tapis_flows (a power of 2) */
+#define TAPIS_FLOWS_DEFAULT 8192 /* settings.flows: slots of tapis_flows (a power of 2) */
 /* Entries of tapis_l7_states and tapis_l7_names: powers of two, as a flow's
  * slot picks its entry by its low bits; a quarter and a sixteenth of the
  * flow table's slots (settings.flows), these at the default. */

@@ -2208,10 +2208,7 @@ int main(int argc, char **argv)
 	 * sized to the policy when it is loaded. */
 	err = policy_compile(&pol, NULL, &cpol);
 	if (!err) {
-		err = tapis_host_idx_log2_for(cpol.n_hosts, cpol.capacity_names);
-		lo.flows = cpol.flows;
-		lo.host_idx_log2 = err < 0 ? 0 : (uint32_t)err;
-		err = err < 0 ? err : tapis_create_opts(&t, NULL, &lo);
+		err = tapis_load_opts_for(&cpol, &lo) ?: tapis_create_opts(&t, NULL, &lo);
 	}
 	if (err) {
 		fprintf(stderr, "tapis-bench: load tapis: %s\n", strerror(-err));

@@ -378,6 +378,14 @@ static int sync_load_consts(const int *map_fd)
 	flow_mask = info.max_entries - 1;
 	l7_state_mask = (info.max_entries >> TAPIS_L7_STATES_SHIFT) - 1;
 	l7_name_mask = (info.max_entries >> TAPIS_L7_NAMES_SHIFT) - 1;
+	/* The rule tables are sized to the policy: at most the default. */
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(map_fd[R_COUNTERS], &info, &len))
+		return -errno;
+	if (info.max_entries > TAPIS_MAX_RULES || (info.max_entries & (info.max_entries - 1)))
+		return -E2BIG;
+	rule_mask = info.max_entries - 1;
 	return 0;
 }
 
@@ -414,8 +422,8 @@ int ref_init(const int *map_fd)
 	for (i = 0; i < 2; i++)
 		if (bpf_map_lookup_elem(map_fd[1], &i, &k_settings[i]))
 			return -errno;
-	for (i = 0; i < 2 * TAPIS_MAX_RULES; i++)
-		if (bpf_map_lookup_elem(map_fd[2], &i, &k_rules[i]))
+	for (i = 0; i < 2 * (rule_mask + 1); i++)
+		if (bpf_map_lookup_elem(map_fd[R_RULES], &i, &k_rules[i]))
 			return -errno;
 	for (o = 0; o < O_N; o++)
 		for (g = 0; g < 2; g++) {

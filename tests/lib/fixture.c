@@ -41,10 +41,7 @@ static int load_opts_for(const char *yaml, struct tapis_load_opts *lo)
 		return err;
 	err = policy_compile(&p, NULL, &c);
 	if (!err) {
-		err = tapis_host_idx_log2_for(c.n_hosts, c.capacity_names);
-		lo->flows = c.flows;
-		lo->host_idx_log2 = err < 0 ? 0 : (uint32_t)err;
-		err = err < 0 ? err : 0;
+		err = tapis_load_opts_for(&c, lo);
 		compiled_free(&c);
 	}
 	policy_free(&p);
@@ -93,7 +90,7 @@ int fx_each_rule(struct fixture *f, void (*fn)(const char *name, uint32_t id, vo
 {
 	struct tapis_rule_meta m;
 
-	for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++) {
+	for (uint32_t id = 1; id < tapis_rule_slots(&f->t); id++) {
 		if (bpf_map_lookup_elem(f->t.map_fd[M_RULE_META], &id, &m))
 			return -errno;
 		if (m.in_use)

@@ -324,7 +324,10 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(r.p.settings.sinkhole_ttl, 300);
 	assert_false(r.p.settings.quic_drop);
 	assert_int_equal(r.p.settings.flows, TAPIS_FLOWS_DEFAULT);
-	assert_int_equal(r.p.settings.flows, 65536);
+	assert_int_equal(r.p.settings.flows, 8192);
+	assert_int_equal(r.p.settings.events_ring, 262144);
+	assert_int_equal(r.p.settings.capacity_edits, 4096);
+	assert_int_equal(r.p.settings.capacity_rules, 0);
 	assert_false(r.p.settings.has_sinkhole_v4);
 	done(&r);
 
@@ -495,6 +498,18 @@ static void test_settings_events(void **state)
 		     "t.yaml:4: error: ", "invalid burst '0'", "1-1000000");
 	expect_error("version: 1\nsettings:\n  events: {rates: 5}\nrules: []\n",
 		     "t.yaml:3: error: ", "unknown key 'rates'", "'events'");
+	/* The ring: bytes, a power of two the kernel takes. */
+	parse(&r, "version: 1\nsettings:\n  events: {ring: 65536}\nrules: []\n");
+	if (r.rc)
+		fail_msg("rc %d:\n%s", r.rc, r.diag);
+	assert_int_equal(r.p.settings.events_ring, 65536);
+	done(&r);
+	expect_error("version: 1\nsettings:\n  events: {ring: 100000}\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid ring '100000'", "power of two from 16384");
+	expect_error("version: 1\nsettings:\n  events: {ring: 8192}\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid ring '8192'");
+	expect_error("version: 1\nsettings:\n  events: {ring: 134217728}\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid ring '134217728'", "67108864 bytes");
 }
 
 /* settings.capacity.names: what the host tables loaded must take later,
@@ -527,8 +542,18 @@ static void test_settings_capacity(void **state)
 		     "t.yaml:4: error: ", "invalid capacity names '12582913'");
 	expect_error("version: 1\nsettings:\n  capacity: { names: lots }\nrules: []\n",
 		     "t.yaml:3: error: ", "invalid capacity names 'lots'");
-	expect_error("version: 1\nsettings:\n  capacity: { rules: 5 }\nrules: []\n",
-		     "t.yaml:3: error: ", "unknown key 'rules'", "'capacity'");
+	parse(&r, "version: 1\nsettings:\n  capacity: { rules: 500, edits: 100000 }\nrules: []\n");
+	if (r.rc)
+		fail_msg("capacity: rc %d:\n%s", r.rc, r.diag);
+	assert_int_equal(r.p.settings.capacity_rules, 500);
+	assert_int_equal(r.p.settings.capacity_edits, 100000);
+	done(&r);
+	expect_error("version: 1\nsettings:\n  capacity: { rules: 4096 }\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid capacity rules '4096'", "1-4095 rules");
+	expect_error("version: 1\nsettings:\n  capacity: { edits: 0 }\nrules: []\n",
+		     "t.yaml:3: error: ", "invalid capacity edits '0'", "1-1048576 live edits");
+	expect_error("version: 1\nsettings:\n  capacity: { flows: 5 }\nrules: []\n",
+		     "t.yaml:3: error: ", "unknown key 'flows'", "'capacity'");
 	expect_error("version: 1\nsettings:\n  capacity: 5000\nrules: []\n",
 		     "t.yaml:3: error: ", "'capacity'");
 }

@@ -6,6 +6,7 @@
  * for JSON output.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,9 +540,10 @@ int cli_edit_batch(const struct cli *c, struct edit_args *a, char **shown, cli_e
 		 * entry in force that no record (and so no reload) knows. */
 		err = edits_intend(&t, type, base, shown[i], a->add, a->expires_unix, &in);
 		if (err == -ENOSPC)
-			pr_err("%s %s %s: too many live edits (at most %d): fold them into the "
-			       "policy file",
-			       c->cmd->name, a->add ? "add" : "del", shown[i], TAPIS_EDITS_MAX);
+			pr_err("%s %s %s: too many live edits (at most %" PRIu32 ", "
+			       "settings.capacity.edits at load): fold them into the policy file",
+			       c->cmd->name, a->add ? "add" : "del", shown[i],
+			       tapis_map_entries(&t, M_EDITS));
 		if (!err) {
 			err = fn(&t, a->edit_rule, i, a->add, ctx);
 			serr = edits_settle(&t, &in, err == 0);

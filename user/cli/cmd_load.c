@@ -418,8 +418,7 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	have_digest = content_digest(&p, digest) == 0;
 
 	memset(&t, 0, sizeof(t));
-	lo.flows = cp.flows;
-	err = tapis_host_idx_log2_for(cp.n_hosts, cp.capacity_names);
+	err = tapis_load_opts_for(&cp, &lo);
 	if (err < 0) {
 		pr_err("%s: %zu host names, more than the host tables can hold (%zu)", path,
 		       cp.n_hosts, tapis_host_capacity(TAPIS_HOST_IDX_LOG2_MAX));
@@ -427,7 +426,6 @@ int cmd_load(struct cli *c, int argc, char **argv)
 		policy_free(&p);
 		return EXIT_POLICY;
 	}
-	lo.host_idx_log2 = (uint32_t)err;
 	err = tapis_create_opts(&t, c->pin, &lo);
 	if (err == -EEXIST) {
 		/* Another tapis loaded it since we looked: join it. */

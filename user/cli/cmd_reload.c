@@ -83,7 +83,7 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	struct snapshot old, cur;
 	const char *arg = NULL;
 	int opt, rc = EXIT_POLICY, err;
-	uint32_t flows, flows_now, capacity;
+	uint32_t flows, flows_now, capacity, capacity_rules, ring;
 	struct edits_report er = {0};
 	bool drop_edits = false;
 	size_t n_dropped_edits = 0;
@@ -140,6 +140,8 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 	/* tapis_apply reports its failures itself. */
 	flows = cp.flows;
 	capacity = cp.capacity_names;
+	capacity_rules = cp.capacity_rules;
+	ring = cp.events_ring;
 	err = tapis_apply(&t, &cp);
 	compiled_free(&cp);
 	policy_free(&p);
@@ -181,6 +183,17 @@ int cmd_reload(struct cli *c, int argc, char **argv)
 		pr_warn("settings.capacity.names is %" PRIu32 " but the running host tables take "
 			"%zu names: the new size takes effect at the next load (unload, then load)",
 			capacity, tapis_host_capacity(tapis_host_log2(&t)));
+	/* And the rule tables and the events ring. */
+	if (tapis_rule_slots_for(0, capacity_rules) > tapis_rule_slots(&t))
+		pr_warn("settings.capacity.rules is %" PRIu32 " but the running rule tables have "
+			"%" PRIu32 " slots: the new size takes effect at the next load (unload, "
+			"then load)",
+			capacity_rules, tapis_rule_slots(&t));
+	if (tapis_map_entries(&t, M_EVENTS) && ring != tapis_map_entries(&t, M_EVENTS))
+		pr_warn("settings.events.ring is %" PRIu32
+			" but the running events ring has %" PRIu32
+			" bytes: the new size takes effect at the next load (unload, then load)",
+			ring, tapis_map_entries(&t, M_EVENTS));
 
 	err = tapis_snapshot(&t, &cur);
 	if (err) {

@@ -34,17 +34,22 @@ int64_t tai_offset_ns(void)
 
 int tapis_running_rules(struct tapis *t, struct tapis_rule_meta *meta)
 {
-	for (uint32_t id = 0; id < TAPIS_MAX_RULES; id++)
-		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &id, &meta[id]))
-			return -errno;
-	return 0;
+	uint32_t slots = tapis_rule_slots(t);
+
+	/* Ids past the slots loaded: none. */
+	memset(meta, 0, TAPIS_MAX_RULES * sizeof(*meta));
+	return tapis_array_read(t->map_fd[M_RULE_META], 0, slots, meta, sizeof(*meta));
 }
 
 /* c was compiled against these running rules (or none): each id is free
  * or its own name's, and no name runs under another id. Anything else
  * would give two rules one counter, or one name two. */
-static int check_ids(const struct compiled *c, const struct tapis_rule_meta *meta)
+static int check_ids(struct tapis *t, const struct compiled *c, const struct tapis_rule_meta *meta)
 {
+	for (size_t i = 0; i < c->n_rules; i++) {
+		if (c->rules[i].id >= tapis_rule_slots(t))
+			return -ESTALE;
+	}
 	for (size_t i = 0; i < c->n_rules; i++) {
 		const struct tapis_rule_meta *m = &meta[c->rules[i].id];
 		const char *name = c->rules[i].r->name;
@@ -142,8 +147,10 @@ static int write_rules(struct tapis *t, uint32_t gen, const struct compiled *c)
 {
 	int64_t tai = tai_offset_ns();
 
-	for (uint32_t id = 0; id < TAPIS_MAX_RULES; id++) {
-		uint32_t k = gen * TAPIS_MAX_RULES + id;
+	uint32_t slots = tapis_rule_slots(t);
+
+	for (uint32_t id = 0; id < slots; id++) {
+		uint32_t k = tapis_rule_key(slots, gen, id);
 		struct tapis_rule r = {};
 
 		if (bpf_map_update_elem(t->map_fd[M_RULES], &k, &r, BPF_ANY))
@@ -152,7 +159,7 @@ static int write_rules(struct tapis *t, uint32_t gen, const struct compiled *c)
 	for (size_t i = 0; i < c->n_rules; i++) {
 		const struct compiled_rule *cr = &c->rules[i];
 		const struct rule *pr = cr->r;
-		uint32_t k = gen * TAPIS_MAX_RULES + cr->id;
+		uint32_t k = tapis_rule_key(slots, gen, cr->id);
 		struct tapis_rule r = {.action = pr->action, .flags = TAPIS_RF_ACTIVE};
 
 		if (pr->expires_unix) {
@@ -324,7 +331,7 @@ static int fill_idle(struct tapis *t, uint32_t idle, const struct compiled *c,
 	/* The rules are written after the tables: the lists learn which
 	 * rules may expire from the policy itself. */
 	for (size_t i = 0; i < c->n_rules; i++)
-		nt.rule_exp[c->rules[i].id & (TAPIS_MAX_RULES - 1)] =
+		nt.rule_exp[c->rules[i].id & (tapis_rule_slots(t) - 1)] =
 			c->rules[i].r->expires_unix ? 2 : 1;
 	/* The compile left no duplicate or conflict: no owner checks, and
 	 * the hash-map writes go in batches. */
@@ -396,11 +403,12 @@ int tapis_repair_generations(struct tapis *t)
 	metas = calloc(TAPIS_MAX_RULES, sizeof(*metas));
 	if (!metas)
 		return -ENOMEM;
-	err = tapis_array_read(t->map_fd[M_RULE_META], 0, TAPIS_MAX_RULES, metas, sizeof(*metas));
-	for (uint32_t id = 1; !err && id < TAPIS_MAX_RULES; id++) {
+	err = tapis_array_read(t->map_fd[M_RULE_META], 0, tapis_rule_slots(t), metas,
+			       sizeof(*metas));
+	for (uint32_t id = 1; !err && id < tapis_rule_slots(t); id++) {
 		if (!metas[id].in_use)
 			continue;
-		k = active * TAPIS_MAX_RULES + id;
+		k = tapis_rule_key(tapis_rule_slots(t), active, id);
 		if (bpf_map_lookup_elem(t->map_fd[M_RULES], &k, &r)) {
 			err = -errno;
 			break;
@@ -443,7 +451,7 @@ int tapis_apply(struct tapis *t, const struct compiled *c)
 		pr_err("read rule names: %s", strerror(-err));
 		goto out;
 	}
-	err = check_ids(c, meta);
+	err = check_ids(t, c, meta);
 	if (err) {
 		pr_err("the running policy changed since this one was compiled; compile it again");
 		goto out;
@@ -534,6 +542,7 @@ int tapis_compile(struct tapis *t, const struct policy *p, struct compiled *c)
 		pr_err("read rule names: %s", strerror(-err));
 	} else {
 		o.running = meta;
+		o.rule_slots = tapis_rule_slots(t);
 		err = policy_compile(p, &o, c);
 	}
 	free(meta);

@@ -64,37 +64,46 @@ static int running_id(const struct tapis_rule_meta *run, const char *name)
 }
 
 /* Ids follow names across reloads so counters stay monotonic for
- * Prometheus; a new name takes an id nothing running uses. */
-static int assign_ids(struct compiled *c, const struct tapis_rule_meta *run)
+ * Prometheus; a new name takes an id nothing running uses, below the
+ * running filter's rule slots (sized at load). */
+static int assign_ids(struct compiled *c, const struct tapis_rule_meta *run, uint32_t slots)
 {
 	bool taken[TAPIS_MAX_RULES] = {true}, kept[TAPIS_MAX_RULES] = {false};
 	const struct policy *p = c->p;
 	uint32_t next = 1;
 
+	c->rule_slots = slots;
 	/* id 0 is "no rule"; an id the running filter uses is taken, by the
 	 * same name in this policy or held for a name it drops. */
-	for (uint32_t id = 1; run && id < TAPIS_MAX_RULES; id++)
+	for (uint32_t id = 1; run && id < slots; id++)
 		taken[id] = run[id].in_use;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		c->rules[i].r = &p->rules[i];
 		c->rules[i].id = run ? (uint32_t)running_id(run, p->rules[i].name) : 0;
 		kept[c->rules[i].id] = true;
 	}
-	for (uint32_t id = 1; run && id < TAPIS_MAX_RULES; id++)
+	for (uint32_t id = 1; run && id < slots; id++)
 		c->ids_held += run[id].in_use && !kept[id];
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
 
 		if (c->rules[i].id)
 			continue;
-		while (next < TAPIS_MAX_RULES && taken[next])
+		while (next < slots && taken[next])
 			next++;
-		if (next < TAPIS_MAX_RULES) {
+		if (next < slots) {
 			c->rules[i].id = next;
 			taken[next] = true;
 			continue;
 		}
-		if (c->ids_held)
+		if (slots < TAPIS_MAX_RULES)
+			diag(r->loc.file, r->loc.line, "error",
+			     "rule '%s' is rule %zu, and %zu ids are held by running rules this "
+			     "policy drops: the filter was loaded for at most %u rule ids (%u rule "
+			     "slots, sized at load to that policy or settings.capacity.rules): set "
+			     "settings.capacity.rules to %zu or more, then unload and load",
+			     r->name, i + 1, c->ids_held, slots - 1, slots, p->n_rules);
+		else if (c->ids_held)
 			diag(r->loc.file, r->loc.line, "error",
 			     "rule '%s': more than %d rules, counting the %zu rules of the running "
 			     "policy that this one drops (their ids stay in use until the switch; "
@@ -371,6 +380,9 @@ static void compile_settings(struct compiled *c)
 	}
 	c->flows = ps->flows ? ps->flows : TAPIS_FLOWS_DEFAULT;
 	c->capacity_names = ps->capacity_names;
+	c->capacity_rules = ps->capacity_rules;
+	c->capacity_edits = ps->capacity_edits ? ps->capacity_edits : TAPIS_EDITS_DEFAULT;
+	c->events_ring = ps->events_ring ? ps->events_ring : TAPIS_EVENTS_RING;
 }
 
 int policy_compile(const struct policy *p, const struct compile_opts *o, struct compiled *c)
@@ -383,7 +395,8 @@ int policy_compile(const struct policy *p, const struct compile_opts *o, struct 
 	c->rules = calloc(p->n_rules ? p->n_rules : 1, sizeof(*c->rules));
 	if (!c->rules)
 		return -ENOMEM;
-	err = assign_ids(c, o ? o->running : NULL);
+	err = assign_ids(c, o ? o->running : NULL,
+			 o && o->rule_slots ? o->rule_slots : TAPIS_MAX_RULES);
 	if (!err)
 		err = compile_nets(c);
 	if (!err)

@@ -67,6 +67,10 @@ struct compiled {
 	struct tapis_settings settings;
 	uint32_t flows;		 /* settings.flows: tapis_flows' size, fixed at load */
 	uint32_t capacity_names; /* settings.capacity.names (0: unset), used at load */
+	uint32_t capacity_rules; /* settings.capacity.rules (0: unset), used at load */
+	uint32_t capacity_edits; /* settings.capacity.edits, used at load */
+	uint32_t events_ring;	 /* settings.events.ring, bytes, used at load */
+	uint32_t rule_slots;	 /* rule ids were assigned below this */
 	unsigned warnings;	 /* printed by the compile */
 	size_t net_conflicts;	 /* prefix entries another rule keeps */
 	size_t host_conflicts;	 /* host patterns another rule keeps */
@@ -80,6 +84,9 @@ struct compile_opts {
 	 * uses for a name this policy drops is not handed out (the running
 	 * generation still counts on it until the switch). */
 	const struct tapis_rule_meta *running;
+	/* Rule slots of the running filter (ids below it); 0: none runs,
+	 * TAPIS_MAX_RULES. */
+	uint32_t rule_slots;
 };
 
 /* Compile p (which must outlive c). 0; -EINVAL after printing why

@@ -30,12 +30,12 @@ static int rule_id(struct tapis *t, const char *name, uint32_t gen, uint32_t *id
 	struct tapis_rule r;
 	uint32_t k;
 
-	for (uint32_t i = 1; i < TAPIS_MAX_RULES; i++) {
+	for (uint32_t i = 1; i < tapis_rule_slots(t); i++) {
 		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &i, m))
 			return -errno;
 		if (!m->in_use || strcmp(m->name, name))
 			continue;
-		k = gen * TAPIS_MAX_RULES + i;
+		k = tapis_rule_key(tapis_rule_slots(t), gen, i);
 		if (bpf_map_lookup_elem(t->map_fd[M_RULES], &k, &r) || !(r.flags & TAPIS_RF_ACTIVE))
 			return -ENOENT;
 		*id = i;
@@ -59,7 +59,7 @@ int tapis_rule_reference(struct tapis *t, const char *name, char *out, size_t n)
 	struct tapis_rule_meta m;
 
 	/* Ids are handed out from 1 up: the scan ends early in practice. */
-	for (uint32_t i = 1; i < TAPIS_MAX_RULES; i++) {
+	for (uint32_t i = 1; i < tapis_rule_slots(t); i++) {
 		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &i, &m))
 			return -errno;
 		if (m.in_use && !strcmp(m.name, name)) {
@@ -89,17 +89,19 @@ int tapis_timed_rule(struct tapis *t, const char *base, int64_t expires, char *n
 		return 0; /* entries with this expiry have their rule already */
 	/* A free id: not in use by any name (a name a reload dropped keeps
 	 * its id until no generation has it). */
-	for (id = 1; id < TAPIS_MAX_RULES; id++) {
+	for (id = 1; id < tapis_rule_slots(t); id++) {
 		if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &id, &m))
 			return -errno;
 		if (!m.in_use)
 			break;
 	}
-	if (id == TAPIS_MAX_RULES) {
-		pr_err("no rule id left for '%s' (at most %d rules)", name, TAPIS_MAX_RULES - 1);
+	if (id == tapis_rule_slots(t)) {
+		pr_err("no rule id left for '%s' (the filter was loaded for at most %u rule ids: "
+		       "settings.capacity.rules, then unload and load)",
+		       name, tapis_rule_slots(t) - 1);
 		return -ENOSPC;
 	}
-	k = gen * TAPIS_MAX_RULES + bid;
+	k = tapis_rule_key(tapis_rule_slots(t), gen, bid);
 	if (bpf_map_lookup_elem(t->map_fd[M_RULES], &k, &r))
 		return -errno;
 	tai = (uint64_t)(expires * 1000000000LL + tai_offset_ns());
@@ -119,7 +121,7 @@ int tapis_timed_rule(struct tapis *t, const char *base, int64_t expires, char *n
 		return err;
 	if (bpf_map_update_elem(t->map_fd[M_RULE_META], &id, &m, BPF_ANY))
 		return -errno;
-	k = gen * TAPIS_MAX_RULES + id;
+	k = tapis_rule_key(tapis_rule_slots(t), gen, id);
 	if (bpf_map_update_elem(t->map_fd[M_RULES], &k, &r, BPF_ANY))
 		return -errno;
 	return 0;

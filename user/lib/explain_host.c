@@ -34,7 +34,7 @@ static const char *suffix(const char *name, int i)
 static int rule_info(struct tapis *t, uint32_t gen, uint32_t id, struct tapis_rule_meta *m,
 		     bool *active, bool *expired)
 {
-	uint32_t k = gen * TAPIS_MAX_RULES + id;
+	uint32_t k = tapis_rule_key(tapis_rule_slots(t), gen, id);
 	struct tapis_rule r;
 
 	if (bpf_map_lookup_elem(t->map_fd[M_RULE_META], &id, m) ||

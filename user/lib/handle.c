@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "tapis.skel.h"
+#include "compile.h"
 #include "gen.h"
 #include "log.h"
 #include "tapis.h"
@@ -216,6 +217,57 @@ int tapis_host_idx_log2_for(size_t n_hosts, uint32_t capacity)
 	while (log2 < TAPIS_HOST_IDX_LOG2_MAX && ((size_t)1 << log2) < 2 * want)
 		log2++;
 	return tapis_host_capacity(log2) < want ? -E2BIG : (int)log2;
+}
+
+uint32_t tapis_rule_slots_for(size_t n_rules, uint32_t capacity)
+{
+	size_t want = n_rules > capacity ? n_rules : capacity;
+	uint32_t slots = TAPIS_RULES_MIN;
+
+	/* Ids 1..slots - 1: twice the rules, and id 0. */
+	while (slots < TAPIS_MAX_RULES && slots < 2 * want + 1)
+		slots <<= 1;
+	return slots;
+}
+
+uint32_t tapis_map_entries(struct tapis *t, int map)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (t->map_fd[map] < 0 || bpf_obj_get_info_by_fd(t->map_fd[map], &info, &len))
+		return 0;
+	return info.max_entries;
+}
+
+uint32_t tapis_rule_slots(struct tapis *t)
+{
+	uint32_t n;
+
+	if (!t->rule_slots) {
+		n = tapis_map_entries(t, M_COUNTERS);
+		/* A power of two the maps agree on, or the one size there was. */
+		t->rule_slots = n >= TAPIS_RULES_MIN && n <= TAPIS_MAX_RULES && !(n & (n - 1))
+					? n
+					: TAPIS_MAX_RULES;
+	}
+	return t->rule_slots;
+}
+
+int tapis_load_opts_for(const struct compiled *c, struct tapis_load_opts *o)
+{
+	int log2 = tapis_host_idx_log2_for(c->n_hosts, c->capacity_names);
+
+	memset(o, 0, sizeof(*o));
+	if (log2 < 0)
+		return log2;
+	o->host_idx_log2 = (uint32_t)log2;
+	o->flows = c->flows;
+	o->rule_slots = tapis_rule_slots_for(c->n_rules, c->capacity_rules);
+	o->events_ring = c->events_ring;
+	o->edits = c->capacity_edits;
+	return 0;
 }
 
 uint32_t tapis_host_log2(struct tapis *t)
@@ -420,6 +472,52 @@ static int record_host_log2(struct tapis *t)
 	return bpf_map_update_elem(t->map_fd[M_STATE], &zero, &st, BPF_ANY) ? -errno : 0;
 }
 
+/* Every size fixed at load that o sets (o may be NULL: the sizes the
+ * object declares), before the load: the flow table and the state of
+ * followed flows, the rule tables, the events ring, the edits map, and
+ * the masks the data path uses with them. The host tables' templates are
+ * size_host_tables'. */
+static int size_maps(struct tapis *t, const struct tapis_load_opts *o)
+{
+	/* Powers of two, so the data path masks a hash or an id into them;
+	 * the state of followed flows in proportion (tapis_abi.h). */
+	uint32_t slots = tapis_flow_slots(o && o->flows ? o->flows : TAPIS_FLOWS_DEFAULT);
+	uint32_t rules = o && o->rule_slots ? o->rule_slots : TAPIS_MAX_RULES;
+	const struct {
+		int map;
+		uint32_t n;
+	} sz[] = {
+		{M_FLOWS, slots},
+		{M_L7_STATES, slots >> TAPIS_L7_STATES_SHIFT},
+		{M_L7_NAMES, slots >> TAPIS_L7_NAMES_SHIFT},
+		{M_RULES, 2 * rules},
+		{M_COUNTERS, rules},
+		{M_RULE_META, rules},
+		{M_EVENTS, o && o->events_ring ? o->events_ring : TAPIS_EVENTS_RING},
+		{M_EDITS, o && o->edits ? o->edits : TAPIS_EDITS_DEFAULT},
+	};
+	struct bpf_map *m;
+	int err;
+
+	if (rules < TAPIS_RULES_MIN || rules > TAPIS_MAX_RULES || (rules & (rules - 1)))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(sz) / sizeof(sz[0]); i++) {
+		m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[sz[i].map]);
+		err = m ? bpf_map__set_max_entries(m, sz[i].n) : -ENOENT;
+		if (err) {
+			pr_err("size %s to %u entries: %s", tapis_map_names[sz[i].map], sz[i].n,
+			       strerror(-err));
+			return err;
+		}
+	}
+	t->skel->rodata->flow_mask = slots - 1;
+	t->skel->rodata->l7_state_mask = sz[1].n - 1;
+	t->skel->rodata->l7_name_mask = sz[2].n - 1;
+	t->skel->rodata->rule_mask = rules - 1;
+	t->rule_slots = rules;
+	return 0;
+}
+
 int tapis_create(struct tapis *t, const char *pin_path)
 {
 	return tapis_create_opts(t, pin_path, NULL);
@@ -471,32 +569,9 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 	if (!pin_path) {
 		bpf_object__for_each_map(m, t->skel->obj) bpf_map__set_pin_path(m, NULL);
 	}
-	if (o && o->flows) {
-		/* Powers of two, so the data path masks a hash into them; the
-		 * state of followed flows in proportion (tapis_abi.h). */
-		uint32_t slots = tapis_flow_slots(o->flows);
-		const struct {
-			int map;
-			uint32_t n;
-		} fl[] = {
-			{M_FLOWS, slots},
-			{M_L7_STATES, slots >> TAPIS_L7_STATES_SHIFT},
-			{M_L7_NAMES, slots >> TAPIS_L7_NAMES_SHIFT},
-		};
-
-		for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
-			m = bpf_object__find_map_by_name(t->skel->obj, tapis_map_names[fl[i].map]);
-			err = m ? bpf_map__set_max_entries(m, fl[i].n) : -ENOENT;
-			if (err) {
-				pr_err("size %s to %u entries: %s", tapis_map_names[fl[i].map],
-				       fl[i].n, strerror(-err));
-				goto fail;
-			}
-		}
-		t->skel->rodata->flow_mask = slots - 1;
-		t->skel->rodata->l7_state_mask = fl[1].n - 1;
-		t->skel->rodata->l7_name_mask = fl[2].n - 1;
-	}
+	err = size_maps(t, o);
+	if (err)
+		goto fail;
 	t->host_idx_log2 = o && o->host_idx_log2 ? o->host_idx_log2 : TAPIS_HOST_IDX_LOG2_DEFAULT;
 	err = size_host_tables(t->skel->obj, t->host_idx_log2, tmpl);
 	if (!err)

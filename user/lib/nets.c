@@ -309,10 +309,10 @@ static int leaf_intern(struct net_tables *nt, const struct tapis_v4_leaf *l, uin
  * prefixes below it). */
 static bool rule_may_expire(struct net_tables *nt, uint32_t id)
 {
-	id &= TAPIS_MAX_RULES - 1;
+	id &= tapis_rule_slots(nt->t) - 1;
 	if (!nt->rule_exp[id]) {
 		struct tapis_rule r = {};
-		uint32_t k = nt->gen * TAPIS_MAX_RULES + id;
+		uint32_t k = tapis_rule_key(tapis_rule_slots(nt->t), nt->gen, id);
 
 		bpf_map_lookup_elem(nt->t->map_fd[M_RULES], &k, &r);
 		nt->rule_exp[id] = r.flags & TAPIS_RF_EXPIRES ? 2 : 1;

@@ -95,10 +95,27 @@ struct policy_settings {
 	/* settings.events: block events a second per CPU (0: none), and how
 	 * many may come at once. */
 	uint32_t events_rate, events_burst;
+	/* settings.events.ring: bytes of the events ring (a power of two),
+	 * fixed at load. */
+	uint32_t events_ring;
 	/* settings.capacity.names: host names the tables loaded with this
 	 * policy must take later (0: sized to the policy); fixed at load. */
 	uint32_t capacity_names;
+	/* settings.capacity.rules: rules the filter loaded with this policy
+	 * must take later (0: sized to the policy); fixed at load. */
+	uint32_t capacity_rules;
+	/* settings.capacity.edits: live edits at once; fixed at load. */
+	uint32_t capacity_edits;
 };
+
+/* settings.capacity.rules: the most rule ids a filter has. */
+#define POLICY_CAPACITY_RULES_MAX (TAPIS_MAX_RULES - 1)
+/* settings.capacity.edits: beyond this, edits belong in the policy file. */
+#define POLICY_CAPACITY_EDITS_MAX 1048576u
+/* settings.events.ring: bytes, a power of two (the kernel's ring buffer
+ * takes whole pages). */
+#define POLICY_EVENTS_RING_MIN 16384u
+#define POLICY_EVENTS_RING_MAX 67108864u
 
 /* settings.capacity.names: at most what the largest host tables hold
  * (TAPIS_HOST_IDX_LOG2_MAX: three quarters of 2^24 slots). */

@@ -1126,11 +1126,27 @@ static void parse_sinkhole(struct ctx *c, yaml_node_t *n)
 	}
 }
 
-/* settings.events: {rate: N, burst: M}. */
+/* settings.events.ring: bytes, a power of two. */
+static void parse_events_ring(struct ctx *c, yaml_node_t *v)
+{
+	const char *s = want_string(c, v, "'ring'");
+	uint64_t x;
+
+	if (!s)
+		return;
+	if (parse_uint(s, POLICY_EVENTS_RING_MIN, POLICY_EVENTS_RING_MAX, &x) && !(x & (x - 1)))
+		c->p->settings.events_ring = (uint32_t)x;
+	else
+		error_at(c, c->file, node_line(v),
+			 "invalid ring '%.64s' (expected a power of two from %u to %u bytes)", s,
+			 POLICY_EVENTS_RING_MIN, POLICY_EVENTS_RING_MAX);
+}
+
+/* settings.events: {rate: N, burst: M, ring: BYTES}. */
 static void parse_events(struct ctx *c, yaml_node_t *n)
 {
-	static const char *const keys[] = {"rate", "burst", NULL};
-	unsigned seen[2] = {0};
+	static const char *const keys[] = {"rate", "burst", "ring", NULL};
+	unsigned seen[3] = {0};
 	yaml_node_pair_t *pair;
 	yaml_node_t *k, *v;
 	const char *s;
@@ -1144,6 +1160,10 @@ static void parse_events(struct ctx *c, yaml_node_t *n)
 
 		if (key < 0)
 			continue;
+		if (key == 2) {
+			parse_events_ring(c, v);
+			continue;
+		}
 		s = want_string(c, v, key ? "'burst'" : "'rate'");
 		if (s && parse_uint(s, key ? 1 : 0, 1000000, &x)) {
 			if (key)
@@ -1161,26 +1181,38 @@ static void parse_events(struct ctx *c, yaml_node_t *n)
 /* settings.capacity: what the tables sized at load must hold later. */
 static void parse_capacity(struct ctx *c, yaml_node_t *n)
 {
-	static const char *const keys[] = {"names", NULL};
-	unsigned seen[1] = {0};
+	static const char *const keys[] = {"names", "rules", "edits", NULL};
+	static const struct {
+		const char *quoted, *what;
+		uint32_t max;
+	} lim[] = {
+		{"'names'", "host names", POLICY_CAPACITY_NAMES_MAX},
+		{"'rules'", "rules", POLICY_CAPACITY_RULES_MAX},
+		{"'edits'", "live edits", POLICY_CAPACITY_EDITS_MAX},
+	};
+	uint32_t *field[] = {&c->p->settings.capacity_names, &c->p->settings.capacity_rules,
+			     &c->p->settings.capacity_edits};
+	unsigned seen[3] = {0};
 	yaml_node_pair_t *pair;
 	yaml_node_t *k, *v;
 	const char *s;
 	uint64_t x;
+	int key;
 
 	if (is_null(n) || !want_map(c, n, "'capacity'"))
 		return;
 	for (pair = n->data.mapping.pairs.start;
 	     pair < n->data.mapping.pairs.top && pair_nodes(c, pair, &k, &v); pair++) {
-		if (map_key(c, k, keys, seen, "'capacity'") < 0)
+		key = map_key(c, k, keys, seen, "'capacity'");
+		if (key < 0)
 			continue;
-		s = want_string(c, v, "'names'");
-		if (s && parse_uint(s, 1, POLICY_CAPACITY_NAMES_MAX, &x))
-			c->p->settings.capacity_names = (uint32_t)x;
+		s = want_string(c, v, lim[key].quoted);
+		if (s && parse_uint(s, 1, lim[key].max, &x))
+			*field[key] = (uint32_t)x;
 		else if (s)
 			error_at(c, c->file, node_line(v),
-				 "invalid capacity names '%.64s' (expected 1-%u host names)", s,
-				 POLICY_CAPACITY_NAMES_MAX);
+				 "invalid capacity %s '%.64s' (expected 1-%u %s)", keys[key], s,
+				 lim[key].max, lim[key].what);
 	}
 }
 
@@ -1859,6 +1891,8 @@ static void set_defaults(struct policy_settings *st)
 	st->flows = TAPIS_FLOWS_DEFAULT;
 	st->events_rate = 1000;
 	st->events_burst = 100;
+	st->events_ring = TAPIS_EVENTS_RING;
+	st->capacity_edits = TAPIS_EDITS_DEFAULT;
 }
 
 void policy_free(struct policy *p)

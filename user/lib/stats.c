@@ -309,7 +309,7 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 	}
 	/* RULE_CHUNK ids at a time: their metadata in one read, then the
 	 * counters of the chunk in another where any is in use. */
-	for (uint32_t base = 0; base < TAPIS_MAX_RULES; base += RULE_CHUNK) {
+	for (uint32_t base = 0; base < tapis_rule_slots(t); base += RULE_CHUNK) {
 		uint32_t n = RULE_CHUNK, nc = RULE_CHUNK;
 		bool any = false;
 
@@ -421,7 +421,7 @@ static void fill_hit(struct tapis *t, uint32_t gen, const struct net_entry *addr
 {
 	struct tapis_rule_meta m;
 	struct tapis_rule r;
-	uint32_t id = tapis_ent_rule(ent), k = gen * TAPIS_MAX_RULES + id;
+	uint32_t id = tapis_ent_rule(ent), k = tapis_rule_key(tapis_rule_slots(t), gen, id);
 	unsigned plen = tapis_ent_plen(ent);
 	struct net_entry p = *addr;
 	char a[INET6_ADDRSTRLEN];

@@ -65,6 +65,7 @@ struct tapis {
 	uint32_t host_idx_log2; /* host index size as loaded; 0: not read yet */
 	uint32_t alt_prog_id;	/* a reader during a program swap: the old program's id */
 	int64_t host_entries;	/* host entries of the running rules; < 0: not counted yet */
+	uint32_t rule_slots;	/* rule slots as loaded (tapis_rule_slots); 0: not read yet */
 };
 
 /* Load the BPF object. pin_path NULL: nothing pinned (packet tests, bench);
@@ -78,7 +79,17 @@ struct tapis_load_opts {
 	/* log2 of the host index's slots (tapis_host_idx_log2_for());
 	 * 0: TAPIS_HOST_IDX_LOG2_DEFAULT. */
 	uint32_t host_idx_log2;
+	/* Rule slots, a power of two (tapis_rule_slots_for()); 0:
+	 * TAPIS_MAX_RULES. */
+	uint32_t rule_slots;
+	uint32_t events_ring; /* bytes of tapis_events; 0: TAPIS_EVENTS_RING */
+	uint32_t edits;	      /* entries of tapis_edits; 0: TAPIS_EDITS_DEFAULT */
 };
+struct compiled;
+/* Every size above for the compiled policy c and its settings: what
+ * `tapis load` creates the maps with. 0, or -E2BIG when the host names
+ * are more than the largest host tables take (the caller says so). */
+int tapis_load_opts_for(const struct compiled *c, struct tapis_load_opts *o);
 /* tapis_create with o applied before the object is loaded (o may be NULL). */
 int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_load_opts *o);
 
@@ -290,6 +301,22 @@ static inline size_t tapis_host_capacity(uint32_t log2)
 }
 /* The host index's log2 as t's program was loaded with (tapis_state). */
 uint32_t tapis_host_log2(struct tapis *t);
+
+/* Rule slots for a policy of n_rules rules, or for `capacity`
+ * (settings.capacity.rules; 0: not set) when that is more: the least
+ * power of two above twice that (a reload that renames every rule needs
+ * ids for both while the old ones run), from TAPIS_RULES_MIN to
+ * TAPIS_MAX_RULES. */
+uint32_t tapis_rule_slots_for(size_t n_rules, uint32_t capacity);
+/* Rule slots as t's program was loaded with (tapis_counters' size). */
+uint32_t tapis_rule_slots(struct tapis *t);
+/* The key of rule id of generation gen in tapis_rules. */
+static inline uint32_t tapis_rule_key(uint32_t slots, uint32_t gen, uint32_t id)
+{
+	return gen * slots + (id & (slots - 1));
+}
+/* A map's max_entries as created; 0 when it cannot be read. */
+uint32_t tapis_map_entries(struct tapis *t, int map);
 
 const char *reason_name(unsigned r);
 const char *stat_name(unsigned s);
