@@ -110,6 +110,17 @@ struct tapis_v4_slots {
  * size (512 KiB) read inline (flag TAPIS_SF_V4_CHUNK_SMALL); more go to
  * tapis_v4_chunk, sized to the policy, which costs a helper call a read. */
 #define TAPIS_V4_CHUNKS_SMALL 1024u
+/* The leaf map and the small chunk map are read inline, so their sizes
+ * are fixed for the program's life: chosen at load, at most the two
+ * above, from the policy's IPv4 prefixes (or settings.capacity.ipv4) and
+ * chunks, and recorded in tapis_state (tapis_v4_leaves_for() in user
+ * space). Leaves: a slot lies in one of the at most 2 x prefixes + 1
+ * ranges that the prefixes' ends cut the address space into, and its leaf
+ * is what the prefixes say there, so that many leaves hold any policy of
+ * those prefixes; a quarter more for live edits (which make new leaves
+ * and free old ones later). */
+#define TAPIS_V4_LEAVES_LOAD_MIN  1024u
+#define TAPIS_V4_CHUNKS_SMALL_MIN 64u
 
 /* IPv6: prefixes are grouped by their first 32 bits and direction (a
  * provider's /32 with a handful of /40s../64s: the shape of blocklists).
@@ -578,6 +589,11 @@ struct tapis_state {
 	 * load-time constant, which user space must hash with too); 0: not
 	 * recorded, TAPIS_HOST_IDX_LOG2_DEFAULT. Written once, at load. */
 	__u32 host_idx_log2;
+	/* Entries of the IPv4 leaf map and chunks of the small chunk map
+	 * the program was loaded with; 0: not recorded, TAPIS_V4_MAX_LEAVES
+	 * and TAPIS_V4_CHUNKS_SMALL. Written once, at load. */
+	__u32 v4_leaves;
+	__u32 v4_chunks_small;
 	__u32 pad;
 };
 

@@ -381,6 +381,7 @@ static void compile_settings(struct compiled *c)
 	c->flows = ps->flows ? ps->flows : TAPIS_FLOWS_DEFAULT;
 	c->capacity_names = ps->capacity_names;
 	c->capacity_rules = ps->capacity_rules;
+	c->capacity_ipv4 = ps->capacity_ipv4;
 	c->capacity_edits = ps->capacity_edits ? ps->capacity_edits : TAPIS_EDITS_DEFAULT;
 	c->events_ring = ps->events_ring ? ps->events_ring : TAPIS_EVENTS_RING;
 }

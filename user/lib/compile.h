@@ -69,6 +69,7 @@ struct compiled {
 	uint32_t capacity_names; /* settings.capacity.names (0: unset), used at load */
 	uint32_t capacity_rules; /* settings.capacity.rules (0: unset), used at load */
 	uint32_t capacity_edits; /* settings.capacity.edits, used at load */
+	uint32_t capacity_ipv4;	 /* settings.capacity.ipv4 (0: unset), used at load */
 	uint32_t events_ring;	 /* settings.events.ring, bytes, used at load */
 	uint32_t rule_slots;	 /* rule ids were assigned below this */
 	unsigned warnings;	 /* printed by the compile */

@@ -255,13 +255,61 @@ uint32_t tapis_rule_slots(struct tapis *t)
 	return t->rule_slots;
 }
 
+uint32_t tapis_v4_leaves_for(size_t n_v4, uint32_t capacity)
+{
+	size_t want = n_v4 > capacity ? n_v4 : capacity;
+	size_t n = 2 * want + 1;
+
+	n += n / 4;
+	return n < TAPIS_V4_LEAVES_LOAD_MIN ? TAPIS_V4_LEAVES_LOAD_MIN
+	       : n > TAPIS_V4_MAX_LEAVES    ? TAPIS_V4_MAX_LEAVES
+					    : (uint32_t)n;
+}
+
+void tapis_v4_sizes(struct tapis *t, uint32_t *leaves, uint32_t *chunks_small)
+{
+	struct tapis_state st;
+	uint32_t zero = 0;
+
+	if (!t->v4_leaves) {
+		/* Before tapis_state had them: the one size there was. */
+		t->v4_leaves = TAPIS_V4_MAX_LEAVES;
+		t->v4_chunks_small = TAPIS_V4_CHUNKS_SMALL;
+		if (t->map_fd[M_STATE] >= 0 &&
+		    bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st) == 0 && st.v4_leaves &&
+		    st.v4_leaves <= TAPIS_V4_MAX_LEAVES && st.v4_chunks_small &&
+		    st.v4_chunks_small <= TAPIS_V4_CHUNKS_SMALL) {
+			t->v4_leaves = st.v4_leaves;
+			t->v4_chunks_small = st.v4_chunks_small;
+		}
+	}
+	*leaves = t->v4_leaves;
+	*chunks_small = t->v4_chunks_small;
+}
+
 int tapis_load_opts_for(const struct compiled *c, struct tapis_load_opts *o)
 {
 	int log2 = tapis_host_idx_log2_for(c->n_hosts, c->capacity_names);
+	struct v4_plan plan;
+	size_t chunks;
+	int err;
 
 	memset(o, 0, sizeof(*o));
 	if (log2 < 0)
 		return log2;
+	err = net_v4_plan(c, &plan);
+	if (err)
+		return err;
+	o->v4_leaves = tapis_v4_leaves_for(c->n_v4, c->capacity_ipv4);
+	/* A policy whose chunks go to the small map gets one of their
+	 * number and a quarter more (64 at least) for live adds; one too
+	 * large for it keeps the largest, for a later reload that fits. */
+	chunks = plan.chunks + (plan.chunks / 4 > TAPIS_V4_CHUNKS_SMALL_MIN
+					? plan.chunks / 4
+					: TAPIS_V4_CHUNKS_SMALL_MIN);
+	o->v4_chunks_small = plan.bits == TAPIS_V4_BITS_SMALL && chunks <= TAPIS_V4_CHUNKS_SMALL
+				     ? (uint32_t)chunks
+				     : TAPIS_V4_CHUNKS_SMALL;
 	o->host_idx_log2 = (uint32_t)log2;
 	o->flows = c->flows;
 	o->rule_slots = tapis_rule_slots_for(c->n_rules, c->capacity_rules);
@@ -297,31 +345,40 @@ uint32_t tapis_host_log2(struct tapis *t)
 	return t->host_idx_log2;
 }
 
-/* The host filter and index are read inline, so the program is verified
- * against their inner templates' sizes: set here, before the load, for
- * good (every generation's settings repeat the size for the data path). libbpf 1.1 cannot resize an
- * inner template (bpf_map__set_max_entries on one crashes), so each
- * outer map gets a template map of the size instead, tmpl[] (closed by the
- * caller once the object is loaded). */
-static int size_host_tables(struct bpf_object *obj, uint32_t log2, int tmpl[2])
+/* The host filter and index, the IPv4 leaf map and the small chunk map
+ * are read inline, so the program is verified against their inner
+ * templates' sizes: set here, before the load, for good (every
+ * generation's settings repeat the host size for the data path; the
+ * IPv4 sizes are in tapis_state). libbpf 1.1 cannot resize an inner
+ * template (bpf_map__set_max_entries on one crashes), so each outer map
+ * gets a template map of the size instead, tmpl[] (closed by the caller
+ * once the object is loaded). leaves 0: the host tables' alone (a
+ * sibling program shares the IPv4 maps, and their sizes). */
+#define N_TEMPLATES 4
+static int size_inner_templates(struct bpf_object *obj, uint32_t log2, uint32_t leaves,
+				uint32_t chunks, int tmpl[N_TEMPLATES])
 {
 	const struct {
 		int map;
 		uint32_t value_size, n;
-	} sizes[] = {
+	} sizes[N_TEMPLATES] = {
 		{M_HOST_INDEX, sizeof(struct tapis_host_slot), tapis_host_idx_entries(log2)},
 		/* 64-bit words */
 		{M_HOST_FILTER, sizeof(uint64_t),
 		 1u << (log2 + TAPIS_HOST_FILTER_LOG2_PER_SLOT - 6)},
+		{M_V4_LEAF, sizeof(struct tapis_v4_leaf), leaves},
+		{M_V4_CHUNK_S, sizeof(struct tapis_v4_slots),
+		 chunks * (TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL)},
 	};
 	LIBBPF_OPTS(bpf_map_create_opts, co, .map_flags = BPF_F_MMAPABLE);
 	struct bpf_map *m;
 	uint32_t n;
 	int err;
 
-	if (log2 < TAPIS_HOST_IDX_LOG2_MIN || log2 > TAPIS_HOST_IDX_LOG2_MAX)
+	if (log2 < TAPIS_HOST_IDX_LOG2_MIN || log2 > TAPIS_HOST_IDX_LOG2_MAX ||
+	    leaves > TAPIS_V4_MAX_LEAVES || (leaves && (!chunks || chunks > TAPIS_V4_CHUNKS_SMALL)))
 		return -EINVAL;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < (leaves ? N_TEMPLATES : 2); i++) {
 		m = bpf_object__find_map_by_name(obj, tapis_map_names[sizes[i].map]);
 		n = sizes[i].n;
 		tmpl[i] = bpf_map_create(BPF_MAP_TYPE_ARRAY, tapis_map_names[sizes[i].map],
@@ -392,7 +449,7 @@ const int swap_maps[SWAP_N] = {M_CTL, M_HOST_FILTER, M_HOST_INDEX};
 int tapis_load_sibling(struct tapis *t, uint32_t log2, int *prog_fd, int fds[SWAP_N])
 {
 	struct tapis_bpf *skel;
-	int tmpl[2] = {-1, -1}, err = 0;
+	int tmpl[N_TEMPLATES] = {-1, -1, -1, -1}, err = 0;
 	struct bpf_map *m;
 
 	*prog_fd = -1;
@@ -426,7 +483,7 @@ int tapis_load_sibling(struct tapis *t, uint32_t log2, int *prog_fd, int fds[SWA
 				       ? " (another tapis version loaded it: unload and load)"
 				       : "");
 	}
-	err = err ?: size_host_tables(skel->obj, log2, tmpl);
+	err = err ?: size_inner_templates(skel->obj, log2, 0, 0, tmpl);
 	if (!err) {
 		err = tapis_bpf__load(skel);
 		if (err)
@@ -434,7 +491,7 @@ int tapis_load_sibling(struct tapis *t, uint32_t log2, int *prog_fd, int fds[SWA
 			       "verifier log)",
 			       strerror(-err));
 	}
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < N_TEMPLATES; i++)
 		if (tmpl[i] >= 0)
 			close(tmpl[i]);
 	if (!err) {
@@ -461,7 +518,7 @@ int tapis_load_sibling(struct tapis *t, uint32_t log2, int *prog_fd, int fds[SWA
 }
 
 /* Written once into the fresh tapis_state, for every later process. */
-static int record_host_log2(struct tapis *t)
+static int record_sizes(struct tapis *t)
 {
 	struct tapis_state st;
 	uint32_t zero = 0;
@@ -469,6 +526,8 @@ static int record_host_log2(struct tapis *t)
 	if (bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st))
 		return -errno;
 	st.host_idx_log2 = t->host_idx_log2;
+	st.v4_leaves = t->v4_leaves;
+	st.v4_chunks_small = t->v4_chunks_small;
 	return bpf_map_update_elem(t->map_fd[M_STATE], &zero, &st, BPF_ANY) ? -errno : 0;
 }
 
@@ -476,7 +535,7 @@ static int record_host_log2(struct tapis *t)
  * object declares), before the load: the flow table and the state of
  * followed flows, the rule tables, the events ring, the edits map, and
  * the masks the data path uses with them. The host tables' templates are
- * size_host_tables'. */
+ * size_inner_templates'. */
 static int size_maps(struct tapis *t, const struct tapis_load_opts *o)
 {
 	/* Powers of two, so the data path masks a hash or an id into them;
@@ -529,7 +588,7 @@ static bool stale_pins(const struct tapis *t);
 int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_load_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
-	int tmpl[2] = {-1, -1};
+	int tmpl[N_TEMPLATES] = {-1, -1, -1, -1};
 	struct bpf_map *m;
 	char path[PATH_MAX];
 	int err;
@@ -573,10 +632,13 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 	if (err)
 		goto fail;
 	t->host_idx_log2 = o && o->host_idx_log2 ? o->host_idx_log2 : TAPIS_HOST_IDX_LOG2_DEFAULT;
-	err = size_host_tables(t->skel->obj, t->host_idx_log2, tmpl);
+	t->v4_leaves = o && o->v4_leaves ? o->v4_leaves : TAPIS_V4_MAX_LEAVES;
+	t->v4_chunks_small = o && o->v4_chunks_small ? o->v4_chunks_small : TAPIS_V4_CHUNKS_SMALL;
+	err = size_inner_templates(t->skel->obj, t->host_idx_log2, t->v4_leaves, t->v4_chunks_small,
+				   tmpl);
 	if (!err)
 		err = tapis_bpf__load(t->skel);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < N_TEMPLATES; i++)
 		if (tmpl[i] >= 0)
 			close(tmpl[i]);
 	if (err) {
@@ -588,9 +650,9 @@ int tapis_create_opts(struct tapis *t, const char *pin_path, const struct tapis_
 		pr_err("BPF object lacks its maps: %s", strerror(-err));
 		goto fail;
 	}
-	err = record_host_log2(t);
+	err = record_sizes(t);
 	if (err) {
-		pr_err("record the host tables' size in %s: %s", tapis_map_names[M_STATE],
+		pr_err("record the tables' sizes in %s: %s", tapis_map_names[M_STATE],
 		       strerror(-err));
 		goto fail;
 	}

@@ -292,8 +292,9 @@ static int leaf_intern(struct net_tables *nt, const struct tapis_v4_leaf *l, uin
 		return 0;
 	}
 	if (nt->leaves_used >= nt->n_leaves) {
-		pr_err("IPv4 table has no room for more distinct entries (%u); reload the policy "
-		       "to grow it",
+		pr_err("IPv4 table has no room for more distinct entries (%u, sized at load to the "
+		       "policy's IPv4 prefixes or settings.capacity.ipv4): raise "
+		       "settings.capacity.ipv4, then unload and load",
 		       nt->n_leaves);
 		return -ENOSPC;
 	}
@@ -569,18 +570,22 @@ static int v4_edit_prefix(struct net_tables *nt, struct v4_edit *ed, uint32_t a,
 /* ---- IPv4 trie: maps ---- */
 static int v4_buffers(struct net_tables *nt, const struct v4_plan *plan)
 {
+	uint32_t leaf_map, small;
+
+	/* The leaf map and the small chunk map have the sizes loaded. */
+	tapis_v4_sizes(nt->t, &leaf_map, &small);
 	/* Chunk ids take the slot values above the leaves': fixed here, with
 	 * room for live adds, the rest left to leaves. */
 	nt->v4_bits = plan->bits;
 	nt->n_chunks = with_headroom(plan->chunks, TAPIS_V4_SLOT_IDS - TAPIS_V4_MIN_LEAVES, 64);
 	/* Few chunks: the small map, read inline, whatever room it leaves
 	 * for live adds beyond the 64 at least that the policy gets. */
-	if (plan->bits == TAPIS_V4_BITS_SMALL && plan->chunks + 64 <= TAPIS_V4_CHUNKS_SMALL) {
-		nt->n_chunks = TAPIS_V4_CHUNKS_SMALL;
+	if (plan->bits == TAPIS_V4_BITS_SMALL && plan->chunks + 64 <= small) {
+		nt->n_chunks = small;
 		nt->flags |= TAPIS_SF_V4_CHUNK_SMALL;
 	}
 	nt->leaf_limit = TAPIS_V4_SLOT_IDS - nt->n_chunks;
-	nt->n_leaves = nt->leaf_limit < TAPIS_V4_MAX_LEAVES ? nt->leaf_limit : TAPIS_V4_MAX_LEAVES;
+	nt->n_leaves = nt->leaf_limit < leaf_map ? nt->leaf_limit : leaf_map;
 	nt->leaves_used = 1;
 	nt->dir = calloc((size_t)1 << plan->bits, sizeof(*nt->dir));
 	nt->chunk = calloc(((size_t)nt->n_chunks + 1) * TAPIS_V4_CHUNK_SLOTS, sizeof(*nt->chunk));
@@ -625,6 +630,7 @@ static int v4_chunk_map(uint32_t flags)
  * leaves with room for live edits. */
 static int v4_write_maps(struct net_tables *nt)
 {
+	uint32_t leaf_map, small;
 	uint32_t chunks = nt->n_chunks;
 	size_t dir_vals = ((size_t)1 << nt->v4_bits) / TAPIS_V4_SLOTS_PER_VAL;
 	size_t chunk_vals = (size_t)chunks * TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL;
@@ -639,9 +645,10 @@ static int v4_write_maps(struct net_tables *nt)
 			      nt->flags & TAPIS_SF_V4_CHUNK_SMALL ? 0 : BPF_F_INNER_MAP);
 	if (nt->fd_chunk < 0)
 		return nt->fd_chunk;
-	/* The leaf map has one size (maps.bpf.h), of which the leaf ids below
-	 * the chunks' can be used: n_leaves. */
-	nt->fd_leaf = v4_map(M_V4_LEAF, sizeof(struct tapis_v4_leaf), TAPIS_V4_MAX_LEAVES, nt->leaf,
+	/* The leaf map has the size loaded (tapis_abi.h), of which the leaf
+	 * ids below the chunks' can be used: n_leaves. */
+	tapis_v4_sizes(nt->t, &leaf_map, &small);
+	nt->fd_leaf = v4_map(M_V4_LEAF, sizeof(struct tapis_v4_leaf), leaf_map, nt->leaf,
 			     (size_t)nt->leaves_used * sizeof(*nt->leaf), 0);
 	if (nt->fd_leaf < 0)
 		return nt->fd_leaf;
@@ -699,7 +706,7 @@ static int v4_gc(struct net_tables *nt)
 static int v4_open(struct net_tables *nt, const struct tapis_settings *set)
 {
 	bool ro = nt->t->readonly;
-	uint32_t nd = 0, nc = 0, nl = 0;
+	uint32_t nd = 0, nc = 0, nl = 0, leaf_map, small;
 	int err;
 
 	err = map_entries(nt->fd_dir, &nd) ?: map_entries(nt->fd_chunk, &nc)
@@ -712,7 +719,8 @@ static int v4_open(struct net_tables *nt, const struct tapis_settings *set)
 		return -EINVAL;
 	nt->n_chunks = nc / (TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL);
 	nt->leaf_limit = set->v4_leaf_limit;
-	if (nl != TAPIS_V4_MAX_LEAVES || nt->leaf_limit + nt->n_chunks > TAPIS_V4_SLOT_IDS)
+	tapis_v4_sizes(nt->t, &leaf_map, &small);
+	if (nl != leaf_map || nt->leaf_limit + nt->n_chunks > TAPIS_V4_SLOT_IDS)
 		return -EINVAL;
 	nl = nt->leaf_limit < nl ? nt->leaf_limit : nl;
 	nt->n_leaves = nl;

@@ -106,10 +106,15 @@ struct policy_settings {
 	uint32_t capacity_rules;
 	/* settings.capacity.edits: live edits at once; fixed at load. */
 	uint32_t capacity_edits;
+	/* settings.capacity.ipv4: IPv4 prefixes the filter loaded with this
+	 * policy must take later (0: sized to the policy); fixed at load. */
+	uint32_t capacity_ipv4;
 };
 
 /* settings.capacity.rules: the most rule ids a filter has. */
 #define POLICY_CAPACITY_RULES_MAX (TAPIS_MAX_RULES - 1)
+/* settings.capacity.ipv4: what the largest IPv4 leaf map holds for sure. */
+#define POLICY_CAPACITY_IPV4_MAX 10000000u
 /* settings.capacity.edits: beyond this, edits belong in the policy file. */
 #define POLICY_CAPACITY_EDITS_MAX 1048576u
 /* settings.events.ring: bytes, a power of two (the kernel's ring buffer

@@ -1181,7 +1181,7 @@ static void parse_events(struct ctx *c, yaml_node_t *n)
 /* settings.capacity: what the tables sized at load must hold later. */
 static void parse_capacity(struct ctx *c, yaml_node_t *n)
 {
-	static const char *const keys[] = {"names", "rules", "edits", NULL};
+	static const char *const keys[] = {"names", "rules", "edits", "ipv4", NULL};
 	static const struct {
 		const char *quoted, *what;
 		uint32_t max;
@@ -1189,10 +1189,11 @@ static void parse_capacity(struct ctx *c, yaml_node_t *n)
 		{"'names'", "host names", POLICY_CAPACITY_NAMES_MAX},
 		{"'rules'", "rules", POLICY_CAPACITY_RULES_MAX},
 		{"'edits'", "live edits", POLICY_CAPACITY_EDITS_MAX},
+		{"'ipv4'", "IPv4 prefixes", POLICY_CAPACITY_IPV4_MAX},
 	};
 	uint32_t *field[] = {&c->p->settings.capacity_names, &c->p->settings.capacity_rules,
-			     &c->p->settings.capacity_edits};
-	unsigned seen[3] = {0};
+			     &c->p->settings.capacity_edits, &c->p->settings.capacity_ipv4};
+	unsigned seen[4] = {0};
 	yaml_node_pair_t *pair;
 	yaml_node_t *k, *v;
 	const char *s;

@@ -66,6 +66,7 @@ struct tapis {
 	uint32_t alt_prog_id;	/* a reader during a program swap: the old program's id */
 	int64_t host_entries;	/* host entries of the running rules; < 0: not counted yet */
 	uint32_t rule_slots;	/* rule slots as loaded (tapis_rule_slots); 0: not read yet */
+	uint32_t v4_leaves, v4_chunks_small; /* as loaded (tapis_v4_sizes); 0: not read yet */
 };
 
 /* Load the BPF object. pin_path NULL: nothing pinned (packet tests, bench);
@@ -84,6 +85,10 @@ struct tapis_load_opts {
 	uint32_t rule_slots;
 	uint32_t events_ring; /* bytes of tapis_events; 0: TAPIS_EVENTS_RING */
 	uint32_t edits;	      /* entries of tapis_edits; 0: TAPIS_EDITS_DEFAULT */
+	/* IPv4 leaf map entries (tapis_v4_leaves_for()) and small chunk map
+	 * chunks; 0: TAPIS_V4_MAX_LEAVES, TAPIS_V4_CHUNKS_SMALL. */
+	uint32_t v4_leaves;
+	uint32_t v4_chunks_small;
 };
 struct compiled;
 /* Every size above for the compiled policy c and its settings: what
@@ -260,6 +265,14 @@ struct snapshot {
 	uint64_t stats[TAPIS_S_MAX];
 	uint64_t entries_v4, entries_v6, entries_hosts;
 	uint32_t tbl8_groups, tbl8_used;
+	/* Sizes fixed at load (README "Memory"). */
+	struct {
+		uint32_t rule_slots;	  /* rule ids 1..rule_slots - 1 */
+		uint32_t events_ring;	  /* bytes */
+		uint32_t edits;		  /* live edits at most */
+		uint32_t v4_leaves;	  /* IPv4 leaf map entries */
+		uint32_t v4_chunks_small; /* chunks of the small chunk map */
+	} sizes;
 	struct flow_stat flows;
 	int64_t taken_unix_ns;
 	/* tapis_check_ifaces: for each interface record, whether tapis runs
@@ -315,6 +328,12 @@ static inline uint32_t tapis_rule_key(uint32_t slots, uint32_t gen, uint32_t id)
 {
 	return gen * slots + (id & (slots - 1));
 }
+/* IPv4 leaf map entries for a policy of n_v4 prefixes, or `capacity`
+ * (settings.capacity.ipv4; 0: not set) when that is more (tapis_abi.h). */
+uint32_t tapis_v4_leaves_for(size_t n_v4, uint32_t capacity);
+/* The IPv4 leaf map's entries and the small chunk map's chunks t's
+ * program was loaded with (tapis_state). */
+void tapis_v4_sizes(struct tapis *t, uint32_t *leaves, uint32_t *chunks_small);
 /* A map's max_entries as created; 0 when it cannot be read. */
 uint32_t tapis_map_entries(struct tapis *t, int map);
 
