@@ -193,6 +193,17 @@ struct json_object *status_json(const struct snapshot *s, const char *pin_path)
 	json_object_object_add(ht, "capacity",
 			       json_object_new_uint64(tapis_host_capacity(host_log2(st))));
 	json_object_object_add(o, "host_tables", ht);
+	ht = json_object_new_object();
+	json_object_object_add(ht, "rule_slots", json_object_new_uint64(s->sizes.rule_slots));
+	json_object_object_add(ht, "rule_ids", json_object_new_uint64(s->sizes.rule_slots - 1));
+	json_object_object_add(ht, "flows", json_object_new_uint64(s->flows.size));
+	json_object_object_add(ht, "events_ring_bytes",
+			       json_object_new_uint64(s->sizes.events_ring));
+	json_object_object_add(ht, "edits", json_object_new_uint64(s->sizes.edits));
+	json_object_object_add(ht, "v4_leaves", json_object_new_uint64(s->sizes.v4_leaves));
+	json_object_object_add(ht, "v4_chunks_small",
+			       json_object_new_uint64(s->sizes.v4_chunks_small));
+	json_object_object_add(o, "sizes", ht);
 	return o;
 }
 
@@ -242,6 +253,12 @@ static void status_text(const struct snapshot *s, const char *pin_path, FILE *f)
 		s->tbl8_groups);
 	fprintf(f, "%-12shost names up to %zu (%llu index slots; they grow as needed)\n",
 		"hosts:", tapis_host_capacity(host_log2(st)), 1ull << host_log2(st));
+	fprintf(f,
+		"%-12srule ids up to %" PRIu32 ", flows %" PRIu32 ", events ring %" PRIu32
+		" KiB, live edits up to %" PRIu32 ", IPv4 leaves %" PRIu32
+		" and small chunks %" PRIu32 " (sized at load)\n",
+		"sizes:", s->sizes.rule_slots - 1, s->flows.size, s->sizes.events_ring / 1024,
+		s->sizes.edits, s->sizes.v4_leaves, s->sizes.v4_chunks_small);
 }
 
 int status_render(const struct snapshot *s, const char *pin_path, enum out_format fmt, FILE *f)

@@ -297,6 +297,10 @@ int tapis_snapshot(struct tapis *t, struct snapshot *s)
 		return -errno;
 	s->tbl8_groups = s->settings.v4_chunks;
 	s->tbl8_used = s->settings.v4_chunks_used;
+	s->sizes.rule_slots = tapis_rule_slots(t);
+	s->sizes.events_ring = tapis_map_entries(t, M_EVENTS);
+	s->sizes.edits = tapis_map_entries(t, M_EDITS);
+	tapis_v4_sizes(t, &s->sizes.v4_leaves, &s->sizes.v4_chunks_small);
 
 	s->rules = calloc(TAPIS_MAX_RULES, sizeof(*s->rules));
 	metas = calloc(RULE_CHUNK, sizeof(*metas));
