@@ -96,14 +96,23 @@ static int assign_ids(struct compiled *c, const struct tapis_rule_meta *run, uin
 			taken[next] = true;
 			continue;
 		}
-		if (slots < TAPIS_MAX_RULES)
+		if (slots < TAPIS_MAX_RULES) {
+			char held[96] = "";
+
+			if (c->ids_held)
+				snprintf(held, sizeof(held),
+					 ", and %zu ids stay held by running rules this policy "
+					 "drops",
+					 c->ids_held);
 			diag(r->loc.file, r->loc.line, "error",
-			     "rule '%s' is rule %zu, and %zu ids are held by running rules this "
-			     "policy drops: the filter was loaded for at most %u rule ids (%u rule "
-			     "slots, sized at load to that policy or settings.capacity.rules): set "
-			     "settings.capacity.rules to %zu or more, then unload and load",
-			     r->name, i + 1, c->ids_held, slots - 1, slots, p->n_rules);
-		else if (c->ids_held)
+			     "rule '%s' is rule %zu%s: the filter was loaded for at most %u rule "
+			     "ids "
+			     "(%u rule slots, sized at load to that policy or "
+			     "settings.capacity.rules): set settings.capacity.rules to %zu or "
+			     "more, "
+			     "then unload and load",
+			     r->name, i + 1, held, slots - 1, slots, p->n_rules);
+		} else if (c->ids_held)
 			diag(r->loc.file, r->loc.line, "error",
 			     "rule '%s': more than %d rules, counting the %zu rules of the running "
 			     "policy that this one drops (their ids stay in use until the switch; "

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Maps sized when the program is loaded (README, "Memory"), beyond the
+ * host tables (test_capacity.c): the rule tables to the policy's rules or
+ * settings.capacity.rules, the IPv4 leaf map to its prefixes or
+ * settings.capacity.ipv4, the small chunk map to its chunks, the events
+ * ring, the edits map and the flow table to their settings. A reload that
+ * fits is applied and counts on the right rules whatever generation it
+ * lands in; one that needs more rule ids or IPv4 leaves than loaded is
+ * refused whole, the running policy still matching. */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "compile.h"
+#include "fixture.h"
+#include "pkt.h"
+#include "test.h"
+
+static struct fixture fx;
+
+/* A policy of n rules r<i>, each dropping r<i>.sizes.example and, with
+ * plens, one IPv4 prefix of each length 20..32 in a /20 of its own:
+ * prefixes of distinct rules and lengths, so distinct leaves. */
+static char *policy_of(unsigned n, bool plens, const char *settings)
+{
+	size_t cap = (size_t)n * (plens ? 512 : 96) + 256, o;
+	char *y = malloc(cap);
+
+	if (!y)
+		return NULL;
+	o = snprintf(y, cap, "version: 1\n%srules:\n", settings);
+	for (unsigned i = 0; i < n; i++) {
+		o += snprintf(y + o, cap - o,
+			      "  - name: r%u\n    action: drop\n    hosts: [r%u.sizes.example]\n",
+			      i, i);
+		if (!plens)
+			continue;
+		o += snprintf(y + o, cap - o, "    nets: [");
+		for (unsigned l = 20; l <= 32; l++) {
+			uint32_t a = 0x0a000000u + ((i * 13 + (l - 20)) << 12);
+
+			o += snprintf(y + o, cap - o, "%s%u.%u.%u.%u/%u", l > 20 ? ", " : "",
+				      a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, l);
+		}
+		o += snprintf(y + o, cap - o, "]\n");
+	}
+	return y;
+}
+
+/* The verdict on a DNS query for name. */
+static int query(const char *name)
+{
+	struct pkt p;
+
+	pkt_init(&p);
+	pkt_eth(&p, NULL, NULL);
+	pkt_ipv4(&p, "198.18.1.2", "198.18.2.2", PKT_AUTO, NULL);
+	pkt_udp(&p, 40000, 53);
+	dns_query(&p, name, DNS_TYPE_A, 7, DNS_RD, false);
+	if (pkt_finish(&p))
+		return -1;
+	return fx_run(&fx, p.buf, p.len, NULL, NULL);
+}
+
+/* Rule r<i>'s name is dropped and counted on r<i>. */
+static bool rule_drops(unsigned i)
+{
+	char name[64], rule[16];
+	uint64_t before;
+
+	snprintf(name, sizeof(name), "r%u.sizes.example", i);
+	snprintf(rule, sizeof(rule), "r%u", i);
+	before = fx_rule_packets(&fx, rule);
+	ASSERT_EQ(query(name), XDP_DROP);
+	ASSERT_EQ(fx_rule_packets(&fx, rule), before + 1);
+	return true;
+}
+
+static uint32_t entries(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+/* Entries of the active generation's inner map of outer map m. */
+static uint32_t inner_entries(int m)
+{
+	uint32_t gen = 0, id, n;
+	int fd;
+
+	if (bpf_map_lookup_elem(fx.t.map_fd[M_CTL], &gen, &gen) ||
+	    bpf_map_lookup_elem(fx.t.map_fd[m], &gen, &id))
+		return 0;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return 0;
+	n = entries(fd);
+	close(fd);
+	return n;
+}
+
+static bool test_sizing_rules(void)
+{
+	/* twice the rules and id 0, a power of two, 64 to 4096 */
+	ASSERT_EQ(tapis_rule_slots_for(0, 0), TAPIS_RULES_MIN);
+	ASSERT_EQ(tapis_rule_slots_for(31, 0), 64u);
+	ASSERT_EQ(tapis_rule_slots_for(32, 0), 128u);
+	ASSERT_EQ(tapis_rule_slots_for(3, 100), 256u);
+	ASSERT_EQ(tapis_rule_slots_for(100, 3), 256u);
+	ASSERT_EQ(tapis_rule_slots_for(2047, 0), 4096u);
+	ASSERT_EQ(tapis_rule_slots_for(POLICY_CAPACITY_RULES_MAX, 0), (uint32_t)TAPIS_MAX_RULES);
+	/* 2 x prefixes + 1 and a quarter, 1024 to 32768 */
+	ASSERT_EQ(tapis_v4_leaves_for(0, 0), TAPIS_V4_LEAVES_LOAD_MIN);
+	ASSERT_EQ(tapis_v4_leaves_for(801, 0), 2003u);
+	ASSERT_EQ(tapis_v4_leaves_for(10, 2000), 5001u);
+	ASSERT_EQ(tapis_v4_leaves_for(500000, 0), TAPIS_V4_MAX_LEAVES);
+	return true;
+}
+
+/* What `tapis load` of the fixture's policy (3 rules, no prefixes) made. */
+static bool test_loaded_sizes(void)
+{
+	uint32_t leaves, small;
+
+	ASSERT_EQ(tapis_rule_slots(&fx.t), 64u);
+	ASSERT_EQ(entries(fx.t.map_fd[M_COUNTERS]), 64u);
+	ASSERT_EQ(entries(fx.t.map_fd[M_RULE_META]), 64u);
+	ASSERT_EQ(entries(fx.t.map_fd[M_RULES]), 128u);
+	ASSERT_EQ(entries(fx.t.map_fd[M_EVENTS]), (uint32_t)TAPIS_EVENTS_RING);
+	ASSERT_EQ(entries(fx.t.map_fd[M_EDITS]), (uint32_t)TAPIS_EDITS_DEFAULT);
+	ASSERT_EQ(entries(fx.t.map_fd[M_FLOWS]), (uint32_t)TAPIS_FLOWS_DEFAULT);
+	tapis_v4_sizes(&fx.t, &leaves, &small);
+	ASSERT_EQ(leaves, TAPIS_V4_LEAVES_LOAD_MIN);
+	ASSERT_EQ(small, TAPIS_V4_CHUNKS_SMALL_MIN);
+	return rule_drops(0) && rule_drops(2);
+}
+
+/* Reloads flip the generation: each lands in the other half of
+ * tapis_rules, and names keep their ids and counters. */
+static bool test_reloads_count_right(void)
+{
+	char *y = policy_of(30, false, "");
+	uint64_t r2;
+
+	ASSERT_TRUE(y != NULL);
+	r2 = fx_rule_packets(&fx, "r2");
+	for (int i = 0; i < 3; i++) {
+		ASSERT_OK(fx_policy(&fx, y), "reload 30 rules into 64 slots");
+		if (!rule_drops(29) || !rule_drops(2))
+			return false;
+		r2 += 1;
+		ASSERT_EQ(fx_rule_packets(&fx, "r2"), r2);
+	}
+	free(y);
+	return true;
+}
+
+/* 64 rules want ids 1..64: one more than 64 slots have. */
+static bool test_reload_beyond_rules_refused(void)
+{
+	char *y = policy_of(64, false, "settings:\n  capacity: { rules: 500 }\n");
+	int err;
+
+	ASSERT_TRUE(y != NULL);
+	err = fx_policy(&fx, y);
+	free(y);
+	ASSERT_EQ(err, -EINVAL);
+	ASSERT_EQ(tapis_rule_slots(&fx.t), 64u);
+	ASSERT_EQ(query("r63.sizes.example"), XDP_PASS);
+	return rule_drops(29);
+}
+
+/* A load of 3 rules and no prefixes has 1024 leaves; 100 rules with 13
+ * prefixes each want 1301. */
+static bool test_reload_beyond_leaves(void)
+{
+	char *small = policy_of(3, false, "settings:\n  capacity: { rules: 100 }\n");
+	char *big = policy_of(100, true, "");
+	char *big_cap = policy_of(100, true, "settings:\n  capacity: { rules: 100, ipv4: 1300 }\n");
+	int err;
+
+	ASSERT_TRUE(small && big && big_cap);
+	fx_teardown(&fx);
+	ASSERT_OK(fx_setup(&fx, small), "load 3 rules, room for 100");
+	ASSERT_EQ(tapis_rule_slots(&fx.t), 256u);
+	err = fx_policy(&fx, big);
+	ASSERT_EQ(err, -ENOSPC);
+	ASSERT_EQ(query("r50.sizes.example"), XDP_PASS);
+	if (!rule_drops(1))
+		return false;
+
+	/* Loaded with room for them, the same policy is applied. */
+	fx_teardown(&fx);
+	ASSERT_OK(fx_setup(&fx, big_cap), "load 100 rules, 1300 prefixes");
+	ASSERT_EQ(inner_entries(M_V4_LEAF), tapis_v4_leaves_for(1300, 1300));
+	ASSERT_OK(fx_policy(&fx, big), "reload the same policy");
+	free(small);
+	free(big);
+	free(big_cap);
+	return rule_drops(50) && rule_drops(99);
+}
+
+static const struct test_case tests[] = {
+	TEST(test_sizing_rules),	 TEST(test_loaded_sizes),
+	TEST(test_reloads_count_right),	 TEST(test_reload_beyond_rules_refused),
+	TEST(test_reload_beyond_leaves),
+};
+
+int main(int argc, char **argv)
+{
+	char *y = policy_of(3, false, "");
+	int rc;
+
+	if (!y)
+		return 1;
+	rc = fx_main(&fx, y, tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
+	free(y);
+	return rc;
+}
