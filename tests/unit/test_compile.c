@@ -32,9 +32,10 @@ struct run {
 
 /* Parse (which must succeed) and compile yaml, with running rules when
  * given; the diagnostics of both in r->diag. */
-static void compile_with(struct run *r, const char *yaml, const struct tapis_rule_meta *running)
+static void compile_slots(struct run *r, const char *yaml, const struct tapis_rule_meta *running,
+			  uint32_t slots)
 {
-	struct compile_opts o = {.running = running};
+	struct compile_opts o = {.running = running, .rule_slots = slots};
 	size_t len = 0;
 	FILE *f;
 
@@ -49,6 +50,11 @@ static void compile_with(struct run *r, const char *yaml, const struct tapis_rul
 		r->rc = -EBADMSG; /* the parser refused: not what these tests are about */
 	policy_set_diag(NULL);
 	fclose(f);
+}
+
+static void compile_with(struct run *r, const char *yaml, const struct tapis_rule_meta *running)
+{
+	compile_slots(r, yaml, running, 0);
 }
 
 static void compile(struct run *r, const char *yaml)
@@ -217,6 +223,50 @@ static void test_too_many_rules(void **state)
 	assert_int_equal(r.rc, -EINVAL);
 	assert_diag(&r, "t.yaml:4088: error: rule 'r4085': more than 4095 rules, counting the 10 "
 			"rules of the running policy that this one drops");
+	done(&r);
+	free(y);
+}
+
+/* A running filter loaded with fewer rule slots: ids below them only;
+ * the one rule too many names the setting and the sizes. A policy no
+ * filter can hold is still told so at the rule the ceiling falls on. */
+static void test_rule_slots_loaded(void **state)
+{
+	static struct tapis_rule_meta run[TAPIS_MAX_RULES];
+	char *y = many_rules(63);
+	struct run r;
+
+	(void)state;
+	memset(run, 0, sizeof(run));
+	compile_slots(&r, y, run, 64);
+	if (r.rc)
+		fail_msg("%s", r.diag);
+	assert_int_equal(rule(&r, "r62")->id, 63);
+	assert_int_equal(r.c.rule_slots, 64);
+	done(&r);
+	free(y);
+
+	/* Two running rules this policy drops hold ids 1 and 2: r61 is the
+	 * 62nd new name for 61 free ids (its line: 3 + 61). */
+	snprintf(run[1].name, sizeof(run[1].name), "gone1");
+	snprintf(run[2].name, sizeof(run[2].name), "gone2");
+	run[1].in_use = run[2].in_use = 1;
+	y = many_rules(70);
+	compile_slots(&r, y, run, 64);
+	assert_int_equal(r.rc, -EINVAL);
+	assert_diag(&r,
+		    "t.yaml:64: error: rule 'r61' is rule 62, and 2 ids stay held by running "
+		    "rules this policy drops: the filter was loaded for at most 63 rule ids (64 "
+		    "rule slots, sized at load to that policy or settings.capacity.rules): set "
+		    "settings.capacity.rules to 70 or more, then unload and load");
+	done(&r);
+	free(y);
+
+	y = many_rules(TAPIS_MAX_RULES);
+	compile_slots(&r, y, run, 64);
+	assert_int_equal(r.rc, -EINVAL);
+	assert_diag(&r, "rule 'r4093': more than 4095 rules, counting the 2 rules of the running "
+			"policy that this one drops");
 	done(&r);
 	free(y);
 }
@@ -492,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_ids_fresh),
 		cmocka_unit_test(test_ids_follow_names),
 		cmocka_unit_test(test_too_many_rules),
+		cmocka_unit_test(test_rule_slots_loaded),
 		cmocka_unit_test(test_nets_dedup_and_conflicts),
 		cmocka_unit_test(test_nets_directions_and_order),
 		cmocka_unit_test(test_hosts),

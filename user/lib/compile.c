@@ -72,7 +72,6 @@ static int assign_ids(struct compiled *c, const struct tapis_rule_meta *run, uin
 	const struct policy *p = c->p;
 	uint32_t next = 1;
 
-	c->rule_slots = slots;
 	/* id 0 is "no rule"; an id the running filter uses is taken, by the
 	 * same name in this policy or held for a name it drops. */
 	for (uint32_t id = 1; run && id < slots; id++)
@@ -84,6 +83,11 @@ static int assign_ids(struct compiled *c, const struct tapis_rule_meta *run, uin
 	}
 	for (uint32_t id = 1; run && id < slots; id++)
 		c->ids_held += run[id].in_use && !kept[id];
+	/* A policy no filter can hold is told so at the rule the ceiling
+	 * falls on, whatever the running filter was loaded with. */
+	if (p->n_rules + c->ids_held >= TAPIS_MAX_RULES)
+		slots = TAPIS_MAX_RULES;
+	c->rule_slots = slots;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct rule *r = &p->rules[i];
 
