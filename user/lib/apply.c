@@ -610,7 +610,8 @@ static int share_tables(struct tapis *t, uint32_t active, uint32_t idle)
 static int twin_generation(struct tapis *t, uint32_t active, uint32_t idle, const uint64_t *keys,
 			   const struct tapis_host_val *vals, size_t n)
 {
-	struct tapis_rule *rules = calloc(TAPIS_MAX_RULES, sizeof(*rules));
+	uint32_t slots = tapis_rule_slots(t);
+	struct tapis_rule *rules = calloc(slots, sizeof(*rules));
 	struct tapis_settings set;
 	int err;
 
@@ -618,10 +619,10 @@ static int twin_generation(struct tapis *t, uint32_t active, uint32_t idle, cons
 		return -ENOMEM;
 	err = share_tables(t, active, idle);
 	err = err
-		      ?: tapis_array_read(t->map_fd[M_RULES], active * TAPIS_MAX_RULES,
-					  TAPIS_MAX_RULES, rules, sizeof(*rules));
-	for (uint32_t id = 0; !err && id < TAPIS_MAX_RULES; id++) {
-		uint32_t k = idle * TAPIS_MAX_RULES + id;
+		      ?: tapis_array_read(t->map_fd[M_RULES], tapis_rule_key(slots, active, 0),
+					  slots, rules, sizeof(*rules));
+	for (uint32_t id = 0; !err && id < slots; id++) {
+		uint32_t k = tapis_rule_key(slots, idle, id);
 
 		if (bpf_map_update_elem(t->map_fd[M_RULES], &k, &rules[id], BPF_ANY))
 			err = -errno;

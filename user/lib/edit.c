@@ -415,9 +415,9 @@ static int64_t host_entries(struct tapis *t)
 	m = calloc(TAPIS_MAX_RULES, sizeof(*m));
 	if (!m)
 		return 0;
-	if (tapis_array_read(t->map_fd[M_RULE_META], 0, TAPIS_MAX_RULES, m, sizeof(*m)) == 0) {
+	if (tapis_array_read(t->map_fd[M_RULE_META], 0, tapis_rule_slots(t), m, sizeof(*m)) == 0) {
 		t->host_entries = 0;
-		for (uint32_t id = 1; id < TAPIS_MAX_RULES; id++)
+		for (uint32_t id = 1; id < tapis_rule_slots(t); id++)
 			t->host_entries += m[id].in_use ? m[id].n_hosts : 0;
 	}
 	free(m);
