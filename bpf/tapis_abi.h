@@ -532,7 +532,7 @@ struct tapis_iface {
 /* Entries at most: settings.capacity.edits, this by default, set at load.
  * A hash map without preallocation: what it costs is its buckets, 16
  * bytes an entry of capacity, and the edits there. */
-#define TAPIS_EDITS_DEFAULT 4096
+#define TAPIS_EDITS_DEFAULT 8192
 #define TAPIS_EDIT_TEXT	    264
 enum tapis_edit_type {
 	TAPIS_EDIT_HOST = 1,

@@ -49,11 +49,11 @@ assert_ok "r60.rules.example is answered" answered r60.rules.example
 assert_ok "status --json" lab_tapis status --json
 assert_eq "status: 64 rule slots, ids for 63 rules" "64 63" \
 	"$(json_q "$OUT" "'%d %d' % (d['sizes']['rule_slots'], d['sizes']['rule_ids'])")"
-assert_eq "status: the other sizes fixed at load, the defaults" "8192 262144 4096" \
+assert_eq "status: the other sizes fixed at load, the defaults" "8192 262144 8192" \
 	"$(json_q "$OUT" "'%d %d %d' % (d['sizes']['flows'], d['sizes']['events_ring_bytes'], d['sizes']['edits'])")"
 assert_ok "status" lab_tapis status
 assert_match "status text: the sizes" \
-	"sizes: +rule ids up to 63, flows 8192, events ring 256 KiB, live edits up to 4096" "$OUT"
+	"sizes: +rule ids up to 63, flows 8192, events ring 256 KiB, live edits up to 8192" "$OUT"
 before=$(rule_stat names packets)
 assert_match "the counter of 'names' counted the drop" "^[1-9][0-9]*$" "$before"
 

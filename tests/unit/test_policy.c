@@ -326,7 +326,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(r.p.settings.flows, TAPIS_FLOWS_DEFAULT);
 	assert_int_equal(r.p.settings.flows, 8192);
 	assert_int_equal(r.p.settings.events_ring, 262144);
-	assert_int_equal(r.p.settings.capacity_edits, 4096);
+	assert_int_equal(r.p.settings.capacity_edits, 8192);
 	assert_int_equal(r.p.settings.capacity_rules, 0);
 	assert_false(r.p.settings.has_sinkhole_v4);
 	done(&r);
