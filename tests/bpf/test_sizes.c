@@ -55,16 +55,7 @@ static char *policy_of(unsigned n, bool plens, const char *settings)
 /* The verdict on a DNS query for name. */
 static int query(const char *name)
 {
-	struct pkt p;
-
-	pkt_init(&p);
-	pkt_eth(&p, NULL, NULL);
-	pkt_ipv4(&p, "198.18.1.2", "198.18.2.2", PKT_AUTO, NULL);
-	pkt_udp(&p, 40000, 53);
-	dns_query(&p, name, DNS_TYPE_A, 7, DNS_RD, false);
-	if (pkt_finish(&p))
-		return -1;
-	return fx_run(&fx, p.buf, p.len, NULL, NULL);
+	return fx_dns_verdict(&fx, name);
 }
 
 /* Rule r<i>'s name is dropped and counted on r<i>. */

@@ -12,6 +12,7 @@
 #include "compile.h"
 #include "fixture.h"
 #include "log.h"
+#include "pkt.h"
 #include "test.h"
 
 int fx_policy(struct fixture *f, const char *yaml)
@@ -84,6 +85,22 @@ int fx_run(struct fixture *f, const void *frame, size_t len, void *out, size_t *
 	if (out_len)
 		*out_len = o.data_size_out;
 	return o.retval;
+}
+
+int fx_dns_verdict(struct fixture *f, const char *name)
+{
+	struct pkt p;
+	int err;
+
+	pkt_init(&p);
+	pkt_eth(&p, NULL, NULL);
+	pkt_ipv4(&p, "198.18.1.2", "198.18.2.2", PKT_AUTO, NULL);
+	pkt_udp(&p, 40000, 53);
+	dns_query(&p, name, DNS_TYPE_A, 7, DNS_RD, false);
+	err = pkt_finish(&p);
+	if (err)
+		return err < 0 ? err : -EINVAL;
+	return fx_run(f, p.buf, p.len, NULL, NULL);
 }
 
 int fx_each_rule(struct fixture *f, void (*fn)(const char *name, uint32_t id, void *ctx), void *ctx)

@@ -25,6 +25,9 @@ void fx_teardown(struct fixture *f);
 /* Run one frame; returns the XDP action, or a negative errno. When out is
  * given it receives the frame as the program left it. */
 int fx_run(struct fixture *f, const void *frame, size_t len, void *out, size_t *out_len);
+/* The XDP action on an IPv4 DNS query (A, RD) for name from 198.18.1.2 to
+ * 198.18.2.2:53, or a negative errno. */
+int fx_dns_verdict(struct fixture *f, const char *name);
 
 /* Rule ids by name (0: no such rule in use), and a walk over every rule
  * in use, for tests that name thousands of rules. */
