@@ -16,6 +16,8 @@
 #   assert_eq   "desc" EXPECTED ACTUAL
 #   assert_match "desc" REGEX TEXT   TEXT matches the extended REGEX
 #   ping_count NS ADDR COUNT [ping options]   -> number of replies
+#   dns_answered NAME                succeeds when the lab's DNS server answers a
+#                                    query for NAME from c (any rcode)
 #   json_q JSON PYTHON-EXPR          evaluates EXPR with the document as d
 #   rule_stat NAME FIELD             a rule's field from `tapis stats --json`
 #
@@ -123,6 +125,10 @@ skip_test() {
 	skip_missing "$@"
 	exit $?
 }
+
+# dns_answered NAME: the lab's DNS server (198.18.2.2) answers a query for
+# NAME from c through the router, any rcode; a dropped query times out in 1 s.
+dns_answered() { lab_exec c dig +time=1 +tries=1 @198.18.2.2 "$1" >/dev/null 2>&1; }
 
 # ping_count NS ADDR COUNT [options]: number of echo replies received
 ping_count() {

@@ -38,14 +38,12 @@ policy "$tmp/small.yaml" 2
 policy "$tmp/big.yaml" 69
 policy "$tmp/big-cap.yaml" 69 "capacity: { rules: 100 }"
 policy "$tmp/small-cap.yaml" 2 "capacity: { rules: 100 }"
-# answered NAME: the DNS server answers (any rcode) a query through the router
-answered() { lab_exec c dig +time=1 +tries=1 @198.18.2.2 "$1" >/dev/null 2>&1; }
 
 assert_ok "load 3 rules" lab_tapis load --policy "$tmp/small.yaml" --iface r0 --mode native ||
 	lab_test_end
-assert_fail "blocked.example is dropped" answered blocked.example
-assert_fail "r1.rules.example is dropped" answered r1.rules.example
-assert_ok "r60.rules.example is answered" answered r60.rules.example
+assert_fail "blocked.example is dropped" dns_answered blocked.example
+assert_fail "r1.rules.example is dropped" dns_answered r1.rules.example
+assert_ok "r60.rules.example is answered" dns_answered r60.rules.example
 assert_ok "status --json" lab_tapis status --json
 assert_eq "status: 64 rule slots, ids for 63 rules" "64 63" \
 	"$(json_q "$OUT" "'%d %d' % (d['sizes']['rule_slots'], d['sizes']['rule_ids'])")"
@@ -62,9 +60,9 @@ assert_match "it names the setting and what to do" \
 	"set settings.capacity.rules to 70 or more, then unload and load" "$OUT"
 assert_match "it gives both sizes" "loaded for at most 63 rule ids \(64 rule slots" "$OUT"
 assert_match "it says the running policy is unchanged" "the running policy is unchanged" "$OUT"
-assert_fail "the running policy still drops blocked.example" answered blocked.example
-assert_fail "and r1.rules.example" answered r1.rules.example
-assert_ok "the refused policy's r60.rules.example is not in force" answered r60.rules.example
+assert_fail "the running policy still drops blocked.example" dns_answered blocked.example
+assert_fail "and r1.rules.example" dns_answered r1.rules.example
+assert_ok "the refused policy's r60.rules.example is not in force" dns_answered r60.rules.example
 after=$(rule_stat names packets)
 assert_eq "the counter of 'names' went on counting" "$((before + 1))" "$after"
 assert_ok "status names the running policy" lab_tapis status
@@ -85,8 +83,8 @@ assert_ok "status --json" lab_tapis status --json
 assert_eq "status: 256 rule slots (2 x 100 + 1, a power of two)" "256" \
 	"$(json_q "$OUT" "d['sizes']['rule_slots']")"
 assert_ok "reload 70 rules" lab_tapis reload --policy "$tmp/big.yaml"
-assert_fail "r60.rules.example is dropped" answered r60.rules.example
-assert_fail "blocked.example is still dropped" answered blocked.example
+assert_fail "r60.rules.example is dropped" dns_answered r60.rules.example
+assert_fail "blocked.example is still dropped" dns_answered blocked.example
 assert_ok "unload" lab_tapis unload
 
 lab_test_end

@@ -34,21 +34,19 @@ rules:
     action: drop
     hosts: []
 EOF
-# answered NAME: the DNS server answers (any rcode) a query through the router
-answered() { lab_exec c dig +time=1 +tries=1 @198.18.2.2 "$1" >/dev/null 2>&1; }
 entries() { # RULE KIND: a rule's entry count (v4, v6, hosts) from stats --json
 	json_q "$(lab_tapis stats --json 2>/dev/null)" \
 		"next(r['entries']['$2'] for r in d['rules'] if r['name'] == '$1')"
 }
 blocked_as_loaded() { # the policy's entries all still block
 	[ "$(ping_count c 198.18.3.10 2)" = 0 ] && [ "$(ping_count c 2001:db8:3::10 2)" = 0 ] &&
-		! answered blocked.example && ! answered x.blocked.example &&
-		! answered exact.example && ! answered a.wild.example
+		! dns_answered blocked.example && ! dns_answered x.blocked.example &&
+		! dns_answered exact.example && ! dns_answered a.wild.example
 }
 
 assert_ok "load" lab_tapis load --policy "$tmp/policy.yaml" --iface r0 --mode native || lab_test_end
 assert_true "the policy blocks what it names" "something answered" blocked_as_loaded
-assert_ok "names outside it are answered" answered other.example
+assert_ok "names outside it are answered" dns_answered other.example
 
 # --- exit 2: arguments ------------------------------------------------------------------
 assert_exit "net add 198.18.3.0/33: exit 2" 2 lab_tapis net add 198.18.3.0/33 --rule live
@@ -130,14 +128,14 @@ assert_eq "2001:db8:3::10 answers" 2 "$(ping_count c 2001:db8:3::10 2)"
 assert_eq "198.18.3.10 (the rule's other prefix) is still blocked" 0 "$(ping_count c 198.18.3.10 2)"
 assert_eq "ranges: one IPv4 prefix, no IPv6" "1 0" "$(entries ranges v4) $(entries ranges v6)"
 assert_ok "host del blocked.example --rule names" lab_tapis host del blocked.example --rule names
-assert_ok "blocked.example is answered" answered blocked.example
-assert_ok "x.blocked.example is answered" answered x.blocked.example
-assert_fail "exact.example (the rule's other entry) is still dropped" answered exact.example
-assert_fail "a.wild.example (the rule's other entry) is still dropped" answered a.wild.example
+assert_ok "blocked.example is answered" dns_answered blocked.example
+assert_ok "x.blocked.example is answered" dns_answered x.blocked.example
+assert_fail "exact.example (the rule's other entry) is still dropped" dns_answered exact.example
+assert_fail "a.wild.example (the rule's other entry) is still dropped" dns_answered a.wild.example
 assert_eq "names: two patterns left" 2 "$(entries names hosts)"
 assert_ok "host del '*.wild.example' --rule names" lab_tapis host del '*.wild.example' --rule names
-assert_ok "a.wild.example is answered" answered a.wild.example
-assert_fail "exact.example is still dropped" answered exact.example
+assert_ok "a.wild.example is answered" dns_answered a.wild.example
+assert_fail "exact.example is still dropped" dns_answered exact.example
 assert_exit "host del blocked.example again: exit 2 (no longer held)" 2 \
 	lab_tapis host del blocked.example --rule names
 

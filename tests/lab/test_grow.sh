@@ -38,7 +38,6 @@ names "$tmp/small.txt" 0 100
 names "$tmp/big.txt" 0 9300
 policy "$tmp/small.yaml" small.txt ""
 policy "$tmp/big.yaml" big.txt ", newly.example"
-answered() { lab_exec c dig +time=1 +tries=1 @198.18.2.2 "$1" >/dev/null 2>&1; }
 http() { lab_exec c curl -sS --max-time 2 --resolve "$1:80:$LAB_WEB4" "http://$1/" >/dev/null 2>&1; }
 xdp_id() { ip -j -n "$LAB_NS_R" link show dev r0 | json_q "$(cat)" "d[0]['xdp']['prog']['id']"; }
 pinned_id() { bpftool -j prog show pinned "$TAPIS_PIN/tapis_xdp" | json_q "$(cat)" "d['id']"; }
@@ -56,9 +55,9 @@ kind() { # packets of rule names matched by KIND
 assert_ok "load 100 names" lab_tapis load --policy "$tmp/small.yaml" --iface r0 --mode native ||
 	lab_test_end
 assert_eq "status: tables at the floor, 4096 slots for 3072 names" "4096 3072" "$(slots)"
-assert_fail "DNS: blocked.example is dropped" answered blocked.example
-assert_fail "DNS: g99.grow.example is dropped" answered g99.grow.example
-assert_ok "DNS: g9000.grow.example (only in the big list) is answered" answered g9000.grow.example
+assert_fail "DNS: blocked.example is dropped" dns_answered blocked.example
+assert_fail "DNS: g99.grow.example is dropped" dns_answered g99.grow.example
+assert_ok "DNS: g9000.grow.example (only in the big list) is answered" dns_answered g9000.grow.example
 assert_fail "HTTP: blocked.example is dropped" http blocked.example
 assert_ok "HTTP: newly.example is served" http newly.example
 ID0=$(xdp_id)
@@ -97,17 +96,17 @@ ID1=$(xdp_id)
 assert_true "another program runs on r0 ($ID0 -> $ID1)" "" test -n "$ID1" -a "$ID1" != "$ID0"
 assert_eq "the program running is the pinned one" "$ID1" "$(pinned_id)"
 assert_eq "no pin of the swap is left" "" "$(ls "$TAPIS_PIN" | grep _next)"
-assert_fail "DNS: g9000.grow.example (new) is dropped" answered g9000.grow.example
-assert_fail "DNS: g9299.grow.example (new, last) is dropped" answered g9299.grow.example
+assert_fail "DNS: g9000.grow.example (new) is dropped" dns_answered g9000.grow.example
+assert_fail "DNS: g9299.grow.example (new, last) is dropped" dns_answered g9299.grow.example
 sleep 1.2 # past the reader's next renewal, on the new tapis_ctl
-assert_fail "DNS: g9298.grow.example (new) is dropped" answered g9298.grow.example
+assert_fail "DNS: g9298.grow.example (new) is dropped" dns_answered g9298.grow.example
 sleep 0.5
 assert_match "the events reader started before the swap saw the drop after it" \
 	'"g9298.grow.example"' "$(cat "$LAB_DIR/events.out")"
 lab_stop_pid "$EVENTS_PID" tapis
-assert_fail "DNS: blocked.example (old) is still dropped" answered blocked.example
-assert_fail "DNS: g99.grow.example (old) is still dropped" answered g99.grow.example
-assert_ok "DNS: allowed.example is answered" answered allowed.example
+assert_fail "DNS: blocked.example (old) is still dropped" dns_answered blocked.example
+assert_fail "DNS: g99.grow.example (old) is still dropped" dns_answered g99.grow.example
+assert_ok "DNS: allowed.example is answered" dns_answered allowed.example
 assert_fail "HTTP: newly.example (new) is dropped" http newly.example
 assert_fail "HTTP: blocked.example is still dropped" http blocked.example
 assert_ok "HTTP: allowed.example is served" http allowed.example
@@ -124,7 +123,7 @@ lab_stop_pid "$FLOW_PID" curl
 assert_ok "unload" lab_tapis unload
 assert_ok "load 100 names again" lab_tapis load --policy "$tmp/small.yaml" --iface r0 --mode native ||
 	lab_test_end
-assert_fail "DNS: g0.grow.example is dropped" answered g0.grow.example
+assert_fail "DNS: g0.grow.example is dropped" dns_answered g0.grow.example
 P2=$(rule_stat names packets)
 names "$tmp/live.txt" 20000 4000
 # shellcheck disable=SC2046 # one argument a name
@@ -132,15 +131,15 @@ assert_ok "host add of 4,000 names onto tables for 3,072: exit 0" \
 	lab_tapis host add $(cat "$tmp/live.txt") --rule names
 assert_match "it says the tables grew" "the host tables hold 3072 host names at most: grown to 8192 index slots" "$OUT"
 assert_eq "status: 8192 slots for 6144 names" "8192 6144" "$(slots)"
-assert_fail "DNS: g23999.grow.example (the last added) is dropped" answered g23999.grow.example
-assert_fail "DNS: g20000.grow.example (the first added) is dropped" answered g20000.grow.example
-assert_fail "DNS: g0.grow.example (policy) is still dropped" answered g0.grow.example
-assert_ok "DNS: g30000.grow.example is answered" answered g30000.grow.example
+assert_fail "DNS: g23999.grow.example (the last added) is dropped" dns_answered g23999.grow.example
+assert_fail "DNS: g20000.grow.example (the first added) is dropped" dns_answered g20000.grow.example
+assert_fail "DNS: g0.grow.example (policy) is still dropped" dns_answered g0.grow.example
+assert_ok "DNS: g30000.grow.example is answered" dns_answered g30000.grow.example
 assert_true "rule counters kept over the grow" "" test "$(rule_stat names packets)" -gt "$P2"
 assert_eq "the program running is the pinned one" "$(xdp_id)" "$(pinned_id)"
 assert_eq "no pin of the swap is left" "" "$(ls "$TAPIS_PIN" | grep _next)"
 assert_ok "host del of an added name" lab_tapis host del g20000.grow.example --rule names
-assert_ok "DNS: g20000.grow.example is answered again" answered g20000.grow.example
+assert_ok "DNS: g20000.grow.example is answered again" dns_answered g20000.grow.example
 assert_ok "unload" lab_tapis unload
 assert_true "nothing pinned after the unload" "" eval '! pins_left'
 

@@ -32,10 +32,8 @@ rules:
     reference: "ORDER/8"
     hosts: []
 EOF
-# answered NAME: the DNS server answers (any rcode) a query through the router
-answered() { lab_exec c dig +time=1 +tries=1 @198.18.2.2 "$1" >/dev/null 2>&1; }
 assert_ok "load" lab_tapis load --policy "$tmp/policy.yaml" --iface r0 --mode native || lab_test_end
-assert_fail "x.telegram.me is dropped" answered x.telegram.me
+assert_fail "x.telegram.me is dropped" dns_answered x.telegram.me
 
 # --- a delete names the entry as it is ----------------------------------------------------------
 assert_exit "host del =telegram.me (the rule holds telegram.me): exit 2" 2 \
@@ -43,17 +41,17 @@ assert_exit "host del =telegram.me (the rule holds telegram.me): exit 2" 2 \
 assert_match "it says what the rule holds" \
 	"'=telegram.me' is not an entry of rule 'telegram': it holds 'telegram.me' \(the name and every name under it\)" "$OUT"
 assert_match "and what to type" "tapis host del telegram.me --rule telegram" "$OUT"
-assert_fail "x.telegram.me is still dropped" answered x.telegram.me
+assert_fail "x.telegram.me is still dropped" dns_answered x.telegram.me
 assert_exit "host del telegram.me from the wrong rule: exit 2" 2 lab_tapis host del telegram.me --rule live
 assert_match "it says which rule has it" "'telegram.me' \(the name and every name under it\) is in rule 'telegram'" "$OUT"
 assert_ok "host del telegram.me --rule telegram" lab_tapis host del telegram.me --rule telegram
-assert_ok "telegram.me is answered" answered telegram.me
-assert_ok "x.telegram.me is answered" answered x.telegram.me
+assert_ok "telegram.me is answered" dns_answered telegram.me
+assert_ok "x.telegram.me is answered" dns_answered x.telegram.me
 
 # --- adds, lists, status ----------------------------------------------------------------------
 assert_ok "host add blocked.example --rule live (a rule declared empty)" \
 	lab_tapis host add blocked.example --rule live
-assert_fail "blocked.example is dropped" answered blocked.example
+assert_fail "blocked.example is dropped" dns_answered blocked.example
 assert_ok "host list --json" lab_tapis host list --json
 l=$OUT
 assert_eq "host list: telegram.me (deleted live) is not listed" "[]" \
@@ -76,18 +74,18 @@ assert_match "status text: live edits: 2" "live edits: +2" "$OUT"
 # --- a reload keeps them ------------------------------------------------------------------------
 assert_ok "reload (same file)" lab_tapis reload
 assert_match "the reload says it kept 2 live edits" "kept 2 live edits" "$OUT"
-assert_ok "telegram.me is still lifted after the reload" answered x.telegram.me
-assert_fail "blocked.example is still dropped after the reload" answered blocked.example
+assert_ok "telegram.me is still lifted after the reload" dns_answered x.telegram.me
+assert_fail "blocked.example is still dropped after the reload" dns_answered blocked.example
 
 # --- timed entries ----------------------------------------------------------------------------------
 assert_ok "host add soon.example --rule live --for 3s" lab_tapis host add soon.example --rule live --for 3s
 assert_match "it went into a rule of its own, live@TIME" "rule live@20[0-9-]+T[0-9:]+Z" "$OUT"
-assert_fail "soon.example is dropped" answered soon.example
+assert_fail "soon.example is dropped" dns_answered soon.example
 assert_ok "host list shows it with its expiry" lab_tapis host list --rule live --json
 assert_eq "soon.example: until a time" true \
 	"$(json_q "$OUT" "[bool(e['expires']) for e in d['entries'] if e['entry'] == 'soon.example'][0]")"
 sleep 4
-assert_ok "soon.example is answered once its time is up (the data path)" answered soon.example
+assert_ok "soon.example is answered once its time is up (the data path)" dns_answered soon.example
 assert_ok "reload after the expiry" lab_tapis reload
 assert_match "the reload forgets the expired entry and says so" "soon.example.*it expired" "$OUT"
 assert_exit "--for without add: exit 2" 2 lab_tapis host del x.example --rule live --for 1h
@@ -103,11 +101,11 @@ assert_ok "reload --json" lab_tapis reload --json --drop-edits
 json=$(lab_tapis reload --json 2>/dev/null)
 assert_eq "reload --json reports the live edits" '[0, 0, []]' \
 	"$(json_q "$json" "[d['edits'][k] for k in ('kept_add', 'kept_del', 'forgotten')]")"
-assert_fail "blocked.example is dropped (by the file now)" answered blocked.example
+assert_fail "blocked.example is dropped (by the file now)" dns_answered blocked.example
 assert_ok "host del telegram.me again" lab_tapis host del telegram.me --rule telegram
 assert_ok "reload --drop-edits" lab_tapis reload --drop-edits
 assert_match "it says it dropped the live edit" "dropped 1 live edit" "$OUT"
-assert_fail "x.telegram.me is dropped again (the file's entry is back)" answered x.telegram.me
+assert_fail "x.telegram.me is dropped again (the file's entry is back)" dns_answered x.telegram.me
 assert_ok "status --json" lab_tapis status --json
 assert_eq "no live edits left" 0 "$(json_q "$OUT" "len(d['edits'])")"
 
