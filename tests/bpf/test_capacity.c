@@ -57,31 +57,12 @@ static bool range_is(unsigned from, unsigned to, int want)
 	return true;
 }
 
-/* Entries of the active generation's inner map of outer map m. */
-static uint32_t inner_entries(int m)
-{
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info), gen = 0, id;
-	int fd;
-
-	if (bpf_map_lookup_elem(fx.t.map_fd[M_CTL], &gen, &gen) ||
-	    bpf_map_lookup_elem(fx.t.map_fd[m], &gen, &id))
-		return 0;
-	fd = bpf_map_get_fd_by_id(id);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.max_entries = 0;
-	close(fd);
-	return info.max_entries;
-}
-
 static bool test_sized_to_policy(void)
 {
 	/* 1,000 names: twice that, rounded up, is under the 4096-slot floor */
 	ASSERT_EQ(tapis_host_log2(&fx.t), TAPIS_HOST_IDX_LOG2_MIN);
-	ASSERT_EQ(inner_entries(M_HOST_INDEX), 4096u + TAPIS_HOST_IDX_PROBES - 1);
-	ASSERT_EQ(inner_entries(M_HOST_FILTER), 4096u * 32 / 64);
+	ASSERT_EQ(fx_inner_entries(&fx, M_HOST_INDEX), 4096u + TAPIS_HOST_IDX_PROBES - 1);
+	ASSERT_EQ(fx_inner_entries(&fx, M_HOST_FILTER), 4096u * 32 / 64);
 	ASSERT_EQ(tapis_host_capacity(TAPIS_HOST_IDX_LOG2_MIN), 3072u);
 	return range_is(0, FIRST, XDP_DROP) && range_is(FIRST, FIRST + 50, XDP_PASS);
 }

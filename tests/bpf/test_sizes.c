@@ -72,31 +72,6 @@ static bool rule_drops(unsigned i)
 	return true;
 }
 
-static uint32_t entries(int fd)
-{
-	struct bpf_map_info info = {};
-	uint32_t len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
-}
-
-/* Entries of the active generation's inner map of outer map m. */
-static uint32_t inner_entries(int m)
-{
-	uint32_t gen = 0, id, n;
-	int fd;
-
-	if (bpf_map_lookup_elem(fx.t.map_fd[M_CTL], &gen, &gen) ||
-	    bpf_map_lookup_elem(fx.t.map_fd[m], &gen, &id))
-		return 0;
-	fd = bpf_map_get_fd_by_id(id);
-	if (fd < 0)
-		return 0;
-	n = entries(fd);
-	close(fd);
-	return n;
-}
-
 static bool test_sizing_rules(void)
 {
 	/* twice the rules and id 0, a power of two, 64 to 4096 */
@@ -121,12 +96,12 @@ static bool test_loaded_sizes(void)
 	uint32_t leaves, small;
 
 	ASSERT_EQ(tapis_rule_slots(&fx.t), 64u);
-	ASSERT_EQ(entries(fx.t.map_fd[M_COUNTERS]), 64u);
-	ASSERT_EQ(entries(fx.t.map_fd[M_RULE_META]), 64u);
-	ASSERT_EQ(entries(fx.t.map_fd[M_RULES]), 128u);
-	ASSERT_EQ(entries(fx.t.map_fd[M_EVENTS]), (uint32_t)TAPIS_EVENTS_RING);
-	ASSERT_EQ(entries(fx.t.map_fd[M_EDITS]), (uint32_t)TAPIS_EDITS_DEFAULT);
-	ASSERT_EQ(entries(fx.t.map_fd[M_FLOWS]), (uint32_t)TAPIS_FLOWS_DEFAULT);
+	ASSERT_EQ(fx_map_entries(fx.t.map_fd[M_COUNTERS]), 64u);
+	ASSERT_EQ(fx_map_entries(fx.t.map_fd[M_RULE_META]), 64u);
+	ASSERT_EQ(fx_map_entries(fx.t.map_fd[M_RULES]), 128u);
+	ASSERT_EQ(fx_map_entries(fx.t.map_fd[M_EVENTS]), (uint32_t)TAPIS_EVENTS_RING);
+	ASSERT_EQ(fx_map_entries(fx.t.map_fd[M_EDITS]), (uint32_t)TAPIS_EDITS_DEFAULT);
+	ASSERT_EQ(fx_map_entries(fx.t.map_fd[M_FLOWS]), (uint32_t)TAPIS_FLOWS_DEFAULT);
 	tapis_v4_sizes(&fx.t, &leaves, &small);
 	ASSERT_EQ(leaves, TAPIS_V4_LEAVES_LOAD_MIN);
 	ASSERT_EQ(small, TAPIS_V4_CHUNKS_SMALL_MIN);
@@ -190,7 +165,7 @@ static bool test_reload_beyond_leaves(void)
 	/* Loaded with room for them, the same policy is applied. */
 	fx_teardown(&fx);
 	ASSERT_OK(fx_setup(&fx, big_cap), "load 100 rules, 1300 prefixes");
-	ASSERT_EQ(inner_entries(M_V4_LEAF), tapis_v4_leaves_for(1300, 1300));
+	ASSERT_EQ(fx_inner_entries(&fx, M_V4_LEAF), tapis_v4_leaves_for(1300, 1300));
 	ASSERT_OK(fx_policy(&fx, big), "reload the same policy");
 	free(small);
 	free(big);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -85,6 +86,30 @@ int fx_run(struct fixture *f, const void *frame, size_t len, void *out, size_t *
 	if (out_len)
 		*out_len = o.data_size_out;
 	return o.retval;
+}
+
+uint32_t fx_map_entries(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+uint32_t fx_inner_entries(struct fixture *f, int m)
+{
+	uint32_t gen = TAPIS_CTL_GEN, id, n;
+	int fd;
+
+	if (bpf_map_lookup_elem(f->t.map_fd[M_CTL], &gen, &gen) ||
+	    bpf_map_lookup_elem(f->t.map_fd[m], &gen, &id))
+		return 0;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return 0;
+	n = fx_map_entries(fd);
+	close(fd);
+	return n;
 }
 
 int fx_dns_verdict(struct fixture *f, const char *name)

@@ -25,6 +25,10 @@ void fx_teardown(struct fixture *f);
 /* Run one frame; returns the XDP action, or a negative errno. When out is
  * given it receives the frame as the program left it. */
 int fx_run(struct fixture *f, const void *frame, size_t len, void *out, size_t *out_len);
+/* max_entries of a map, and of the running generation's inner map of the
+ * outer map m (tapis.h's M_*); 0 when it cannot be read. */
+uint32_t fx_map_entries(int fd);
+uint32_t fx_inner_entries(struct fixture *f, int m);
 /* The XDP action on an IPv4 DNS query (A, RD) for name from 198.18.1.2 to
  * 198.18.2.2:53, or a negative errno. */
 int fx_dns_verdict(struct fixture *f, const char *name);
