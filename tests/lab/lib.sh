@@ -16,6 +16,7 @@
 #   assert_eq   "desc" EXPECTED ACTUAL
 #   assert_match "desc" REGEX TEXT   TEXT matches the extended REGEX
 #   ping_count NS ADDR COUNT [ping options]   -> number of replies
+#   lab_router_ifaces N              veth pairs x1..xN in the router: IFACES, IFARGS
 #   dns_answered NAME                succeeds when the lab's DNS server answers a
 #                                    query for NAME from c (any rcode)
 #   json_q JSON PYTHON-EXPR          evaluates EXPR with the document as d
@@ -124,6 +125,26 @@ skip_missing() {
 skip_test() {
 	skip_missing "$@"
 	exit $?
+}
+
+# lab_router_ifaces N: N more veth pairs in the router, x1..xN up (their
+# peers y1..yN up, unattached), for tests that attach to several
+# interfaces. Sets IFACES (r0 x1 .. xN) and IFARGS (--iface each); exits
+# the test with a failure when a pair cannot be made.
+lab_router_ifaces() {
+	local i
+	IFACES=(r0)
+	IFARGS=(--iface r0)
+	for ((i = 1; i <= $1; i++)); do
+		ip -n "$LAB_NS_R" link add "x$i" type veth peer name "y$i" &&
+			ip -n "$LAB_NS_R" link set "x$i" up && ip -n "$LAB_NS_R" link set "y$i" up ||
+			{
+				_t_notok "make veth x$i" "ip link add failed"
+				exit 1
+			}
+		IFACES+=("x$i")
+		IFARGS+=(--iface "x$i")
+	done
 }
 
 # dns_answered NAME: the lab's DNS server (198.18.2.2) answers a query for

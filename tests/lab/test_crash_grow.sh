@@ -28,17 +28,7 @@ CYCLES=${CRASH_CYCLES:-6}
 echo "# seed $SEED (CRASH_SEED=$SEED replays this run), $CYCLES cycles"
 RANDOM=$SEED
 
-IFACES=(r0 x1 x2)
-for i in 1 2; do
-	ip -n "$LAB_NS_R" link add "x$i" type veth peer name "y$i" &&
-		ip -n "$LAB_NS_R" link set "x$i" up && ip -n "$LAB_NS_R" link set "y$i" up ||
-		{
-			_t_notok "make veth x$i" "ip link add failed"
-			exit 1
-		}
-done
-IFARGS=()
-for i in "${IFACES[@]}"; do IFARGS+=(--iface "$i"); done
+lab_router_ifaces 2
 
 tmp=$(t_tmp)
 seq 0 99 | sed 's/^/g/; s/$/.grow.example/' >"$tmp/small.txt"

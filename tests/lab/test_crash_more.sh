@@ -39,17 +39,7 @@ N_HOSTS=${CRASH_HOSTS:-30}
 echo "# seed $SEED (CRASH_SEED=$SEED replays this run), $CYCLES cycles"
 RANDOM=$SEED
 
-IFACES=(r0 x1 x2 x3 x4 x5)
-for i in 1 2 3 4 5; do
-	ip -n "$LAB_NS_R" link add "x$i" type veth peer name "y$i" &&
-		ip -n "$LAB_NS_R" link set "x$i" up && ip -n "$LAB_NS_R" link set "y$i" up ||
-		{
-			_t_notok "make veth x$i" "ip link add failed"
-			exit 1
-		}
-done
-IFARGS=()
-for i in "${IFACES[@]}"; do IFARGS+=(--iface "$i"); done
+lab_router_ifaces 5
 
 tmp=$(t_tmp)
 # Policy A blocks 10.0.0.0/16-ish /32s and 198.18.3.10; B blocks
