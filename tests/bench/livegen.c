@@ -189,19 +189,20 @@ int bench_const_prog(int action)
 	return load_insns(p, 2, action == XDP_DROP ? "bench_drop" : "bench_pass");
 }
 
+/* Both generators' start: r6 = ctx, r0 = &pairs[prandom & mask] or
+ * NULL. */
+#define PICK_PAIR(map_fd, mask)                                                                    \
+	MOV64_REG(BPF_REG_6, BPF_REG_1), CALL(BPF_FUNC_get_prandom_u32),                           \
+		ALU64_IMM(BPF_AND, BPF_REG_0, (int32_t)(mask)), STX_W(BPF_REG_10, BPF_REG_0, -4),  \
+		MOV64_REG(BPF_REG_2, BPF_REG_10), ALU64_IMM(BPF_ADD, BPF_REG_2, -4),               \
+		LD_MAP_FD(BPF_REG_1, map_fd), CALL(BPF_FUNC_map_lookup_elem)
+
 /* The generator: pick pairs[prandom & mask], write it as IPv4 saddr/daddr
  * of an untagged frame (offsets 26 and 30), redirect out of ifindex. */
 static int gen_prog(int map_fd, uint32_t mask, int ifindex)
 {
 	const struct bpf_insn p[] = {
-		MOV64_REG(BPF_REG_6, BPF_REG_1),
-		CALL(BPF_FUNC_get_prandom_u32),
-		ALU64_IMM(BPF_AND, BPF_REG_0, (int32_t)mask),
-		STX_W(BPF_REG_10, BPF_REG_0, -4),
-		MOV64_REG(BPF_REG_2, BPF_REG_10),
-		ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
-		LD_MAP_FD(BPF_REG_1, map_fd),
-		CALL(BPF_FUNC_map_lookup_elem),
+		PICK_PAIR(map_fd, mask),
 		JEQ_IMM(BPF_REG_0, 0, 14), /* -> drop */
 		MOV64_REG(BPF_REG_7, BPF_REG_0),
 		LDX_W(BPF_REG_2, BPF_REG_6, 0), /* data */
@@ -235,14 +236,7 @@ static int gen_prog(int map_fd, uint32_t mask, int ifindex)
 static int clone_prog(int map_fd, uint32_t mask, int ifindex)
 {
 	const struct bpf_insn p[] = {
-		MOV64_REG(BPF_REG_6, BPF_REG_1),
-		CALL(BPF_FUNC_get_prandom_u32),
-		ALU64_IMM(BPF_AND, BPF_REG_0, (int32_t)mask),
-		STX_W(BPF_REG_10, BPF_REG_0, -4),
-		MOV64_REG(BPF_REG_2, BPF_REG_10),
-		ALU64_IMM(BPF_ADD, BPF_REG_2, -4),
-		LD_MAP_FD(BPF_REG_1, map_fd),
-		CALL(BPF_FUNC_map_lookup_elem),
+		PICK_PAIR(map_fd, mask),
 		JEQ_IMM(BPF_REG_0, 0, 11), /* -> out */
 		MOV64_REG(BPF_REG_3, BPF_REG_0),
 		MOV64_REG(BPF_REG_1, BPF_REG_6),
