@@ -239,11 +239,11 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 		i = tls_fast_exts(ctx, nb);
 	if (st->state == TAPIS_FLOW_HTTP && !prev)
 		i = http_fast(ctx);
-	if (i == 1) {
-		/* A whole name in this packet, at st->skip: copied here,
-		 * one place for both walks. */
+	if (i == 1 || i == 3) {
+		/* A whole name in this packet: TLS's at st->skip, copied
+		 * here; HTTP's copied as it was scanned. */
 		len = st->name_len;
-		if (!len || l7_name_words(ctx, st->skip, len)) {
+		if (!len || (i == 1 && l7_name_words(ctx, st->skip, len))) {
 			*reason = TAPIS_R_NAME_SYNTAX;
 			return L7_ERR;
 		}

@@ -299,7 +299,7 @@ __noinline int http_line_end(struct xdp_md *ctx, __u32 x, __u32 end)
 
 /* A request read in place, the way the steps would, while its lines lie
  * in this segment in whole words: the request line, then header lines to
- * Host. 1: the name is at frame offset st->skip, st->name_len bytes; 2: no
+ * Host. 3: the name, st->name_len bytes, is in the scratch buffer; 2: no
  * name (the headers ended, or Host is an address, counted); 0: the steps
  * go on from where this stopped (st and the cursor as they would have
  * them). Inline (a call costs about 6 ns), as is the scan of the request
@@ -375,18 +375,20 @@ static __always_inline int http_fast(struct xdp_md *ctx)
 			if (x + 8 * k + 8 > end || (void *)(wp + 1) > dend)
 				break;
 			w = *wp;
+			/* Into the buffer as it is scanned: the name's words
+			 * are in a register already (bytes past its end land
+			 * in the buffer's slack, unread). */
+			store64(&nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)], w);
 			/* A space, a tab, CR, LF (all below '!') or ':': the
 			 * lowest flagged byte is exact. */
 			t = ((w - ONES64 * '!') & ~w & HIGH64) | eq_bytes(w, ':');
 			if (!t)
 				continue;
-			/* The caller copies it: a call from here would be one
-			 * frame too deep for the stack. */
 			k = 8 * k + first_flag(t);
 			st->skip = x;
 			st->name_len = k;
 			nb->off = x + k;
-			return 1;
+			return 3;
 		}
 		break;
 	}
