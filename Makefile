@@ -171,6 +171,13 @@ $(BENCH_BIN): $(wildcard tests/bench/*.c) $(wildcard tests/bench/*.h) $(BUILD)/l
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_USER) -o $@ $(wildcard tests/bench/*.c) $(TLIB_OBJS) $(BUILD)/libtapis.a $(LIBS) -lm
 
+# A developer's profiler of the loaded program (tests/bench/jitprof): not
+# part of the bench or the suite, only checked to build by `make test`.
+JITINFO     := $(BUILD)/jitinfo
+$(JITINFO): tests/bench/jitprof/jitinfo.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_USER) -o $@ $< $(LIBS)
+
 # The differential packet test (tests/diff/README.md): the reference is
 # bpf/tapis.bpf.c compiled for user space, by clang as the BPF object is,
 # with a shim for the BPF helpers found before libbpf's. It runs in the
@@ -203,7 +210,7 @@ $(BUILD) $(BUILD)/user/lib $(BUILD)/user/cli $(BUILD)/tlib $(BUILD)/tests/unit $
 	$(Q)mkdir -p $@
 
 # The suite: every tier through one runner, which ends with "N passed, N failed".
-test: deps all $(UNIT_BINS) $(BPFT_BINS) $(DIFF_BIN) $(SELFTEST) $(BENCH_BIN)
+test: deps all $(UNIT_BINS) $(BPFT_BINS) $(DIFF_BIN) $(SELFTEST) $(BENCH_BIN) $(JITINFO)
 	$(Q)bash tests/run.sh
 
 demo: deps all
