@@ -92,8 +92,10 @@ int main(int argc, char **argv)
 		const char *base = file ? strrchr(file, '/') : NULL;
 
 		printf("L\t%llx\t%s:%u\t%s\n", (unsigned long long)jli[i],
-		       base ? base + 1 : file ? file : "?", BPF_LINE_INFO_LINE_NUM(l->line_col),
-		       src ? src : "");
+		       base   ? base + 1
+		       : file ? file
+			      : "?",
+		       BPF_LINE_INFO_LINE_NUM(l->line_col), src ? src : "");
 	}
 	return 0;
 }
