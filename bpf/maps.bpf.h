@@ -101,8 +101,8 @@ struct {
 	__array(values, struct tapis_v4_chunk_inner);
 } tapis_v4_chunk SEC(".maps");
 
-/* generation -> the same for a policy with at most TAPIS_V4_CHUNKS_SMALL
- * chunks: one size, so that the XDP program reads it inline. */
+/* generation -> the same in a map of the size loaded (tapis_abi.h), read
+ * inline; a generation whose chunks do not fit it uses tapis_v4_chunk. */
 struct tapis_v4_chunk_s_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);

@@ -92,10 +92,12 @@ static __always_inline void v4_match(struct pkt *p, const struct tapis_settings 
 	struct tapis_v4_leaf *l;
 	void *leaves;
 
-	/* The small chunk map goes with a /16 first level only (nets.c). */
-	if (set->v4_bits != TAPIS_V4_BITS_SMALL)
-		V4_LEAVES(tapis_v4_dir24, TAPIS_V4_BITS_LARGE, 0, tapis_v4_chunk);
-	else if (flags & TAPIS_SF_V4_CHUNK_SMALL)
+	if (set->v4_bits != TAPIS_V4_BITS_SMALL) {
+		if (flags & TAPIS_SF_V4_CHUNK_SMALL)
+			V4_LEAVES(tapis_v4_dir24, TAPIS_V4_BITS_LARGE, 0, tapis_v4_chunk_s);
+		else
+			V4_LEAVES(tapis_v4_dir24, TAPIS_V4_BITS_LARGE, 0, tapis_v4_chunk);
+	} else if (flags & TAPIS_SF_V4_CHUNK_SMALL)
 		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1, tapis_v4_chunk_s);
 	else
 		V4_LEAVES(tapis_v4_dir16, TAPIS_V4_BITS_SMALL, 1, tapis_v4_chunk);

@@ -106,19 +106,24 @@ struct tapis_v4_slots {
 #define TAPIS_V4_MAX_LEAVES  32768u /* leaf map entries at most */
 #define TAPIS_V4_BITS_SMALL  16
 #define TAPIS_V4_BITS_LARGE  24
-/* Chunks a policy with few of them gets in tapis_v4_chunk_s, a map of one
- * size (512 KiB) read inline (flag TAPIS_SF_V4_CHUNK_SMALL); more go to
- * tapis_v4_chunk, sized to the policy, which costs a helper call a read. */
-#define TAPIS_V4_CHUNKS_SMALL 1024u
-/* The leaf map and the small chunk map are read inline, so their sizes
- * are fixed for the program's life: chosen at load, at most the two
- * above, from the policy's IPv4 prefixes (or settings.capacity.ipv4) and
- * chunks, and recorded in tapis_state (tapis_v4_leaves_for() in user
- * space). Leaves: a slot lies in one of the at most 2 x prefixes + 1
- * ranges that the prefixes' ends cut the address space into, and its leaf
- * is what the prefixes say there, so that many leaves hold any policy of
- * those prefixes; a quarter more for live edits (which make new leaves
- * and free old ones later). */
+/* A generation's chunks live in tapis_v4_chunk_s, a map of the size
+ * loaded, read inline (flag TAPIS_SF_V4_CHUNK_SMALL), when they fit it;
+ * else in tapis_v4_chunk, sized to the generation, which costs a helper
+ * call a read (BPF_F_INNER_MAP: the verifier cannot inline a map whose
+ * size it does not know). A load sizes the inline map to the policy's
+ * chunks and a quarter more (TAPIS_V4_CHUNKS_SMALL_MIN at least), up to
+ * every id the slots leave to chunks; a load that does not say gets
+ * TAPIS_V4_CHUNKS_SMALL (512 KiB). */
+#define TAPIS_V4_CHUNKS_SMALL	   1024u
+#define TAPIS_V4_CHUNKS_INLINE_MAX (TAPIS_V4_SLOT_IDS - TAPIS_V4_MIN_LEAVES)
+/* The leaf map and the inline chunk map are read inline, so their sizes
+ * are fixed for the program's life: chosen at load, at most
+ * TAPIS_V4_MAX_LEAVES and TAPIS_V4_CHUNKS_INLINE_MAX, from the policy's
+ * IPv4 prefixes (or settings.capacity.ipv4) and chunks, and recorded in
+ * tapis_state (tapis_v4_leaves_for() in user space). Leaves: a slot lies in one of the at most 2 x
+ * prefixes + 1 ranges that the prefixes' ends cut the address space into, and its leaf is what the
+ * prefixes say there, so that many leaves hold any policy of those prefixes; a quarter more for
+ * live edits (which make new leaves and free old ones later). */
 #define TAPIS_V4_LEAVES_LOAD_MIN  1024u
 #define TAPIS_V4_CHUNKS_SMALL_MIN 64u
 

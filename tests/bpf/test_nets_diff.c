@@ -11,9 +11,12 @@
  * Sizes: 20,000 IPv4 + 4,000 IPv6 prefixes, 200,000 addresses, 2,000
  * edits, a few seconds (make test). TAPIS_DIFF_SCALE=full: the bench's
  * 500,000 + 100,000 prefixes, 1,000,000 addresses, 10,000 edits (make
- * bench). TAPIS_DIFF_SEED changes the draw. test_nets_diff_small.c builds
- * this file with sizes of a few hundred prefixes, whose chunks take the
- * small chunk map (tapis_v4_chunk_s): each run asserts which one it met. */
+ * bench). TAPIS_DIFF_SEED changes the draw. The policy's chunks take the
+ * inline chunk map sized at load (tapis_v4_chunk_s); test_nets_diff_small.c
+ * builds this file with sizes of a few hundred prefixes (a /16 first
+ * level), test_nets_diff_helper.c with the program loaded too small for
+ * the chunks, which then take the map sized per generation
+ * (tapis_v4_chunk): each run asserts which one it met. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/bpf.h>
@@ -48,7 +51,13 @@ struct sizes {
 	{                                                                                          \
 		20000, 4000, 200000, 20000, 2000                                                   \
 	}
-#define DIFF_CHUNK_SMALL false
+#define DIFF_SCALABLE true
+#endif
+#ifndef DIFF_CHUNK_SMALL
+#define DIFF_CHUNK_SMALL true
+#endif
+#ifndef DIFF_SCALABLE
+#define DIFF_SCALABLE false
 #endif
 static struct sizes sz = DIFF_SIZES;
 
@@ -527,8 +536,11 @@ int main(int argc, char **argv)
 	char *yaml = NULL;
 	int rc;
 
-	if (scale && !strcmp(scale, "full") && !DIFF_CHUNK_SMALL)
+	if (scale && !strcmp(scale, "full") && DIFF_SCALABLE)
 		sz = (struct sizes){500000, 100000, 1000000, 100000, 10000};
+#ifdef DIFF_CHUNKS_LOADED
+	fx_v4_chunks_small = DIFF_CHUNKS_LOADED;
+#endif
 	if (seed)
 		rng ^= strtoull(seed, NULL, 0) * 0x9E3779B97F4A7C15ULL;
 	set_cap = 1;

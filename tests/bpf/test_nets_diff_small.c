@@ -7,5 +7,4 @@
 	{                                                                                          \
 		600, 200, 100000, 20000, 300                                                       \
 	}
-#define DIFF_CHUNK_SMALL true
 #include "test_nets_diff.c"

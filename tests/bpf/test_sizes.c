@@ -18,6 +18,7 @@
 
 #include "compile.h"
 #include "fixture.h"
+#include "gen.h"
 #include "pkt.h"
 #include "test.h"
 
@@ -173,10 +174,57 @@ static bool test_reload_beyond_leaves(void)
 	return rule_drops(50) && rule_drops(99);
 }
 
+/* The verdict on a TCP SYN to dst. */
+static int syn_verdict(const char *dst)
+{
+	struct pkt p;
+
+	if (pkt_simple_tcp(&p, "198.18.0.1", dst, 40000, 80) || pkt_finish(&p))
+		return -1;
+	return fx_run(&fx, p.buf, p.len, NULL, NULL);
+}
+
+/* 1,500 /28s in distinct /24s of 15 /16s: 1,515 chunks under a /16 first
+ * level, more than the inline chunk map's default 1,024. The load sizes
+ * the inline map to them and a quarter more, and the generation keeps
+ * its chunks there (read inline, not through a helper call). */
+static bool test_many_chunks_inline(void)
+{
+	size_t cap = 1500 * 24 + 256, o;
+	char *y = malloc(cap), dst[32];
+	uint32_t leaves, small, gen;
+	struct tapis_settings set;
+
+	ASSERT_TRUE(y != NULL);
+	o = snprintf(y, cap, "version: 1\nrules:\n  - name: many\n    action: drop\n    nets: [");
+	for (unsigned i = 0; i < 1500; i++)
+		o += snprintf(y + o, cap - o, "%s10.%u.%u.16/28", i ? ", " : "", i / 100, i % 100);
+	snprintf(y + o, cap - o, "]\n");
+	fx_teardown(&fx);
+	ASSERT_OK(fx_setup(&fx, y), "load 1,500 /28s");
+	free(y);
+	tapis_v4_sizes(&fx.t, &leaves, &small);
+	ASSERT_EQ(small, 1515u + 1515u / 4);
+	ASSERT_EQ(fx_inner_entries(&fx, M_V4_CHUNK_S),
+		  small * (TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL));
+	ASSERT_OK(gen_active(&fx.t, &gen), "active generation");
+	ASSERT_OK(bpf_map_lookup_elem(fx.t.map_fd[M_SETTINGS], &gen, &set) ? -errno : 0,
+		  "settings");
+	ASSERT_EQ(set.v4_bits, TAPIS_V4_BITS_SMALL);
+	ASSERT_TRUE(set.flags & TAPIS_SF_V4_CHUNK_SMALL);
+	for (unsigned i = 0; i < 1500; i += 97) {
+		snprintf(dst, sizeof(dst), "10.%u.%u.20", i / 100, i % 100);
+		ASSERT_EQ(syn_verdict(dst), XDP_DROP, "%s", dst);
+		snprintf(dst, sizeof(dst), "10.%u.%u.40", i / 100, i % 100);
+		ASSERT_EQ(syn_verdict(dst), XDP_PASS, "%s", dst);
+	}
+	return true;
+}
+
 static const struct test_case tests[] = {
 	TEST(test_sizing_rules),	 TEST(test_loaded_sizes),
 	TEST(test_reloads_count_right),	 TEST(test_reload_beyond_rules_refused),
-	TEST(test_reload_beyond_leaves),
+	TEST(test_reload_beyond_leaves), TEST(test_many_chunks_inline),
 };
 
 int main(int argc, char **argv)

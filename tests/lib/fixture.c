@@ -50,6 +50,8 @@ static int load_opts_for(const char *yaml, struct tapis_load_opts *lo)
 	return err;
 }
 
+uint32_t fx_v4_chunks_small;
+
 int fx_setup(struct fixture *f, const char *yaml)
 {
 	struct tapis_load_opts lo = {0};
@@ -57,7 +59,10 @@ int fx_setup(struct fixture *f, const char *yaml)
 
 	memset(f, 0, sizeof(*f));
 	log_setup(getenv("FX_VV") ? 2 : 0, false);
-	err = load_opts_for(yaml, &lo) ?: tapis_create_opts(&f->t, NULL, &lo);
+	err = load_opts_for(yaml, &lo);
+	if (!err && fx_v4_chunks_small)
+		lo.v4_chunks_small = fx_v4_chunks_small;
+	err = err ?: tapis_create_opts(&f->t, NULL, &lo);
 	if (err)
 		return err;
 	f->up = true;

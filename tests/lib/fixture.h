@@ -17,6 +17,11 @@ struct fixture {
 };
 
 /* Load the object and install the policy given as YAML text. */
+/* Nonzero: fx_setup loads the program with this many chunks in the
+ * inline IPv4 chunk map instead of the policy's own, so that a test can
+ * put a policy's chunks in the map sized per generation (a helper call a
+ * read), where a reload that outgrows the loaded size lands. */
+extern uint32_t fx_v4_chunks_small;
 int fx_setup(struct fixture *f, const char *yaml);
 /* Replace the policy (a reload through the same code path). */
 int fx_policy(struct fixture *f, const char *yaml);

@@ -278,7 +278,7 @@ void tapis_v4_sizes(struct tapis *t, uint32_t *leaves, uint32_t *chunks_small)
 		if (t->map_fd[M_STATE] >= 0 &&
 		    bpf_map_lookup_elem(t->map_fd[M_STATE], &zero, &st) == 0 && st.v4_leaves &&
 		    st.v4_leaves <= TAPIS_V4_MAX_LEAVES && st.v4_chunks_small &&
-		    st.v4_chunks_small <= TAPIS_V4_CHUNKS_SMALL) {
+		    st.v4_chunks_small <= TAPIS_V4_CHUNKS_INLINE_MAX) {
 			t->v4_leaves = st.v4_leaves;
 			t->v4_chunks_small = st.v4_chunks_small;
 		}
@@ -301,15 +301,15 @@ int tapis_load_opts_for(const struct compiled *c, struct tapis_load_opts *o)
 	if (err)
 		return err;
 	o->v4_leaves = tapis_v4_leaves_for(c->n_v4, c->capacity_ipv4);
-	/* A policy whose chunks go to the small map gets one of their
-	 * number and a quarter more (64 at least) for live adds; one too
-	 * large for it keeps the largest, for a later reload that fits. */
+	/* The inline chunk map gets the policy's chunks and a quarter more
+	 * (64 at least) for live adds; more than the slots' ids leave
+	 * cannot be, and a policy that cannot have that many never gets
+	 * there (net_v4_plan refuses it first). */
 	chunks = plan.chunks + (plan.chunks / 4 > TAPIS_V4_CHUNKS_SMALL_MIN
 					? plan.chunks / 4
 					: TAPIS_V4_CHUNKS_SMALL_MIN);
-	o->v4_chunks_small = plan.bits == TAPIS_V4_BITS_SMALL && chunks <= TAPIS_V4_CHUNKS_SMALL
-				     ? (uint32_t)chunks
-				     : TAPIS_V4_CHUNKS_SMALL;
+	o->v4_chunks_small = chunks <= TAPIS_V4_CHUNKS_INLINE_MAX ? (uint32_t)chunks
+								  : TAPIS_V4_CHUNKS_INLINE_MAX;
 	o->host_idx_log2 = (uint32_t)log2;
 	o->flows = c->flows;
 	o->rule_slots = tapis_rule_slots_for(c->n_rules, c->capacity_rules);
@@ -376,7 +376,8 @@ static int size_inner_templates(struct bpf_object *obj, uint32_t log2, uint32_t 
 	int err;
 
 	if (log2 < TAPIS_HOST_IDX_LOG2_MIN || log2 > TAPIS_HOST_IDX_LOG2_MAX ||
-	    leaves > TAPIS_V4_MAX_LEAVES || (leaves && (!chunks || chunks > TAPIS_V4_CHUNKS_SMALL)))
+	    leaves > TAPIS_V4_MAX_LEAVES ||
+	    (leaves && (!chunks || chunks > TAPIS_V4_CHUNKS_INLINE_MAX)))
 		return -EINVAL;
 	for (size_t i = 0; i < (leaves ? N_TEMPLATES : 2); i++) {
 		m = bpf_object__find_map_by_name(obj, tapis_map_names[sizes[i].map]);

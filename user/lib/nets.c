@@ -578,10 +578,14 @@ static int v4_buffers(struct net_tables *nt, const struct v4_plan *plan)
 	 * room for live adds, the rest left to leaves. */
 	nt->v4_bits = plan->bits;
 	nt->n_chunks = with_headroom(plan->chunks, TAPIS_V4_SLOT_IDS - TAPIS_V4_MIN_LEAVES, 64);
-	/* Few chunks: the small map, read inline, whatever room it leaves
-	 * for live adds beyond the 64 at least that the policy gets. */
-	if (plan->bits == TAPIS_V4_BITS_SMALL && plan->chunks + 64 <= small) {
-		nt->n_chunks = small;
+	/* Chunks that fit the inline map (sized at load) go there, and get
+	 * more of its room for live adds where no leaf id is lost by it:
+	 * ids above what the leaf map holds are no use to leaves. */
+	if (nt->n_chunks <= small) {
+		uint32_t spare = TAPIS_V4_SLOT_IDS - leaf_map;
+
+		if (nt->n_chunks < spare)
+			nt->n_chunks = small < spare ? small : spare;
 		nt->flags |= TAPIS_SF_V4_CHUNK_SMALL;
 	}
 	nt->leaf_limit = TAPIS_V4_SLOT_IDS - nt->n_chunks;
@@ -630,11 +634,15 @@ static int v4_chunk_map(uint32_t flags)
  * leaves with room for live edits. */
 static int v4_write_maps(struct net_tables *nt)
 {
-	uint32_t leaf_map, small;
-	uint32_t chunks = nt->n_chunks;
-	size_t dir_vals = ((size_t)1 << nt->v4_bits) / TAPIS_V4_SLOTS_PER_VAL;
-	size_t chunk_vals = (size_t)chunks * TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL;
+	uint32_t leaf_map, small, chunks = nt->n_chunks;
+	size_t dir_vals = ((size_t)1 << nt->v4_bits) / TAPIS_V4_SLOTS_PER_VAL, chunk_vals;
 
+	/* The inline chunk map has the size loaded, of which the chunk ids
+	 * above the leaves' are used: n_chunks. */
+	tapis_v4_sizes(nt->t, &leaf_map, &small);
+	if (nt->flags & TAPIS_SF_V4_CHUNK_SMALL)
+		chunks = small;
+	chunk_vals = (size_t)chunks * TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL;
 	nt->fd_dir = v4_map(v4_dir_map(nt->v4_bits), sizeof(struct tapis_v4_slots), dir_vals,
 			    nt->dir, ((size_t)1 << nt->v4_bits) * sizeof(*nt->dir), 0);
 	if (nt->fd_dir < 0)
@@ -647,7 +655,6 @@ static int v4_write_maps(struct net_tables *nt)
 		return nt->fd_chunk;
 	/* The leaf map has the size loaded (tapis_abi.h), of which the leaf
 	 * ids below the chunks' can be used: n_leaves. */
-	tapis_v4_sizes(nt->t, &leaf_map, &small);
 	nt->fd_leaf = v4_map(M_V4_LEAF, sizeof(struct tapis_v4_leaf), leaf_map, nt->leaf,
 			     (size_t)nt->leaves_used * sizeof(*nt->leaf), 0);
 	if (nt->fd_leaf < 0)
@@ -718,6 +725,10 @@ static int v4_open(struct net_tables *nt, const struct tapis_settings *set)
 	if ((size_t)nd * TAPIS_V4_SLOTS_PER_VAL != (size_t)1 << nt->v4_bits)
 		return -EINVAL;
 	nt->n_chunks = nc / (TAPIS_V4_CHUNK_SLOTS / TAPIS_V4_SLOTS_PER_VAL);
+	/* The inline chunk map may hold more chunks than the slots give
+	 * ids to: the settings say how many. */
+	if (set->v4_chunks && set->v4_chunks < nt->n_chunks)
+		nt->n_chunks = set->v4_chunks;
 	nt->leaf_limit = set->v4_leaf_limit;
 	tapis_v4_sizes(nt->t, &leaf_map, &small);
 	if (nl != leaf_map || nt->leaf_limit + nt->n_chunks > TAPIS_V4_SLOT_IDS)

@@ -256,7 +256,7 @@ static void status_text(const struct snapshot *s, const char *pin_path, FILE *f)
 	fprintf(f,
 		"%-12srule ids up to %" PRIu32 ", flows %" PRIu32 ", events ring %" PRIu32
 		" KiB, live edits up to %" PRIu32 ", IPv4 leaves %" PRIu32
-		" and small chunks %" PRIu32 " (sized at load)\n",
+		" and inline chunks %" PRIu32 " (sized at load)\n",
 		"sizes:", s->sizes.rule_slots - 1, s->flows.size, s->sizes.events_ring / 1024,
 		s->sizes.edits, s->sizes.v4_leaves, s->sizes.v4_chunks_small);
 }
