@@ -347,6 +347,25 @@ __noinline int l7_tcp(struct xdp_md *ctx, __u32 gen)
 	return 0;
 }
 
+/* Whether the L7 stages have anything to do with this client segment: a
+ * hello or request being followed, or a payload whose first byte can
+ * start one (a TLS handshake record; a request method's capital letter).
+ * Asked inline before the l7_tcp call: most segments on these ports are
+ * neither (application data, a request body), and a call with its return
+ * costs more than reading the byte. */
+static __always_inline bool l7_may_start(struct xdp_md *ctx, const struct flow_ctx *f)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u8 *b;
+
+	if (f->state)
+		return true;
+	b = data + (f->pay_off & OFF_MASK);
+	if ((void *)(b + 1) > end)
+		return true; /* not reached: the payload is in the frame */
+	return f->cls == TAPIS_PORT_TLS ? *b == TLS_REC_HANDSHAKE : *b >= 'A' && *b <= 'Z';
+}
+
 /* A flow a name blocked earlier: the rule (its slot in *rp), while it
  * still blocks. */
 static __always_inline __u32 flow_verdict_rule(__u32 gen, struct tapis_name_buf *nb,

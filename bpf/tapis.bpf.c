@@ -105,7 +105,8 @@ int tapis_xdp(struct xdp_md *ctx)
 			host_rule = dns_stage(ctx, &dq, p.gen);
 			kind = TAPIS_KIND_DNS;
 		}
-	} else if (f && !flow_rule && f->to_server && f->pay_off < f->pay_end) {
+	} else if (f && !flow_rule && f->to_server && f->pay_off < f->pay_end &&
+		   l7_may_start(ctx, f)) {
 		/* Only a client's segment with payload can carry a name. */
 		host_rule = l7_tcp(ctx, p.gen);
 		kind = nb->kind;
