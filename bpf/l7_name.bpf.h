@@ -266,6 +266,28 @@ static __always_inline void host_filter_bits(const struct host_tables *ht, const
 	}
 }
 
+/* The accumulated chunks (tapis_abi.h) of a wire label of more than eight
+ * bytes, s .. e - 1, whose last chunk, acc, is read: the others, from the
+ * end, the first masked to the label. */
+static __always_inline __u64 wire_label_rest(const struct tapis_name_buf *nb, __u64 acc, __u32 e,
+					     __u32 s)
+{
+	__u32 c, rem;
+	__u64 w;
+
+	for (c = 1; c < (TAPIS_LABEL_MAX + 1 + 7) / 8; c++) {
+		e = (e - 8) & 0xff;
+		rem = e - s;
+		w = lower8(load64(&nb->bytes[e]));
+		if (rem < 8)
+			w &= ~0ULL << ((64 - 8 * rem) & 63);
+		acc = tapis_hash_chunk(acc, w);
+		if (rem <= 8)
+			break;
+	}
+	return acc;
+}
+
 /* Chunks a name can take (tapis_abi.h): a label of n wire bytes is
  * (n + 7) / 8 of them, and the wire bytes of all labels add up to at most
  * TAPIS_HOST_MAX + 1. */
@@ -330,45 +352,38 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 
 	e = nb->name_end;
 	if (form == NAME_WIRE) {
-		/* Label j spans wire bytes s .. e - 1, its length byte first;
-		 * the chunk at hand ends at e. Lengths are in place and
-		 * checked by the stage, which found at most TAPIS_MAX_LABELS. */
-		__u32 j = nb->nlab, rem, have;
+		/* Label j spans wire bytes s .. e - 1, its length byte first.
+		 * Lengths are in place and checked by the stage, which found
+		 * 1 .. TAPIS_MAX_LABELS labels: a label is 2 .. 64 wire
+		 * bytes, and most are one chunk, read in one load; a longer
+		 * one takes its other chunks in a loop of its own. */
+		__u32 j = nb->nlab, rem;
 
 		if (!j || j > TAPIS_MAX_LABELS)
 			return 0;
-		j--;
-		s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
-		for (m = 0; m < NAME_CHUNKS; m++) {
-			e &= 0xff;
-			barrier_var(e);
-			rem = e - s;
-			/* Opaque: the two ways here would each be checked on. */
-			have = opaque(rem < 8 ? rem : 8, salt);
-			if (!have || have > 8)
-				return 0; /* not reached: a label has a length byte */
-			w = lower8(load64(&nb->bytes[e])) & (~0ULL << (64 - 8 * have));
-			if (acc)
-				acc = tapis_hash_mix(acc);
-			acc ^= w;
-			if (rem > 8) {
-				e -= 8;
-				continue;
-			}
-			h = tapis_hash_label(h, acc, pos);
-			acc = 0;
-			if (!j)
-				break;
-			keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
-			pos++;
+		for (m = 0; m < TAPIS_MAX_LABELS; m++) {
 			/* Masked, not just lowered: a range that moves per
 			 * label keeps the verifier from seeing one label's
 			 * state as another's. */
 			j = (j - 1) & (TAPIS_MAX_LABELS - 1);
+			s = nb->lab[j];
+			e &= 0xff;
+			rem = e - s;
+			acc = lower8(load64(&nb->bytes[e]));
+			if (rem < 8)
+				acc &= ~0ULL << ((64 - 8 * rem) & 63);
+			else if (rem > 8)
+				acc = wire_label_rest(nb, acc, e, s);
+			h = tapis_hash_label(h, acc, pos);
+			keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
+			if (!j)
+				break;
+			pos++;
 			e = s;
-			s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
 		}
-		goto whole;
+		if (m == TAPIS_MAX_LABELS)
+			return 0; /* not reached: j reaches 0 first */
+		goto wire;
 	}
 	/* The label at hand ends at le; the word at hand ends at e. */
 	le = e;
@@ -418,26 +433,24 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 		e = s;
 		le = s;
 	}
-whole:
 	if (m == NAME_CHUNKS)
 		return 0; /* not reached: no name has that many chunks */
-	if (form == NAME_DOTTED) {
-		/* TLS, HTTP: each suffix was looked up whole as its key came;
-		 * now the whole name. The passes below cost these stages
-		 * 16-25 ns where a packet is one test run (hot match, split
-		 * hello) for 50-100 ns cold: measured, not taken here. */
-		if ((self_labels >> (pos & 63)) & 1) {
-			id = host_key_lookup(&ht, h, true);
-			if (id)
-				cand[nc++ & (HOST_CANDS - 1)] = id;
-		}
-		goto decide;
+	/* TLS, HTTP: each suffix was looked up whole as its key came; now
+	 * the whole name. The passes below cost these stages 16-25 ns where
+	 * a packet is one test run (hot match, split hello) for 50-100 ns
+	 * cold: measured, not taken here. */
+	if ((self_labels >> (pos & 63)) & 1) {
+		id = host_key_lookup(&ht, h, true);
+		if (id)
+			cand[nc++ & (HOST_CANDS - 1)] = id;
 	}
+	goto decide;
+
 	/* keys[p & 31] is now the key of the suffix of p labels, p = 1 ..
 	 * pos, the whole name's at pos (at most TAPIS_MAX_LABELS). Looked up:
 	 * the suffixes as long as some pattern that holds names below it,
 	 * the whole name if it is as long as some pattern that holds it. */
-	keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
+wire:
 	pos &= 63;
 	want = (sub_labels & ((1ULL << pos) - 1)) | (self_labels & (1ULL << pos));
 
