@@ -128,6 +128,33 @@ static __always_inline __u32 ip_datagram_end(void *data, void *end, __u32 family
 	return l3 + len;
 }
 
+/* The term of a wire label of n bytes (its length byte first, 2 .. 64)
+ * that ends at le, off bytes into the question name qn: mix(acc) of
+ * tapis_abi.h, which the host match weighs by the label's position. Its
+ * last chunk is the eight bytes before le (the DNS header is in front of
+ * the name, so they are in the packet); a label of more than eight bytes
+ * reads its other chunks at offsets from the header. */
+static __always_inline __u64 dns_label_term(__u8 *qn, void *end, __u8 *le, __u64 off, __u64 n)
+{
+	__u64 acc = lower8(load64(le - 8)), w, c, at;
+	__u8 *p;
+
+	if (n < 8)
+		return tapis_hash_mix(acc & (~0ULL << ((64 - 8 * n) & 63)));
+	/* Chunk c (from the end) starts 8c bytes before the last one. */
+	for (c = 1; c < (TAPIS_LABEL_MAX + 1 + 7) / 8 && 8 * c < n; c++) {
+		at = (sizeof(struct dnshdr) + off - 8 * (c + 1)) & 0x1ff;
+		p = qn - sizeof(struct dnshdr) + at;
+		if ((void *)(p + 8) > end)
+			break; /* not reached: the label is in the packet */
+		w = lower8(load64(p));
+		if (n - 8 * c < 8)
+			w &= ~0ULL << ((64 - 8 * (n - 8 * c)) & 63);
+		acc = tapis_hash_chunk(acc, w);
+	}
+	return tapis_hash_mix(acc);
+}
+
 /* 8-byte words a name with its final zero can take. */
 #define DNS_NAME_WORDS ((TAPIS_HOST_MAX + 2 + 7) / 8)
 
@@ -137,9 +164,10 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 				     struct dns_q *q, struct tapis_name_buf *nb)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u32 l4, pay, l3_end, msg, msg_end, off = 0, i, k, flags;
+	__u32 l4, pay, l3_end, msg, msg_end, off, k, flags;
+	__u64 walk = 0, lim, i;
 	struct dnshdr *dh;
-	__u8 *qn, *tail;
+	__u8 *qn, *lp, *tail;
 
 	if (!(set->flags & TAPIS_SF_HOSTS))
 		return 0;
@@ -186,26 +214,33 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 
 	qn = (__u8 *)(dh + 1);
 	msg += sizeof(*dh);
-	/* The question name, forward: label lengths only. */
+	/* The question name, forward, each label's term made as its end is
+	 * found: no byte of it read twice. 64-bit counters: 32-bit ones
+	 * cost a zero extension at each use. */
+	lim = msg_end - msg;
+	lp = qn;
+	if ((void *)(lp + 1) > end || !lim)
+		goto trunc;
 	for (i = 0; i <= TAPIS_MAX_LABELS; i++) {
-		__u8 *lp = qn + off;
-		__u32 len;
+		__u64 len = *lp;
 
-		if ((void *)(lp + 1) > end || msg + off >= msg_end)
-			goto trunc;
-		len = *lp;
 		if (!len)
 			break;
 		if (len & DNS_LABEL_PTR)
 			return -TAPIS_R_DNS_POINTER;
 		if (i == TAPIS_MAX_LABELS)
 			return -TAPIS_R_DNS_LABELS;
-		nb->lab[i & (TAPIS_MAX_LABELS - 1)] = off;
-		off += len + 1;
+		nb->lab[i & (TAPIS_MAX_LABELS - 1)] = walk;
+		walk += len + 1;
 		/* The zero byte still follows: wire length off + 1 <= 255. */
-		if (off > TAPIS_HOST_MAX + 1)
+		if (walk > TAPIS_HOST_MAX + 1)
 			return -TAPIS_R_DNS_NAME_LONG;
+		lp = qn + walk;
+		if ((void *)(lp + 1) > end || walk >= lim)
+			goto trunc;
+		nb->keys[i & (TAPIS_MAX_LABELS - 1)] = dns_label_term(qn, end, lp, walk, len + 1);
 	}
+	off = walk;
 	nb->nlab = i;
 	/* Opaque: the walk leaves off exact per label count, and the loop
 	 * below would be checked once per value. */
