@@ -156,6 +156,24 @@ static __always_inline int name_text(struct tapis_name_buf *nb, __u32 len, __u32
 	return 0;
 }
 
+/* Index (0..7) of the highest byte flagged in t, which is not 0. */
+static __always_inline __u32 last_flag(__u64 t)
+{
+	__u32 i = 0;
+
+	if (t >> 32) {
+		t >>= 32;
+		i += 4;
+	}
+	if (t >> 16) {
+		t >>= 16;
+		i += 2;
+	}
+	if (t >> 8)
+		i += 1;
+	return i;
+}
+
 /* Rules found along one name, kept for the most-specific-first pass: the
  * HOST_CANDS most specific (a name would need more patterns than that along
  * it, the most specific all of expired rules, for the next one to matter). */
@@ -419,22 +437,16 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 				goto syntax;
 			continue;
 		}
-		/* The highest dot is byte b: flags smeared down to byte 0
-		 * mark bytes 0 .. b, and their count is b + 1, summed by one
-		 * multiply into the top byte. No branch: a search would fork
-		 * the verifier's state per byte, and cost a branch miss when
-		 * names vary. */
-		d |= d >> 8;
-		d |= d >> 16;
-		d |= d >> 32;
-		d >>= 7;
-		b = ((d * ONES64) >> 56) - 1;
+		/* Opaque: last_flag() takes one verifier path per byte, and
+		 * the probe below would be checked once per path. */
+		b = opaque(last_flag(d), salt) & 7;
 		s = e - 8 + b;
 		len = le - s - 1;
 		if (len < 1 || len > TAPIS_LABEL_MAX)
 			goto syntax;
 		/* From the dot on, the dot replaced by the length: wire form. */
-		w = (w & ~(d * 0xff)) | ((__u64)len << ((8 * b) & 63));
+		w &= ~0ULL << (8 * b);
+		w = (w & ~(0xffULL << (8 * b))) | ((__u64)len << (8 * b));
 		h = tapis_hash_label(h, acc ^ w, pos);
 		acc = 0;
 		if (!s)
