@@ -5,12 +5,15 @@
  * or over TCP behind its 2-byte length prefix with at least its header and
  * question in this segment, after whatever L2/L3 the earlier stages
  * parsed. It checks the header (QR=0, OPCODE QUERY, QDCOUNT 1) and walks
- * the question name, forward, reading only the label lengths: that the
- * name has no compression pointer, at most TAPIS_MAX_LABELS labels and at
- * most TAPIS_HOST_MAX bytes. Anything else returns -reason and the packet
- * goes on as if it carried no name (fail-open). The name is then copied to
- * the scratch buffer in its wire form, with where its labels start, which
- * the walk learned: the host match (l7_name.bpf.h) reads it as it is.
+ * the question name, forward: that the name has no compression pointer,
+ * at most TAPIS_MAX_LABELS labels and at most TAPIS_HOST_MAX bytes.
+ * Anything else returns -reason and the packet goes on as if it carried no
+ * name (fail-open). As the walk finds each label's end it makes the
+ * label's term (tapis_abi.h: the mix of its chunks) straight from the
+ * packet, one load for a label of up to seven bytes, and leaves it in the
+ * scratch buffer: that is all the host match (l7_name.bpf.h) reads. The
+ * name is copied there too, in its wire form with where its labels start,
+ * for a block event's name.
  *
  * host_match() (l7_name.bpf.h) then gives the name's rule. Everything on
  * the way is inlined, but for dns_stage(): calls are what cost (every
