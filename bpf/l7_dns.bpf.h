@@ -5,12 +5,15 @@
  * or over TCP behind its 2-byte length prefix with at least its header and
  * question in this segment, after whatever L2/L3 the earlier stages
  * parsed. It checks the header (QR=0, OPCODE QUERY, QDCOUNT 1) and walks
- * the question name, forward, reading only the label lengths: that the
- * name has no compression pointer, at most TAPIS_MAX_LABELS labels and at
- * most TAPIS_HOST_MAX bytes. Anything else returns -reason and the packet
- * goes on as if it carried no name (fail-open). The name is then copied to
- * the scratch buffer in its wire form, with where its labels start, which
- * the walk learned: the host match (l7_name.bpf.h) reads it as it is.
+ * the question name, forward: that the name has no compression pointer,
+ * at most TAPIS_MAX_LABELS labels and at most TAPIS_HOST_MAX bytes.
+ * Anything else returns -reason and the packet goes on as if it carried no
+ * name (fail-open). As the walk finds each label's end it makes the
+ * label's term (tapis_abi.h: the mix of its chunks) straight from the
+ * packet, one load for a label of up to seven bytes, and leaves it in the
+ * scratch buffer: that is all the host match (l7_name.bpf.h) reads. The
+ * chunks it reads are stored there as they came, so the name is there too,
+ * in its wire form with where its labels start, for a block event.
  *
  * host_match() (l7_name.bpf.h) then gives the name's rule. Everything on
  * the way is inlined, but for dns_stage(): calls are what cost (every
@@ -128,8 +131,39 @@ static __always_inline __u32 ip_datagram_end(void *data, void *end, __u32 family
 	return l3 + len;
 }
 
-/* 8-byte words a name with its final zero can take. */
-#define DNS_NAME_WORDS ((TAPIS_HOST_MAX + 2 + 7) / 8)
+/* The term of a wire label of n bytes (its length byte first, 2 .. 64)
+ * that ends at le, off bytes into the question name qn: mix(acc) of
+ * tapis_abi.h, which the host match weighs by the label's position. Its
+ * last chunk is the eight bytes before le (the DNS header is in front of
+ * the name, so they are in the packet); a label of more than eight bytes
+ * reads its other chunks at offsets from the header. Each chunk read is
+ * also stored, as it came, at its place in nb->bytes: once the walk is
+ * done the whole name is there (a chunk that starts before the name
+ * lands in the slack in front). */
+static __always_inline __u64 dns_label_term(struct tapis_name_buf *nb, __u8 *qn, void *end,
+					    __u8 *le, __u64 off, __u64 n)
+{
+	__u64 raw = load64(le - 8), acc = lower8(raw), w, c, at;
+	__u8 *p;
+
+	store64(&nb->bytes[(TAPIS_NAME_OFF + off - 8) & 0x1ff], raw);
+	if (n < 8)
+		return tapis_hash_mix(acc & (~0ULL << ((64 - 8 * n) & 63)));
+	/* Chunk c (from the end) starts 8c bytes before the last one. */
+	for (c = 1; c < (TAPIS_LABEL_MAX + 1 + 7) / 8 && 8 * c < n; c++) {
+		at = (sizeof(struct dnshdr) + off - 8 * (c + 1)) & 0x1ff;
+		p = qn - sizeof(struct dnshdr) + at;
+		if ((void *)(p + 8) > end)
+			break; /* not reached: the label is in the packet */
+		raw = load64(p);
+		store64(&nb->bytes[(TAPIS_NAME_OFF + off - 8 * (c + 1)) & 0x1ff], raw);
+		w = lower8(raw);
+		if (n - 8 * c < 8)
+			w &= ~0ULL << ((64 - 8 * (n - 8 * c)) & 63);
+		acc = tapis_hash_chunk(acc, w);
+	}
+	return tapis_hash_mix(acc);
+}
 
 /* 1: a query was parsed into q; 0: not a DNS query (another port, a TCP
  * segment without payload); -reason: a query that cannot be matched. */
@@ -137,9 +171,10 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 				     struct dns_q *q, struct tapis_name_buf *nb)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u32 l4, pay, l3_end, msg, msg_end, off = 0, i, k, flags;
+	__u32 l4, pay, l3_end, msg, msg_end, off, flags;
+	__u64 walk = 0, lim, i;
 	struct dnshdr *dh;
-	__u8 *qn, *tail;
+	__u8 *qn, *lp, *tail;
 
 	if (!(set->flags & TAPIS_SF_HOSTS))
 		return 0;
@@ -186,48 +221,41 @@ static __always_inline int parse_dns(struct xdp_md *ctx, const struct tapis_sett
 
 	qn = (__u8 *)(dh + 1);
 	msg += sizeof(*dh);
-	/* The question name, forward: label lengths only. */
+	/* The question name, forward, each label's term made as its end is
+	 * found: no byte of it read twice. 64-bit counters: 32-bit ones
+	 * cost a zero extension at each use. */
+	lim = msg_end - msg;
+	lp = qn;
+	if ((void *)(lp + 1) > end || !lim)
+		goto trunc;
 	for (i = 0; i <= TAPIS_MAX_LABELS; i++) {
-		__u8 *lp = qn + off;
-		__u32 len;
+		__u64 len = *lp;
 
-		if ((void *)(lp + 1) > end || msg + off >= msg_end)
-			goto trunc;
-		len = *lp;
 		if (!len)
 			break;
 		if (len & DNS_LABEL_PTR)
 			return -TAPIS_R_DNS_POINTER;
 		if (i == TAPIS_MAX_LABELS)
 			return -TAPIS_R_DNS_LABELS;
-		nb->lab[i & (TAPIS_MAX_LABELS - 1)] = off;
-		off += len + 1;
+		nb->lab[i & (TAPIS_MAX_LABELS - 1)] = walk;
+		walk += len + 1;
 		/* The zero byte still follows: wire length off + 1 <= 255. */
-		if (off > TAPIS_HOST_MAX + 1)
+		if (walk > TAPIS_HOST_MAX + 1)
 			return -TAPIS_R_DNS_NAME_LONG;
+		lp = qn + walk;
+		if ((void *)(lp + 1) > end || walk >= lim)
+			goto trunc;
+		nb->keys[i & (TAPIS_MAX_LABELS - 1)] =
+			dns_label_term(nb, qn, end, lp, walk, len + 1);
 	}
+	off = walk;
 	nb->nlab = i;
-	/* Opaque: the walk leaves off exact per label count, and the loop
+	/* Opaque: the walk leaves off exact per label count, and the code
 	 * below would be checked once per value. */
 	off = opaque(off, msg);
-	/* The name, length bytes and final zero, for the host match: eight
-	 * bytes at a time straight off the packet (a helper call costs more
-	 * than a short name's copy). A word that would run past the frame,
-	 * the name's last, is left to bpf_xdp_load_bytes. */
-	for (k = 0; k < DNS_NAME_WORDS; k++) {
-		__u64 *src = data + ((msg + 8 * k) & OFF_MASK), *dst;
-		__u32 rest = off + 1 - 8 * k;
-
-		if (8 * k > off)
-			break;
-		dst = (__u64 *)&nb->bytes[TAPIS_NAME_OFF + 8 * (k & 31)];
-		if ((void *)(src + 1) > end) {
-			if (bpf_xdp_load_bytes(ctx, msg + 8 * k, dst, (rest & 7) | 1))
-				goto trunc;
-		} else {
-			*dst = *src;
-		}
-	}
+	/* The walk stored every label's bytes; the final zero ends the wire
+	 * form. */
+	nb->bytes[(TAPIS_NAME_OFF + off) & 0x1ff] = 0;
 	nb->name_end = off;
 	nb->kind = TAPIS_KIND_DNS;
 

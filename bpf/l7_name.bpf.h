@@ -4,33 +4,42 @@
  * An L7 stage (l7_dns, l7_tls, l7_http) that finds a hostname leaves it in
  * the per-CPU scratch buffer (struct tapis_name_buf, tapis_abi.h), with
  * which stage found it and in which form: TLS and HTTP copy the name as it
- * is on the wire, dotted text; DNS copies its wire form and where its
- * labels start, which its walk of the question learned. host_match()
- * consumes that and nothing else, so a new source of names is a new stage
- * that fills the buffer.
+ * is on the wire, dotted text; DNS copies its wire form, where its labels
+ * start, and each label's term (tapis_abi.h: the mix of its chunks), which
+ * its walk of the question made from the packet. host_match() consumes
+ * that and nothing else, so a new source of names is a new stage that
+ * fills the buffer.
  *
- * host_match() hashes the name once, label by label from its last label to
- * its first (tapis_abi.h), finding each dotted label's start as it goes: after
- * each label, the running hash is the host-table key of the suffix that
- * label starts. For a DNS name the keys are hashed first; then the filter
- * bits of all of them are read in one pass, with nothing waiting on a word
- * read, so a name's filter reads overlap; then the index is asked for the
- * keys the filter let through, shortest suffix first. A TLS or HTTP name
- * has each key looked up whole as it comes (filter, then index). The
- * rules found are kept; then the most specific one whose rule still acts
- * wins. The whole name is looked up for its self rule (`example.com`,
- * `=example.com`), every proper suffix for its sub rule (`example.com`,
- * `*.example.com`). A pattern whose rule has expired is skipped, so the
- * next less specific one applies; the skipped one is counted as expired. A
- * name with an empty label, a label over 63 bytes or over TAPIS_MAX_LABELS
- * labels matches nothing and is counted (TAPIS_R_NAME_SYNTAX).
+ * The host-table key of a suffix is the running hash after the label that
+ * starts it, the labels taken from the last one (tapis_abi.h). A DNS name
+ * (host_match_wire()) has its terms added from the last label, weighed by
+ * position, and each key's filter bit read as the key is made, with
+ * nothing waiting on a word read, so a name's filter reads overlap; then
+ * the index is asked for the keys the filter let through, shortest suffix
+ * first. A TLS or HTTP name is hashed from its text, eight bytes at a
+ * time, finding each label's dot as it goes, and each key is looked up
+ * whole as it comes (filter, then index). The rules found are kept; then
+ * the most specific one whose rule still acts wins. The whole name is
+ * looked up for its self rule (`example.com`, `=example.com`), every
+ * proper suffix for its sub rule (`example.com`, `*.example.com`), and
+ * only suffixes as long as some pattern of that kind (settings'
+ * self_labels, sub_labels). A pattern whose rule has expired is skipped,
+ * so the next less specific one applies; the skipped one is counted as
+ * expired. A name with an empty label, a label over 63 bytes or over
+ * TAPIS_MAX_LABELS labels matches nothing and is counted
+ * (TAPIS_R_NAME_SYNTAX; for DNS, the stage's own reasons).
  *
  * Speed: calls are what cost (every return pays for the CPU's return-stack
  * mitigations), so the match is inlined and a lookup is a filter bit and,
  * for the few keys the filter lets through, the host index, both plain
  * array reads; only keys that overflowed the index cost a hash-map call.
  * Name bytes are read, lowercased and hashed eight at a time; labels are
- * mixed independently, and only an add per label is a dependent chain. */
+ * mixed independently, and only an add per label is a dependent chain.
+ * In the hot regime (one frame over and over) what counts is instructions
+ * and the chain from one label to the next: a branch that is predicted
+ * costs less there than arithmetic that puts the word just read on that
+ * chain (measured: a branch-free dot search was 3-8 ns slower on an HTTP
+ * GET). */
 #ifndef TAPIS_L7_NAME_BPF_H
 #define TAPIS_L7_NAME_BPF_H
 
@@ -238,34 +247,6 @@ static __always_inline __u32 host_key_lookup(const struct host_tables *ht, __u64
 	return host_key_rule(ht, key, self);
 }
 
-/* The filter bits of the keys want flags (bit p for keys[p & 31], p = 1
- * .. TAPIS_MAX_LABELS), left in hits[p & 31]. A key with no filter word
- * (not reached: the word is in range) counts as set, so the index decides.
- *
- * Why a pass of its own: the keys are all known before the first read,
- * and nothing here branches on a word read, so the CPU has every word's
- * cache miss in flight at once; looked up one key at a time, a name paid
- * one miss after the other. The bits go to memory, not into one register:
- * the verifier would tell apart each mix of bits known and unknown, and
- * check the loop once per mix. */
-static __always_inline void host_filter_bits(const struct host_tables *ht, const __u64 *keys,
-					     __u64 want, __u8 *hits)
-{
-	__u32 i, bit, word;
-	__u64 *w;
-
-	for (i = 1; i <= TAPIS_MAX_LABELS; i++) {
-		if (!(want >> i))
-			break;
-		if (!((want >> i) & 1))
-			continue;
-		bit = tapis_host_filter_bit(keys[i & (TAPIS_MAX_LABELS - 1)], ht->shift);
-		word = bit >> 6;
-		w = bpf_map_lookup_elem(ht->filter, &word);
-		hits[i & (TAPIS_MAX_LABELS - 1)] = w ? (*w >> (bit & 63)) & 1 : 1;
-	}
-}
-
 /* Chunks a name can take (tapis_abi.h): a label of n wire bytes is
  * (n + 7) / 8 of them, and the wire bytes of all labels add up to at most
  * TAPIS_HOST_MAX + 1. */
@@ -290,22 +271,145 @@ static __always_inline void host_filter_bits(const struct host_tables *ht, const
  * counted. */
 enum name_form {
 	NAME_DOTTED, /* TLS, HTTP */
-	NAME_WIRE,   /* DNS: labels where nb->lab says */
+	NAME_WIRE,   /* DNS: label terms in nb->keys, from the stage */
 };
 
+/* The host tables of generation gen, and which suffix lengths some
+ * pattern holds (settings): false when a map is missing. User space
+ * publishes a generation's filter and index with its host table. */
+static __always_inline bool host_tables_get(struct host_tables *ht, __u32 gen, __u64 *self_labels,
+					    __u64 *sub_labels)
+{
+	struct tapis_settings *set;
+
+	ht->gen = gen;
+	ht->filter = bpf_map_lookup_elem(&tapis_host_filter, &gen);
+	ht->index = bpf_map_lookup_elem(&tapis_host_index, &gen);
+	set = bpf_map_lookup_elem(&tapis_settings, &gen);
+	if (!ht->filter || !ht->index || !set)
+		return false;
+	*self_labels = set->self_labels;
+	ht->shift = tapis_host_idx_shift(set->host_idx_log2);
+	*sub_labels = set->sub_labels;
+	return true;
+}
+
+/* Of the nc rules found along a name, least specific first, the most
+ * specific one that acts; expired ones met on the way are counted. */
+static __always_inline __u32 host_decide(__u32 gen, const __u16 *cand, __u32 nc)
+{
+	__u32 t, id;
+
+	for (t = 0; t < HOST_CANDS; t++) {
+		if (t >= nc)
+			break;
+		id = cand[(nc - 1 - t) & (HOST_CANDS - 1)];
+		switch (rule_state(gen, id)) {
+		case RULE_LIVE:
+			return id;
+		case RULE_EXPIRED:
+			count_expired(id);
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The host rule for a DNS name, or 0. The stage left each label's term in
+ * nb->keys[i] (label i from the left, tapis_dns_label_term()) and the label
+ * count in nb->nlab. From the last label, each term joins the running hash
+ * and gives the key of the suffix that label starts, left in its place;
+ * a key as long as some pattern (sub_labels for a parent, self_labels for
+ * the whole name) has its filter bit read at once.
+ *
+ * Nothing branches on a word read before the last key is made, so the CPU
+ * has every word's cache miss in flight at once (looked up one key at a
+ * time, a name paid one miss after the other); then the index is asked
+ * for the keys the filter let through, least specific first, as the rules
+ * found are kept. The bits go to memory, not into one register: the
+ * verifier would tell apart each mix of bits known and unknown, and check
+ * the loop once per mix. */
+static __always_inline __u32 host_match_wire(__u32 gen_in, struct tapis_name_buf *nb)
+{
+	__u64 h = TAPIS_HASH_INIT, self_labels, sub_labels, want, *w, *keys = nb->keys;
+	__u32 gen = gen_in & 1, n = nb->nlab, salt = nb->name_end, nc, i, p, bit, word, id, any = 0;
+	__u8 *hits = nb->key_hit;
+	struct host_tables ht;
+
+	if (!n || n > TAPIS_MAX_LABELS)
+		return 0;
+	if (!host_tables_get(&ht, gen, &self_labels, &sub_labels))
+		return 0;
+	/* Opaque: where the verifier would know h or nc exactly, it keeps a
+	 * state per value. */
+	h ^= opaque(0, salt);
+	nc = opaque(0, salt);
+	want = (sub_labels & ((1ULL << n) - 1)) | (self_labels & (1ULL << n));
+	i = n;
+	for (p = 1; p <= TAPIS_MAX_LABELS; p++) {
+		i = (i - 1) & (TAPIS_MAX_LABELS - 1);
+		h += keys[i] * (2 * (__u64)p + 1);
+		keys[i] = h;
+		if ((want >> p) & 1) {
+			bit = tapis_host_filter_bit(h, ht.shift);
+			word = bit >> 6;
+			w = bpf_map_lookup_elem(ht.filter, &word);
+			/* No word (not reached: it is in range): the index
+			 * decides. */
+			bit = w ? (*w >> (bit & 63)) & 1 : 1;
+			hits[i] = bit;
+			any |= bit;
+		}
+		if (!i)
+			break;
+	}
+	if (!any)
+		return 0;
+	for (p = 1; p <= TAPIS_MAX_LABELS; p++) {
+		if (!(want >> p))
+			break;
+		i = (n - p) & (TAPIS_MAX_LABELS - 1);
+		if (!((want >> p) & 1) || !hits[i])
+			continue;
+		id = host_key_rule(&ht, keys[i], p == n);
+		if (id)
+			nb->cand[nc++ & (HOST_CANDS - 1)] = id;
+	}
+	return host_decide(gen, nb->cand, nc);
+}
+
+/* The host rule for the name in the scratch buffer, or 0.
+ *
+ * Dotted form: the name is hashed as tapis_abi.h defines it, label by
+ * label from the last, each label eight bytes at a time from its end: the
+ * word ending where the label ends is read off the buffer, and its highest
+ * dot, if it has one, is the dot in front of the label: replaced by the
+ * label's length, the bytes before it masked off. A word with no dot is
+ * all label; the next word back goes on with it. After each label h is
+ * the key of the suffix that label starts; after the first label (its dot
+ * the one in front of the name), of the whole name. Each key is looked up
+ * as it appears. The rules found are kept in order, least specific first;
+ * then the most specific one whose rule still acts wins, and any more
+ * specific one skipped because it expired is counted.
+ *
+ * Wire form: host_match_wire(). */
 static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 					const enum name_form form)
 {
-	__u32 gen, nc, id, m, t, e, le, s, b, len, pos, salt;
+	__u32 gen, nc, id, m, e, le, s, b, len, pos, salt;
 	/* In the scratch buffer, not on the stack: a stage that calls this
 	 * from a global function shares the 512-byte stack with the entry. */
 	__u16 *cand = nb->cand;
-	__u64 *keys = nb->keys;
-	__u64 h = TAPIS_HASH_INIT, acc = 0, w, d, self_labels, sub_labels, want;
-	struct tapis_settings *set;
+	__u64 h = TAPIS_HASH_INIT, acc = 0, w, d, self_labels, sub_labels;
 	struct host_tables ht;
 
-	if (!nb || nb->name_end < 2)
+	if (!nb)
+		return 0;
+	if (form == NAME_WIRE)
+		return host_match_wire(gen_in, nb);
+	if (nb->name_end < 2)
 		return 0; /* no name, or the root */
 	_Static_assert(sizeof(nb->cand) / sizeof(nb->cand[0]) == HOST_CANDS, "cand");
 	salt = nb->name_end;
@@ -316,60 +420,10 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 	h ^= opaque(0, salt);
 	nc = opaque(0, salt);
 	pos = opaque(1, salt);
-	/* User space publishes a generation's filter and index with its
-	 * host table. */
-	ht.gen = gen;
-	ht.filter = bpf_map_lookup_elem(&tapis_host_filter, &gen);
-	ht.index = bpf_map_lookup_elem(&tapis_host_index, &gen);
-	set = bpf_map_lookup_elem(&tapis_settings, &gen);
-	if (!ht.filter || !ht.index || !set)
+	if (!host_tables_get(&ht, gen, &self_labels, &sub_labels))
 		return 0;
-	self_labels = set->self_labels;
-	ht.shift = tapis_host_idx_shift(set->host_idx_log2);
-	sub_labels = set->sub_labels;
 
 	e = nb->name_end;
-	if (form == NAME_WIRE) {
-		/* Label j spans wire bytes s .. e - 1, its length byte first;
-		 * the chunk at hand ends at e. Lengths are in place and
-		 * checked by the stage, which found at most TAPIS_MAX_LABELS. */
-		__u32 j = nb->nlab, rem, have;
-
-		if (!j || j > TAPIS_MAX_LABELS)
-			return 0;
-		j--;
-		s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
-		for (m = 0; m < NAME_CHUNKS; m++) {
-			e &= 0xff;
-			barrier_var(e);
-			rem = e - s;
-			/* Opaque: the two ways here would each be checked on. */
-			have = opaque(rem < 8 ? rem : 8, salt);
-			if (!have || have > 8)
-				return 0; /* not reached: a label has a length byte */
-			w = lower8(load64(&nb->bytes[e])) & (~0ULL << (64 - 8 * have));
-			if (acc)
-				acc = tapis_hash_mix(acc);
-			acc ^= w;
-			if (rem > 8) {
-				e -= 8;
-				continue;
-			}
-			h = tapis_hash_label(h, acc, pos);
-			acc = 0;
-			if (!j)
-				break;
-			keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
-			pos++;
-			/* Masked, not just lowered: a range that moves per
-			 * label keeps the verifier from seeing one label's
-			 * state as another's. */
-			j = (j - 1) & (TAPIS_MAX_LABELS - 1);
-			e = s;
-			s = nb->lab[j & (TAPIS_MAX_LABELS - 1)];
-		}
-		goto whole;
-	}
 	/* The label at hand ends at le; the word at hand ends at e. */
 	le = e;
 	for (m = 0; m < NAME_CHUNKS; m++) {
@@ -418,61 +472,18 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 		e = s;
 		le = s;
 	}
-whole:
 	if (m == NAME_CHUNKS)
 		return 0; /* not reached: no name has that many chunks */
-	if (form == NAME_DOTTED) {
-		/* TLS, HTTP: each suffix was looked up whole as its key came;
-		 * now the whole name. The passes below cost these stages
-		 * 16-25 ns where a packet is one test run (hot match, split
-		 * hello) for 50-100 ns cold: measured, not taken here. */
-		if ((self_labels >> (pos & 63)) & 1) {
-			id = host_key_lookup(&ht, h, true);
-			if (id)
-				cand[nc++ & (HOST_CANDS - 1)] = id;
-		}
-		goto decide;
-	}
-	/* keys[p & 31] is now the key of the suffix of p labels, p = 1 ..
-	 * pos, the whole name's at pos (at most TAPIS_MAX_LABELS). Looked up:
-	 * the suffixes as long as some pattern that holds names below it,
-	 * the whole name if it is as long as some pattern that holds it. */
-	keys[pos & (TAPIS_MAX_LABELS - 1)] = h;
-	pos &= 63;
-	want = (sub_labels & ((1ULL << pos) - 1)) | (self_labels & (1ULL << pos));
-
-	/* Every filter word first, then the index for the keys it lets
-	 * through, least specific first, as the rules found are kept. */
-	host_filter_bits(&ht, keys, want, nb->key_hit);
-	for (t = 1; t <= TAPIS_MAX_LABELS; t++) {
-		if (!(want >> t))
-			break;
-		if (!((want >> t) & 1) || !nb->key_hit[t & (TAPIS_MAX_LABELS - 1)])
-			continue;
-		id = host_key_rule(&ht, keys[t & (TAPIS_MAX_LABELS - 1)], t == pos);
+	/* TLS, HTTP: each suffix was looked up whole as its key came; now
+	 * the whole name. The passes below cost these stages 16-25 ns where
+	 * a packet is one test run (hot match, split hello) for 50-100 ns
+	 * cold: measured, not taken here. */
+	if ((self_labels >> (pos & 63)) & 1) {
+		id = host_key_lookup(&ht, h, true);
 		if (id)
 			cand[nc++ & (HOST_CANDS - 1)] = id;
 	}
-
-decide:
-
-	/* Most specific first: the first rule that acts wins; expired ones
-	 * met on the way are counted. */
-	for (t = 0; t < HOST_CANDS; t++) {
-		if (t >= nc)
-			break;
-		id = cand[(nc - 1 - t) & (HOST_CANDS - 1)];
-		switch (rule_state(gen, id)) {
-		case RULE_LIVE:
-			return id;
-		case RULE_EXPIRED:
-			count_expired(id);
-			break;
-		default:
-			break;
-		}
-	}
-	return 0;
+	return host_decide(gen, cand, nc);
 
 syntax:
 	count_reason(TAPIS_R_NAME_SYNTAX);

@@ -892,7 +892,7 @@ struct tapis_flow_pos {
  *   it hashes, so the name gives the key of its DNS wire form;
  * - wire form (DNS): the query name as it came, each label behind its
  *   length byte, with where those are (lab, nlab), which the stage learned
- *   walking the name: the match reads the labels straight from there.
+ *   walking the name; the match reads only the labels' terms (keys).
  * The stage knows its form, so each call site of the match is compiled
  * for one. TAPIS_NAME_OFF bytes of slack in front let it read eight bytes
  * ending anywhere in the name. */
@@ -920,9 +920,11 @@ struct tapis_name_buf {
 	/* The L7 stage's working state for this packet (TLS, HTTP), kept
 	 * in tapis_flows between segments. */
 	struct tapis_flow_val st;
-	/* The DNS host match's keys, keys[p] for the suffix of p labels, and
-	 * their filter bits (bpf/l7_name.bpf.h). Last: the fields above keep
-	 * the lines they had, which the TLS stage's figures depend on. */
+	/* Wire form: keys[i] is label i's term (tapis_hash_mix() of its
+	 * chunks), from the DNS stage; the host match turns it into the key
+	 * of the suffix label i starts, and key_hit[i] into its filter bit
+	 * (bpf/l7_name.bpf.h). Last: the fields above keep the lines they
+	 * had, which the TLS stage's figures depend on. */
 	__u8 key_hit[TAPIS_MAX_LABELS];
 	__u64 keys[TAPIS_MAX_LABELS];
 };

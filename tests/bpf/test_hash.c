@@ -114,6 +114,18 @@ static void generate(void)
 			add_pattern(deep, (enum kind)(rnd() % 3));
 		}
 	}
+	/* every label length, 1 to 63, in front and in the middle of a name:
+	 * the wire chunks of a label end where it ends, so 7, 8 and 9 bytes
+	 * (a label of one chunk, exactly one, one and a byte) and each
+	 * multiple of 8 around are where a reader of chunks goes wrong */
+	for (int len = 1; len <= TAPIS_LABEL_MAX; len++) {
+		rnd_label(lab, len);
+		snprintf(name, sizeof(name), "%s.len%d.example", lab, len);
+		add_pattern(name, (enum kind)(len % 3));
+		rnd_label(lab, len);
+		snprintf(name, sizeof(name), "m%d.%s.example", len, lab);
+		add_pattern(name, (enum kind)((len + 1) % 3));
+	}
 	/* a long one, close to 253 bytes */
 	{
 		char lng[300] = "";
