@@ -201,6 +201,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	c->end = f->pay_end;
 	c->res = L7_RUN;
 	c->reason = 0;
+	nb->lowered = 0;
 	if (f->state == TAPIS_FLOW_TLS || f->state == TAPIS_FLOW_HTTP) {
 		idx = nb->slot & l7_state_mask;
 		prev = bpf_map_lookup_elem(&tapis_l7_states, &idx);
@@ -240,8 +241,8 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 	if (st->state == TAPIS_FLOW_HTTP && !prev)
 		i = http_fast(ctx);
 	if (i == 1 || i == 3) {
-		/* A whole name in this packet: TLS's at st->skip, copied
-		 * here; HTTP's copied as it was scanned. */
+		/* A whole name in this packet, lowercased as it is copied:
+		 * TLS's at st->skip, here; HTTP's as it was scanned. */
 		len = st->name_len;
 		if (!len || (i == 1 && l7_name_words(ctx, st->skip, len))) {
 			*reason = TAPIS_R_NAME_SYNTAX;
@@ -249,6 +250,7 @@ static __always_inline __u32 l7_stage(struct xdp_md *ctx, struct tapis_name_buf 
 		}
 		st->name_have = len;
 		c->res = L7_NAME;
+		nb->lowered = 1;
 	} else if (i) {
 		c->res = L7_NONE;
 	}

@@ -378,7 +378,7 @@ static __always_inline int http_fast(struct xdp_md *ctx)
 			/* Into the buffer as it is scanned: the name's words
 			 * are in a register already (bytes past its end land
 			 * in the buffer's slack, unread). */
-			store64(&nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)], w);
+			store64(&nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)], lower8(w));
 			/* A space, a tab, CR, LF (all below '!') or ':': the
 			 * lowest flagged byte is exact. */
 			t = ((w - ONES64 * '!') & ~w & HIGH64) | eq_bytes(w, ':');

@@ -159,6 +159,21 @@ static __always_inline int name_text(struct tapis_name_buf *nb, __u32 len, __u32
 		len--;
 	if (!len || len > TAPIS_HOST_MAX)
 		return TAPIS_R_NAME_SYNTAX;
+	/* The match reads the name lowercased: a stage that did not copy it
+	 * so has it lowered here, eight bytes at a time (bytes past its end
+	 * are slack). */
+	if (!nb->lowered) {
+		__u32 k;
+
+		for (k = 0; k < (TAPIS_HOST_MAX + 7) / 8; k++) {
+			__u8 *p = &nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)];
+
+			if (8 * k >= len)
+				break;
+			store64(p, lower8(load64(p)));
+		}
+	}
+	nb->lowered = 0;
 	nb->kind = kind;
 	nb->bytes[TAPIS_NAME_OFF] = '.';
 	nb->name_end = len + 1;
@@ -432,8 +447,9 @@ static __always_inline __u32 host_match(__u32 gen_in, struct tapis_name_buf *nb,
 		 * 0..255 at every chunk this way. */
 		e &= 0xff;
 		barrier_var(e);
-		/* bytes[e .. e + 7] is name bytes e - 8 .. e - 1. */
-		w = lower8(load64(&nb->bytes[e]));
+		/* bytes[e .. e + 7] is name bytes e - 8 .. e - 1, lowercased
+		 * by name_text() or the stage's copy. */
+		w = load64(&nb->bytes[e]);
 		d = eq_bytes(w, '.');
 		if (acc)
 			acc = tapis_hash_mix(acc);

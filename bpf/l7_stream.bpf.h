@@ -66,15 +66,16 @@ static __always_inline int l7_name_copy(struct xdp_md *ctx, struct tapis_name_bu
 											       : 0;
 }
 
-/* The same for a whole name (have 0) that lies in the packet: eight bytes
- * at a time straight off it (bytes past the name land in the buffer's
- * slack, unread), the helper only for a last word that would run past the
- * frame, for exactly the bytes left. Inline, at its one call site: a call
- * costs more than a short name's copy. */
+/* The same for a whole name (have 0) that lies in the packet, lowercased
+ * for the match: eight bytes at a time straight off it (bytes past the
+ * name land in the buffer's slack, unread), the helper only for a last
+ * word that would run past the frame, for exactly the bytes left. Inline, at its one call site: a
+ * call costs more than a short name's copy. */
 static __always_inline int l7_name_words(struct xdp_md *ctx, __u32 off, __u32 n)
 {
 	struct tapis_name_buf *nb = name_buf();
 	void *data, *end;
+	__u8 *dst;
 	__u32 k;
 
 	if (!ctx || !nb || !n || n > TAPIS_HOST_MAX + 1)
@@ -86,13 +87,14 @@ static __always_inline int l7_name_words(struct xdp_md *ctx, __u32 off, __u32 n)
 
 		if (8 * k >= n)
 			return 0;
-		if ((void *)(src + 1) > end)
-			return bpf_xdp_load_bytes(ctx, off + 8 * k,
-						  &nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)],
-						  ((n - 8 * k - 1) & 7) + 1)
-				       ? -1
-				       : 0;
-		store64(&nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)], *src);
+		dst = &nb->bytes[TAPIS_NAME_OFF + 1 + 8 * (k & 31)];
+		if ((void *)(src + 1) > end) {
+			if (bpf_xdp_load_bytes(ctx, off + 8 * k, dst, ((n - 8 * k - 1) & 7) + 1))
+				return -1;
+			store64(dst, lower8(load64(dst)));
+			return 0;
+		}
+		store64(dst, lower8(*src));
 	}
 	return 0;
 }

@@ -902,9 +902,10 @@ struct tapis_name_buf {
 	 * verifier must see every part's copy fit whatever came before. */
 	__u8 bytes[TAPIS_NAME_OFF + 2 * 256 + 8];
 	__u16 name_end;
-	__u8 kind; /* enum tapis_kind: the stage that found it */
-	__u8 nlab; /* wire form (DNS): its labels */
-	__u8 pad[4];
+	__u8 kind;    /* enum tapis_kind: the stage that found it */
+	__u8 nlab;    /* wire form (DNS): its labels */
+	__u8 lowered; /* dotted form: the stage copied it lowercased */
+	__u8 pad[3];
 	/* Wire form: where each label's length byte is, first label first. */
 	__u8 lab[TAPIS_MAX_LABELS];
 	struct tapis_flow_key fk;   /* the packet's flow, as tapis_flows keys it */

@@ -121,6 +121,32 @@ static bool test_host_spellings(void)
 	return true;
 }
 
+/* A name in any letter case matches: lowercased as the fast walk copies
+ * it (Host on the line after the request line), and by the match for one
+ * the steps assembled (Host after a long header line, and cut in two
+ * segments). */
+static bool test_host_case(void)
+{
+	static const char *const reqs[] = {
+		"GET / HTTP/1.1\r\nHost: BLOCKED.Example\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: www.BlOcKeD.eXaMpLe.\r\n\r\n",
+		"GET / HTTP/1.1\r\nX-Long: 0123456789012345678901234567890123456789012345678901"
+		"234567890123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+		"Host: Blocked.EXAMPLE\r\n\r\n",
+	};
+	const char *cut = "GET / HTTP/1.1\r\nHost: BLOCKED.exa";
+	char text[256];
+	int first;
+
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		ASSERT_EQ(req(80, reqs[i]), XDP_DROP, "%zu: %s", i, reqs[i]);
+	snprintf(text, sizeof(text), "%sMPLE\r\n\r\n", cut);
+	ASSERT_EQ(req2(false, 80, text, strlen(cut), &first), XDP_DROP, "cut in the name");
+	ASSERT_EQ(first, XDP_PASS, "the first part passes");
+	ASSERT_EQ(req(80, "GET / HTTP/1.1\r\nHost: NotBlocked.Example\r\n\r\n"), XDP_PASS);
+	return true;
+}
+
 static bool test_ports(void)
 {
 	const char *r = "GET / HTTP/1.1\r\nHost: blocked.example\r\n\r\n";
@@ -319,6 +345,7 @@ static bool test_block_flow_and_reset(void)
 
 static const struct test_case tests[] = {
 	TEST(test_host_spellings),
+	TEST(test_host_case),
 	TEST(test_ports),
 	TEST(test_ip_literal_host),
 	TEST(test_no_host),

@@ -142,6 +142,28 @@ static bool test_one_segment_v4_v6(void)
 	return true;
 }
 
+/* An SNI in any letter case matches, in one segment (the fast copy
+ * lowercases it) and cut inside the name (the steps assemble it). */
+static bool test_sni_case(void)
+{
+	struct tls_ch_opts o = {.sni = "WWW.Blocked.EXAMPLE"};
+	uint8_t m[PKT_MAX];
+	int n = hello_bytes(m, &o), early;
+	size_t end = name_end(m, (size_t)(n > 0 ? n : 0), "WWW.Blocked.EXAMPLE");
+
+	ASSERT_GT(n, 0);
+	ASSERT_GT(end, 5u);
+	for (int split = 0; split < 2; split++) {
+		struct conn c = {false, PKT_ENC_NONE, new_port(), 443};
+		size_t cuts[1] = {end - 5};
+
+		ASSERT_EQ(run_cuts(&c, m, n, split ? cuts : NULL, split ? 1 : 0, &early), XDP_DROP,
+			  "split=%d", split);
+		ASSERT_EQ(early, XDP_PASS, "split=%d: the first part passes", split);
+	}
+	return true;
+}
+
 static bool test_two_segments_every_cut(void)
 {
 	struct tls_ch_opts o = {.sni = "www.blocked.example"};
@@ -721,6 +743,7 @@ static bool test_allowed_flow_passes(void)
 
 static const struct test_case tests[] = {
 	TEST(test_one_segment_v4_v6),
+	TEST(test_sni_case),
 	TEST(test_two_segments_every_cut),
 	TEST(test_cut_inside_record_header),
 	TEST(test_three_segments),
