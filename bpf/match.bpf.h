@@ -209,25 +209,32 @@ static long v6_probe_one(__u32 idx, void *data)
 }
 
 /* The most specific prefix of the inline ones that holds bits (address
- * bits 32..63), and the parents it lies in: the list chain_live walks. */
+ * bits 32..63), and the parents it lies in: the list chain_live walks.
+ * Blocks keep their prefixes longest first (nets.c), so the first that
+ * holds bits is the most specific, and the scan stops there; a length
+ * 32..64 keeps the top (plen - 32) bits of bits, a mask taken from one
+ * 64-bit shift without a branch. */
 static __always_inline void v6_inline_list(const struct tapis_v6_blk *bl, __u32 bits, __u32 *list)
 {
-	__u32 best = 0, best_len = 0, cur;
+	__u32 n = bl->n, cur = 0;
 	int i;
 
+	/* The block's second cache line, asked for before any branch on the
+	 * first line's content: a branch mispredicted there would otherwise
+	 * issue this miss only after the first one returned. */
+	asm volatile("" : : "r"(bl->inl[TAPIS_V6_BLK_INLINE - 1].bits));
 #pragma unroll
 	for (i = 0; i < TAPIS_V6_BLK_INLINE; i++) {
-		__u32 e = bl->inl[i].ent, pl = tapis_ent_plen(e), m;
+		__u32 e = bl->inl[i].ent;
+		__u32 m = (__u32)(0xffffffff00000000ULL >> ((tapis_ent_plen(e) - 32) & 63));
 
-		if (i >= bl->n)
+		if ((__u32)i >= n)
 			break;
-		m = pl <= 32 ? 0 : 0xffffffffu << ((64 - pl) & 31);
-		if ((bits & m) == bl->inl[i].bits && pl >= best_len) {
-			best = i + 1;
-			best_len = pl;
+		if (!((bits ^ bl->inl[i].bits) & m)) {
+			cur = i + 1;
+			break;
 		}
 	}
-	cur = best;
 #pragma unroll
 	for (i = 0; i < TAPIS_NET_CHAIN; i++) {
 		__u32 e;

@@ -984,11 +984,21 @@ static void v6_key(struct tapis_v6_key *k, int dir, const uint8_t *addr, unsigne
 	memcpy(k->addr, addr, 16);
 }
 
-/* A block's inline prefixes linked to their parents: each to the most
- * specific other one it lies in, while its own rule may expire (the walk
- * ends at a rule that never expires, as chain_cut ends an IPv4 list). */
+/* A block's inline prefixes put longest first, so that the first one
+ * that holds an address is the most specific (the data path stops
+ * there), then linked to their parents: each to the most specific other
+ * one it lies in, while its own rule may expire (the walk ends at a rule
+ * that never expires, as chain_cut ends an IPv4 list). */
 static void v6_link(struct net_tables *nt, struct tapis_v6_blk *b)
 {
+	for (int i = 1; i < b->n; i++) {
+		struct tapis_v6_inl x = b->inl[i];
+		int j = i;
+
+		for (; j > 0 && tapis_ent_plen(b->inl[j - 1].ent) < tapis_ent_plen(x.ent); j--)
+			b->inl[j] = b->inl[j - 1];
+		b->inl[j] = x;
+	}
 	for (int i = 0; i < b->n; i++) {
 		uint32_t e = b->inl[i].ent & (TAPIS_ENT_RULE_MASK | TAPIS_ENT_PLEN_MASK);
 		unsigned pl = tapis_ent_plen(e), best = 0;
