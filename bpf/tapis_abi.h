@@ -192,6 +192,18 @@ static inline __u32 tapis_v6_bucket_of(__u32 top, __u32 dir, __u32 bits)
 	return (__u32)(h >> (32 - (bits & 31)));
 }
 
+/* The home block of slot si < TAPIS_V6_HOMES of bucket b in a table of
+ * 2^blk_bits blocks: where a group's block goes when that block is free,
+ * so that the data path asks for it beside the bucket and a packet inside
+ * the group waits for one cache miss, not two in a row. Any block serves
+ * (the slot names it); bucket 0's homes are blocks 0 and 1, which hold no
+ * group. */
+#define TAPIS_V6_HOMES 2
+static inline __u32 tapis_v6_home(__u32 b, __u32 si, __u32 blk_bits)
+{
+	return ((b << 1) | (si & 1)) & ((1u << (blk_bits & 31)) - 1);
+}
+
 /* ---- table entry encoding (u32, per direction) ----
  * 0                      no prefix covers the address
  * otherwise               rule id (bits 0-15), prefix length (bits 16-23)

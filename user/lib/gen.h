@@ -51,6 +51,7 @@ struct net_tables {
 	uint32_t v6_bits, n_v6blk;	     /* 2^v6_bits buckets, n_v6blk blocks */
 	uint32_t *v6_free;		     /* blocks no slot named at open, taken from the end */
 	uint32_t n_v6free;
+	uint8_t *v6_isfree; /* per block: 1 while in v6_free and not taken (homes) */
 	struct v6_item *b6; /* a bulk build's IPv6 prefixes, laid out at flush */
 	size_t b6_n, b6_cap;
 	uint32_t flags; /* settings flags this table set or needs */

@@ -1092,19 +1092,33 @@ static void v6_slot_store(struct net_tables *nt, uint32_t b, int si, uint64_t v)
 	__atomic_store_n(&nt->v6dir[b].slot[si], v, __ATOMIC_RELEASE);
 }
 
-/* A block no slot names, written whole before a slot names it. Blocks a
- * command stops naming are taken again only by a later command (v6_open):
- * no packet still reads them. */
-static int v6_blk_new(struct net_tables *nt, const struct tapis_v6_blk *b, uint32_t *id)
+/* A block no slot names, for the group in slot si of bucket b, written
+ * whole before a slot names it: the slot's home when free (tapis_abi.h),
+ * else the lowest free one. Blocks a command stops naming are taken again
+ * only by a later command (v6_open): no packet still reads them. */
+static int v6_blk_new(struct net_tables *nt, uint32_t b, int si, const struct tapis_v6_blk *bl,
+		      uint32_t *id)
 {
-	if (!nt->n_v6free) {
-		pr_err("IPv6 table has no room for more edits (%u blocks); reload the policy to "
-		       "grow it",
-		       nt->n_v6blk);
-		return -ENOSPC;
+	uint32_t h = tapis_v6_home(b, (uint32_t)si, TAPIS_V6_BLK_BITS(nt->v6_blk_class));
+
+	if (nt->v6_isfree && si < TAPIS_V6_HOMES && h > TAPIS_V6_BLK_EMPTY && nt->v6_isfree[h]) {
+		*id = h;
+	} else {
+		/* Homes taken out of turn stay in the stack: skipped here. */
+		while (nt->n_v6free && nt->v6_isfree &&
+		       !nt->v6_isfree[nt->v6_free[nt->n_v6free - 1]])
+			nt->n_v6free--;
+		if (!nt->n_v6free) {
+			pr_err("IPv6 table has no room for more edits (%u blocks); reload the "
+			       "policy to grow it",
+			       nt->n_v6blk);
+			return -ENOSPC;
+		}
+		*id = nt->v6_free[--nt->n_v6free];
 	}
-	*id = nt->v6_free[--nt->n_v6free];
-	memcpy(&nt->v6blk[*id], b, sizeof(*b));
+	if (nt->v6_isfree)
+		nt->v6_isfree[*id] = 0;
+	memcpy(&nt->v6blk[*id], bl, sizeof(*bl));
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	return 0;
 }
@@ -1239,7 +1253,7 @@ static int v6_insert(struct net_tables *nt, int dir, const struct net_entry *e, 
 			return -ENOSPC;
 		}
 	}
-	err = v6_blk_new(nt, &bl, &id);
+	err = v6_blk_new(nt, b, si, &bl, &id);
 	if (err)
 		return err;
 	v6_slot_store(nt, b, si, v6_slot_make(top, dir, id));
@@ -1287,7 +1301,7 @@ static int v6_delete(struct net_tables *nt, int dir, const struct net_entry *e)
 		return 0;
 	}
 	v6_link(nt, &bl);
-	err = v6_blk_new(nt, &bl, &id);
+	err = v6_blk_new(nt, b, si, &bl, &id);
 	if (err)
 		return err;
 	v6_slot_store(nt, b, si, v6_slot_make(top, dir, id));
@@ -1475,26 +1489,74 @@ static int v6_create(struct net_tables *nt, size_t n_hash)
 	return nt->v6blk ? 0 : -errno;
 }
 
+/* The block of group it[i..j) filled: inline, or its prefixes hashed. */
+static int v6_fill(struct net_tables *nt, const struct v6_item *it, size_t i, size_t j, bool hashed,
+		   struct tapis_v6_blk *bl)
+{
+	int err;
+
+	if (hashed || j - i > TAPIS_V6_BLK_INLINE) {
+		bl->hashed = 1;
+		bl->count = (uint32_t)(j - i);
+		for (size_t k = i; k < j; k++) {
+			err = v6_hash_put(nt, it[k].dir, it[k].addr, it[k].plen, it[k].ent);
+			if (err)
+				return err;
+			v6_lenbit(bl, it[k].plen);
+		}
+		return 0;
+	}
+	for (size_t k = i; k < j; k++) {
+		bl->inl[bl->n].bits = be32_at(it[k].addr + 4) & v6_mask32(it[k].plen);
+		bl->inl[bl->n++].ent = it[k].ent;
+	}
+	v6_link(nt, bl);
+	return 0;
+}
+
+/* The end of the group that starts at it[i], and whether it must be
+ * hashed (a prefix longer than inline ones). */
+static size_t v6_group_end(const struct v6_item *it, size_t n, size_t i, bool *hashed)
+{
+	size_t j;
+
+	*hashed = false;
+	for (j = i;
+	     j < n && it[j].dir == it[i].dir && be32_at(it[j].addr) == be32_at(it[i].addr) &&
+	     (it[j].plen >= TAPIS_V6_MIN_HASHED_PLEN) == (it[i].plen >= TAPIS_V6_MIN_HASHED_PLEN);
+	     j++)
+		*hashed |= it[j].plen > TAPIS_V6_INLINE_MAX_PLEN;
+	return j;
+}
+
+/* A group whose block v6_build places in its second pass. */
+struct v6_late {
+	size_t i, j; /* its prefixes, it[i..j) */
+	uint32_t b;  /* its bucket and slot */
+	uint8_t si;
+	bool hashed;
+};
+
 /* A bulk build's IPv6 prefixes, laid out: groups counted, the maps sized
- * to them with room for live edits, blocks filled, slots written. */
+ * to them with room for live edits, blocks filled, slots written. A group
+ * in one of its bucket's first TAPIS_V6_HOMES slots gets the slot's home
+ * block (tapis_abi.h) when no other group has it; the others, in a second
+ * pass, the lowest free blocks. The generation is idle: a slot may stay
+ * empty between the passes. */
 static int v6_build(struct net_tables *nt)
 {
 	struct v6_item *it = nt->b6;
-	size_t n = nt->b6_n, groups = 0, n_hash = 0, i, j;
-	uint32_t next = TAPIS_V6_BLK_EMPTY + 1;
+	size_t n = nt->b6_n, groups = 0, n_hash = 0, n_late = 0, i, j;
+	uint32_t next = TAPIS_V6_BLK_EMPTY + 1, blk_bits;
+	uint8_t *fill = NULL, *used = NULL;
+	struct v6_late *late = NULL;
+	bool hashed;
 	int err;
 
 	if (n) /* a policy without IPv6 prefixes has no array */
 		qsort(it, n, sizeof(*it), v6_item_cmp);
 	for (i = 0; i < n; i = j) {
-		bool hashed = false;
-
-		for (j = i; j < n && it[j].dir == it[i].dir &&
-			    be32_at(it[j].addr) == be32_at(it[i].addr) &&
-			    (it[j].plen >= TAPIS_V6_MIN_HASHED_PLEN) ==
-				    (it[i].plen >= TAPIS_V6_MIN_HASHED_PLEN);
-		     j++)
-			hashed |= it[j].plen > TAPIS_V6_INLINE_MAX_PLEN;
+		j = v6_group_end(it, n, i, &hashed);
 		if (it[i].plen < TAPIS_V6_MIN_HASHED_PLEN) {
 			n_hash += j - i;
 			continue;
@@ -1507,17 +1569,19 @@ static int v6_build(struct net_tables *nt)
 		      ?: v6_create(nt, n_hash);
 	if (err)
 		return err;
+	blk_bits = TAPIS_V6_BLK_BITS(nt->v6_blk_class);
+	fill = calloc((size_t)1 << nt->v6_bits, 1);
+	used = calloc(nt->n_v6blk, 1);
+	late = malloc((groups ? groups : 1) * sizeof(*late));
+	if (!fill || !used || !late) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (i = 0; i < n; i = j) {
-		uint32_t top = be32_at(it[i].addr), b;
-		struct tapis_v6_blk *bl;
-		bool hashed = false;
+		uint32_t top = be32_at(it[i].addr), b, h;
 		int si;
 
-		for (j = i; j < n && it[j].dir == it[i].dir && be32_at(it[j].addr) == top &&
-			    (it[j].plen >= TAPIS_V6_MIN_HASHED_PLEN) ==
-				    (it[i].plen >= TAPIS_V6_MIN_HASHED_PLEN);
-		     j++)
-			hashed |= it[j].plen > TAPIS_V6_INLINE_MAX_PLEN;
+		j = v6_group_end(it, n, i, &hashed);
 		if (it[i].plen < TAPIS_V6_MIN_HASHED_PLEN) {
 			for (size_t k = i; k < j; k++) {
 				struct net_entry e = {.family = 6, .plen = it[k].plen};
@@ -1525,39 +1589,51 @@ static int v6_build(struct net_tables *nt)
 				memcpy(e.addr, it[k].addr, 16);
 				err = v6_short_put(nt, it[k].dir, &e, it[k].ent);
 				if (err)
-					return err;
+					goto out;
 			}
 			continue;
 		}
-		bl = &nt->v6blk[next];
-		if (hashed || j - i > TAPIS_V6_BLK_INLINE) {
-			bl->hashed = 1;
-			bl->count = (uint32_t)(j - i);
-			for (size_t k = i; k < j; k++) {
-				err = v6_hash_put(nt, it[k].dir, it[k].addr, it[k].plen, it[k].ent);
-				if (err)
-					return err;
-				v6_lenbit(bl, it[k].plen);
-			}
-		} else {
-			for (size_t k = i; k < j; k++) {
-				bl->inl[bl->n].bits =
-					be32_at(it[k].addr + 4) & v6_mask32(it[k].plen);
-				bl->inl[bl->n++].ent = it[k].ent;
-			}
-			v6_link(nt, bl);
-		}
 		b = tapis_v6_bucket_of(top, it[i].dir, nt->v6_bits);
-		for (si = 0; si < TAPIS_V6_DIR_SLOTS && nt->v6dir[b].slot[si]; si++)
-			;
-		if (si == TAPIS_V6_DIR_SLOTS)
-			return -EUCLEAN; /* v6_plan_bits saw room */
-		nt->v6dir[b].slot[si] = v6_slot_make(top, it[i].dir, next++);
+		si = fill[b]++;
+		if (si >= TAPIS_V6_DIR_SLOTS) {
+			err = -EUCLEAN; /* v6_plan saw room */
+			goto out;
+		}
+		h = tapis_v6_home(b, (uint32_t)si, blk_bits);
+		if (si >= TAPIS_V6_HOMES || h <= TAPIS_V6_BLK_EMPTY || used[h]) {
+			late[n_late++] = (struct v6_late){i, j, b, (uint8_t)si, hashed};
+			continue;
+		}
+		used[h] = 1;
+		err = v6_fill(nt, it, i, j, hashed, &nt->v6blk[h]);
+		if (err)
+			goto out;
+		nt->v6dir[b].slot[si] = v6_slot_make(top, it[i].dir, h);
 	}
+	for (size_t g = 0; g < n_late; g++) {
+		i = late[g].i;
+		while (next < nt->n_v6blk && used[next])
+			next++;
+		if (next == nt->n_v6blk) {
+			err = -EUCLEAN; /* v6_plan counted a block per group */
+			goto out;
+		}
+		used[next] = 1;
+		err = v6_fill(nt, it, i, late[g].j, late[g].hashed, &nt->v6blk[next]);
+		if (err)
+			goto out;
+		nt->v6dir[late[g].b].slot[late[g].si] =
+			v6_slot_make(be32_at(it[i].addr), it[i].dir, next);
+	}
+	pr_debug("IPv6: %zu groups, %zu in their home block", groups, groups - n_late);
 	free(nt->b6);
 	nt->b6 = NULL;
 	nt->b6_n = nt->b6_cap = 0;
-	return 0;
+out:
+	free(fill);
+	free(used);
+	free(late);
+	return err;
 }
 
 /* A running generation's IPv6 maps, mapped for live edits; the blocks no
@@ -1583,7 +1659,8 @@ static int v6_open(struct net_tables *nt)
 			  : NULL;
 	used = calloc(nt->n_v6blk, 1);
 	nt->v6_free = malloc((size_t)nt->n_v6blk * sizeof(*nt->v6_free));
-	if (!nt->v6blk || !used || !nt->v6_free) {
+	nt->v6_isfree = calloc(nt->n_v6blk, 1);
+	if (!nt->v6blk || !used || !nt->v6_free || !nt->v6_isfree) {
 		free(used);
 		return nt->v6blk ? -ENOMEM : -errno;
 	}
@@ -1596,8 +1673,10 @@ static int v6_open(struct net_tables *nt)
 		}
 	/* Taken from the end: the lowest first. */
 	for (uint32_t id = nt->n_v6blk; id-- > TAPIS_V6_BLK_EMPTY + 1;)
-		if (!used[id])
+		if (!used[id]) {
 			nt->v6_free[nt->n_v6free++] = id;
+			nt->v6_isfree[id] = 1;
+		}
 	free(used);
 	return 0;
 }
@@ -1613,6 +1692,8 @@ static void v6_close(struct net_tables *nt)
 	free(nt->v6_free);
 	nt->v6_free = NULL;
 	nt->n_v6free = 0;
+	free(nt->v6_isfree);
+	nt->v6_isfree = NULL;
 	free(nt->b6);
 	nt->b6 = NULL;
 	nt->b6_n = nt->b6_cap = 0;
