@@ -211,9 +211,10 @@ static long v6_probe_one(__u32 idx, void *data)
 /* The most specific prefix of the inline ones that holds bits (address
  * bits 32..63), and the parents it lies in: the list chain_live walks.
  * Blocks keep their prefixes longest first (nets.c), so the first that
- * holds bits is the most specific, and the scan stops there; a length
- * 32..64 keeps the top (plen - 32) bits of bits, a mask taken from one
- * 64-bit shift without a branch. */
+ * holds bits is the most specific, and the scan stops there. A length
+ * 32..64 keeps the top (plen - 32) bits of the 32: it holds bits when
+ * they differ from its own only below those, which one 64-bit shift by
+ * 64 - plen tells (by 32 for a /32: nothing kept). */
 static __always_inline void v6_inline_list(const struct tapis_v6_blk *bl, __u32 bits, __u32 *list)
 {
 	__u32 n = bl->n, cur = 0;
@@ -225,12 +226,11 @@ static __always_inline void v6_inline_list(const struct tapis_v6_blk *bl, __u32 
 	asm volatile("" : : "r"(bl->inl[TAPIS_V6_BLK_INLINE - 1].bits));
 #pragma unroll
 	for (i = 0; i < TAPIS_V6_BLK_INLINE; i++) {
-		__u32 e = bl->inl[i].ent;
-		__u32 m = (__u32)(0xffffffff00000000ULL >> ((tapis_ent_plen(e) - 32) & 63));
+		__u64 diff = bits ^ bl->inl[i].bits;
 
 		if ((__u32)i >= n)
 			break;
-		if (!((bits ^ bl->inl[i].bits) & m)) {
+		if (!(diff >> ((64 - tapis_ent_plen(bl->inl[i].ent)) & 63))) {
 			cur = i + 1;
 			break;
 		}
