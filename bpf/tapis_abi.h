@@ -173,7 +173,7 @@ struct tapis_v6_inl {
 	__u32 ent;
 };
 struct tapis_v6_blk {
-	__u8 n;	     /* inline prefixes, inl[0..n) */
+	__u8 n;	     /* inline prefixes, inl[0..n), longest first */
 	__u8 hashed; /* 1: the group's prefixes are in tapis_v6_pfx */
 	__u8 pad[2];
 	__u32 count; /* hashed: prefixes of the group, for deletes */
