@@ -17,7 +17,9 @@
 static __always_inline int parse_ipv4(struct pkt *p, __u32 *reason)
 {
 	struct iphdr *ip = p->c.pos;
-	__u32 ihl;
+	__u32 ihl, saddr, daddr;
+	__u16 frag;
+	__u8 proto;
 
 	if ((void *)(ip + 1) > p->c.end) {
 		*reason = TAPIS_R_IPV4_TRUNC;
@@ -32,14 +34,22 @@ static __always_inline int parse_ipv4(struct pkt *p, __u32 *reason)
 		*reason = TAPIS_R_IPV4_TRUNC;
 		return -1;
 	}
+	/* Every field read before any is stored: a load issued after a
+	 * store whose address matches it in the low 12 bits (the packet's
+	 * page offset against the stack's) waits for that store, and which
+	 * fields collide moves with the stack's layout from build to build. */
+	saddr = ip->saddr;
+	daddr = ip->daddr;
+	frag = ip->frag_off;
+	proto = ip->protocol;
 	p->c.pos += ihl * 4;
 	p->family = 4;
-	p->saddr4_be = ip->saddr;
-	p->daddr4_be = ip->daddr;
-	if (ip->frag_off & bpf_htons(IP_OFFSET_MASK))
+	p->saddr4_be = saddr;
+	p->daddr4_be = daddr;
+	if (frag & bpf_htons(IP_OFFSET_MASK))
 		p->nonfirst_frag = 1;
 	else
-		p->l4proto = ip->protocol;
+		p->l4proto = proto;
 	return 0;
 }
 
