@@ -173,7 +173,6 @@ static __always_inline int name_text(struct tapis_name_buf *nb, __u32 len, __u32
 			store64(p, lower8(load64(p)));
 		}
 	}
-	nb->lowered = 0;
 	nb->kind = kind;
 	nb->bytes[TAPIS_NAME_OFF] = '.';
 	nb->name_end = len + 1;
